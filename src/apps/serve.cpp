@@ -68,7 +68,10 @@ int run_serve(const serve_config& config) {
     const auto common = auth::common_passwords::load(config.common_passwords_path);
     const auth::token_service tokens(load_jwt_secret(config), clock, config.token_ttl_seconds);
     auth::password_hasher hasher(2);
-    auth::login_throttle throttle(clock, config.login_max_failures, config.login_window_seconds);
+    // Per address 4x the per-identifier limit: several people may share one address (NAT).
+    auth::login_throttle per_login(clock, config.login_max_failures, config.login_window_seconds);
+    auth::login_throttle per_address(clock, 4 * config.login_max_failures,
+                                     config.login_window_seconds);
 
     const std::string db_url = effective_db_url(config);
     store::database db(db_url, static_cast<std::size_t>(config.db_pool_size));
@@ -76,7 +79,7 @@ int run_serve(const serve_config& config) {
     spdlog::info("module=store event=ready db={} migrations_applied={}", describe_db(db_url),
                  applied);
 
-    social::accounts accounts(db, hasher, tokens, throttle, common, clock);
+    social::accounts accounts(db, hasher, tokens, per_login, per_address, common, clock);
     social::graph graph(db, clock);
     social::posts posts(db, clock);
     const api::authenticator auth(accounts, config.allowed_origins, config.cookie_secure,

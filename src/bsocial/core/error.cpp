@@ -4,6 +4,7 @@ namespace bsocial {
 
 const char* to_string(error_code code) noexcept {
     switch (code) {
+        case error_code::bad_request: return "bad_request";
         case error_code::malformed_json: return "malformed_json";
         case error_code::unauthorized: return "unauthorized";
         case error_code::invalid_credentials: return "invalid_credentials";

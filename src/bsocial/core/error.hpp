@@ -10,6 +10,7 @@
 namespace bsocial {
 
 enum class error_code {
+    bad_request,
     malformed_json,
     unauthorized,
     invalid_credentials,

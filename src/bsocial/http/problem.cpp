@@ -6,6 +6,7 @@ namespace bsocial::http {
 
 unsigned status_of(error_code code) noexcept {
     switch (code) {
+        case error_code::bad_request: return 400;
         case error_code::malformed_json: return 400;
         case error_code::unauthorized: return 401;
         case error_code::invalid_credentials: return 401;

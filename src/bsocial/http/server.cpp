@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "bsocial/core/utf8.hpp"
 #include "bsocial/http/problem.hpp"
 
 namespace bsocial::http {
@@ -42,10 +43,14 @@ request to_request(const bhttp::request<bhttp::string_body>& in, const std::stri
     request out;
     out.method = std::string(in.method_string());
     auto target = boost::urls::parse_origin_form(in.target());
-    if (!target) throw bsocial::error(error_code::not_found, "malformed request target");
+    if (!target) throw bsocial::error(error_code::bad_request, "malformed request target");
     out.path = target->path();
     for (const auto& p : target->params())
         out.query.emplace_back(std::string(p.key), p.has_value ? std::string(p.value) : "");
+    // Decoded path and query reach SQL as text: they must be valid UTF-8.
+    bool valid = is_valid_utf8(out.path);
+    for (const auto& [k, v] : out.query) valid = valid && is_valid_utf8(k) && is_valid_utf8(v);
+    if (!valid) throw bsocial::error(error_code::bad_request, "the request target is not valid UTF-8");
     for (const auto& f : in) {
         std::string name(f.name_string());
         for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -180,8 +185,7 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
                                      read_ec == asio::error::connection_reset ||
                                      read_ec == asio::error::eof;
             if (!client_gone && read_n > 0)
-                co_await write_problem(conn, error_code::malformed_json, "malformed HTTP request",
-                                       400);
+                co_await write_problem(conn, error_code::bad_request, "malformed HTTP request");
             break;
         }
 

@@ -57,9 +57,15 @@ std::optional<user> find_user_by_username(soci::session& sql, const std::string&
 }  // namespace detail
 
 accounts::accounts(store::database& db, auth::password_hasher& hasher,
-                   const auth::token_service& tokens, auth::login_throttle& throttle,
-                   const auth::common_passwords& common, const clock& clock)
-    : db_(db), hasher_(hasher), tokens_(tokens), throttle_(throttle), common_(common),
+                   const auth::token_service& tokens, auth::login_throttle& per_login,
+                   auth::login_throttle& per_address, const auth::common_passwords& common,
+                   const clock& clock)
+    : db_(db),
+      hasher_(hasher),
+      tokens_(tokens),
+      per_login_(per_login),
+      per_address_(per_address),
+      common_(common),
       clock_(clock) {}
 
 user accounts::register_user(registration in) {
@@ -116,10 +122,8 @@ user accounts::register_user(registration in) {
 login_result accounts::login(std::string login, const std::string& password,
                              const std::string& client_address) {
     login = to_lower(trim(login));
-    const std::string login_key = "login:" + login;
-    const std::string address_key = "addr:" + client_address;
-    if (auto wait = throttle_.locked_for(login_key)) throw_rate_limited(*wait);
-    if (auto wait = throttle_.locked_for(address_key)) throw_rate_limited(*wait);
+    if (auto wait = per_login_.locked_for(login)) throw_rate_limited(*wait);
+    if (auto wait = per_address_.locked_for(client_address)) throw_rate_limited(*wait);
 
     std::optional<user> found;
     std::string stored_hash;
@@ -139,11 +143,11 @@ login_result accounts::login(std::string login, const std::string& password,
     const bool ok = found ? hasher_.verify(stored_hash, password)
                           : (hasher_.verify_dummy(password), false);
     if (!ok) {
-        throttle_.record_failure(login_key);
-        throttle_.record_failure(address_key);
+        per_login_.record_failure(login);
+        per_address_.record_failure(client_address);
         throw error(error_code::invalid_credentials, invalid_credentials_message);
     }
-    throttle_.clear(login_key);
+    per_login_.clear(login);
 
     auto token = tokens_.issue(found->id);
     soci::session sql(db_.pool());

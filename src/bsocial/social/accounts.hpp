@@ -39,8 +39,8 @@ struct identity {
 class accounts {
 public:
     accounts(store::database& db, auth::password_hasher& hasher, const auth::token_service& tokens,
-             auth::login_throttle& throttle, const auth::common_passwords& common,
-             const clock& clock);
+             auth::login_throttle& per_login, auth::login_throttle& per_address,
+             const auth::common_passwords& common, const clock& clock);
 
     /// Throws error{validation_failed | already_exists}.
     user register_user(registration input);
@@ -59,7 +59,8 @@ private:
     store::database& db_;
     auth::password_hasher& hasher_;
     const auth::token_service& tokens_;
-    auth::login_throttle& throttle_;
+    auth::login_throttle& per_login_;    ///< failures per login identifier
+    auth::login_throttle& per_address_;  ///< failures per client address
     const auth::common_passwords& common_;
     const clock& clock_;
 };

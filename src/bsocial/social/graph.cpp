@@ -50,6 +50,23 @@ user require_user(soci::session& sql, const std::string& username) {
 
 events::user_fields fields_of(const user& u) { return {u.id, u.username, u.email}; }
 
+/// Runs a "... RETURNING follower_id" statement; true when it returned a row. The
+/// statement is finished before returning: SQLite cannot COMMIT while one is in progress.
+bool changed_a_row(soci::session& sql, const char* query, std::int64_t follower,
+                   std::int64_t followee, std::optional<std::int64_t> at = std::nullopt) {
+    std::int64_t returned = 0;
+    soci::statement st(sql);
+    st.exchange(soci::into(returned));
+    st.exchange(soci::use(follower));
+    st.exchange(soci::use(followee));
+    if (at) st.exchange(soci::use(*at));
+    store::prepare_statement(st, query);
+    const bool changed = st.execute(true);
+    while (st.fetch()) {
+    }
+    return changed;
+}
+
 std::string decode_after(const page_request& req) {
     if (!req.cursor) return "";
     auto name = decode_name_cursor(*req.cursor);
@@ -68,14 +85,8 @@ void graph::follow(const user& me, const std::string& username) {
                     {{"username", "is yourself"}});
     store::write_transaction tx(sql, db_.kind());
     const std::int64_t at = clock_.now_ms();
-    std::int64_t inserted = 0;
-    soci::statement st(sql);
-    st.exchange(soci::into(inserted));
-    st.exchange(soci::use(me.id));
-    st.exchange(soci::use(target.id));
-    st.exchange(soci::use(at));
-    store::prepare_statement(st, insert_follow_sql);
-    if (!st.execute(true)) return;  // already following: nothing changed, no event
+    if (!changed_a_row(sql, insert_follow_sql, me.id, target.id, at))
+        return;  // already following: nothing changed, no event
     events::append_to_outbox(sql, events::follow_changed(true, fields_of(me), fields_of(target), at));
     tx.commit();
 }
@@ -84,14 +95,8 @@ void graph::unfollow(const user& me, const std::string& username) {
     soci::session sql(db_.pool());
     const user target = require_user(sql, username);
     store::write_transaction tx(sql, db_.kind());
-    std::int64_t deleted = 0;
-    soci::statement st(sql);
-    st.exchange(soci::into(deleted));
-    st.exchange(soci::use(me.id));
-    st.exchange(soci::use(target.id));
-    store::prepare_statement(st, delete_follow_sql);
-    if (!st.execute(true)) return;  // was not following
     const std::int64_t at = clock_.now_ms();
+    if (!changed_a_row(sql, delete_follow_sql, me.id, target.id)) return;  // was not following
     events::append_to_outbox(sql,
                              events::follow_changed(false, fields_of(me), fields_of(target), at));
     tx.commit();

@@ -4,6 +4,7 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <boost/url/parse.hpp>
 #include <filesystem>
 #include <stdexcept>
 
@@ -13,6 +14,33 @@ namespace bsocial::store {
 
 namespace {
 constexpr const char* sqlite_prefix = "sqlite:";
+
+/// libpq key=value form of a postgresql:// URL (SOCI 4.0.3 mangles URL-style strings).
+std::string to_conninfo(const std::string& url) {
+    auto parsed = boost::urls::parse_uri(url);
+    if (!parsed) throw std::invalid_argument("malformed database URL");
+    const auto quote = [](std::string v) {
+        std::string out = "'";
+        for (char c : v) {
+            if (c == '\\' || c == '\'') out.push_back('\\');
+            out.push_back(c);
+        }
+        return out + "'";
+    };
+    std::string info;
+    const auto add = [&](const char* key, std::string value) {
+        if (!value.empty()) info += std::string(info.empty() ? "" : " ") + key + "=" + quote(value);
+    };
+    add("host", parsed->host());
+    add("port", std::string(parsed->port()));
+    add("user", parsed->user());
+    add("password", parsed->password());
+    std::string db = parsed->path();
+    if (!db.empty() && db.front() == '/') db.erase(0, 1);
+    add("dbname", db);
+    for (const auto& p : parsed->params()) add(std::string(p.key).c_str(), std::string(p.value));
+    return info;
+}
 
 void prepare_sqlite_session(soci::session& sql) {
     sql << "PRAGMA foreign_keys = ON";
@@ -36,7 +64,8 @@ database::database(const std::string& url, std::size_t pool_size)
         }
     } else {
         dialect_ = dialect::postgresql;
-        for (std::size_t i = 0; i < pool_size; ++i) pool_->at(i).open(soci::postgresql, url);
+        const std::string conninfo = to_conninfo(url);
+        for (std::size_t i = 0; i < pool_size; ++i) pool_->at(i).open(soci::postgresql, conninfo);
     }
 }
 
