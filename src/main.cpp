@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <exception>
 
 #include "apps/serve.hpp"
@@ -42,6 +44,11 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c) {
         ->envname("BSOCIAL_COMMON_PASSWORDS");
     cmd.add_option("--kafka", c.kafka_brokers, "Kafka bootstrap servers (empty: relay off)")
         ->envname("BSOCIAL_KAFKA_BROKERS");
+    cmd.add_option("--relay", c.relay_enabled, "run the outbox relay in this process")
+        ->envname("BSOCIAL_RELAY");
+    cmd.add_option("--kafka-message-timeout-ms", c.kafka_message_timeout_ms,
+                   "Kafka delivery timeout per message")
+        ->envname("BSOCIAL_KAFKA_MESSAGE_TIMEOUT_MS");
     cmd.add_option("--static-dir", c.static_dir, "web app files to serve at /")
         ->envname("BSOCIAL_STATIC_DIR");
 }
@@ -58,6 +65,10 @@ int main(int argc, char** argv) {
     add_serve_options(*serve, config);
     auto* migrate = app.add_subcommand("migrate", "apply database migrations and exit");
     add_serve_options(*migrate, config);
+    auto* relay = app.add_subcommand("relay", "publish the outbox to Kafka (no HTTP)");
+    add_serve_options(*relay, config);
+    if (const char* crash = std::getenv("BSOCIAL_TEST_RELAY_CRASH_AFTER_PUBLISH"))
+        config.relay_crash_after_publish = std::string(crash) == "1";
 
     CLI11_PARSE(app, argc, argv);
 
@@ -69,6 +80,7 @@ int main(int argc, char** argv) {
         spdlog::set_level(spdlog::level::from_str(config.log_level));
         if (*serve) return bsocial::apps::run_serve(config);
         if (*migrate) return bsocial::apps::run_migrate(config);
+        if (*relay) return bsocial::apps::run_relay(config);
     } catch (const std::exception& e) {
         spdlog::critical("module=main event=fatal error=\"{}\"", e.what());
         std::fprintf(stderr, "bsocial: %s\n", e.what());

@@ -8,6 +8,10 @@ namespace bsocial::apps {
 /// process exit code.
 int run_serve(const serve_config& config);
 
+/// `bsocial relay`: publishes the outbox to Kafka without serving HTTP (when `serve` runs
+/// with the relay disabled, or to run it on its own).
+int run_relay(const serve_config& config);
+
 /// `bsocial migrate`: applies pending migrations and exits.
 int run_migrate(const serve_config& config);
 

@@ -2,6 +2,7 @@
 // One handler class per resource. Handlers are thin: parse -> call the domain -> map the
 // result to JSON. They run on the blocking-work pool (the server hands them over).
 
+#include <boost/json/object.hpp>
 #include <functional>
 
 #include "bsocial/api/authenticator.hpp"
@@ -73,6 +74,9 @@ public:
 
     /// Extra Prometheus text appended to /metrics (e.g. the relay's lag).
     std::function<std::string()> extra_metrics;
+    /// Extra details shown by /readyz under "outbox" (informational: the API stays ready
+    /// while Kafka is down, since writes keep working and the outbox keeps the events).
+    std::function<boost::json::object()> outbox_details;
 
 private:
     store::database& db_;

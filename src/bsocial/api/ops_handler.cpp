@@ -24,8 +24,17 @@ http::response ops_handler::readyz(http::request&) {
         if (result != "ok") ready = false;
         checks[check.name] = std::move(result);
     }
-    return json_response(ready ? 200 : 503, json::object{{"status", ready ? "ready" : "not_ready"},
-                                                         {"checks", std::move(checks)}});
+    json::object body{{"status", ready ? "ready" : "not_ready"}, {"checks", std::move(checks)}};
+    json::object outbox = outbox_details ? outbox_details() : json::object{};
+    try {
+        soci::session sql(db_.pool());
+        const auto backlog = events::read_backlog(sql);
+        outbox["backlog"] = backlog.unsent;
+    } catch (const std::exception&) {
+        outbox["backlog"] = nullptr;
+    }
+    body["outbox"] = std::move(outbox);
+    return json_response(ready ? 200 : 503, std::move(body));
 }
 
 http::response ops_handler::metrics(http::request&) {

@@ -26,6 +26,9 @@ struct serve_config {
     std::string common_passwords_path = "/usr/share/john/password.lst";
     std::string static_dir;     ///< web app files served at / (optional)
     std::string kafka_brokers;  ///< empty = outbox relay disabled
+    bool relay_enabled = true;  ///< run the outbox relay inside `serve` (when Kafka is set)
+    int kafka_message_timeout_ms = 10000;
+    bool relay_crash_after_publish = false;  ///< test-only fault injection
     std::int64_t body_limit_bytes = 64 * 1024;
     int request_timeout_seconds = 30;
 

@@ -68,7 +68,9 @@ response router::dispatch(request& req) const {
         req.params.clear();
         for (std::size_t i = 0; i < segments.size(); ++i)
             if (is_param(best->segments[i])) req.params.push_back(segments[i]);
-        return best->h(req);
+        response res = best->h(req);
+        if (on_response) on_response(req, res);
+        return res;
     } catch (const bsocial::error& e) {
         return problem_response(e);
     } catch (const std::exception& e) {

@@ -23,6 +23,8 @@ public:
     response dispatch(request& req) const;
 
     std::function<void(const request&, const std::exception&)> on_exception;
+    /// Called after every handled request (e.g. to wake the outbox relay after a write).
+    std::function<void(const request&, const response&)> on_response;
 
 private:
     struct route {
