@@ -52,8 +52,7 @@ build-asan: deps
 	cmake --build --preset asan -j$(JOBS)
 
 run: build
-	@mkdir -p data
-	./build/release/bsocial serve --port $${BSOCIAL_PORT:-8080} --data-dir $${BSOCIAL_DATA_DIR:-data}
+	bash tools/run.sh
 
 test: build-debug lint-openapi
 	ctest --preset debug --output-on-failure -j1

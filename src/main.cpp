@@ -9,8 +9,11 @@
 #include <cstdlib>
 #include <string>
 #include <exception>
+#include <functional>
 
+#include "apps/notifier.hpp"
 #include "apps/serve.hpp"
+#include "apps/telemetry.hpp"
 #include "bsocial/core/config.hpp"
 
 namespace {
@@ -70,17 +73,26 @@ int main(int argc, char** argv) {
     if (const char* crash = std::getenv("BSOCIAL_TEST_RELAY_CRASH_AFTER_PUBLISH"))
         config.relay_crash_after_publish = std::string(crash) == "1";
 
+    // Services with their own configuration register their subcommands here; the one
+    // chosen on the command line leaves its entry point in `chosen`.
+    std::function<int()> chosen;
+    bsocial::apps::add_notifier_command(app, chosen);
+    bsocial::apps::add_telemetry_commands(app, chosen);
+
     CLI11_PARSE(app, argc, argv);
 
     auto logger = spdlog::stderr_color_mt("bsocial");
     spdlog::set_default_logger(logger);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
     try {
-        config.validate();
-        spdlog::set_level(spdlog::level::from_str(config.log_level));
+        if (!chosen) {
+            config.validate();
+            spdlog::set_level(spdlog::level::from_str(config.log_level));
+        }
         if (*serve) return bsocial::apps::run_serve(config);
         if (*migrate) return bsocial::apps::run_migrate(config);
         if (*relay) return bsocial::apps::run_relay(config);
+        if (chosen) return chosen();
     } catch (const std::exception& e) {
         spdlog::critical("module=main event=fatal error=\"{}\"", e.what());
         std::fprintf(stderr, "bsocial: %s\n", e.what());

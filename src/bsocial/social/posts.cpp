@@ -34,11 +34,14 @@ constexpr const char* select_visible_post_sql =
     "  SELECT 1 FROM follows f WHERE f.follower_id = :me2 AND f.followee_id = p.user_id))";
 
 // The feed: fan-out on read, keyset pagination (no OFFSET): every page costs the same.
-// Row-value comparison lets both SQLite and PostgreSQL seek the (created_at, id) index.
+// Both databases walk posts_by_time newest first from the cursor (a row-value seek) and
+// keep the rows of me + my followees, stopping at LIMIT: no sort, however deep the page.
+// The unary '+' stops SQLite from choosing per-author range scans plus a sort of every
+// older post of every followee; PostgreSQL picks the same plan either way (docs/feed-query-plan.md).
 constexpr const char* feed_page_sql =
     "SELECT " BSOCIAL_POST_COLUMNS
     " FROM posts p JOIN users u ON u.id = p.user_id"
-    " WHERE (p.user_id = :me OR p.user_id IN ("
+    " WHERE (+p.user_id = :me OR +p.user_id IN ("
     "  SELECT f.followee_id FROM follows f WHERE f.follower_id = :me2))"
     " AND (p.created_at, p.id) < (:before_created_at, :before_id)"
     " ORDER BY p.created_at DESC, p.id DESC LIMIT :limit";

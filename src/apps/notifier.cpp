@@ -1,0 +1,7 @@
+#include "apps/notifier.hpp"
+
+namespace bsocial::apps {
+
+void add_notifier_command(CLI::App&, std::function<int()>&) {}
+
+}  // namespace bsocial::apps
