@@ -1,7 +1,7 @@
 # Every dependency is a Debian bookworm package (see the Makefile's `deps` target).
 
 # Boost 1.81 (the versioned libboost1.81-dev packages; never the default 1.74).
-find_package(Boost 1.81 EXACT REQUIRED CONFIG COMPONENTS json url system)
+find_package(Boost 1.81.0 EXACT REQUIRED CONFIG COMPONENTS json url system)
 add_library(bsocial_boost INTERFACE)
 target_link_libraries(bsocial_boost INTERFACE Boost::headers Boost::json Boost::url Boost::system)
 # Asio: C++20 coroutines; no deprecated interfaces.
