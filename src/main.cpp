@@ -18,9 +18,10 @@
 
 namespace {
 
-void add_serve_options(CLI::App& cmd, bsocial::serve_config& c) {
+void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
+                       const std::string& port_env = "BSOCIAL_PORT") {
     cmd.add_option("--bind", c.bind, "address to listen on")->envname("BSOCIAL_BIND");
-    cmd.add_option("--port", c.port, "port (0 = any free port)")->envname("BSOCIAL_PORT");
+    cmd.add_option("--port", c.port, "port (0 = any free port)")->envname(port_env);
     cmd.add_option("--data-dir", c.data_dir, "data directory (SQLite file, generated secret)")
         ->envname("BSOCIAL_DATA_DIR");
     cmd.add_option("--db", c.db_url, "database URL: postgresql://... (default: SQLite in data dir)")
@@ -70,13 +71,18 @@ int main(int argc, char** argv) {
     add_serve_options(*migrate, config);
     auto* relay = app.add_subcommand("relay", "publish the outbox to Kafka (no HTTP)");
     add_serve_options(*relay, config);
+    bsocial::serve_config notifier_config;
+    notifier_config.port = 8081;
+    if (const char* secret = std::getenv("BSOCIAL_JWT_SECRET")) notifier_config.jwt_secret = secret;
+    auto* notifier = app.add_subcommand(
+        "notifier", "turn comments on Kafka into notifications; serve claim, history, WebSocket");
+    add_serve_options(*notifier, notifier_config, "BSOCIAL_NOTIFIER_PORT");
     if (const char* crash = std::getenv("BSOCIAL_TEST_RELAY_CRASH_AFTER_PUBLISH"))
         config.relay_crash_after_publish = std::string(crash) == "1";
 
     // Services with their own configuration register their subcommands here; the one
     // chosen on the command line leaves its entry point in `chosen`.
     std::function<int()> chosen;
-    bsocial::apps::add_notifier_command(app, chosen);
     bsocial::apps::add_telemetry_commands(app, chosen);
 
     CLI11_PARSE(app, argc, argv);
@@ -92,6 +98,11 @@ int main(int argc, char** argv) {
         if (*serve) return bsocial::apps::run_serve(config);
         if (*migrate) return bsocial::apps::run_migrate(config);
         if (*relay) return bsocial::apps::run_relay(config);
+        if (*notifier) {
+            notifier_config.validate();
+            spdlog::set_level(spdlog::level::from_str(notifier_config.log_level));
+            return bsocial::apps::run_notifier(notifier_config);
+        }
         if (chosen) return chosen();
     } catch (const std::exception& e) {
         spdlog::critical("module=main event=fatal error=\"{}\"", e.what());

@@ -1,13 +1,11 @@
 #pragma once
-// `bsocial notifier`: comment notifications (Kafka -> SQL -> HTTP claim and WebSocket).
-// Registers its subcommand and options on `app`; when chosen, its entry point is stored
-// in `chosen` (returns the exit code).
 
-#include <CLI/CLI.hpp>
-#include <functional>
+#include "bsocial/core/config.hpp"
 
 namespace bsocial::apps {
 
-void add_notifier_command(CLI::App& app, std::function<int()>& chosen);
+/// `bsocial notifier`: consumes bsocial.comments into notifications and serves their
+/// delivery routes (claim, history, WebSocket stream) on its own port. Returns the exit code.
+int run_notifier(const serve_config& config);
 
 }  // namespace bsocial::apps

@@ -1,5 +1,7 @@
 #include "apps/serve.hpp"
 
+#include "apps/common.hpp"
+
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -20,6 +22,8 @@
 #include "bsocial/events/kafka_publisher.hpp"
 #include "bsocial/events/relay.hpp"
 #include "bsocial/http/server.hpp"
+#include "bsocial/notify/delivery.hpp"
+#include "bsocial/notify/hub.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/graph.hpp"
 #include "bsocial/social/posts.hpp"
@@ -28,35 +32,6 @@
 namespace bsocial::apps {
 
 namespace {
-/// The configured secret, or one generated once and kept (mode 0600) in the data directory
-/// so tokens survive restarts.
-std::string load_jwt_secret(const serve_config& config) {
-    if (!config.jwt_secret.empty()) return config.jwt_secret;
-    const auto path = std::filesystem::path(config.data_dir) / "jwt-secret";
-    if (std::ifstream in(path); in) {
-        std::string secret;
-        std::getline(in, secret);
-        if (secret.size() >= 32) return secret;
-    }
-    std::filesystem::create_directories(config.data_dir);
-    const std::string secret = random_hex(32);  // 256 random bits
-    {
-        std::ofstream out(path, std::ios::trunc);
-        out << secret << "\n";
-    }
-    ::chmod(path.c_str(), 0600);
-    spdlog::info("module=serve event=jwt_secret_generated path={}", path.string());
-    return secret;
-}
-
-std::string describe_db(const std::string& url) {
-    // Never log credentials: keep only the scheme and what follows '@'.
-    const auto at = url.find('@');
-    const auto scheme = url.find("://");
-    if (at != std::string::npos && scheme != std::string::npos)
-        return url.substr(0, scheme + 3) + "***" + url.substr(at);
-    return url;
-}
 events::kafka_options kafka_options_of(const serve_config& config) {
     events::kafka_options k;
     k.brokers = config.kafka_brokers;
@@ -167,8 +142,15 @@ int run_serve(const serve_config& config) {
         };
     }
 
+    // Notification delivery is mounted here too, so the browser has one origin; the
+    // notifier process stores them, any instance pushes them (docs/notifications.md).
+    notify::notification_store notifications(db);
+    notify::hub pushes(db, notifications);
+    notify::delivery delivery(notifications, pushes, auth, clock);
+
     http::router router;
     api::add_routes(router, {sessions_h, users_h, posts_h, ops_h});
+    notify::add_notification_routes(router, delivery);
     router.on_exception = [](const http::request& req, const std::exception& e) {
         spdlog::error("module=http event=handler_failed route={} error=\"{}\"", req.route, e.what());
     };
@@ -191,7 +173,9 @@ int run_serve(const serve_config& config) {
     std::fflush(stdout);
     spdlog::info("module=serve event=listening bind={} port={}", config.bind, port);
     if (relay) relay->start();
+    pushes.start();
     server.run();
+    pushes.stop();
     if (relay) relay->stop();
     spdlog::info("module=serve event=stopped");
     return 0;

@@ -39,6 +39,14 @@ bool authenticator::origin_allowed(const http::request& req) const {
 }
 
 social::identity authenticator::require(const http::request& req) const {
+    return identify(req, false);
+}
+
+social::identity authenticator::require_websocket(const http::request& req) const {
+    return identify(req, true);
+}
+
+social::identity authenticator::identify(const http::request& req, bool always_check_origin) const {
     std::optional<std::string> token;
     bool from_cookie = false;
     if (const auto* authz = req.header("authorization")) {
@@ -55,7 +63,8 @@ social::identity authenticator::require(const http::request& req) const {
         from_cookie = token.has_value();
     }
     if (!token) throw error(error_code::unauthorized, "authentication required");
-    if (from_cookie && req.method != "GET" && req.method != "HEAD" && !origin_allowed(req))
+    const bool state_changing = req.method != "GET" && req.method != "HEAD";
+    if ((always_check_origin || (from_cookie && state_changing)) && !origin_allowed(req))
         throw error(error_code::forbidden_origin, "cross-origin request refused");
     auto who = accounts_.authenticate(*token);
     if (!who) throw error(error_code::unauthorized, "invalid or expired token");

@@ -22,12 +22,17 @@ public:
     /// The caller, or error{unauthorized | forbidden_origin}. Blocking (one SQL lookup).
     social::identity require(const http::request& req) const;
 
+    /// The caller of a WebSocket handshake: like require(), but a foreign Origin is refused
+    /// whatever carries the token (a browser sends cookies with cross-site handshakes).
+    social::identity require_websocket(const http::request& req) const;
+
     /// Set-Cookie values for a new session and for logging out.
     std::string session_cookie(const std::string& token) const;
     std::string cleared_cookie() const;
 
 private:
     bool origin_allowed(const http::request& req) const;
+    social::identity identify(const http::request& req, bool always_check_origin) const;
 
     social::accounts& accounts_;
     std::vector<std::string> allowed_origins_;

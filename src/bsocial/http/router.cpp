@@ -25,7 +25,54 @@ void router::add(std::string method, std::string pattern, handler h) {
 
 namespace {
 bool is_param(const std::string& s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; }
+
+/// Literal segments matched, or -1 when the pattern does not match.
+int match(const std::vector<std::string>& pattern, const std::vector<std::string>& segments) {
+    if (pattern.size() != segments.size()) return -1;
+    int literals = 0;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        if (is_param(pattern[i])) {
+            if (segments[i].empty()) return -1;
+        } else if (pattern[i] == segments[i]) {
+            ++literals;
+        } else {
+            return -1;
+        }
+    }
+    return literals;
+}
+
+void fill_params(request& req, const std::vector<std::string>& pattern,
+                 const std::vector<std::string>& segments) {
+    req.params.clear();
+    for (std::size_t i = 0; i < segments.size(); ++i)
+        if (is_param(pattern[i])) req.params.push_back(segments[i]);
+}
 }  // namespace
+
+void router::add_websocket(std::string pattern, ws_handler h) {
+    auto segments = split_path(pattern);
+    ws_routes_.push_back({std::move(pattern), std::move(segments), std::move(h)});
+}
+
+ws_decision router::dispatch_upgrade(request& req) const {
+    const auto segments = split_path(req.path);
+    try {
+        for (const auto& r : ws_routes_) {
+            if (match(r.segments, segments) < 0) continue;
+            req.route = r.pattern;
+            fill_params(req, r.segments, segments);
+            return r.h(req);
+        }
+        req.route = "not_found";
+        throw error(error_code::not_found, "no such WebSocket resource");
+    } catch (const bsocial::error& e) {
+        return ws_decision{problem_response(e), {}};
+    } catch (const std::exception& e) {
+        if (on_exception) on_exception(req, e);
+        return ws_decision{problem_response(error(error_code::internal_error, "internal error")), {}};
+    }
+}
 
 response router::dispatch(request& req) const {
     const auto segments = split_path(req.path);
@@ -33,15 +80,8 @@ response router::dispatch(request& req) const {
     int best_literals = -1;
     std::string allow;
     for (const auto& r : routes_) {
-        if (r.segments.size() != segments.size()) continue;
-        int literals = 0;
-        bool ok = true;
-        for (std::size_t i = 0; i < segments.size() && ok; ++i) {
-            if (is_param(r.segments[i])) ok = !segments[i].empty();
-            else if (r.segments[i] == segments[i]) ++literals;
-            else ok = false;
-        }
-        if (!ok) continue;
+        const int literals = match(r.segments, segments);
+        if (literals < 0) continue;
         if (r.method != req.method) {
             if (allow.find(r.method) == std::string::npos)
                 allow += (allow.empty() ? "" : ", ") + r.method;
@@ -65,9 +105,7 @@ response router::dispatch(request& req) const {
             throw error(error_code::not_found, "no such resource");
         }
         req.route = best->pattern;
-        req.params.clear();
-        for (std::size_t i = 0; i < segments.size(); ++i)
-            if (is_param(best->segments[i])) req.params.push_back(segments[i]);
+        fill_params(req, best->segments, segments);
         response res = best->h(req);
         if (on_response) on_response(req, res);
         return res;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bsocial/http/message.hpp"
+#include "bsocial/http/websocket.hpp"
 
 namespace bsocial::http {
 
@@ -17,6 +18,12 @@ class router {
 public:
     /// `pattern` like "/api/v1/users/{username}"; literal segments win over parameters.
     void add(std::string method, std::string pattern, handler h);
+
+    /// A WebSocket route (GET with Upgrade: websocket).
+    void add_websocket(std::string pattern, ws_handler h);
+
+    /// Decides a WebSocket handshake: unknown path -> refused 404; errors -> problem.
+    ws_decision dispatch_upgrade(request& req) const;
 
     /// Fills req.params and req.route, runs the handler. bsocial::error becomes a problem
     /// response; any other exception a 500 (logged by the caller through `on_exception`).
@@ -33,7 +40,13 @@ private:
         std::vector<std::string> segments;
         handler h;
     };
+    struct ws_route {
+        std::string pattern;
+        std::vector<std::string> segments;
+        ws_handler h;
+    };
     std::vector<route> routes_;
+    std::vector<ws_route> ws_routes_;
 };
 
 /// Splits "/a/b/c" into {"a","b","c"} (empty segments kept, except a leading one).

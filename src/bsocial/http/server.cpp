@@ -7,6 +7,8 @@
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
 #include <boost/url/parse.hpp>
 #include <mutex>
 #include <set>
@@ -27,11 +29,125 @@ constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-/// One client connection. `idle` is read and written only on the connection's strand.
+namespace websocket = beast::websocket;
+
+/// One WebSocket after its handshake. Lives on its connection's strand: every member is
+/// touched only there (send/close post to it). One writer: frames wait in `queue_`.
+class ws_session final : public ws_connection, public std::enable_shared_from_this<ws_session> {
+public:
+    static constexpr std::size_t max_queued_frames = 256;
+
+    ws_session(beast::tcp_stream stream, asio::thread_pool& blocking)
+        : ws_(std::move(stream)), blocking_(blocking) {}
+
+    websocket::stream<beast::tcp_stream>& stream() { return ws_; }
+
+    void send(std::string text) override {
+        asio::post(ws_.get_executor(), [self = shared_from_this(), t = std::move(text)]() mutable {
+            self->enqueue(std::move(t));
+        });
+    }
+
+    void close(unsigned short code, std::string reason) override {
+        asio::post(ws_.get_executor(), [self = shared_from_this(), code, r = std::move(reason)] {
+            self->begin_close(code, r);
+        });
+    }
+
+    /// Reads frames until the socket closes; each message goes to on_message on the
+    /// blocking pool, in order. Then on_close, also on the blocking pool.
+    asio::awaitable<void> read_loop(ws_callbacks callbacks) {
+        for (;;) {
+            beast::flat_buffer buffer;
+            auto [ec, n] = co_await ws_.async_read(buffer, as_tuple_awaitable);
+            if (ec) break;
+            if (!callbacks.on_message) continue;
+            std::string text = beast::buffers_to_string(buffer.data());
+            co_await asio::co_spawn(blocking_, call_on_message(callbacks.on_message, std::move(text)),
+                                    as_tuple_awaitable);
+        }
+        closed_ = true;
+        if (callbacks.on_close)
+            co_await asio::co_spawn(blocking_, call_on_close(callbacks.on_close), as_tuple_awaitable);
+    }
+
+private:
+    static asio::awaitable<void> call_on_message(std::function<void(const std::string&)> f,
+                                                 std::string text) {
+        f(text);
+        co_return;
+    }
+    static asio::awaitable<void> call_on_close(std::function<void()> f) {
+        f();
+        co_return;
+    }
+
+    void enqueue(std::string text) {
+        if (closing_ || closed_) return;
+        if (queue_.size() >= max_queued_frames) {
+            // A client that does not read must not make us buffer without bound: drop it.
+            spdlog::warn("module=http event=websocket_dropped reason=slow_client queued={}",
+                         queue_.size());
+            closing_ = true;
+            beast::error_code ignored;
+            beast::get_lowest_layer(ws_).socket().close(ignored);
+            return;
+        }
+        queue_.push_back(std::move(text));
+        if (!writing_) write_next();
+    }
+
+    void write_next() {
+        if (queue_.empty()) {
+            writing_ = false;
+            if (close_code_) send_close();
+            return;
+        }
+        writing_ = true;
+        ws_.text(true);
+        ws_.async_write(asio::buffer(queue_.front()),
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->queue_.pop_front();
+                            if (ec) {
+                                self->writing_ = false;
+                                self->queue_.clear();
+                                return;
+                            }
+                            self->write_next();
+                        });
+    }
+
+    void begin_close(unsigned short code, const std::string& reason) {
+        if (closing_ || closed_) return;
+        closing_ = true;
+        close_code_ = code;
+        close_reason_ = reason;
+        if (!writing_) send_close();
+    }
+
+    void send_close() {
+        ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(*close_code_), close_reason_),
+                        [self = shared_from_this()](beast::error_code) {});
+    }
+
+    websocket::stream<beast::tcp_stream> ws_;
+    asio::thread_pool& blocking_;
+    std::deque<std::string> queue_;
+    bool writing_ = false;
+    bool closing_ = false;
+    bool closed_ = false;
+    std::optional<unsigned short> close_code_;
+    std::string close_reason_;
+};
+
+/// One client connection. `idle` and `ws` are read and written only on the connection's
+/// strand.
 struct connection {
-    explicit connection(tcp::socket s) : stream(std::move(s)) {}
-    beast::tcp_stream stream;
+    explicit connection(tcp::socket s) : executor(s.get_executor()), stream(std::move(s)) {}
+    asio::any_io_executor executor;  ///< the strand; stays valid after a WebSocket upgrade
+    beast::tcp_stream stream;        ///< moved into the ws_session on upgrade
     bool idle = true;
+    std::shared_ptr<ws_session> ws;  ///< set once upgraded to a WebSocket
 };
 
 struct handled {
@@ -74,6 +190,25 @@ asio::awaitable<handled> run_handler(const router* routes, bhttp::request<bhttp:
     co_return handled{std::move(res), std::move(req.route)};
 }
 
+struct upgrade_decision {
+    ws_decision decision;
+    std::string route;
+};
+
+// Runs on the blocking-work pool: authentication at the handshake may need SQL.
+asio::awaitable<upgrade_decision> run_upgrade(const router* routes,
+                                              bhttp::request<bhttp::string_body> in,
+                                              std::string client) {
+    request req;
+    try {
+        req = to_request(in, client);
+    } catch (const bsocial::error& e) {
+        co_return upgrade_decision{ws_decision{problem_response(e), {}}, "bad_request"};
+    }
+    ws_decision d = routes->dispatch_upgrade(req);
+    co_return upgrade_decision{std::move(d), std::move(req.route)};
+}
+
 bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned version,
                                              bool keep_alive) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
@@ -114,6 +249,9 @@ struct server::impl {
 
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(std::shared_ptr<connection> conn);
+    asio::awaitable<void> serve_websocket(std::shared_ptr<connection> conn,
+                                          bhttp::request<bhttp::string_body> in,
+                                          std::string client);
     asio::awaitable<void> write_problem(std::shared_ptr<connection> conn, error_code code,
                                         std::string message, unsigned status_override = 0);
     void begin_stop();
@@ -136,7 +274,7 @@ asio::awaitable<void> server::impl::accept_loop() {
             std::lock_guard lock(connections_mutex);
             connections.insert(conn);
         }
-        asio::co_spawn(conn->stream.get_executor(), serve(conn), asio::detached);
+        asio::co_spawn(conn->executor, serve(conn), asio::detached);
     }
 }
 
@@ -190,6 +328,12 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
         }
 
         auto in = parser.release();
+        if (websocket::is_upgrade(in)) {
+            co_await serve_websocket(conn, std::move(in), client);
+            std::lock_guard lock(connections_mutex);
+            connections.erase(conn);
+            co_return;  // the WebSocket owned (and closed) the stream
+        }
         const unsigned version = in.version();
         const bool keep_alive = in.keep_alive();
         const std::string method(in.method_string());
@@ -212,6 +356,53 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
     connections.erase(conn);
 }
 
+asio::awaitable<void> server::impl::serve_websocket(std::shared_ptr<connection> conn,
+                                                    bhttp::request<bhttp::string_body> in,
+                                                    std::string client) {
+    const auto started = std::chrono::steady_clock::now();
+    upgrade_decision d = co_await asio::co_spawn(
+        blocking, run_upgrade(&routes, in, client), use_awaitable);
+    if (d.decision.refuse || !d.decision.open) {
+        response res = d.decision.refuse.value_or(
+            problem_response(bsocial::error(error_code::not_found, "no such resource")));
+        stats.record(d.route, "GET", res.status,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        auto out = to_beast(res, in.version(), false);
+        conn->stream.expires_after(std::chrono::seconds(5));
+        co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);
+        co_return;
+    }
+    stats.record(d.route, "GET", 101,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+
+    conn->stream.expires_never();  // the WebSocket has its own timeouts from here on
+    auto session = std::make_shared<ws_session>(std::move(conn->stream), blocking);
+    auto& ws = session->stream();
+    websocket::stream_base::timeout timeouts =
+        websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.idle_timeout = std::chrono::seconds(30);  // ping when idle; drop if no pong
+    timeouts.keep_alive_pings = true;
+    ws.set_option(timeouts);
+    ws.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(bhttp::field::server, "bsocial"); }));
+    ws.read_message_max(16 * 1024);
+    auto [ec] = co_await ws.async_accept(in, as_tuple_awaitable);
+    if (ec) co_return;
+    conn->ws = session;
+    if (stopping) session->close(1001, "server shutting down");
+
+    // Opening runs on the blocking pool (it may query SQL and send the backlog).
+    auto open = d.decision.open;
+    auto callbacks = co_await asio::co_spawn(
+        blocking,
+        [](decltype(open) f, std::shared_ptr<ws_session> s) -> asio::awaitable<ws_callbacks> {
+            co_return f(s);
+        }(open, session),
+        use_awaitable);
+    co_await session->read_loop(std::move(callbacks));
+    conn->ws.reset();
+}
+
 void server::impl::begin_stop() {
     if (stopping.exchange(true)) return;
     spdlog::info("module=http event=stopping");
@@ -224,8 +415,9 @@ void server::impl::begin_stop() {
         std::lock_guard lock(connections_mutex);
         for (const auto& conn : connections) {
             // Idle keep-alive connections are closed now; busy ones finish their request.
-            asio::post(conn->stream.get_executor(), [conn] {
-                if (conn->idle) conn->stream.socket().cancel();
+            asio::post(conn->executor, [conn] {
+                if (conn->ws) conn->ws->close(1001, "server shutting down");
+                else if (conn->idle) conn->stream.socket().cancel();
             });
         }
     });
