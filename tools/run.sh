@@ -11,9 +11,11 @@ export BSOCIAL_PORT=${BSOCIAL_PORT:-8080}
 export BSOCIAL_DATA_DIR=${BSOCIAL_DATA_DIR:-data}
 
 started_stack=0
+pids=()
 stop_all() {
   trap - EXIT INT TERM
-  [ -n "${serve_pid:-}" ] && kill -TERM "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
   if [ "$started_stack" = 1 ]; then
     echo "stopping the local stack…"
     python3 stack/bstack.py stop --dir "$STACK_DIR" >/dev/null || true
@@ -30,10 +32,21 @@ if [ -z "${BSOCIAL_KAFKA_BROKERS:-}" ]; then
   export BSOCIAL_ELASTICSEARCH_URL=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["opensearch"])' "$endpoints")
 fi
 
-mkdir -p "$BSOCIAL_DATA_DIR"
+mkdir -p "$BSOCIAL_DATA_DIR" "$BSOCIAL_DATA_DIR/logs"
+# serve first: it migrates the database and creates the shared JWT secret.
+"$BIN" serve > >(tee "$BSOCIAL_DATA_DIR/logs/serve.out") 2> "$BSOCIAL_DATA_DIR/logs/serve.log" &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q listening "$BSOCIAL_DATA_DIR/logs/serve.out" 2>/dev/null && break; sleep 0.1; done
+export BSOCIAL_NOTIFIER_PORT=${BSOCIAL_NOTIFIER_PORT:-8081}
+"$BIN" notifier 2> "$BSOCIAL_DATA_DIR/logs/notifier.log" &
+pids+=($!)
+if "$BIN" telemetry --help >/dev/null 2>&1; then
+  "$BIN" telemetry 2> "$BSOCIAL_DATA_DIR/logs/telemetry.log" &
+  pids+=($!)
+fi
 echo "Kafka:         $BSOCIAL_KAFKA_BROKERS"
 echo "Elasticsearch: ${BSOCIAL_ELASTICSEARCH_URL:-(not started)}"
+echo "notifier:      http://127.0.0.1:$BSOCIAL_NOTIFIER_PORT (also mounted on the API's origin)"
+echo "logs:          $BSOCIAL_DATA_DIR/logs/"
 echo "bSocial:       http://127.0.0.1:$BSOCIAL_PORT  (Ctrl-C stops everything)"
-"$BIN" serve &
-serve_pid=$!
-wait "$serve_pid"
+wait -n "${pids[@]}"
