@@ -1,0 +1,75 @@
+# bSocial — the two commands that matter:
+#   make run    install what is missing, build (release), start the stack and bSocial on :8080
+#   make test   install what is missing, build, run every test suite (what CI runs)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+JOBS ?= $(shell nproc)
+PYTHON ?= python3
+
+# Debian bookworm packages the build, the tests and `make run` need.
+DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certificates \
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev \
+  libsoci-dev libpq-dev libsqlite3-dev librdkafka-dev libsodium-dev libspdlog-dev libcli11-dev \
+  libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev \
+  john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm
+
+.PHONY: help deps build build-debug build-asan run test test-unit test-asan lint-openapi \
+        bench-feed clean stack-up stack-down
+
+help:
+	@echo "make run        build (release) and start bSocial on http://127.0.0.1:8080"
+	@echo "make test       build and run every test suite (unit, integration on SQLite and PostgreSQL, stack)"
+	@echo "make test-asan  the unit and SQLite integration suites under ASan/UBSan"
+	@echo "make bench-feed wrk on GET /api/v1/feed (prints requests/s and latency percentiles)"
+
+# Installs only what is missing, so a second run is instant.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    case "$$p" in \
+	      maven) command -v mvn >/dev/null || echo $$p ;; \
+	      openjdk-17-jdk-headless) command -v javac >/dev/null || echo $$p ;; \
+	      nodejs|npm) command -v $${p/nodejs/node} >/dev/null || echo $$p ;; \
+	      *) dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p ;; \
+	    esac; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@$(PYTHON) -m pytest --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q pytest
+	@$(PYTHON) -c 'import websockets' 2>/dev/null || $(PYTHON) -m pip install -q websockets==13.1
+	@$(PYTHON) -c 'import yaml' 2>/dev/null || $(PYTHON) -m pip install -q pyyaml
+
+build: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j$(JOBS)
+
+build-debug: deps
+	cmake --preset debug >/dev/null
+	cmake --build --preset debug -j$(JOBS)
+
+build-asan: deps
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j$(JOBS)
+
+run: build
+	bash tools/run.sh
+
+test: build-debug lint-openapi
+	ctest --preset debug --output-on-failure -j1
+
+test-unit: build-debug
+	ctest --preset debug --output-on-failure -L unit -E integration
+
+test-asan: build-asan
+	ASAN_OPTIONS=detect_leaks=1 ctest --preset asan --output-on-failure -E 'integration_postgresql|stack'
+
+lint-openapi: deps
+	bash tools/openapi/lint.sh
+
+bench-feed: build
+	$(PYTHON) bench/feed_bench.py --bin build/release/bsocial
+
+clean:
+	rm -rf build

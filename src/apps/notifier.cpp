@@ -1,0 +1,90 @@
+#include "apps/notifier.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "apps/common.hpp"
+#include "bsocial/api/authenticator.hpp"
+#include "bsocial/api/handlers.hpp"
+#include "bsocial/auth/jwt.hpp"
+#include "bsocial/auth/login_throttle.hpp"
+#include "bsocial/auth/password.hpp"
+#include "bsocial/core/random.hpp"
+#include "bsocial/http/server.hpp"
+#include "bsocial/notify/consumer.hpp"
+#include "bsocial/notify/delivery.hpp"
+#include "bsocial/notify/hub.hpp"
+#include "bsocial/social/accounts.hpp"
+
+namespace bsocial::apps {
+
+int run_notifier(const serve_config& config) {
+    if (config.kafka_brokers.empty())
+        throw std::invalid_argument("the notifier needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
+    init_crypto();
+    const system_clock clock;
+    store::database db(effective_db_url(config), static_cast<std::size_t>(config.db_pool_size));
+    db.migrate();
+    spdlog::info("module=notify event=db_ready db={}", describe_db(effective_db_url(config)));
+
+    // Token checks need the accounts service (signature + revocation + user lookup); the
+    // notifier never logs anyone in, so its throttles and password list stay unused.
+    const auth::token_service tokens(load_jwt_secret(config), clock, config.token_ttl_seconds);
+    auth::password_hasher hasher(1);
+    auth::login_throttle per_login(clock, 1, 1), per_address(clock, 1, 1);
+    const auth::common_passwords no_common_passwords;
+    social::accounts accounts(db, hasher, tokens, per_login, per_address, no_common_passwords, clock);
+    const api::authenticator auth(accounts, config.allowed_origins, config.cookie_secure,
+                                  config.token_ttl_seconds);
+
+    notify::notification_store store(db);
+    notify::hub pushes(db, store);
+    notify::delivery delivery(store, pushes, auth, clock);
+    notify::comment_consumer consumer(db, {.brokers = config.kafka_brokers});
+
+    http::metrics stats;
+    api::ops_handler ops(db, stats,
+                         {{"kafka", [&consumer] {
+                               return consumer.counters().assigned ? std::string("ok")
+                                                                   : std::string("not assigned");
+                           }}});
+    ops.extra_metrics = [&consumer, &pushes] {
+        const auto c = consumer.counters();
+        return "# TYPE bsocial_notifier_events_total counter\nbsocial_notifier_events_total " +
+               std::to_string(c.events) +
+               "\n# TYPE bsocial_notifier_notifications_total counter\n"
+               "bsocial_notifier_notifications_total " + std::to_string(c.notifications) +
+               "\n# TYPE bsocial_notifier_poison_total counter\nbsocial_notifier_poison_total " +
+               std::to_string(c.poison) +
+               "\n# TYPE bsocial_notifier_sockets gauge\nbsocial_notifier_sockets " +
+               std::to_string(pushes.connected()) + "\n";
+    };
+    http::router router;
+    notify::add_notification_routes(router, delivery);
+    router.add("GET", "/healthz", [&ops](http::request& r) { return ops.healthz(r); });
+    router.add("GET", "/readyz", [&ops](http::request& r) { return ops.readyz(r); });
+    router.add("GET", "/metrics", [&ops](http::request& r) { return ops.metrics(r); });
+    router.on_exception = [](const http::request& req, const std::exception& e) {
+        spdlog::error("module=notify event=handler_failed route={} error=\"{}\"", req.route, e.what());
+    };
+
+    http::server_options options;
+    options.bind = config.bind;
+    options.port = config.port;
+    options.io_threads = config.io_threads;
+    options.blocking_threads = config.db_pool_size;
+    http::server server(options, router, stats);
+    const unsigned port = server.listen();
+    consumer.start();
+    pushes.start();
+    std::printf("bsocial notifier listening on http://%s:%u\n", config.bind.c_str(), port);
+    std::fflush(stdout);
+    server.run();
+    pushes.stop();
+    consumer.stop();
+    spdlog::info("module=notify event=stopped");
+    return 0;
+}
+
+}  // namespace bsocial::apps

@@ -1,0 +1,184 @@
+#include "apps/serve.hpp"
+
+#include "apps/common.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "bsocial/api/authenticator.hpp"
+#include "bsocial/api/handlers.hpp"
+#include "bsocial/api/routes.hpp"
+#include "bsocial/auth/jwt.hpp"
+#include "bsocial/auth/login_throttle.hpp"
+#include "bsocial/auth/password.hpp"
+#include "bsocial/core/random.hpp"
+#include "bsocial/events/kafka_publisher.hpp"
+#include "bsocial/events/relay.hpp"
+#include "bsocial/http/server.hpp"
+#include "bsocial/notify/delivery.hpp"
+#include "bsocial/notify/hub.hpp"
+#include "bsocial/social/accounts.hpp"
+#include "bsocial/social/graph.hpp"
+#include "bsocial/social/posts.hpp"
+#include "bsocial/store/database.hpp"
+
+namespace bsocial::apps {
+
+namespace {
+events::kafka_options kafka_options_of(const serve_config& config) {
+    events::kafka_options k;
+    k.brokers = config.kafka_brokers;
+    k.message_timeout_ms = config.kafka_message_timeout_ms;
+    return k;
+}
+
+events::relay_options relay_options_of(const serve_config& config) {
+    events::relay_options r;
+    r.crash_after_publish = config.relay_crash_after_publish;
+    r.flush_timeout = std::chrono::milliseconds(config.kafka_message_timeout_ms + 5000);
+    return r;
+}
+
+std::string relay_metrics(const events::relay_status& s) {
+    return "# HELP bsocial_outbox_published_total Outbox events acknowledged by Kafka.\n"
+           "# TYPE bsocial_outbox_published_total counter\n"
+           "bsocial_outbox_published_total " + std::to_string(s.published_total) + "\n"
+           "# HELP bsocial_outbox_failed_batches_total Relay batches not fully acknowledged.\n"
+           "# TYPE bsocial_outbox_failed_batches_total counter\n"
+           "bsocial_outbox_failed_batches_total " + std::to_string(s.failed_batches_total) + "\n"
+           "# HELP bsocial_outbox_publish_lag_seconds Write-to-acknowledged time of the newest published event.\n"
+           "# TYPE bsocial_outbox_publish_lag_seconds gauge\n"
+           "bsocial_outbox_publish_lag_seconds " + std::to_string(s.last_lag_seconds) + "\n";
+}
+}  // namespace
+
+int run_relay(const serve_config& config) {
+    if (config.kafka_brokers.empty())
+        throw std::invalid_argument("the relay needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
+    const system_clock clock;
+    store::database db(effective_db_url(config), 1);
+    db.migrate();
+    events::kafka_publisher publisher(kafka_options_of(config));
+    events::outbox_relay relay(db, publisher, clock, relay_options_of(config));
+    relay.start();
+    std::printf("bsocial relay publishing to %s\n", config.kafka_brokers.c_str());
+    std::fflush(stdout);
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    int received = 0;
+    sigwait(&signals, &received);
+    relay.stop();
+    return 0;
+}
+
+int run_migrate(const serve_config& config) {
+    store::database db(effective_db_url(config), 1);
+    const int applied = db.migrate();
+    spdlog::info("module=store event=migrated applied={} db={}", applied,
+                 describe_db(effective_db_url(config)));
+    return 0;
+}
+
+int run_serve(const serve_config& config) {
+    init_crypto();
+    const system_clock clock;
+    const auto common = auth::common_passwords::load(config.common_passwords_path);
+    const auth::token_service tokens(load_jwt_secret(config), clock, config.token_ttl_seconds);
+    auth::password_hasher hasher(2);
+    // Per address 4x the per-identifier limit: several people may share one address (NAT).
+    auth::login_throttle per_login(clock, config.login_max_failures, config.login_window_seconds);
+    auth::login_throttle per_address(clock, 4 * config.login_max_failures,
+                                     config.login_window_seconds);
+
+    const std::string db_url = effective_db_url(config);
+    store::database db(db_url, static_cast<std::size_t>(config.db_pool_size));
+    const int applied = db.migrate();
+    spdlog::info("module=store event=ready db={} migrations_applied={}", describe_db(db_url),
+                 applied);
+
+    social::accounts accounts(db, hasher, tokens, per_login, per_address, common, clock);
+    social::graph graph(db, clock);
+    social::posts posts(db, clock);
+    const api::authenticator auth(accounts, config.allowed_origins, config.cookie_secure,
+                                  config.token_ttl_seconds);
+
+    // The outbox relay runs inside serve unless disabled or Kafka is not configured; the
+    // outbox keeps every event meanwhile.
+    std::unique_ptr<events::kafka_publisher> publisher;
+    std::unique_ptr<events::outbox_relay> relay;
+    if (!config.kafka_brokers.empty() && config.relay_enabled) {
+        publisher = std::make_unique<events::kafka_publisher>(kafka_options_of(config));
+        relay = std::make_unique<events::outbox_relay>(db, *publisher, clock,
+                                                       relay_options_of(config));
+    }
+
+    http::metrics stats;
+    api::sessions_handler sessions_h(accounts, auth);
+    api::users_handler users_h(accounts, graph, auth);
+    api::posts_handler posts_h(posts, auth);
+    api::ops_handler ops_h(db, stats, {});
+    if (relay) {
+        ops_h.extra_metrics = [&relay] { return relay_metrics(relay->status()); };
+        ops_h.outbox_details = [&relay] {
+            const auto s = relay->status();
+            return boost::json::object{{"relay", "running"},
+                                       {"kafka", s.broker_state},
+                                       {"published_total", s.published_total},
+                                       {"publish_lag_seconds", s.last_lag_seconds}};
+        };
+    } else {
+        ops_h.outbox_details = [] {
+            return boost::json::object{{"relay", "off"}};
+        };
+    }
+
+    // Notification delivery is mounted here too, so the browser has one origin; the
+    // notifier process stores them, any instance pushes them (docs/notifications.md).
+    notify::notification_store notifications(db);
+    notify::hub pushes(db, notifications);
+    notify::delivery delivery(notifications, pushes, auth, clock);
+
+    http::router router;
+    api::add_routes(router, {sessions_h, users_h, posts_h, ops_h});
+    notify::add_notification_routes(router, delivery);
+    router.on_exception = [](const http::request& req, const std::exception& e) {
+        spdlog::error("module=http event=handler_failed route={} error=\"{}\"", req.route, e.what());
+    };
+    if (relay) {
+        router.on_response = [&relay](const http::request& req, const http::response& res) {
+            if (req.method != "GET" && res.status < 300) relay->nudge();
+        };
+    }
+
+    http::server_options options;
+    options.bind = config.bind;
+    options.port = config.port;
+    options.io_threads = config.io_threads;
+    options.blocking_threads = config.db_pool_size;
+    options.body_limit = static_cast<std::size_t>(config.body_limit_bytes);
+    options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
+    http::server server(options, router, stats);
+    const unsigned port = server.listen();
+    std::printf("bsocial serve listening on http://%s:%u\n", config.bind.c_str(), port);
+    std::fflush(stdout);
+    spdlog::info("module=serve event=listening bind={} port={}", config.bind, port);
+    if (relay) relay->start();
+    pushes.start();
+    server.run();
+    pushes.stop();
+    if (relay) relay->stop();
+    spdlog::info("module=serve event=stopped");
+    return 0;
+}
+
+}  // namespace bsocial::apps

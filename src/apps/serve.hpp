@@ -1,0 +1,18 @@
+#pragma once
+
+#include "bsocial/core/config.hpp"
+
+namespace bsocial::apps {
+
+/// `bsocial serve`: wires the API process together and runs it until SIGTERM. Returns the
+/// process exit code.
+int run_serve(const serve_config& config);
+
+/// `bsocial relay`: publishes the outbox to Kafka without serving HTTP (when `serve` runs
+/// with the relay disabled, or to run it on its own).
+int run_relay(const serve_config& config);
+
+/// `bsocial migrate`: applies pending migrations and exits.
+int run_migrate(const serve_config& config);
+
+}  // namespace bsocial::apps

@@ -1,0 +1,166 @@
+#include "apps/telemetry.hpp"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "bsocial/core/clock.hpp"
+#include "bsocial/telemetry/config.hpp"
+#include "bsocial/telemetry/es_client.hpp"
+#include "bsocial/telemetry/index_templates.hpp"
+#include "bsocial/telemetry/indexer.hpp"
+#include "bsocial/telemetry/query_runner.hpp"
+
+namespace bsocial::apps {
+
+namespace {
+
+using telemetry::elasticsearch_config;
+using telemetry::query_config;
+using telemetry::telemetry_config;
+
+void add_elasticsearch_options(CLI::App& cmd, elasticsearch_config& c) {
+    cmd.add_option("--elasticsearch-url", c.url, "Elasticsearch/OpenSearch base URL")
+        ->envname("BSOCIAL_ELASTICSEARCH_URL");
+    cmd.add_option("--elasticsearch-user", c.user, "basic-auth user")
+        ->envname("BSOCIAL_ELASTICSEARCH_USER");
+    cmd.add_option("--elasticsearch-password", c.password, "basic-auth password")
+        ->envname("BSOCIAL_ELASTICSEARCH_PASSWORD");
+    cmd.add_option("--elasticsearch-ca-file", c.ca_file, "PEM CA bundle for https")
+        ->envname("BSOCIAL_ELASTICSEARCH_CA_FILE");
+    cmd.add_option("--index", c.index, "events index (dead letters: <index>-deadletter)")
+        ->envname("BSOCIAL_ELASTICSEARCH_INDEX");
+}
+
+/// SIGINT/SIGTERM -> `stop`. The signals are blocked in every thread (librdkafka's
+/// included, which inherit the mask) and taken by one waiting thread, so nothing runs in
+/// a signal handler.
+class stop_on_signal {
+public:
+    explicit stop_on_signal(std::atomic<bool>& stop) {
+        sigemptyset(&signals_);
+        sigaddset(&signals_, SIGINT);
+        sigaddset(&signals_, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+        waiter_ = std::thread([this, &stop] {
+            int received = 0;
+            sigwait(&signals_, &received);
+            if (!done_.load()) spdlog::info("module=telemetry event=signal signal={}", received);
+            stop = true;
+        });
+    }
+    ~stop_on_signal() {
+        done_ = true;
+        pthread_kill(waiter_.native_handle(), SIGTERM);  // wakes sigwait if no signal came
+        waiter_.join();
+    }
+
+private:
+    sigset_t signals_;
+    std::atomic<bool> done_{false};
+    std::thread waiter_;
+};
+
+/// Installs the templates, waiting for Elasticsearch while it is unreachable. Returns
+/// false when stopped first.
+bool install_when_reachable(telemetry::es_client& es, const telemetry_config& config,
+                            const std::atomic<bool>& stop) {
+    auto backoff = std::chrono::milliseconds(200);
+    while (!stop) {
+        try {
+            telemetry::install_templates(es, config.es, config.replicas);
+            return true;
+        } catch (const telemetry::es_unreachable& e) {
+            spdlog::warn("module=telemetry event=elasticsearch_unreachable error=\"{}\" "
+                         "retry_in_ms={}",
+                         e.what(), backoff.count());
+        }
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(config.max_backoff_ms));
+    }
+    return false;
+}
+
+int run_telemetry(const telemetry_config& raw) {
+    raw.validate();
+    spdlog::set_level(spdlog::level::from_str(raw.log_level));
+    telemetry_config config = raw;
+    config.es = telemetry::split_credentials(raw.es);
+
+    std::atomic<bool> stop{false};
+    stop_on_signal signals(stop);  // before any librdkafka thread exists
+    telemetry::es_client es(config.es);
+    if (!install_when_reachable(es, config, stop)) return 0;
+
+    const system_clock clock;
+    telemetry::indexer indexer(config, es, clock);
+    indexer.subscribe();
+    std::printf("bsocial telemetry consuming %s (group %s) from %s indexing into %s/%s\n",
+                config.topic_pattern.c_str(), config.group_id.c_str(),
+                config.kafka_brokers.c_str(), es.display_url().c_str(), config.es.index.c_str());
+    std::fflush(stdout);
+    return indexer.run(stop);
+}
+
+int run_query_command(const query_config& config) {
+    config.validate();
+    spdlog::set_level(spdlog::level::from_str(config.log_level));
+    return telemetry::run_query(config);
+}
+
+}  // namespace
+
+void add_telemetry_commands(CLI::App& app, std::function<int()>& chosen) {
+    // Owned by the lambdas below; CLI11 writes into them while parsing.
+    auto tc = std::make_shared<telemetry_config>();
+    auto* telemetry = app.add_subcommand(
+        "telemetry", "index every Kafka event into Elasticsearch (consumer group)");
+    add_elasticsearch_options(*telemetry, tc->es);
+    telemetry->add_option("--kafka", tc->kafka_brokers, "Kafka bootstrap servers")
+        ->envname("BSOCIAL_KAFKA_BROKERS");
+    telemetry->add_option("--group", tc->group_id, "Kafka consumer group")
+        ->envname("BSOCIAL_TELEMETRY_GROUP");
+    telemetry->add_option("--replicas", tc->replicas, "number_of_replicas of the indices")
+        ->envname("BSOCIAL_ELASTICSEARCH_REPLICAS");
+    telemetry->add_option("--batch-events", tc->batch_max_events, "events per _bulk request")
+        ->envname("BSOCIAL_TELEMETRY_BATCH_EVENTS");
+    telemetry->add_option("--batch-wait-ms", tc->batch_max_wait_ms,
+                          "send an incomplete batch after this many ms")
+        ->envname("BSOCIAL_TELEMETRY_BATCH_WAIT_MS");
+    telemetry->add_option("--max-backoff-ms", tc->max_backoff_ms,
+                          "longest wait between retries when Elasticsearch fails")
+        ->envname("BSOCIAL_TELEMETRY_MAX_BACKOFF_MS");
+    telemetry->add_option("--log-level", tc->log_level, "trace|debug|info|warn|error")
+        ->envname("BSOCIAL_LOG_LEVEL");
+    telemetry->callback([tc, &chosen] { chosen = [tc] { return run_telemetry(*tc); }; });
+
+    auto qc = std::make_shared<query_config>();
+    auto* query = app.add_subcommand("query", "run a stored analytics query (queries/*.json)");
+    add_elasticsearch_options(*query, qc->es);
+    query->add_option("name", qc->name, "q1 (logged-in users per day), q2 (top 10 commented "
+                                        "posts per day), q3 (a user's top and worst post)")
+        ->required()
+        ->check(CLI::IsMember({"q1", "q2", "q3"}));
+    query->add_option("--user", qc->user, "q3: username")->envname("BSOCIAL_QUERY_USER");
+    query->add_option("--user-id", qc->user_id, "q3: user id (instead of --user)");
+    query->add_option("--days", qc->days, "q1/q2: the last N days, today included")
+        ->envname("BSOCIAL_QUERY_DAYS");
+    query->add_option("--from", qc->from, "q1/q2: first day YYYY-MM-DD (needs --to)");
+    query->add_option("--to", qc->to, "q1/q2: last day YYYY-MM-DD, inclusive");
+    query->add_option("--tz", qc->tz, "time zone of the calendar days (IANA name or +hh:mm)")
+        ->envname("BSOCIAL_QUERY_TZ");
+    query->add_flag("--json", qc->json, "print the raw Elasticsearch response");
+    query->add_option("--queries-dir", qc->queries_dir, "directory of the stored queries")
+        ->envname("BSOCIAL_QUERIES_DIR");
+    query->add_option("--log-level", qc->log_level, "trace|debug|info|warn|error")
+        ->envname("BSOCIAL_LOG_LEVEL");
+    query->callback([qc, &chosen] { chosen = [qc] { return run_query_command(*qc); }; });
+}
+
+}  // namespace bsocial::apps

@@ -1,0 +1,46 @@
+#pragma once
+// Who is calling: the bearer token (Authorization header) or, for the browser, the
+// session cookie. Identity always comes from the verified token, never from the body,
+// path or query (S14). Cookie-authenticated writes must come from our own origin (S10).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bsocial/http/message.hpp"
+#include "bsocial/social/accounts.hpp"
+
+namespace bsocial::api {
+
+inline constexpr const char* session_cookie_name = "bsocial_session";
+
+class authenticator {
+public:
+    authenticator(social::accounts& accounts, std::vector<std::string> allowed_origins,
+                  bool cookie_secure, std::int64_t token_ttl_seconds);
+
+    /// The caller, or error{unauthorized | forbidden_origin}. Blocking (one SQL lookup).
+    social::identity require(const http::request& req) const;
+
+    /// The caller of a WebSocket handshake: like require(), but a foreign Origin is refused
+    /// whatever carries the token (a browser sends cookies with cross-site handshakes).
+    social::identity require_websocket(const http::request& req) const;
+
+    /// Set-Cookie values for a new session and for logging out.
+    std::string session_cookie(const std::string& token) const;
+    std::string cleared_cookie() const;
+
+private:
+    bool origin_allowed(const http::request& req) const;
+    social::identity identify(const http::request& req, bool always_check_origin) const;
+
+    social::accounts& accounts_;
+    std::vector<std::string> allowed_origins_;
+    bool cookie_secure_;
+    std::int64_t token_ttl_seconds_;
+};
+
+/// The value of cookie `name` in a Cookie header, if present.
+std::optional<std::string> cookie_value(const std::string& header, const std::string& name);
+
+}  // namespace bsocial::api

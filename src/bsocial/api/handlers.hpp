@@ -1,0 +1,87 @@
+#pragma once
+// One handler class per resource. Handlers are thin: parse -> call the domain -> map the
+// result to JSON. They run on the blocking-work pool (the server hands them over).
+
+#include <boost/json/object.hpp>
+#include <functional>
+
+#include "bsocial/api/authenticator.hpp"
+#include "bsocial/http/message.hpp"
+#include "bsocial/http/metrics.hpp"
+#include "bsocial/social/accounts.hpp"
+#include "bsocial/social/graph.hpp"
+#include "bsocial/social/posts.hpp"
+#include "bsocial/store/database.hpp"
+
+namespace bsocial::api {
+
+class sessions_handler {
+public:
+    sessions_handler(social::accounts& accounts, const authenticator& auth);
+    http::response login(http::request& req);   // POST /api/v1/sessions
+    http::response logout(http::request& req);  // DELETE /api/v1/sessions/current
+
+private:
+    social::accounts& accounts_;
+    const authenticator& auth_;
+};
+
+class users_handler {
+public:
+    users_handler(social::accounts& accounts, social::graph& graph, const authenticator& auth);
+    http::response register_user(http::request& req);  // POST /api/v1/users
+    http::response me(http::request& req);             // GET /api/v1/users/me
+    http::response search(http::request& req);         // GET /api/v1/users?q=
+    http::response profile(http::request& req);        // GET /api/v1/users/{username}
+    http::response follow(http::request& req);         // PUT .../me/following/{username}
+    http::response unfollow(http::request& req);       // DELETE .../me/following/{username}
+    http::response followers(http::request& req);      // GET .../{username}/followers
+    http::response following(http::request& req);      // GET .../{username}/following
+
+private:
+    social::accounts& accounts_;
+    social::graph& graph_;
+    const authenticator& auth_;
+};
+
+class posts_handler {
+public:
+    posts_handler(social::posts& posts, const authenticator& auth);
+    http::response create(http::request& req);          // POST /api/v1/posts
+    http::response get(http::request& req);             // GET /api/v1/posts/{id}
+    http::response feed(http::request& req);            // GET /api/v1/feed
+    http::response user_posts(http::request& req);      // GET /api/v1/users/{username}/posts
+    http::response add_comment(http::request& req);     // POST /api/v1/posts/{id}/comments
+    http::response list_comments(http::request& req);   // GET /api/v1/posts/{id}/comments
+
+private:
+    social::posts& posts_;
+    const authenticator& auth_;
+};
+
+/// A named readiness check: returns "ok" or why it is not ready.
+struct readiness_check {
+    std::string name;
+    std::function<std::string()> run;
+};
+
+class ops_handler {
+public:
+    ops_handler(store::database& db, http::metrics& stats, std::vector<readiness_check> checks);
+    http::response healthz(http::request& req);
+    http::response readyz(http::request& req);
+    http::response metrics(http::request& req);
+
+    /// Extra Prometheus text appended to /metrics (e.g. the relay's lag).
+    std::function<std::string()> extra_metrics;
+    /// Extra details shown by /readyz under "outbox" (informational: the API stays ready
+    /// while Kafka is down, since writes keep working and the outbox keeps the events).
+    std::function<boost::json::object()> outbox_details;
+
+private:
+    store::database& db_;
+    http::metrics& stats_;
+    std::vector<readiness_check> checks_;
+};
+
+}  // namespace bsocial::api

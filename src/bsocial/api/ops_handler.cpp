@@ -1,0 +1,64 @@
+#include <soci/session.h>
+
+#include "bsocial/api/handlers.hpp"
+#include "bsocial/api/json_io.hpp"
+#include "bsocial/core/clock.hpp"
+#include "bsocial/events/outbox.hpp"
+
+namespace bsocial::api {
+
+ops_handler::ops_handler(store::database& db, http::metrics& stats,
+                         std::vector<readiness_check> checks)
+    : db_(db), stats_(stats), checks_(std::move(checks)) {}
+
+http::response ops_handler::healthz(http::request&) {
+    return json_response(200, json::object{{"status", "ok"}});
+}
+
+http::response ops_handler::readyz(http::request&) {
+    json::object checks;
+    bool ready = true;
+    checks["database"] = db_.ping() ? "ok" : (ready = false, "unreachable");
+    for (const auto& check : checks_) {
+        std::string result = check.run();
+        if (result != "ok") ready = false;
+        checks[check.name] = std::move(result);
+    }
+    json::object body{{"status", ready ? "ready" : "not_ready"}, {"checks", std::move(checks)}};
+    json::object outbox = outbox_details ? outbox_details() : json::object{};
+    try {
+        soci::session sql(db_.pool());
+        const auto backlog = events::read_backlog(sql);
+        outbox["backlog"] = backlog.unsent;
+    } catch (const std::exception&) {
+        outbox["backlog"] = nullptr;
+    }
+    body["outbox"] = std::move(outbox);
+    return json_response(ready ? 200 : 503, std::move(body));
+}
+
+http::response ops_handler::metrics(http::request&) {
+    http::response res;
+    res.content_type = "text/plain; version=0.0.4";
+    res.body = stats_.render();
+    try {
+        soci::session sql(db_.pool());
+        const auto backlog = events::read_backlog(sql);
+        const double age =
+            backlog.oldest_unsent_ms
+                ? static_cast<double>(system_clock().now_ms() - *backlog.oldest_unsent_ms) / 1000.0
+                : 0.0;
+        res.body += "# HELP bsocial_outbox_backlog Outbox events not yet published to Kafka.\n"
+                    "# TYPE bsocial_outbox_backlog gauge\n"
+                    "bsocial_outbox_backlog " + std::to_string(backlog.unsent) + "\n"
+                    "# HELP bsocial_outbox_oldest_unsent_age_seconds Age of the oldest unpublished event.\n"
+                    "# TYPE bsocial_outbox_oldest_unsent_age_seconds gauge\n"
+                    "bsocial_outbox_oldest_unsent_age_seconds " + std::to_string(age) + "\n";
+    } catch (const std::exception&) {
+        res.body += "# outbox backlog unavailable: database unreachable\n";
+    }
+    if (extra_metrics) res.body += extra_metrics();
+    return res;
+}
+
+}  // namespace bsocial::api

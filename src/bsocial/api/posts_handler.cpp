@@ -1,0 +1,59 @@
+#include "bsocial/api/handlers.hpp"
+#include "bsocial/api/json_io.hpp"
+
+namespace bsocial::api {
+
+namespace {
+std::string content_of(const http::request& req) {
+    const auto body = parse_json_body(req);
+    field_errors errors;
+    std::string content = take_string(body, "content", errors);
+    if (!errors.empty()) throw error(error_code::validation_failed, "invalid content", errors);
+    return content;
+}
+
+json::object render_post(const social::post& p) { return to_json(p); }
+json::object render_comment(const social::comment& c) { return to_json(c); }
+}  // namespace
+
+posts_handler::posts_handler(social::posts& posts, const authenticator& auth)
+    : posts_(posts), auth_(auth) {}
+
+http::response posts_handler::create(http::request& req) {
+    const auto caller = auth_.require(req);
+    const auto p = posts_.create_post(caller.who, content_of(req));
+    return json_response(201, json::object{{"post", to_json(p)}});
+}
+
+http::response posts_handler::get(http::request& req) {
+    const auto caller = auth_.require(req);
+    const auto p = posts_.get_post(caller.who, parse_id(req.params.at(0)));
+    return json_response(200, json::object{{"post", to_json(p)}});
+}
+
+http::response posts_handler::feed(http::request& req) {
+    const auto caller = auth_.require(req);
+    return list_response<social::post>(req, posts_.feed(caller.who, parse_page(req)), render_post);
+}
+
+http::response posts_handler::user_posts(http::request& req) {
+    const auto caller = auth_.require(req);
+    return list_response<social::post>(
+        req, posts_.user_posts(caller.who, req.params.at(0), parse_page(req)), render_post);
+}
+
+http::response posts_handler::add_comment(http::request& req) {
+    const auto caller = auth_.require(req);
+    const auto post_id = parse_id(req.params.at(0));
+    const auto c = posts_.add_comment(caller.who, post_id, content_of(req));
+    return json_response(201, json::object{{"comment", to_json(c)}});
+}
+
+http::response posts_handler::list_comments(http::request& req) {
+    const auto caller = auth_.require(req);
+    const auto post_id = parse_id(req.params.at(0));
+    return list_response<social::comment>(
+        req, posts_.comments(caller.who, post_id, parse_page(req)), render_comment);
+}
+
+}  // namespace bsocial::api

@@ -1,0 +1,35 @@
+#include "bsocial/api/routes.hpp"
+
+namespace bsocial::api {
+
+void add_routes(http::router& r, handlers h) {
+    using http::request;
+    const auto bind = [](auto& target, auto method) {
+        return [&target, method](request& req) { return (target.*method)(req); };
+    };
+    r.add("POST", "/api/v1/users", bind(h.users, &users_handler::register_user));
+    r.add("GET", "/api/v1/users", bind(h.users, &users_handler::search));
+    r.add("GET", "/api/v1/users/me", bind(h.users, &users_handler::me));
+    r.add("GET", "/api/v1/users/{username}", bind(h.users, &users_handler::profile));
+    r.add("PUT", "/api/v1/users/me/following/{username}", bind(h.users, &users_handler::follow));
+    r.add("DELETE", "/api/v1/users/me/following/{username}",
+          bind(h.users, &users_handler::unfollow));
+    r.add("GET", "/api/v1/users/{username}/followers", bind(h.users, &users_handler::followers));
+    r.add("GET", "/api/v1/users/{username}/following", bind(h.users, &users_handler::following));
+    r.add("GET", "/api/v1/users/{username}/posts", bind(h.posts, &posts_handler::user_posts));
+
+    r.add("POST", "/api/v1/sessions", bind(h.sessions, &sessions_handler::login));
+    r.add("DELETE", "/api/v1/sessions/current", bind(h.sessions, &sessions_handler::logout));
+
+    r.add("POST", "/api/v1/posts", bind(h.posts, &posts_handler::create));
+    r.add("GET", "/api/v1/posts/{id}", bind(h.posts, &posts_handler::get));
+    r.add("GET", "/api/v1/feed", bind(h.posts, &posts_handler::feed));
+    r.add("POST", "/api/v1/posts/{id}/comments", bind(h.posts, &posts_handler::add_comment));
+    r.add("GET", "/api/v1/posts/{id}/comments", bind(h.posts, &posts_handler::list_comments));
+
+    r.add("GET", "/healthz", bind(h.ops, &ops_handler::healthz));
+    r.add("GET", "/readyz", bind(h.ops, &ops_handler::readyz));
+    r.add("GET", "/metrics", bind(h.ops, &ops_handler::metrics));
+}
+
+}  // namespace bsocial::api

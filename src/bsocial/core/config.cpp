@@ -1,0 +1,40 @@
+#include "bsocial/core/config.hpp"
+
+#include <stdexcept>
+
+namespace bsocial {
+
+namespace {
+void require(bool ok, const std::string& what) {
+    if (!ok) throw std::invalid_argument(what);
+}
+}  // namespace
+
+void serve_config::validate() const {
+    require(port <= 65535, "port must be between 0 and 65535 (BSOCIAL_PORT)");
+    require(!bind.empty(), "bind address must not be empty (BSOCIAL_BIND)");
+    require(!data_dir.empty(), "data directory must not be empty (BSOCIAL_DATA_DIR)");
+    require(db_url.empty() || db_url.rfind("postgresql://", 0) == 0 ||
+                db_url.rfind("postgres://", 0) == 0 || db_url.rfind("sqlite:", 0) == 0,
+            "database URL must start with postgresql:// or sqlite: (BSOCIAL_DB)");
+    require(jwt_secret.empty() || jwt_secret.size() >= 32,
+            "JWT secret must be at least 32 characters (BSOCIAL_JWT_SECRET)");
+    require(log_level == "trace" || log_level == "debug" || log_level == "info" ||
+                log_level == "warn" || log_level == "error",
+            "log level must be one of trace, debug, info, warn, error (BSOCIAL_LOG_LEVEL)");
+    require(token_ttl_seconds >= 60 && token_ttl_seconds <= 30 * 86400,
+            "token lifetime must be 60..2592000 seconds (BSOCIAL_TOKEN_TTL_SECONDS)");
+    require(login_max_failures >= 1, "login max failures must be >= 1");
+    require(login_window_seconds >= 1, "login window must be >= 1 second");
+    require(io_threads >= 1 && io_threads <= 64, "io threads must be 1..64");
+    require(db_pool_size >= 1 && db_pool_size <= 256, "database pool size must be 1..256");
+    require(body_limit_bytes >= 1024, "body limit must be >= 1024 bytes");
+    require(request_timeout_seconds >= 1, "request timeout must be >= 1 second");
+}
+
+std::string effective_db_url(const serve_config& config) {
+    if (!config.db_url.empty()) return config.db_url;
+    return "sqlite:" + config.data_dir + "/bsocial.db";
+}
+
+}  // namespace bsocial

@@ -1,0 +1,42 @@
+#pragma once
+// Configuration of the `bsocial serve` process: filled from flags and BSOCIAL_* environment
+// variables in main.cpp, validated once at start (validate() throws with a clear message),
+// then passed by const& to whoever needs it. No globals.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bsocial {
+
+struct serve_config {
+    std::string bind = "127.0.0.1";
+    unsigned port = 8080;  ///< 0 = pick a free port
+    std::string data_dir = "data";
+    std::string db_url;      ///< empty = SQLite file in data_dir; or postgresql://...
+    std::string jwt_secret;  ///< empty = generated once and kept in data_dir/jwt-secret
+    std::string log_level = "info";
+    std::int64_t token_ttl_seconds = 86400;
+    int login_max_failures = 5;  ///< per login identifier; 4x that per client address
+    std::int64_t login_window_seconds = 900;
+    int io_threads = 2;
+    int db_pool_size = 4;
+    bool cookie_secure = false;
+    std::vector<std::string> allowed_origins;  ///< extra origins for cookie-authenticated writes
+    std::string common_passwords_path = "/usr/share/john/password.lst";
+    std::string static_dir;     ///< web app files served at / (optional)
+    std::string kafka_brokers;  ///< empty = outbox relay disabled
+    bool relay_enabled = true;  ///< run the outbox relay inside `serve` (when Kafka is set)
+    int kafka_message_timeout_ms = 10000;
+    bool relay_crash_after_publish = false;  ///< test-only fault injection
+    std::int64_t body_limit_bytes = 64 * 1024;
+    int request_timeout_seconds = 30;
+
+    /// Throws std::invalid_argument naming the bad setting.
+    void validate() const;
+};
+
+/// Database URL actually used: db_url, or the SQLite file under data_dir.
+std::string effective_db_url(const serve_config& config);
+
+}  // namespace bsocial

@@ -1,0 +1,49 @@
+#pragma once
+// The Kafka side of the outbox relay: an idempotent librdkafka producer (acks=all, gzip),
+// recreated when it reports a fatal error (librdkafka 2.0.2 can go fatal after a
+// "possibly persisted" failure; fixed upstream in 2.3.0). Used by one relay thread only.
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "bsocial/events/publisher.hpp"
+
+namespace bsocial::events {
+
+struct kafka_options {
+    std::string brokers;                 ///< bootstrap servers, "host:port,..."
+    int message_timeout_ms = 10000;      ///< a message not acknowledged by then fails
+    std::string compression = "gzip";
+};
+
+class kafka_publisher final : public publisher {
+public:
+    /// Throws std::runtime_error when the configuration is refused.
+    explicit kafka_publisher(kafka_options options);
+    ~kafka_publisher() override;
+
+    std::vector<std::int64_t> publish(const std::vector<outbox_row>& rows,
+                                      std::chrono::milliseconds timeout) override;
+    std::string state() const override;
+
+    /// How many times the producer was recreated after a fatal error.
+    int recreations() const { return recreations_; }
+
+private:
+    class delivery_reports;
+    void create_producer();
+    void destroy_producer();
+
+    kafka_options options_;
+    std::unique_ptr<delivery_reports> reports_;
+    std::unique_ptr<RdKafka::Producer> producer_;
+    std::atomic<int> recreations_{0};
+    mutable std::mutex state_mutex_;
+    std::string state_ = "starting";
+};
+
+}  // namespace bsocial::events

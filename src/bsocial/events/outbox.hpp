@@ -1,0 +1,44 @@
+#pragma once
+// The transactional outbox table: append() runs inside the caller's write transaction,
+// so an event exists exactly when the change it reports was committed.
+
+#include <soci/session.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bsocial/events/event.hpp"
+
+namespace bsocial::events {
+
+void append_to_outbox(soci::session& sql, const event& e);
+
+struct outbox_backlog {
+    std::int64_t unsent = 0;
+    std::optional<std::int64_t> oldest_unsent_ms;  ///< created_at of the oldest unsent row
+};
+
+outbox_backlog read_backlog(soci::session& sql);
+
+/// One outbox row on its way to Kafka.
+struct outbox_row {
+    std::int64_t id = 0;
+    std::string event_id;
+    std::string topic;
+    std::string key;
+    std::string type;
+    std::string payload;
+    std::int64_t created_at_ms = 0;
+};
+
+/// The oldest unsent rows, in id order. With `lock_rows` (PostgreSQL, inside a
+/// transaction) they are locked FOR UPDATE SKIP LOCKED so that several relays share the
+/// work instead of publishing the same rows.
+std::vector<outbox_row> fetch_unsent(soci::session& sql, int limit, bool lock_rows);
+
+/// Marks rows as published at `sent_at_ms`.
+void mark_sent(soci::session& sql, const std::vector<std::int64_t>& ids, std::int64_t sent_at_ms);
+
+}  // namespace bsocial::events

@@ -1,0 +1,75 @@
+#pragma once
+// The outbox relay: publishes unsent outbox rows in id order and marks them sent once the
+// broker acknowledged them. At-least-once: a crash between publish and mark-sent publishes
+// those rows again, with the same event ids, so consumers dedupe by id.
+//
+// Lifecycle: construct -> start() spawns its own thread -> stop() finishes the current
+// batch and joins. Never runs on an I/O thread. status() is thread-safe.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "bsocial/core/clock.hpp"
+#include "bsocial/events/publisher.hpp"
+#include "bsocial/store/database.hpp"
+
+namespace bsocial::events {
+
+struct relay_options {
+    int batch_size = 500;
+    std::chrono::milliseconds idle_poll{50};        ///< how often an idle relay looks again
+    std::chrono::milliseconds flush_timeout{15000};  ///< wait for acks per batch
+    std::chrono::milliseconds max_backoff{5000};     ///< after a failed batch, at most this
+    /// Test-only fault injection: exit the process right after a batch was acknowledged
+    /// by Kafka and before it is marked sent (proves duplicates are harmless downstream).
+    bool crash_after_publish = false;
+};
+
+struct relay_status {
+    std::int64_t published_total = 0;
+    std::int64_t failed_batches_total = 0;
+    double last_lag_seconds = 0;  ///< created_at -> acknowledged, newest row of last batch
+    std::string broker_state = "starting";
+};
+
+class outbox_relay {
+public:
+    outbox_relay(store::database& db, publisher& out, const clock& clock, relay_options options);
+    ~outbox_relay();
+
+    void start();
+    void stop();
+    /// Wakes the relay now (e.g. right after a write) instead of at the next poll.
+    void nudge();
+
+    relay_status status() const;
+
+    struct batch_result {
+        int fetched = 0;  ///< unsent rows found
+        int sent = 0;     ///< of those, acknowledged by the broker and marked sent
+    };
+    /// Publishes one batch. Used by the relay thread and by tests.
+    batch_result run_once();
+
+private:
+    void run();
+
+    store::database& db_;
+    publisher& out_;
+    const clock& clock_;
+    relay_options options_;
+    std::thread thread_;
+    std::atomic<bool> stopping_{false};
+    std::mutex wake_mutex_;
+    std::condition_variable wake_;
+    bool nudged_ = false;
+    mutable std::mutex status_mutex_;
+    relay_status status_;
+};
+
+}  // namespace bsocial::events

@@ -1,0 +1,120 @@
+#include "bsocial/http/router.hpp"
+
+#include "bsocial/core/error.hpp"
+#include "bsocial/http/problem.hpp"
+
+namespace bsocial::http {
+
+std::vector<std::string> split_path(const std::string& path) {
+    std::vector<std::string> out;
+    std::size_t start = (!path.empty() && path[0] == '/') ? 1 : 0;
+    while (true) {
+        const auto slash = path.find('/', start);
+        out.push_back(path.substr(start, slash == std::string::npos ? std::string::npos
+                                                                    : slash - start));
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    return out;
+}
+
+void router::add(std::string method, std::string pattern, handler h) {
+    auto segments = split_path(pattern);
+    routes_.push_back({std::move(method), std::move(pattern), std::move(segments), std::move(h)});
+}
+
+namespace {
+bool is_param(const std::string& s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; }
+
+/// Literal segments matched, or -1 when the pattern does not match.
+int match(const std::vector<std::string>& pattern, const std::vector<std::string>& segments) {
+    if (pattern.size() != segments.size()) return -1;
+    int literals = 0;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        if (is_param(pattern[i])) {
+            if (segments[i].empty()) return -1;
+        } else if (pattern[i] == segments[i]) {
+            ++literals;
+        } else {
+            return -1;
+        }
+    }
+    return literals;
+}
+
+void fill_params(request& req, const std::vector<std::string>& pattern,
+                 const std::vector<std::string>& segments) {
+    req.params.clear();
+    for (std::size_t i = 0; i < segments.size(); ++i)
+        if (is_param(pattern[i])) req.params.push_back(segments[i]);
+}
+}  // namespace
+
+void router::add_websocket(std::string pattern, ws_handler h) {
+    auto segments = split_path(pattern);
+    ws_routes_.push_back({std::move(pattern), std::move(segments), std::move(h)});
+}
+
+ws_decision router::dispatch_upgrade(request& req) const {
+    const auto segments = split_path(req.path);
+    try {
+        for (const auto& r : ws_routes_) {
+            if (match(r.segments, segments) < 0) continue;
+            req.route = r.pattern;
+            fill_params(req, r.segments, segments);
+            return r.h(req);
+        }
+        req.route = "not_found";
+        throw error(error_code::not_found, "no such WebSocket resource");
+    } catch (const bsocial::error& e) {
+        return ws_decision{problem_response(e), {}};
+    } catch (const std::exception& e) {
+        if (on_exception) on_exception(req, e);
+        return ws_decision{problem_response(error(error_code::internal_error, "internal error")), {}};
+    }
+}
+
+response router::dispatch(request& req) const {
+    const auto segments = split_path(req.path);
+    const route* best = nullptr;
+    int best_literals = -1;
+    std::string allow;
+    for (const auto& r : routes_) {
+        const int literals = match(r.segments, segments);
+        if (literals < 0) continue;
+        if (r.method != req.method) {
+            if (allow.find(r.method) == std::string::npos)
+                allow += (allow.empty() ? "" : ", ") + r.method;
+            continue;
+        }
+        if (literals > best_literals) {
+            best = &r;
+            best_literals = literals;
+        }
+    }
+    try {
+        if (!best) {
+            if (!allow.empty()) {
+                req.route = "method_not_allowed";
+                auto res = problem_response(
+                    error(error_code::method_not_allowed, "method not allowed on this resource"));
+                res.set_header("Allow", allow);
+                return res;
+            }
+            req.route = "not_found";
+            throw error(error_code::not_found, "no such resource");
+        }
+        req.route = best->pattern;
+        fill_params(req, best->segments, segments);
+        response res = best->h(req);
+        if (on_response) on_response(req, res);
+        return res;
+    } catch (const bsocial::error& e) {
+        return problem_response(e);
+    } catch (const std::exception& e) {
+        if (on_exception) on_exception(req, e);
+        return problem_response(error(error_code::internal_error, "internal error"));
+    }
+}
+
+}  // namespace bsocial::http

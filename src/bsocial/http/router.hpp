@@ -1,0 +1,55 @@
+#pragma once
+// A small router: "METHOD /path/{param}/..." patterns matched segment by segment.
+// Unknown path -> 404, known path with another method -> 405 with Allow.
+// Built once at start, then read-only (thread-safe dispatch).
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bsocial/http/message.hpp"
+#include "bsocial/http/websocket.hpp"
+
+namespace bsocial::http {
+
+using handler = std::function<response(request&)>;
+
+class router {
+public:
+    /// `pattern` like "/api/v1/users/{username}"; literal segments win over parameters.
+    void add(std::string method, std::string pattern, handler h);
+
+    /// A WebSocket route (GET with Upgrade: websocket).
+    void add_websocket(std::string pattern, ws_handler h);
+
+    /// Decides a WebSocket handshake: unknown path -> refused 404; errors -> problem.
+    ws_decision dispatch_upgrade(request& req) const;
+
+    /// Fills req.params and req.route, runs the handler. bsocial::error becomes a problem
+    /// response; any other exception a 500 (logged by the caller through `on_exception`).
+    response dispatch(request& req) const;
+
+    std::function<void(const request&, const std::exception&)> on_exception;
+    /// Called after every handled request (e.g. to wake the outbox relay after a write).
+    std::function<void(const request&, const response&)> on_response;
+
+private:
+    struct route {
+        std::string method;
+        std::string pattern;
+        std::vector<std::string> segments;
+        handler h;
+    };
+    struct ws_route {
+        std::string pattern;
+        std::vector<std::string> segments;
+        ws_handler h;
+    };
+    std::vector<route> routes_;
+    std::vector<ws_route> ws_routes_;
+};
+
+/// Splits "/a/b/c" into {"a","b","c"} (empty segments kept, except a leading one).
+std::vector<std::string> split_path(const std::string& path);
+
+}  // namespace bsocial::http

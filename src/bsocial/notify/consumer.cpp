@@ -1,0 +1,213 @@
+#include "bsocial/notify/consumer.hpp"
+
+#include <librdkafka/rdkafkacpp.h>
+#include <soci/soci.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <charconv>
+#include <map>
+#include <memory>
+#include <stdexcept>
+
+namespace bsocial::notify {
+
+namespace json = boost::json;
+
+namespace {
+std::optional<std::int64_t> id_field(const json::object& data, std::string_view key) {
+    const auto* v = data.if_contains(key);
+    if (!v || !v->is_string()) return std::nullopt;
+    const auto s = v->as_string();
+    std::int64_t out = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (ec != std::errc{} || p != s.data() + s.size() || out <= 0) return std::nullopt;
+    return out;
+}
+
+std::optional<std::string> string_field(const json::object& data, std::string_view key) {
+    const auto* v = data.if_contains(key);
+    if (!v || !v->is_string()) return std::nullopt;
+    return std::string(v->as_string());
+}
+
+/// "2026-11-28T10:15:30.123Z" -> epoch ms.
+std::optional<std::int64_t> parse_time(const std::string& s) {
+    int y, mo, d, h, mi, sec, ms;
+    if (s.size() != 24 || std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h,
+                                      &mi, &sec, &ms) != 7)
+        return std::nullopt;
+    using namespace std::chrono;
+    const auto day = sys_days{year{y} / month{static_cast<unsigned>(mo)} / static_cast<unsigned>(d)};
+    return duration_cast<milliseconds>(day.time_since_epoch()).count() +
+           ((h * 60LL + mi) * 60LL + sec) * 1000LL + ms;
+}
+
+/// Keeps the partition assignment in step with rebalances (eager protocol).
+class rebalance_handler final : public RdKafka::RebalanceCb {
+public:
+    explicit rebalance_handler(std::atomic<bool>& assigned) : assigned_(assigned) {}
+    void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                      std::vector<RdKafka::TopicPartition*>& partitions) override {
+        if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+            consumer->assign(partitions);
+            assigned_ = true;
+        } else {
+            consumer->unassign();
+            assigned_ = false;
+        }
+    }
+
+private:
+    std::atomic<bool>& assigned_;
+};
+}  // namespace
+
+std::optional<comment_event> parse_comment_event(const std::string& payload, bool& malformed) {
+    malformed = false;
+    boost::system::error_code ec;
+    const json::value v = json::parse(payload, ec);
+    if (ec || !v.is_object()) {
+        malformed = true;
+        return std::nullopt;
+    }
+    const auto& envelope = v.as_object();
+    const auto* type = envelope.if_contains("type");
+    if (!type || !type->is_string()) {
+        malformed = true;
+        return std::nullopt;
+    }
+    if (type->as_string() != "comment.created") return std::nullopt;
+    const auto* data_v = envelope.if_contains("data");
+    if (!data_v || !data_v->is_object()) {
+        malformed = true;
+        return std::nullopt;
+    }
+    const auto& data = data_v->as_object();
+    const auto comment_id = id_field(data, "comment_id");
+    const auto post_id = id_field(data, "post_id");
+    const auto author = id_field(data, "post_author_id");
+    const auto commenter = id_field(data, "user_id");
+    const auto username = string_field(data, "username");
+    const auto content = string_field(data, "content");
+    const auto created = string_field(data, "created_at");
+    const auto created_ms = created ? parse_time(*created) : std::nullopt;
+    if (!comment_id || !post_id || !author || !commenter || !username || !content || !created_ms) {
+        malformed = true;
+        return std::nullopt;
+    }
+    return comment_event{*comment_id, *post_id, *author, *commenter, *username, *content,
+                         *created_ms};
+}
+
+comment_consumer::comment_consumer(store::database& db, consumer_options options)
+    : db_(db), options_(std::move(options)) {}
+
+comment_consumer::~comment_consumer() { stop(); }
+
+void comment_consumer::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void comment_consumer::stop() {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+}
+
+consumer_counters comment_consumer::counters() const {
+    return {events_.load(), notifications_.load(), poison_.load(), assigned_.load()};
+}
+
+void comment_consumer::run() {
+    std::string err;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    rebalance_handler rebalance(assigned_);
+    const auto set = [&](const std::string& k, const std::string& v) {
+        if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK)
+            throw std::runtime_error("kafka setting " + k + ": " + err);
+    };
+    set("bootstrap.servers", options_.brokers);
+    set("group.id", options_.group_id);
+    set("client.id", "bsocial-notifier");
+    set("enable.auto.commit", "false");  // committed after the rows are stored
+    set("auto.offset.reset", "earliest");
+    set("session.timeout.ms", "10000");
+    if (conf->set("rebalance_cb", &rebalance, err) != RdKafka::Conf::CONF_OK)
+        throw std::runtime_error("kafka rebalance callback: " + err);
+    std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
+    if (!consumer) throw std::runtime_error("kafka consumer: " + err);
+    if (consumer->subscribe({options_.topic}) != RdKafka::ERR_NO_ERROR)
+        throw std::runtime_error("kafka subscribe failed");
+    spdlog::info("module=notify event=consumer_started group={} topic={}", options_.group_id,
+                 options_.topic);
+
+    while (!stopping_) {
+        // A small batch: up to max_batch messages or 50 ms, whichever comes first.
+        std::vector<std::unique_ptr<RdKafka::Message>> batch;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+        while (static_cast<int>(batch.size()) < options_.max_batch && !stopping_) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            std::unique_ptr<RdKafka::Message> msg(
+                consumer->consume(batch.empty() ? 100 : std::max<int>(0, static_cast<int>(left.count()))));
+            if (msg->err() == RdKafka::ERR_NO_ERROR) {
+                batch.push_back(std::move(msg));
+            } else if (msg->err() != RdKafka::ERR__TIMED_OUT && msg->err() != RdKafka::ERR__PARTITION_EOF) {
+                spdlog::warn("module=notify event=consume_error error=\"{}\"", msg->errstr());
+            }
+            if (std::chrono::steady_clock::now() >= deadline && !batch.empty()) break;
+            if (batch.empty() && msg->err() == RdKafka::ERR__TIMED_OUT) break;
+        }
+        if (batch.empty()) continue;
+
+        try {
+            int created = 0;
+            {
+                soci::session sql(db_.pool());
+                store::write_transaction tx(sql, db_.kind());
+                for (const auto& msg : batch) {
+                    const std::string payload(static_cast<const char*>(msg->payload()), msg->len());
+                    bool malformed = false;
+                    const auto e = parse_comment_event(payload, malformed);
+                    if (malformed) {
+                        ++poison_;
+                        spdlog::warn("module=notify event=poison_message topic={} partition={} offset={}",
+                                     msg->topic_name(), msg->partition(), msg->offset());
+                    }
+                    if (e && notification_store::add(sql, *e)) ++created;
+                }
+                tx.commit();
+            }
+            // Offsets only after the rows are durable.
+            std::map<int32_t, int64_t> next_offsets;
+            for (const auto& msg : batch) next_offsets[msg->partition()] = msg->offset() + 1;
+            std::vector<RdKafka::TopicPartition*> offsets;
+            for (const auto& [partition, offset] : next_offsets)
+                offsets.push_back(RdKafka::TopicPartition::create(options_.topic, partition, offset));
+            const auto commit_err = consumer->commitSync(offsets);
+            for (auto* tp : offsets) delete tp;
+            if (commit_err != RdKafka::ERR_NO_ERROR)
+                spdlog::warn("module=notify event=commit_failed error=\"{}\"",
+                             RdKafka::err2str(commit_err));
+            events_ += static_cast<std::int64_t>(batch.size());
+            notifications_ += created;
+        } catch (const std::exception& e) {
+            // The database refused: do not commit; seek each partition back to its first
+            // message of this batch so the batch is read again.
+            spdlog::error("module=notify event=store_failed error=\"{}\" action=retry", e.what());
+            std::map<int32_t, int64_t> first_offsets;
+            for (const auto& msg : batch) first_offsets.try_emplace(msg->partition(), msg->offset());
+            for (const auto& [partition, offset] : first_offsets) {
+                std::unique_ptr<RdKafka::TopicPartition> tp(
+                    RdKafka::TopicPartition::create(options_.topic, partition, offset));
+                consumer->seek(*tp, 1000);
+            }
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+    }
+    consumer->close();
+    spdlog::info("module=notify event=consumer_stopped");
+}
+
+}  // namespace bsocial::notify

@@ -1,0 +1,80 @@
+#include "bsocial/notify/delivery.hpp"
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "bsocial/api/json_io.hpp"
+
+namespace bsocial::notify {
+
+namespace json = boost::json;
+
+delivery::delivery(notification_store& store, hub& pushes, const api::authenticator& auth,
+                   const clock& clock)
+    : store_(store), pushes_(pushes), auth_(auth), clock_(clock) {}
+
+http::response delivery::claim(http::request& req) {
+    const auto caller = auth_.require(req);
+    json::array items;
+    for (const auto& n : store_.claim(caller.who.id, clock_.now_ms()))
+        items.push_back(json::parse(notification_json(n)));
+    return api::json_response(200, json::object{{"items", std::move(items)}});
+}
+
+http::response delivery::history(http::request& req) {
+    const auto caller = auth_.require(req);
+    const auto page = store_.history(caller.who.id, api::parse_page(req));
+    return api::list_response<notification>(
+        req, page, [](const notification& n) { return json::parse(notification_json(n)).as_object(); });
+}
+
+http::ws_decision delivery::stream(http::request& req) {
+    const auto caller = auth_.require_websocket(req);
+    http::ws_decision d;
+    const std::int64_t user_id = caller.who.id;
+    const std::string jti = caller.claims.jti;
+    d.open = [this, user_id, jti](std::shared_ptr<http::ws_connection> socket) {
+        // Subscribe first, then send the backlog: offer() drops what both would send.
+        const std::int64_t subscription = pushes_.subscribe(user_id, jti, socket);
+        for (const auto& n : store_.undelivered(user_id)) pushes_.offer(subscription, n);
+        http::ws_callbacks callbacks;
+        callbacks.on_message = [this, user_id, socket](const std::string& text) {
+            on_client_message(user_id, socket, text);
+        };
+        callbacks.on_close = [this, subscription] { pushes_.unsubscribe(subscription); };
+        return callbacks;
+    };
+    return d;
+}
+
+void delivery::on_client_message(std::int64_t user_id,
+                                 const std::shared_ptr<http::ws_connection>& socket,
+                                 const std::string& text) {
+    // The only client message: {"type":"ack","id":"<notification id>"}.
+    boost::system::error_code ec;
+    const json::value v = json::parse(text, ec);
+    const json::object* o = (!ec && v.is_object()) ? &v.as_object() : nullptr;
+    const json::value* type = o ? o->if_contains("type") : nullptr;
+    const json::value* id = o ? o->if_contains("id") : nullptr;
+    std::int64_t notification_id = 0;
+    bool ok = type && type->is_string() && type->as_string() == "ack" && id && id->is_string();
+    if (ok) {
+        const auto s = id->as_string();
+        const auto [p, err] = std::from_chars(s.data(), s.data() + s.size(), notification_id);
+        ok = err == std::errc{} && p == s.data() + s.size() && notification_id > 0;
+    }
+    if (!ok) {
+        socket->send(R"({"type":"error","message":"expected {\"type\":\"ack\",\"id\":\"<id>\"}"})");
+        return;
+    }
+    store_.acknowledge(user_id, notification_id, clock_.now_ms());
+}
+
+void add_notification_routes(http::router& r, delivery& d) {
+    r.add("POST", "/api/v1/notifications/claim", [&d](http::request& req) { return d.claim(req); });
+    r.add("GET", "/api/v1/notifications", [&d](http::request& req) { return d.history(req); });
+    r.add_websocket("/api/v1/notifications/stream",
+                    [&d](http::request& req) { return d.stream(req); });
+}
+
+}  // namespace bsocial::notify

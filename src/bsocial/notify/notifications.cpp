@@ -1,0 +1,190 @@
+#include "bsocial/notify/notifications.hpp"
+
+#include <soci/soci.h>
+
+#include <algorithm>
+
+#include "bsocial/core/error.hpp"
+#include "bsocial/social/cursor.hpp"
+#include "bsocial/social/validation.hpp"
+#include "bsocial/store/statement.hpp"
+
+namespace bsocial::notify {
+
+namespace {
+constexpr const char* insert_notification_sql =
+    "INSERT INTO notifications (user_id, comment_id, post_id, actor_id, actor_username, excerpt,"
+    " created_at) VALUES (:user_id, :comment_id, :post_id, :actor_id, :actor_username, :excerpt,"
+    " :created_at) ON CONFLICT (comment_id) DO NOTHING RETURNING id";
+
+#define BSOCIAL_NOTIFICATION_COLUMNS \
+    "id, user_id, comment_id, post_id, actor_id, actor_username, excerpt, created_at, delivered_at"
+
+// One UPDATE ... RETURNING: atomic per row on both databases (PostgreSQL re-checks
+// delivered_at after waiting for a concurrent claim's row lock; SQLite serialises writers).
+constexpr const char* claim_sql =
+    "UPDATE notifications SET delivered_at = :now"
+    " WHERE user_id = :user_id AND delivered_at IS NULL"
+    " RETURNING " BSOCIAL_NOTIFICATION_COLUMNS;
+constexpr const char* undelivered_sql =
+    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS " FROM notifications"
+    " WHERE user_id = :user_id AND delivered_at IS NULL ORDER BY id";
+constexpr const char* acknowledge_sql =
+    "UPDATE notifications SET delivered_at = :now"
+    " WHERE id = :id AND user_id = :user_id AND delivered_at IS NULL RETURNING id";
+constexpr const char* history_page_sql =
+    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS " FROM notifications"
+    " WHERE user_id = :user_id AND id < :before_id ORDER BY id DESC LIMIT :limit";
+constexpr const char* undelivered_after_sql =
+    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS " FROM notifications"
+    " WHERE id > :after_id AND delivered_at IS NULL ORDER BY id LIMIT :limit";
+constexpr const char* max_id_sql = "SELECT COALESCE(MAX(id), 0) FROM notifications";
+#undef BSOCIAL_NOTIFICATION_COLUMNS
+
+/// Binds the notification columns; `delivered` receives delivered_at's null indicator.
+void bind_notification(soci::statement& st, notification& n, std::int64_t& delivered,
+                       soci::indicator& delivered_ind) {
+    st.exchange(soci::into(n.id));
+    st.exchange(soci::into(n.user_id));
+    st.exchange(soci::into(n.comment_id));
+    st.exchange(soci::into(n.post_id));
+    st.exchange(soci::into(n.actor_id));
+    st.exchange(soci::into(n.actor_username));
+    st.exchange(soci::into(n.excerpt));
+    st.exchange(soci::into(n.created_at));
+    st.exchange(soci::into(delivered, delivered_ind));
+}
+
+/// Runs a prepared notification query and collects every row.
+template <class BindParams>
+std::vector<notification> fetch_all(soci::session& sql, const char* query, BindParams bind_params) {
+    std::vector<notification> out;
+    notification row;
+    std::int64_t delivered = 0;
+    soci::indicator delivered_ind = soci::i_null;
+    soci::statement st(sql);
+    bind_notification(st, row, delivered, delivered_ind);
+    bind_params(st);
+    store::prepare_statement(st, query);
+    if (st.execute(true)) {
+        do {
+            row.delivered_at = delivered_ind == soci::i_ok ? std::optional(delivered) : std::nullopt;
+            out.push_back(row);
+        } while (st.fetch());
+    }
+    return out;
+}
+}  // namespace
+
+std::string excerpt_of(const std::string& content) {
+    constexpr std::size_t max_points = 100;
+    if (social::utf8_length(content) <= max_points) return content;
+    std::size_t points = 0, i = 0;
+    for (; i < content.size(); ++i) {
+        if ((static_cast<unsigned char>(content[i]) & 0xC0) != 0x80 && points++ == max_points) break;
+    }
+    return content.substr(0, i) + "…";
+}
+
+notification_store::notification_store(store::database& db) : db_(db) {}
+
+bool notification_store::add(soci::session& sql, const comment_event& e) {
+    if (e.commenter_id == e.post_author_id) return false;  // no notice of your own comment
+    const std::string excerpt = excerpt_of(e.content);
+    std::int64_t id = 0;
+    soci::statement st(sql);
+    st.exchange(soci::into(id));
+    st.exchange(soci::use(e.post_author_id));
+    st.exchange(soci::use(e.comment_id));
+    st.exchange(soci::use(e.post_id));
+    st.exchange(soci::use(e.commenter_id));
+    st.exchange(soci::use(e.commenter_username));
+    st.exchange(soci::use(excerpt));
+    st.exchange(soci::use(e.created_at));
+    store::prepare_statement(st, insert_notification_sql);
+    const bool added = st.execute(true);
+    while (st.fetch()) {
+    }
+    return added;
+}
+
+std::vector<notification> notification_store::claim(std::int64_t user_id, std::int64_t now_ms) {
+    soci::session sql(db_.pool());
+    store::write_transaction tx(sql, db_.kind());
+    auto claimed = fetch_all(sql, claim_sql, [&](soci::statement& st) {
+        st.exchange(soci::use(now_ms));
+        st.exchange(soci::use(user_id));
+    });
+    tx.commit();
+    // RETURNING has no ORDER BY: oldest first is our promise, so sort here.
+    std::sort(claimed.begin(), claimed.end(),
+              [](const notification& a, const notification& b) { return a.id < b.id; });
+    return claimed;
+}
+
+std::vector<notification> notification_store::undelivered(std::int64_t user_id) {
+    soci::session sql(db_.pool());
+    return fetch_all(sql, undelivered_sql,
+                     [&](soci::statement& st) { st.exchange(soci::use(user_id)); });
+}
+
+bool notification_store::acknowledge(std::int64_t user_id, std::int64_t id, std::int64_t now_ms) {
+    soci::session sql(db_.pool());
+    store::write_transaction tx(sql, db_.kind());
+    bool changed = false;
+    {
+        std::int64_t returned = 0;
+        soci::statement st(sql);
+        st.exchange(soci::into(returned));
+        st.exchange(soci::use(now_ms));
+        st.exchange(soci::use(id));
+        st.exchange(soci::use(user_id));
+        store::prepare_statement(st, acknowledge_sql);
+        changed = st.execute(true);
+        while (st.fetch()) {
+        }
+    }
+    tx.commit();
+    return changed;
+}
+
+social::page<notification> notification_store::history(std::int64_t user_id,
+                                                       const social::page_request& req) {
+    std::int64_t before = std::numeric_limits<std::int64_t>::max();
+    if (req.cursor) {
+        const auto c = social::decode_time_cursor(*req.cursor);
+        if (!c) throw error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
+        before = c->id;
+    }
+    const int fetch = req.limit + 1;
+    soci::session sql(db_.pool());
+    social::page<notification> page;
+    page.items = fetch_all(sql, history_page_sql, [&](soci::statement& st) {
+        st.exchange(soci::use(user_id));
+        st.exchange(soci::use(before));
+        st.exchange(soci::use(fetch));
+    });
+    if (static_cast<int>(page.items.size()) > req.limit) {
+        page.items.pop_back();
+        const auto& last = page.items.back();
+        page.next_cursor = social::encode_cursor(social::time_cursor{last.created_at, last.id});
+    }
+    return page;
+}
+
+std::vector<notification> notification_store::undelivered_after(std::int64_t after_id, int limit) {
+    soci::session sql(db_.pool());
+    return fetch_all(sql, undelivered_after_sql, [&](soci::statement& st) {
+        st.exchange(soci::use(after_id));
+        st.exchange(soci::use(limit));
+    });
+}
+
+std::int64_t notification_store::max_id() {
+    soci::session sql(db_.pool());
+    std::int64_t id = 0;
+    sql << max_id_sql, soci::into(id);
+    return id;
+}
+
+}  // namespace bsocial::notify

@@ -1,0 +1,75 @@
+#pragma once
+// The notifications table: written by the notifier's consumer (one row per comment on
+// someone else's post), read and marked delivered by claim, history and WebSocket acks.
+// Blocking SQL: call from the blocking-work pool or a consumer thread. Thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bsocial/social/models.hpp"
+#include "bsocial/store/database.hpp"
+
+namespace bsocial::notify {
+
+struct notification {
+    std::int64_t id = 0;
+    std::int64_t user_id = 0;  ///< the recipient: the post's author
+    std::int64_t comment_id = 0;
+    std::int64_t post_id = 0;
+    std::int64_t actor_id = 0;
+    std::string actor_username;
+    std::string excerpt;
+    std::int64_t created_at = 0;  ///< the comment's time, ms
+    std::optional<std::int64_t> delivered_at;
+};
+
+/// What a comment.created event says, as far as notifications care.
+struct comment_event {
+    std::int64_t comment_id = 0;
+    std::int64_t post_id = 0;
+    std::int64_t post_author_id = 0;
+    std::int64_t commenter_id = 0;
+    std::string commenter_username;
+    std::string content;
+    std::int64_t created_at = 0;
+};
+
+/// First 100 code points of a comment, with an ellipsis when cut.
+std::string excerpt_of(const std::string& content);
+
+class notification_store {
+public:
+    explicit notification_store(store::database& db);
+
+    /// Stores the notification for `e` unless the commenter is the post's author. A
+    /// redelivered event (same comment id) changes nothing. Returns true when a row was
+    /// added. Runs in the caller's session so a consumer can batch in one transaction.
+    static bool add(soci::session& sql, const comment_event& e);
+
+    /// Every undelivered notification of `user_id`, oldest first, marked delivered in the
+    /// same statement: two concurrent claims never return the same notification.
+    std::vector<notification> claim(std::int64_t user_id, std::int64_t now_ms);
+
+    /// Undelivered ones, oldest first, without marking them (what a new socket receives).
+    std::vector<notification> undelivered(std::int64_t user_id);
+
+    /// Marks one delivered (a WebSocket ack). False when it is not the user's or was
+    /// already delivered.
+    bool acknowledge(std::int64_t user_id, std::int64_t id, std::int64_t now_ms);
+
+    /// History, newest first, keyset on id.
+    social::page<notification> history(std::int64_t user_id, const social::page_request& req);
+
+    /// Undelivered notifications with id > after_id, in id order (the push loop's feed).
+    std::vector<notification> undelivered_after(std::int64_t after_id, int limit);
+
+    /// The highest id so far (0 when empty).
+    std::int64_t max_id();
+
+private:
+    store::database& db_;
+};
+
+}  // namespace bsocial::notify

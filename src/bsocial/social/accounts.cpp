@@ -1,0 +1,186 @@
+#include "bsocial/social/accounts.hpp"
+
+#include <soci/soci.h>
+
+#include "bsocial/core/error.hpp"
+#include "bsocial/events/outbox.hpp"
+#include "bsocial/social/user_rows.hpp"
+#include "bsocial/social/validation.hpp"
+#include "bsocial/store/statement.hpp"
+
+namespace bsocial::social {
+
+namespace {
+constexpr const char* count_username_sql = "SELECT COUNT(*) FROM users WHERE username = :u";
+constexpr const char* count_email_sql = "SELECT COUNT(*) FROM users WHERE email = :e";
+constexpr const char* insert_user_sql =
+    "INSERT INTO users (username, email, first_name, last_name, password_hash, created_at)"
+    " VALUES (:username, :email, :first_name, :last_name, :password_hash, :created_at)"
+    " RETURNING id";
+constexpr const char* find_login_by_username_sql =
+    "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at, u.password_hash"
+    " FROM users u WHERE u.username = :login";
+constexpr const char* find_login_by_email_sql =
+    "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at, u.password_hash"
+    " FROM users u WHERE u.email = :login";
+constexpr const char* find_unrevoked_user_sql =
+    "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at FROM users u"
+    " WHERE u.id = :id AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = :jti)";
+constexpr const char* revoke_token_sql =
+    "INSERT INTO revoked_tokens (jti, expires_at) VALUES (:jti, :expires_at)"
+    " ON CONFLICT (jti) DO NOTHING";
+constexpr const char* prune_revoked_tokens_sql =
+    "DELETE FROM revoked_tokens WHERE expires_at < :now";
+
+const char* const invalid_credentials_message = "invalid login or password";
+
+events::user_fields fields_of(const user& u) { return {u.id, u.username, u.email}; }
+
+void throw_rate_limited(std::int64_t seconds) {
+    error e(error_code::rate_limited, "too many failed logins; try again later");
+    e.retry_after_seconds = seconds;
+    throw e;
+}
+}  // namespace
+
+namespace detail {
+std::optional<user> find_user_by_username(soci::session& sql, const std::string& username) {
+    user u;
+    soci::statement st(sql);
+    bind_user(st, u);
+    st.exchange(soci::use(username));
+    store::prepare_statement(st, std::string("SELECT ") + user_columns +
+                                     " FROM users u WHERE u.username = :u");
+    if (!st.execute(true)) return std::nullopt;
+    return u;
+}
+}  // namespace detail
+
+accounts::accounts(store::database& db, auth::password_hasher& hasher,
+                   const auth::token_service& tokens, auth::login_throttle& per_login,
+                   auth::login_throttle& per_address, const auth::common_passwords& common,
+                   const clock& clock)
+    : db_(db),
+      hasher_(hasher),
+      tokens_(tokens),
+      per_login_(per_login),
+      per_address_(per_address),
+      common_(common),
+      clock_(clock) {}
+
+user accounts::register_user(registration in) {
+    field_errors errors;
+    if (auto why = check_name(in.first_name)) errors["first_name"] = *why;
+    if (auto why = check_name(in.last_name)) errors["last_name"] = *why;
+    if (auto why = check_username(in.username)) errors["username"] = *why;
+    if (auto why = check_email(in.email)) errors["email"] = *why;
+    if (auto why = check_password(in.password, common_)) errors["password"] = *why;
+    if (in.password_confirmation != in.password)
+        errors["password_confirmation"] = "does not match the password";
+    if (!errors.empty()) throw error(error_code::validation_failed, "invalid registration", errors);
+
+    {
+        soci::session sql(db_.pool());
+        int taken_username = 0, taken_email = 0;
+        sql << count_username_sql, soci::into(taken_username), soci::use(in.username);
+        sql << count_email_sql, soci::into(taken_email), soci::use(in.email);
+        if (taken_username) errors["username"] = "is already taken";
+        if (taken_email) errors["email"] = "is already registered";
+        if (!errors.empty())
+            throw error(error_code::already_exists, "an account already uses these details",
+                        errors);
+    }
+
+    // Argon2 outside the transaction: it takes ~100 ms and must not hold the write lock.
+    const std::string password_hash = hasher_.hash(in.password);
+
+    user u;
+    u.username = in.username;
+    u.email = in.email;
+    u.first_name = in.first_name;
+    u.last_name = in.last_name;
+    soci::session sql(db_.pool());
+    try {
+        store::write_transaction tx(sql, db_.kind());
+        u.created_at = clock_.now_ms();
+        sql << insert_user_sql, soci::use(u.username), soci::use(u.email),
+            soci::use(u.first_name), soci::use(u.last_name), soci::use(password_hash),
+            soci::use(u.created_at), soci::into(u.id);
+        events::append_to_outbox(
+            sql, events::user_registered(fields_of(u), u.first_name, u.last_name, u.created_at));
+        tx.commit();
+    } catch (const soci::soci_error& e) {
+        // Lost a race with a concurrent registration of the same name or address.
+        if (store::is_unique_violation(e))
+            throw error(error_code::already_exists, "an account already uses these details",
+                        {{"username", "or e-mail is already taken"}});
+        throw;
+    }
+    return u;
+}
+
+login_result accounts::login(std::string login, const std::string& password,
+                             const std::string& client_address) {
+    login = to_lower(trim(login));
+    if (auto wait = per_login_.locked_for(login)) throw_rate_limited(*wait);
+    if (auto wait = per_address_.locked_for(client_address)) throw_rate_limited(*wait);
+
+    std::optional<user> found;
+    std::string stored_hash;
+    if (!login.empty() && login.size() <= max_email_length) {
+        soci::session sql(db_.pool());
+        user u;
+        const bool by_email = login.find('@') != std::string::npos;
+        soci::statement st(sql);
+        detail::bind_user(st, u);
+        st.exchange(soci::into(stored_hash));
+        st.exchange(soci::use(login));
+        store::prepare_statement(st, by_email ? find_login_by_email_sql : find_login_by_username_sql);
+        if (st.execute(true)) found = u;
+    }
+
+    // Unknown user and wrong password cost the same Argon2 verification (S5).
+    const bool ok = found ? hasher_.verify(stored_hash, password)
+                          : (hasher_.verify_dummy(password), false);
+    if (!ok) {
+        per_login_.record_failure(login);
+        per_address_.record_failure(client_address);
+        throw error(error_code::invalid_credentials, invalid_credentials_message);
+    }
+    per_login_.clear(login);
+
+    auto token = tokens_.issue(found->id);
+    soci::session sql(db_.pool());
+    store::write_transaction tx(sql, db_.kind());
+    events::append_to_outbox(sql, events::user_logged_in(fields_of(*found), clock_.now_ms()));
+    tx.commit();
+    return {std::move(token), std::move(*found)};
+}
+
+void accounts::logout(const identity& caller) {
+    soci::session sql(db_.pool());
+    store::write_transaction tx(sql, db_.kind());
+    const std::int64_t now_ms = clock_.now_ms();
+    const std::int64_t now_s = now_ms / 1000;
+    sql << revoke_token_sql, soci::use(caller.claims.jti), soci::use(caller.claims.expires_at);
+    sql << prune_revoked_tokens_sql, soci::use(now_s);
+    events::append_to_outbox(sql, events::user_logged_out(fields_of(caller.who), now_ms));
+    tx.commit();
+}
+
+std::optional<identity> accounts::authenticate(std::string_view token) {
+    auto claims = tokens_.verify(token);
+    if (!claims) return std::nullopt;
+    soci::session sql(db_.pool());
+    identity id;
+    soci::statement st(sql);
+    detail::bind_user(st, id.who);
+    st.exchange(soci::use(claims->user_id));
+    st.exchange(soci::use(claims->jti));
+    store::prepare_statement(st, find_unrevoked_user_sql);
+    if (!st.execute(true)) return std::nullopt;
+    id.claims = std::move(*claims);
+    return id;
+}
+
+}  // namespace bsocial::social

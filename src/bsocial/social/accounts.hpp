@@ -1,0 +1,68 @@
+#pragma once
+// Accounts and sessions: registration, login, logout, and turning a bearer token into
+// the user it belongs to. Blocking (SQL, Argon2): call from the blocking-work pool.
+// Thread-safe; lives as long as the serve process.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "bsocial/auth/jwt.hpp"
+#include "bsocial/auth/login_throttle.hpp"
+#include "bsocial/auth/password.hpp"
+#include "bsocial/core/clock.hpp"
+#include "bsocial/social/models.hpp"
+#include "bsocial/store/database.hpp"
+
+namespace bsocial::social {
+
+struct registration {
+    std::string first_name;
+    std::string last_name;
+    std::string username;
+    std::string email;
+    std::string password;
+    std::string password_confirmation;
+};
+
+struct login_result {
+    auth::issued_token token;
+    user who;
+};
+
+/// The caller of a request, once its token was checked.
+struct identity {
+    user who;
+    auth::token_claims claims;
+};
+
+class accounts {
+public:
+    accounts(store::database& db, auth::password_hasher& hasher, const auth::token_service& tokens,
+             auth::login_throttle& per_login, auth::login_throttle& per_address,
+             const auth::common_passwords& common, const clock& clock);
+
+    /// Throws error{validation_failed | already_exists}.
+    user register_user(registration input);
+
+    /// `login` is a username or an e-mail. Throws error{invalid_credentials | rate_limited}.
+    login_result login(std::string login, const std::string& password,
+                       const std::string& client_address);
+
+    /// Revokes the token everywhere at once and records user.logged_out.
+    void logout(const identity& caller);
+
+    /// nullopt when the token is malformed, forged, expired or revoked.
+    std::optional<identity> authenticate(std::string_view token);
+
+private:
+    store::database& db_;
+    auth::password_hasher& hasher_;
+    const auth::token_service& tokens_;
+    auth::login_throttle& per_login_;    ///< failures per login identifier
+    auth::login_throttle& per_address_;  ///< failures per client address
+    const auth::common_passwords& common_;
+    const clock& clock_;
+};
+
+}  // namespace bsocial::social

@@ -1,0 +1,25 @@
+#pragma once
+// Opaque keyset cursors. A cursor names the last item of a page; the next page starts
+// strictly after it. Encoded as base64url so clients treat it as a token, versioned so
+// the format can change.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bsocial::social {
+
+struct time_cursor {
+    std::int64_t created_at = 0;
+    std::int64_t id = 0;
+};
+
+std::string encode_cursor(const time_cursor& c);
+std::string encode_cursor(std::string_view name);
+
+/// nullopt when the text is not a cursor of that kind.
+std::optional<time_cursor> decode_time_cursor(std::string_view text);
+std::optional<std::string> decode_name_cursor(std::string_view text);
+
+}  // namespace bsocial::social

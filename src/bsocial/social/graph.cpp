@@ -1,0 +1,173 @@
+#include "bsocial/social/graph.hpp"
+
+#include <soci/soci.h>
+
+#include "bsocial/core/error.hpp"
+#include "bsocial/events/outbox.hpp"
+#include "bsocial/social/cursor.hpp"
+#include "bsocial/social/user_rows.hpp"
+#include "bsocial/social/validation.hpp"
+#include "bsocial/store/statement.hpp"
+
+namespace bsocial::social {
+
+namespace {
+constexpr const char* insert_follow_sql =
+    "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (:follower, :followee, :at)"
+    " ON CONFLICT (follower_id, followee_id) DO NOTHING RETURNING follower_id";
+constexpr const char* delete_follow_sql =
+    "DELETE FROM follows WHERE follower_id = :follower AND followee_id = :followee"
+    " RETURNING follower_id";
+constexpr const char* profile_counts_sql =
+    "SELECT (SELECT COUNT(*) FROM follows WHERE followee_id = :id1),"
+    " (SELECT COUNT(*) FROM follows WHERE follower_id = :id2),"
+    " (SELECT COUNT(*) FROM follows WHERE follower_id = :me AND followee_id = :id3)";
+
+// User lists: ordered by username, keyset on username; the caller binds the filter
+// parameters, list() appends (:after, :limit).
+constexpr const char* followers_page_sql =
+    "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at"
+    " FROM follows f JOIN users u ON u.id = f.follower_id"
+    " WHERE f.followee_id = :user_id AND u.username > :after"
+    " ORDER BY u.username LIMIT :limit";
+constexpr const char* following_page_sql =
+    "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at"
+    " FROM follows f JOIN users u ON u.id = f.followee_id"
+    " WHERE f.follower_id = :user_id AND u.username > :after"
+    " ORDER BY u.username LIMIT :limit";
+// substr() rather than LIKE: '_' and '%' in a prefix stay plain characters (S17).
+constexpr const char* search_page_sql =
+    "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at"
+    " FROM users u WHERE substr(u.username, 1, :prefix_length) = :prefix"
+    " AND u.username > :after ORDER BY u.username LIMIT :limit";
+
+user require_user(soci::session& sql, const std::string& username) {
+    if (!looks_like_username(username)) throw error(error_code::not_found, "no such user");
+    auto found = detail::find_user_by_username(sql, to_lower(username));
+    if (!found) throw error(error_code::not_found, "no such user");
+    return *found;
+}
+
+events::user_fields fields_of(const user& u) { return {u.id, u.username, u.email}; }
+
+/// Runs a "... RETURNING follower_id" statement; true when it returned a row. The
+/// statement is finished before returning: SQLite cannot COMMIT while one is in progress.
+bool changed_a_row(soci::session& sql, const char* query, std::int64_t follower,
+                   std::int64_t followee, std::optional<std::int64_t> at = std::nullopt) {
+    std::int64_t returned = 0;
+    soci::statement st(sql);
+    st.exchange(soci::into(returned));
+    st.exchange(soci::use(follower));
+    st.exchange(soci::use(followee));
+    if (at) st.exchange(soci::use(*at));
+    store::prepare_statement(st, query);
+    const bool changed = st.execute(true);
+    while (st.fetch()) {
+    }
+    return changed;
+}
+
+std::string decode_after(const page_request& req) {
+    if (!req.cursor) return "";
+    auto name = decode_name_cursor(*req.cursor);
+    if (!name) throw error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
+    return *name;
+}
+}  // namespace
+
+graph::graph(store::database& db, const clock& clock) : db_(db), clock_(clock) {}
+
+void graph::follow(const user& me, const std::string& username) {
+    soci::session sql(db_.pool());
+    const user target = require_user(sql, username);
+    if (target.id == me.id)
+        throw error(error_code::validation_failed, "you cannot follow yourself",
+                    {{"username", "is yourself"}});
+    store::write_transaction tx(sql, db_.kind());
+    const std::int64_t at = clock_.now_ms();
+    if (!changed_a_row(sql, insert_follow_sql, me.id, target.id, at))
+        return;  // already following: nothing changed, no event
+    events::append_to_outbox(sql, events::follow_changed(true, fields_of(me), fields_of(target), at));
+    tx.commit();
+}
+
+void graph::unfollow(const user& me, const std::string& username) {
+    soci::session sql(db_.pool());
+    const user target = require_user(sql, username);
+    store::write_transaction tx(sql, db_.kind());
+    const std::int64_t at = clock_.now_ms();
+    if (!changed_a_row(sql, delete_follow_sql, me.id, target.id)) return;  // was not following
+    events::append_to_outbox(sql,
+                             events::follow_changed(false, fields_of(me), fields_of(target), at));
+    tx.commit();
+}
+
+profile graph::get_profile(const user& me, const std::string& username) {
+    soci::session sql(db_.pool());
+    profile p;
+    p.who = require_user(sql, username);
+    std::int64_t followed = 0;
+    sql << profile_counts_sql, soci::into(p.followers_count), soci::into(p.following_count),
+        soci::into(followed), soci::use(p.who.id), soci::use(p.who.id), soci::use(me.id),
+        soci::use(p.who.id);
+    p.followed_by_me = followed > 0;
+    return p;
+}
+
+page<user> graph::list(const char* query, const std::function<void(soci::statement&)>& bind_filter,
+                       const page_request& req) {
+    const std::string after = decode_after(req);
+    const int fetch = req.limit + 1;  // one more tells whether a next page exists
+    soci::session sql(db_.pool());
+    page<user> result;
+    user row;
+    soci::statement st(sql);
+    detail::bind_user(st, row);
+    bind_filter(st);
+    st.exchange(soci::use(after));
+    st.exchange(soci::use(fetch));
+    store::prepare_statement(st, query);
+    if (st.execute(true)) {
+        do {
+            result.items.push_back(row);
+        } while (st.fetch());
+    }
+    if (static_cast<int>(result.items.size()) > req.limit) {
+        result.items.pop_back();
+        result.next_cursor = encode_cursor(result.items.back().username);
+    }
+    return result;
+}
+
+page<user> graph::followers(const std::string& username, const page_request& req) {
+    user target;
+    {
+        soci::session sql(db_.pool());
+        target = require_user(sql, username);
+    }
+    return list(followers_page_sql, [&](soci::statement& st) { st.exchange(soci::use(target.id)); },
+                req);
+}
+
+page<user> graph::following(const std::string& username, const page_request& req) {
+    user target;
+    {
+        soci::session sql(db_.pool());
+        target = require_user(sql, username);
+    }
+    return list(following_page_sql, [&](soci::statement& st) { st.exchange(soci::use(target.id)); },
+                req);
+}
+
+page<user> graph::search(const std::string& prefix, const page_request& req) {
+    const std::string lowered = to_lower(prefix);
+    const int length = static_cast<int>(lowered.size());
+    return list(search_page_sql,
+                [&](soci::statement& st) {
+                    st.exchange(soci::use(length));
+                    st.exchange(soci::use(lowered));
+                },
+                req);
+}
+
+}  // namespace bsocial::social

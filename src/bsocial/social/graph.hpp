@@ -1,0 +1,39 @@
+#pragma once
+// The follow graph and finding people: follow/unfollow (one way, idempotent), profiles,
+// followers/following lists and username-prefix search. Blocking: blocking-work pool only.
+
+#include <soci/statement.h>
+
+#include <functional>
+#include <string>
+
+#include "bsocial/core/clock.hpp"
+#include "bsocial/social/models.hpp"
+#include "bsocial/store/database.hpp"
+
+namespace bsocial::social {
+
+class graph {
+public:
+    graph(store::database& db, const clock& clock);
+
+    /// Throws error{not_found} for an unknown user, error{validation_failed} for yourself.
+    void follow(const user& me, const std::string& username);
+    /// Throws error{not_found} for an unknown user; not following is fine.
+    void unfollow(const user& me, const std::string& username);
+
+    profile get_profile(const user& me, const std::string& username);
+    page<user> followers(const std::string& username, const page_request& req);
+    page<user> following(const std::string& username, const page_request& req);
+    /// Users whose username starts with `prefix` (case-insensitive), by username.
+    page<user> search(const std::string& prefix, const page_request& req);
+
+private:
+    page<user> list(const char* sql, const std::function<void(soci::statement&)>& bind_filter,
+                    const page_request& req);
+
+    store::database& db_;
+    const clock& clock_;
+};
+
+}  // namespace bsocial::social

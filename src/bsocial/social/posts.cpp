@@ -1,0 +1,225 @@
+#include "bsocial/social/posts.hpp"
+
+#include <soci/soci.h>
+
+#include <limits>
+
+#include "bsocial/core/error.hpp"
+#include "bsocial/events/outbox.hpp"
+#include "bsocial/social/cursor.hpp"
+#include "bsocial/social/user_rows.hpp"
+#include "bsocial/social/validation.hpp"
+#include "bsocial/store/statement.hpp"
+
+namespace bsocial::social {
+
+namespace {
+constexpr const char* insert_post_sql =
+    "INSERT INTO posts (user_id, content, created_at, comment_count)"
+    " VALUES (:user_id, :content, :created_at, 0) RETURNING id";
+constexpr const char* insert_comment_sql =
+    "INSERT INTO comments (post_id, user_id, content, created_at)"
+    " VALUES (:post_id, :user_id, :content, :created_at) RETURNING id";
+constexpr const char* bump_comment_count_sql =
+    "UPDATE posts SET comment_count = comment_count + 1 WHERE id = :post_id";
+
+#define BSOCIAL_POST_COLUMNS \
+    "p.id, p.user_id, u.username, u.first_name, u.last_name, p.content, p.created_at, p.comment_count"
+
+// Visible = I wrote it, or I follow its author now.
+constexpr const char* select_visible_post_sql =
+    "SELECT " BSOCIAL_POST_COLUMNS
+    " FROM posts p JOIN users u ON u.id = p.user_id"
+    " WHERE p.id = :post_id AND (p.user_id = :me OR EXISTS ("
+    "  SELECT 1 FROM follows f WHERE f.follower_id = :me2 AND f.followee_id = p.user_id))";
+
+// The feed: fan-out on read, keyset pagination (no OFFSET): every page costs the same.
+// Both databases walk posts_by_time newest first from the cursor (a row-value seek) and
+// keep the rows of me + my followees, stopping at LIMIT: no sort, however deep the page.
+// The unary '+' stops SQLite from choosing per-author range scans plus a sort of every
+// older post of every followee; PostgreSQL picks the same plan either way (docs/feed-query-plan.md).
+constexpr const char* feed_page_sql =
+    "SELECT " BSOCIAL_POST_COLUMNS
+    " FROM posts p JOIN users u ON u.id = p.user_id"
+    " WHERE (+p.user_id = :me OR +p.user_id IN ("
+    "  SELECT f.followee_id FROM follows f WHERE f.follower_id = :me2))"
+    " AND (p.created_at, p.id) < (:before_created_at, :before_id)"
+    " ORDER BY p.created_at DESC, p.id DESC LIMIT :limit";
+
+constexpr const char* user_posts_page_sql =
+    "SELECT " BSOCIAL_POST_COLUMNS
+    " FROM posts p JOIN users u ON u.id = p.user_id"
+    " WHERE p.user_id = :author_id AND (p.created_at, p.id) < (:before_created_at, :before_id)"
+    " ORDER BY p.created_at DESC, p.id DESC LIMIT :limit";
+
+constexpr const char* is_following_sql =
+    "SELECT COUNT(*) FROM follows WHERE follower_id = :me AND followee_id = :author_id";
+
+constexpr const char* comments_page_sql =
+    "SELECT c.id, c.post_id, c.user_id, u.username, u.first_name, u.last_name, c.content,"
+    " c.created_at FROM comments c JOIN users u ON u.id = c.user_id"
+    " WHERE c.post_id = :post_id AND (c.created_at, c.id) > (:after_created_at, :after_id)"
+    " ORDER BY c.created_at, c.id LIMIT :limit";
+#undef BSOCIAL_POST_COLUMNS
+
+void bind_post(soci::statement& st, post& p) {
+    st.exchange(soci::into(p.id));
+    st.exchange(soci::into(p.by.id));
+    st.exchange(soci::into(p.by.username));
+    st.exchange(soci::into(p.by.first_name));
+    st.exchange(soci::into(p.by.last_name));
+    st.exchange(soci::into(p.content));
+    st.exchange(soci::into(p.created_at));
+    st.exchange(soci::into(p.comment_count));
+}
+
+author author_of(const user& u) { return {u.id, u.username, u.first_name, u.last_name}; }
+events::user_fields fields_of(const user& u) { return {u.id, u.username, u.email}; }
+
+time_cursor decode_or_throw(const page_request& req, time_cursor first_page) {
+    if (!req.cursor) return first_page;
+    auto c = decode_time_cursor(*req.cursor);
+    if (!c) throw error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
+    return *c;
+}
+
+constexpr time_cursor newest_first_start{std::numeric_limits<std::int64_t>::max(),
+                                         std::numeric_limits<std::int64_t>::max()};
+constexpr time_cursor oldest_first_start{-1, 0};
+
+/// Runs a keyset page query: `bind_filter` binds the leading parameters, then the cursor
+/// pair and the limit are bound. Fetches limit+1 rows to know whether a next page exists.
+template <class Row, class BindRow, class BindFilter>
+page<Row> run_page(soci::session& sql, const char* query, const page_request& req,
+                   time_cursor from, BindRow bind_row, BindFilter bind_filter) {
+    page<Row> result;
+    Row row;
+    const int fetch = req.limit + 1;
+    soci::statement st(sql);
+    bind_row(st, row);
+    bind_filter(st);
+    st.exchange(soci::use(from.created_at));
+    st.exchange(soci::use(from.id));
+    st.exchange(soci::use(fetch));
+    store::prepare_statement(st, query);
+    if (st.execute(true)) {
+        do {
+            result.items.push_back(row);
+        } while (st.fetch());
+    }
+    if (static_cast<int>(result.items.size()) > req.limit) {
+        result.items.pop_back();
+        const Row& last = result.items.back();
+        result.next_cursor = encode_cursor(time_cursor{last.created_at, last.id});
+    }
+    return result;
+}
+
+std::optional<post> find_visible_post(soci::session& sql, const user& me, std::int64_t post_id) {
+    post p;
+    soci::statement st(sql);
+    bind_post(st, p);
+    st.exchange(soci::use(post_id));
+    st.exchange(soci::use(me.id));
+    st.exchange(soci::use(me.id));
+    store::prepare_statement(st, select_visible_post_sql);
+    if (!st.execute(true)) return std::nullopt;
+    return p;
+}
+
+post require_visible_post(soci::session& sql, const user& me, std::int64_t post_id) {
+    auto p = find_visible_post(sql, me, post_id);
+    if (!p) throw error(error_code::not_found, "no such post");
+    return *p;
+}
+}  // namespace
+
+posts::posts(store::database& db, const clock& clock) : db_(db), clock_(clock) {}
+
+post posts::create_post(const user& me, std::string content) {
+    if (auto why = check_text(content, max_post_length))
+        throw error(error_code::validation_failed, "invalid post", {{"content", *why}});
+    post p;
+    p.by = author_of(me);
+    p.content = std::move(content);
+    soci::session sql(db_.pool());
+    store::write_transaction tx(sql, db_.kind());
+    p.created_at = clock_.now_ms();  // inside the write lock: ordered like the ids on SQLite
+    sql << insert_post_sql, soci::use(me.id), soci::use(p.content), soci::use(p.created_at),
+        soci::into(p.id);
+    events::append_to_outbox(sql,
+                             events::post_created(p.id, fields_of(me), p.content, p.created_at));
+    tx.commit();
+    return p;
+}
+
+post posts::get_post(const user& me, std::int64_t post_id) {
+    soci::session sql(db_.pool());
+    return require_visible_post(sql, me, post_id);
+}
+
+page<post> posts::feed(const user& me, const page_request& req) {
+    const time_cursor from = decode_or_throw(req, newest_first_start);
+    soci::session sql(db_.pool());
+    return run_page<post>(sql, feed_page_sql, req, from, bind_post, [&](soci::statement& st) {
+        st.exchange(soci::use(me.id));
+        st.exchange(soci::use(me.id));
+    });
+}
+
+page<post> posts::user_posts(const user& me, const std::string& username,
+                             const page_request& req) {
+    const time_cursor from = decode_or_throw(req, newest_first_start);
+    soci::session sql(db_.pool());
+    if (!looks_like_username(username)) throw error(error_code::not_found, "no such user");
+    const auto author = detail::find_user_by_username(sql, to_lower(username));
+    if (!author) throw error(error_code::not_found, "no such user");
+    if (author->id != me.id) {
+        int following = 0;
+        sql << is_following_sql, soci::into(following), soci::use(me.id), soci::use(author->id);
+        // Same answer as an unknown user: whom you cannot see stays unseen (S15).
+        if (following == 0) throw error(error_code::not_found, "no such user");
+    }
+    return run_page<post>(sql, user_posts_page_sql, req, from, bind_post,
+                          [&](soci::statement& st) { st.exchange(soci::use(author->id)); });
+}
+
+comment posts::add_comment(const user& me, std::int64_t post_id, std::string content) {
+    soci::session sql(db_.pool());
+    const post target = require_visible_post(sql, me, post_id);
+    if (auto why = check_text(content, max_comment_length))
+        throw error(error_code::validation_failed, "invalid comment", {{"content", *why}});
+    comment c;
+    c.post_id = post_id;
+    c.by = author_of(me);
+    c.content = std::move(content);
+    store::write_transaction tx(sql, db_.kind());
+    c.created_at = clock_.now_ms();
+    sql << insert_comment_sql, soci::use(post_id), soci::use(me.id), soci::use(c.content),
+        soci::use(c.created_at), soci::into(c.id);
+    sql << bump_comment_count_sql, soci::use(post_id);
+    events::append_to_outbox(sql, events::comment_created(c.id, post_id, target.by.id,
+                                                          fields_of(me), c.content, c.created_at));
+    tx.commit();
+    return c;
+}
+
+page<comment> posts::comments(const user& me, std::int64_t post_id, const page_request& req) {
+    const time_cursor from = decode_or_throw(req, oldest_first_start);
+    soci::session sql(db_.pool());
+    (void)require_visible_post(sql, me, post_id);
+    const auto bind_comment = [](soci::statement& st, comment& c) {
+        st.exchange(soci::into(c.id));
+        st.exchange(soci::into(c.post_id));
+        st.exchange(soci::into(c.by.id));
+        st.exchange(soci::into(c.by.username));
+        st.exchange(soci::into(c.by.first_name));
+        st.exchange(soci::into(c.by.last_name));
+        st.exchange(soci::into(c.content));
+        st.exchange(soci::into(c.created_at));
+    };
+    return run_page<comment>(sql, comments_page_sql, req, from, bind_comment,
+                             [&](soci::statement& st) { st.exchange(soci::use(post_id)); });
+}
+
+}  // namespace bsocial::social

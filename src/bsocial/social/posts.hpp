@@ -1,0 +1,39 @@
+#pragma once
+// Posts, comments and the feed, with the visibility rule: you see a post only if you
+// wrote it or follow its author now. Anything not visible is "not found". Blocking:
+// blocking-work pool only. Thread-safe.
+
+#include <cstdint>
+#include <string>
+
+#include "bsocial/core/clock.hpp"
+#include "bsocial/social/models.hpp"
+#include "bsocial/store/database.hpp"
+
+namespace bsocial::social {
+
+class posts {
+public:
+    posts(store::database& db, const clock& clock);
+
+    /// Throws error{validation_failed}.
+    post create_post(const user& me, std::string content);
+    /// Throws error{not_found} when missing or not visible.
+    post get_post(const user& me, std::int64_t post_id);
+
+    /// My posts and the posts of everyone I follow, newest first (keyset on created_at, id).
+    page<post> feed(const user& me, const page_request& req);
+    /// One author's posts, newest first; error{not_found} unless me or followed.
+    page<post> user_posts(const user& me, const std::string& username, const page_request& req);
+
+    /// Throws error{not_found | validation_failed}.
+    comment add_comment(const user& me, std::int64_t post_id, std::string content);
+    /// Oldest first; error{not_found} when the post is not visible.
+    page<comment> comments(const user& me, std::int64_t post_id, const page_request& req);
+
+private:
+    store::database& db_;
+    const clock& clock_;
+};
+
+}  // namespace bsocial::social

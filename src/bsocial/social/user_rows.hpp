@@ -1,0 +1,30 @@
+#pragma once
+// Reading `users` rows with SOCI: one place that knows the column list and its order.
+
+#include <soci/soci.h>
+
+#include <optional>
+#include <string>
+
+#include "bsocial/social/models.hpp"
+
+namespace bsocial::social::detail {
+
+/// The columns user_row binds, in order; prefix with a table alias where needed.
+inline constexpr const char* user_columns =
+    "u.id, u.username, u.email, u.first_name, u.last_name, u.created_at";
+
+/// Binds the user_columns of a statement into `target`.
+inline void bind_user(soci::statement& st, user& target) {
+    st.exchange(soci::into(target.id));
+    st.exchange(soci::into(target.username));
+    st.exchange(soci::into(target.email));
+    st.exchange(soci::into(target.first_name));
+    st.exchange(soci::into(target.last_name));
+    st.exchange(soci::into(target.created_at));
+}
+
+/// The user with that (lower-case) username, if any.
+std::optional<user> find_user_by_username(soci::session& sql, const std::string& username);
+
+}  // namespace bsocial::social::detail

@@ -1,0 +1,115 @@
+#include "bsocial/store/database.hpp"
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <boost/url/parse.hpp>
+#include <filesystem>
+#include <stdexcept>
+
+#include "bsocial/store/migrations.hpp"
+
+namespace bsocial::store {
+
+namespace {
+constexpr const char* sqlite_prefix = "sqlite:";
+
+/// libpq key=value form of a postgresql:// URL (SOCI 4.0.3 mangles URL-style strings).
+std::string to_conninfo(const std::string& url) {
+    auto parsed = boost::urls::parse_uri(url);
+    if (!parsed) throw std::invalid_argument("malformed database URL");
+    const auto quote = [](std::string v) {
+        std::string out = "'";
+        for (char c : v) {
+            if (c == '\\' || c == '\'') out.push_back('\\');
+            out.push_back(c);
+        }
+        return out + "'";
+    };
+    std::string info;
+    const auto add = [&](const char* key, std::string value) {
+        if (!value.empty()) info += std::string(info.empty() ? "" : " ") + key + "=" + quote(value);
+    };
+    add("host", parsed->host());
+    add("port", std::string(parsed->port()));
+    add("user", parsed->user());
+    add("password", parsed->password());
+    std::string db = parsed->path();
+    if (!db.empty() && db.front() == '/') db.erase(0, 1);
+    add("dbname", db);
+    for (const auto& p : parsed->params()) add(std::string(p.key).c_str(), std::string(p.value));
+    return info;
+}
+
+void prepare_sqlite_session(soci::session& sql) {
+    sql << "PRAGMA foreign_keys = ON";
+    sql << "PRAGMA busy_timeout = 10000";
+    sql << "PRAGMA synchronous = NORMAL";
+}
+}  // namespace
+
+database::database(const std::string& url, std::size_t pool_size)
+    : pool_size_(pool_size), pool_(std::make_unique<soci::connection_pool>(pool_size)) {
+    if (url.rfind(sqlite_prefix, 0) == 0) {
+        dialect_ = dialect::sqlite;
+        const std::string path = url.substr(std::char_traits<char>::length(sqlite_prefix));
+        const auto parent = std::filesystem::path(path).parent_path();
+        if (!parent.empty()) std::filesystem::create_directories(parent);
+        for (std::size_t i = 0; i < pool_size; ++i) {
+            soci::session& sql = pool_->at(i);
+            sql.open(soci::sqlite3, "db=\"" + path + "\" timeout=10");
+            if (i == 0) sql << "PRAGMA journal_mode = WAL";
+            prepare_sqlite_session(sql);
+        }
+    } else {
+        dialect_ = dialect::postgresql;
+        const std::string conninfo = to_conninfo(url);
+        for (std::size_t i = 0; i < pool_size; ++i) pool_->at(i).open(soci::postgresql, conninfo);
+    }
+}
+
+database::~database() = default;
+
+int database::migrate() {
+    soci::session sql(*pool_);
+    return apply_migrations(sql, dialect_);
+}
+
+bool database::ping() noexcept {
+    try {
+        soci::session sql(*pool_);
+        int one = 0;
+        sql << "SELECT 1", soci::into(one);
+        return one == 1;
+    } catch (...) {
+        return false;
+    }
+}
+
+write_transaction::write_transaction(soci::session& sql, dialect kind) : sql_(sql) {
+    sql_ << (kind == dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+write_transaction::~write_transaction() {
+    if (done_) return;
+    try {
+        sql_ << "ROLLBACK";
+    } catch (...) {
+        // The connection may be broken; nothing more can be done here.
+    }
+}
+
+void write_transaction::commit() {
+    sql_ << "COMMIT";
+    done_ = true;
+}
+
+bool is_unique_violation(const std::exception& e) {
+    const std::string what = e.what();
+    return what.find("UNIQUE constraint failed") != std::string::npos ||  // SQLite
+           what.find("duplicate key value") != std::string::npos ||       // PostgreSQL
+           what.find("23505") != std::string::npos;
+}
+
+}  // namespace bsocial::store

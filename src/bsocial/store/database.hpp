@@ -1,0 +1,61 @@
+#pragma once
+// The SQL database: a SOCI connection pool over SQLite (default) or PostgreSQL.
+// Blocking: call only from the blocking-work pool, never from an I/O thread.
+// Thread-safe: each caller borrows its own session from the pool.
+
+#include <soci/connection-pool.h>
+#include <soci/session.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace bsocial::store {
+
+enum class dialect { sqlite, postgresql };
+
+class database {
+public:
+    /// `url`: "sqlite:<path>" or "postgresql://user@host:port/db". Throws on failure.
+    database(const std::string& url, std::size_t pool_size);
+    ~database();
+    database(const database&) = delete;
+    database& operator=(const database&) = delete;
+
+    dialect kind() const noexcept { return dialect_; }
+    soci::connection_pool& pool() noexcept { return *pool_; }
+    std::size_t pool_size() const noexcept { return pool_size_; }
+
+    /// Applies pending migrations (idempotent, safe with several instances starting at once).
+    /// Returns how many were applied.
+    int migrate();
+
+    /// A cheap round trip, for /readyz. Returns false instead of throwing.
+    bool ping() noexcept;
+
+private:
+    dialect dialect_;
+    std::size_t pool_size_;
+    std::unique_ptr<soci::connection_pool> pool_;
+};
+
+/// A write transaction. On SQLite it starts with BEGIN IMMEDIATE so concurrent writers
+/// queue on busy_timeout instead of failing on a read-to-write lock upgrade.
+/// Rolls back in the destructor unless commit() was called.
+class write_transaction {
+public:
+    write_transaction(soci::session& sql, dialect kind);
+    ~write_transaction();
+    write_transaction(const write_transaction&) = delete;
+    write_transaction& operator=(const write_transaction&) = delete;
+    void commit();
+
+private:
+    soci::session& sql_;
+    bool done_ = false;
+};
+
+/// True when the exception says a UNIQUE constraint was violated (both dialects).
+bool is_unique_violation(const std::exception& e);
+
+}  // namespace bsocial::store

@@ -1,0 +1,70 @@
+#include "bsocial/telemetry/config.hpp"
+
+#include <regex>
+#include <stdexcept>
+
+namespace bsocial::telemetry {
+
+namespace {
+void require(bool ok, const std::string& what) {
+    if (!ok) throw std::invalid_argument(what);
+}
+bool valid_log_level(const std::string& l) {
+    return l == "trace" || l == "debug" || l == "info" || l == "warn" || l == "error";
+}
+// Index names Elasticsearch accepts, minus the ones it turns into data streams.
+bool valid_index_name(const std::string& s) {
+    static const std::regex re("[a-z0-9][a-z0-9._-]{0,200}");
+    return std::regex_match(s, re) && !std::regex_match(s, std::regex("(logs|metrics)-.*-.*"));
+}
+}  // namespace
+
+void elasticsearch_config::validate() const {
+    require(url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0,
+            "Elasticsearch URL must start with http:// or https:// (BSOCIAL_ELASTICSEARCH_URL)");
+    require(password.empty() || !user.empty(),
+            "an Elasticsearch password needs a user (BSOCIAL_ELASTICSEARCH_USER)");
+    require(valid_index_name(index),
+            "index name must be lower-case [a-z0-9._-] and not logs-*-* "
+            "(BSOCIAL_ELASTICSEARCH_INDEX)");
+    require(request_timeout_ms >= 100, "Elasticsearch request timeout must be >= 100 ms");
+}
+
+void telemetry_config::validate() const {
+    es.validate();
+    require(!kafka_brokers.empty(), "telemetry needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
+    require(!group_id.empty(), "consumer group must not be empty (BSOCIAL_TELEMETRY_GROUP)");
+    require(replicas >= 0 && replicas <= 10,
+            "replicas must be 0..10 (BSOCIAL_ELASTICSEARCH_REPLICAS)");
+    require(batch_max_events >= 1 && batch_max_events <= 10000,
+            "batch size must be 1..10000 events (BSOCIAL_TELEMETRY_BATCH_EVENTS)");
+    require(batch_max_bytes >= 1024, "batch byte limit must be >= 1024");
+    require(batch_max_wait_ms >= 1 && batch_max_wait_ms <= 60000,
+            "batch wait must be 1..60000 ms (BSOCIAL_TELEMETRY_BATCH_WAIT_MS)");
+    require(max_backoff_ms >= 10, "max backoff must be >= 10 ms");
+    require(shutdown_flush_timeout_ms >= 0, "shutdown flush timeout must be >= 0");
+    require(valid_log_level(log_level),
+            "log level must be one of trace, debug, info, warn, error (BSOCIAL_LOG_LEVEL)");
+}
+
+void query_config::validate() const {
+    es.validate();
+    require(name == "q1" || name == "q2" || name == "q3", "query must be q1, q2 or q3");
+    static const std::regex day("[0-9]{4}-[0-9]{2}-[0-9]{2}");
+    require(from.empty() == to.empty(), "--from and --to go together");
+    require(from.empty() || (std::regex_match(from, day) && std::regex_match(to, day)),
+            "--from/--to must be dates YYYY-MM-DD");
+    require(from.empty() || from <= to, "--from must not be after --to");
+    require(days >= 1 && days <= 3660, "--days must be 1..3660");
+    // IANA names (Europe/Paris), offsets (+02:00) and UTC; Elasticsearch checks the rest.
+    static const std::regex zone("[A-Za-z0-9_+:/-]{1,64}");
+    require(std::regex_match(tz, zone), "--tz must be an IANA zone name or an offset like +02:00");
+    if (name == "q3") {
+        require(!user.empty() || !user_id.empty(), "q3 needs --user NAME or --user-id ID");
+        require(user_id.empty() || std::regex_match(user_id, std::regex("[0-9]{1,20}")),
+                "--user-id must be digits");
+    }
+    require(valid_log_level(log_level), "log level must be one of trace, debug, info, warn, error");
+}
+
+}  // namespace bsocial::telemetry

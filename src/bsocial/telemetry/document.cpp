@@ -1,0 +1,177 @@
+#include "bsocial/telemetry/document.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+
+#include "bsocial/core/time_format.hpp"
+#include "bsocial/core/utf8.hpp"
+
+namespace bsocial::telemetry {
+
+namespace json = boost::json;
+
+namespace {
+
+/// A message that cannot become an event document; caught in to_index_action.
+struct poison : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct event_shape {
+    std::string_view type;
+    /// Required `data` fields, all strings. Those copied to the top level of the document
+    /// are listed in `copied` (the rest, e.g. registered_at = occurred_at, stay in `data`).
+    std::vector<std::string_view> required;
+    std::vector<std::string_view> copied;
+};
+
+// docs/events.md, v1. A new type or field is added here and in index_templates.cpp.
+const std::vector<event_shape>& shapes() {
+    static const std::vector<event_shape> all = {
+        {"user.registered",
+         {"user_id", "username", "email", "first_name", "last_name", "registered_at"},
+         {"user_id", "username", "email", "first_name", "last_name"}},
+        {"user.logged_in",
+         {"user_id", "username", "email", "logged_in_at"},
+         {"user_id", "username", "email"}},
+        {"user.logged_out",
+         {"user_id", "username", "logged_out_at"},
+         {"user_id", "username"}},
+        {"post.created",
+         {"post_id", "user_id", "username", "email", "content", "created_at"},
+         {"post_id", "user_id", "username", "email", "content"}},
+        {"comment.created",
+         {"comment_id", "post_id", "post_author_id", "user_id", "username", "email", "content",
+          "created_at"},
+         {"comment_id", "post_id", "post_author_id", "user_id", "username", "email", "content"}},
+        {"follow.created",
+         {"follower_id", "follower_username", "followee_id", "followee_username", "at"},
+         {"follower_id", "follower_username", "followee_id", "followee_username"}},
+        {"follow.deleted",
+         {"follower_id", "follower_username", "followee_id", "followee_username", "at"},
+         {"follower_id", "follower_username", "followee_id", "followee_username"}},
+    };
+    return all;
+}
+
+bool is_id_field(std::string_view name) {
+    return name.size() > 3 && name.substr(name.size() - 3) == "_id";
+}
+
+bool all_digits(std::string_view s) {
+    return !s.empty() && s.size() <= 19 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+const json::string& require_string(const json::object& o, std::string_view key,
+                                   std::string_view where) {
+    const auto* v = o.if_contains(key);
+    if (!v) throw poison(std::string(where) + " lacks \"" + std::string(key) + "\"");
+    if (!v->is_string())
+        throw poison(std::string(where) + " \"" + std::string(key) + "\" is not a string");
+    return v->get_string();
+}
+
+json::object kafka_origin(const source_message& msg) {
+    return {{"topic", msg.topic},
+            {"partition", msg.partition},
+            {"offset", msg.offset},
+            {"key", sanitize_utf8(msg.key)}};
+}
+
+index_action event_action(const source_message& msg, const index_names& indices,
+                          std::int64_t now_ms) {
+    if (!msg.has_payload) throw poison("empty message (tombstone)");
+    if (!is_valid_utf8(msg.payload)) throw poison("payload is not UTF-8");
+    json::value parsed;
+    boost::system::error_code ec;
+    parsed = json::parse(msg.payload, ec);
+    if (ec) throw poison("payload is not JSON: " + ec.message());
+    if (!parsed.is_object()) throw poison("payload is not a JSON object");
+    const auto& envelope = parsed.get_object();
+
+    const auto& id = require_string(envelope, "id", "envelope");
+    // Elasticsearch caps _id at 512 bytes; real ids are 36-character UUIDs.
+    if (id.empty() || id.size() > 128) throw poison("envelope id is empty or too long");
+    const auto& type = require_string(envelope, "type", "envelope");
+    const auto shape = std::find_if(shapes().begin(), shapes().end(),
+                                    [&](const event_shape& s) { return s.type == type; });
+    if (shape == shapes().end()) throw poison("unknown event type \"" + std::string(type) + "\"");
+    const auto* version = envelope.if_contains("version");
+    if (!version || !version->is_int64() || version->get_int64() != 1)
+        throw poison("unsupported envelope version (expected 1)");
+    const auto& occurred_at = require_string(envelope, "occurred_at", "envelope");
+    const auto* data_value = envelope.if_contains("data");
+    if (!data_value || !data_value->is_object()) throw poison("envelope data is not an object");
+    const auto& data = data_value->get_object();
+
+    json::object doc;
+    doc["event_id"] = id;
+    doc["type"] = type;
+    doc["version"] = 1;
+    // The date itself is checked by Elasticsearch against the mapping; a refusal there
+    // sends the message to the dead letters too (see indexer.cpp).
+    doc["occurred_at"] = occurred_at;
+    doc["ingested_at"] = format_rfc3339_ms(now_ms);
+    for (const auto field : shape->required) {
+        const auto& value = require_string(data, field, "data");
+        if (is_id_field(field) && !all_digits(value))
+            throw poison("data \"" + std::string(field) + "\" is not an id (digits)");
+    }
+    for (const auto field : shape->copied) doc[field] = data.at(field);
+    doc["data"] = data;
+    doc["kafka"] = kafka_origin(msg);
+    return index_action{indices.events, std::string(id), json::serialize(doc), false, {}};
+}
+
+}  // namespace
+
+index_action to_index_action(const source_message& msg, const index_names& indices,
+                             std::int64_t now_ms) {
+    try {
+        return event_action(msg, indices, now_ms);
+    } catch (const poison& p) {
+        return dead_letter_action(msg, p.what(), indices, now_ms);
+    }
+}
+
+index_action dead_letter_action(const source_message& msg, std::string_view reason,
+                                const index_names& indices, std::int64_t now_ms) {
+    // A huge payload is cut: the dead letter is for a human to look at, Kafka keeps the rest.
+    constexpr std::size_t max_payload = 32 * 1024;
+    json::object doc;
+    doc["reason"] = sanitize_utf8(reason.substr(0, 2000));
+    doc["failed_at"] = format_rfc3339_ms(now_ms);
+    doc["payload"] = sanitize_utf8(std::string_view(msg.payload).substr(0, max_payload));
+    doc["payload_bytes"] = msg.payload.size();
+    doc["kafka"] = kafka_origin(msg);
+    std::string id = msg.topic + ":" + std::to_string(msg.partition) + ":" +
+                     std::to_string(msg.offset);
+    return index_action{indices.dead_letter, std::move(id), json::serialize(doc), true,
+                        std::string(reason)};
+}
+
+std::string sanitize_utf8(std::string_view s) {
+    if (is_valid_utf8(s)) return std::string(s);
+    std::string out;
+    out.reserve(s.size());
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3
+                                       : (c >> 3) == 0x1E ? 4 : 0;
+        if (len != 0 && i + len <= s.size() && is_valid_utf8(s.substr(i, len))) {
+            out.append(s.substr(i, len));
+            i += len;
+        } else {
+            out.append("\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER
+            ++i;
+        }
+    }
+    return out;
+}
+
+}  // namespace bsocial::telemetry

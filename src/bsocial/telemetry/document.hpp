@@ -1,0 +1,54 @@
+#pragma once
+// Kafka message -> Elasticsearch document. Pure functions (no I/O), unit-tested.
+//
+// A valid envelope (docs/events.md) becomes one flat event document: the envelope fields,
+// the `data` fields that the queries need copied to the top level with explicit types, the
+// whole `data` object kept verbatim (mapped `enabled: false`), and where it came from in
+// Kafka. Anything else - not UTF-8, not JSON, not an object, unknown type or version, a
+// required field missing - becomes a dead-letter document instead, so one bad message
+// never blocks the stream.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace bsocial::telemetry {
+
+/// One consumed Kafka message, copied out of librdkafka's buffers.
+struct source_message {
+    std::string topic;
+    int partition = 0;
+    std::int64_t offset = 0;
+    std::string key;
+    std::string payload;
+    bool has_payload = true;  ///< false for a tombstone (null value)
+};
+
+/// One `create` item of a _bulk request.
+struct index_action {
+    std::string index;
+    std::string id;      ///< event id; for dead letters "topic:partition:offset"
+    std::string source;  ///< the document, compact JSON
+    bool dead_letter = false;
+    std::string reason;  ///< why it is a dead letter (empty for events)
+};
+
+struct index_names {
+    std::string events;
+    std::string dead_letter;
+};
+
+/// The event document of `msg`, or (when `msg` is poison) its dead-letter document.
+/// `now_ms` stamps `ingested_at` / `failed_at`.
+index_action to_index_action(const source_message& msg, const index_names& indices,
+                             std::int64_t now_ms);
+
+/// The dead-letter document for `msg` with the given reason (also used when Elasticsearch
+/// itself refuses an event document, e.g. a date it cannot parse).
+index_action dead_letter_action(const source_message& msg, std::string_view reason,
+                                const index_names& indices, std::int64_t now_ms);
+
+/// `s` with every ill-formed UTF-8 sequence replaced by U+FFFD, so it can go into JSON.
+std::string sanitize_utf8(std::string_view s);
+
+}  // namespace bsocial::telemetry

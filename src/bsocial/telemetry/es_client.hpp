@@ -1,0 +1,58 @@
+#pragma once
+// A minimal Elasticsearch REST client on libcurl, speaking the subset common to
+// Elasticsearch 7.10+/8.x and OpenSearch 2.x: plain application/json bodies (never the
+// ES 8 "compatible-with" media types, which OpenSearch refuses with 406), NDJSON for _bulk.
+// Basic auth and a CA file for https. Keeps one connection alive between requests.
+//
+// Lifecycle: one instance per thread (a CURL easy handle is not thread-safe).
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "bsocial/telemetry/config.hpp"
+
+namespace bsocial::telemetry {
+
+/// Transport failure: connection refused, timeout, TLS error... (Elasticsearch is down or
+/// unreachable). HTTP error statuses are not exceptions: see http_response::status.
+class es_unreachable : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct http_response {
+    long status = 0;
+    std::string body;
+};
+
+class es_client {
+public:
+    /// Throws std::runtime_error when libcurl cannot be initialised.
+    explicit es_client(const elasticsearch_config& config);
+    ~es_client();
+    es_client(const es_client&) = delete;
+    es_client& operator=(const es_client&) = delete;
+
+    /// `path` starts with '/'. Sends `body` (if not empty) with `content_type`.
+    http_response request(std::string_view method, std::string_view path,
+                          std::string_view body = {},
+                          std::string_view content_type = "application/json");
+
+    /// The base URL without credentials, for logs and the ready line.
+    const std::string& display_url() const { return base_url_; }
+
+private:
+    void* curl_;  ///< CURL*, kept opaque so that this header needs no curl.h
+    std::string base_url_;
+    std::string user_;
+    std::string password_;
+    std::string ca_file_;
+    long timeout_ms_;
+};
+
+/// `url` without "user:password@"; the credentials (percent-decoded) go to user/password
+/// when those are empty. Lets BSOCIAL_ELASTICSEARCH_URL carry credentials like ES 8 docs.
+elasticsearch_config split_credentials(elasticsearch_config config);
+
+}  // namespace bsocial::telemetry

@@ -1,0 +1,95 @@
+#pragma once
+// `bsocial telemetry`: Kafka (group bsocial-telemetry, every bsocial.* topic) -> _bulk.
+//
+// One thread does everything: consume one message at a time (librdkafka 2.0.2's batch API
+// can lose or duplicate messages around rebalances), add its document to the batch, send
+// the batch when it is full (events or bytes) or old enough, and commit the offsets
+// (synchronously) only after Elasticsearch acknowledged every item. While Elasticsearch
+// fails, the assigned partitions are paused and consume() keeps being called, so the
+// group membership stays alive and rebalances are served; the batch is retried with
+// exponential backoff. A rebalance that takes partitions away first tries to flush once,
+// then drops the batch: the new owner starts from the committed offsets, and _id = event
+// id makes the repeated documents harmless.
+//
+// Lifecycle: construct (throws on bad Kafka settings) -> run(stop) on the calling thread
+// until `stop` becomes true -> returns after a final flush + commit and a clean close.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bsocial/core/clock.hpp"
+#include "bsocial/telemetry/config.hpp"
+#include "bsocial/telemetry/document.hpp"
+#include "bsocial/telemetry/es_client.hpp"
+
+namespace RdKafka {
+class KafkaConsumer;
+class Message;
+}  // namespace RdKafka
+
+namespace bsocial::telemetry {
+
+struct indexer_stats {
+    std::int64_t indexed = 0;       ///< event documents created
+    std::int64_t duplicates = 0;    ///< events already there (redeliveries)
+    std::int64_t dead_letters = 0;  ///< poison messages parked
+    std::int64_t batches = 0;       ///< successful _bulk rounds
+    std::int64_t failed_attempts = 0;
+};
+
+class indexer {
+public:
+    indexer(const telemetry_config& config, es_client& es, const clock& clock);
+    ~indexer();
+
+    /// Subscribes; call before run(). Throws when librdkafka refuses the configuration.
+    void subscribe();
+    /// Consumes until `stop` is true. Returns 0 when the last batch was indexed and
+    /// committed, 1 when it could not be (it will be delivered again).
+    int run(const std::atomic<bool>& stop);
+
+    const indexer_stats& stats() const { return stats_; }
+
+private:
+    class rebalance_handler;
+    struct entry {
+        source_message msg;
+        index_action action;
+        bool done = false;
+    };
+    using clock_type = std::chrono::steady_clock;
+
+    void add(const RdKafka::Message& message);
+    bool batch_due(clock_type::time_point now) const;
+    /// One attempt to index every pending item; true when all are acknowledged.
+    bool flush_once();
+    /// Attempts until success or until `deadline`; true when flushed and committed.
+    bool flush_until(clock_type::time_point deadline);
+    void commit();
+    void clear_batch();
+    void pause_all();
+    void resume_all();
+    void on_revoke();
+
+    const telemetry_config& config_;
+    es_client& es_;
+    const clock& clock_;
+    index_names indices_;
+    std::unique_ptr<rebalance_handler> rebalance_;
+    std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+    std::vector<entry> batch_;
+    std::size_t batch_bytes_ = 0;
+    clock_type::time_point batch_started_{};
+    clock_type::time_point next_attempt_{};
+    std::chrono::milliseconds backoff_{0};
+    bool paused_ = false;
+    indexer_stats stats_;
+};
+
+}  // namespace bsocial::telemetry

@@ -1,0 +1,113 @@
+// bsocial: one executable, one subcommand per process (serve, migrate; notifier, telemetry
+// and query join later). This file only parses configuration and dispatches.
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <exception>
+#include <functional>
+
+#include "apps/notifier.hpp"
+#include "apps/serve.hpp"
+#include "apps/telemetry.hpp"
+#include "bsocial/core/config.hpp"
+
+namespace {
+
+void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
+                       const std::string& port_env = "BSOCIAL_PORT") {
+    cmd.add_option("--bind", c.bind, "address to listen on")->envname("BSOCIAL_BIND");
+    cmd.add_option("--port", c.port, "port (0 = any free port)")->envname(port_env);
+    cmd.add_option("--data-dir", c.data_dir, "data directory (SQLite file, generated secret)")
+        ->envname("BSOCIAL_DATA_DIR");
+    cmd.add_option("--db", c.db_url, "database URL: postgresql://... (default: SQLite in data dir)")
+        ->envname("BSOCIAL_DB");
+    cmd.add_option("--log-level", c.log_level, "trace|debug|info|warn|error")
+        ->envname("BSOCIAL_LOG_LEVEL");
+    cmd.add_option("--token-ttl", c.token_ttl_seconds, "token lifetime in seconds")
+        ->envname("BSOCIAL_TOKEN_TTL_SECONDS");
+    cmd.add_option("--login-max-failures", c.login_max_failures,
+                   "failed logins per identifier before 429 (4x per address)")
+        ->envname("BSOCIAL_LOGIN_MAX_FAILURES");
+    cmd.add_option("--login-window", c.login_window_seconds, "failed-login window in seconds")
+        ->envname("BSOCIAL_LOGIN_WINDOW_SECONDS");
+    cmd.add_option("--io-threads", c.io_threads, "I/O threads")->envname("BSOCIAL_IO_THREADS");
+    cmd.add_option("--db-pool", c.db_pool_size, "database connections = blocking threads")
+        ->envname("BSOCIAL_DB_POOL");
+    cmd.add_option("--cookie-secure", c.cookie_secure, "mark the session cookie Secure (TLS)")
+        ->envname("BSOCIAL_COOKIE_SECURE");
+    cmd.add_option("--allowed-origins", c.allowed_origins,
+                   "extra origins allowed for cookie-authenticated writes")
+        ->envname("BSOCIAL_ALLOWED_ORIGINS")
+        ->delimiter(',');
+    cmd.add_option("--common-passwords", c.common_passwords_path, "common-password list file")
+        ->envname("BSOCIAL_COMMON_PASSWORDS");
+    cmd.add_option("--kafka", c.kafka_brokers, "Kafka bootstrap servers (empty: relay off)")
+        ->envname("BSOCIAL_KAFKA_BROKERS");
+    cmd.add_option("--relay", c.relay_enabled, "run the outbox relay in this process")
+        ->envname("BSOCIAL_RELAY");
+    cmd.add_option("--kafka-message-timeout-ms", c.kafka_message_timeout_ms,
+                   "Kafka delivery timeout per message")
+        ->envname("BSOCIAL_KAFKA_MESSAGE_TIMEOUT_MS");
+    cmd.add_option("--static-dir", c.static_dir, "web app files to serve at /")
+        ->envname("BSOCIAL_STATIC_DIR");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"bSocial: a small social network with an event-driven backend"};
+    app.require_subcommand(1);
+    bsocial::serve_config config;
+    if (const char* secret = std::getenv("BSOCIAL_JWT_SECRET")) config.jwt_secret = secret;
+
+    auto* serve = app.add_subcommand("serve", "run the HTTP API");
+    add_serve_options(*serve, config);
+    auto* migrate = app.add_subcommand("migrate", "apply database migrations and exit");
+    add_serve_options(*migrate, config);
+    auto* relay = app.add_subcommand("relay", "publish the outbox to Kafka (no HTTP)");
+    add_serve_options(*relay, config);
+    bsocial::serve_config notifier_config;
+    notifier_config.port = 8081;
+    if (const char* secret = std::getenv("BSOCIAL_JWT_SECRET")) notifier_config.jwt_secret = secret;
+    auto* notifier = app.add_subcommand(
+        "notifier", "turn comments on Kafka into notifications; serve claim, history, WebSocket");
+    add_serve_options(*notifier, notifier_config, "BSOCIAL_NOTIFIER_PORT");
+    if (const char* crash = std::getenv("BSOCIAL_TEST_RELAY_CRASH_AFTER_PUBLISH"))
+        config.relay_crash_after_publish = std::string(crash) == "1";
+
+    // Services with their own configuration register their subcommands here; the one
+    // chosen on the command line leaves its entry point in `chosen`.
+    std::function<int()> chosen;
+    bsocial::apps::add_telemetry_commands(app, chosen);
+
+    CLI11_PARSE(app, argc, argv);
+
+    auto logger = spdlog::stderr_color_mt("bsocial");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+    try {
+        if (!chosen) {
+            config.validate();
+            spdlog::set_level(spdlog::level::from_str(config.log_level));
+        }
+        if (*serve) return bsocial::apps::run_serve(config);
+        if (*migrate) return bsocial::apps::run_migrate(config);
+        if (*relay) return bsocial::apps::run_relay(config);
+        if (*notifier) {
+            notifier_config.validate();
+            spdlog::set_level(spdlog::level::from_str(notifier_config.log_level));
+            return bsocial::apps::run_notifier(notifier_config);
+        }
+        if (chosen) return chosen();
+    } catch (const std::exception& e) {
+        spdlog::critical("module=main event=fatal error=\"{}\"", e.what());
+        std::fprintf(stderr, "bsocial: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,113 @@
+#include "bsocial/auth/jwt.hpp"
+
+#include <gtest/gtest.h>
+
+#include "bsocial/auth/base64url.hpp"
+#include "bsocial/core/random.hpp"
+
+namespace {
+using namespace bsocial;
+using namespace bsocial::auth;
+
+class fixed_clock final : public clock {
+public:
+    std::int64_t ms = 1'800'000'000'000;
+    std::int64_t now_ms() const override { return ms; }
+};
+
+const std::string secret(32, 'k');
+
+std::string sign(const std::string& header, const std::string& payload, const std::string& key) {
+    const std::string input = base64url_encode(header) + "." + base64url_encode(payload);
+    return input + "." + base64url_encode(hs256_sign(input, key));
+}
+
+class TokenService : public ::testing::Test {
+protected:
+    void SetUp() override { init_crypto(); }
+    fixed_clock clock_;
+    token_service tokens_{secret, clock_, 3600};
+    std::string payload(std::int64_t exp_offset = 3600, const std::string& iss = "bsocial",
+                        const std::string& aud = "bsocial-api") {
+        const auto now = clock_.now_seconds();
+        return R"({"iss":")" + iss + R"(","aud":")" + aud + R"(","sub":"42","iat":)" +
+               std::to_string(now) + R"(,"exp":)" + std::to_string(now + exp_offset) +
+               R"(,"jti":"abc"})";
+    }
+};
+}  // namespace
+
+// RFC 7515 appendix A.1: the HS256 example's exact signature.
+TEST(Hs256, MatchesRfc7515AppendixA1) {
+    const std::string header = "{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}";
+    const std::string payload = "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
+    const auto key = base64url_decode(
+        "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
+    ASSERT_TRUE(key);
+    const std::string input = base64url_encode(header) + "." + base64url_encode(payload);
+    EXPECT_EQ(input,
+              "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsD"
+              "QogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ");
+    EXPECT_EQ(base64url_encode(hs256_sign(input, *key)), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+}
+
+TEST_F(TokenService, IssuedTokenVerifies) {
+    const auto issued = tokens_.issue(42);
+    const auto claims = tokens_.verify(issued.token);
+    ASSERT_TRUE(claims);
+    EXPECT_EQ(claims->user_id, 42);
+    EXPECT_EQ(claims->jti, issued.claims.jti);
+    EXPECT_EQ(claims->expires_at, clock_.now_seconds() + 3600);
+}
+
+TEST_F(TokenService, EveryTokenHasItsOwnJti) {
+    EXPECT_NE(tokens_.issue(1).claims.jti, tokens_.issue(1).claims.jti);
+}
+
+TEST_F(TokenService, RefusesAlgNone) {
+    const std::string input = base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." +
+                              base64url_encode(payload());
+    EXPECT_FALSE(tokens_.verify(input + "."));
+    EXPECT_FALSE(tokens_.verify(input + "." + base64url_encode(hs256_sign(input, secret))));
+}
+
+TEST_F(TokenService, RefusesOtherAlgorithmsEvenWhenSignedWithOurKey) {
+    EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS512"})", payload(), secret)));
+}
+
+TEST_F(TokenService, RefusesWrongKey) {
+    EXPECT_TRUE(tokens_.verify(sign(R"({"alg":"HS256"})", payload(), secret)));
+    EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS256"})", payload(), std::string(32, 'x'))));
+}
+
+TEST_F(TokenService, RefusesExpiredToken) {
+    const auto issued = tokens_.issue(42);
+    clock_.ms += 3600 * 1000;
+    EXPECT_FALSE(tokens_.verify(issued.token));
+    EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS256"})", payload(-1), secret)));
+}
+
+TEST_F(TokenService, RefusesWrongIssuerOrAudience) {
+    EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS256"})", payload(3600, "evil"), secret)));
+    EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS256"})", payload(3600, "bsocial", "other"), secret)));
+}
+
+TEST_F(TokenService, RefusesGarbageAndOversizedTokens) {
+    EXPECT_FALSE(tokens_.verify(""));
+    EXPECT_FALSE(tokens_.verify("not.a.token"));
+    EXPECT_FALSE(tokens_.verify("a.b"));
+    EXPECT_FALSE(tokens_.verify("a.b.c.d"));
+    const auto issued = tokens_.issue(42);
+    EXPECT_FALSE(tokens_.verify(issued.token + std::string(10 * 1024, 'A')));
+}
+
+TEST_F(TokenService, RefusesTamperedPayload) {
+    const auto issued = tokens_.issue(42);
+    const auto dot1 = issued.token.find('.');
+    const auto dot2 = issued.token.rfind('.');
+    std::string forged_payload = payload();
+    forged_payload.replace(forged_payload.find("\"42\""), 4, "\"1\"");
+    const std::string forged = issued.token.substr(0, dot1) + "." +
+                               base64url_encode(forged_payload) + issued.token.substr(dot2);
+    EXPECT_FALSE(tokens_.verify(forged));
+}

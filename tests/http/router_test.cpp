@@ -1,0 +1,72 @@
+#include "bsocial/http/router.hpp"
+
+#include <gtest/gtest.h>
+
+#include "bsocial/core/error.hpp"
+
+using namespace bsocial::http;
+
+namespace {
+handler echo(std::string name) {
+    return [name](request& req) {
+        response r;
+        r.body = name;
+        for (const auto& p : req.params) r.body += "|" + p;
+        return r;
+    };
+}
+
+request make(std::string method, std::string path) {
+    request r;
+    r.method = std::move(method);
+    r.path = std::move(path);
+    return r;
+}
+}  // namespace
+
+TEST(Router, LiteralSegmentsWinOverParameters) {
+    router r;
+    r.add("GET", "/api/v1/users/{username}", echo("profile"));
+    r.add("GET", "/api/v1/users/me", echo("me"));
+    auto req = make("GET", "/api/v1/users/me");
+    EXPECT_EQ(r.dispatch(req).body, "me");
+    req = make("GET", "/api/v1/users/alice");
+    EXPECT_EQ(r.dispatch(req).body, "profile|alice");
+    EXPECT_EQ(req.route, "/api/v1/users/{username}");
+}
+
+TEST(Router, UnknownPathIs404AndWrongMethodIs405WithAllow) {
+    router r;
+    r.add("GET", "/api/v1/feed", echo("feed"));
+    auto req = make("GET", "/api/v1/nope");
+    EXPECT_EQ(r.dispatch(req).status, 404u);
+    req = make("POST", "/api/v1/feed");
+    const auto res = r.dispatch(req);
+    EXPECT_EQ(res.status, 405u);
+    ASSERT_EQ(res.headers.size(), 1u);
+    EXPECT_EQ(res.headers[0].first, "Allow");
+    EXPECT_EQ(res.headers[0].second, "GET");
+}
+
+TEST(Router, DomainErrorsBecomeProblemsAndOtherExceptions500) {
+    router r;
+    r.add("GET", "/a", [](request&) -> response {
+        throw bsocial::error(bsocial::error_code::validation_failed, "bad", {{"x", "why"}});
+    });
+    r.add("GET", "/b", [](request&) -> response { throw std::runtime_error("boom"); });
+    auto req = make("GET", "/a");
+    auto res = r.dispatch(req);
+    EXPECT_EQ(res.status, 422u);
+    EXPECT_NE(res.body.find("\"fields\":{\"x\":\"why\"}"), std::string::npos) << res.body;
+    req = make("GET", "/b");
+    res = r.dispatch(req);
+    EXPECT_EQ(res.status, 500u);
+    EXPECT_EQ(res.body.find("boom"), std::string::npos) << "internal details must not leak";
+}
+
+TEST(Router, EmptyParameterDoesNotMatch) {
+    router r;
+    r.add("GET", "/api/v1/posts/{id}", echo("post"));
+    auto req = make("GET", "/api/v1/posts/");
+    EXPECT_EQ(r.dispatch(req).status, 404u);
+}

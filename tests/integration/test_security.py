@@ -1,0 +1,467 @@
+"""Security checklist (shared/design/security-checklist.md): S1-S8 and S13-S17."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import statistics
+import time
+
+import pytest
+
+from bsocial_support import (Client, assert_error, b64url, find_jwt_key, hexid, jwt_encode,
+                             jwt_parts, q)
+
+# --------------------------------------------------------------------------- S1 S2 S3
+
+
+def test_s1_password_length_no_composition_rules(client: Client):
+    for bad in ("7chars!", "abcdefg", "x" * 129, "é" * 7, "é" * 129):
+        r, _ = client.register_raw(password=bad)
+        assert_error(r, 422, "validation_failed", ["password"])
+    passphrase = "correct horse battery staple " + hexid(4)
+    passphrase = (passphrase + " and then some more words ok")[:64]
+    assert len(passphrase) == 64
+    accepted = [
+        passphrase,
+        "lowercaseonlyxyz",  # no composition rules: one character class is fine
+        "4718293056",
+        "q" + hexid(3) + "z",  # exactly 8 characters
+        "é" * 8,  # 8 code points (16 bytes)
+        "ü" * 128,  # 128 code points (256 bytes)
+        "x" * 127 + "y",  # 128 characters
+    ]
+    for pw in accepted:
+        u = client.register(password=pw)
+        r = client.login_raw(u.username, pw)
+        assert r.status == 200, f"password {pw[:12]!r}… (len {len(pw)}) must work: {r!r}"
+
+
+def test_s2_confirmation_must_match(client: Client):
+    pw = "pw-" + hexid(8)
+    for conf in (pw + "x", pw.upper(), "", " " + pw):
+        r, _ = client.register_raw(password=pw, password_confirmation=conf)
+        err = assert_error(r, 422, "validation_failed", ["password_confirmation"])
+        assert "password" not in err["fields"], err
+
+
+COMMON = ["password1", "12345678", "iloveyou", "trustno1", "baseball", "SUNSHINE", "PassWord1",
+          "webmaster", "testtest", "sample123", "!@#$%^&*", "whoville", "Changeme"]
+
+
+def test_s3_common_passwords_refused(client: Client):
+    with open("/usr/share/john/password.lst", encoding="latin-1") as f:
+        listed = {line.rstrip("\n").lower() for line in f if not line.startswith("#!")}
+    for pw in COMMON:
+        assert pw.lower() in listed, f"test bug: {pw} is not in password.lst"
+        r, _ = client.register_raw(password=pw)
+        assert_error(r, 422, "validation_failed", ["password"])
+    # a neighbour of a listed password is fine
+    r, _ = client.register_raw(password="password1-but-longer-" + hexid(2))
+    assert r.status == 201, r
+
+
+# --------------------------------------------------------------------------- S4
+
+
+def parse_argon2(h: str) -> dict:
+    m = re.match(r"^\$argon2id\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$",
+                 h)
+    assert m, f"not an argon2id PHC string: {h[:40]}…"
+    return {"v": int(m[1]), "m": int(m[2]), "t": int(m[3]), "p": int(m[4]), "salt": m[5],
+            "hash": m[6]}
+
+
+def test_s4_argon2id_hashes(client: Client):
+    pw = "same-password-" + hexid(4)
+    a = client.register(password=pw)
+    b = client.register(password=pw)
+    ha = client.server.db.password_hash(a.username)
+    hb = client.server.db.password_hash(b.username)
+    assert ha and hb, "users.password_hash not found"
+    assert ha.startswith("$argon2id$") and hb.startswith("$argon2id$")
+    pa, pb = parse_argon2(ha), parse_argon2(hb)
+    assert pa["m"] >= 19456, f"argon2 memory {pa['m']} KiB < 19 MiB"
+    print(f"\nS4 argon2id parameters: m={pa['m']} KiB t={pa['t']} p={pa['p']}")
+    assert ha != hb, "same password twice must give different hashes (salt)"
+    assert pa["salt"] != pb["salt"]
+    assert pw not in ha
+
+
+# --------------------------------------------------------------------------- S5
+
+
+def test_s5_unknown_user_and_wrong_password_identical(client: Client):
+    u = client.register()
+    wrong = client.login_raw(u.username, "wrong-" + hexid(6))
+    unknown = client.login_raw("nobody_" + hexid(6), "wrong-" + hexid(6))
+    unknown_mail = client.login_raw(f"nobody_{hexid(6)}@example.com", "wrong-" + hexid(6))
+    assert_error(wrong, 401, "invalid_credentials")
+    assert wrong.status == unknown.status == unknown_mail.status
+    assert wrong.raw == unknown.raw == unknown_mail.raw, (wrong.raw, unknown.raw)
+    assert wrong.header("WWW-Authenticate") == unknown.header("WWW-Authenticate")
+
+    def timed(login: str) -> float:
+        t0 = time.perf_counter()
+        r = client.login_raw(login, "wrong-" + hexid(6))
+        dt = time.perf_counter() - t0
+        assert r.status == 401
+        return dt
+
+    t_wrong = [timed(u.username) for _ in range(5)]
+    t_unknown = [timed("nobody_" + hexid(6)) for _ in range(5)]
+    ratio = statistics.median(t_unknown) / statistics.median(t_wrong)
+    print(f"\nS5 timing: median wrong-password {statistics.median(t_wrong) * 1000:.1f} ms, "
+          f"unknown-user {statistics.median(t_unknown) * 1000:.1f} ms, ratio {ratio:.2f}")
+
+
+# --------------------------------------------------------------------------- S6
+
+
+def check_429(r, window: int) -> int:
+    assert_error(r, 429, "rate_limited")
+    ra = r.header("Retry-After")
+    assert ra is not None and ra.strip().isdigit(), f"Retry-After must be seconds: {ra!r}"
+    ra = int(ra)
+    assert 1 <= ra <= window + 1, f"Retry-After {ra} outside 1..{window + 1}"
+    return ra
+
+
+def test_s6_per_account_limit_is_temporary(start_server):
+    """Per identifier; every attempt from another client address so that only the
+    per-identifier limit can trigger."""
+    n, window = 3, 8
+    srv = start_server(env={"BSOCIAL_LOGIN_MAX_FAILURES": str(n),
+                            "BSOCIAL_LOGIN_WINDOW_SECONDS": str(window)})
+    base = Client(srv)
+    u = base.register()
+    other = base.register()
+    ips = (f"127.0.0.{i}" for i in range(10, 250))
+
+    def attempt(login: str, password: str):
+        return base.from_address(next(ips)).login_raw(login, password)
+
+    # a successful login clears the identifier's counter
+    for _ in range(n - 1):
+        assert_error(attempt(u.username, "wrong-" + hexid(4)), 401, "invalid_credentials")
+    assert attempt(u.username, u.password).status == 200
+    for i in range(n):
+        assert_error(attempt(u.username, "wrong-" + hexid(4)), 401, "invalid_credentials")
+    check_429(attempt(u.username, "wrong-" + hexid(4)), window)
+    before = srv.db.outbox_max_id()
+    ra = check_429(attempt(u.username, u.password), window)  # even the right password
+    assert srv.db.outbox_after(before) == [], "a refused login must not emit user.logged_in"
+    # another account is not locked
+    assert attempt(other.username, other.password).status == 200
+    time.sleep(ra + 1.0)  # Retry-After is when the lockout ends
+    r = attempt(u.username, u.password)
+    assert r.status == 200, f"lockout must be temporary: {r!r}"
+
+
+def test_s6_per_address_limit_is_temporary(start_server):
+    """Per client address: 4x BSOCIAL_LOGIN_MAX_FAILURES (api-conventions.md, Sessions)."""
+    n, window = 2, 8
+    srv = start_server(env={"BSOCIAL_LOGIN_MAX_FAILURES": str(n),
+                            "BSOCIAL_LOGIN_WINDOW_SECONDS": str(window)})
+    c = Client(srv).from_address("127.0.0.7")
+    u = c.register()
+    per_address = 4 * n
+    for i in range(per_address):
+        r = c.login_raw(f"ghost{i}_{hexid(3)}", "wrong-" + hexid(4))
+        assert_error(r, 401, "invalid_credentials")
+    ra = check_429(c.login_raw(u.username, u.password), window)
+    check_429(c.login_raw(f"ghost_{hexid(3)}", "wrong"), window)
+    # another address is not affected
+    assert c.from_address("127.0.0.8").login_raw(u.username, u.password).status == 200
+    time.sleep(ra + 1.0)  # Retry-After is when the lockout ends
+    r = c.login_raw(u.username, u.password)
+    assert r.status == 200, f"lockout must be temporary: {r!r}"
+
+
+# --------------------------------------------------------------------------- S7
+
+
+@pytest.fixture(scope="module")
+def forge(client: Client):
+    """A logged-in user plus the HMAC key the server signs with."""
+    u = client.new_user()
+    key = find_jwt_key(u.token, client.server.jwt_secret)
+    assert key is not None, "the login token is not HS256-signed with BSOCIAL_JWT_SECRET"
+    header, claims, _ = jwt_parts(u.token)
+    return u, key, header, claims
+
+
+def me_status(client: Client, token: str) -> int:
+    r = client.get("/api/v1/users/me", token=token)
+    if r.status == 401:
+        assert_error(r, 401, "unauthorized")
+    return r.status
+
+
+def test_s7_reencoded_valid_token_accepted(client: Client, forge):
+    u, key, header, claims = forge
+    t = jwt_encode({"alg": "HS256", "typ": "JWT"}, claims, key)
+    r = client.get("/api/v1/users/me", token=t)
+    assert r.status == 200 and r.json["user"]["id"] == u.id, \
+        f"control: a correctly signed copy of the claims must work: {r!r}"
+
+
+def _variants(key: bytes, claims: dict, real: str) -> dict[str, str]:
+    now = int(time.time())
+    hs = {"alg": "HS256", "typ": "JWT"}
+    h, p, s = real.split(".")
+    other_key = hashlib.sha256(key + b"other").digest()
+
+    def with_claims(**kw):
+        c = dict(claims)
+        for k, v in kw.items():
+            if v is None:
+                c.pop(k, None)
+            else:
+                c[k] = v
+        return c
+
+    hs512_input = (b64url(json.dumps({"alg": "HS512", "typ": "JWT"}).encode()) + "." + p)
+    hs512 = hs512_input + "." + b64url(hmac.new(key, hs512_input.encode(), hashlib.sha512).digest())
+    sub_other = str(int(claims["sub"]) + 1) if str(claims["sub"]).isdigit() else "1"
+    return {
+        "alg_none": jwt_encode({"alg": "none", "typ": "JWT"}, claims, None),
+        "alg_None": jwt_encode({"alg": "None", "typ": "JWT"}, claims, None),
+        "alg_none_with_sig": b64url(b'{"alg":"none","typ":"JWT"}') + "." + p + "." + s,
+        "no_alg": jwt_encode({"typ": "JWT"}, claims, key),
+        "alg_hs512": hs512,
+        "wrong_key": jwt_encode(hs, claims, other_key),
+        "flipped_sig": h + "." + p + "." + (s[:-2] + ("A" if s[-2] != "A" else "B") + s[-1]),
+        "no_sig": h + "." + p + ".",
+        "two_parts": h + "." + p,
+        "tampered_sub": h + "." + b64url(json.dumps(with_claims(sub=sub_other)).encode()) + "." + s,
+        "expired": jwt_encode(hs, with_claims(iat=now - 7200, exp=now - 3600), key),
+        "wrong_iss": jwt_encode(hs, with_claims(iss="evil"), key),
+        "no_iss": jwt_encode(hs, with_claims(iss=None), key),
+        "wrong_aud": jwt_encode(hs, with_claims(aud="other-api"), key),
+        "no_aud": jwt_encode(hs, with_claims(aud=None), key),
+        "garbage": "garbage",
+        "garbage_dots": "a.b.c",
+        "empty_parts": "..",
+        "not_base64": "!!!.@@@.###",
+        "json_not_object": b64url(b"[]") + "." + b64url(b"[]") + "." + s,
+        "token_5kb": jwt_encode(hs, with_claims(pad="x" * 5000), key),
+        "token_10kb": jwt_encode(hs, with_claims(pad="x" * 10000), key),
+    }
+
+
+VARIANT_NAMES = ["alg_none", "alg_None", "alg_none_with_sig", "no_alg", "alg_hs512", "wrong_key",
+                 "flipped_sig", "no_sig", "two_parts", "tampered_sub", "expired",
+                 "wrong_iss", "no_iss", "wrong_aud", "no_aud", "garbage", "garbage_dots",
+                 "empty_parts", "not_base64", "json_not_object", "token_5kb", "token_10kb"]
+
+
+@pytest.mark.parametrize("name", VARIANT_NAMES)
+def test_s7_bad_tokens_401(client: Client, forge, name):
+    u, key, header, claims = forge
+    token = _variants(key, claims, u.token)[name]
+    assert me_status(client, token) == 401, f"{name} token accepted"
+    r = client.get("/api/v1/users/me", cookie=f"bsocial_session={token}")
+    assert_error(r, 401, "unauthorized")
+    assert me_status(client, u.token) == 200, "the real token still works"
+
+
+# --------------------------------------------------------------------------- S8
+
+
+def test_s8_token_after_logout_401(client: Client):
+    u = client.new_user()
+    r = client.get("/api/v1/users/me", token=u.token)
+    assert r.status == 200
+    assert client.delete("/api/v1/sessions/current", token=u.token).status == 204
+    for method, path in (("GET", "/api/v1/users/me"), ("GET", "/api/v1/feed"),
+                         ("GET", f"/api/v1/users/{u.username}")):
+        assert_error(client.request(method, path, token=u.token), 401, "unauthorized")
+    assert_error(client.post("/api/v1/posts", {"content": "after logout"}, token=u.token),
+                 401, "unauthorized")
+    assert_error(client.get("/api/v1/users/me", cookie=f"bsocial_session={u.token}"), 401,
+                 "unauthorized")
+    # a fresh login works again
+    client.login(u)
+    assert client.get("/api/v1/users/me", token=u.token).status == 200
+
+
+# --------------------------------------------------------------------------- S13
+
+
+def test_s13_sizes(client: Client):
+    u = client.new_user()
+    big = json.dumps({"content": "x" * 70_000}).encode()
+    assert_error(client.post("/api/v1/posts", raw=big, token=u.token), 413, "payload_too_large")
+    r, _ = client.register_raw(username="u" * 31)
+    assert_error(r, 422, "validation_failed", ["username"])
+    r, _ = client.register_raw(first_name="n" * 101)
+    assert_error(r, 422, "validation_failed", ["first_name"])
+    r, _ = client.register_raw(last_name="n" * 101)
+    assert_error(r, 422, "validation_failed", ["last_name"])
+    assert_error(client.post("/api/v1/posts", {"content": "p" * 1001}, token=u.token), 422,
+                 "validation_failed", ["content"])
+    p = client.create_post(u, "short")
+    assert_error(client.post(f"/api/v1/posts/{p['id']}/comments", {"content": "c" * 501},
+                             token=u.token), 422, "validation_failed", ["content"])
+    for _ in range(101):
+        client.create_post(u, "filler")
+    r = client.get("/api/v1/feed?limit=100000", token=u.token)
+    assert r.status == 200 and len(r.json["items"]) == 100, r
+
+
+# --------------------------------------------------------------------------- S14
+
+
+def test_s14_identity_only_from_token(client: Client):
+    a = client.new_user()
+    b = client.new_user()
+    r = client.post("/api/v1/posts", {"content": "who wrote me?", "author_id": b.id,
+                                      "user_id": b.id, "author": {"id": b.id},
+                                      "username": b.username}, token=a.token)
+    assert r.status in (201, 422), r
+    if r.status == 201:
+        assert r.json["post"]["author"]["id"] == a.id, "author taken from the body"
+        assert r.json["post"]["author"]["username"] == a.username
+        pid = r.json["post"]["id"]
+    else:
+        pid = client.create_post(a, "plain")["id"]
+    r = client.post(f"/api/v1/posts/{pid}/comments",
+                    {"content": "me", "author_id": b.id, "user_id": b.id, "post_id": "1"},
+                    token=a.token)
+    assert r.status in (201, 422), r
+    if r.status == 201:
+        assert r.json["comment"]["author"]["id"] == a.id
+        assert r.json["comment"]["post_id"] == pid
+    r = client.get(f"/api/v1/users/me?user_id={b.id}&username={b.username}", token=a.token)
+    assert r.status == 200 and r.json["user"]["id"] == a.id, r
+    client.create_post(b, "b's post, a does not follow b")
+    r = client.get(f"/api/v1/feed?user_id={b.id}", token=a.token)
+    assert r.status in (200, 422), r
+    if r.status == 200:
+        assert all(p["author"]["id"] == a.id for p in r.json["items"]), r
+    # the session answer describes the caller, not a body field
+    r = client.post("/api/v1/sessions", {"login": a.username, "password": a.password,
+                                         "user_id": b.id})
+    assert r.status in (200, 422), r
+    if r.status == 200:
+        client.server.secrets.add(r.json["token"])
+        assert r.json["user"]["id"] == a.id
+        assert str(jwt_parts(r.json["token"])[1]["sub"]) == a.id
+
+
+# --------------------------------------------------------------------------- S15
+
+
+def test_s15_not_visible_is_404_everywhere(client: Client):
+    author = client.new_user()
+    viewer = client.new_user()
+    post = client.create_post(author, "only for my followers")
+    pid = post["id"]
+    ghost = client.get("/api/v1/posts/999999999", token=viewer.token)
+    assert_error(ghost, 404, "not_found")
+
+    def all_hidden():
+        r = client.get(f"/api/v1/posts/{pid}", token=viewer.token)
+        assert_error(r, 404, "not_found")
+        assert_error(client.get(f"/api/v1/posts/{pid}/comments", token=viewer.token), 404,
+                     "not_found")
+        assert_error(client.post(f"/api/v1/posts/{pid}/comments", {"content": "sneaky"},
+                                 token=viewer.token), 404, "not_found")
+        assert_error(client.get(f"/api/v1/users/{author.username}/posts", token=viewer.token),
+                     404, "not_found")
+        r = client.get("/api/v1/feed", token=viewer.token)
+        assert pid not in {p["id"] for p in r.json["items"]}
+
+    all_hidden()
+    assert client.follow(viewer, author).status == 204
+    r = client.get(f"/api/v1/posts/{pid}/comments", token=viewer.token)
+    assert r.status == 200 and r.json["items"] == [], "the refused comment must not exist"
+    assert client.get(f"/api/v1/posts/{pid}", token=viewer.token).json["post"]["comment_count"] == 0
+    client.create_comment(viewer, pid, "now I may")
+    assert client.get(f"/api/v1/users/{author.username}/posts", token=viewer.token).status == 200
+    assert client.unfollow(viewer, author).status == 204
+    all_hidden()
+    # the author still sees their own post and the comment
+    r = client.get(f"/api/v1/posts/{pid}/comments", token=author.token)
+    assert r.status == 200 and len(r.json["items"]) == 1
+
+
+# --------------------------------------------------------------------------- S16
+
+
+def test_s16_no_secrets_in_log_or_outbox(start_server):
+    try:
+        srv = start_server(args=["--log-level", "debug"])
+    except AssertionError:
+        srv = start_server()  # the level name is not part of the contract
+    c = Client(srv)
+    a = c.new_user()
+    b = c.new_user()
+    tried = "pw-attempt-" + hexid(8)
+    srv.secrets.add(tried)
+    assert c.login_raw(a.username, tried).status == 401  # a wrong password is a secret too
+    assert c.follow(a, b).status == 204
+    p = c.create_post(b, "hello from b")
+    c.create_comment(a, p["id"], "hi b")
+    assert c.get("/api/v1/feed", token=a.token).status == 200
+    assert c.get("/api/v1/users/me", cookie=f"bsocial_session={b.token}").status == 200
+    assert c.delete("/api/v1/sessions/current", token=a.token).status == 204
+    rows = srv.db.outbox_after(0)
+    assert len(rows) >= 8, f"expected outbox rows for every action, got {len(rows)}"
+    for row in rows:
+        text = row["payload"]
+        low = text.lower()
+        for word in ("password", "hash", "token", "$argon2"):
+            assert word not in low, f"{word!r} in outbox payload {text}"
+        for s in srv.secrets:
+            assert s not in text, "a password or token in an outbox payload"
+    srv.stop()  # asserts exit 0 and that stderr holds no password, token or hash
+    log = srv.all_stderr_text()
+    for s in (a.password, b.password, tried, a.token, b.token):
+        assert s not in log
+
+
+# --------------------------------------------------------------------------- S17
+
+
+def test_s17_sql_strings_are_just_strings(client: Client):
+    p = "q" + hexid(4)
+    exact = client.register(username=f"{p}_ab")
+    client.register(username=f"{p}xab")
+    client.register(username=f"{p}yab")
+    viewer = client.new_user()
+
+    def search(term: str):
+        r = client.get(f"/api/v1/users?q={q(term)}", token=viewer.token)
+        assert r.status in (200, 422), r
+        return None if r.status == 422 else [u["username"] for u in r.json["items"]]
+
+    assert search(p) == sorted([f"{p}_ab", f"{p}xab", f"{p}yab"])
+    assert search(f"{p}_") == [exact.username], "'_' must not be a LIKE wildcard"
+    for term in (f"{p}%", "%", "_%", f"{p}%ab", "x' OR '1'='1", "' OR ''='", f"{p}\\",
+                 f"{p}'--", "*"):
+        got = search(term)
+        assert got in (None, []), f"q={term!r} matched {got}"
+    for name in ("x' OR '1'='1", "%", "_", f"{p}%", "' OR 1=1 --"):
+        r = client.get(f"/api/v1/users/{q(name)}", token=viewer.token)
+        assert r.status in (404, 422), r
+        r = client.put(f"/api/v1/users/me/following/{q(name)}", token=viewer.token)
+        assert r.status in (404, 422), r
+    for login in ("x' OR '1'='1", "' OR '1'='1' --", f"{exact.username}' --",
+                  f"{exact.username}'/*", "%", f"{p}_a%"):
+        for pw in ("' OR '1'='1", "x' OR 'x'='x"):
+            r = client.login_raw(login, pw)
+            assert r.status in (401, 422), r
+            if r.status == 401:
+                assert_error(r, 401, "invalid_credentials")
+    evil = "'); DROP TABLE posts; -- \" ; SELECT * FROM users WHERE 'a'='a"
+    post = client.create_post(viewer, evil)
+    assert post["content"] == evil
+    c = client.create_comment(viewer, post["id"], evil[:400])
+    assert c["content"] == evil[:400]
+    r = client.get(f"/api/v1/posts/{post['id']}", token=viewer.token)
+    assert r.json["post"]["content"] == evil
+    assert client.get("/api/v1/feed", token=viewer.token).status == 200

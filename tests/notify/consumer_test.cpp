@@ -1,0 +1,73 @@
+#include "bsocial/notify/consumer.hpp"
+
+#include <gtest/gtest.h>
+
+#include "bsocial/notify/hub.hpp"
+#include "bsocial/notify/notifications.hpp"
+
+using namespace bsocial::notify;
+
+namespace {
+const std::string valid =
+    R"({"id":"e1","type":"comment.created","version":1,"occurred_at":"2026-11-28T10:15:30.123Z",)"
+    R"("data":{"comment_id":"9","post_id":"5","post_author_id":"2","user_id":"3","username":"bob",)"
+    R"("email":"bob@x.io","content":"nice","created_at":"2026-11-28T10:15:30.123Z"}})";
+}
+
+TEST(ParseCommentEvent, ReadsEveryField) {
+    bool malformed = true;
+    const auto e = parse_comment_event(valid, malformed);
+    ASSERT_TRUE(e);
+    EXPECT_FALSE(malformed);
+    EXPECT_EQ(e->comment_id, 9);
+    EXPECT_EQ(e->post_id, 5);
+    EXPECT_EQ(e->post_author_id, 2);
+    EXPECT_EQ(e->commenter_id, 3);
+    EXPECT_EQ(e->commenter_username, "bob");
+    EXPECT_EQ(e->content, "nice");
+    EXPECT_EQ(e->created_at, 1'795'860'930'123);
+}
+
+TEST(ParseCommentEvent, OtherTypesAreSkippedNotPoison) {
+    bool malformed = true;
+    EXPECT_FALSE(parse_comment_event(R"({"type":"post.created","data":{}})", malformed));
+    EXPECT_FALSE(malformed);
+}
+
+TEST(ParseCommentEvent, GarbageIsPoison) {
+    for (const std::string bad :
+         {std::string("not json"), std::string("[]"), std::string(R"({"type":1})"),
+          std::string(R"({"type":"comment.created","data":{"comment_id":"x"}})"),
+          std::string(R"({"type":"comment.created"})")}) {
+        bool malformed = false;
+        EXPECT_FALSE(parse_comment_event(bad, malformed)) << bad;
+        EXPECT_TRUE(malformed) << bad;
+    }
+}
+
+TEST(Excerpt, KeepsShortTextAndCutsLongTextOnCodePoints) {
+    EXPECT_EQ(excerpt_of("short"), "short");
+    const std::string long_text(150, 'x');
+    EXPECT_EQ(excerpt_of(long_text), std::string(100, 'x') + "…");
+    std::string accents;
+    for (int i = 0; i < 120; ++i) accents += "é";
+    std::string expected;
+    for (int i = 0; i < 100; ++i) expected += "é";
+    EXPECT_EQ(excerpt_of(accents), expected + "…");
+}
+
+TEST(NotificationJson, MatchesTheContract) {
+    notification n;
+    n.id = 7;
+    n.user_id = 2;
+    n.comment_id = 9;
+    n.post_id = 5;
+    n.actor_id = 3;
+    n.actor_username = "bob";
+    n.excerpt = "nice";
+    n.created_at = 1'795'860'930'123;
+    EXPECT_EQ(notification_json(n),
+              R"({"id":"7","type":"comment","post_id":"5","comment_id":"9","actor":{"id":"3","username":"bob"},)"
+              R"("excerpt":"nice","created_at":"2026-11-28T10:15:30.123Z","delivered_at":null})");
+    EXPECT_EQ(notification_frame(n).rfind(R"({"type":"notification","notification":{"id":"7")", 0), 0u);
+}

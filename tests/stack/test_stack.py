@@ -1,0 +1,188 @@
+"""End-to-end checks of stack/bstack.py: real PostgreSQL, Kafka and OpenSearch
+on free ports in a temporary dir. No timing assertions: waits are bounded
+liveness limits only."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "stack"))
+
+import bstack  # noqa: E402
+
+
+def _kcat() -> str:
+    k = shutil.which("kcat") or shutil.which("kafkacat")
+    assert k, "kcat not installed (apt-get install kcat)"
+    return k
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    s = bstack.Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        s.start(kafka=True, opensearch=True, postgres=True, brokers=1)
+        yield s
+    finally:
+        s.stop_all()
+
+
+def _http(method: str, url: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+def _psql(url: str, sql: str) -> str:
+    r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-Atqc", sql],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_postgres_answers_select_1(stack):
+    url = stack.start_postgres()  # already running: same URL back
+    assert url.startswith("postgresql://postgres@127.0.0.1:") and url.endswith("/bsocial")
+    assert _psql(url, "select 1") == "1"
+
+
+def test_postgres_fresh_database(stack):
+    name = "t_" + uuid.uuid4().hex[:12]
+    url = stack.create_database(name)
+    assert url.endswith("/" + name)
+    _psql(url, "create table t (id bigint primary key); insert into t values (42)")
+    assert _psql(url, "select id from t") == "42"
+    assert stack.create_database(name) == url  # idempotent
+    stack.drop_database(name)
+
+
+# ---------------------------------------------------------------- Kafka
+
+def _metadata(bootstrap: str) -> dict:
+    r = subprocess.run([_kcat(), "-L", "-J", "-b", bootstrap], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_kafka_topics_created(stack):
+    meta = _metadata(stack.start_kafka())
+    topics = {t["topic"]: t for t in meta["topics"]}
+    for name in bstack.TOPICS:
+        assert name in topics, sorted(topics)
+        parts = topics[name]["partitions"]
+        assert len(parts) == 3
+        assert all(p["leader"] >= 0 for p in parts)
+
+
+def _produce(bootstrap: str, topic: str, key: str, value: str) -> None:
+    r = subprocess.run([_kcat(), "-P", "-b", bootstrap, "-t", topic, "-p", "0", "-k", key,
+                        "-X", "enable.idempotence=true", "-X", "compression.codec=gzip"],
+                       input=value + "\n", capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def _consume_all(bootstrap: str, topic: str) -> list[str]:
+    r = subprocess.run([_kcat(), "-C", "-b", bootstrap, "-t", topic, "-p", "0", "-o", "beginning",
+                        "-e", "-q", "-f", "%k=%s\\n"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.splitlines()
+
+
+def test_kafka_produce_consume_with_kcat(stack):
+    bootstrap = stack.start_kafka()
+    value = "hello-" + uuid.uuid4().hex
+    _produce(bootstrap, "bsocial.posts", "post-1", value)
+    assert f"post-1={value}" in _consume_all(bootstrap, "bsocial.posts")
+
+
+def test_kafka_restart_keeps_data(stack):
+    bootstrap = stack.start_kafka()
+    value = "kept-" + uuid.uuid4().hex
+    _produce(bootstrap, "bsocial.comments", "c", value)
+    stack.stop_kafka()
+    assert stack.kafka_running() == []
+    assert stack.start_kafka() == bootstrap  # same ports again
+    assert f"c={value}" in _consume_all(bootstrap, "bsocial.comments")
+
+
+def test_librdkafka_smoke(stack, tmp_path):
+    """Runs tests/stack/kafka_smoke_test.cpp (GoogleTest + librdkafka C++) against this Kafka.
+
+    ctest passes the CMake-built binary in BSOCIAL_KAFKA_SMOKE_BIN; run by hand, the test
+    builds it with g++ (the Makefile installs g++, librdkafka-dev and libgtest-dev)."""
+    exe = os.environ.get("BSOCIAL_KAFKA_SMOKE_BIN")
+    if not exe:
+        exe = tmp_path / "kafka_smoke_test"
+        r = subprocess.run(["g++", "-std=c++20", str(REPO / "tests/stack/kafka_smoke_test.cpp"),
+                            "-lgtest", "-lgtest_main", "-lrdkafka++", "-lrdkafka", "-pthread",
+                            "-o", str(exe)], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+    r = subprocess.run([str(exe)], env={**os.environ, "BSOCIAL_TEST_KAFKA": stack.start_kafka()},
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "[  PASSED  ] 1 test" in r.stdout
+
+
+# ---------------------------------------------------------------- OpenSearch
+
+def test_opensearch_index_and_search(stack):
+    url = stack.start_opensearch()
+    index = "bsocial-test-" + uuid.uuid4().hex[:8]
+    _http("PUT", f"{url}/{index}", {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                                    "mappings": {"properties": {"body": {"type": "text"},
+                                                                "author": {"type": "keyword"}}}})
+    _http("PUT", f"{url}/{index}/_doc/1?refresh=true", {"body": "Hello bSocial world", "author": "ada"})
+    res = _http("POST", f"{url}/{index}/_search",
+                {"query": {"match": {"body": "bsocial"}},
+                 "aggs": {"by_author": {"terms": {"field": "author"}}}})
+    assert res["hits"]["total"]["value"] == 1
+    assert res["hits"]["hits"][0]["_source"]["author"] == "ada"
+    assert res["aggregations"]["by_author"]["buckets"][0]["key"] == "ada"
+
+
+def test_opensearch_restart_keeps_data(stack):
+    url = stack.start_opensearch()
+    index = "bsocial-keep-" + uuid.uuid4().hex[:8]
+    _http("PUT", f"{url}/{index}/_doc/1?refresh=true", {"body": "survives restarts"})
+    assert stack.restart_opensearch() == url
+    _http("GET", f"{url}/_cluster/health/{index}?wait_for_status=yellow&timeout=60s")
+    assert _http("GET", f"{url}/{index}/_count")["count"] == 1
+
+
+# ---------------------------------------------------------------- state
+
+def test_state_file_records_endpoints_and_startup(stack):
+    state = json.loads((stack.dir / "stack.json").read_text())
+    for name in ("kafka", "opensearch", "postgres"):
+        assert name in state
+        assert isinstance(state[name]["startup_seconds"], (int, float))
+    st = stack.status()
+    assert st["kafka"]["running_brokers"] == [1]
+    assert st["opensearch"]["running"] and st["postgres"]["running"]
+
+
+def test_stop_all_then_nothing_runs(tmp_path):
+    """A small stack of its own: stop_all leaves no process behind, wipe removes data."""
+    s = bstack.Stack(tmp_path / "s")
+    url = s.start_postgres()
+    assert _psql(url, "select 1") == "1"
+    pid = json.loads((s.dir / "stack.json").read_text())["postgres"]["pid"]
+    s.stop_all()
+    assert not bstack.pid_alive(pid)
+    assert not s.postgres_running()
+    s.wipe()
+    assert not (s.dir / "postgres").exists() and not (s.dir / "stack.json").exists()

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make run`: the whole stack on this machine. Starts Kafka (9092) and OpenSearch (9200)
+# from stack/, then bSocial on 8080 with SQLite under ./data; Ctrl-C stops everything.
+# Point at servers of your own instead with BSOCIAL_KAFKA_BROKERS (then no local stack).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${BSOCIAL_BIN:-build/release/bsocial}
+STACK_DIR=${BSOCIAL_STACK_DIR:-.stack}
+export BSOCIAL_PORT=${BSOCIAL_PORT:-8080}
+export BSOCIAL_DATA_DIR=${BSOCIAL_DATA_DIR:-data}
+
+started_stack=0
+pids=()
+stop_all() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  if [ "$started_stack" = 1 ]; then
+    echo "stopping the local stack…"
+    python3 stack/bstack.py stop --dir "$STACK_DIR" >/dev/null || true
+  fi
+}
+trap stop_all EXIT INT TERM
+
+if [ -z "${BSOCIAL_KAFKA_BROKERS:-}" ]; then
+  echo "starting Kafka and OpenSearch (first run fetches them from Maven Central)…"
+  python3 stack/bstack.py fetch
+  endpoints=$(python3 stack/bstack.py start --dir "$STACK_DIR" | head -n 1)
+  started_stack=1
+  export BSOCIAL_KAFKA_BROKERS=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["kafka"])' "$endpoints")
+  export BSOCIAL_ELASTICSEARCH_URL=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["opensearch"])' "$endpoints")
+fi
+
+mkdir -p "$BSOCIAL_DATA_DIR" "$BSOCIAL_DATA_DIR/logs"
+# serve first: it migrates the database and creates the shared JWT secret.
+"$BIN" serve > >(tee "$BSOCIAL_DATA_DIR/logs/serve.out") 2> "$BSOCIAL_DATA_DIR/logs/serve.log" &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q listening "$BSOCIAL_DATA_DIR/logs/serve.out" 2>/dev/null && break; sleep 0.1; done
+export BSOCIAL_NOTIFIER_PORT=${BSOCIAL_NOTIFIER_PORT:-8081}
+"$BIN" notifier 2> "$BSOCIAL_DATA_DIR/logs/notifier.log" &
+pids+=($!)
+if "$BIN" telemetry --help >/dev/null 2>&1; then
+  "$BIN" telemetry 2> "$BSOCIAL_DATA_DIR/logs/telemetry.log" &
+  pids+=($!)
+fi
+echo "Kafka:         $BSOCIAL_KAFKA_BROKERS"
+echo "Elasticsearch: ${BSOCIAL_ELASTICSEARCH_URL:-(not started)}"
+echo "notifier:      http://127.0.0.1:$BSOCIAL_NOTIFIER_PORT (also mounted on the API's origin)"
+echo "logs:          $BSOCIAL_DATA_DIR/logs/"
+echo "bSocial:       http://127.0.0.1:$BSOCIAL_PORT  (Ctrl-C stops everything)"
+wait -n "${pids[@]}"
