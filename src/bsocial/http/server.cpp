@@ -416,8 +416,9 @@ void server::impl::begin_stop() {
         for (const auto& conn : connections) {
             // Idle keep-alive connections are closed now; busy ones finish their request.
             asio::post(conn->executor, [conn] {
+                beast::error_code ignored;  // the peer may have closed it already
                 if (conn->ws) conn->ws->close(1001, "server shutting down");
-                else if (conn->idle) conn->stream.socket().cancel();
+                else if (conn->idle) conn->stream.socket().cancel(ignored);
             });
         }
     });
@@ -436,12 +437,8 @@ unsigned server::listen() {
     i.acceptor.set_option(asio::socket_base::reuse_address(true));
     i.acceptor.bind(endpoint);
     i.acceptor.listen(asio::socket_base::max_listen_connections);
-    return i.acceptor.local_endpoint().port();
-}
-
-void server::run() {
-    auto& i = *impl_;
-    i.on_stop = on_stop;
+    // Catch SIGINT/SIGTERM from here on: a stop that arrives before run() is honoured
+    // as soon as run() starts, instead of killing the process.
     if (i.options.handle_signals) {
         i.signals.add(SIGINT);
         i.signals.add(SIGTERM);
@@ -449,10 +446,27 @@ void server::run() {
             if (!ec) impl_->begin_stop();
         });
     }
+    return i.acceptor.local_endpoint().port();
+}
+
+void server::run() {
+    auto& i = *impl_;
+    i.on_stop = on_stop;
     asio::co_spawn(i.acceptor.get_executor(), i.accept_loop(), asio::detached);
+    // An exception escaping a connection must not end the process: log it and go on.
+    const auto run_io = [&i] {
+        for (;;) {
+            try {
+                i.ioc.run();
+                return;
+            } catch (const std::exception& e) {
+                spdlog::error("module=http event=io_exception error=\"{}\"", e.what());
+            }
+        }
+    };
     std::vector<std::thread> threads;
-    for (int n = 1; n < i.options.io_threads; ++n) threads.emplace_back([&i] { i.ioc.run(); });
-    i.ioc.run();
+    for (int n = 1; n < i.options.io_threads; ++n) threads.emplace_back(run_io);
+    run_io();
     for (auto& t : threads) t.join();
     i.blocking.join();
 }
