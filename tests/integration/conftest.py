@@ -10,8 +10,10 @@ Environment:
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 from pathlib import Path
 
@@ -83,18 +85,25 @@ class StackPgBackend:
 
     kind = "postgresql"
 
-    def __init__(self, workdir: Path):
+    def __init__(self):
         sys.path.insert(0, str(REPO / "stack"))
         from bstack import Stack  # type: ignore
 
-        self.stack = Stack(workdir)
+        # Not under pytest's basetemp: a concurrently starting pytest session (ctest runs
+        # the sqlite and postgresql suites side by side) resets /tmp/pytest-of-<user> to
+        # 0700, which would lock the postgres OS user out of its data directory.
+        self.workdir = Path(tempfile.mkdtemp(prefix="bsocial-it-pg-"))
+        self.stack = Stack(self.workdir)
         self.url = self.stack.start_postgres(port=None)
 
     def new_database(self) -> str:
         return self.stack.create_database(f"bsocial_it_{hexid(6)}")
 
     def close(self) -> None:
-        self.stack.stop_all()
+        try:
+            self.stack.stop_all()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +116,7 @@ def db_backend(tmp_path_factory):
         if url:
             backend = ExternalPgBackend(url)
         else:
-            backend = StackPgBackend(tmp_path_factory.mktemp("pgstack"))
+            backend = StackPgBackend()
     else:
         raise pytest.UsageError(f"BSOCIAL_TEST_DB must be sqlite or postgresql, not {kind!r}")
     yield backend

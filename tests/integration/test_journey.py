@@ -285,3 +285,11 @@ def test_sigterm_finishes_in_flight_requests(start_server):
         r = c.login_raw(b["username"], b["password"])
         assert r.status == 200, r
     srv.stop()
+
+
+def test_sigterm_right_after_ready_line_exits_0(start_server):
+    # The listening line is the readiness signal: from then on SIGTERM must be handled
+    # (graceful stop, exit 0), not kill the process with the default action.
+    for _ in range(3):
+        srv = start_server()
+        srv.stop()  # SIGTERM at once; asserts exit code 0 within 10 s

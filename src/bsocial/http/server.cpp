@@ -35,7 +35,9 @@ namespace websocket = beast::websocket;
 /// touched only there (send/close post to it). One writer: frames wait in `queue_`.
 class ws_session final : public ws_connection, public std::enable_shared_from_this<ws_session> {
 public:
-    static constexpr std::size_t max_queued_frames = 256;
+    /// A burst of pushes is posted before the writer runs once, so the bound is on bytes
+    /// (thousands of notifications), not on a small frame count.
+    static constexpr std::size_t max_queued_bytes = 1024 * 1024;
 
     ws_session(beast::tcp_stream stream, asio::thread_pool& blocking)
         : ws_(std::move(stream)), blocking_(blocking) {}
@@ -84,15 +86,16 @@ private:
 
     void enqueue(std::string text) {
         if (closing_ || closed_) return;
-        if (queue_.size() >= max_queued_frames) {
+        if (queued_bytes_ + text.size() > max_queued_bytes) {
             // A client that does not read must not make us buffer without bound: drop it.
-            spdlog::warn("module=http event=websocket_dropped reason=slow_client queued={}",
-                         queue_.size());
+            spdlog::warn("module=http event=websocket_dropped reason=slow_client queued={} bytes={}",
+                         queue_.size(), queued_bytes_);
             closing_ = true;
             beast::error_code ignored;
             beast::get_lowest_layer(ws_).socket().close(ignored);
             return;
         }
+        queued_bytes_ += text.size();
         queue_.push_back(std::move(text));
         if (!writing_) write_next();
     }
@@ -107,10 +110,12 @@ private:
         ws_.text(true);
         ws_.async_write(asio::buffer(queue_.front()),
                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->queued_bytes_ -= self->queue_.front().size();
                             self->queue_.pop_front();
                             if (ec) {
                                 self->writing_ = false;
                                 self->queue_.clear();
+                                self->queued_bytes_ = 0;
                                 return;
                             }
                             self->write_next();
@@ -133,6 +138,7 @@ private:
     websocket::stream<beast::tcp_stream> ws_;
     asio::thread_pool& blocking_;
     std::deque<std::string> queue_;
+    std::size_t queued_bytes_ = 0;
     bool writing_ = false;
     bool closing_ = false;
     bool closed_ = false;
@@ -416,8 +422,9 @@ void server::impl::begin_stop() {
         for (const auto& conn : connections) {
             // Idle keep-alive connections are closed now; busy ones finish their request.
             asio::post(conn->executor, [conn] {
+                beast::error_code ignored;  // the peer may have closed it already
                 if (conn->ws) conn->ws->close(1001, "server shutting down");
-                else if (conn->idle) conn->stream.socket().cancel();
+                else if (conn->idle) conn->stream.socket().cancel(ignored);
             });
         }
     });
@@ -436,12 +443,8 @@ unsigned server::listen() {
     i.acceptor.set_option(asio::socket_base::reuse_address(true));
     i.acceptor.bind(endpoint);
     i.acceptor.listen(asio::socket_base::max_listen_connections);
-    return i.acceptor.local_endpoint().port();
-}
-
-void server::run() {
-    auto& i = *impl_;
-    i.on_stop = on_stop;
+    // Catch SIGINT/SIGTERM from here on: a stop that arrives before run() is honoured
+    // as soon as run() starts, instead of killing the process.
     if (i.options.handle_signals) {
         i.signals.add(SIGINT);
         i.signals.add(SIGTERM);
@@ -449,10 +452,27 @@ void server::run() {
             if (!ec) impl_->begin_stop();
         });
     }
+    return i.acceptor.local_endpoint().port();
+}
+
+void server::run() {
+    auto& i = *impl_;
+    i.on_stop = on_stop;
     asio::co_spawn(i.acceptor.get_executor(), i.accept_loop(), asio::detached);
+    // An exception escaping a connection must not end the process: log it and go on.
+    const auto run_io = [&i] {
+        for (;;) {
+            try {
+                i.ioc.run();
+                return;
+            } catch (const std::exception& e) {
+                spdlog::error("module=http event=io_exception error=\"{}\"", e.what());
+            }
+        }
+    };
     std::vector<std::thread> threads;
-    for (int n = 1; n < i.options.io_threads; ++n) threads.emplace_back([&i] { i.ioc.run(); });
-    i.ioc.run();
+    for (int n = 1; n < i.options.io_threads; ++n) threads.emplace_back(run_io);
+    run_io();
     for (auto& t : threads) t.join();
     i.blocking.join();
 }

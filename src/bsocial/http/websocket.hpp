@@ -17,7 +17,8 @@ namespace bsocial::http {
 class ws_connection {
 public:
     virtual ~ws_connection() = default;
-    /// Queues a text frame. Thread-safe. If the queue is full the connection is dropped.
+    /// Queues a text frame. Thread-safe. If more than 1 MiB is waiting (a client that does
+    /// not read), the connection is dropped.
     virtual void send(std::string text) = 0;
     /// Sends a close frame (after what is queued) with `code` (4000-4999: ours). Thread-safe.
     virtual void close(unsigned short code, std::string reason) = 0;

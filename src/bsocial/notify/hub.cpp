@@ -15,6 +15,8 @@ constexpr auto poll_interval = std::chrono::milliseconds(50);
 constexpr int revocation_check_every = 20;  // polls, i.e. once a second
 constexpr const char* is_revoked_sql = "SELECT COUNT(*) FROM revoked_tokens WHERE jti = :jti";
 constexpr unsigned short revoked_close_code = 4001;
+constexpr int page_size = 500;
+constexpr auto commit_reorder_window = std::chrono::seconds(2);
 }  // namespace
 
 std::string notification_json(const notification& n) {
@@ -77,22 +79,37 @@ std::size_t hub::connected() const {
 }
 
 void hub::push_new() {
-    std::size_t listeners = 0;
+    // Re-read the last couple of seconds each time: on PostgreSQL, transactions of several
+    // notifier instances take ids from one sequence but may commit out of id order, so a
+    // row can become visible after a higher id was already seen. `sent` sets make the
+    // re-reads harmless.
+    const auto now = std::chrono::steady_clock::now();
+    horizon_.emplace_back(now, last_seen_id_);
+    while (horizon_.size() > 1 && horizon_[1].first <= now - commit_reorder_window)
+        horizon_.pop_front();
+    const std::int64_t floor = horizon_.front().second;
+
+    bool anyone = false;
     {
         std::lock_guard lock(mutex_);
-        listeners = subscribers_.size();
+        anyone = !subscribers_.empty();
+        for (auto& [id, sub] : subscribers_)
+            sub.sent.erase(sub.sent.begin(), sub.sent.upper_bound(floor));
     }
-    // Nobody connected here: only move the cursor forward.
+    std::int64_t after = floor;
     for (;;) {
-        const auto fresh = store_.undelivered_after(last_seen_id_, 500);
-        if (fresh.empty()) return;
-        last_seen_id_ = fresh.back().id;
-        if (listeners == 0) continue;
-        std::lock_guard lock(mutex_);
-        for (const auto& n : fresh)
-            for (auto& [id, sub] : subscribers_)
-                if (sub.user_id == n.user_id && sub.sent.insert(n.id).second)
-                    sub.socket->send(notification_frame(n));
+        const auto fresh = store_.undelivered_after(after, page_size);
+        if (fresh.empty()) break;
+        after = fresh.back().id;
+        last_seen_id_ = std::max(last_seen_id_, after);
+        if (anyone) {
+            std::lock_guard lock(mutex_);
+            for (const auto& n : fresh)
+                for (auto& [id, sub] : subscribers_)
+                    if (sub.user_id == n.user_id && sub.sent.insert(n.id).second)
+                        sub.socket->send(notification_frame(n));
+        }
+        if (static_cast<int>(fresh.size()) < page_size) break;
     }
 }
 

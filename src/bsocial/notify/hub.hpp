@@ -1,6 +1,7 @@
 #pragma once
 // Pushes notifications to the WebSockets connected to THIS process. SQL is the bus: a
-// poller reads undelivered notifications newer than the last one it saw (every 50 ms)
+// poller reads undelivered notifications newer than the last one it saw ~2 s ago (every
+// 50 ms; ids may commit out of order with several notifiers on PostgreSQL)
 // and sends each to its recipient's sockets here, so a user connected to any API or
 // notifier instance gets their pushes, whichever notifier instance stored them. Every
 // second it also closes sockets whose token was revoked (logout on any instance).
@@ -9,7 +10,9 @@
 // thread-safe.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -70,7 +73,9 @@ private:
     mutable std::mutex mutex_;
     std::map<std::int64_t, subscriber> subscribers_;
     std::int64_t next_subscription_ = 1;
-    std::int64_t last_seen_id_ = 0;
+    std::int64_t last_seen_id_ = 0;  ///< poller thread only
+    /// (poll time, last_seen_id_ then): the poll re-reads from the id seen ~2 s ago.
+    std::deque<std::pair<std::chrono::steady_clock::time_point, std::int64_t>> horizon_;
 };
 
 }  // namespace bsocial::notify

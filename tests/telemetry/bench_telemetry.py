@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Benchmark of `bsocial telemetry` on a real local stack (not part of the test suite).
+
+Prints two numbers:
+  throughput  N crafted events produced to Kafka first (kcat), then telemetry started on a
+              fresh group: events/s from its ready line until all N are searchable.
+  lag         posts written through the HTTP API (relay on) one by one: time from the
+              201 response to the post being searchable (ids query, after the 1 s refresh),
+              p50 / p99 / max.
+
+  python3 tests/telemetry/bench_telemetry.py [--events 20000] [--posts 200] [--batch 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+for p in (HERE, REPO / "tests" / "integration", REPO / "stack"):
+    sys.path.insert(0, str(p))
+
+from bsocial_support import Client, ServerProcess, hexid  # noqa: E402
+from telemetry_support import (  # noqa: E402
+    TelemetryProcess, crafted_comment, crafted_login, es_count, es_request, kcat_produce,
+    ms_to_rfc3339)
+
+
+def percentile(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=20000)
+    ap.add_argument("--posts", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=500)
+    args = ap.parse_args()
+    from bstack import Stack  # type: ignore
+
+    with tempfile.TemporaryDirectory(prefix="bench-telemetry-") as tmp:
+        tmp = Path(tmp)
+        stack = Stack(tmp / "stack")
+        ep = stack.start(kafka=True, opensearch=True)
+        kafka, es = ep["kafka"], ep["opensearch"]
+        try:
+            # ---- throughput: a backlog of N events, then start telemetry
+            now = int(time.time() * 1000)
+            half = args.events // 2
+            logins = [json.dumps(crafted_login(100000 + i % 5000, ms_to_rfc3339(now - i))).encode()
+                      for i in range(half)]
+            comments = [json.dumps(crafted_comment(i, 500000 + i % 3000,
+                                                   ms_to_rfc3339(now - i))).encode()
+                        for i in range(args.events - half)]
+            kcat_produce(kafka, "bsocial.users", "k", logins)
+            kcat_produce(kafka, "bsocial.comments", "k", comments)
+            tel = TelemetryProcess(tmp, kafka, es, {
+                "BSOCIAL_TELEMETRY_BATCH_EVENTS": str(args.batch),
+                "BSOCIAL_TELEMETRY_GROUP": f"bench-{hexid(4)}"}, name="bench").start()
+            t0 = time.monotonic()
+            while es_count(es) < args.events:
+                time.sleep(0.05)
+            took = time.monotonic() - t0
+            print(f"throughput events={args.events} batch={args.batch} seconds={took:.2f} "
+                  f"events_per_s={args.events / took:.0f}")
+
+            # ---- lag: API write -> searchable
+            srv = ServerProcess(workdir=tmp / "srv", env_overrides={
+                "BSOCIAL_KAFKA_BROKERS": kafka, "BSOCIAL_LOGIN_MAX_FAILURES": "1000"}).start()
+            client = Client(srv)
+            user = client.new_user(username=f"bench_{hexid(3)}")
+            pending: dict[str, float] = {}
+            lags: list[float] = []
+            lock = threading.Lock()
+            done = threading.Event()
+
+            def poll():
+                while not done.is_set() or pending:
+                    with lock:
+                        ids = list(pending)
+                    if ids:
+                        st, body = es_request(es, "POST", "/bsocial-events/_search", {
+                            "size": len(ids), "_source": ["post_id"],
+                            "query": {"bool": {"filter": [
+                                {"term": {"type": "post.created"}},
+                                {"terms": {"post_id": ids}}]}}})
+                        seen = time.monotonic()
+                        for h in body["hits"]["hits"]:
+                            pid = h["_source"]["post_id"]
+                            with lock:
+                                if pid in pending:
+                                    lags.append(seen - pending.pop(pid))
+                    time.sleep(0.01)
+
+            poller = threading.Thread(target=poll)
+            poller.start()
+            for i in range(args.posts):
+                post = client.create_post(user, f"bench {i}")
+                with lock:
+                    pending[post["id"]] = time.monotonic()
+                time.sleep(0.05)
+            done.set()
+            poller.join(timeout=120)
+            ms = [x * 1000 for x in lags]
+            print(f"lag posts={len(ms)} p50_ms={statistics.median(ms):.0f} "
+                  f"p99_ms={percentile(ms, 99):.0f} max_ms={max(ms):.0f} "
+                  f"(API 201 -> searchable; includes relay poll and the 1 s refresh)")
+            srv.stop(check=False)
+            tel.stop()
+        finally:
+            stack.stop_all()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""pytest harness of the telemetry suite (real Kafka, real OpenSearch, real processes).
+
+Each test module gets its own stack (stack/bstack.py: Kafka + OpenSearch on free ports in
+a tmp dir), its own `bsocial serve` (SQLite, relay on) and its own `bsocial telemetry`, so
+topics and indices hold exactly that module's events and ids never collide between
+modules (every SQLite database numbers its users and posts from 1).
+
+Environment: BSOCIAL_BIN (default <repo>/build/debug/bsocial).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+for p in (HERE, REPO / "tests" / "integration", REPO / "stack"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+from bsocial_support import Client, ServerProcess, _RECENTLY_STOPPED, _RUNNING  # noqa: E402
+from telemetry_support import TelemetryProcess  # noqa: E402
+
+_TELEMETRY: list[TelemetryProcess] = []
+
+
+class TelemetryStack:
+    def __init__(self, workdir: Path):
+        from bstack import Stack  # type: ignore
+
+        self.stack = Stack(workdir / "stack")
+        ep = self.stack.start(kafka=True, opensearch=True)
+        self.kafka: str = ep["kafka"]
+        self.opensearch: str = ep["opensearch"]
+
+    def stop_opensearch(self) -> None:
+        self.stack.stop_opensearch()
+
+    def restart_opensearch(self) -> str:
+        url = self.stack.start_opensearch()
+        assert url == self.opensearch, f"OpenSearch came back on {url}, not {self.opensearch}"
+        return url
+
+    def close(self) -> None:
+        self.stack.stop_all()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> TelemetryStack:
+    s = TelemetryStack(tmp_path_factory.mktemp("telstack"))
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture(scope="module")
+def server(stack, tmp_path_factory) -> ServerProcess:
+    srv = ServerProcess(workdir=tmp_path_factory.mktemp("telsrv"), env_overrides={
+        "BSOCIAL_KAFKA_BROKERS": stack.kafka,
+        "BSOCIAL_LOGIN_MAX_FAILURES": "1000",
+    })
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def client(server) -> Client:
+    return Client(server)
+
+
+@pytest.fixture(scope="module")
+def make_telemetry(stack, tmp_path_factory):
+    """make_telemetry(env=None, name=...) -> started TelemetryProcess; stopped at the end."""
+    workdir = tmp_path_factory.mktemp("tel")
+    started: list[TelemetryProcess] = []
+
+    def _make(env: dict | None = None, name: str = "telemetry") -> TelemetryProcess:
+        t = TelemetryProcess(workdir, stack.kafka, stack.opensearch, env, name).start()
+        started.append(t)
+        _TELEMETRY.append(t)
+        return t
+
+    yield _make
+    for t in started:
+        if t.running():
+            rc = t.stop()
+            assert rc == 0, f"telemetry exited {rc} after SIGTERM\n{t.stderr_tail()}"
+
+
+def pytest_runtest_setup(item):
+    _RECENTLY_STOPPED.clear()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        for srv in list(_RUNNING) + list(_RECENTLY_STOPPED):
+            rep.sections.append((f"bsocial serve stderr ({srv.stderr_path})",
+                                 srv.stderr_tail(40) or "(empty)"))
+        for t in _TELEMETRY:
+            rep.sections.append((f"bsocial telemetry stderr ({t.stderr_path})",
+                                 t.stderr_tail(60) or "(empty)"))

@@ -1,0 +1,101 @@
+#include "bsocial/telemetry/query_template.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+
+#include "bsocial/telemetry/config.hpp"
+#include "bsocial/telemetry/query_runner.hpp"
+
+using namespace bsocial::telemetry;
+namespace json = boost::json;
+
+namespace {
+// The stored queries, found from this file's location (tests/telemetry/ -> queries/).
+std::string queries_dir() {
+    return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() /
+            "queries").string();
+}
+}  // namespace
+
+TEST(QueryTemplate, EscapesValuesSoTheyCannotChangeTheQuery) {
+    EXPECT_EQ(json_escape(R"(a"b\c)"), R"(a\"b\\c)");
+    EXPECT_EQ(json_escape("\n\t\x01"), "\\n\\t\\u0001");
+    const auto out = substitute(R"({"term":{"user":"{{u}}"}})", {{"u", R"(x"},"evil":{")"}});
+    const auto v = json::parse(out);
+    EXPECT_EQ(v.at("term").at("user"), R"(x"},"evil":{")");
+    EXPECT_EQ(v.at("term").as_object().size(), 1u);
+}
+
+TEST(QueryTemplate, MissingParameterOrBrokenResultIsAnError) {
+    EXPECT_THROW(substitute(R"({"a":"{{nope}}"})", {}), std::invalid_argument);
+    EXPECT_THROW(substitute(R"({"a":"{{open"})", {{"open", "x"}}), std::invalid_argument);
+    EXPECT_THROW(substitute(R"({"a":{{n}}})", {{"n", "not a number"}}), std::invalid_argument);
+    EXPECT_EQ(substitute(R"({"a":"{{x}}-{{x}}"})", {{"x", "1"}}), R"({"a":"1-1"})");
+}
+
+TEST(QueryTemplate, ParametersAreDateMathInTheChosenZone) {
+    query_config c;
+    c.name = "q1";
+    c.days = 10;
+    auto p = query_parameters(c, "");
+    EXPECT_EQ(p.at("from"), "now-9d/d");
+    EXPECT_EQ(p.at("to"), "now/d");
+    EXPECT_EQ(p.at("tz"), "UTC");
+    EXPECT_FALSE(p.contains("user_id"));
+    c.from = "2026-03-28";
+    c.to = "2026-03-30";
+    c.tz = "Europe/Paris";
+    p = query_parameters(c, "42");
+    EXPECT_EQ(p.at("from"), "2026-03-28||/d");
+    EXPECT_EQ(p.at("to"), "2026-03-30||/d");
+    EXPECT_EQ(p.at("tz"), "Europe/Paris");
+    EXPECT_EQ(p.at("user_id"), "42");
+}
+
+TEST(QueryTemplate, EveryStoredQueryFillsToValidJsonWithHostileValues) {
+    const query_params hostile = {{"from", "\"}"}, {"to", "\\"}, {"tz", "\n"},
+                                  {"user_id", "1\"}]}"}, {"username", "'\"{{x}}"}};
+    for (const auto* q : {"q1", "q2", "q3"}) {
+        const auto text = load_query_file(queries_dir(), query_file(q));
+        EXPECT_NO_THROW(json::parse(substitute(text, hostile))) << q;
+    }
+    EXPECT_NO_THROW(json::parse(
+        substitute(load_query_file(queries_dir(), "user_id_by_username.json"), hostile)));
+}
+
+TEST(QueryTemplate, ConfigValidation) {
+    query_config c;
+    c.name = "q3";
+    EXPECT_THROW(c.validate(), std::invalid_argument);  // q3 needs a user
+    c.user = "ada";
+    EXPECT_NO_THROW(c.validate());
+    c.from = "2026-01-01";
+    EXPECT_THROW(c.validate(), std::invalid_argument);  // --from without --to
+    c.to = "2025-12-31";
+    EXPECT_THROW(c.validate(), std::invalid_argument);  // from after to
+    c.to = "2026-01-02";
+    c.tz = "Europe/Paris\"";
+    EXPECT_THROW(c.validate(), std::invalid_argument);
+}
+
+TEST(QueryReport, RendersTheThreeTables) {
+    const auto q1 = render_table("q1", R"({"aggregations":{"per_day":{"buckets":[
+        {"key_as_string":"2026-03-28","doc_count":2,"users":{"value":1}}]}}})");
+    EXPECT_EQ(q1, "day          logged-in users\n2026-03-28   1\n");
+    const auto q2 = render_table("q2", R"({"aggregations":{"per_day":{"buckets":[
+        {"key_as_string":"2026-03-28","top_posts":{"buckets":[{"key":"9","doc_count":3}]}},
+        {"key_as_string":"2026-03-29","top_posts":{"buckets":[]}}]}}})");
+    EXPECT_EQ(q2, "day          rank  post_id     comments\n"
+                  "2026-03-28   1     9           3\n"
+                  "2026-03-29   -     (no comments)\n");
+    const auto q3 = render_table("q3", R"({"aggregations":{
+        "top_post":{"buckets":[{"key":"9","comments":{"doc_count":3},
+                    "post":{"created":{"value":1,"value_as_string":"2026-03-28T00:00:00.000Z"}}}]},
+        "worst_post":{"buckets":[]}}})");
+    EXPECT_EQ(q3, "which  post_id     comments  created_at\n"
+                  "top    9           3         2026-03-28T00:00:00.000Z\n");
+    EXPECT_THROW(render_table("q1", R"({"hits":{}})"), std::runtime_error);
+}

@@ -1,0 +1,322 @@
+"""Helpers for the telemetry suite: the `bsocial telemetry` process, `bsocial query`,
+OpenSearch over plain HTTP, crafted envelopes produced with kcat, and the same analytics
+computed from the API's SQLite file. Standard library only (plus kcat on PATH)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import queue
+import shutil
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+from bsocial_support import REPO, binary_path
+
+READY_PREFIX = "bsocial telemetry consuming "
+EVENTS_INDEX = "bsocial-events"
+DEAD_LETTER_INDEX = "bsocial-events-deadletter"
+
+
+# --------------------------------------------------------------------------- OpenSearch
+
+
+def es_request(base: str, method: str, path: str, body=None, timeout: float = 30.0):
+    data = None
+    headers = {}
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def es_count(base: str, index: str = EVENTS_INDEX, query: dict | None = None) -> int:
+    st, body = es_request(base, "POST", f"/{index}/_count", {"query": query or {"match_all": {}}})
+    assert st == 200, body
+    return int(body["count"])
+
+
+def es_ids(base: str, index: str = EVENTS_INDEX) -> list[str]:
+    """Every _id of the index (search_after on the event id; fine for test sizes)."""
+    ids: list[str] = []
+    after = None
+    while True:
+        q = {"size": 5000, "_source": False, "sort": [{"event_id": "asc"}],
+             "query": {"match_all": {}}}
+        if after:
+            q["search_after"] = after
+        st, body = es_request(base, "POST", f"/{index}/_search", q)
+        assert st == 200, body
+        hits = body["hits"]["hits"]
+        if not hits:
+            return ids
+        ids.extend(h["_id"] for h in hits)
+        after = hits[-1]["sort"]
+
+
+def es_search(base: str, index: str, query: dict) -> dict:
+    st, body = es_request(base, "POST", f"/{index}/_search", query)
+    assert st == 200, body
+    return body
+
+
+def wait_until(pred, timeout: float, interval: float = 0.3, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = pred()
+        except (OSError, urllib.error.URLError) as e:  # OpenSearch restarting
+            last = e
+        if last is True or (last and not isinstance(last, Exception)):
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout:.0f}s (last: {last!r})")
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class TelemetryProcess:
+    """`bsocial telemetry` with the given Kafka and OpenSearch; stdout's first line must be
+    the ready line."""
+
+    def __init__(self, workdir: Path, kafka: str, opensearch: str, env: dict | None = None,
+                 name: str = "telemetry"):
+        self.workdir = workdir
+        self.kafka = kafka
+        self.opensearch = opensearch
+        self.extra_env = env or {}
+        self.name = name
+        self.starts = 0
+        self.proc: subprocess.Popen | None = None
+        self.stdout_lines: list[str] = []
+        self.stderr_path = workdir / f"{name}-0.stderr.log"
+
+    def env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
+        env.update({
+            "BSOCIAL_KAFKA_BROKERS": self.kafka,
+            "BSOCIAL_ELASTICSEARCH_URL": self.opensearch,
+            "BSOCIAL_ELASTICSEARCH_REPLICAS": "0",
+            "BSOCIAL_TELEMETRY_BATCH_WAIT_MS": "200",
+            "BSOCIAL_TELEMETRY_MAX_BACKOFF_MS": "2000",
+        })
+        env.update({k: str(v) for k, v in self.extra_env.items()})
+        return env
+
+    def start(self, timeout: float = 60.0) -> "TelemetryProcess":
+        self.stderr_path = self.workdir / f"{self.name}-{self.starts}.stderr.log"
+        self.starts += 1
+        self._err = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen([str(binary_path()), "telemetry"], stdout=subprocess.PIPE,
+                                     stderr=self._err, stdin=subprocess.DEVNULL,
+                                     env=self.env(), cwd=self.workdir)
+        q: queue.Queue = queue.Queue()
+
+        def pump(proc=self.proc):
+            for raw in iter(proc.stdout.readline, b""):
+                line = raw.decode("utf-8", "replace")
+                self.stdout_lines.append(line)
+                q.put(line)
+            q.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        try:
+            first = q.get(timeout=timeout)
+        except queue.Empty:
+            first = None
+        if not first or not first.startswith(READY_PREFIX):
+            self.kill()
+            raise AssertionError(f"telemetry did not print its ready line: {first!r}\n"
+                                 f"{self.stderr_tail()}")
+        assert self.opensearch in first, first
+        return self
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM; returns the exit code (None if it had to be killed)."""
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = None
+        self._err.close()
+        self.proc = None
+        return rc
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        if self.proc:
+            self._err.close()
+        self.proc = None
+
+    def stderr_text(self) -> str:
+        return "".join((self.workdir / f"{self.name}-{i}.stderr.log").read_text("utf-8", "replace")
+                       for i in range(self.starts)
+                       if (self.workdir / f"{self.name}-{i}.stderr.log").exists())
+
+    def stderr_tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.stderr_path.read_text("utf-8", "replace").splitlines()[-n:])
+        except FileNotFoundError:
+            return ""
+
+
+def run_query(opensearch: str, *args: str, as_json: bool = True) -> dict | str:
+    """`bsocial query ARGS [--json]` from the repository root (so ./queries is found)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
+    env["BSOCIAL_ELASTICSEARCH_URL"] = opensearch
+    cmd = [str(binary_path()), "query", *args] + (["--json"] if as_json else [])
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    assert r.returncode == 0, f"{cmd} failed ({r.returncode}): {r.stderr}"
+    return json.loads(r.stdout) if as_json else r.stdout
+
+
+# --------------------------------------------------------------------------- result shapes
+
+
+def q1_result(resp: dict) -> dict[str, int]:
+    """{day: distinct users}."""
+    return {b["key_as_string"]: b["users"]["value"]
+            for b in resp["aggregations"]["per_day"]["buckets"]}
+
+
+def q2_result(resp: dict) -> dict[str, list[tuple[str, int]]]:
+    """{day: [(post_id, comments), ...]} in rank order."""
+    return {b["key_as_string"]: [(p["key"], p["doc_count"]) for p in b["top_posts"]["buckets"]]
+            for b in resp["aggregations"]["per_day"]["buckets"]}
+
+
+def q3_result(resp: dict) -> dict[str, tuple[str, int] | None]:
+    out = {}
+    for which in ("top_post", "worst_post"):
+        b = resp["aggregations"][which]["buckets"]
+        out[which] = (b[0]["key"], b[0]["comments"]["doc_count"]) if b else None
+    return out
+
+
+# --------------------------------------------------------------------------- crafted events
+
+
+def kcat_produce(bootstrap: str, topic: str, key: str, payloads: list[bytes]) -> None:
+    """Each payload as one message (kcat -D with a delimiter no payload contains)."""
+    k = shutil.which("kcat") or shutil.which("kafkacat")
+    assert k, "kcat is not installed"
+    delim = b"\x1e\x1d\x1e"
+    data = delim.join(payloads)
+    r = subprocess.run([k, "-P", "-b", bootstrap, "-t", topic, "-k", key, "-D", delim.decode()],
+                       input=data, capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def ms_to_rfc3339(ms: int) -> str:
+    d = dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def iso_ms(s: str) -> int:
+    d = dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+    return int(round(d.timestamp() * 1000))
+
+
+def envelope(type_: str, at: str, data: dict) -> dict:
+    return {"id": str(uuid.uuid4()), "type": type_, "version": 1, "occurred_at": at, "data": data}
+
+
+def crafted_login(user_id: int, at: str) -> dict:
+    return envelope("user.logged_in", at, {"user_id": str(user_id), "username": f"c{user_id}",
+                                           "email": f"c{user_id}@example.com", "logged_in_at": at})
+
+
+def crafted_registration(user_id: int, at: str) -> dict:
+    return envelope("user.registered", at, {
+        "user_id": str(user_id), "username": f"c{user_id}", "email": f"c{user_id}@example.com",
+        "first_name": "C", "last_name": "R", "registered_at": at})
+
+
+def crafted_comment(comment_id: int, post_id: int, at: str, author: int = 990000) -> dict:
+    return envelope("comment.created", at, {
+        "comment_id": str(comment_id), "post_id": str(post_id), "post_author_id": str(author),
+        "user_id": "990001", "username": "c990001", "email": "c990001@example.com",
+        "content": "crafted", "created_at": at})
+
+
+# --------------------------------------------------------------------------- SQL side
+
+
+class SqlTruth:
+    """The same analytics computed from the API's SQLite file (read-only)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        try:
+            return list(con.execute(sql, args))
+        finally:
+            con.close()
+
+    def outbox_event_ids(self) -> list[str]:
+        return [r[0] for r in self.rows("select event_id from outbox order by id")]
+
+    @staticmethod
+    def day(ms: int) -> str:
+        return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%d")
+
+    def logged_in_users_per_day(self) -> dict[str, int]:
+        """Q1 in UTC: logins exist only as outbox rows."""
+        users = defaultdict(set)
+        for payload, created_at in self.rows(
+                "select payload, created_at from outbox where event_type = 'user.logged_in'"):
+            users[self.day(created_at)].add(json.loads(payload)["data"]["user_id"])
+        return {d: len(u) for d, u in users.items()}
+
+    def top_posts_per_day(self, n: int = 10) -> dict[str, list[tuple[str, int]]]:
+        """Q2 in UTC: comments per post per day; ties -> lower post id first."""
+        counts = defaultdict(lambda: defaultdict(int))
+        for post_id, created_at in self.rows("select post_id, created_at from comments"):
+            counts[self.day(created_at)][post_id] += 1
+        return {d: [(str(p), c) for p, c in sorted(per.items(), key=lambda x: (-x[1], x[0]))[:n]]
+                for d, per in counts.items()}
+
+    def top_and_worst(self, user_id: str) -> dict[str, tuple[str, int] | None]:
+        """Q3: (post id, comments); ties -> older post first, then lower id."""
+        posts = self.rows("select id, created_at, comment_count from posts where user_id = ?",
+                          (int(user_id),))
+        if not posts:
+            return {"top_post": None, "worst_post": None}
+        # comment_count is kept by the API; count the comments table too and insist they agree
+        real = dict(self.rows("select post_id, count(*) from comments c join posts p "
+                              "on p.id = c.post_id where p.user_id = ? group by post_id",
+                              (int(user_id),)))
+        for pid, _, cc in posts:
+            assert real.get(pid, 0) == cc, f"posts.comment_count disagrees for post {pid}"
+        top = min(posts, key=lambda p: (-p[2], p[1], p[0]))
+        worst = min(posts, key=lambda p: (p[2], p[1], p[0]))
+        return {"top_post": (str(top[0]), top[2]), "worst_post": (str(worst[0]), worst[2])}
