@@ -16,13 +16,15 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm
 
 .PHONY: help deps build build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench-feed clean stack-up stack-down
+        bench-feed bench-notify bench-telemetry clean stack-fetch
 
 help:
 	@echo "make run        build (release) and start bSocial on http://127.0.0.1:8080"
 	@echo "make test       build and run every test suite (unit, integration on SQLite and PostgreSQL, stack)"
 	@echo "make test-asan  the unit and SQLite integration suites under ASan/UBSan"
 	@echo "make bench-feed wrk on GET /api/v1/feed (prints requests/s and latency percentiles)"
+	@echo "make bench-notify   comment -> WebSocket push latency, claim throughput"
+	@echo "make bench-telemetry  indexing throughput and event -> searchable lag"
 
 # Installs only what is missing, so a second run is instant.
 deps:
@@ -56,20 +58,30 @@ build-asan: deps
 run: build
 	bash tools/run.sh
 
-test: build-debug lint-openapi
+# Kafka and OpenSearch jars from Maven Central (cached in ~/.cache/bsocial-stack and ~/.m2).
+stack-fetch: deps
+	$(PYTHON) stack/bstack.py fetch
+
+test: build-debug lint-openapi stack-fetch
 	ctest --preset debug --output-on-failure -j1
 
 test-unit: build-debug
-	ctest --preset debug --output-on-failure -L unit -E integration
+	ctest --preset debug --output-on-failure -L unit
 
 test-asan: build-asan
-	ASAN_OPTIONS=detect_leaks=1 ctest --preset asan --output-on-failure -E 'integration_postgresql|stack'
+	ASAN_OPTIONS=detect_leaks=1 ctest --preset asan --output-on-failure -E 'postgresql|stack|telemetry'
 
 lint-openapi: deps
 	bash tools/openapi/lint.sh
 
 bench-feed: build
 	$(PYTHON) bench/feed_bench.py --bin build/release/bsocial
+
+bench-notify: build stack-fetch
+	$(PYTHON) bench/notify_bench.py --bin build/release/bsocial
+
+bench-telemetry: build stack-fetch
+	BSOCIAL_BIN=build/release/bsocial $(PYTHON) tests/telemetry/bench_telemetry.py
 
 clean:
 	rm -rf build

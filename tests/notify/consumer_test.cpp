@@ -35,7 +35,7 @@ TEST(ParseCommentEvent, OtherTypesAreSkippedNotPoison) {
 }
 
 TEST(ParseCommentEvent, GarbageIsPoison) {
-    for (const std::string bad :
+    for (const std::string& bad :
          {std::string("not json"), std::string("[]"), std::string(R"({"type":1})"),
           std::string(R"({"type":"comment.created","data":{"comment_id":"x"}})"),
           std::string(R"({"type":"comment.created"})")}) {
