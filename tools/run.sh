@@ -21,13 +21,15 @@ stop_all() {
     python3 stack/bstack.py stop --dir "$STACK_DIR" >/dev/null || true
   fi
 }
-trap stop_all EXIT INT TERM
+trap stop_all EXIT
+trap 'stop_all; exit 0' INT TERM  # Ctrl-C is the normal way to stop: not an error
 
 if [ -z "${BSOCIAL_KAFKA_BROKERS:-}" ]; then
   echo "starting Kafka and OpenSearch (first run fetches them from Maven Central)…"
   python3 stack/bstack.py fetch
-  endpoints=$(python3 stack/bstack.py start --dir "$STACK_DIR" | head -n 1)
   started_stack=1
+  output=$(python3 stack/bstack.py start --dir "$STACK_DIR")
+  endpoints=$(printf '%s\n' "$output" | head -n 1)
   export BSOCIAL_KAFKA_BROKERS=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["kafka"])' "$endpoints")
   export BSOCIAL_ELASTICSEARCH_URL=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["opensearch"])' "$endpoints")
 fi

@@ -1,5 +1,7 @@
 #include "bsocial/events/kafka_publisher.hpp"
 
+#include "bsocial/events/kafka_config.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
@@ -58,24 +60,18 @@ kafka_publisher::kafka_publisher(kafka_options options)
 kafka_publisher::~kafka_publisher() { destroy_producer(); }
 
 void kafka_publisher::create_producer() {
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    auto conf = make_kafka_conf({
+        {"bootstrap.servers", options_.brokers},
+        {"client.id", "bsocial-outbox-relay"},
+        {"enable.idempotence", "true"},  // off by default in 2.0.2; implies acks=all
+        {"acks", "all"},
+        {"compression.codec", options_.compression},
+        {"message.timeout.ms", std::to_string(options_.message_timeout_ms)},
+        {"linger.ms", "5"},
+    });
+    set_kafka_callback(*conf, "dr_cb", static_cast<RdKafka::DeliveryReportCb*>(reports_.get()));
+    set_kafka_callback(*conf, "event_cb", static_cast<RdKafka::EventCb*>(reports_.get()));
     std::string err;
-    const auto set = [&](const std::string& key, const std::string& value) {
-        if (conf->set(key, value, err) != RdKafka::Conf::CONF_OK)
-            throw std::runtime_error("kafka setting " + key + ": " + err);
-    };
-    set("bootstrap.servers", options_.brokers);
-    set("client.id", "bsocial-outbox-relay");
-    set("enable.idempotence", "true");  // off by default in 2.0.2; implies acks=all
-    set("acks", "all");
-    set("compression.codec", options_.compression);
-    set("message.timeout.ms", std::to_string(options_.message_timeout_ms));
-    set("linger.ms", "5");
-    if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(reports_.get()), err) !=
-            RdKafka::Conf::CONF_OK ||
-        conf->set("event_cb", static_cast<RdKafka::EventCb*>(reports_.get()), err) !=
-            RdKafka::Conf::CONF_OK)
-        throw std::runtime_error("kafka callbacks: " + err);
     producer_.reset(RdKafka::Producer::create(conf.get(), err));
     if (!producer_) throw std::runtime_error("kafka producer: " + err);
 }

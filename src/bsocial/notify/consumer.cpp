@@ -1,5 +1,7 @@
 #include "bsocial/notify/consumer.hpp"
 
+#include "bsocial/events/kafka_config.hpp"
+
 #include <librdkafka/rdkafkacpp.h>
 #include <soci/soci.h>
 #include <spdlog/spdlog.h>
@@ -120,21 +122,17 @@ consumer_counters comment_consumer::counters() const {
 }
 
 void comment_consumer::run() {
-    std::string err;
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     rebalance_handler rebalance(assigned_);
-    const auto set = [&](const std::string& k, const std::string& v) {
-        if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK)
-            throw std::runtime_error("kafka setting " + k + ": " + err);
-    };
-    set("bootstrap.servers", options_.brokers);
-    set("group.id", options_.group_id);
-    set("client.id", "bsocial-notifier");
-    set("enable.auto.commit", "false");  // committed after the rows are stored
-    set("auto.offset.reset", "earliest");
-    set("session.timeout.ms", "10000");
-    if (conf->set("rebalance_cb", &rebalance, err) != RdKafka::Conf::CONF_OK)
-        throw std::runtime_error("kafka rebalance callback: " + err);
+    auto conf = events::make_kafka_conf({
+        {"bootstrap.servers", options_.brokers},
+        {"group.id", options_.group_id},
+        {"client.id", "bsocial-notifier"},
+        {"enable.auto.commit", "false"},  // committed after the rows are stored
+        {"auto.offset.reset", "earliest"},
+        {"session.timeout.ms", "10000"},
+    });
+    events::set_kafka_callback(*conf, "rebalance_cb", static_cast<RdKafka::RebalanceCb*>(&rebalance));
+    std::string err;
     std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!consumer) throw std::runtime_error("kafka consumer: " + err);
     if (consumer->subscribe({options_.topic}) != RdKafka::ERR_NO_ERROR)

@@ -5,6 +5,7 @@
 #include "bsocial/core/error.hpp"
 #include "bsocial/events/outbox.hpp"
 #include "bsocial/social/cursor.hpp"
+#include "bsocial/social/paging.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/social/validation.hpp"
 #include "bsocial/store/statement.hpp"
@@ -119,7 +120,6 @@ page<user> graph::list(const char* query, const std::function<void(soci::stateme
     const std::string after = decode_after(req);
     const int fetch = req.limit + 1;  // one more tells whether a next page exists
     soci::session sql(db_.pool());
-    page<user> result;
     user row;
     soci::statement st(sql);
     detail::bind_user(st, row);
@@ -127,16 +127,7 @@ page<user> graph::list(const char* query, const std::function<void(soci::stateme
     st.exchange(soci::use(after));
     st.exchange(soci::use(fetch));
     store::prepare_statement(st, query);
-    if (st.execute(true)) {
-        do {
-            result.items.push_back(row);
-        } while (st.fetch());
-    }
-    if (static_cast<int>(result.items.size()) > req.limit) {
-        result.items.pop_back();
-        result.next_cursor = encode_cursor(result.items.back().username);
-    }
-    return result;
+    return collect_page(st, row, req.limit, [](const user& last) { return encode_cursor(last.username); });
 }
 
 page<user> graph::followers(const std::string& username, const page_request& req) {

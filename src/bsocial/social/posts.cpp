@@ -7,6 +7,7 @@
 #include "bsocial/core/error.hpp"
 #include "bsocial/events/outbox.hpp"
 #include "bsocial/social/cursor.hpp"
+#include "bsocial/social/paging.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/social/validation.hpp"
 #include "bsocial/store/statement.hpp"
@@ -92,7 +93,6 @@ constexpr time_cursor oldest_first_start{-1, 0};
 template <class Row, class BindRow, class BindFilter>
 page<Row> run_page(soci::session& sql, const char* query, const page_request& req,
                    time_cursor from, BindRow bind_row, BindFilter bind_filter) {
-    page<Row> result;
     Row row;
     const int fetch = req.limit + 1;
     soci::statement st(sql);
@@ -102,17 +102,9 @@ page<Row> run_page(soci::session& sql, const char* query, const page_request& re
     st.exchange(soci::use(from.id));
     st.exchange(soci::use(fetch));
     store::prepare_statement(st, query);
-    if (st.execute(true)) {
-        do {
-            result.items.push_back(row);
-        } while (st.fetch());
-    }
-    if (static_cast<int>(result.items.size()) > req.limit) {
-        result.items.pop_back();
-        const Row& last = result.items.back();
-        result.next_cursor = encode_cursor(time_cursor{last.created_at, last.id});
-    }
-    return result;
+    return collect_page(st, row, req.limit, [](const Row& last) {
+        return encode_cursor(time_cursor{last.created_at, last.id});
+    });
 }
 
 std::optional<post> find_visible_post(soci::session& sql, const user& me, std::int64_t post_id) {

@@ -1,5 +1,7 @@
 #include "bsocial/telemetry/indexer.hpp"
 
+#include "bsocial/events/kafka_config.hpp"
+
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
@@ -53,26 +55,22 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
       clock_(clock),
       indices_{config.es.index, config.es.dead_letter_index()},
       rebalance_(std::make_unique<rebalance_handler>(*this)) {
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    auto conf = events::make_kafka_conf({
+        {"bootstrap.servers", config.kafka_brokers},
+        {"group.id", config.group_id},
+        {"client.id", "bsocial-telemetry"},
+        // Offsets are committed by hand, after Elasticsearch acknowledged the batch.
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},  // a new group starts from the first event
+        {"session.timeout.ms", "10000"},    // >= 6000 (broker's group.min.session.timeout.ms)
+        {"enable.partition.eof", "false"},
+        // Kafka topics appear at start-up of the stack; look for new bsocial.* topics often.
+        {"topic.metadata.refresh.interval.ms", "30000"},
+    });
+    events::set_kafka_callback(*conf, "rebalance_cb",
+                               static_cast<RdKafka::RebalanceCb*>(rebalance_.get()));
     std::string err;
-    const auto set = [&](const std::string& key, const std::string& value) {
-        if (conf->set(key, value, err) != RdKafka::Conf::CONF_OK)
-            throw std::runtime_error("kafka setting " + key + ": " + err);
-    };
-    set("bootstrap.servers", config.kafka_brokers);
-    set("group.id", config.group_id);
-    set("client.id", "bsocial-telemetry");
-    // Offsets are committed by hand, after Elasticsearch acknowledged the batch.
-    set("enable.auto.commit", "false");
-    set("enable.auto.offset.store", "false");
-    set("auto.offset.reset", "earliest");  // a new group starts from the first event
-    set("session.timeout.ms", "10000");    // >= 6000 (broker's group.min.session.timeout.ms)
-    set("enable.partition.eof", "false");
-    // Kafka topics appear at start-up of the stack; look for new bsocial.* topics often.
-    set("topic.metadata.refresh.interval.ms", "30000");
-    if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(rebalance_.get()), err) !=
-        RdKafka::Conf::CONF_OK)
-        throw std::runtime_error("kafka rebalance callback: " + err);
     consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!consumer_) throw std::runtime_error("kafka consumer: " + err);
 }

@@ -1,0 +1,28 @@
+#pragma once
+// One way to build a librdkafka configuration, for the producer (relay) and the
+// consumers (notifier, telemetry).
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace bsocial::events {
+
+using kafka_settings = std::initializer_list<std::pair<std::string, std::string>>;
+
+/// A global configuration with every setting applied. Throws std::runtime_error naming
+/// the setting librdkafka refused.
+std::unique_ptr<RdKafka::Conf> make_kafka_conf(kafka_settings settings);
+
+/// Sets a callback object (dr_cb, event_cb, rebalance_cb...). Throws on refusal.
+template <class Callback>
+void set_kafka_callback(RdKafka::Conf& conf, const std::string& name, Callback* callback) {
+    std::string err;
+    if (conf.set(name, callback, err) != RdKafka::Conf::CONF_OK)
+        throw std::runtime_error("kafka " + name + ": " + err);
+}
+
+}  // namespace bsocial::events
