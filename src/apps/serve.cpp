@@ -22,6 +22,7 @@
 #include "bsocial/events/kafka_publisher.hpp"
 #include "bsocial/events/relay.hpp"
 #include "bsocial/http/server.hpp"
+#include "bsocial/http/static_files.hpp"
 #include "bsocial/notify/delivery.hpp"
 #include "bsocial/notify/hub.hpp"
 #include "bsocial/social/accounts.hpp"
@@ -154,6 +155,15 @@ int run_serve(const serve_config& config) {
     router.on_exception = [](const http::request& req, const std::exception& e) {
         spdlog::error("module=http event=handler_failed route={} error=\"{}\"", req.route, e.what());
     };
+    // The web app (web/dist) at "/", when configured; API paths never fall back to it.
+    std::optional<http::static_files> web_app;
+    if (!config.static_dir.empty()) {
+        web_app.emplace(config.static_dir);
+        router.fallback = [&web_app](const http::request& req) -> std::optional<http::response> {
+            if (req.path.rfind("/api/", 0) == 0) return std::nullopt;
+            return web_app->serve(req);
+        };
+    }
     if (relay) {
         router.on_response = [&relay](const http::request& req, const http::response& res) {
             if (req.method != "GET" && res.status < 300) relay->nudge();

@@ -101,6 +101,12 @@ response router::dispatch(request& req) const {
                 res.set_header("Allow", allow);
                 return res;
             }
+            if (fallback) {
+                if (auto res = fallback(req)) {
+                    req.route = "static";
+                    return *res;
+                }
+            }
             req.route = "not_found";
             throw error(error_code::not_found, "no such resource");
         }

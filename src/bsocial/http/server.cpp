@@ -221,8 +221,8 @@ bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned versi
     out.set(bhttp::field::server, "bsocial");
     if (!res.body.empty() || res.status != 204) out.set(bhttp::field::content_type, res.content_type);
     out.set("X-Content-Type-Options", "nosniff");
-    out.set(bhttp::field::cache_control, "no-store");
-    for (const auto& [k, v] : res.headers) out.insert(k, v);
+    out.set(bhttp::field::cache_control, "no-store");  // API answers; files set their own
+    for (const auto& [k, v] : res.headers) out.set(k, v);
     out.body() = res.body;
     out.keep_alive(keep_alive);
     out.prepare_payload();
