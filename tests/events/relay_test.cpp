@@ -14,7 +14,7 @@ using namespace bsocial::events;
 
 /// Records what it was asked to publish and acknowledges what the test says.
 class fake_publisher final : public publisher {
-public:
+  public:
     std::vector<std::vector<std::int64_t>> batches;
     std::function<bool(const outbox_row&)> acknowledge = [](const outbox_row&) { return true; };
 
@@ -32,7 +32,7 @@ public:
 };
 
 class OutboxRelay : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         init_crypto();
         dir_ = std::filesystem::temp_directory_path() / ("relay-test-" + random_hex(6));
@@ -46,7 +46,8 @@ protected:
     void append(int n) {
         soci::session sql(db_->pool());
         for (int i = 0; i < n; ++i)
-            append_to_outbox(sql, post_created(i + 1, {1, "ada", "ada@example.com"}, "hi", 1000 + i));
+            append_to_outbox(sql,
+                             post_created(i + 1, {1, "ada", "ada@example.com"}, "hi", 1000 + i));
     }
     std::int64_t unsent() {
         soci::session sql(db_->pool());

@@ -9,9 +9,10 @@ using namespace bsocial::http;
 
 namespace {
 class StaticFiles : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        root_ = std::filesystem::temp_directory_path() / ("static-test-" + std::to_string(::getpid()));
+        root_ =
+            std::filesystem::temp_directory_path() / ("static-test-" + std::to_string(::getpid()));
         std::filesystem::create_directories(root_ / "assets");
         write(root_ / "index.html", "<!doctype html><p>app</p>");
         write(root_ / "assets" / "app-1a2b.js", "console.log(1)");
@@ -45,7 +46,8 @@ TEST_F(StaticFiles, ServesIndexWithSecurityHeaders) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->content_type, "text/html; charset=utf-8");
     EXPECT_NE(header(*res, "Content-Security-Policy").find("object-src 'none'"), std::string::npos);
-    EXPECT_NE(header(*res, "Content-Security-Policy").find("frame-ancestors 'none'"), std::string::npos);
+    EXPECT_NE(header(*res, "Content-Security-Policy").find("frame-ancestors 'none'"),
+              std::string::npos);
     EXPECT_EQ(header(*res, "Referrer-Policy"), "no-referrer");
 }
 

@@ -22,7 +22,7 @@ namespace bsocial::events {
 
 struct relay_options {
     int batch_size = 500;
-    std::chrono::milliseconds idle_poll{50};        ///< how often an idle relay looks again
+    std::chrono::milliseconds idle_poll{50};         ///< how often an idle relay looks again
     std::chrono::milliseconds flush_timeout{15000};  ///< wait for acks per batch
     std::chrono::milliseconds max_backoff{5000};     ///< after a failed batch, at most this
     /// Test-only fault injection: exit the process right after a batch was acknowledged
@@ -38,7 +38,7 @@ struct relay_status {
 };
 
 class outbox_relay {
-public:
+  public:
     outbox_relay(store::database& db, publisher& out, const clock& clock, relay_options options);
     ~outbox_relay();
 
@@ -56,7 +56,7 @@ public:
     /// Publishes one batch. Used by the relay thread and by tests.
     batch_result run_once();
 
-private:
+  private:
     void run();
 
     store::database& db_;

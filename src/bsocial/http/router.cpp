@@ -10,8 +10,8 @@ std::vector<std::string> split_path(const std::string& path) {
     std::size_t start = (!path.empty() && path[0] == '/') ? 1 : 0;
     while (true) {
         const auto slash = path.find('/', start);
-        out.push_back(path.substr(start, slash == std::string::npos ? std::string::npos
-                                                                    : slash - start));
+        out.push_back(
+            path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
         if (slash == std::string::npos) break;
         start = slash + 1;
     }
@@ -70,7 +70,8 @@ ws_decision router::dispatch_upgrade(request& req) const {
         return ws_decision{problem_response(e), {}};
     } catch (const std::exception& e) {
         if (on_exception) on_exception(req, e);
-        return ws_decision{problem_response(error(error_code::internal_error, "internal error")), {}};
+        return ws_decision{problem_response(error(error_code::internal_error, "internal error")),
+                           {}};
     }
 }
 

@@ -16,7 +16,7 @@ namespace bsocial::http {
 using handler = std::function<response(request&)>;
 
 class router {
-public:
+  public:
     /// `pattern` like "/api/v1/users/{username}"; literal segments win over parameters.
     void add(std::string method, std::string pattern, handler h);
 
@@ -37,7 +37,7 @@ public:
     /// Called after every handled request (e.g. to wake the outbox relay after a write).
     std::function<void(const request&, const response&)> on_response;
 
-private:
+  private:
     struct route {
         std::string method;
         std::string pattern;

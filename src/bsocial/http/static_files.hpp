@@ -11,7 +11,7 @@
 namespace bsocial::http {
 
 class static_files {
-public:
+  public:
     /// Throws std::invalid_argument when `root` has no index.html.
     explicit static_files(const std::filesystem::path& root);
 
@@ -19,7 +19,7 @@ public:
     /// route), or nullopt (the caller answers 404).
     std::optional<response> serve(const request& req) const;
 
-private:
+  private:
     std::filesystem::path root_;
 };
 
