@@ -4,6 +4,7 @@
 #include <soci/soci.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "bsocial/core/random.hpp"
 #include "bsocial/events/outbox.hpp"
@@ -109,4 +110,21 @@ TEST_F(OutboxRelay, BatchesAreBounded) {
     EXPECT_EQ(relay.run_once().fetched, 3);
     EXPECT_EQ(relay.run_once().fetched, 1);
     EXPECT_EQ(unsent(), 0);
+}
+
+TEST_F(OutboxRelay, PrunesOnlySentRowsOlderThanTheRetention) {
+    append(3);
+    out_.acknowledge = [](const outbox_row& r) { return r.id != 3; };
+    relay_options options;
+    options.retention = std::chrono::hours(0);  // everything sent is old enough
+    outbox_relay relay(*db_, out_, clock_, options);
+    relay.run_once();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // sent_at < now
+    EXPECT_EQ(relay.prune_sent(), 2);
+    EXPECT_EQ(unsent(), 1) << "an unsent row is never pruned";
+    relay_options keep;  // the default week keeps what was just sent
+    out_.acknowledge = [](const outbox_row&) { return true; };
+    outbox_relay relay2(*db_, out_, clock_, keep);
+    relay2.run_once();
+    EXPECT_EQ(relay2.prune_sent(), 0);
 }

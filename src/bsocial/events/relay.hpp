@@ -25,6 +25,8 @@ struct relay_options {
     std::chrono::milliseconds idle_poll{50};         ///< how often an idle relay looks again
     std::chrono::milliseconds flush_timeout{15000};  ///< wait for acks per batch
     std::chrono::milliseconds max_backoff{5000};     ///< after a failed batch, at most this
+    /// Sent rows older than this are deleted (hourly), so the outbox does not grow forever.
+    std::chrono::hours retention{24 * 7};
     /// Test-only fault injection: exit the process right after a batch was acknowledged
     /// by Kafka and before it is marked sent (proves duplicates are harmless downstream).
     bool crash_after_publish = false;
@@ -55,6 +57,9 @@ class outbox_relay {
     };
     /// Publishes one batch. Used by the relay thread and by tests.
     batch_result run_once();
+
+    /// Deletes sent rows older than the retention; returns how many. Used hourly and by tests.
+    std::int64_t prune_sent();
 
   private:
     void run();
