@@ -67,6 +67,13 @@ std::string relay_metrics(const events::relay_status& s) {
 int run_relay(const serve_config& config) {
     if (config.kafka_brokers.empty())
         throw std::invalid_argument("the relay needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
+    // Block SIGINT/SIGTERM before any thread exists (librdkafka's, the relay's): threads
+    // inherit the mask, so the signals wait for sigwait() below instead of killing us.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     const system_clock clock;
     store::database db(effective_db_url(config), 1);
     db.migrate();
@@ -75,11 +82,6 @@ int run_relay(const serve_config& config) {
     relay.start();
     std::printf("bsocial relay publishing to %s\n", config.kafka_brokers.c_str());
     std::fflush(stdout);
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     int received = 0;
     sigwait(&signals, &received);
     relay.stop();
