@@ -24,6 +24,8 @@ const char* to_string(error_code code) noexcept {
             return "payload_too_large";
         case error_code::unsupported_media_type:
             return "unsupported_media_type";
+        case error_code::upgrade_required:
+            return "upgrade_required";
         case error_code::validation_failed:
             return "validation_failed";
         case error_code::rate_limited:

@@ -20,6 +20,7 @@ enum class error_code {
     already_exists,
     payload_too_large,
     unsupported_media_type,
+    upgrade_required,
     validation_failed,
     rate_limited,
     unavailable,

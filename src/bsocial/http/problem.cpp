@@ -26,6 +26,8 @@ unsigned status_of(error_code code) noexcept {
             return 413;
         case error_code::unsupported_media_type:
             return 415;
+        case error_code::upgrade_required:
+            return 426;
         case error_code::validation_failed:
             return 422;
         case error_code::rate_limited:

@@ -102,6 +102,22 @@ response router::dispatch(request& req) const {
                 res.set_header("Allow", allow);
                 return res;
             }
+            for (const auto& r : ws_routes_) {
+                if (match(r.segments, segments) < 0) continue;
+                // A WebSocket resource reached without the handshake.
+                req.route = r.pattern;
+                if (req.method != "GET") {
+                    auto res = problem_response(
+                        error(error_code::method_not_allowed, "method not allowed on this resource"));
+                    res.set_header("Allow", "GET");
+                    return res;
+                }
+                auto res = problem_response(
+                    error(error_code::upgrade_required, "this resource is a WebSocket: send an Upgrade request"));
+                res.set_header("Upgrade", "websocket");
+                res.set_header("Connection", "Upgrade");
+                return res;
+            }
             if (fallback) {
                 if (auto res = fallback(req)) {
                     req.route = "static";
