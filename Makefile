@@ -42,7 +42,7 @@ deps:
 	@$(PYTHON) -m pytest --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q pytest
 	@$(PYTHON) -c 'import websockets' 2>/dev/null || $(PYTHON) -m pip install -q websockets==13.1
 	@$(PYTHON) -c 'import yaml' 2>/dev/null || $(PYTHON) -m pip install -q pyyaml
-	@command -v st >/dev/null 2>&1 || $(PYTHON) -m pip install -q schemathesis==4.32.5
+	@$(PYTHON) -c 'import schemathesis' 2>/dev/null || $(PYTHON) -m pip install -q schemathesis==4.32.5
 
 build: deps
 	cmake --preset release >/dev/null
