@@ -12,11 +12,11 @@ PYTHON ?= python3
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certificates \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev \
   libsoci-dev libpq-dev libsqlite3-dev librdkafka-dev libsodium-dev libspdlog-dev libcli11-dev \
-  libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev \
+  libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev clang-format \
   john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm
 
 .PHONY: help deps build build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench-feed bench-notify bench-telemetry clean stack-fetch
+        bench-feed bench-notify bench-telemetry clean stack-fetch format
 
 help:
 	@echo "make run        build (release) and start bSocial on http://127.0.0.1:8080"
@@ -42,6 +42,7 @@ deps:
 	@$(PYTHON) -m pytest --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q pytest
 	@$(PYTHON) -c 'import websockets' 2>/dev/null || $(PYTHON) -m pip install -q websockets==13.1
 	@$(PYTHON) -c 'import yaml' 2>/dev/null || $(PYTHON) -m pip install -q pyyaml
+	@$(PYTHON) -c 'import schemathesis' 2>/dev/null || $(PYTHON) -m pip install -q schemathesis==4.32.5
 
 build: deps
 	cmake --preset release >/dev/null
@@ -82,6 +83,10 @@ bench-notify: build stack-fetch
 
 bench-telemetry: build stack-fetch
 	BSOCIAL_BIN=build/release/bsocial $(PYTHON) tests/telemetry/bench_telemetry.py
+
+# Formatting is a tool's job: .clang-format (Google base, indent 4, 100 columns).
+format:
+	find src tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
 
 clean:
 	rm -rf build

@@ -7,9 +7,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
-#include <string>
 #include <exception>
 #include <functional>
+#include <string>
 
 #include "apps/notifier.hpp"
 #include "apps/serve.hpp"

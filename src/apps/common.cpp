@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
@@ -35,7 +35,8 @@ std::string load_jwt_secret(const serve_config& config) {
     std::ifstream in(path);
     std::string existing;
     std::getline(in, existing);
-    if (existing.size() < 32) throw std::runtime_error("unreadable JWT secret file " + path.string());
+    if (existing.size() < 32)
+        throw std::runtime_error("unreadable JWT secret file " + path.string());
     return existing;
 }
 

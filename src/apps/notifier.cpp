@@ -21,7 +21,8 @@ namespace bsocial::apps {
 
 int run_notifier(const serve_config& config) {
     if (config.kafka_brokers.empty())
-        throw std::invalid_argument("the notifier needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
+        throw std::invalid_argument(
+            "the notifier needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
     init_crypto();
     const system_clock clock;
     store::database db(effective_db_url(config), static_cast<std::size_t>(config.db_pool_size));
@@ -34,7 +35,8 @@ int run_notifier(const serve_config& config) {
     auth::password_hasher hasher(1);
     auth::login_throttle per_login(clock, 1, 1), per_address(clock, 1, 1);
     const auth::common_passwords no_common_passwords;
-    social::accounts accounts(db, hasher, tokens, per_login, per_address, no_common_passwords, clock);
+    social::accounts accounts(db, hasher, tokens, per_login, per_address, no_common_passwords,
+                              clock);
     const api::authenticator auth(accounts, config.allowed_origins, config.cookie_secure,
                                   config.token_ttl_seconds);
 
@@ -44,17 +46,18 @@ int run_notifier(const serve_config& config) {
     notify::comment_consumer consumer(db, {.brokers = config.kafka_brokers});
 
     http::metrics stats;
-    api::ops_handler ops(db, stats,
-                         {{"kafka", [&consumer] {
-                               return consumer.counters().assigned ? std::string("ok")
-                                                                   : std::string("not assigned");
-                           }}});
+    api::ops_handler ops(db, stats, {{"kafka", [&consumer] {
+                                          return consumer.counters().assigned
+                                                     ? std::string("ok")
+                                                     : std::string("not assigned");
+                                      }}});
     ops.extra_metrics = [&consumer, &pushes] {
         const auto c = consumer.counters();
         return "# TYPE bsocial_notifier_events_total counter\nbsocial_notifier_events_total " +
                std::to_string(c.events) +
                "\n# TYPE bsocial_notifier_notifications_total counter\n"
-               "bsocial_notifier_notifications_total " + std::to_string(c.notifications) +
+               "bsocial_notifier_notifications_total " +
+               std::to_string(c.notifications) +
                "\n# TYPE bsocial_notifier_poison_total counter\nbsocial_notifier_poison_total " +
                std::to_string(c.poison) +
                "\n# TYPE bsocial_notifier_sockets gauge\nbsocial_notifier_sockets " +
@@ -66,7 +69,8 @@ int run_notifier(const serve_config& config) {
     router.add("GET", "/readyz", [&ops](http::request& r) { return ops.readyz(r); });
     router.add("GET", "/metrics", [&ops](http::request& r) { return ops.metrics(r); });
     router.on_exception = [](const http::request& req, const std::exception& e) {
-        spdlog::error("module=notify event=handler_failed route={} error=\"{}\"", req.route, e.what());
+        spdlog::error("module=notify event=handler_failed route={} error=\"{}\"", req.route,
+                      e.what());
     };
 
     http::server_options options;

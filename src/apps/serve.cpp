@@ -1,17 +1,15 @@
 #include "apps/serve.hpp"
 
-#include "apps/common.hpp"
-
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-
-#include <pthread.h>
 
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include "apps/common.hpp"
 #include "bsocial/api/authenticator.hpp"
 #include "bsocial/api/handlers.hpp"
 #include "bsocial/api/routes.hpp"
@@ -22,6 +20,7 @@
 #include "bsocial/events/kafka_publisher.hpp"
 #include "bsocial/events/relay.hpp"
 #include "bsocial/http/server.hpp"
+#include "bsocial/http/static_files.hpp"
 #include "bsocial/notify/delivery.hpp"
 #include "bsocial/notify/hub.hpp"
 #include "bsocial/social/accounts.hpp"
@@ -49,19 +48,32 @@ events::relay_options relay_options_of(const serve_config& config) {
 std::string relay_metrics(const events::relay_status& s) {
     return "# HELP bsocial_outbox_published_total Outbox events acknowledged by Kafka.\n"
            "# TYPE bsocial_outbox_published_total counter\n"
-           "bsocial_outbox_published_total " + std::to_string(s.published_total) + "\n"
+           "bsocial_outbox_published_total " +
+           std::to_string(s.published_total) +
+           "\n"
            "# HELP bsocial_outbox_failed_batches_total Relay batches not fully acknowledged.\n"
            "# TYPE bsocial_outbox_failed_batches_total counter\n"
-           "bsocial_outbox_failed_batches_total " + std::to_string(s.failed_batches_total) + "\n"
-           "# HELP bsocial_outbox_publish_lag_seconds Write-to-acknowledged time of the newest published event.\n"
+           "bsocial_outbox_failed_batches_total " +
+           std::to_string(s.failed_batches_total) +
+           "\n"
+           "# HELP bsocial_outbox_publish_lag_seconds Write-to-acknowledged time of the newest "
+           "published event.\n"
            "# TYPE bsocial_outbox_publish_lag_seconds gauge\n"
-           "bsocial_outbox_publish_lag_seconds " + std::to_string(s.last_lag_seconds) + "\n";
+           "bsocial_outbox_publish_lag_seconds " +
+           std::to_string(s.last_lag_seconds) + "\n";
 }
 }  // namespace
 
 int run_relay(const serve_config& config) {
     if (config.kafka_brokers.empty())
         throw std::invalid_argument("the relay needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
+    // Block SIGINT/SIGTERM before any thread exists (librdkafka's, the relay's): threads
+    // inherit the mask, so the signals wait for sigwait() below instead of killing us.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     const system_clock clock;
     store::database db(effective_db_url(config), 1);
     db.migrate();
@@ -70,11 +82,6 @@ int run_relay(const serve_config& config) {
     relay.start();
     std::printf("bsocial relay publishing to %s\n", config.kafka_brokers.c_str());
     std::fflush(stdout);
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     int received = 0;
     sigwait(&signals, &received);
     relay.stop();
@@ -118,8 +125,8 @@ int run_serve(const serve_config& config) {
     std::unique_ptr<events::outbox_relay> relay;
     if (!config.kafka_brokers.empty() && config.relay_enabled) {
         publisher = std::make_unique<events::kafka_publisher>(kafka_options_of(config));
-        relay = std::make_unique<events::outbox_relay>(db, *publisher, clock,
-                                                       relay_options_of(config));
+        relay =
+            std::make_unique<events::outbox_relay>(db, *publisher, clock, relay_options_of(config));
     }
 
     http::metrics stats;
@@ -137,9 +144,7 @@ int run_serve(const serve_config& config) {
                                        {"publish_lag_seconds", s.last_lag_seconds}};
         };
     } else {
-        ops_h.outbox_details = [] {
-            return boost::json::object{{"relay", "off"}};
-        };
+        ops_h.outbox_details = [] { return boost::json::object{{"relay", "off"}}; };
     }
 
     // Notification delivery is mounted here too, so the browser has one origin; the
@@ -152,8 +157,18 @@ int run_serve(const serve_config& config) {
     api::add_routes(router, {sessions_h, users_h, posts_h, ops_h});
     notify::add_notification_routes(router, delivery);
     router.on_exception = [](const http::request& req, const std::exception& e) {
-        spdlog::error("module=http event=handler_failed route={} error=\"{}\"", req.route, e.what());
+        spdlog::error("module=http event=handler_failed route={} error=\"{}\"", req.route,
+                      e.what());
     };
+    // The web app (web/dist) at "/", when configured; API paths never fall back to it.
+    std::optional<http::static_files> web_app;
+    if (!config.static_dir.empty()) {
+        web_app.emplace(config.static_dir);
+        router.fallback = [&web_app](const http::request& req) -> std::optional<http::response> {
+            if (req.path.rfind("/api/", 0) == 0) return std::nullopt;
+            return web_app->serve(req);
+        };
+    }
     if (relay) {
         router.on_response = [&relay](const http::request& req, const http::response& res) {
             if (req.method != "GET" && res.status < 300) relay->nudge();

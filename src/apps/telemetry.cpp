@@ -42,7 +42,7 @@ void add_elasticsearch_options(CLI::App& cmd, elasticsearch_config& c) {
 /// included, which inherit the mask) and taken by one waiting thread, so nothing runs in
 /// a signal handler.
 class stop_on_signal {
-public:
+  public:
     explicit stop_on_signal(std::atomic<bool>& stop) {
         sigemptyset(&signals_);
         sigaddset(&signals_, SIGINT);
@@ -61,7 +61,7 @@ public:
         waiter_.join();
     }
 
-private:
+  private:
     sigset_t signals_;
     std::atomic<bool> done_{false};
     std::thread waiter_;
@@ -77,9 +77,10 @@ bool install_when_reachable(telemetry::es_client& es, const telemetry_config& co
             telemetry::install_templates(es, config.es, config.replicas);
             return true;
         } catch (const telemetry::es_unreachable& e) {
-            spdlog::warn("module=telemetry event=elasticsearch_unreachable error=\"{}\" "
-                         "retry_in_ms={}",
-                         e.what(), backoff.count());
+            spdlog::warn(
+                "module=telemetry event=elasticsearch_unreachable error=\"{}\" "
+                "retry_in_ms={}",
+                e.what(), backoff.count());
         }
         std::this_thread::sleep_for(backoff);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(config.max_backoff_ms));
@@ -102,8 +103,8 @@ int run_telemetry(const telemetry_config& raw) {
     telemetry::indexer indexer(config, es, clock);
     indexer.subscribe();
     std::printf("bsocial telemetry consuming %s (group %s) from %s indexing into %s/%s\n",
-                config.topic_pattern.c_str(), config.group_id.c_str(),
-                config.kafka_brokers.c_str(), es.display_url().c_str(), config.es.index.c_str());
+                config.topic_pattern.c_str(), config.group_id.c_str(), config.kafka_brokers.c_str(),
+                es.display_url().c_str(), config.es.index.c_str());
     std::fflush(stdout);
     return indexer.run(stop);
 }
@@ -130,11 +131,13 @@ void add_telemetry_commands(CLI::App& app, std::function<int()>& chosen) {
         ->envname("BSOCIAL_ELASTICSEARCH_REPLICAS");
     telemetry->add_option("--batch-events", tc->batch_max_events, "events per _bulk request")
         ->envname("BSOCIAL_TELEMETRY_BATCH_EVENTS");
-    telemetry->add_option("--batch-wait-ms", tc->batch_max_wait_ms,
-                          "send an incomplete batch after this many ms")
+    telemetry
+        ->add_option("--batch-wait-ms", tc->batch_max_wait_ms,
+                     "send an incomplete batch after this many ms")
         ->envname("BSOCIAL_TELEMETRY_BATCH_WAIT_MS");
-    telemetry->add_option("--max-backoff-ms", tc->max_backoff_ms,
-                          "longest wait between retries when Elasticsearch fails")
+    telemetry
+        ->add_option("--max-backoff-ms", tc->max_backoff_ms,
+                     "longest wait between retries when Elasticsearch fails")
         ->envname("BSOCIAL_TELEMETRY_MAX_BACKOFF_MS");
     telemetry->add_option("--log-level", tc->log_level, "trace|debug|info|warn|error")
         ->envname("BSOCIAL_LOG_LEVEL");
@@ -143,8 +146,10 @@ void add_telemetry_commands(CLI::App& app, std::function<int()>& chosen) {
     auto qc = std::make_shared<query_config>();
     auto* query = app.add_subcommand("query", "run a stored analytics query (queries/*.json)");
     add_elasticsearch_options(*query, qc->es);
-    query->add_option("name", qc->name, "q1 (logged-in users per day), q2 (top 10 commented "
-                                        "posts per day), q3 (a user's top and worst post)")
+    query
+        ->add_option("name", qc->name,
+                     "q1 (logged-in users per day), q2 (top 10 commented "
+                     "posts per day), q3 (a user's top and worst post)")
         ->required()
         ->check(CLI::IsMember({"q1", "q2", "q3"}));
     query->add_option("--user", qc->user, "q3: username")->envname("BSOCIAL_QUERY_USER");

@@ -10,7 +10,7 @@ using namespace bsocial;
 using namespace bsocial::auth;
 
 class fixed_clock final : public clock {
-public:
+  public:
     std::int64_t ms = 1'800'000'000'000;
     std::int64_t now_ms() const override { return ms; }
 };
@@ -23,7 +23,7 @@ std::string sign(const std::string& header, const std::string& payload, const st
 }
 
 class TokenService : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { init_crypto(); }
     fixed_clock clock_;
     token_service tokens_{secret, clock_, 3600};
@@ -40,15 +40,18 @@ protected:
 // RFC 7515 appendix A.1: the HS256 example's exact signature.
 TEST(Hs256, MatchesRfc7515AppendixA1) {
     const std::string header = "{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}";
-    const std::string payload = "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
+    const std::string payload =
+        "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
     const auto key = base64url_decode(
         "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
     ASSERT_TRUE(key);
     const std::string input = base64url_encode(header) + "." + base64url_encode(payload);
-    EXPECT_EQ(input,
-              "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsD"
-              "QogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ");
-    EXPECT_EQ(base64url_encode(hs256_sign(input, *key)), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+    EXPECT_EQ(
+        input,
+        "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsD"
+        "QogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ");
+    EXPECT_EQ(base64url_encode(hs256_sign(input, *key)),
+              "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
 }
 
 TEST_F(TokenService, IssuedTokenVerifies) {
@@ -65,8 +68,8 @@ TEST_F(TokenService, EveryTokenHasItsOwnJti) {
 }
 
 TEST_F(TokenService, RefusesAlgNone) {
-    const std::string input = base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." +
-                              base64url_encode(payload());
+    const std::string input =
+        base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." + base64url_encode(payload());
     EXPECT_FALSE(tokens_.verify(input + "."));
     EXPECT_FALSE(tokens_.verify(input + "." + base64url_encode(hs256_sign(input, secret))));
 }
@@ -89,7 +92,8 @@ TEST_F(TokenService, RefusesExpiredToken) {
 
 TEST_F(TokenService, RefusesWrongIssuerOrAudience) {
     EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS256"})", payload(3600, "evil"), secret)));
-    EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS256"})", payload(3600, "bsocial", "other"), secret)));
+    EXPECT_FALSE(
+        tokens_.verify(sign(R"({"alg":"HS256"})", payload(3600, "bsocial", "other"), secret)));
 }
 
 TEST_F(TokenService, RefusesGarbageAndOversizedTokens) {

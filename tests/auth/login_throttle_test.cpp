@@ -4,7 +4,7 @@
 
 namespace {
 class manual_clock final : public bsocial::clock {
-public:
+  public:
     std::int64_t ms = 1'000'000;
     std::int64_t now_ms() const override { return ms; }
 };

@@ -7,7 +7,7 @@
 using namespace bsocial;
 
 class PasswordHasher : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() { init_crypto(); }
 };
 

@@ -14,5 +14,7 @@ TEST(Utf8, RejectsMalformedText) {
     EXPECT_FALSE(bsocial::is_valid_utf8("\xc0\xaf"));          // overlong '/'
     EXPECT_FALSE(bsocial::is_valid_utf8("\xed\xa0\x80"));      // surrogate
     EXPECT_FALSE(bsocial::is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
-    EXPECT_FALSE(bsocial::is_valid_utf8("a\x80" "b"));          // stray continuation
+    EXPECT_FALSE(
+        bsocial::is_valid_utf8("a\x80"
+                               "b"));  // stray continuation
 }

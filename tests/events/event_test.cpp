@@ -26,10 +26,12 @@ TEST(Event, EnvelopeHasExactlyTheContractFields) {
     EXPECT_EQ(v.at("type"), "post.created");
     EXPECT_EQ(v.at("version"), 1);
     EXPECT_EQ(v.at("occurred_at"), "2026-11-28T10:15:30.123Z");
-    EXPECT_TRUE(std::regex_match(std::string(v.at("id").as_string()),
-                                 std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+    EXPECT_TRUE(std::regex_match(
+        std::string(v.at("id").as_string()),
+        std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
     EXPECT_EQ(keys_of(v.at("data").as_object()),
-              (std::set<std::string>{"post_id", "user_id", "username", "email", "content", "created_at"}));
+              (std::set<std::string>{"post_id", "user_id", "username", "email", "content",
+                                     "created_at"}));
     EXPECT_EQ(v.at("data").at("post_id"), "7");
     EXPECT_EQ(e.topic, "bsocial.posts");
     EXPECT_EQ(e.key, "7");
@@ -38,11 +40,11 @@ TEST(Event, EnvelopeHasExactlyTheContractFields) {
 TEST(Event, KeysFollowTheContract) {
     bsocial::init_crypto();
     const user_fields a{1, "a", "a@x.io"}, b{2, "b", "b@x.io"};
-    EXPECT_EQ(comment_created(9, 5, 2, a, "hi", 0).key, "5");         // post_id
+    EXPECT_EQ(comment_created(9, 5, 2, a, "hi", 0).key, "5");  // post_id
     EXPECT_EQ(comment_created(9, 5, 2, a, "hi", 0).topic, "bsocial.comments");
-    EXPECT_EQ(follow_changed(true, a, b, 0).key, "1");                // follower_id
+    EXPECT_EQ(follow_changed(true, a, b, 0).key, "1");  // follower_id
     EXPECT_EQ(follow_changed(false, a, b, 0).type, "follow.deleted");
-    EXPECT_EQ(user_logged_out(b, 0).key, "2");                        // user_id
+    EXPECT_EQ(user_logged_out(b, 0).key, "2");  // user_id
     const auto logout = json::parse(envelope_json(user_logged_out(b, 0))).as_object();
     EXPECT_EQ(keys_of(logout.at("data").as_object()),
               (std::set<std::string>{"user_id", "username", "logged_out_at"}));

@@ -4,6 +4,7 @@
 #include <soci/soci.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "bsocial/core/random.hpp"
 #include "bsocial/events/outbox.hpp"
@@ -14,7 +15,7 @@ using namespace bsocial::events;
 
 /// Records what it was asked to publish and acknowledges what the test says.
 class fake_publisher final : public publisher {
-public:
+  public:
     std::vector<std::vector<std::int64_t>> batches;
     std::function<bool(const outbox_row&)> acknowledge = [](const outbox_row&) { return true; };
 
@@ -32,7 +33,7 @@ public:
 };
 
 class OutboxRelay : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         init_crypto();
         dir_ = std::filesystem::temp_directory_path() / ("relay-test-" + random_hex(6));
@@ -46,7 +47,8 @@ protected:
     void append(int n) {
         soci::session sql(db_->pool());
         for (int i = 0; i < n; ++i)
-            append_to_outbox(sql, post_created(i + 1, {1, "ada", "ada@example.com"}, "hi", 1000 + i));
+            append_to_outbox(sql,
+                             post_created(i + 1, {1, "ada", "ada@example.com"}, "hi", 1000 + i));
     }
     std::int64_t unsent() {
         soci::session sql(db_->pool());
@@ -108,4 +110,21 @@ TEST_F(OutboxRelay, BatchesAreBounded) {
     EXPECT_EQ(relay.run_once().fetched, 3);
     EXPECT_EQ(relay.run_once().fetched, 1);
     EXPECT_EQ(unsent(), 0);
+}
+
+TEST_F(OutboxRelay, PrunesOnlySentRowsOlderThanTheRetention) {
+    append(3);
+    out_.acknowledge = [](const outbox_row& r) { return r.id != 3; };
+    relay_options options;
+    options.retention = std::chrono::hours(0);  // everything sent is old enough
+    outbox_relay relay(*db_, out_, clock_, options);
+    relay.run_once();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // sent_at < now
+    EXPECT_EQ(relay.prune_sent(), 2);
+    EXPECT_EQ(unsent(), 1) << "an unsent row is never pruned";
+    relay_options keep;  // the default week keeps what was just sent
+    out_.acknowledge = [](const outbox_row&) { return true; };
+    outbox_relay relay2(*db_, out_, clock_, keep);
+    relay2.run_once();
+    EXPECT_EQ(relay2.prune_sent(), 0);
 }

@@ -70,3 +70,14 @@ TEST(Router, EmptyParameterDoesNotMatch) {
     auto req = make("GET", "/api/v1/posts/");
     EXPECT_EQ(r.dispatch(req).status, 404u);
 }
+
+TEST(Router, WebSocketRouteWithoutHandshakeIs426AndOtherMethods405) {
+    router r;
+    r.add_websocket("/stream", [](request&) { return ws_decision{}; });
+    auto req = make("GET", "/stream");
+    auto res = r.dispatch(req);
+    EXPECT_EQ(res.status, 426u);
+    req = make("POST", "/stream");
+    res = r.dispatch(req);
+    EXPECT_EQ(res.status, 405u);
+}

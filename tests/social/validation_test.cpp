@@ -8,7 +8,8 @@ TEST(Validation, UsernameIsNormalisedAndChecked) {
     std::string u = "  Alice_01 ";
     EXPECT_FALSE(check_username(u));
     EXPECT_EQ(u, "alice_01");
-    for (std::string bad : std::vector<std::string>{"ab", "a-b-c", "x' OR '1'='1", std::string(31, 'a'), "élan"}) {
+    for (std::string bad :
+         std::vector<std::string>{"ab", "a-b-c", "x' OR '1'='1", std::string(31, 'a'), "élan"}) {
         EXPECT_TRUE(check_username(bad)) << bad;
     }
 }
@@ -17,8 +18,9 @@ TEST(Validation, EmailShape) {
     std::string ok = " Bob@Example.COM ";
     EXPECT_FALSE(check_email(ok));
     EXPECT_EQ(ok, "bob@example.com");
-    for (std::string bad : std::vector<std::string>{"bob", "bob@", "@x.io", "bob@x", "a@@b.io", "a b@c.io", "a@b..io",
-                            std::string(250, 'a') + "@x.io"}) {
+    for (std::string bad :
+         std::vector<std::string>{"bob", "bob@", "@x.io", "bob@x", "a@@b.io", "a b@c.io", "a@b..io",
+                                  std::string(250, 'a') + "@x.io"}) {
         EXPECT_TRUE(check_email(bad)) << bad;
     }
 }
@@ -26,13 +28,14 @@ TEST(Validation, EmailShape) {
 TEST(Validation, PasswordLengthInCodePointsAndCommonList) {
     bsocial::auth::common_passwords common;
     common.add("password1");
-    EXPECT_TRUE(check_password("1234567", common));             // 7
-    EXPECT_FALSE(check_password("12345678x", common));          // 9, not common
+    EXPECT_TRUE(check_password("1234567", common));              // 7
+    EXPECT_FALSE(check_password("12345678x", common));           // 9, not common
     EXPECT_TRUE(check_password(std::string(129, 'a'), common));  // 129
     EXPECT_FALSE(check_password(std::string(128, 'a'), common));
-    EXPECT_FALSE(check_password("ééééééééé", common));          // 9 code points, 18 bytes
-    EXPECT_TRUE(check_password("Password1", common));           // common, any case
-    EXPECT_FALSE(check_password("this is a long passphrase without any digits or capitals at all", common));
+    EXPECT_FALSE(check_password("ééééééééé", common));  // 9 code points, 18 bytes
+    EXPECT_TRUE(check_password("Password1", common));   // common, any case
+    EXPECT_FALSE(
+        check_password("this is a long passphrase without any digits or capitals at all", common));
 }
 
 TEST(Validation, NamesAndTexts) {

@@ -41,7 +41,8 @@ std::string RandomSuffix() {
     return std::to_string(gen() % 1000000000ULL);
 }
 
-std::unique_ptr<RdKafka::Conf> MakeConf(const std::vector<std::pair<std::string, std::string>>& kv) {
+std::unique_ptr<RdKafka::Conf> MakeConf(
+    const std::vector<std::pair<std::string, std::string>>& kv) {
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     std::string err;
     for (const auto& [k, v] : kv) {
@@ -53,7 +54,7 @@ std::unique_ptr<RdKafka::Conf> MakeConf(const std::vector<std::pair<std::string,
 }
 
 class CountingDr : public RdKafka::DeliveryReportCb {
-   public:
+  public:
     void dr_cb(RdKafka::Message& m) override {
         if (m.err() == RdKafka::ERR_NO_ERROR) {
             ++ok;
@@ -88,7 +89,8 @@ void CreateTopic(RdKafka::Handle* h, const std::string& topic, int partitions, i
     rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
     rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 60000);
     ASSERT_NE(ev, nullptr) << "no CreateTopics result";
-    ASSERT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_event_error_string(ev);
+    ASSERT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR)
+        << rd_kafka_event_error_string(ev);
     const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
     ASSERT_NE(res, nullptr);
     size_t n = 0;
@@ -144,12 +146,14 @@ TEST(KafkaSmoke, IdempotentGzipProduceThenGroupConsumeWithCommits) {
     std::set<std::string> sent;
     for (int i = 0; i < kMessages; ++i) {
         std::string key = "k" + std::to_string(i);
-        std::string value = "bsocial smoke message " + std::to_string(i) + " " + std::string(200, 'x');
+        std::string value =
+            "bsocial smoke message " + std::to_string(i) + " " + std::string(200, 'x');
         sent.insert(value);
         RdKafka::ErrorCode e;
-        while ((e = producer->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                                      value.data(), value.size(), key.data(), key.size(), 0,
-                                      nullptr)) == RdKafka::ERR__QUEUE_FULL) {
+        while ((e = producer->produce(topic, RdKafka::Topic::PARTITION_UA,
+                                      RdKafka::Producer::RK_MSG_COPY, value.data(), value.size(),
+                                      key.data(), key.size(), 0, nullptr)) ==
+               RdKafka::ERR__QUEUE_FULL) {
             producer->poll(100);
         }
         ASSERT_EQ(e, RdKafka::ERR_NO_ERROR) << RdKafka::err2str(e);
@@ -182,7 +186,8 @@ TEST(KafkaSmoke, IdempotentGzipProduceThenGroupConsumeWithCommits) {
         ASSERT_EQ(c->commitSync(), RdKafka::ERR_NO_ERROR);
 
         std::vector<RdKafka::TopicPartition*> parts;
-        for (int p = 0; p < kPartitions; ++p) parts.push_back(RdKafka::TopicPartition::create(topic, p));
+        for (int p = 0; p < kPartitions; ++p)
+            parts.push_back(RdKafka::TopicPartition::create(topic, p));
         ASSERT_EQ(c->committed(parts, 10000), RdKafka::ERR_NO_ERROR);
         int64_t committed = 0;
         for (auto* tp : parts) committed += std::max<int64_t>(tp->offset(), 0);

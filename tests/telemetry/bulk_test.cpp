@@ -60,9 +60,8 @@ TEST(Bulk, RefusesAResponseThatDoesNotMatchTheRequest) {
     EXPECT_THROW(parse_bulk_response(R"({"errors":false,"items":[{"create":{}}]})", 1),
                  std::runtime_error);
     // "errors": false must agree with the statuses
-    EXPECT_THROW(parse_bulk_response(
-                     R"({"errors":false,"items":[{"create":{"status":500}}]})", 1),
+    EXPECT_THROW(parse_bulk_response(R"({"errors":false,"items":[{"create":{"status":500}}]})", 1),
                  std::runtime_error);
-    EXPECT_NO_THROW(parse_bulk_response(
-        R"({"errors":false,"items":[{"index":{"status":200}}]})", 1));
+    EXPECT_NO_THROW(
+        parse_bulk_response(R"({"errors":false,"items":[{"index":{"status":200}}]})", 1));
 }

@@ -48,7 +48,8 @@ TEST(Document, PoisonBecomesADeadLetterKeyedByItsKafkaPosition) {
         {"garbage", "payload is not JSON"},
         {"\xff\xfe", "payload is not UTF-8"},
         {"[1]", "payload is not a JSON object"},
-        {R"({"type":"post.created","version":1,"occurred_at":"x","data":{}})", "envelope lacks \"id\""},
+        {R"({"type":"post.created","version":1,"occurred_at":"x","data":{}})",
+         "envelope lacks \"id\""},
         {R"({"id":"a","type":"post.exploded","version":1,"occurred_at":"x","data":{}})",
          "unknown event type \"post.exploded\""},
         {R"({"id":"a","type":"user.logged_out","version":2,"occurred_at":"x","data":{}})",
@@ -74,6 +75,9 @@ TEST(Document, PoisonBecomesADeadLetterKeyedByItsKafkaPosition) {
 
 TEST(Document, SanitizeUtf8ReplacesOnlyBadBytes) {
     EXPECT_EQ(sanitize_utf8("ok é"), "ok é");
-    EXPECT_EQ(sanitize_utf8("a\xff" "b"), "a\xEF\xBF\xBD" "b");
+    EXPECT_EQ(sanitize_utf8("a\xff"
+                            "b"),
+              "a\xEF\xBF\xBD"
+              "b");
     EXPECT_EQ(sanitize_utf8("\xC3"), "\xEF\xBF\xBD");  // truncated sequence
 }

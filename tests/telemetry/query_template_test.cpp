@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <filesystem>
 
 #include "bsocial/telemetry/config.hpp"
@@ -15,8 +14,8 @@ namespace json = boost::json;
 namespace {
 // The stored queries, found from this file's location (tests/telemetry/ -> queries/).
 std::string queries_dir() {
-    return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() /
-            "queries").string();
+    return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "queries")
+        .string();
 }
 }  // namespace
 
@@ -56,8 +55,11 @@ TEST(QueryTemplate, ParametersAreDateMathInTheChosenZone) {
 }
 
 TEST(QueryTemplate, EveryStoredQueryFillsToValidJsonWithHostileValues) {
-    const query_params hostile = {{"from", "\"}"}, {"to", "\\"}, {"tz", "\n"},
-                                  {"user_id", "1\"}]}"}, {"username", "'\"{{x}}"}};
+    const query_params hostile = {{"from", "\"}"},
+                                  {"to", "\\"},
+                                  {"tz", "\n"},
+                                  {"user_id", "1\"}]}"},
+                                  {"username", "'\"{{x}}"}};
     for (const auto* q : {"q1", "q2", "q3"}) {
         const auto text = load_query_file(queries_dir(), query_file(q));
         EXPECT_NO_THROW(json::parse(substitute(text, hostile))) << q;
@@ -88,14 +90,16 @@ TEST(QueryReport, RendersTheThreeTables) {
     const auto q2 = render_table("q2", R"({"aggregations":{"per_day":{"buckets":[
         {"key_as_string":"2026-03-28","top_posts":{"buckets":[{"key":"9","doc_count":3}]}},
         {"key_as_string":"2026-03-29","top_posts":{"buckets":[]}}]}}})");
-    EXPECT_EQ(q2, "day          rank  post_id     comments\n"
-                  "2026-03-28   1     9           3\n"
-                  "2026-03-29   -     (no comments)\n");
+    EXPECT_EQ(q2,
+              "day          rank  post_id     comments\n"
+              "2026-03-28   1     9           3\n"
+              "2026-03-29   -     (no comments)\n");
     const auto q3 = render_table("q3", R"({"aggregations":{
         "top_post":{"buckets":[{"key":"9","comments":{"doc_count":3},
                     "post":{"created":{"value":1,"value_as_string":"2026-03-28T00:00:00.000Z"}}}]},
         "worst_post":{"buckets":[]}}})");
-    EXPECT_EQ(q3, "which  post_id     comments  created_at\n"
-                  "top    9           3         2026-03-28T00:00:00.000Z\n");
+    EXPECT_EQ(q3,
+              "which  post_id     comments  created_at\n"
+              "top    9           3         2026-03-28T00:00:00.000Z\n");
     EXPECT_THROW(render_table("q1", R"({"hits":{}})"), std::runtime_error);
 }

@@ -28,7 +28,8 @@ authenticator::authenticator(social::accounts& accounts, std::vector<std::string
       token_ttl_seconds_(token_ttl_seconds) {}
 
 bool authenticator::origin_allowed(const http::request& req) const {
-    if (const auto* site = req.header("sec-fetch-site"); site && *site == "cross-site") return false;
+    if (const auto* site = req.header("sec-fetch-site"); site && *site == "cross-site")
+        return false;
     const auto* origin = req.header("origin");
     if (!origin) return true;  // not a browser cross-origin request; SameSite=Strict also holds
     if (const auto* host = req.header("host")) {
@@ -51,13 +52,13 @@ social::identity authenticator::identify(const http::request& req, bool always_c
     bool from_cookie = false;
     if (const auto* authz = req.header("authorization")) {
         constexpr std::string_view scheme = "Bearer ";
-        if (authz->size() > scheme.size() && std::equal(scheme.begin(), scheme.end(), authz->begin(),
-                                                        [](char a, char b) {
-                                                            return std::tolower(a) == std::tolower(b);
-                                                        }))
+        if (authz->size() > scheme.size() &&
+            std::equal(scheme.begin(), scheme.end(), authz->begin(),
+                       [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
             token = authz->substr(scheme.size());
         else
-            throw error(error_code::unauthorized, "the Authorization header must be Bearer <token>");
+            throw error(error_code::unauthorized,
+                        "the Authorization header must be Bearer <token>");
     } else if (const auto* cookies = req.header("cookie")) {
         token = cookie_value(*cookies, session_cookie_name);
         from_cookie = token.has_value();

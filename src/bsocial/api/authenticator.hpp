@@ -15,7 +15,7 @@ namespace bsocial::api {
 inline constexpr const char* session_cookie_name = "bsocial_session";
 
 class authenticator {
-public:
+  public:
     authenticator(social::accounts& accounts, std::vector<std::string> allowed_origins,
                   bool cookie_secure, std::int64_t token_ttl_seconds);
 
@@ -30,7 +30,7 @@ public:
     std::string session_cookie(const std::string& token) const;
     std::string cleared_cookie() const;
 
-private:
+  private:
     bool origin_allowed(const http::request& req) const;
     social::identity identify(const http::request& req, bool always_check_origin) const;
 

@@ -16,18 +16,18 @@
 namespace bsocial::api {
 
 class sessions_handler {
-public:
+  public:
     sessions_handler(social::accounts& accounts, const authenticator& auth);
     http::response login(http::request& req);   // POST /api/v1/sessions
     http::response logout(http::request& req);  // DELETE /api/v1/sessions/current
 
-private:
+  private:
     social::accounts& accounts_;
     const authenticator& auth_;
 };
 
 class users_handler {
-public:
+  public:
     users_handler(social::accounts& accounts, social::graph& graph, const authenticator& auth);
     http::response register_user(http::request& req);  // POST /api/v1/users
     http::response me(http::request& req);             // GET /api/v1/users/me
@@ -38,23 +38,23 @@ public:
     http::response followers(http::request& req);      // GET .../{username}/followers
     http::response following(http::request& req);      // GET .../{username}/following
 
-private:
+  private:
     social::accounts& accounts_;
     social::graph& graph_;
     const authenticator& auth_;
 };
 
 class posts_handler {
-public:
+  public:
     posts_handler(social::posts& posts, const authenticator& auth);
-    http::response create(http::request& req);          // POST /api/v1/posts
-    http::response get(http::request& req);             // GET /api/v1/posts/{id}
-    http::response feed(http::request& req);            // GET /api/v1/feed
-    http::response user_posts(http::request& req);      // GET /api/v1/users/{username}/posts
-    http::response add_comment(http::request& req);     // POST /api/v1/posts/{id}/comments
-    http::response list_comments(http::request& req);   // GET /api/v1/posts/{id}/comments
+    http::response create(http::request& req);         // POST /api/v1/posts
+    http::response get(http::request& req);            // GET /api/v1/posts/{id}
+    http::response feed(http::request& req);           // GET /api/v1/feed
+    http::response user_posts(http::request& req);     // GET /api/v1/users/{username}/posts
+    http::response add_comment(http::request& req);    // POST /api/v1/posts/{id}/comments
+    http::response list_comments(http::request& req);  // GET /api/v1/posts/{id}/comments
 
-private:
+  private:
     social::posts& posts_;
     const authenticator& auth_;
 };
@@ -66,7 +66,7 @@ struct readiness_check {
 };
 
 class ops_handler {
-public:
+  public:
     ops_handler(store::database& db, http::metrics& stats, std::vector<readiness_check> checks);
     http::response healthz(http::request& req);
     http::response readyz(http::request& req);
@@ -78,7 +78,7 @@ public:
     /// while Kafka is down, since writes keep working and the outbox keeps the events).
     std::function<boost::json::object()> outbox_details;
 
-private:
+  private:
     store::database& db_;
     http::metrics& stats_;
     std::vector<readiness_check> checks_;

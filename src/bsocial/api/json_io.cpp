@@ -13,7 +13,8 @@ constexpr int max_limit = 100;
 bool is_json_content_type(const std::string* value) {
     if (!value) return false;
     std::string v;
-    for (char c : *value) v.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (char c : *value)
+        v.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     const auto semi = v.find(';');
     std::string mime = v.substr(0, semi);
     while (!mime.empty() && mime.back() == ' ') mime.pop_back();
@@ -34,7 +35,8 @@ json::object parse_json_body(const http::request& req) {
     boost::system::error_code ec;
     json::value v = json::parse(req.body, ec);
     if (ec) throw error(error_code::malformed_json, "the body is not valid JSON");
-    if (!v.is_object()) throw error(error_code::validation_failed, "the body must be a JSON object");
+    if (!v.is_object())
+        throw error(error_code::validation_failed, "the body must be a JSON object");
     return std::move(v.as_object());
 }
 
@@ -67,7 +69,8 @@ social::page_request parse_page(const http::request& req) {
     }
     if (auto cursor = req.query_param("cursor")) {
         if (cursor->empty() || cursor->size() > 200 || !is_base64url(*cursor))
-            throw error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
+            throw error(error_code::validation_failed, "invalid cursor",
+                        {{"cursor", "is invalid"}});
         page.cursor = *cursor;
     }
     return page;

@@ -12,14 +12,15 @@ http::response sessions_handler::login(http::request& req) {
     field_errors errors;
     std::string login = take_string(body, "login", errors);
     const std::string password = take_string(body, "password", errors);
-    if (!errors.empty()) throw error(error_code::validation_failed, "invalid login request", errors);
+    if (!errors.empty())
+        throw error(error_code::validation_failed, "invalid login request", errors);
 
     auto result = accounts_.login(std::move(login), password, req.client_address);
-    auto res = json_response(200, json::object{{"token", result.token.token},
-                                               {"token_type", "Bearer"},
-                                               {"expires_at", format_rfc3339_ms(
-                                                                  result.token.claims.expires_at * 1000)},
-                                               {"user", to_json(result.who, true)}});
+    auto res = json_response(
+        200, json::object{{"token", result.token.token},
+                          {"token_type", "Bearer"},
+                          {"expires_at", format_rfc3339_ms(result.token.claims.expires_at * 1000)},
+                          {"user", to_json(result.who, true)}});
     res.set_header("Set-Cookie", auth_.session_cookie(result.token.token));
     return res;
 }

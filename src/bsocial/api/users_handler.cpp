@@ -38,7 +38,8 @@ http::response users_handler::search(http::request& req) {
     const auto page = parse_page(req);
     const std::string q = req.query_param("q").value_or("");
     if (q.size() > 30)
-        throw error(error_code::validation_failed, "invalid search", {{"q", "must be at most 30 characters"}});
+        throw error(error_code::validation_failed, "invalid search",
+                    {{"q", "must be at most 30 characters"}});
     return list_response<social::user>(req, graph_.search(q, page), render_users_for(caller.who));
 }
 

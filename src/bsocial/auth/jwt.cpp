@@ -31,7 +31,8 @@ std::optional<std::int64_t> int_claim(const json::object& o, std::string_view ke
     const auto* v = o.if_contains(key);
     if (!v) return std::nullopt;
     if (v->is_int64()) return v->as_int64();
-    if (v->is_uint64() && v->as_uint64() <= INT64_MAX) return static_cast<std::int64_t>(v->as_uint64());
+    if (v->is_uint64() && v->as_uint64() <= INT64_MAX)
+        return static_cast<std::int64_t>(v->as_uint64());
     return std::nullopt;
 }
 
@@ -74,14 +75,11 @@ issued_token token_service::issue(std::int64_t user_id) const {
     claims.expires_at = claims.issued_at + ttl_seconds_;
 
     const json::object header{{"alg", "HS256"}, {"typ", "JWT"}};
-    const json::object payload{{"iss", issuer_},
-                               {"aud", audience_},
-                               {"sub", std::to_string(user_id)},
-                               {"iat", claims.issued_at},
-                               {"exp", claims.expires_at},
-                               {"jti", claims.jti}};
-    std::string input =
-        base64url_encode(json::serialize(header)) + "." + base64url_encode(json::serialize(payload));
+    const json::object payload{
+        {"iss", issuer_},          {"aud", audience_},         {"sub", std::to_string(user_id)},
+        {"iat", claims.issued_at}, {"exp", claims.expires_at}, {"jti", claims.jti}};
+    std::string input = base64url_encode(json::serialize(header)) + "." +
+                        base64url_encode(json::serialize(payload));
     std::string signature = base64url_encode(hs256_sign(input, secret_));
     return {input + "." + signature, std::move(claims)};
 }

@@ -13,8 +13,8 @@
 namespace bsocial::auth {
 
 struct token_claims {
-    std::int64_t user_id = 0;  ///< "sub"
-    std::string jti;           ///< unique token id, the handle for revocation
+    std::int64_t user_id = 0;     ///< "sub"
+    std::string jti;              ///< unique token id, the handle for revocation
     std::int64_t issued_at = 0;   ///< seconds since epoch
     std::int64_t expires_at = 0;  ///< seconds since epoch
 };
@@ -28,7 +28,7 @@ struct issued_token {
 std::string hs256_sign(std::string_view signing_input, std::string_view key);
 
 class token_service {
-public:
+  public:
     static constexpr std::size_t max_token_length = 4096;
 
     token_service(std::string secret, const clock& clock, std::int64_t ttl_seconds,
@@ -39,7 +39,7 @@ public:
     /// The claims of a valid token; nullopt for anything malformed, forged or expired.
     std::optional<token_claims> verify(std::string_view token) const;
 
-private:
+  private:
     std::string secret_;
     const clock& clock_;
     std::int64_t ttl_seconds_;

@@ -16,7 +16,7 @@
 namespace bsocial::auth {
 
 class login_throttle {
-public:
+  public:
     login_throttle(const clock& clock, int max_failures, std::int64_t window_seconds);
 
     /// Seconds to wait if `key` is locked out now, else nullopt.
@@ -24,7 +24,7 @@ public:
     void record_failure(const std::string& key);
     void clear(const std::string& key);
 
-private:
+  private:
     void prune(std::deque<std::int64_t>& failures, std::int64_t now);
 
     const clock& clock_;

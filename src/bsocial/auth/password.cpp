@@ -23,13 +23,13 @@ std::string lower_ascii(std::string_view s) {
 }
 
 class slot_guard {
-public:
+  public:
     explicit slot_guard(std::counting_semaphore<64>& s) : s_(s) { s_.acquire(); }
     ~slot_guard() { s_.release(); }
     slot_guard(const slot_guard&) = delete;
     slot_guard& operator=(const slot_guard&) = delete;
 
-private:
+  private:
     std::counting_semaphore<64>& s_;
 };
 }  // namespace

@@ -12,7 +12,7 @@
 namespace bsocial::auth {
 
 class password_hasher {
-public:
+  public:
     explicit password_hasher(std::size_t max_concurrent = 2);
 
     /// A new "$argon2id$..." string with a fresh random salt.
@@ -25,7 +25,7 @@ public:
     /// costs the same time as a wrong password (security checklist S5).
     void verify_dummy(std::string_view password);
 
-private:
+  private:
     std::counting_semaphore<64> slots_;
     std::string dummy_hash_;
 };
@@ -33,7 +33,7 @@ private:
 /// The common-password list (Debian john-data's password.lst, "#!" lines are comments),
 /// compared case-insensitively.
 class common_passwords {
-public:
+  public:
     common_passwords() = default;
     /// Throws std::runtime_error when the file cannot be read or is empty.
     static common_passwords load(const std::string& path);
@@ -42,7 +42,7 @@ public:
     std::size_t size() const { return words_.size(); }
     void add(std::string_view word);
 
-private:
+  private:
     std::unordered_set<std::string> words_;
 };
 

@@ -7,7 +7,7 @@
 namespace bsocial {
 
 class clock {
-public:
+  public:
     virtual ~clock() = default;
     /// Milliseconds since the Unix epoch (UTC).
     virtual std::int64_t now_ms() const = 0;
@@ -15,7 +15,7 @@ public:
 };
 
 class system_clock final : public clock {
-public:
+  public:
     std::int64_t now_ms() const override {
         using namespace std::chrono;
         return duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())

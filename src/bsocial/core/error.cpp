@@ -4,20 +4,36 @@ namespace bsocial {
 
 const char* to_string(error_code code) noexcept {
     switch (code) {
-        case error_code::bad_request: return "bad_request";
-        case error_code::malformed_json: return "malformed_json";
-        case error_code::unauthorized: return "unauthorized";
-        case error_code::invalid_credentials: return "invalid_credentials";
-        case error_code::forbidden_origin: return "forbidden_origin";
-        case error_code::not_found: return "not_found";
-        case error_code::method_not_allowed: return "method_not_allowed";
-        case error_code::already_exists: return "already_exists";
-        case error_code::payload_too_large: return "payload_too_large";
-        case error_code::unsupported_media_type: return "unsupported_media_type";
-        case error_code::validation_failed: return "validation_failed";
-        case error_code::rate_limited: return "rate_limited";
-        case error_code::unavailable: return "unavailable";
-        case error_code::internal_error: return "internal_error";
+        case error_code::bad_request:
+            return "bad_request";
+        case error_code::malformed_json:
+            return "malformed_json";
+        case error_code::unauthorized:
+            return "unauthorized";
+        case error_code::invalid_credentials:
+            return "invalid_credentials";
+        case error_code::forbidden_origin:
+            return "forbidden_origin";
+        case error_code::not_found:
+            return "not_found";
+        case error_code::method_not_allowed:
+            return "method_not_allowed";
+        case error_code::already_exists:
+            return "already_exists";
+        case error_code::payload_too_large:
+            return "payload_too_large";
+        case error_code::unsupported_media_type:
+            return "unsupported_media_type";
+        case error_code::upgrade_required:
+            return "upgrade_required";
+        case error_code::validation_failed:
+            return "validation_failed";
+        case error_code::rate_limited:
+            return "rate_limited";
+        case error_code::unavailable:
+            return "unavailable";
+        case error_code::internal_error:
+            return "internal_error";
     }
     return "internal_error";  // unreachable: the switch is exhaustive
 }

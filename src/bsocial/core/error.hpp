@@ -20,6 +20,7 @@ enum class error_code {
     already_exists,
     payload_too_large,
     unsupported_media_type,
+    upgrade_required,
     validation_failed,
     rate_limited,
     unavailable,
@@ -30,7 +31,7 @@ enum class error_code {
 using field_errors = std::map<std::string, std::string>;
 
 class error : public std::runtime_error {
-public:
+  public:
     error(error_code code, std::string message, field_errors fields = {})
         : std::runtime_error(std::move(message)), code_(code), fields_(std::move(fields)) {}
 
@@ -40,7 +41,7 @@ public:
     /// Seconds the client should wait (only for rate_limited).
     long retry_after_seconds = 0;
 
-private:
+  private:
     error_code code_;
     field_errors fields_;
 };

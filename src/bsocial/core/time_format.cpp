@@ -12,12 +12,11 @@ std::string format_rfc3339_ms(std::int64_t epoch_ms) {
     const year_month_day ymd{day};
     const hh_mm_ss<milliseconds> tod{tp - day};
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ld.%03ldZ",
-                  static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                  static_cast<unsigned>(ymd.day()), static_cast<long>(tod.hours().count()),
-                  static_cast<long>(tod.minutes().count()),
-                  static_cast<long>(tod.seconds().count()),
-                  static_cast<long>(tod.subseconds().count()));
+    std::snprintf(
+        buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ld.%03ldZ", static_cast<int>(ymd.year()),
+        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+        static_cast<long>(tod.hours().count()), static_cast<long>(tod.minutes().count()),
+        static_cast<long>(tod.seconds().count()), static_cast<long>(tod.subseconds().count()));
     return buf;
 }
 

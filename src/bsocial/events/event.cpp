@@ -10,8 +10,8 @@ namespace bsocial::events {
 namespace {
 event make(std::string_view type, std::string_view topic, std::int64_t key, std::int64_t at_ms,
            boost::json::object data) {
-    return event{new_uuid_v4(),   std::string(type), std::string(topic),
-                 std::to_string(key), at_ms,           std::move(data)};
+    return event{new_uuid_v4(), std::string(type), std::string(topic), std::to_string(key),
+                 at_ms,         std::move(data)};
 }
 std::string id(std::int64_t v) { return std::to_string(v); }
 }  // namespace

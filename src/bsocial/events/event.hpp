@@ -42,8 +42,7 @@ event user_logged_out(const user_fields& user, std::int64_t at_ms);
 event post_created(std::int64_t post_id, const user_fields& author, const std::string& content,
                    std::int64_t at_ms);
 event comment_created(std::int64_t comment_id, std::int64_t post_id, std::int64_t post_author_id,
-                      const user_fields& commenter, const std::string& content,
-                      std::int64_t at_ms);
+                      const user_fields& commenter, const std::string& content, std::int64_t at_ms);
 /// follow.created when `created`, else follow.deleted.
 event follow_changed(bool created, const user_fields& follower, const user_fields& followee,
                      std::int64_t at_ms);

@@ -1,10 +1,10 @@
 #include "bsocial/events/kafka_publisher.hpp"
 
-#include "bsocial/events/kafka_config.hpp"
-
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
+
+#include "bsocial/events/kafka_config.hpp"
 
 namespace bsocial::events {
 
@@ -12,7 +12,7 @@ namespace bsocial::events {
 /// errors (fired on librdkafka threads).
 class kafka_publisher::delivery_reports final : public RdKafka::DeliveryReportCb,
                                                 public RdKafka::EventCb {
-public:
+  public:
     void dr_cb(RdKafka::Message& message) override {
         auto* row_id = static_cast<std::int64_t*>(message.msg_opaque());
         std::lock_guard lock(mutex_);
@@ -45,7 +45,7 @@ public:
         return std::exchange(fatal_, false);
     }
 
-private:
+  private:
     std::mutex mutex_;
     std::vector<std::int64_t> acked_;
     std::string last_error_;

@@ -15,13 +15,13 @@
 namespace bsocial::events {
 
 struct kafka_options {
-    std::string brokers;                 ///< bootstrap servers, "host:port,..."
-    int message_timeout_ms = 10000;      ///< a message not acknowledged by then fails
+    std::string brokers;             ///< bootstrap servers, "host:port,..."
+    int message_timeout_ms = 10000;  ///< a message not acknowledged by then fails
     std::string compression = "gzip";
 };
 
 class kafka_publisher final : public publisher {
-public:
+  public:
     /// Throws std::runtime_error when the configuration is refused.
     explicit kafka_publisher(kafka_options options);
     ~kafka_publisher() override;
@@ -33,7 +33,7 @@ public:
     /// How many times the producer was recreated after a fatal error.
     int recreations() const { return recreations_; }
 
-private:
+  private:
     class delivery_reports;
     void create_producer();
     void destroy_producer();

@@ -17,6 +17,10 @@ constexpr const char* fetch_unsent_locked_sql =
     "SELECT id, event_id, topic, event_key, event_type, payload, created_at FROM outbox"
     " WHERE sent_at IS NULL ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED";
 constexpr const char* mark_sent_sql = "UPDATE outbox SET sent_at = :sent_at WHERE id = :id";
+constexpr const char* count_sent_before_sql =
+    "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL AND sent_at < :cutoff";
+constexpr const char* delete_sent_before_sql =
+    "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < :cutoff";
 }  // namespace
 
 std::vector<outbox_row> fetch_unsent(soci::session& sql, int limit, bool lock_rows) {
@@ -29,6 +33,14 @@ std::vector<outbox_row> fetch_unsent(soci::session& sql, int limit, bool lock_ro
     st.execute();
     while (st.fetch()) rows.push_back(row);
     return rows;
+}
+
+std::int64_t delete_sent_before(soci::session& sql, std::int64_t cutoff_ms) {
+    // Counted first: SOCI 4.0.3's affected-row count is unreliable on SQLite.
+    std::int64_t n = 0;
+    sql << count_sent_before_sql, soci::into(n), soci::use(cutoff_ms);
+    if (n > 0) sql << delete_sent_before_sql, soci::use(cutoff_ms);
+    return n;
 }
 
 void mark_sent(soci::session& sql, const std::vector<std::int64_t>& ids, std::int64_t sent_at_ms) {

@@ -38,6 +38,9 @@ struct outbox_row {
 /// work instead of publishing the same rows.
 std::vector<outbox_row> fetch_unsent(soci::session& sql, int limit, bool lock_rows);
 
+/// Deletes rows sent before `cutoff_ms`; returns how many.
+std::int64_t delete_sent_before(soci::session& sql, std::int64_t cutoff_ms);
+
 /// Marks rows as published at `sent_at_ms`.
 void mark_sent(soci::session& sql, const std::vector<std::int64_t>& ids, std::int64_t sent_at_ms);
 

@@ -12,7 +12,7 @@
 namespace bsocial::events {
 
 class publisher {
-public:
+  public:
     virtual ~publisher() = default;
 
     /// Publishes every row and waits up to `timeout` for the broker's acknowledgements.

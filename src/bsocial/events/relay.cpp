@@ -75,10 +75,31 @@ outbox_relay::batch_result outbox_relay::run_once() {
     return {static_cast<int>(rows.size()), static_cast<int>(acked.size())};
 }
 
+std::int64_t outbox_relay::prune_sent() {
+    const std::int64_t cutoff =
+        clock_.now_ms() -
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.retention).count();
+    soci::session sql(db_.pool());
+    store::write_transaction tx(sql, db_.kind());
+    const std::int64_t pruned = delete_sent_before(sql, cutoff);
+    tx.commit();
+    return pruned;
+}
+
 void outbox_relay::run() {
     spdlog::info("module=events event=relay_started batch_size={}", options_.batch_size);
     auto backoff = options_.idle_poll;
+    auto next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(1);
     while (!stopping_) {
+        if (std::chrono::steady_clock::now() >= next_prune) {
+            next_prune += std::chrono::hours(1);
+            try {
+                if (const auto n = prune_sent())
+                    spdlog::info("module=events event=outbox_pruned rows={}", n);
+            } catch (const std::exception& e) {
+                spdlog::warn("module=events event=outbox_prune_failed error=\"{}\"", e.what());
+            }
+        }
         batch_result result;
         bool failed = false;
         try {

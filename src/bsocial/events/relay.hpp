@@ -22,9 +22,11 @@ namespace bsocial::events {
 
 struct relay_options {
     int batch_size = 500;
-    std::chrono::milliseconds idle_poll{50};        ///< how often an idle relay looks again
+    std::chrono::milliseconds idle_poll{50};         ///< how often an idle relay looks again
     std::chrono::milliseconds flush_timeout{15000};  ///< wait for acks per batch
     std::chrono::milliseconds max_backoff{5000};     ///< after a failed batch, at most this
+    /// Sent rows older than this are deleted (hourly), so the outbox does not grow forever.
+    std::chrono::hours retention{24 * 7};
     /// Test-only fault injection: exit the process right after a batch was acknowledged
     /// by Kafka and before it is marked sent (proves duplicates are harmless downstream).
     bool crash_after_publish = false;
@@ -38,7 +40,7 @@ struct relay_status {
 };
 
 class outbox_relay {
-public:
+  public:
     outbox_relay(store::database& db, publisher& out, const clock& clock, relay_options options);
     ~outbox_relay();
 
@@ -56,7 +58,10 @@ public:
     /// Publishes one batch. Used by the relay thread and by tests.
     batch_result run_once();
 
-private:
+    /// Deletes sent rows older than the retention; returns how many. Used hourly and by tests.
+    std::int64_t prune_sent();
+
+  private:
     void run();
 
     store::database& db_;

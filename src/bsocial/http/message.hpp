@@ -13,9 +13,9 @@ namespace bsocial::http {
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
 struct request {
-    std::string method;  ///< "GET", "POST", ...
-    std::string path;    ///< percent-decoded, without the query
-    header_list query;   ///< decoded query parameters, in order
+    std::string method;   ///< "GET", "POST", ...
+    std::string path;     ///< percent-decoded, without the query
+    header_list query;    ///< decoded query parameters, in order
     header_list headers;  ///< names in lower case
     std::string body;
     std::string client_address;

@@ -35,8 +35,8 @@ std::string metrics::render() const {
             << "\",le=\"+Inf\"} " << h.count << "\n";
         out << "bsocial_http_request_duration_seconds_sum{route=\"" << route << "\"} " << h.sum
             << "\n";
-        out << "bsocial_http_request_duration_seconds_count{route=\"" << route << "\"} "
-            << h.count << "\n";
+        out << "bsocial_http_request_duration_seconds_count{route=\"" << route << "\"} " << h.count
+            << "\n";
     }
     return out.str();
 }

@@ -12,7 +12,7 @@
 namespace bsocial::http {
 
 class metrics {
-public:
+  public:
     static constexpr std::array<double, 11> buckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                        0.25,  0.5,   1.0,  2.5,   5.0};
 
@@ -22,7 +22,7 @@ public:
     /// Prometheus text exposition of everything recorded so far.
     std::string render() const;
 
-private:
+  private:
     struct histogram {
         std::array<std::uint64_t, buckets.size()> counts{};
         std::uint64_t count = 0;

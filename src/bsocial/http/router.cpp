@@ -10,8 +10,8 @@ std::vector<std::string> split_path(const std::string& path) {
     std::size_t start = (!path.empty() && path[0] == '/') ? 1 : 0;
     while (true) {
         const auto slash = path.find('/', start);
-        out.push_back(path.substr(start, slash == std::string::npos ? std::string::npos
-                                                                    : slash - start));
+        out.push_back(
+            path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
         if (slash == std::string::npos) break;
         start = slash + 1;
     }
@@ -70,7 +70,8 @@ ws_decision router::dispatch_upgrade(request& req) const {
         return ws_decision{problem_response(e), {}};
     } catch (const std::exception& e) {
         if (on_exception) on_exception(req, e);
-        return ws_decision{problem_response(error(error_code::internal_error, "internal error")), {}};
+        return ws_decision{problem_response(error(error_code::internal_error, "internal error")),
+                           {}};
     }
 }
 
@@ -100,6 +101,28 @@ response router::dispatch(request& req) const {
                     error(error_code::method_not_allowed, "method not allowed on this resource"));
                 res.set_header("Allow", allow);
                 return res;
+            }
+            for (const auto& r : ws_routes_) {
+                if (match(r.segments, segments) < 0) continue;
+                // A WebSocket resource reached without the handshake.
+                req.route = r.pattern;
+                if (req.method != "GET") {
+                    auto res = problem_response(
+                        error(error_code::method_not_allowed, "method not allowed on this resource"));
+                    res.set_header("Allow", "GET");
+                    return res;
+                }
+                auto res = problem_response(
+                    error(error_code::upgrade_required, "this resource is a WebSocket: send an Upgrade request"));
+                res.set_header("Upgrade", "websocket");
+                res.set_header("Connection", "Upgrade");
+                return res;
+            }
+            if (fallback) {
+                if (auto res = fallback(req)) {
+                    req.route = "static";
+                    return *res;
+                }
             }
             req.route = "not_found";
             throw error(error_code::not_found, "no such resource");

@@ -4,6 +4,7 @@
 // Built once at start, then read-only (thread-safe dispatch).
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,7 @@ namespace bsocial::http {
 using handler = std::function<response(request&)>;
 
 class router {
-public:
+  public:
     /// `pattern` like "/api/v1/users/{username}"; literal segments win over parameters.
     void add(std::string method, std::string pattern, handler h);
 
@@ -30,10 +31,13 @@ public:
     response dispatch(request& req) const;
 
     std::function<void(const request&, const std::exception&)> on_exception;
+    /// Answers requests no route matches (e.g. the web app's files); nullopt means 404.
+    std::function<std::optional<response>(const request&)> fallback;
+
     /// Called after every handled request (e.g. to wake the outbox relay after a write).
     std::function<void(const request&, const response&)> on_response;
 
-private:
+  private:
     struct route {
         std::string method;
         std::string pattern;

@@ -8,8 +8,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <deque>
 #include <boost/url/parse.hpp>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -34,7 +34,7 @@ namespace websocket = beast::websocket;
 /// One WebSocket after its handshake. Lives on its connection's strand: every member is
 /// touched only there (send/close post to it). One writer: frames wait in `queue_`.
 class ws_session final : public ws_connection, public std::enable_shared_from_this<ws_session> {
-public:
+  public:
     /// A burst of pushes is posted before the writer runs once, so the bound is on bytes
     /// (thousands of notifications), not on a small frame count.
     static constexpr std::size_t max_queued_bytes = 1024 * 1024;
@@ -65,15 +65,17 @@ public:
             if (ec) break;
             if (!callbacks.on_message) continue;
             std::string text = beast::buffers_to_string(buffer.data());
-            co_await asio::co_spawn(blocking_, call_on_message(callbacks.on_message, std::move(text)),
+            co_await asio::co_spawn(blocking_,
+                                    call_on_message(callbacks.on_message, std::move(text)),
                                     as_tuple_awaitable);
         }
         closed_ = true;
         if (callbacks.on_close)
-            co_await asio::co_spawn(blocking_, call_on_close(callbacks.on_close), as_tuple_awaitable);
+            co_await asio::co_spawn(blocking_, call_on_close(callbacks.on_close),
+                                    as_tuple_awaitable);
     }
 
-private:
+  private:
     static asio::awaitable<void> call_on_message(std::function<void(const std::string&)> f,
                                                  std::string text) {
         f(text);
@@ -88,8 +90,9 @@ private:
         if (closing_ || closed_) return;
         if (queued_bytes_ + text.size() > max_queued_bytes) {
             // A client that does not read must not make us buffer without bound: drop it.
-            spdlog::warn("module=http event=websocket_dropped reason=slow_client queued={} bytes={}",
-                         queue_.size(), queued_bytes_);
+            spdlog::warn(
+                "module=http event=websocket_dropped reason=slow_client queued={} bytes={}",
+                queue_.size(), queued_bytes_);
             closing_ = true;
             beast::error_code ignored;
             beast::get_lowest_layer(ws_).socket().close(ignored);
@@ -131,7 +134,8 @@ private:
     }
 
     void send_close() {
-        ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(*close_code_), close_reason_),
+        ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(*close_code_),
+                                                close_reason_),
                         [self = shared_from_this()](beast::error_code) {});
     }
 
@@ -172,7 +176,8 @@ request to_request(const bhttp::request<bhttp::string_body>& in, const std::stri
     // Decoded path and query reach SQL as text: they must be valid UTF-8.
     bool valid = is_valid_utf8(out.path);
     for (const auto& [k, v] : out.query) valid = valid && is_valid_utf8(k) && is_valid_utf8(v);
-    if (!valid) throw bsocial::error(error_code::bad_request, "the request target is not valid UTF-8");
+    if (!valid)
+        throw bsocial::error(error_code::bad_request, "the request target is not valid UTF-8");
     for (const auto& f : in) {
         std::string name(f.name_string());
         for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -219,10 +224,11 @@ bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned versi
                                              bool keep_alive) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
     out.set(bhttp::field::server, "bsocial");
-    if (!res.body.empty() || res.status != 204) out.set(bhttp::field::content_type, res.content_type);
+    if (!res.body.empty() || res.status != 204)
+        out.set(bhttp::field::content_type, res.content_type);
     out.set("X-Content-Type-Options", "nosniff");
-    out.set(bhttp::field::cache_control, "no-store");
-    for (const auto& [k, v] : res.headers) out.insert(k, v);
+    out.set(bhttp::field::cache_control, "no-store");  // API answers; files set their own
+    for (const auto& [k, v] : res.headers) out.set(k, v);
     out.body() = res.body;
     out.keep_alive(keep_alive);
     out.prepare_payload();
@@ -284,9 +290,8 @@ asio::awaitable<void> server::impl::accept_loop() {
     }
 }
 
-asio::awaitable<void> server::impl::write_problem(std::shared_ptr<connection> conn,
-                                                  error_code code, std::string message,
-                                                  unsigned status_override) {
+asio::awaitable<void> server::impl::write_problem(std::shared_ptr<connection> conn, error_code code,
+                                                  std::string message, unsigned status_override) {
     response res = problem_response(bsocial::error(code, std::move(message)));
     if (status_override) res.status = status_override;
     auto out = to_beast(res, 11, false);
@@ -309,8 +314,8 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
         parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
         parser.body_limit(options.body_limit);
         conn->stream.expires_after(options.request_timeout);
-        auto [read_ec, read_n] = co_await bhttp::async_read(conn->stream, buffer, parser,
-                                                            as_tuple_awaitable);
+        auto [read_ec, read_n] =
+            co_await bhttp::async_read(conn->stream, buffer, parser, as_tuple_awaitable);
         conn->idle = false;
         if (read_ec == bhttp::error::body_limit) {
             co_await write_problem(conn, error_code::payload_too_large,
@@ -323,11 +328,10 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
             break;
         }
         if (read_ec) {
-            const bool client_gone = read_ec == bhttp::error::end_of_stream ||
-                                     read_ec == asio::error::operation_aborted ||
-                                     read_ec == beast::error::timeout ||
-                                     read_ec == asio::error::connection_reset ||
-                                     read_ec == asio::error::eof;
+            const bool client_gone =
+                read_ec == bhttp::error::end_of_stream ||
+                read_ec == asio::error::operation_aborted || read_ec == beast::error::timeout ||
+                read_ec == asio::error::connection_reset || read_ec == asio::error::eof;
             if (!client_gone && read_n > 0)
                 co_await write_problem(conn, error_code::bad_request, "malformed HTTP request");
             break;
@@ -352,7 +356,8 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
 
         auto out = to_beast(h.res, version, keep_alive && !stopping);
         conn->stream.expires_after(options.request_timeout);
-        auto [write_ec, written] = co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);
+        auto [write_ec, written] =
+            co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);
         if (write_ec || !out.keep_alive()) break;
     }
     beast::error_code ignored;
@@ -366,13 +371,14 @@ asio::awaitable<void> server::impl::serve_websocket(std::shared_ptr<connection> 
                                                     bhttp::request<bhttp::string_body> in,
                                                     std::string client) {
     const auto started = std::chrono::steady_clock::now();
-    upgrade_decision d = co_await asio::co_spawn(
-        blocking, run_upgrade(&routes, in, client), use_awaitable);
+    upgrade_decision d =
+        co_await asio::co_spawn(blocking, run_upgrade(&routes, in, client), use_awaitable);
     if (d.decision.refuse || !d.decision.open) {
         response res = d.decision.refuse.value_or(
             problem_response(bsocial::error(error_code::not_found, "no such resource")));
-        stats.record(d.route, "GET", res.status,
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        stats.record(
+            d.route, "GET", res.status,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         auto out = to_beast(res, in.version(), false);
         conn->stream.expires_after(std::chrono::seconds(5));
         co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);
@@ -423,8 +429,10 @@ void server::impl::begin_stop() {
             // Idle keep-alive connections are closed now; busy ones finish their request.
             asio::post(conn->executor, [conn] {
                 beast::error_code ignored;  // the peer may have closed it already
-                if (conn->ws) conn->ws->close(1001, "server shutting down");
-                else if (conn->idle) conn->stream.socket().cancel(ignored);
+                if (conn->ws)
+                    conn->ws->close(1001, "server shutting down");
+                else if (conn->idle)
+                    conn->stream.socket().cancel(ignored);
             });
         }
     });

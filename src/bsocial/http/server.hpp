@@ -30,7 +30,7 @@ struct server_options {
 };
 
 class server {
-public:
+  public:
     server(server_options options, const router& routes, metrics& stats);
     ~server();
     server(const server&) = delete;
@@ -48,7 +48,7 @@ public:
     /// Called once from run() when a stop begins (e.g. to stop a relay too).
     std::function<void()> on_stop;
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

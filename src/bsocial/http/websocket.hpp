@@ -15,7 +15,7 @@
 namespace bsocial::http {
 
 class ws_connection {
-public:
+  public:
     virtual ~ws_connection() = default;
     /// Queues a text frame. Thread-safe. If more than 1 MiB is waiting (a client that does
     /// not read), the connection is dropped.

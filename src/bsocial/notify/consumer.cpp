@@ -1,17 +1,17 @@
 #include "bsocial/notify/consumer.hpp"
 
-#include "bsocial/events/kafka_config.hpp"
-
 #include <librdkafka/rdkafkacpp.h>
 #include <soci/soci.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <stdexcept>
+
+#include "bsocial/events/kafka_config.hpp"
 
 namespace bsocial::notify {
 
@@ -41,14 +41,15 @@ std::optional<std::int64_t> parse_time(const std::string& s) {
                                       &mi, &sec, &ms) != 7)
         return std::nullopt;
     using namespace std::chrono;
-    const auto day = sys_days{year{y} / month{static_cast<unsigned>(mo)} / static_cast<unsigned>(d)};
+    const auto day =
+        sys_days{year{y} / month{static_cast<unsigned>(mo)} / static_cast<unsigned>(d)};
     return duration_cast<milliseconds>(day.time_since_epoch()).count() +
            ((h * 60LL + mi) * 60LL + sec) * 1000LL + ms;
 }
 
 /// Keeps the partition assignment in step with rebalances (eager protocol).
 class rebalance_handler final : public RdKafka::RebalanceCb {
-public:
+  public:
     explicit rebalance_handler(std::atomic<bool>& assigned) : assigned_(assigned) {}
     void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                       std::vector<RdKafka::TopicPartition*>& partitions) override {
@@ -61,7 +62,7 @@ public:
         }
     }
 
-private:
+  private:
     std::atomic<bool>& assigned_;
 };
 }  // namespace
@@ -99,8 +100,8 @@ std::optional<comment_event> parse_comment_event(const std::string& payload, boo
         malformed = true;
         return std::nullopt;
     }
-    return comment_event{*comment_id, *post_id, *author, *commenter, *username, *content,
-                         *created_ms};
+    return comment_event{*comment_id, *post_id, *author,    *commenter,
+                         *username,   *content, *created_ms};
 }
 
 comment_consumer::comment_consumer(store::database& db, consumer_options options)
@@ -131,9 +132,11 @@ void comment_consumer::run() {
         {"auto.offset.reset", "earliest"},
         {"session.timeout.ms", "10000"},
     });
-    events::set_kafka_callback(*conf, "rebalance_cb", static_cast<RdKafka::RebalanceCb*>(&rebalance));
+    events::set_kafka_callback(*conf, "rebalance_cb",
+                               static_cast<RdKafka::RebalanceCb*>(&rebalance));
     std::string err;
-    std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
+    std::unique_ptr<RdKafka::KafkaConsumer> consumer(
+        RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!consumer) throw std::runtime_error("kafka consumer: " + err);
     if (consumer->subscribe({options_.topic}) != RdKafka::ERR_NO_ERROR)
         throw std::runtime_error("kafka subscribe failed");
@@ -147,11 +150,12 @@ void comment_consumer::run() {
         while (static_cast<int>(batch.size()) < options_.max_batch && !stopping_) {
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 deadline - std::chrono::steady_clock::now());
-            std::unique_ptr<RdKafka::Message> msg(
-                consumer->consume(batch.empty() ? 100 : std::max<int>(0, static_cast<int>(left.count()))));
+            std::unique_ptr<RdKafka::Message> msg(consumer->consume(
+                batch.empty() ? 100 : std::max<int>(0, static_cast<int>(left.count()))));
             if (msg->err() == RdKafka::ERR_NO_ERROR) {
                 batch.push_back(std::move(msg));
-            } else if (msg->err() != RdKafka::ERR__TIMED_OUT && msg->err() != RdKafka::ERR__PARTITION_EOF) {
+            } else if (msg->err() != RdKafka::ERR__TIMED_OUT &&
+                       msg->err() != RdKafka::ERR__PARTITION_EOF) {
                 spdlog::warn("module=notify event=consume_error error=\"{}\"", msg->errstr());
             }
             if (std::chrono::steady_clock::now() >= deadline && !batch.empty()) break;
@@ -170,8 +174,9 @@ void comment_consumer::run() {
                     const auto e = parse_comment_event(payload, malformed);
                     if (malformed) {
                         ++poison_;
-                        spdlog::warn("module=notify event=poison_message topic={} partition={} offset={}",
-                                     msg->topic_name(), msg->partition(), msg->offset());
+                        spdlog::warn(
+                            "module=notify event=poison_message topic={} partition={} offset={}",
+                            msg->topic_name(), msg->partition(), msg->offset());
                     }
                     if (e && notification_store::add(sql, *e)) ++created;
                 }
@@ -182,7 +187,8 @@ void comment_consumer::run() {
             for (const auto& msg : batch) next_offsets[msg->partition()] = msg->offset() + 1;
             std::vector<RdKafka::TopicPartition*> offsets;
             for (const auto& [partition, offset] : next_offsets)
-                offsets.push_back(RdKafka::TopicPartition::create(options_.topic, partition, offset));
+                offsets.push_back(
+                    RdKafka::TopicPartition::create(options_.topic, partition, offset));
             const auto commit_err = consumer->commitSync(offsets);
             for (auto* tp : offsets) delete tp;
             if (commit_err != RdKafka::ERR_NO_ERROR)
@@ -195,7 +201,8 @@ void comment_consumer::run() {
             // message of this batch so the batch is read again.
             spdlog::error("module=notify event=store_failed error=\"{}\" action=retry", e.what());
             std::map<int32_t, int64_t> first_offsets;
-            for (const auto& msg : batch) first_offsets.try_emplace(msg->partition(), msg->offset());
+            for (const auto& msg : batch)
+                first_offsets.try_emplace(msg->partition(), msg->offset());
             for (const auto& [partition, offset] : first_offsets) {
                 std::unique_ptr<RdKafka::TopicPartition> tp(
                     RdKafka::TopicPartition::create(options_.topic, partition, offset));

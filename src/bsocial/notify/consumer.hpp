@@ -37,7 +37,7 @@ struct consumer_counters {
 std::optional<comment_event> parse_comment_event(const std::string& payload, bool& malformed);
 
 class comment_consumer {
-public:
+  public:
     comment_consumer(store::database& db, consumer_options options);
     ~comment_consumer();
 
@@ -45,7 +45,7 @@ public:
     void stop();
     consumer_counters counters() const;
 
-private:
+  private:
     void run();
 
     store::database& db_;

@@ -24,8 +24,9 @@ http::response delivery::claim(http::request& req) {
 http::response delivery::history(http::request& req) {
     const auto caller = auth_.require(req);
     const auto page = store_.history(caller.who.id, api::parse_page(req));
-    return api::list_response<notification>(
-        req, page, [](const notification& n) { return json::parse(notification_json(n)).as_object(); });
+    return api::list_response<notification>(req, page, [](const notification& n) {
+        return json::parse(notification_json(n)).as_object();
+    });
 }
 
 http::ws_decision delivery::stream(http::request& req) {

@@ -13,15 +13,15 @@
 namespace bsocial::notify {
 
 class delivery {
-public:
+  public:
     delivery(notification_store& store, hub& pushes, const api::authenticator& auth,
              const clock& clock);
 
-    http::response claim(http::request& req);    // POST /api/v1/notifications/claim
-    http::response history(http::request& req);  // GET /api/v1/notifications
+    http::response claim(http::request& req);      // POST /api/v1/notifications/claim
+    http::response history(http::request& req);    // GET /api/v1/notifications
     http::ws_decision stream(http::request& req);  // GET /api/v1/notifications/stream (WS)
 
-private:
+  private:
     void on_client_message(std::int64_t user_id, const std::shared_ptr<http::ws_connection>& socket,
                            const std::string& text);
 

@@ -12,8 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,7 +34,7 @@ std::string notification_json(const notification& n);
 std::string notification_frame(const notification& n);
 
 class hub {
-public:
+  public:
     hub(store::database& db, notification_store& store);
     ~hub();
 
@@ -52,7 +52,7 @@ public:
 
     std::size_t connected() const;
 
-private:
+  private:
     struct subscriber {
         std::int64_t user_id;
         std::string jti;

@@ -17,8 +17,9 @@ constexpr const char* insert_notification_sql =
     " created_at) VALUES (:user_id, :comment_id, :post_id, :actor_id, :actor_username, :excerpt,"
     " :created_at) ON CONFLICT (comment_id) DO NOTHING RETURNING id";
 
-#define BSOCIAL_NOTIFICATION_COLUMNS \
-    "id, user_id, comment_id, post_id, actor_id, actor_username, excerpt, created_at, delivered_at"
+#define BSOCIAL_NOTIFICATION_COLUMNS                                                    \
+    "id, user_id, comment_id, post_id, actor_id, actor_username, excerpt, created_at, " \
+    "delivered_at"
 
 // One UPDATE ... RETURNING: atomic per row on both databases (PostgreSQL re-checks
 // delivered_at after waiting for a concurrent claim's row lock; SQLite serialises writers).
@@ -27,16 +28,19 @@ constexpr const char* claim_sql =
     " WHERE user_id = :user_id AND delivered_at IS NULL"
     " RETURNING " BSOCIAL_NOTIFICATION_COLUMNS;
 constexpr const char* undelivered_sql =
-    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS " FROM notifications"
+    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
+    " FROM notifications"
     " WHERE user_id = :user_id AND delivered_at IS NULL ORDER BY id";
 constexpr const char* acknowledge_sql =
     "UPDATE notifications SET delivered_at = :now"
     " WHERE id = :id AND user_id = :user_id AND delivered_at IS NULL RETURNING id";
 constexpr const char* history_page_sql =
-    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS " FROM notifications"
+    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
+    " FROM notifications"
     " WHERE user_id = :user_id AND id < :before_id ORDER BY id DESC LIMIT :limit";
 constexpr const char* undelivered_after_sql =
-    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS " FROM notifications"
+    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
+    " FROM notifications"
     " WHERE id > :after_id AND delivered_at IS NULL ORDER BY id LIMIT :limit";
 constexpr const char* max_id_sql = "SELECT COALESCE(MAX(id), 0) FROM notifications";
 #undef BSOCIAL_NOTIFICATION_COLUMNS
@@ -68,7 +72,8 @@ std::vector<notification> fetch_all(soci::session& sql, const char* query, BindP
     store::prepare_statement(st, query);
     if (st.execute(true)) {
         do {
-            row.delivered_at = delivered_ind == soci::i_ok ? std::optional(delivered) : std::nullopt;
+            row.delivered_at =
+                delivered_ind == soci::i_ok ? std::optional(delivered) : std::nullopt;
             out.push_back(row);
         } while (st.fetch());
     }
@@ -81,7 +86,8 @@ std::string excerpt_of(const std::string& content) {
     if (social::utf8_length(content) <= max_points) return content;
     std::size_t points = 0, i = 0;
     for (; i < content.size(); ++i) {
-        if ((static_cast<unsigned char>(content[i]) & 0xC0) != 0x80 && points++ == max_points) break;
+        if ((static_cast<unsigned char>(content[i]) & 0xC0) != 0x80 && points++ == max_points)
+            break;
     }
     return content.substr(0, i) + "…";
 }
@@ -153,7 +159,9 @@ social::page<notification> notification_store::history(std::int64_t user_id,
     std::int64_t before = std::numeric_limits<std::int64_t>::max();
     if (req.cursor) {
         const auto c = social::decode_time_cursor(*req.cursor);
-        if (!c) throw error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
+        if (!c)
+            throw error(error_code::validation_failed, "invalid cursor",
+                        {{"cursor", "is invalid"}});
         before = c->id;
     }
     const int fetch = req.limit + 1;

@@ -40,7 +40,7 @@ struct comment_event {
 std::string excerpt_of(const std::string& content);
 
 class notification_store {
-public:
+  public:
     explicit notification_store(store::database& db);
 
     /// Stores the notification for `e` unless the commenter is the post's author. A
@@ -68,7 +68,7 @@ public:
     /// The highest id so far (0 when empty).
     std::int64_t max_id();
 
-private:
+  private:
     store::database& db_;
 };
 

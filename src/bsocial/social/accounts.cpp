@@ -49,8 +49,8 @@ std::optional<user> find_user_by_username(soci::session& sql, const std::string&
     soci::statement st(sql);
     bind_user(st, u);
     st.exchange(soci::use(username));
-    store::prepare_statement(st, std::string("SELECT ") + user_columns +
-                                     " FROM users u WHERE u.username = :u");
+    store::prepare_statement(
+        st, std::string("SELECT ") + user_columns + " FROM users u WHERE u.username = :u");
     if (!st.execute(true)) return std::nullopt;
     return u;
 }
@@ -103,9 +103,9 @@ user accounts::register_user(registration in) {
     try {
         store::write_transaction tx(sql, db_.kind());
         u.created_at = clock_.now_ms();
-        sql << insert_user_sql, soci::use(u.username), soci::use(u.email),
-            soci::use(u.first_name), soci::use(u.last_name), soci::use(password_hash),
-            soci::use(u.created_at), soci::into(u.id);
+        sql << insert_user_sql, soci::use(u.username), soci::use(u.email), soci::use(u.first_name),
+            soci::use(u.last_name), soci::use(password_hash), soci::use(u.created_at),
+            soci::into(u.id);
         events::append_to_outbox(
             sql, events::user_registered(fields_of(u), u.first_name, u.last_name, u.created_at));
         tx.commit();
@@ -135,13 +135,14 @@ login_result accounts::login(std::string login, const std::string& password,
         detail::bind_user(st, u);
         st.exchange(soci::into(stored_hash));
         st.exchange(soci::use(login));
-        store::prepare_statement(st, by_email ? find_login_by_email_sql : find_login_by_username_sql);
+        store::prepare_statement(st,
+                                 by_email ? find_login_by_email_sql : find_login_by_username_sql);
         if (st.execute(true)) found = u;
     }
 
     // Unknown user and wrong password cost the same Argon2 verification (S5).
-    const bool ok = found ? hasher_.verify(stored_hash, password)
-                          : (hasher_.verify_dummy(password), false);
+    const bool ok =
+        found ? hasher_.verify(stored_hash, password) : (hasher_.verify_dummy(password), false);
     if (!ok) {
         per_login_.record_failure(login);
         per_address_.record_failure(client_address);

@@ -37,7 +37,7 @@ struct identity {
 };
 
 class accounts {
-public:
+  public:
     accounts(store::database& db, auth::password_hasher& hasher, const auth::token_service& tokens,
              auth::login_throttle& per_login, auth::login_throttle& per_address,
              const auth::common_passwords& common, const clock& clock);
@@ -55,7 +55,7 @@ public:
     /// nullopt when the token is malformed, forged, expired or revoked.
     std::optional<identity> authenticate(std::string_view token);
 
-private:
+  private:
     store::database& db_;
     auth::password_hasher& hasher_;
     const auth::token_service& tokens_;

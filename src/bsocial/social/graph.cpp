@@ -71,7 +71,8 @@ bool changed_a_row(soci::session& sql, const char* query, std::int64_t follower,
 std::string decode_after(const page_request& req) {
     if (!req.cursor) return "";
     auto name = decode_name_cursor(*req.cursor);
-    if (!name) throw error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
+    if (!name)
+        throw error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
     return *name;
 }
 }  // namespace
@@ -88,7 +89,8 @@ void graph::follow(const user& me, const std::string& username) {
     const std::int64_t at = clock_.now_ms();
     if (!changed_a_row(sql, insert_follow_sql, me.id, target.id, at))
         return;  // already following: nothing changed, no event
-    events::append_to_outbox(sql, events::follow_changed(true, fields_of(me), fields_of(target), at));
+    events::append_to_outbox(sql,
+                             events::follow_changed(true, fields_of(me), fields_of(target), at));
     tx.commit();
 }
 
@@ -127,7 +129,8 @@ page<user> graph::list(const char* query, const std::function<void(soci::stateme
     st.exchange(soci::use(after));
     st.exchange(soci::use(fetch));
     store::prepare_statement(st, query);
-    return collect_page(st, row, req.limit, [](const user& last) { return encode_cursor(last.username); });
+    return collect_page(st, row, req.limit,
+                        [](const user& last) { return encode_cursor(last.username); });
 }
 
 page<user> graph::followers(const std::string& username, const page_request& req) {
@@ -136,8 +139,8 @@ page<user> graph::followers(const std::string& username, const page_request& req
         soci::session sql(db_.pool());
         target = require_user(sql, username);
     }
-    return list(followers_page_sql, [&](soci::statement& st) { st.exchange(soci::use(target.id)); },
-                req);
+    return list(
+        followers_page_sql, [&](soci::statement& st) { st.exchange(soci::use(target.id)); }, req);
 }
 
 page<user> graph::following(const std::string& username, const page_request& req) {
@@ -146,19 +149,20 @@ page<user> graph::following(const std::string& username, const page_request& req
         soci::session sql(db_.pool());
         target = require_user(sql, username);
     }
-    return list(following_page_sql, [&](soci::statement& st) { st.exchange(soci::use(target.id)); },
-                req);
+    return list(
+        following_page_sql, [&](soci::statement& st) { st.exchange(soci::use(target.id)); }, req);
 }
 
 page<user> graph::search(const std::string& prefix, const page_request& req) {
     const std::string lowered = to_lower(prefix);
     const int length = static_cast<int>(lowered.size());
-    return list(search_page_sql,
-                [&](soci::statement& st) {
-                    st.exchange(soci::use(length));
-                    st.exchange(soci::use(lowered));
-                },
-                req);
+    return list(
+        search_page_sql,
+        [&](soci::statement& st) {
+            st.exchange(soci::use(length));
+            st.exchange(soci::use(lowered));
+        },
+        req);
 }
 
 }  // namespace bsocial::social

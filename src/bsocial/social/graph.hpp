@@ -14,7 +14,7 @@
 namespace bsocial::social {
 
 class graph {
-public:
+  public:
     graph(store::database& db, const clock& clock);
 
     /// Throws error{not_found} for an unknown user, error{validation_failed} for yourself.
@@ -28,7 +28,7 @@ public:
     /// Users whose username starts with `prefix` (case-insensitive), by username.
     page<user> search(const std::string& prefix, const page_request& req);
 
-private:
+  private:
     page<user> list(const char* sql, const std::function<void(soci::statement&)>& bind_filter,
                     const page_request& req);
 

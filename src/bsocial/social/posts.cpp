@@ -24,8 +24,9 @@ constexpr const char* insert_comment_sql =
 constexpr const char* bump_comment_count_sql =
     "UPDATE posts SET comment_count = comment_count + 1 WHERE id = :post_id";
 
-#define BSOCIAL_POST_COLUMNS \
-    "p.id, p.user_id, u.username, u.first_name, u.last_name, p.content, p.created_at, p.comment_count"
+#define BSOCIAL_POST_COLUMNS                                                            \
+    "p.id, p.user_id, u.username, u.first_name, u.last_name, p.content, p.created_at, " \
+    "p.comment_count"
 
 // Visible = I wrote it, or I follow its author now.
 constexpr const char* select_visible_post_sql =
@@ -38,7 +39,8 @@ constexpr const char* select_visible_post_sql =
 // Both databases walk posts_by_time newest first from the cursor (a row-value seek) and
 // keep the rows of me + my followees, stopping at LIMIT: no sort, however deep the page.
 // The unary '+' stops SQLite from choosing per-author range scans plus a sort of every
-// older post of every followee; PostgreSQL picks the same plan either way (docs/feed-query-plan.md).
+// older post of every followee; PostgreSQL picks the same plan either way
+// (docs/feed-query-plan.md).
 constexpr const char* feed_page_sql =
     "SELECT " BSOCIAL_POST_COLUMNS
     " FROM posts p JOIN users u ON u.id = p.user_id"
@@ -80,7 +82,8 @@ events::user_fields fields_of(const user& u) { return {u.id, u.username, u.email
 time_cursor decode_or_throw(const page_request& req, time_cursor first_page) {
     if (!req.cursor) return first_page;
     auto c = decode_time_cursor(*req.cursor);
-    if (!c) throw error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
+    if (!c)
+        throw error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
     return *c;
 }
 
@@ -91,8 +94,8 @@ constexpr time_cursor oldest_first_start{-1, 0};
 /// Runs a keyset page query: `bind_filter` binds the leading parameters, then the cursor
 /// pair and the limit are bound. Fetches limit+1 rows to know whether a next page exists.
 template <class Row, class BindRow, class BindFilter>
-page<Row> run_page(soci::session& sql, const char* query, const page_request& req,
-                   time_cursor from, BindRow bind_row, BindFilter bind_filter) {
+page<Row> run_page(soci::session& sql, const char* query, const page_request& req, time_cursor from,
+                   BindRow bind_row, BindFilter bind_filter) {
     Row row;
     const int fetch = req.limit + 1;
     soci::statement st(sql);
@@ -159,8 +162,7 @@ page<post> posts::feed(const user& me, const page_request& req) {
     });
 }
 
-page<post> posts::user_posts(const user& me, const std::string& username,
-                             const page_request& req) {
+page<post> posts::user_posts(const user& me, const std::string& username, const page_request& req) {
     const time_cursor from = decode_or_throw(req, newest_first_start);
     soci::session sql(db_.pool());
     if (!looks_like_username(username)) throw error(error_code::not_found, "no such user");

@@ -13,7 +13,7 @@
 namespace bsocial::social {
 
 class posts {
-public:
+  public:
     posts(store::database& db, const clock& clock);
 
     /// Throws error{validation_failed}.
@@ -31,7 +31,7 @@ public:
     /// Oldest first; error{not_found} when the post is not visible.
     page<comment> comments(const user& me, std::int64_t post_id, const page_request& req);
 
-private:
+  private:
     store::database& db_;
     const clock& clock_;
 };

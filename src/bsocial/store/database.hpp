@@ -15,7 +15,7 @@ namespace bsocial::store {
 enum class dialect { sqlite, postgresql };
 
 class database {
-public:
+  public:
     /// `url`: "sqlite:<path>" or "postgresql://user@host:port/db". Throws on failure.
     database(const std::string& url, std::size_t pool_size);
     ~database();
@@ -33,7 +33,7 @@ public:
     /// A cheap round trip, for /readyz. Returns false instead of throwing.
     bool ping() noexcept;
 
-private:
+  private:
     dialect dialect_;
     std::size_t pool_size_;
     std::unique_ptr<soci::connection_pool> pool_;
@@ -43,14 +43,14 @@ private:
 /// queue on busy_timeout instead of failing on a read-to-write lock upgrade.
 /// Rolls back in the destructor unless commit() was called.
 class write_transaction {
-public:
+  public:
     write_transaction(soci::session& sql, dialect kind);
     ~write_transaction();
     write_transaction(const write_transaction&) = delete;
     write_transaction& operator=(const write_transaction&) = delete;
     void commit();
 
-private:
+  private:
     soci::session& sql_;
     bool done_ = false;
 };

@@ -23,13 +23,15 @@ struct migration {
 std::vector<std::string> core_tables(const std::string& id_column) {
     return {
         "CREATE TABLE users ("
-        " id " + id_column + ","
-        " username TEXT NOT NULL UNIQUE,"
-        " email TEXT NOT NULL UNIQUE,"
-        " first_name TEXT NOT NULL,"
-        " last_name TEXT NOT NULL,"
-        " password_hash TEXT NOT NULL,"
-        " created_at BIGINT NOT NULL)",
+        " id " +
+            id_column +
+            ","
+            " username TEXT NOT NULL UNIQUE,"
+            " email TEXT NOT NULL UNIQUE,"
+            " first_name TEXT NOT NULL,"
+            " last_name TEXT NOT NULL,"
+            " password_hash TEXT NOT NULL,"
+            " created_at BIGINT NOT NULL)",
 
         "CREATE TABLE follows ("
         " follower_id BIGINT NOT NULL REFERENCES users(id),"
@@ -39,21 +41,25 @@ std::vector<std::string> core_tables(const std::string& id_column) {
         "CREATE INDEX follows_by_followee ON follows (followee_id, follower_id)",
 
         "CREATE TABLE posts ("
-        " id " + id_column + ","
-        " user_id BIGINT NOT NULL REFERENCES users(id),"
-        " content TEXT NOT NULL,"
-        " created_at BIGINT NOT NULL,"
-        " comment_count BIGINT NOT NULL DEFAULT 0)",
+        " id " +
+            id_column +
+            ","
+            " user_id BIGINT NOT NULL REFERENCES users(id),"
+            " content TEXT NOT NULL,"
+            " created_at BIGINT NOT NULL,"
+            " comment_count BIGINT NOT NULL DEFAULT 0)",
         // The feed and a user's posts: newest first per author, keyset (created_at, id).
         "CREATE INDEX posts_by_user_time ON posts (user_id, created_at DESC, id DESC)",
         "CREATE INDEX posts_by_time ON posts (created_at DESC, id DESC)",
 
         "CREATE TABLE comments ("
-        " id " + id_column + ","
-        " post_id BIGINT NOT NULL REFERENCES posts(id),"
-        " user_id BIGINT NOT NULL REFERENCES users(id),"
-        " content TEXT NOT NULL,"
-        " created_at BIGINT NOT NULL)",
+        " id " +
+            id_column +
+            ","
+            " post_id BIGINT NOT NULL REFERENCES posts(id),"
+            " user_id BIGINT NOT NULL REFERENCES users(id),"
+            " content TEXT NOT NULL,"
+            " created_at BIGINT NOT NULL)",
         "CREATE INDEX comments_by_post_time ON comments (post_id, created_at, id)",
 
         "CREATE TABLE revoked_tokens ("
@@ -63,14 +69,16 @@ std::vector<std::string> core_tables(const std::string& id_column) {
 
         // Transactional outbox: written in the same transaction as the change it reports.
         "CREATE TABLE outbox ("
-        " id " + id_column + ","
-        " event_id TEXT NOT NULL UNIQUE,"
-        " topic TEXT NOT NULL,"
-        " event_key TEXT NOT NULL,"
-        " event_type TEXT NOT NULL,"
-        " payload TEXT NOT NULL,"
-        " created_at BIGINT NOT NULL,"
-        " sent_at BIGINT)",
+        " id " +
+            id_column +
+            ","
+            " event_id TEXT NOT NULL UNIQUE,"
+            " topic TEXT NOT NULL,"
+            " event_key TEXT NOT NULL,"
+            " event_type TEXT NOT NULL,"
+            " payload TEXT NOT NULL,"
+            " created_at BIGINT NOT NULL,"
+            " sent_at BIGINT)",
         "CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL",
     };
 }
@@ -80,15 +88,17 @@ std::vector<std::string> core_tables(const std::string& id_column) {
 std::vector<std::string> notification_tables(const std::string& id_column) {
     return {
         "CREATE TABLE notifications ("
-        " id " + id_column + ","
-        " user_id BIGINT NOT NULL,"
-        " comment_id BIGINT NOT NULL UNIQUE,"
-        " post_id BIGINT NOT NULL,"
-        " actor_id BIGINT NOT NULL,"
-        " actor_username TEXT NOT NULL,"
-        " excerpt TEXT NOT NULL,"
-        " created_at BIGINT NOT NULL,"
-        " delivered_at BIGINT)",
+        " id " +
+            id_column +
+            ","
+            " user_id BIGINT NOT NULL,"
+            " comment_id BIGINT NOT NULL UNIQUE,"
+            " post_id BIGINT NOT NULL,"
+            " actor_id BIGINT NOT NULL,"
+            " actor_username TEXT NOT NULL,"
+            " excerpt TEXT NOT NULL,"
+            " created_at BIGINT NOT NULL,"
+            " delivered_at BIGINT)",
         "CREATE INDEX notifications_undelivered ON notifications (user_id, id)"
         " WHERE delivered_at IS NULL",
         "CREATE INDEX notifications_by_user ON notifications (user_id, id DESC)",
@@ -107,8 +117,7 @@ const std::vector<migration>& all_migrations() {
 
 std::int64_t now_ms() {
     using namespace std::chrono;
-    return duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace

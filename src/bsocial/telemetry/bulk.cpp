@@ -1,7 +1,6 @@
 #include "bsocial/telemetry/bulk.hpp"
 
 #include <boost/json.hpp>
-
 #include <stdexcept>
 
 namespace bsocial::telemetry {
@@ -61,7 +60,8 @@ std::vector<item_result> parse_bulk_response(std::string_view body, std::size_t 
                 const auto* type = e.if_contains("type");
                 const auto* reason = e.if_contains("reason");
                 r.error = (type && type->is_string() ? std::string(type->get_string()) : "error");
-                if (reason && reason->is_string()) r.error += ": " + std::string(reason->get_string());
+                if (reason && reason->is_string())
+                    r.error += ": " + std::string(reason->get_string());
             } else if (error->is_string()) {
                 r.error = error->get_string();
             }

@@ -12,7 +12,7 @@ struct elasticsearch_config {
     std::string url = "http://127.0.0.1:9200";  ///< may carry no credentials: use user/password
     std::string user;
     std::string password;
-    std::string ca_file;                ///< PEM bundle for https:// (empty: system store)
+    std::string ca_file;                   ///< PEM bundle for https:// (empty: system store)
     std::string index = "bsocial-events";  ///< events; the dead letters go to <index>-deadletter
     int request_timeout_ms = 30000;
 
@@ -27,11 +27,11 @@ struct telemetry_config {
     std::string group_id = "bsocial-telemetry";
     /// librdkafka regex subscription: every bsocial.* topic, including ones added later.
     std::string topic_pattern = "^bsocial\\..*";
-    int replicas = 0;                  ///< number_of_replicas of the index templates
-    int batch_max_events = 500;        ///< a _bulk request holds at most this many events
+    int replicas = 0;                       ///< number_of_replicas of the index templates
+    int batch_max_events = 500;             ///< a _bulk request holds at most this many events
     int batch_max_bytes = 5 * 1024 * 1024;  ///< ... and at most about this many bytes
-    int batch_max_wait_ms = 500;       ///< an incomplete batch is sent after this long
-    int max_backoff_ms = 5000;         ///< retry delay when Elasticsearch fails, doubling to this
+    int batch_max_wait_ms = 500;            ///< an incomplete batch is sent after this long
+    int max_backoff_ms = 5000;  ///< retry delay when Elasticsearch fails, doubling to this
     int shutdown_flush_timeout_ms = 15000;  ///< on SIGTERM, try this long to flush the batch
     std::string log_level = "info";
 

@@ -1,9 +1,8 @@
 #include "bsocial/telemetry/document.hpp"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/json.hpp>
 #include <stdexcept>
 
 #include "bsocial/core/time_format.hpp"
@@ -37,9 +36,7 @@ const std::vector<event_shape>& shapes() {
         {"user.logged_in",
          {"user_id", "username", "email", "logged_in_at"},
          {"user_id", "username", "email"}},
-        {"user.logged_out",
-         {"user_id", "username", "logged_out_at"},
-         {"user_id", "username"}},
+        {"user.logged_out", {"user_id", "username", "logged_out_at"}, {"user_id", "username"}},
         {"post.created",
          {"post_id", "user_id", "username", "email", "content", "created_at"},
          {"post_id", "user_id", "username", "email", "content"}},
@@ -148,8 +145,8 @@ index_action dead_letter_action(const source_message& msg, std::string_view reas
     doc["payload"] = sanitize_utf8(std::string_view(msg.payload).substr(0, max_payload));
     doc["payload_bytes"] = msg.payload.size();
     doc["kafka"] = kafka_origin(msg);
-    std::string id = msg.topic + ":" + std::to_string(msg.partition) + ":" +
-                     std::to_string(msg.offset);
+    std::string id =
+        msg.topic + ":" + std::to_string(msg.partition) + ":" + std::to_string(msg.offset);
     return index_action{indices.dead_letter, std::move(id), json::serialize(doc), true,
                         std::string(reason)};
 }
@@ -161,8 +158,11 @@ std::string sanitize_utf8(std::string_view s) {
     std::size_t i = 0;
     while (i < s.size()) {
         const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3
-                                       : (c >> 3) == 0x1E ? 4 : 0;
+        std::size_t len = c < 0x80           ? 1
+                          : (c >> 5) == 0x6  ? 2
+                          : (c >> 4) == 0xE  ? 3
+                          : (c >> 3) == 0x1E ? 4
+                                             : 0;
         if (len != 0 && i + len <= s.size() && is_valid_utf8(s.substr(i, len))) {
             out.append(s.substr(i, len));
             i += len;

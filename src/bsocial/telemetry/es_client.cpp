@@ -2,10 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
-
-#include <algorithm>
 #include <mutex>
 
 namespace bsocial::telemetry {
@@ -68,7 +67,7 @@ http_response es_client::request(std::string_view method, std::string_view path,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms_);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms_, 5000L));
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for DNS timeouts (threads)
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);         // no SIGALRM for DNS timeouts (threads)
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // any encoding curl can decode (gzip)
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     if (!user_.empty()) {

@@ -17,7 +17,7 @@ namespace bsocial::telemetry {
 /// Transport failure: connection refused, timeout, TLS error... (Elasticsearch is down or
 /// unreachable). HTTP error statuses are not exceptions: see http_response::status.
 class es_unreachable : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -27,7 +27,7 @@ struct http_response {
 };
 
 class es_client {
-public:
+  public:
     /// Throws std::runtime_error when libcurl cannot be initialised.
     explicit es_client(const elasticsearch_config& config);
     ~es_client();
@@ -42,7 +42,7 @@ public:
     /// The base URL without credentials, for logs and the ready line.
     const std::string& display_url() const { return base_url_; }
 
-private:
+  private:
     void* curl_;  ///< CURL*, kept opaque so that this header needs no curl.h
     std::string base_url_;
     std::string user_;

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
-
 #include <stdexcept>
 
 #include "bsocial/telemetry/config.hpp"
@@ -99,8 +98,8 @@ void create_index(es_client& es, const std::string& index) {
     }
     if (r.status == 400 && r.body.find("resource_already_exists_exception") != std::string::npos)
         return;
-    throw std::runtime_error("cannot create index " + index + ": HTTP " +
-                             std::to_string(r.status) + " " + r.body.substr(0, 500));
+    throw std::runtime_error("cannot create index " + index + ": HTTP " + std::to_string(r.status) +
+                             " " + r.body.substr(0, 500));
 }
 
 }  // namespace
@@ -120,9 +119,10 @@ void install_templates(es_client& es, const elasticsearch_config& config, int re
     put_template(es, dead, dead_letter_template_json(dead, replicas));
     create_index(es, config.index);
     create_index(es, dead);
-    spdlog::info("module=telemetry event=templates_installed index={} dead_letter_index={} "
-                 "replicas={}",
-                 config.index, dead, replicas);
+    spdlog::info(
+        "module=telemetry event=templates_installed index={} dead_letter_index={} "
+        "replicas={}",
+        config.index, dead, replicas);
 }
 
 }  // namespace bsocial::telemetry

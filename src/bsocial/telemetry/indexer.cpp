@@ -1,7 +1,5 @@
 #include "bsocial/telemetry/indexer.hpp"
 
-#include "bsocial/events/kafka_config.hpp"
-
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bsocial/events/kafka_config.hpp"
 #include "bsocial/telemetry/bulk.hpp"
 
 namespace bsocial::telemetry {
@@ -26,14 +25,13 @@ void free_partitions(std::vector<RdKafka::TopicPartition*>& parts) {
 /// librdkafka calls this from inside consume() on the indexer thread, so it may touch the
 /// indexer's state without locks.
 class indexer::rebalance_handler final : public RdKafka::RebalanceCb {
-public:
+  public:
     explicit rebalance_handler(indexer& owner) : owner_(owner) {}
 
     void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                       std::vector<RdKafka::TopicPartition*>& partitions) override {
         if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-            spdlog::info("module=telemetry event=partitions_assigned count={}",
-                         partitions.size());
+            spdlog::info("module=telemetry event=partitions_assigned count={}", partitions.size());
             // Fresh assignment: starts unpaused, from the committed offsets.
             owner_.paused_ = false;
             consumer->assign(partitions);
@@ -45,7 +43,7 @@ public:
         }
     }
 
-private:
+  private:
     indexer& owner_;
 };
 
@@ -86,8 +84,8 @@ void indexer::subscribe() {
 }
 
 int indexer::run(const std::atomic<bool>& stop) {
-    spdlog::info("module=telemetry event=started group={} topics=\"{}\" index={}",
-                 config_.group_id, config_.topic_pattern, indices_.events);
+    spdlog::info("module=telemetry event=started group={} topics=\"{}\" index={}", config_.group_id,
+                 config_.topic_pattern, indices_.events);
     while (!stop.load()) {
         auto now = clock_type::now();
         if (batch_due(now) && now >= next_attempt_) {
@@ -110,13 +108,14 @@ int indexer::run(const std::atomic<bool>& stop) {
         // Wait in consume() (which also serves rebalances) at most until the batch is due.
         auto wait = std::chrono::milliseconds(idle_poll_ms);
         if (!batch_.empty()) {
-            const auto due = std::max(batch_started_ + std::chrono::milliseconds(
-                                                           config_.batch_max_wait_ms),
-                                      next_attempt_);
+            const auto due =
+                std::max(batch_started_ + std::chrono::milliseconds(config_.batch_max_wait_ms),
+                         next_attempt_);
             wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(due - now),
                               std::chrono::milliseconds(1), wait);
         }
-        std::unique_ptr<RdKafka::Message> message(consumer_->consume(static_cast<int>(wait.count())));
+        std::unique_ptr<RdKafka::Message> message(
+            consumer_->consume(static_cast<int>(wait.count())));
         switch (message->err()) {
             case RdKafka::ERR_NO_ERROR:
                 add(*message);
@@ -138,15 +137,17 @@ int indexer::run(const std::atomic<bool>& stop) {
         clean = flush_until(clock_type::now() +
                             std::chrono::milliseconds(config_.shutdown_flush_timeout_ms));
         if (!clean)
-            spdlog::error("module=telemetry event=final_flush_failed batch={} "
-                          "note=\"uncommitted: delivered again at the next start\"",
-                          batch_.size());
+            spdlog::error(
+                "module=telemetry event=final_flush_failed batch={} "
+                "note=\"uncommitted: delivered again at the next start\"",
+                batch_.size());
     }
     consumer_->close();
     consumer_.reset();
-    spdlog::info("module=telemetry event=stopped indexed={} duplicates={} dead_letters={} "
-                 "batches={}",
-                 stats_.indexed, stats_.duplicates, stats_.dead_letters, stats_.batches);
+    spdlog::info(
+        "module=telemetry event=stopped indexed={} duplicates={} dead_letters={} "
+        "batches={}",
+        stats_.indexed, stats_.duplicates, stats_.dead_letters, stats_.batches);
     return clean ? 0 : 1;
 }
 
@@ -161,9 +162,10 @@ void indexer::add(const RdKafka::Message& message) {
         msg.payload.assign(static_cast<const char*>(message.payload()), message.len());
     auto action = to_index_action(msg, indices_, clock_.now_ms());
     if (action.dead_letter)
-        spdlog::warn("module=telemetry event=poison_message topic={} partition={} offset={} "
-                     "reason=\"{}\" action=dead_letter",
-                     msg.topic, msg.partition, msg.offset, action.reason);
+        spdlog::warn(
+            "module=telemetry event=poison_message topic={} partition={} offset={} "
+            "reason=\"{}\" action=dead_letter",
+            msg.topic, msg.partition, msg.offset, action.reason);
     if (batch_.empty()) batch_started_ = clock_type::now();
     batch_bytes_ += action.source.size() + action.id.size() + 64;
     batch_.push_back(entry{std::move(msg), std::move(action), false});
@@ -190,8 +192,8 @@ bool indexer::flush_once() {
         const auto started = clock_type::now();
         std::vector<item_result> results;
         try {
-            const auto response = es_.request("POST", "/_bulk", bulk_body(actions),
-                                              "application/x-ndjson");
+            const auto response =
+                es_.request("POST", "/_bulk", bulk_body(actions), "application/x-ndjson");
             if (response.status != 200) {
                 spdlog::warn("module=telemetry event=bulk_failed status={} body=\"{}\"",
                              response.status, response.body.substr(0, 300));
@@ -213,7 +215,10 @@ bool indexer::flush_once() {
                 case item_outcome::indexed:
                     e.done = true;
                     ++indexed;
-                    if (e.action.dead_letter) ++stats_.dead_letters; else ++stats_.indexed;
+                    if (e.action.dead_letter)
+                        ++stats_.dead_letters;
+                    else
+                        ++stats_.indexed;
                     break;
                 case item_outcome::duplicate:
                     e.done = true;
@@ -226,31 +231,33 @@ bool indexer::flush_once() {
                 case item_outcome::rejected:
                     ++rejected;
                     if (e.action.dead_letter) {
-                        spdlog::error("module=telemetry event=dead_letter_refused topic={} "
-                                      "partition={} offset={} status={} error=\"{}\" "
-                                      "action=dropped",
-                                      e.msg.topic, e.msg.partition, e.msg.offset, r.status,
-                                      r.error);
+                        spdlog::error(
+                            "module=telemetry event=dead_letter_refused topic={} "
+                            "partition={} offset={} status={} error=\"{}\" "
+                            "action=dropped",
+                            e.msg.topic, e.msg.partition, e.msg.offset, r.status, r.error);
                         e.done = true;
                     } else {
-                        spdlog::warn("module=telemetry event=document_refused topic={} "
-                                     "partition={} offset={} status={} error=\"{}\" "
-                                     "action=dead_letter",
-                                     e.msg.topic, e.msg.partition, e.msg.offset, r.status,
-                                     r.error);
-                        e.action = dead_letter_action(
-                            e.msg, "refused by Elasticsearch (" + std::to_string(r.status) +
-                                       "): " + r.error,
-                            indices_, clock_.now_ms());
+                        spdlog::warn(
+                            "module=telemetry event=document_refused topic={} "
+                            "partition={} offset={} status={} error=\"{}\" "
+                            "action=dead_letter",
+                            e.msg.topic, e.msg.partition, e.msg.offset, r.status, r.error);
+                        e.action =
+                            dead_letter_action(e.msg,
+                                               "refused by Elasticsearch (" +
+                                                   std::to_string(r.status) + "): " + r.error,
+                                               indices_, clock_.now_ms());
                     }
                     break;
             }
         }
-        spdlog::debug("module=telemetry event=bulk items={} indexed={} duplicates={} retry={} "
-                      "rejected={} took_ms={}",
-                      results.size(), indexed, duplicates, retry, rejected,
-                      std::chrono::duration_cast<std::chrono::milliseconds>(
-                          clock_type::now() - started).count());
+        spdlog::debug(
+            "module=telemetry event=bulk items={} indexed={} duplicates={} retry={} "
+            "rejected={} took_ms={}",
+            results.size(), indexed, duplicates, retry, rejected,
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started)
+                .count());
         if (retry > 0) return false;
     }
     return std::all_of(batch_.begin(), batch_.end(), [](const entry& e) { return e.done; });

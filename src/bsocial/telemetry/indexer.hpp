@@ -44,7 +44,7 @@ struct indexer_stats {
 };
 
 class indexer {
-public:
+  public:
     indexer(const telemetry_config& config, es_client& es, const clock& clock);
     ~indexer();
 
@@ -56,7 +56,7 @@ public:
 
     const indexer_stats& stats() const { return stats_; }
 
-private:
+  private:
     class rebalance_handler;
     struct entry {
         source_message msg;

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
-
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
@@ -56,8 +55,8 @@ std::string search(es_client& es, const std::string& index, const std::string& b
 std::string lookup_user_id(es_client& es, const query_config& config) {
     std::string name = config.user;
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const auto body = substitute(load_query_file(config.queries_dir, user_lookup_file),
-                                 {{"username", name}});
+    const auto body =
+        substitute(load_query_file(config.queries_dir, user_lookup_file), {{"username", name}});
     const auto response = json::parse(search(es, config.es.index, body));
     const auto& hits = obj(response, "hits").at("hits").as_array();
     if (hits.empty()) throw std::runtime_error("no user \"" + name + "\" in the events index");
@@ -95,7 +94,8 @@ std::string table_q3(const json::value& aggs) {
         for (const auto& p : buckets(obj(aggs, which))) {
             any = true;
             out << pad(std::string(which).substr(0, std::string(which).find('_')), 7)
-                << pad(str(p.at("key")), 12) << pad(std::to_string(count(p.at("comments").at("doc_count"))), 10)
+                << pad(str(p.at("key")), 12)
+                << pad(std::to_string(count(p.at("comments").at("doc_count"))), 10)
                 << str(p.at("post").at("created").as_object().contains("value_as_string")
                            ? p.at("post").at("created").at("value_as_string")
                            : json::value(nullptr))
@@ -135,7 +135,8 @@ std::string render_table(std::string_view name, std::string_view response) {
     const auto parsed = json::parse(response, ec);
     if (ec || !parsed.is_object()) throw std::runtime_error("search response is not JSON");
     const auto* aggs = parsed.as_object().if_contains("aggregations");
-    if (!aggs || !aggs->is_object()) throw std::runtime_error("search response has no aggregations");
+    if (!aggs || !aggs->is_object())
+        throw std::runtime_error("search response has no aggregations");
     if (name == "q1") return table_q1(*aggs);
     if (name == "q2") return table_q2(*aggs);
     return table_q3(*aggs);

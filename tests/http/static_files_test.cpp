@@ -1,0 +1,84 @@
+#include "bsocial/http/static_files.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace bsocial::http;
+
+namespace {
+class StaticFiles : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        root_ =
+            std::filesystem::temp_directory_path() / ("static-test-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(root_ / "assets");
+        write(root_ / "index.html", "<!doctype html><p>app</p>");
+        write(root_ / "assets" / "app-1a2b.js", "console.log(1)");
+        write(root_.parent_path() / "secret.txt", "do not serve");
+    }
+    void TearDown() override {
+        std::filesystem::remove_all(root_);
+        std::filesystem::remove(root_.parent_path() / "secret.txt");
+    }
+    static void write(const std::filesystem::path& p, const std::string& text) {
+        std::ofstream(p) << text;
+    }
+    static request get(std::string path) {
+        request r;
+        r.method = "GET";
+        r.path = std::move(path);
+        return r;
+    }
+    static std::string header(const response& res, const std::string& name) {
+        for (const auto& [k, v] : res.headers)
+            if (k == name) return v;
+        return "";
+    }
+    std::filesystem::path root_;
+};
+}  // namespace
+
+TEST_F(StaticFiles, ServesIndexWithSecurityHeaders) {
+    static_files files(root_);
+    const auto res = files.serve(get("/"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->content_type, "text/html; charset=utf-8");
+    EXPECT_NE(header(*res, "Content-Security-Policy").find("object-src 'none'"), std::string::npos);
+    EXPECT_NE(header(*res, "Content-Security-Policy").find("frame-ancestors 'none'"),
+              std::string::npos);
+    EXPECT_EQ(header(*res, "Referrer-Policy"), "no-referrer");
+}
+
+TEST_F(StaticFiles, HashedAssetsAreCachedForGood) {
+    static_files files(root_);
+    const auto res = files.serve(get("/assets/app-1a2b.js"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->body, "console.log(1)");
+    EXPECT_EQ(res->content_type, "text/javascript; charset=utf-8");
+    EXPECT_EQ(header(*res, "Cache-Control"), "public, max-age=31536000, immutable");
+}
+
+TEST_F(StaticFiles, ClientRoutesGetTheAppButMissingFilesDoNot) {
+    static_files files(root_);
+    const auto route = files.serve(get("/users/ada"));
+    ASSERT_TRUE(route);
+    EXPECT_NE(route->body.find("app"), std::string::npos);
+    EXPECT_FALSE(files.serve(get("/assets/missing.js")));
+}
+
+TEST_F(StaticFiles, NeverLeavesTheRoot) {
+    static_files files(root_);
+    EXPECT_FALSE(files.serve(get("/../secret.txt")));
+    EXPECT_FALSE(files.serve(get("/assets/../../secret.txt")));
+    EXPECT_FALSE(files.serve(get("/.hidden")));
+    EXPECT_FALSE(files.serve(get("/a\\..\\secret.txt")));
+    request post = get("/");
+    post.method = "POST";
+    EXPECT_FALSE(files.serve(post));
+}
+
+TEST_F(StaticFiles, RootWithoutIndexIsAStartError) {
+    EXPECT_THROW(static_files(root_ / "assets"), std::invalid_argument);
+}

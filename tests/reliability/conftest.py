@@ -1,0 +1,66 @@
+"""pytest harness of the reliability suite (`make test-reliability`; not part of `make test`).
+
+Every test builds its own full pipeline (reliability_support.Pipeline): Kafka (1 or 3
+brokers) + OpenSearch (+ PostgreSQL) from stack/bstack.py in a tmp dir, `bsocial serve`
+with the outbox relay, `bsocial notifier` and `bsocial telemetry`; drives a steady mixed
+load through the HTTP API, applies one fault, waits (bounded) for recovery and prints one
+`fault=... produced=... in_sql=... in_kafka>=... in_es=... lost=... duplicated=...` line.
+
+Environment:
+  BSOCIAL_BIN        the binary (default: <repo>/build/debug/bsocial)
+  BSOCIAL_TEST_DB    sqlite (default) | postgresql (a PostgreSQL of the same stack)
+  BSOCIAL_RELIABILITY_SCALE   multiplies every test's N (default 1.0)
+  BSOCIAL_RELIABILITY_RESULTS file the fault lines are appended to
+                              (default /tmp/bsocial-reliability-results.txt)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+for p in (HERE, REPO / "tests" / "integration", REPO / "tests" / "kafka",
+          REPO / "tests" / "notify", REPO / "tests" / "telemetry", REPO / "stack"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import reliability_support as rs  # noqa: E402
+
+
+@pytest.fixture
+def make_pipeline(tmp_path):
+    """make_pipeline(brokers=1, relay_in_serve=True, telemetry_env=None) -> Pipeline;
+    everything it started is stopped after the test (SIGTERM, exit codes checked)."""
+    made: list[rs.Pipeline] = []
+    rs.PROCESSES.clear()
+
+    def _make(**kw) -> rs.Pipeline:
+        p = rs.Pipeline(tmp_path / f"p{len(made)}", **kw)
+        made.append(p)
+        print(f"\npipeline up in {p.startup_seconds:.1f}s: kafka={p.kafka} "
+              f"opensearch={p.opensearch} db={p.kind} api={p.api.base_url}")
+        return p
+
+    yield _make
+    problems = []
+    for p in made:
+        problems += p.close()
+    assert not problems, problems
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        for proc in rs.PROCESSES:
+            name = type(proc).__name__
+            try:
+                tail = proc.stderr_tail(40)
+            except Exception as e:  # noqa: BLE001
+                tail = repr(e)
+            rep.sections.append((f"{name} stderr ({proc.stderr_path})", tail or "(empty)"))

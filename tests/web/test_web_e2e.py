@@ -1,0 +1,265 @@
+"""Browser end-to-end test of the bSocial web app (web/), against the real backend.
+
+The test builds nothing: it expects `web/dist` (npm --prefix web run build) and
+`web/node_modules` (npm --prefix web ci, for playwright-core), and Debian's Chromium at
+/usr/bin/chromium (apt-get install chromium). It starts, in a pytest tmp dir:
+
+  Kafka       stack/bstack.py (one broker, free ports)
+  api         `bsocial serve --port 0 --data-dir D --static-dir <repo>/web/dist`
+              (outbox relay on: comment.created reaches Kafka), which serves the app at /
+  notifier    `bsocial notifier --port 0 --data-dir D` (same data dir: same database and
+              JWT secret), which turns the comment into a notification
+
+then runs tests/web/journey.mjs (Node + playwright-core + Chromium) against the api's
+origin: two people register, log in, follow, post, comment; the notification reaches the
+other browser live over the WebSocket. Screenshots land in the test's tmp dir
+(printed at the end; keep them with `--basetemp DIR`).
+
+Environment: BSOCIAL_BIN (default <repo>/build/debug/bsocial), CHROMIUM (default
+/usr/bin/chromium), NODE (default: `node` on PATH).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+WEB = REPO / "web"
+DIST = WEB / "dist"
+JOURNEY = Path(__file__).resolve().parent / "journey.mjs"
+LOGIN_MAX_FAILURES = 3  # small, so the journey can show the 429 screen quickly
+START_TIMEOUT = 60.0
+READY_TIMEOUT = 90.0
+JOURNEY_TIMEOUT = 300.0
+
+if str(REPO / "stack") not in sys.path:
+    sys.path.insert(0, str(REPO / "stack"))
+
+
+def _binary() -> Path:
+    env = os.environ.get("BSOCIAL_BIN")
+    return Path(env).expanduser().resolve() if env else REPO / "build" / "debug" / "bsocial"
+
+
+def _preconditions() -> dict[str, str]:
+    problems = []
+    if not (DIST / "index.html").is_file():
+        problems.append(f"{DIST}/index.html is missing: build the web app first "
+                        f"(cd web && npm ci && npm run build)")
+    if not (WEB / "node_modules" / "playwright-core" / "package.json").is_file():
+        problems.append(f"{WEB}/node_modules/playwright-core is missing: cd web && npm ci")
+    node = os.environ.get("NODE") or shutil.which("node")
+    if not node:
+        problems.append("node is not on PATH (Node 20 is needed to drive the browser)")
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not os.access(chromium, os.X_OK):
+        problems.append(f"{chromium} is missing: apt-get install -y chromium "
+                        f"(Debian's Chromium; the test downloads no browser)")
+    binary = _binary()
+    if not os.access(binary, os.X_OK):
+        problems.append(f"{binary} is missing: build bSocial first (or set BSOCIAL_BIN)")
+    if problems:
+        pytest.fail("web e2e test cannot run:\n  - " + "\n  - ".join(problems), pytrace=False)
+    return {"node": str(node), "chromium": chromium, "binary": str(binary)}
+
+
+class Proc:
+    """A bSocial process started with --port 0; its port is read from its one stdout line."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict, logdir: Path, listen_re: str):
+        self.name = name
+        self.stderr_path = logdir / f"{name}.stderr.log"
+        self._err = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=self._err,
+                                     cwd=logdir, start_new_session=True)
+        lines: queue.Queue = queue.Queue()
+
+        def pump():
+            assert self.proc.stdout is not None
+            for raw in self.proc.stdout:
+                lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT
+        pattern = re.compile(listen_re)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.stop()
+                raise AssertionError(f"{name} did not report its port in {START_TIMEOUT}s; "
+                                     f"stderr: {self.tail()}")
+            try:
+                line = lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                rc = self.proc.wait()
+                raise AssertionError(f"{name} exited with {rc} before listening; "
+                                     f"stderr: {self.tail()}")
+            m = pattern.match(line)
+            if m:
+                self.port = int(m.group(1))
+                self.url = f"http://127.0.0.1:{self.port}"
+                return
+
+    def tail(self, n: int = 30) -> str:
+        try:
+            return "\n".join(self.stderr_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._err.close()
+        return self.proc.returncode
+
+
+def _get(url: str, timeout: float = 5.0) -> tuple[int, dict, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def _wait(what: str, check, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            ok, last = check()
+            if ok:
+                return
+        except OSError as e:
+            last = repr(e)
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}; last: {last}")
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    tools = _preconditions()
+    from bstack import Stack  # type: ignore
+
+    root = tmp_path_factory.mktemp("web-e2e")
+    stack = Stack(root / "stack")
+    procs: list[Proc] = []
+    try:
+        bootstrap = stack.start_kafka(brokers=1)
+        data = root / "data"
+        data.mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
+        env.update({
+            "BSOCIAL_KAFKA_BROKERS": bootstrap,
+            "BSOCIAL_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
+            "BSOCIAL_LOGIN_WINDOW_SECONDS": "900",
+        })
+        api = Proc("api", [tools["binary"], "serve", "--port", "0", "--data-dir", str(data),
+                           "--static-dir", str(DIST)],
+                   env, root, r"^bsocial serve listening on http://127\.0\.0\.1:(\d+)$")
+        procs.append(api)
+        notifier = Proc("notifier", [tools["binary"], "notifier", "--port", "0",
+                                     "--data-dir", str(data)],
+                        env, root, r"^bsocial notifier listening on http://127\.0\.0\.1:(\d+)$")
+        procs.append(notifier)
+
+        def notifier_ready():
+            status, _, body = _get(notifier.url + "/readyz")
+            checks = json.loads(body or b"{}").get("checks") or {}
+            return status == 200 and checks.get("kafka") == "ok", (status, body[:300])
+
+        _wait("the notifier's /readyz (kafka ok)", notifier_ready, READY_TIMEOUT)
+        _wait("the api's /readyz", lambda: (_get(api.url + "/readyz")[0] == 200, None), READY_TIMEOUT)
+        yield {"root": root, "api": api, "notifier": notifier, "tools": tools}
+    finally:
+        for p in reversed(procs):
+            rc = p.stop()
+            if rc not in (0, None):
+                print(f"{p.name} exited with {rc}; stderr tail:\n{p.tail()}")
+        stack.stop_kafka()
+
+
+def test_sources_have_no_html_sinks():
+    """The app builds DOM with text nodes only: no HTML-parsing sinks, no eval (XSS, CSP)."""
+    sinks = re.compile(r"\b(innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\s*\(|"
+                       r"new\s+Function|setAttribute\(\s*['\"]on|\.style\s*=)")
+    found = []
+    for f in sorted((WEB / "src").rglob("*")):
+        if f.suffix in (".ts", ".js", ".html") and f.is_file():
+            for no, line in enumerate(f.read_text().splitlines(), 1):
+                if sinks.search(line) and not line.lstrip().startswith(("//", "*", "/*")):
+                    found.append(f"{f.relative_to(REPO)}:{no}: {line.strip()}")
+    assert not found, "HTML/script sinks in web/src:\n" + "\n".join(found)
+
+
+def test_built_index_has_nothing_inline():
+    """web/dist/index.html works under `script-src 'self'; style-src 'self'`."""
+    if not (DIST / "index.html").is_file():
+        pytest.fail(f"{DIST}/index.html is missing: cd web && npm ci && npm run build", pytrace=False)
+    html = (DIST / "index.html").read_text()
+    for tag in re.findall(r"<script\b[^>]*>", html):
+        assert "src=" in tag, f"inline script in dist/index.html: {tag}"
+    assert "<style" not in html and " style=" not in html, "inline style in dist/index.html"
+    assert not re.search(r"\son[a-z]+=", html), "inline event handler in dist/index.html"
+
+
+def test_csp_header_on_index(deployment):
+    """`/` is the app's index.html with the strict CSP (security checklist S12)."""
+    status, headers, body = _get(deployment["api"].url + "/")
+    assert status == 200, f"GET / answered {status}: {body[:200]!r}"
+    assert b'<div id="toasts"' in body, "GET / is not web/dist/index.html"
+    h = {k.lower(): v for k, v in headers.items()}
+    csp = h.get("content-security-policy", "")
+    for d in ("default-src 'self'", "script-src 'self'", "style-src 'self'",
+              "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+        assert d in csp, f"CSP on / lacks {d!r}: {csp!r}"
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, csp
+    assert h.get("x-content-type-options") == "nosniff"
+    assert h.get("content-type", "").startswith("text/html"), h.get("content-type")
+
+
+def test_browser_journey(deployment):
+    """Two browsers: register, log in/out, find and follow, post, comment, live notification,
+    XSS shown as text, 429 with Retry-After. Screenshots in <tmp>/screenshots."""
+    shots = deployment["root"] / "screenshots"
+    env = dict(os.environ)
+    env.update({
+        "BSOCIAL_WEB_URL": deployment["api"].url,
+        "BSOCIAL_SCREENSHOT_DIR": str(shots),
+        "BSOCIAL_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
+        "CHROMIUM": deployment["tools"]["chromium"],
+    })
+    try:
+        r = subprocess.run([deployment["tools"]["node"], str(JOURNEY)], env=env, cwd=REPO,
+                           capture_output=True, text=True, timeout=JOURNEY_TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"the browser journey took over {JOURNEY_TIMEOUT}s\n{e.stdout or ''}\n{e.stderr or ''}")
+    print(r.stdout)
+    print(r.stderr, file=sys.stderr)
+    print(f"screenshots: {shots}")
+    assert r.returncode == 0, (
+        f"browser journey failed (exit {r.returncode}); screenshots in {shots}\n"
+        f"--- journey output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-6000:]}\n"
+        f"--- api stderr ---\n{deployment['api'].tail()}\n"
+        f"--- notifier stderr ---\n{deployment['notifier'].tail()}")
