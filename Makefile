@@ -13,10 +13,10 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev \
   libsoci-dev libpq-dev libsqlite3-dev librdkafka-dev libsodium-dev libspdlog-dev libcli11-dev \
   libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev clang-format \
-  john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm
+  john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm chromium
 
 .PHONY: help deps build build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench-feed bench-notify bench-telemetry clean stack-fetch format
+        bench-feed bench-notify bench-telemetry clean stack-fetch format web
 
 help:
 	@echo "make run        build (release) and start bSocial on http://127.0.0.1:8080"
@@ -56,21 +56,26 @@ build-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j$(JOBS)
 
-run: build
+run: build web
 	bash tools/run.sh
 
 # Kafka and OpenSearch jars from Maven Central (cached in ~/.cache/bsocial-stack and ~/.m2).
 stack-fetch: deps
 	$(PYTHON) stack/bstack.py fetch
 
-test: build-debug lint-openapi stack-fetch
+# The web app (TypeScript, Vite) into web/dist, served by `bsocial serve --static-dir`.
+web: deps
+	@[ -d web/node_modules ] || npm ci --prefix web --no-audit --no-fund
+	npm --prefix web run build
+
+test: build-debug lint-openapi stack-fetch web
 	ctest --preset debug --output-on-failure -j1
 
 test-unit: build-debug
 	ctest --preset debug --output-on-failure -L unit
 
 test-asan: build-asan
-	ASAN_OPTIONS=detect_leaks=1 ctest --preset asan --output-on-failure -E 'postgresql|stack|telemetry'
+	ASAN_OPTIONS=detect_leaks=1 ctest --preset asan --output-on-failure -E 'postgresql|stack|telemetry|web'
 
 lint-openapi: deps
 	bash tools/openapi/lint.sh
