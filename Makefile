@@ -13,15 +13,16 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev \
   libsoci-dev libpq-dev libsqlite3-dev librdkafka-dev libsodium-dev libspdlog-dev libcli11-dev \
   libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev clang-format \
-  john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm
+  john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm chromium
 
 .PHONY: help deps build build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench-feed bench-notify bench-telemetry clean stack-fetch format
+        bench-feed bench-notify bench-telemetry clean stack-fetch format web test-reliability
 
 help:
 	@echo "make run        build (release) and start bSocial on http://127.0.0.1:8080"
 	@echo "make test       build and run every test suite (unit, integration on SQLite and PostgreSQL, stack)"
-	@echo "make test-asan  the unit and SQLite integration suites under ASan/UBSan"
+	@echo "make test-asan  the unit, SQLite, Kafka and notifier suites under ASan/UBSan"
+	@echo "make test-reliability  the fault runs F1-F7 (Kafka down, kill -9, leader kills...)"
 	@echo "make bench-feed wrk on GET /api/v1/feed (prints requests/s and latency percentiles)"
 	@echo "make bench-notify   comment -> WebSocket push latency, claim throughput"
 	@echo "make bench-telemetry  indexing throughput and event -> searchable lag"
@@ -56,21 +57,26 @@ build-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j$(JOBS)
 
-run: build
+run: build web
 	bash tools/run.sh
 
 # Kafka and OpenSearch jars from Maven Central (cached in ~/.cache/bsocial-stack and ~/.m2).
 stack-fetch: deps
 	$(PYTHON) stack/bstack.py fetch
 
-test: build-debug lint-openapi stack-fetch
+# The web app (TypeScript, Vite) into web/dist, served by `bsocial serve --static-dir`.
+web: deps
+	@[ -d web/node_modules ] || npm ci --prefix web --no-audit --no-fund
+	npm --prefix web run build
+
+test: build-debug lint-openapi stack-fetch web
 	ctest --preset debug --output-on-failure -j1
 
 test-unit: build-debug
 	ctest --preset debug --output-on-failure -L unit
 
 test-asan: build-asan
-	ASAN_OPTIONS=detect_leaks=1 ctest --preset asan --output-on-failure -E 'postgresql|stack|telemetry'
+	ASAN_OPTIONS=detect_leaks=1 ctest --preset asan --output-on-failure -E 'postgresql|stack|telemetry|web'
 
 lint-openapi: deps
 	bash tools/openapi/lint.sh
@@ -83,6 +89,10 @@ bench-notify: build stack-fetch
 
 bench-telemetry: build stack-fetch
 	BSOCIAL_BIN=build/release/bsocial $(PYTHON) tests/telemetry/bench_telemetry.py
+
+# The fault runs of shared/design/reliability-figures.md (F1-F7): long, so not in `make test`.
+test-reliability: build-debug stack-fetch
+	BSOCIAL_BIN=$(CURDIR)/build/debug/bsocial $(PYTHON) -m pytest tests/reliability -q -s -p no:cacheprovider
 
 # Formatting is a tool's job: .clang-format (Google base, indent 4, 100 columns).
 format:

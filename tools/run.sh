@@ -35,6 +35,8 @@ if [ -z "${BSOCIAL_KAFKA_BROKERS:-}" ]; then
 fi
 
 mkdir -p "$BSOCIAL_DATA_DIR" "$BSOCIAL_DATA_DIR/logs"
+# The web app, built by `make web`, on the API's origin.
+[ -f web/dist/index.html ] && export BSOCIAL_STATIC_DIR=${BSOCIAL_STATIC_DIR:-web/dist}
 # serve first: it migrates the database and creates the shared JWT secret.
 "$BIN" serve > >(tee "$BSOCIAL_DATA_DIR/logs/serve.out") 2> "$BSOCIAL_DATA_DIR/logs/serve.log" &
 pids+=($!)
@@ -50,5 +52,5 @@ echo "Kafka:         $BSOCIAL_KAFKA_BROKERS"
 echo "Elasticsearch: ${BSOCIAL_ELASTICSEARCH_URL:-(not started)}"
 echo "notifier:      http://127.0.0.1:$BSOCIAL_NOTIFIER_PORT (also mounted on the API's origin)"
 echo "logs:          $BSOCIAL_DATA_DIR/logs/"
-echo "bSocial:       http://127.0.0.1:$BSOCIAL_PORT  (Ctrl-C stops everything)"
+echo "bSocial:       http://127.0.0.1:$BSOCIAL_PORT  — the web app and the API (Ctrl-C stops everything)"
 wait -n "${pids[@]}"

@@ -306,6 +306,7 @@ class Load:
         self.followers_of: dict = defaultdict(list)
         self.recent_posts: list = []           # (post id, author User)
         self.by_id: dict = {}
+        self.latencies: list = []              # (start offset s, kind, seconds) of 2xx ops
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self.t0 = 0.0
@@ -399,8 +400,11 @@ class Load:
                 time.sleep(pause)
             with self.lock:
                 kind = self.rng.choices([k for k, _ in self.MIX], [w for _, w in self.MIX])[0]
+            t_op = time.monotonic()
             try:
                 getattr(self, f"_op_{kind}")()
+                with self.lock:
+                    self.latencies.append((t_op - self.t0, kind, time.monotonic() - t_op))
             except Exception as e:  # noqa: BLE001 - counted, never fatal
                 key = f"{kind}:{type(e).__name__}"
                 with self.lock:
@@ -412,6 +416,20 @@ class Load:
             finally:
                 with self.lock:
                     self.attempted += 1
+
+    def latency_summary(self) -> str:
+        if not self.latencies:
+            return "latency=none"
+        d = sorted(x[2] for x in self.latencies)
+        slow = [x for x in self.latencies if x[2] > 1.0]
+        worst = max(self.latencies, key=lambda x: x[2])
+        by_kind = defaultdict(list)
+        for _, k, s in self.latencies:
+            by_kind[k].append(s)
+        kmax = {k: round(max(v), 2) for k, v in by_kind.items()}
+        return (f"latency_p50={d[len(d) // 2] * 1000:.0f}ms "
+                f"p99={d[int(len(d) * 0.99)] * 1000:.0f}ms max={worst[2]:.1f}s "
+                f"({worst[1]} at +{worst[0]:.0f}s) over_1s={len(slow)} max_by_kind={kmax}")
 
     def _pick_token_user(self) -> User:
         with self.lock:
@@ -659,6 +677,7 @@ def audit(p: Pipeline, load: Load, name: str, extra: str = "") -> Audit:
                f"threads={load.threads} db={p.kind} brokers={p.brokers} "
                f"load_seconds={elapsed:.0f} produced_by_kind={prod.by_kind()} "
                f"failed={sum(load.failures.values())} {dict(load.failures)} "
+               f"{load.latency_summary()} "
                f"kafka_messages={len(msgs)} kafka_duplicates={kafka_dups} "
                f"es_docs={len(docs)} es_extra_docs={dup_docs} entity_duplicates={entity_dups} "
                f"lost_by_kind={dict(+lost_parts)} notifications={len(notes)} "

@@ -311,6 +311,8 @@ try {
   await C.goto(`${BASE}/#/feed`);
   await C.reload();
   await visible(C.locator('#login-form'));
+  await visible(engine);
+  await engine.locator('.comments-toggle').click(); // the feed was rendered afresh: open the comments
   await engine.locator('.comment-composer textarea').fill('On second thought: marvellous.');
   await engine.locator('.comment-composer button[type=submit]').click();
   await expectText(engine.locator('.comments-toggle'), '2 comments');

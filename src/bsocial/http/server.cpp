@@ -221,7 +221,8 @@ asio::awaitable<upgrade_decision> run_upgrade(const router* routes,
 }
 
 bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned version,
-                                             bool keep_alive) {
+                                             bool keep_alive,
+                                             bool head = false) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
     out.set(bhttp::field::server, "bsocial");
     if (!res.body.empty() || res.status != 204)
@@ -232,6 +233,11 @@ bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned versi
     out.body() = res.body;
     out.keep_alive(keep_alive);
     out.prepare_payload();
+    if (head) {  // HEAD: the headers of the GET answer, Content-Length included, no body
+        const auto length = out.body().size();
+        out.body().clear();
+        out.content_length(length);
+    }
     return out;
 }
 
@@ -354,7 +360,7 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         stats.record(h.route, method, h.res.status, seconds);
 
-        auto out = to_beast(h.res, version, keep_alive && !stopping);
+        auto out = to_beast(h.res, version, keep_alive && !stopping, method == "HEAD");
         conn->stream.expires_after(options.request_timeout);
         auto [write_ec, written] =
             co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);

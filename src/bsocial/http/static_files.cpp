@@ -56,7 +56,7 @@ static_files::static_files(const std::filesystem::path& root)
 }
 
 std::optional<response> static_files::serve(const request& req) const {
-    if (req.method != "GET") return std::nullopt;
+    if (req.method != "GET" && req.method != "HEAD") return std::nullopt;
     auto file = resolve(root_, req.path);
     if (!file) return std::nullopt;
     std::optional<std::string> body;

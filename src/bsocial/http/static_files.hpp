@@ -1,5 +1,5 @@
 #pragma once
-// The web app's files (web/dist) served at "/": GET only, never above the root directory,
+// The web app's files (web/dist) served at "/": GET and HEAD only, never above the root directory,
 // index.html for client-side routes, and the browser security headers of the security
 // checklist (S12) on HTML. Read-only after construction: thread-safe.
 

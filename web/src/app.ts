@@ -1,0 +1,286 @@
+// The application shell: session state, top bar, toasts and the hash router.
+// Hash routes (#/feed, #/u/ada, …) need nothing from the server but index.html at `/`.
+
+import { api, ApiError, setUnauthorizedHandler, type Notification, type User } from './api';
+import { avatar, byId, clear, h, replace } from './dom';
+import { NotificationCenter } from './notifications';
+import { renderLogin, renderRegister } from './views/auth';
+import { renderFeed } from './views/feed';
+import { renderNotifications } from './views/notifications';
+import { renderPeople, renderUserList } from './views/people';
+import { renderPostPage } from './views/post';
+import { renderProfile } from './views/profile';
+
+export type ToastKind = 'info' | 'success' | 'error' | 'notify';
+
+export interface Ctx {
+  me: User;
+  notifications: NotificationCenter;
+  toast(message: string, kind?: ToastKind, link?: { href: string; text: string }): void;
+  /** Shows an error as a toast (401 is handled globally: back to the login screen). */
+  error(e: unknown): void;
+  navigate(hash: string): void;
+  logout(): Promise<void>;
+}
+
+export interface PublicCtx {
+  toast: Ctx['toast'];
+  navigate(hash: string): void;
+  loggedIn(user: User, welcome?: string): void;
+  /** A message to show on the login screen (e.g. why the user is there). */
+  flash: string | null;
+}
+
+type Cleanup = (() => void) | void;
+type View = (root: HTMLElement, ctx: Ctx, params: string[], query: URLSearchParams) => Cleanup;
+
+const routes: [RegExp, View][] = [
+  [/^\/(?:feed)?$/, renderFeed],
+  [/^\/people$/, renderPeople],
+  [/^\/u\/([^/]+)$/, renderProfile],
+  [/^\/u\/([^/]+)\/(followers|following)$/, renderUserList],
+  [/^\/post\/(\d+)$/, renderPostPage],
+  [/^\/notifications$/, renderNotifications],
+];
+
+export class App {
+  private me: User | null = null;
+  private cleanup: Cleanup = undefined;
+  private flash: string | null = null;
+  private afterLogin: string | null = null;
+  private readonly root = byId('app');
+  private readonly topbar = byId('topbar');
+  private readonly toasts = byId('toasts');
+  private readonly center = new NotificationCenter({
+    onNew: (n) => this.notificationToast(n),
+    onSessionEnded: () => this.sessionEnded(),
+  });
+  private badge: HTMLElement | null = null;
+
+  async start(): Promise<void> {
+    setUnauthorizedHandler(() => this.sessionEnded());
+    window.addEventListener('hashchange', () => this.route());
+    this.center.subscribe(() => this.updateBadge());
+    try {
+      this.me = await api.me();
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 401) {
+        this.flash = e instanceof ApiError ? e.friendly : 'Cannot start bSocial.';
+      }
+      this.me = null;
+    }
+    if (this.me) this.center.start(this.me.id);
+    this.renderTopbar();
+    this.route();
+  }
+
+  private path(): { path: string; query: URLSearchParams } {
+    const raw = window.location.hash.replace(/^#/, '') || '/';
+    const [p = '/', q = ''] = raw.split('?', 2);
+    return { path: p, query: new URLSearchParams(q) };
+  }
+
+  navigate(hash: string): void {
+    if (window.location.hash === hash) this.route();
+    else window.location.hash = hash;
+  }
+
+  private route(): void {
+    if (typeof this.cleanup === 'function') this.cleanup();
+    this.cleanup = undefined;
+    const { path, query } = this.path();
+    const section = h('section', { class: 'view' });
+    replace(this.root, section);
+    window.scrollTo(0, 0);
+
+    if (!this.me) {
+      const pub: PublicCtx = {
+        toast: (m, k, l) => this.toast(m, k, l),
+        navigate: (x) => this.navigate(x),
+        loggedIn: (u, welcome) => this.loggedIn(u, welcome),
+        flash: this.flash,
+      };
+      this.flash = null;
+      if (path === '/register') {
+        document.title = 'Create an account · bSocial';
+        renderRegister(section, pub);
+      } else {
+        if (path !== '/login' && path !== '/' && path !== '/register') this.afterLogin = `#${path}`;
+        document.title = 'Log in · bSocial';
+        renderLogin(section, pub);
+        if (path !== '/login') history.replaceState(null, '', '#/login');
+      }
+      this.highlightNav('');
+      return;
+    }
+
+    if (path === '/login' || path === '/register') {
+      history.replaceState(null, '', '#/feed');
+      this.route();
+      return;
+    }
+    for (const [re, view] of routes) {
+      const m = re.exec(path);
+      if (!m) continue;
+      this.highlightNav(path);
+      this.cleanup = view(section, this.ctx(), m.slice(1).map((s) => decodeURIComponent(s)), query);
+      return;
+    }
+    document.title = 'Not found · bSocial';
+    replace(
+      section,
+      h('div', { class: 'card empty' }, h('h1', null, 'Page not found'), h('p', null, h('a', { href: '#/feed' }, 'Back to your feed'))),
+    );
+  }
+
+  private ctx(): Ctx {
+    const me = this.me as User;
+    return {
+      me,
+      notifications: this.center,
+      toast: (m, k, l) => this.toast(m, k, l),
+      error: (e) => this.showError(e),
+      navigate: (x) => this.navigate(x),
+      logout: () => this.logout(),
+    };
+  }
+
+  private loggedIn(user: User, welcome?: string): void {
+    this.me = user;
+    this.center.start(user.id);
+    this.renderTopbar();
+    const next = this.afterLogin ?? '#/feed';
+    this.afterLogin = null;
+    if (welcome) this.toast(welcome, 'success');
+    this.navigate(next);
+  }
+
+  private async logout(): Promise<void> {
+    try {
+      await api.logout();
+    } catch (e) {
+      // 401: the session was already over; anything else: tell, but leave locally anyway
+      if (!(e instanceof ApiError) || e.status !== 401) this.showError(e);
+    }
+    this.center.stop();
+    this.me = null;
+    clear(this.toasts); // nothing of the old session stays on screen
+    this.flash = 'You have logged out.';
+    this.renderTopbar();
+    this.navigate('#/login');
+  }
+
+  private sessionEnded(): void {
+    if (!this.me) return;
+    this.center.stop();
+    this.me = null;
+    clear(this.toasts);
+    this.flash = 'Your session has ended. Please log in again.';
+    this.renderTopbar();
+    const { path } = this.path();
+    if (path !== '/login' && path !== '/register' && path !== '/') this.afterLogin = `#${path}`;
+    this.navigate('#/login');
+  }
+
+  // ---------------------------------------------------------------- top bar
+
+  private renderTopbar(): void {
+    const bar = this.topbar;
+    if (!this.me) {
+      replace(bar, h('div', { class: 'topbar-inner' }, h('a', { class: 'brand', href: '#/login' }, 'bSocial')));
+      bar.hidden = false;
+      this.badge = null;
+      return;
+    }
+    const me = this.me;
+    this.badge = h('span', { class: 'badge', hidden: true, aria: { label: 'unread notifications' } });
+    const logoutBtn = h('button', { type: 'button', class: 'btn btn-ghost', id: 'logout' }, 'Log out');
+    logoutBtn.addEventListener('click', () => {
+      logoutBtn.disabled = true;
+      void this.logout();
+    });
+    replace(
+      bar,
+      h(
+        'div',
+        { class: 'topbar-inner' },
+        h('a', { class: 'brand', href: '#/feed' }, 'bSocial'),
+        h(
+          'nav',
+          { class: 'nav', aria: { label: 'Main' } },
+          h('a', { href: '#/feed', dataset: { nav: 'feed' } }, 'Feed'),
+          h('a', { href: '#/people', dataset: { nav: 'people' } }, 'People'),
+          h('a', { href: '#/notifications', dataset: { nav: 'notifications' }, id: 'nav-notifications' }, 'Notifications', this.badge),
+        ),
+        h(
+          'div',
+          { class: 'me' },
+          h('a', { href: `#/u/${encodeURIComponent(me.username)}`, class: 'me-link', dataset: { nav: 'me' }, title: 'Your profile' }, avatar(me, 'sm'), h('span', { class: 'me-name' }, `@${me.username}`)),
+          logoutBtn,
+        ),
+      ),
+    );
+    bar.hidden = false;
+    this.updateBadge();
+  }
+
+  private highlightNav(path: string): void {
+    const key =
+      path === '/' || path === '/feed' ? 'feed'
+      : path.startsWith('/people') ? 'people'
+      : path.startsWith('/notifications') ? 'notifications'
+      : this.me && (path === `/u/${this.me.username}` || path.startsWith(`/u/${this.me.username}/`)) ? 'me'
+      : '';
+    for (const a of this.topbar.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {
+      a.classList.toggle('active', a.dataset.nav === key);
+      if (a.dataset.nav === key) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+  }
+
+  private updateBadge(): void {
+    const n = this.center.unread;
+    if (this.badge) {
+      this.badge.textContent = n > 99 ? '99+' : String(n);
+      this.badge.hidden = n === 0;
+    }
+    document.title = document.title.replace(/^\(\d+\+?\) /, '');
+    if (n > 0) document.title = `(${n > 99 ? '99+' : n}) ${document.title}`;
+  }
+
+  // ---------------------------------------------------------------- toasts
+
+  toast(message: string, kind: ToastKind = 'info', link?: { href: string; text: string }): void {
+    const close = h('button', { type: 'button', class: 'toast-close', aria: { label: 'Dismiss' } }, '×');
+    const el = h(
+      'div',
+      { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+      h('span', { class: 'toast-text' }, message),
+      link ? h('a', { href: link.href, class: 'toast-link' }, link.text) : null,
+      close,
+    );
+    const remove = () => el.remove();
+    close.addEventListener('click', remove);
+    el.querySelector('a')?.addEventListener('click', remove);
+    this.toasts.appendChild(el);
+    while (this.toasts.children.length > 4) this.toasts.firstElementChild?.remove();
+    window.setTimeout(remove, kind === 'error' ? 10000 : kind === 'notify' ? 8000 : 4000);
+  }
+
+  private showError(e: unknown): void {
+    if (e instanceof ApiError) {
+      if (e.status === 401 && e.code === 'unauthorized') return; // handled: back to login
+      this.toast(e.friendly, 'error');
+    } else {
+      console.error(e);
+      this.toast('Something went wrong.', 'error');
+    }
+  }
+
+  private notificationToast(n: Notification): void {
+    this.toast(`@${n.actor.username} commented on your post: “${n.excerpt}”`, 'notify', {
+      href: `#/post/${encodeURIComponent(n.post_id)}`,
+      text: 'View',
+    });
+  }
+}

@@ -1,0 +1,222 @@
+// Post cards (with their comments) and the composer, shared by the feed, a profile and
+// the single-post page.
+
+import { api, ApiError, LIMITS, type Comment, type Page, type Post } from '../api';
+import type { Ctx } from '../app';
+import { avatar, fullName, h, plural, replace, timeAgo } from '../dom';
+
+function authorLine(a: { username: string; first_name: string; last_name: string }, when: HTMLElement): HTMLElement {
+  const profile = `#/u/${encodeURIComponent(a.username)}`;
+  return h(
+    'div',
+    { class: 'byline' },
+    avatar(a),
+    h(
+      'div',
+      { class: 'byline-text' },
+      h('a', { href: profile, class: 'author-name' }, fullName(a)),
+      h('span', { class: 'muted' }, ` @${a.username} · `),
+      when,
+    ),
+  );
+}
+
+/** A textarea with a live character counter and a submit button. */
+export function composer(opts: {
+  placeholder: string;
+  max: number;
+  button: string;
+  rows: number;
+  className: string;
+  submit: (text: string) => Promise<void>;
+  ctx: Ctx;
+}): HTMLFormElement {
+  const ta = h('textarea', { name: 'content', rows: opts.rows, placeholder: opts.placeholder, aria: { label: opts.placeholder } });
+  const counter = h('span', { class: 'counter muted' });
+  const btn = h('button', { type: 'submit', class: 'btn btn-primary', disabled: true }, opts.button);
+  const error = h('p', { class: 'field-error', hidden: true });
+  const form = h('form', { class: `composer ${opts.className}` }, ta, error, h('div', { class: 'composer-bar' }, counter, btn));
+  const update = () => {
+    const len = [...ta.value.trim()].length;
+    counter.textContent = `${[...ta.value].length}/${opts.max}`;
+    counter.classList.toggle('over', [...ta.value].length > opts.max);
+    btn.disabled = len === 0 || [...ta.value].length > opts.max;
+  };
+  ta.addEventListener('input', update);
+  ta.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+      ev.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (btn.disabled) return;
+    error.hidden = true;
+    btn.disabled = true;
+    try {
+      await opts.submit(ta.value.trim());
+      ta.value = '';
+    } catch (e) {
+      if (e instanceof ApiError && e.fields.content) {
+        error.textContent = `The text ${e.fields.content}.`;
+        error.hidden = false;
+      } else {
+        opts.ctx.error(e);
+      }
+    }
+    update();
+  });
+  update();
+  return form;
+}
+
+function commentItem(c: Comment): HTMLElement {
+  return h(
+    'li',
+    { class: 'comment', dataset: { commentId: c.id } },
+    authorLine(c.author, timeAgo(c.created_at)),
+    h('p', { class: 'comment-content' }, c.content),
+  );
+}
+
+/** The comments of a post: oldest first, "show more", and a form to add one. */
+function commentsSection(post: Post, ctx: Ctx, onAdded: () => void): HTMLElement {
+  const list = h('ul', { class: 'comments-list' });
+  const more = h('button', { type: 'button', class: 'btn btn-link', hidden: true }, 'Show more comments');
+  const status = h('p', { class: 'muted small' }, 'Loading comments…');
+  let cursor: string | null = null;
+  const seen = new Set<string>();
+
+  const add = (c: Comment) => {
+    if (seen.has(c.id)) return;
+    seen.add(c.id);
+    list.appendChild(commentItem(c));
+  };
+  const load = async () => {
+    more.disabled = true;
+    try {
+      const page: Page<Comment> = await api.comments(post.id, cursor);
+      page.items.forEach(add);
+      cursor = page.next_cursor;
+      more.hidden = cursor === null;
+      status.hidden = seen.size > 0;
+      status.textContent = 'No comments yet. Be the first.';
+    } catch (e) {
+      status.textContent = e instanceof ApiError ? e.friendly : 'Could not load the comments.';
+      ctx.error(e);
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener('click', () => void load());
+
+  const form = composer({
+    placeholder: 'Write a comment…',
+    max: LIMITS.comment,
+    button: 'Comment',
+    rows: 2,
+    className: 'comment-composer',
+    ctx,
+    submit: async (text) => {
+      const c = await api.addComment(post.id, text);
+      // Only append when every older comment is loaded (oldest first); else it comes later.
+      if (cursor === null) add(c);
+      status.hidden = true;
+      onAdded();
+    },
+  });
+  void load();
+  return h('div', { class: 'comments' }, status, list, more, form);
+}
+
+export function postCard(post: Post, ctx: Ctx, opts: { open?: boolean } = {}): HTMLElement {
+  let count = post.comment_count;
+  const toggle = h('button', { type: 'button', class: 'btn btn-link comments-toggle', aria: { expanded: 'false' } });
+  const setLabel = () => {
+    toggle.textContent = count === 0 ? 'Comment' : plural(count, 'comment', 'comments');
+  };
+  setLabel();
+  let section: HTMLElement | null = null;
+  const card = h(
+    'article',
+    { class: 'card post', dataset: { postId: post.id } },
+    authorLine(post.author, h('a', { href: `#/post/${post.id}`, class: 'muted permalink' }, timeAgo(post.created_at))),
+    h('p', { class: 'post-content' }, post.content),
+    h('div', { class: 'post-actions' }, toggle),
+  );
+  const open = () => {
+    if (!section) {
+      section = commentsSection(post, ctx, () => {
+        count++;
+        setLabel();
+      });
+      card.appendChild(section);
+    }
+    section.hidden = false;
+    toggle.setAttribute('aria-expanded', 'true');
+    card.classList.add('open');
+  };
+  toggle.addEventListener('click', () => {
+    if (section && !section.hidden) {
+      section.hidden = true;
+      toggle.setAttribute('aria-expanded', 'false');
+      card.classList.remove('open');
+    } else {
+      open();
+      section?.querySelector('textarea')?.focus();
+    }
+  });
+  if (opts.open) open();
+  return card;
+}
+
+/** A paged list of posts with a "Load more" button; returns the element and a prepend(). */
+export function postList(
+  ctx: Ctx,
+  fetchPage: (cursor: string | null) => Promise<Page<Post>>,
+  empty: () => Node,
+): { el: HTMLElement; prepend(p: Post): void; reload(): Promise<void> } {
+  const list = h('div', { class: 'post-list' });
+  const more = h('button', { type: 'button', class: 'btn btn-secondary btn-block load-more', hidden: true }, 'Load more');
+  const status = h('div', { class: 'list-status' });
+  let cursor: string | null = null;
+  let seen = new Set<string>();
+
+  const loadPage = async (reset: boolean) => {
+    more.disabled = true;
+    if (reset) replace(status, h('p', { class: 'muted center' }, 'Loading…'));
+    try {
+      const page = await fetchPage(reset ? null : cursor);
+      if (reset) {
+        replace(list);
+        seen = new Set();
+      }
+      for (const p of page.items) {
+        if (seen.has(p.id)) continue;
+        seen.add(p.id);
+        list.appendChild(postCard(p, ctx));
+      }
+      cursor = page.next_cursor;
+      more.hidden = cursor === null;
+      replace(status, seen.size === 0 ? empty() : null);
+    } catch (e) {
+      replace(status, h('p', { class: 'alert alert-error' }, e instanceof ApiError ? e.friendly : 'Could not load posts.'));
+      ctx.error(e);
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener('click', () => void loadPage(false));
+  void loadPage(true);
+  return {
+    el: h('div', null, status, list, more),
+    prepend(p) {
+      if (seen.has(p.id)) return;
+      seen.add(p.id);
+      list.prepend(postCard(p, ctx));
+      replace(status);
+    },
+    reload: () => loadPage(true),
+  };
+}
