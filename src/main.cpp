@@ -57,13 +57,21 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
         ->envname("BSOCIAL_STATIC_DIR");
 }
 
+/// Defaults every process shares that are not flags: the JWT secret never travels in argv.
+bsocial::serve_config config_from_environment() {
+    bsocial::serve_config c;
+    if (const char* secret = std::getenv("BSOCIAL_JWT_SECRET")) c.jwt_secret = secret;
+    if (const char* crash = std::getenv("BSOCIAL_TEST_RELAY_CRASH_AFTER_PUBLISH"))
+        c.relay_crash_after_publish = std::string(crash) == "1";
+    return c;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"bSocial: a small social network with an event-driven backend"};
     app.require_subcommand(1);
-    bsocial::serve_config config;
-    if (const char* secret = std::getenv("BSOCIAL_JWT_SECRET")) config.jwt_secret = secret;
+    bsocial::serve_config config = config_from_environment();
 
     auto* serve = app.add_subcommand("serve", "run the HTTP API");
     add_serve_options(*serve, config);
@@ -71,14 +79,11 @@ int main(int argc, char** argv) {
     add_serve_options(*migrate, config);
     auto* relay = app.add_subcommand("relay", "publish the outbox to Kafka (no HTTP)");
     add_serve_options(*relay, config);
-    bsocial::serve_config notifier_config;
+    bsocial::serve_config notifier_config = config_from_environment();
     notifier_config.port = 8081;
-    if (const char* secret = std::getenv("BSOCIAL_JWT_SECRET")) notifier_config.jwt_secret = secret;
     auto* notifier = app.add_subcommand(
         "notifier", "turn comments on Kafka into notifications; serve claim, history, WebSocket");
     add_serve_options(*notifier, notifier_config, "BSOCIAL_NOTIFIER_PORT");
-    if (const char* crash = std::getenv("BSOCIAL_TEST_RELAY_CRASH_AFTER_PUBLISH"))
-        config.relay_crash_after_publish = std::string(crash) == "1";
 
     // Services with their own configuration register their subcommands here; the one
     // chosen on the command line leaves its entry point in `chosen`.
@@ -90,19 +95,17 @@ int main(int argc, char** argv) {
     auto logger = spdlog::stderr_color_mt("bsocial");
     spdlog::set_default_logger(logger);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+    // Validated once, then passed by const& to the process's entry point.
+    const auto run = [](const bsocial::serve_config& c, int (*entry)(const bsocial::serve_config&)) {
+        c.validate();
+        spdlog::set_level(spdlog::level::from_str(c.log_level));
+        return entry(c);
+    };
     try {
-        if (!chosen) {
-            config.validate();
-            spdlog::set_level(spdlog::level::from_str(config.log_level));
-        }
-        if (*serve) return bsocial::apps::run_serve(config);
-        if (*migrate) return bsocial::apps::run_migrate(config);
-        if (*relay) return bsocial::apps::run_relay(config);
-        if (*notifier) {
-            notifier_config.validate();
-            spdlog::set_level(spdlog::level::from_str(notifier_config.log_level));
-            return bsocial::apps::run_notifier(notifier_config);
-        }
+        if (*serve) return run(config, bsocial::apps::run_serve);
+        if (*migrate) return run(config, bsocial::apps::run_migrate);
+        if (*relay) return run(config, bsocial::apps::run_relay);
+        if (*notifier) return run(notifier_config, bsocial::apps::run_notifier);
         if (chosen) return chosen();
     } catch (const std::exception& e) {
         spdlog::critical("module=main event=fatal error=\"{}\"", e.what());

@@ -53,15 +53,18 @@ int run_notifier(const serve_config& config) {
                                       }}});
     ops.extra_metrics = [&consumer, &pushes] {
         const auto c = consumer.counters();
-        return "# TYPE bsocial_notifier_events_total counter\nbsocial_notifier_events_total " +
-               std::to_string(c.events) +
-               "\n# TYPE bsocial_notifier_notifications_total counter\n"
-               "bsocial_notifier_notifications_total " +
-               std::to_string(c.notifications) +
-               "\n# TYPE bsocial_notifier_poison_total counter\nbsocial_notifier_poison_total " +
-               std::to_string(c.poison) +
-               "\n# TYPE bsocial_notifier_sockets gauge\nbsocial_notifier_sockets " +
-               std::to_string(pushes.connected()) + "\n";
+        using http::prometheus_metric;
+        return prometheus_metric("bsocial_notifier_events_total", "counter",
+                                 "Messages read from bsocial.comments.",
+                                 static_cast<double>(c.events)) +
+               prometheus_metric("bsocial_notifier_notifications_total", "counter",
+                                 "Notifications created.", static_cast<double>(c.notifications)) +
+               prometheus_metric("bsocial_notifier_poison_total", "counter",
+                                 "Messages that were not a valid comment event.",
+                                 static_cast<double>(c.poison)) +
+               prometheus_metric("bsocial_notifier_sockets", "gauge",
+                                 "WebSockets open on this process.",
+                                 static_cast<double>(pushes.connected()));
     };
     http::router router;
     notify::add_notification_routes(router, delivery);

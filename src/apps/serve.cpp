@@ -19,6 +19,7 @@
 #include "bsocial/core/random.hpp"
 #include "bsocial/events/kafka_publisher.hpp"
 #include "bsocial/events/relay.hpp"
+#include "bsocial/http/metrics.hpp"
 #include "bsocial/http/server.hpp"
 #include "bsocial/http/static_files.hpp"
 #include "bsocial/notify/delivery.hpp"
@@ -46,21 +47,16 @@ events::relay_options relay_options_of(const serve_config& config) {
 }
 
 std::string relay_metrics(const events::relay_status& s) {
-    return "# HELP bsocial_outbox_published_total Outbox events acknowledged by Kafka.\n"
-           "# TYPE bsocial_outbox_published_total counter\n"
-           "bsocial_outbox_published_total " +
-           std::to_string(s.published_total) +
-           "\n"
-           "# HELP bsocial_outbox_failed_batches_total Relay batches not fully acknowledged.\n"
-           "# TYPE bsocial_outbox_failed_batches_total counter\n"
-           "bsocial_outbox_failed_batches_total " +
-           std::to_string(s.failed_batches_total) +
-           "\n"
-           "# HELP bsocial_outbox_publish_lag_seconds Write-to-acknowledged time of the newest "
-           "published event.\n"
-           "# TYPE bsocial_outbox_publish_lag_seconds gauge\n"
-           "bsocial_outbox_publish_lag_seconds " +
-           std::to_string(s.last_lag_seconds) + "\n";
+    using http::prometheus_metric;
+    return prometheus_metric("bsocial_outbox_published_total", "counter",
+                             "Outbox events acknowledged by Kafka.",
+                             static_cast<double>(s.published_total)) +
+           prometheus_metric("bsocial_outbox_failed_batches_total", "counter",
+                             "Relay batches not fully acknowledged.",
+                             static_cast<double>(s.failed_batches_total)) +
+           prometheus_metric("bsocial_outbox_publish_lag_seconds", "gauge",
+                             "Write-to-acknowledged time of the newest published event.",
+                             s.last_lag_seconds);
 }
 }  // namespace
 

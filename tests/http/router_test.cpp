@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "bsocial/core/error.hpp"
+#include "bsocial/http/metrics.hpp"
 
 using namespace bsocial::http;
 
@@ -80,4 +81,11 @@ TEST(Router, WebSocketRouteWithoutHandshakeIs426AndOtherMethods405) {
     req = make("POST", "/stream");
     res = r.dispatch(req);
     EXPECT_EQ(res.status, 405u);
+}
+
+TEST(PrometheusMetric, HelpTypeAndAnExactValue) {
+    EXPECT_EQ(bsocial::http::prometheus_metric("x_total", "counter", "Things.", 1234567),
+              "# HELP x_total Things.\n# TYPE x_total counter\nx_total 1234567\n");
+    EXPECT_EQ(bsocial::http::prometheus_metric("lag", "gauge", "Lag.", 1.25),
+              "# HELP lag Lag.\n# TYPE lag gauge\nlag 1.25\n");
 }

@@ -59,6 +59,24 @@ def ts_to_ms(ts: str) -> int:
 def now_ms() -> int:
     return int(time.time() * 1000)
 
+def wait_until(pred, timeout: float, interval: float = 0.25, what: str = "condition",
+               tolerate: tuple = ()):
+    """Bounded wait: returns pred()'s first truthy value, or raises AssertionError after
+    `timeout` seconds. Exceptions of the types in `tolerate` (a server restarting) count
+    as "not yet"; any other exception propagates."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = pred()
+        except tolerate as e:
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout:.0f}s (last: {last!r})")
+        time.sleep(interval)
+
 
 def hexid(n: int = 5) -> str:
     """Random lower-case hex; hex can never spell "password", "hash" or "token"."""
@@ -619,3 +637,36 @@ class ServerProcess:
 
 _RUNNING: list[ServerProcess] = []
 _RECENTLY_STOPPED: list[ServerProcess] = []
+
+
+class OutboxAction:
+    """Context manager around one HTTP action: remembers the outbox position and the time
+    before and after, so a test can find the rows the action wrote and check that their
+    timestamps fall inside it."""
+
+    slack_ms = 2000
+
+    def __init__(self, client: "Client"):
+        self.client = client
+        self.db = client.server.db
+
+    def __enter__(self):
+        self.before = self.db.outbox_max_id()
+        self.t0 = now_ms()
+        return self
+
+    def __exit__(self, *exc):
+        self.t1 = now_ms()
+        return False
+
+    def rows(self) -> list[dict]:
+        return self.db.outbox_after(self.before)
+
+    def only_row(self) -> dict:
+        rows = self.rows()
+        assert len(rows) == 1, f"expected exactly one new outbox row, got {len(rows)}: {rows}"
+        return rows[0]
+
+    def within(self, ms: int, what: str) -> None:
+        assert self.t0 - self.slack_ms <= ms <= self.t1 + self.slack_ms, \
+            f"{what}={ms} not within the action ({self.t0}..{self.t1})"

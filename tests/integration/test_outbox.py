@@ -4,39 +4,13 @@ from __future__ import annotations
 
 import json
 
-from bsocial_support import ID_RE, TS_RE, UUID_RE, Client, hexid, now_ms, ts_to_ms
+from bsocial_support import ID_RE, TS_RE, UUID_RE, Client, OutboxAction, hexid, ts_to_ms
 
-SLACK_MS = 2000
 NOW = object()  # "a timestamp taken during the action"
 
 
-class Action:
-    """Context manager: remembers the outbox position and the time around an action."""
-
-    def __init__(self, client: Client):
-        self.client = client
-        self.db = client.server.db
-
-    def __enter__(self):
-        self.before = self.db.outbox_max_id()
-        self.t0 = now_ms()
-        return self
-
-    def __exit__(self, *exc):
-        self.t1 = now_ms()
-        return False
-
-    def rows(self) -> list[dict]:
-        return self.db.outbox_after(self.before)
-
-    def only_row(self) -> dict:
-        rows = self.rows()
-        assert len(rows) == 1, f"expected exactly one new outbox row, got {len(rows)}: {rows}"
-        return rows[0]
-
-    def within(self, ms: int, what: str) -> None:
-        assert self.t0 - SLACK_MS <= ms <= self.t1 + SLACK_MS, \
-            f"{what}={ms} not within the action ({self.t0}..{self.t1})"
+class Action(OutboxAction):
+    """An outbox action whose single row is checked against the events contract."""
 
     def check(self, topic: str, etype: str, key: str, data: dict) -> dict:
         row = self.only_row()

@@ -13,9 +13,8 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
-from bsocial_support import ServerProcess, binary_path
+from bsocial_support import ServerProcess, binary_path, wait_until  # noqa: F401 (re-exported)
 
 TOPIC_OF = {
     "user.registered": "bsocial.users",
@@ -92,16 +91,6 @@ def wait_for_events(bootstrap: str, topic: str, event_ids: set[str],
             return msgs
         time.sleep(0.3)
 
-
-def wait_until(pred, timeout: float, interval: float = 0.25, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout:.0f}s")
-        time.sleep(interval)
 
 
 def unsent(rows: list[dict]) -> list[dict]:

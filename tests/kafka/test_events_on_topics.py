@@ -11,41 +11,21 @@ import json
 
 import pytest
 
-from bsocial_support import ID_RE, TS_RE, UUID_RE, Client, hexid, now_ms, ts_to_ms
+from bsocial_support import ID_RE, TS_RE, UUID_RE, OutboxAction, hexid, ts_to_ms
 from kafka_support import TOPIC_OF, TOPICS, read_all, unsent, wait_for_events, wait_until
 
-SLACK_MS = 2000
 NOW = object()  # a timestamp taken during the action
 
 # every event id checked in this module -> topic, for the cross-topic check at the end
 SEEN: dict[str, str] = {}
 
 
-class Action:
-    """Remembers the outbox position and the time around one HTTP action."""
-
-    def __init__(self, client: Client):
-        self.client = client
-        self.db = client.server.db
-
-    def __enter__(self):
-        self.before = self.db.outbox_max_id()
-        self.t0 = now_ms()
-        return self
-
-    def __exit__(self, *exc):
-        self.t1 = now_ms()
-        return False
-
-    def within(self, ms: int, what: str) -> None:
-        assert self.t0 - SLACK_MS <= ms <= self.t1 + SLACK_MS, \
-            f"{what}={ms} not within the action ({self.t0}..{self.t1})"
+class Action(OutboxAction):
+    """An outbox action whose single row is read back from Kafka and checked."""
 
     def expect(self, kafka, etype: str, key: str, data: dict) -> dict:
         """The one outbox row of the action, read back from Kafka and checked."""
-        rows = self.db.outbox_after(self.before)
-        assert len(rows) == 1, f"expected one outbox row for {etype}, got {rows}"
-        row = rows[0]
+        row = self.only_row()
         topic = TOPIC_OF[etype]
         assert row["topic"] == topic and row["event_type"] == etype, row
 

@@ -17,7 +17,6 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -31,6 +30,7 @@ from bsocial_support import (
     ServerStartError,
     User,
     binary_path,
+    wait_until,
 )
 
 NOTIFIER_LISTEN_RE = re.compile(r"^bsocial notifier listening on http://127\.0\.0\.1:(\d+)$")
@@ -371,16 +371,6 @@ def history(client: Client, user: User, limit: int = 100) -> list[dict]:
         check_notification(n)
     return items
 
-
-def wait_until(pred, timeout: float, interval: float = 0.1, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout:.0f}s")
-        time.sleep(interval)
 
 
 def wait_history(client: Client, user: User, n: int, timeout: float = 60.0) -> list[dict]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import shutil
 import subprocess
 import threading
@@ -35,6 +34,7 @@ from bsocial_support import (  # noqa: F401
     _RUNNING,
     hexid,
 )
+from bsocial_support import wait_until as shared_wait_until
 from kafka_support import TOPICS, RelayProcess, read_all
 from notify_support import NotifierProcess
 from telemetry_support import EVENTS_INDEX, SqlTruth, TelemetryProcess, es_count, es_request
@@ -96,21 +96,9 @@ class DbTruth(SqlTruth):
 
 
 def wait_until(pred, timeout: float, interval: float = 0.5, what: str = "condition"):
-    """Bounded wait; returns the last truthy value or raises AssertionError. Exceptions
-    of pred (a server restarting) count as "not yet"."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            last = pred()
-        except Exception as e:  # noqa: BLE001
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout:.0f}s (last: {last!r})")
-        time.sleep(interval)
-
+    """bsocial_support.wait_until; any exception of pred (a server restarting) counts as
+    "not yet"."""
+    return shared_wait_until(pred, timeout, interval, what, tolerate=(Exception,))
 
 # --------------------------------------------------------------------------- pipeline
 

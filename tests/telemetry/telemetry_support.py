@@ -13,7 +13,6 @@ import signal
 import sqlite3
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -21,6 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bsocial_support import REPO, binary_path
+from bsocial_support import wait_until as shared_wait_until
 
 READY_PREFIX = "bsocial telemetry consuming "
 EVENTS_INDEX = "bsocial-events"
@@ -75,19 +75,9 @@ def es_search(base: str, index: str, query: dict) -> dict:
 
 
 def wait_until(pred, timeout: float, interval: float = 0.3, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            last = pred()
-        except (OSError, urllib.error.URLError) as e:  # OpenSearch restarting
-            last = e
-        if last is True or (last and not isinstance(last, Exception)):
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout:.0f}s (last: {last!r})")
-        time.sleep(interval)
-
+    """bsocial_support.wait_until, riding out OpenSearch restarts."""
+    return shared_wait_until(pred, timeout, interval, what,
+                             tolerate=(OSError, urllib.error.URLError))
 
 # --------------------------------------------------------------------------- processes
 

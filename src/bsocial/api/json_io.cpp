@@ -91,6 +91,12 @@ http::response json_response(unsigned status, json::value body) {
     return res;
 }
 
+http::response no_content() {
+    http::response res;
+    res.status = 204;
+    return res;
+}
+
 json::object to_json(const social::user& u, bool include_email) {
     json::object o{{"id", std::to_string(u.id)},
                    {"username", u.username},

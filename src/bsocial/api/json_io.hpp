@@ -31,6 +31,9 @@ std::int64_t parse_id(const std::string& text);
 
 http::response json_response(unsigned status, json::value body);
 
+/// 204 No Content.
+http::response no_content();
+
 json::object to_json(const social::user& u, bool include_email);
 json::object to_json(const social::author& a);
 json::object to_json(const social::post& p);

@@ -48,16 +48,11 @@ http::response ops_handler::metrics(http::request&) {
             backlog.oldest_unsent_ms
                 ? static_cast<double>(system_clock().now_ms() - *backlog.oldest_unsent_ms) / 1000.0
                 : 0.0;
-        res.body +=
-            "# HELP bsocial_outbox_backlog Outbox events not yet published to Kafka.\n"
-            "# TYPE bsocial_outbox_backlog gauge\n"
-            "bsocial_outbox_backlog " +
-            std::to_string(backlog.unsent) +
-            "\n"
-            "# HELP bsocial_outbox_oldest_unsent_age_seconds Age of the oldest unpublished event.\n"
-            "# TYPE bsocial_outbox_oldest_unsent_age_seconds gauge\n"
-            "bsocial_outbox_oldest_unsent_age_seconds " +
-            std::to_string(age) + "\n";
+        res.body += http::prometheus_metric("bsocial_outbox_backlog", "gauge",
+                                            "Outbox events not yet published to Kafka.",
+                                            static_cast<double>(backlog.unsent)) +
+                    http::prometheus_metric("bsocial_outbox_oldest_unsent_age_seconds", "gauge",
+                                            "Age of the oldest unpublished event.", age);
     } catch (const std::exception&) {
         res.body += "# outbox backlog unavailable: database unreachable\n";
     }

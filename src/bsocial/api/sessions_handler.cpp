@@ -28,8 +28,7 @@ http::response sessions_handler::login(http::request& req) {
 http::response sessions_handler::logout(http::request& req) {
     const auto caller = auth_.require(req);
     accounts_.logout(caller);
-    http::response res;
-    res.status = 204;
+    http::response res = no_content();
     res.set_header("Set-Cookie", auth_.cleared_cookie());
     return res;
 }

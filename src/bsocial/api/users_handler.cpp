@@ -55,17 +55,13 @@ http::response users_handler::profile(http::request& req) {
 http::response users_handler::follow(http::request& req) {
     const auto caller = auth_.require(req);
     graph_.follow(caller.who, req.params.at(0));
-    http::response res;
-    res.status = 204;
-    return res;
+    return no_content();
 }
 
 http::response users_handler::unfollow(http::request& req) {
     const auto caller = auth_.require(req);
     graph_.unfollow(caller.who, req.params.at(0));
-    http::response res;
-    res.status = 204;
-    return res;
+    return no_content();
 }
 
 http::response users_handler::followers(http::request& req) {

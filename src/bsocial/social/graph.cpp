@@ -133,24 +133,22 @@ page<user> graph::list(const char* query, const std::function<void(soci::stateme
                         [](const user& last) { return encode_cursor(last.username); });
 }
 
-page<user> graph::followers(const std::string& username, const page_request& req) {
+page<user> graph::relation(const char* query, const std::string& username,
+                          const page_request& req) {
     user target;
     {
         soci::session sql(db_.pool());
         target = require_user(sql, username);
     }
-    return list(
-        followers_page_sql, [&](soci::statement& st) { st.exchange(soci::use(target.id)); }, req);
+    return list(query, [&](soci::statement& st) { st.exchange(soci::use(target.id)); }, req);
+}
+
+page<user> graph::followers(const std::string& username, const page_request& req) {
+    return relation(followers_page_sql, username, req);
 }
 
 page<user> graph::following(const std::string& username, const page_request& req) {
-    user target;
-    {
-        soci::session sql(db_.pool());
-        target = require_user(sql, username);
-    }
-    return list(
-        following_page_sql, [&](soci::statement& st) { st.exchange(soci::use(target.id)); }, req);
+    return relation(following_page_sql, username, req);
 }
 
 page<user> graph::search(const std::string& prefix, const page_request& req) {

@@ -29,6 +29,8 @@ class graph {
     page<user> search(const std::string& prefix, const page_request& req);
 
   private:
+    /// followers/following of `username`: the query binds the user id, then the page.
+    page<user> relation(const char* query, const std::string& username, const page_request& req);
     page<user> list(const char* sql, const std::function<void(soci::statement&)>& bind_filter,
                     const page_request& req);
 
