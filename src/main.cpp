@@ -12,6 +12,7 @@
 #include <string>
 
 #include "apps/notifier.hpp"
+#include "apps/seed.hpp"
 #include "apps/serve.hpp"
 #include "apps/telemetry.hpp"
 #include "bsocial/core/config.hpp"
@@ -55,6 +56,12 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
         ->envname("BSOCIAL_KAFKA_MESSAGE_TIMEOUT_MS");
     cmd.add_option("--static-dir", c.static_dir, "web app files to serve at /")
         ->envname("BSOCIAL_STATIC_DIR");
+    cmd.add_option("--feed-timeline-capacity", c.feed_timeline_capacity,
+                   "entries kept per home timeline")
+        ->envname("BSOCIAL_FEED_TIMELINE_CAPACITY");
+    cmd.add_option("--feed-celebrity-followers", c.feed_celebrity_followers,
+                   "followers from which an author's posts are merged at read time")
+        ->envname("BSOCIAL_FEED_CELEBRITY_FOLLOWERS");
 }
 
 /// Defaults every process shares that are not flags: the JWT secret never travels in argv.
@@ -89,6 +96,7 @@ int main(int argc, char** argv) {
     // chosen on the command line leaves its entry point in `chosen`.
     std::function<int()> chosen;
     bsocial::apps::add_telemetry_commands(app, chosen);
+    bsocial::apps::add_seed_command(app, config, chosen);
 
     CLI11_PARSE(app, argc, argv);
 

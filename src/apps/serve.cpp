@@ -110,8 +110,10 @@ int run_serve(const serve_config& config) {
                  applied);
 
     social::accounts accounts(db, hasher, tokens, per_login, per_address, common, clock);
-    social::graph graph(db, clock);
-    social::posts posts(db, clock);
+    const social::timelines timelines(db.kind(), {config.feed_timeline_capacity,
+                                                  config.feed_celebrity_followers});
+    social::graph graph(db, timelines, clock);
+    social::posts posts(db, timelines, clock);
     const api::authenticator auth(accounts, config.allowed_origins, config.cookie_secure,
                                   config.token_ttl_seconds);
 

@@ -1,0 +1,76 @@
+#pragma once
+// Home timelines: the feed's storage (docs/feed.md).
+//
+// Each user's home timeline holds the newest posts of the people they follow, written
+// when a post is created (fan-out on write, in the post's transaction) and capped at
+// `capacity` entries. Below a user's horizon the timeline was trimmed (or never built):
+// those pages are read from the posts themselves (fan-out on read, one bounded index
+// range per followee). Own posts, and the posts of "celebrities" (authors with at least
+// `celebrity_followers` followers, whose posts are never fanned out), are merged at read
+// time from posts_by_user_time. A page therefore reads about `limit` timeline rows plus
+// `limit` rows per merged author, whatever the graph or the number of posts.
+//
+// Every function runs on a caller's session; the write ones inside the caller's write
+// transaction. Blocking: blocking-work pool only. Thread-safe (no mutable state).
+
+#include <soci/soci.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "bsocial/social/cursor.hpp"
+#include "bsocial/social/models.hpp"
+#include "bsocial/store/database.hpp"
+
+namespace bsocial::social {
+
+struct timeline_settings {
+    /// Entries kept per home timeline (trimmed back to this size now and then).
+    int capacity = 1000;
+    /// Authors with this many followers are merged at read time instead of fanned out.
+    int celebrity_followers = 5000;
+};
+
+class timelines {
+  public:
+    timelines(store::dialect kind, timeline_settings settings);
+
+    /// In the post's write transaction: adds the post to every follower's timeline
+    /// (unless the author is a celebrity) and now and then trims a timeline.
+    void fan_out(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
+                 std::int64_t created_at) const;
+    /// In the follow's write transaction, after the follows row exists: copies the
+    /// followee's newest posts into the follower's timeline, or makes the followee a
+    /// celebrity when they reach the threshold.
+    void on_follow(soci::session& sql, std::int64_t follower_id, std::int64_t followee_id) const;
+    /// In the unfollow's write transaction: removes the followee's posts from the timeline.
+    void on_unfollow(soci::session& sql, std::int64_t follower_id,
+                     std::int64_t followee_id) const;
+    /// PostgreSQL: serialises a post by `author_id` with a follow of `author_id` (each
+    /// would otherwise miss the other's uncommitted row). SQLite writers are serial already.
+    void lock_author(soci::session& sql, std::int64_t author_id) const;
+
+    /// The page of `me`'s feed strictly older than `from`: `limit` posts at most, plus
+    /// one more when it exists (the caller turns it into the next cursor).
+    std::vector<post> read(soci::session& sql, std::int64_t me, time_cursor from,
+                           int limit) const;
+
+    /// Trims `user_id`'s timeline to `capacity` entries, raising the horizon.
+    void trim(soci::session& sql, std::int64_t user_id) const;
+
+    const timeline_settings& settings() const noexcept { return settings_; }
+
+  private:
+    std::vector<post> read_materialized(soci::session& sql, std::int64_t me, time_cursor from,
+                                        time_cursor horizon, int fetch) const;
+    std::vector<post> read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
+                                      int fetch) const;
+    std::vector<post> merge_followees(soci::session& sql, std::int64_t me, time_cursor from,
+                                      int fetch) const;
+    std::vector<post> posts_by_id(soci::session& sql, const std::vector<std::int64_t>& ids) const;
+
+    store::dialect kind_;
+    timeline_settings settings_;
+};
+
+}  // namespace bsocial::social
