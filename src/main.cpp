@@ -62,6 +62,12 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
     cmd.add_option("--feed-celebrity-followers", c.feed_celebrity_followers,
                    "followers from which an author's posts are merged at read time")
         ->envname("BSOCIAL_FEED_CELEBRITY_FOLLOWERS");
+    cmd.add_option("--feed-merge-max-followees", c.feed_merge_max_followees,
+                   "below the horizon, merge one index range per followee up to this many")
+        ->envname("BSOCIAL_FEED_MERGE_MAX_FOLLOWEES");
+    cmd.add_option("--feed-walk-max-rows", c.feed_walk_max_rows,
+                   "below the horizon, walk at most this many posts before merging")
+        ->envname("BSOCIAL_FEED_WALK_MAX_ROWS");
 }
 
 /// Defaults every process shares that are not flags: the JWT secret never travels in argv.

@@ -38,8 +38,7 @@ int run_seed(const serve_config& config, seed::options opts, bool quiet) {
     const std::string url = effective_db_url(config);
     store::database db(url, 1);
     const bool bar = !quiet && isatty(STDERR_FILENO);
-    const auto totals = seed::load(
-        db, d, opts, {config.feed_timeline_capacity, config.feed_celebrity_followers}, hash, bar);
+    const auto totals = seed::load(db, d, opts, timeline_settings_of(config), hash, bar);
     std::printf(
         "seeded %s: %zu users, %lld follows, %zu posts, %zu comments; %lld rows in %.1f s"
         " (%.0f rows/s; generated in %.1f s); password \"%s\"\n",

@@ -34,6 +34,9 @@ void serve_config::validate() const {
             "feed timeline capacity must be 1..100000 (BSOCIAL_FEED_TIMELINE_CAPACITY)");
     require(feed_celebrity_followers >= 1,
             "feed celebrity followers must be >= 1 (BSOCIAL_FEED_CELEBRITY_FOLLOWERS)");
+    require(feed_merge_max_followees >= 0,
+            "feed merge max followees must be >= 0 (BSOCIAL_FEED_MERGE_MAX_FOLLOWEES)");
+    require(feed_walk_max_rows >= 1, "feed walk max rows must be >= 1 (BSOCIAL_FEED_WALK_MAX_ROWS)");
 }
 
 std::string effective_db_url(const serve_config& config) {

@@ -15,7 +15,7 @@ namespace bsocial::social {
 namespace {
 // One follower in `trim_every` (chosen by post id) has their timeline trimmed per post:
 // timelines stay near `capacity` without counting entries on every write.
-constexpr int trim_every = 64;
+int trim_every(int capacity) { return std::clamp(capacity / 16, 1, 64); }
 
 constexpr const char* is_celebrity_sql = "SELECT COUNT(*) FROM celebrities WHERE user_id = :id";
 constexpr const char* make_celebrity_sql =
@@ -70,12 +70,6 @@ constexpr const char* followees_sql = "SELECT followee_id FROM follows WHERE fol
 constexpr const char* posts_walk_sql =
     "SELECT id, created_at, user_id FROM posts WHERE (created_at, id) < (:at, :id)"
     " ORDER BY created_at DESC, id DESC LIMIT :n";
-
-// Below the horizon, followees up to this many are merged one index range each; more
-// than that, and the walk through everyone's posts finds theirs sooner (docs/feed.md).
-constexpr int merge_max_followees = 256;
-// The walk reads at most this many posts before it hands over to the merge.
-constexpr int walk_max_rows = 8192;
 
 constexpr const char* followed_celebrities_sql =
     "SELECT c.user_id FROM celebrities c WHERE EXISTS ("
@@ -198,10 +192,11 @@ void timelines::fan_out(soci::session& sql, std::int64_t post_id, std::int64_t a
     sql << fan_out_sql, soci::use(created_at), soci::use(post_id), soci::use(author_id),
         soci::use(author_id);
     std::vector<std::int64_t> to_trim;
+    const int every = trim_every(settings_.capacity);
     {
         std::int64_t follower = 0;
         soci::statement st = (sql.prepare << followers_to_trim_sql, soci::into(follower),
-                              soci::use(author_id), soci::use(post_id), soci::use(trim_every));
+                              soci::use(author_id), soci::use(post_id), soci::use(every));
         st.execute();
         while (st.fetch()) to_trim.push_back(follower);
     }
@@ -291,9 +286,9 @@ std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t 
 std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me,
                                              time_cursor from, int fetch) const {
     int followees = 0;
-    sql << followees_up_to_sql, soci::into(followees), soci::use(me),
-        soci::use(merge_max_followees + 1);
-    if (followees <= merge_max_followees) return merge_followees(sql, me, from, fetch);
+    const int most = settings_.merge_max_followees + 1;
+    sql << followees_up_to_sql, soci::into(followees), soci::use(me), soci::use(most);
+    if (followees <= settings_.merge_max_followees) return merge_followees(sql, me, from, fetch);
 
     // Many followees: walk everyone's posts newest first, keeping theirs and mine, in
     // growing chunks, for at most walk_max_rows rows.
@@ -309,7 +304,7 @@ std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me
     time_cursor at = from;
     bool exhausted = false;
     for (int chunk = 4 * fetch, walked = 0;
-         static_cast<int>(found.size()) < fetch && walked < walk_max_rows;
+         static_cast<int>(found.size()) < fetch && walked < settings_.walk_max_rows;
          walked += chunk, chunk = std::min(2 * chunk, 1024)) {
         std::int64_t id = 0, created_at = 0, author = 0;
         soci::statement st = (sql.prepare << posts_walk_sql, soci::into(id),

@@ -29,6 +29,11 @@ struct timeline_settings {
     int capacity = 1000;
     /// Authors with this many followers are merged at read time instead of fanned out.
     int celebrity_followers = 5000;
+    /// Below the horizon: up to this many followees are merged one index range each;
+    /// with more, everyone's posts are walked first (they are dense there).
+    int merge_max_followees = 256;
+    /// The walk reads at most this many posts before it hands over to the merge.
+    int walk_max_rows = 8192;
 };
 
 class timelines {
