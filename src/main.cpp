@@ -4,6 +4,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -82,6 +84,12 @@ bsocial::serve_config config_from_environment() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // glibc hands freed memory back to the kernel as soon as 128 KiB sit free at the top
+    // of a heap; under load every request then faults its pages in again, and the unmaps
+    // stop the other threads for TLB shootdowns (a third of the feed's CPU, measured in
+    // docs/feed.md). Keep up to 256 MiB, and serve blocks below 32 MiB from the heaps.
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
     CLI::App app{"bSocial: a small social network with an event-driven backend"};
     app.require_subcommand(1);
     bsocial::serve_config config = config_from_environment();

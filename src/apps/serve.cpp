@@ -110,7 +110,7 @@ int run_serve(const serve_config& config) {
                  applied);
 
     social::accounts accounts(db, hasher, tokens, per_login, per_address, common, clock);
-    const social::timelines timelines(db.kind(), timeline_settings_of(config));
+    const social::timelines timelines(db, timeline_settings_of(config));
     social::graph graph(db, timelines, clock);
     social::posts posts(db, timelines, clock);
     const api::authenticator auth(accounts, config.allowed_origins, config.cookie_secure,

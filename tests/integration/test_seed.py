@@ -2,7 +2,8 @@
 
 The generator fills the home timelines itself, in memory, for speed. This checks the
 result against the rule the API keeps on every write: above its horizon, a user's
-timeline holds exactly the posts of the people they follow who are not celebrities, and
+timeline holds exactly their own posts and those of the people they follow who are not
+celebrities, and
 never more than the capacity; then every shape's feed, page by page, against the plain
 reference query; then that seeded accounts log in and write like any other.
 """
@@ -18,10 +19,13 @@ CELEBRITY = 40
 
 MISSING_SQL = """
 SELECT COUNT(*) FROM (
-  SELECT f.follower_id, p.id FROM follows f JOIN posts p ON p.user_id = f.followee_id
+  SELECT f.follower_id, p.id FROM (
+    SELECT follower_id, followee_id FROM follows
+    WHERE followee_id NOT IN (SELECT user_id FROM celebrities)
+    UNION SELECT id, id FROM users) f
+  JOIN posts p ON p.user_id = f.followee_id
   LEFT JOIN home_timeline_state s ON s.user_id = f.follower_id
-  WHERE f.followee_id NOT IN (SELECT user_id FROM celebrities)
-    AND (s.user_id IS NULL OR p.created_at > s.horizon_created_at
+  WHERE (s.user_id IS NULL OR p.created_at > s.horizon_created_at
          OR (p.created_at = s.horizon_created_at AND p.id > s.horizon_post_id))
   EXCEPT SELECT user_id, post_id FROM home_timeline) x
 """
@@ -29,7 +33,9 @@ EXTRA_SQL = """
 SELECT COUNT(*) FROM (
   SELECT user_id, post_id FROM home_timeline
   EXCEPT
-  SELECT f.follower_id, p.id FROM follows f JOIN posts p ON p.user_id = f.followee_id
+  SELECT f.follower_id, p.id FROM (
+    SELECT follower_id, followee_id FROM follows UNION SELECT id, id FROM users) f
+  JOIN posts p ON p.user_id = f.followee_id
   LEFT JOIN home_timeline_state s ON s.user_id = f.follower_id
   WHERE s.user_id IS NULL OR p.created_at > s.horizon_created_at
      OR (p.created_at = s.horizon_created_at AND p.id > s.horizon_post_id)) x

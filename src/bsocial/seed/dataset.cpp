@@ -229,12 +229,14 @@ built_timeline build_timeline(const dataset& d, std::int32_t user,
         bool operator<(const head& o) const { return post < o.post; }
     };
     std::priority_queue<head> heads;
-    for (const std::int32_t v : d.followees[user]) {
-        if (celebrity[v]) continue;
+    const auto add = [&](std::int32_t v) {
         const auto& list = d.posts_by_author[v];
         if (!list.empty())
             heads.push({list.back(), v, static_cast<std::int32_t>(list.size()) - 1});
-    }
+    };
+    add(user);  // own posts, celebrity or not
+    for (const std::int32_t v : d.followees[user])
+        if (!celebrity[v]) add(v);
     built_timeline t;
     while (!heads.empty()) {
         head h = heads.top();

@@ -56,8 +56,8 @@ dataset generate(const options& opts);
 std::string sample_text(std::uint64_t seed, std::int64_t index, int min_words, int max_words);
 
 /// The home timeline the API would hold for `user` (docs/feed.md): the newest `capacity`
-/// posts of the user's followees that are not celebrities, newest first, plus the
-/// horizon (the post index just below them) when more exist; -1 when complete.
+/// posts of the user and of their followees that are not celebrities, newest first,
+/// plus the horizon (the post index just below them) when more exist; -1 when complete.
 struct built_timeline {
     std::vector<std::int32_t> posts;
     std::int64_t horizon = -1;

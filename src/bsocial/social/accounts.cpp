@@ -173,15 +173,10 @@ std::optional<identity> accounts::authenticate(std::string_view token) {
     auto claims = tokens_.verify(token);
     if (!claims) return std::nullopt;
     soci::session sql(db_.pool());
-    identity id;
-    soci::statement st(sql);
-    detail::bind_user(st, id.who);
-    st.exchange(soci::use(claims->user_id));
-    st.exchange(soci::use(claims->jti));
-    store::prepare_statement(st, find_unrevoked_user_sql);
-    if (!st.execute(true)) return std::nullopt;
-    id.claims = std::move(*claims);
-    return id;
+    auto found = db_.statements().run<user>(sql, find_unrevoked_user_sql,
+                                            {claims->user_id, claims->jti}, detail::bind_user);
+    if (found.empty()) return std::nullopt;
+    return identity{std::move(found.front()), std::move(*claims)};
 }
 
 }  // namespace bsocial::social

@@ -101,6 +101,7 @@ void graph::unfollow(const user& me, const std::string& username) {
     soci::session sql(db_.pool());
     const user target = require_user(sql, username);
     store::write_transaction tx(sql, db_.kind());
+    timelines_.lock_author(sql, target.id);
     const std::int64_t at = clock_.now_ms();
     if (!changed_a_row(sql, delete_follow_sql, me.id, target.id)) return;  // was not following
     timelines_.on_unfollow(sql, me.id, target.id);

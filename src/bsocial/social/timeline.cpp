@@ -12,7 +12,40 @@
 
 namespace bsocial::social {
 
+namespace detail {
+/// A query assembled from SQL pieces whose parameters are written "?": each becomes a
+/// uniquely named placeholder (SQLite would share one slot between equal names, and
+/// SOCI binds by position), with its value kept in order beside the text.
+class assembled_query {
+  public:
+    assembled_query& sql(std::string_view piece) {
+        for (const char c : piece) {
+            if (c == '?')
+                text_ += ":p" + std::to_string(++placeholders_);
+            else
+                text_ += c;
+        }
+        return *this;
+    }
+    assembled_query& bind(std::int64_t v) {
+        values_.emplace_back(v);
+        return *this;
+    }
+    assembled_query& bind(const time_cursor& c) { return bind(c.created_at).bind(c.id); }
+    const std::string& text() const noexcept { return text_; }
+    const std::vector<store::parameter>& values() const noexcept { return values_; }
+
+  private:
+    std::string text_;
+    int placeholders_ = 0;
+    std::vector<store::parameter> values_;
+};
+
+}  // namespace detail
+
 namespace {
+using detail::assembled_query;
+
 // One follower in `trim_every` (chosen by post id) has their timeline trimmed per post:
 // timelines stay near `capacity` without counting entries on every write.
 int trim_every(int capacity) { return std::clamp(capacity / 16, 1, 64); }
@@ -27,6 +60,10 @@ constexpr const char* fan_out_sql =
     "INSERT INTO home_timeline (user_id, created_at, post_id, author_id)"
     " SELECT f.follower_id, :created_at, :post_id, :author_id FROM follows f"
     " WHERE f.followee_id = :author_id2 ON CONFLICT DO NOTHING";
+// Authors see their own posts in their own timeline.
+constexpr const char* own_entry_sql =
+    "INSERT INTO home_timeline (user_id, created_at, post_id, author_id)"
+    " VALUES (:author_id, :created_at, :post_id, :author_id2) ON CONFLICT DO NOTHING";
 constexpr const char* followers_to_trim_sql =
     "SELECT f.follower_id FROM follows f"
     " WHERE f.followee_id = :author_id AND (f.follower_id + :post_id) % :every = 0";
@@ -71,10 +108,6 @@ constexpr const char* posts_walk_sql =
     "SELECT id, created_at, user_id FROM posts WHERE (created_at, id) < (:at, :id)"
     " ORDER BY created_at DESC, id DESC LIMIT :n";
 
-constexpr const char* followed_celebrities_sql =
-    "SELECT c.user_id FROM celebrities c WHERE EXISTS ("
-    " SELECT 1 FROM follows f WHERE f.follower_id = :me AND f.followee_id = c.user_id)";
-
 /// "No horizon": the timeline is complete (no post has a negative time).
 constexpr time_cursor no_horizon{-1, -1};
 
@@ -82,55 +115,53 @@ bool older(const time_cursor& a, const time_cursor& b) {
     return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
 }
 
-/// A statement assembled from SQL pieces whose parameters are written "?": each becomes
-/// a uniquely named placeholder (SQLite would share one slot between equal names, and
-/// SOCI binds by position). SOCI binds references, so the values live here (a deque
-/// never moves them) until the statement has run.
-class assembled_query {
-  public:
-    explicit assembled_query(soci::statement& st) : st_(st) {}
-    assembled_query& sql(std::string_view piece) {
-        for (const char c : piece) {
-            if (c == '?')
-                text_ += ":p" + std::to_string(++placeholders_);
-            else
-                text_ += c;
-        }
-        return *this;
-    }
-    assembled_query& bind(std::int64_t v) {
-        values_.push_back(v);
-        st_.exchange(soci::use(values_.back()));
-        return *this;
-    }
-    assembled_query& bind(const time_cursor& c) { return bind(c.created_at).bind(c.id); }
-    const std::string& text() const noexcept { return text_; }
+void bind_cursor(soci::statement& st, time_cursor& c) {
+    st.exchange(soci::into(c.created_at));
+    st.exchange(soci::into(c.id));
+}
 
-  private:
-    soci::statement& st_;
-    std::string text_;
-    int placeholders_ = 0;
-    std::deque<std::int64_t> values_;
-};
-
-// Pieces of the feed queries. Each "arm" yields (id, created_at) rows, newest first,
-// at most :n of them; the outer query joins the few winners to posts and users.
-constexpr const char* page_head = "SELECT " BSOCIAL_POST_COLUMNS " FROM (";
+// The feed page above the horizon, in one statement: my timeline's entries and the
+// posts of the celebrities I follow (at most :n each, from posts_by_user_time), the :n
+// newest of them chosen before the join, so only :n rows are looked up in posts and
+// users. The horizon is read inline ((-1, -1) when there is none).
+constexpr const char* page_head =
+    "SELECT " BSOCIAL_POST_COLUMNS " FROM (SELECT id, created_at FROM (";
+#define BSOCIAL_ABOVE_HORIZON(at, id)                                                       \
+    "(" at ", " id ") > (COALESCE((SELECT horizon_created_at FROM home_timeline_state"      \
+    " WHERE user_id = ?), -1), COALESCE((SELECT horizon_post_id FROM home_timeline_state" \
+    " WHERE user_id = ?), -1))"
 constexpr const char* page_tail =
-    ") s JOIN posts p ON p.id = s.id JOIN users u ON u.id = p.user_id"
-    " ORDER BY s.created_at DESC, s.id DESC LIMIT ?";
-// Timeline entries in (horizon, from) whose author I still follow.
+    ") c ORDER BY created_at DESC, id DESC LIMIT ?) s"
+    " JOIN posts p ON p.id = s.id JOIN users u ON u.id = p.user_id"
+    " ORDER BY s.created_at DESC, s.id DESC";
+// Timeline entries in (horizon, from). No need to check that I still follow each
+// author: an unfollow removes the author's entries in its own transaction, and takes
+// the author's lock as posts and follows do (lock_author), so no fan-out can slip an
+// entry in behind it.
 constexpr const char* timeline_arm =
     "SELECT id, created_at FROM (SELECT t.post_id AS id, t.created_at FROM home_timeline t"
     " WHERE t.user_id = ? AND (t.created_at, t.post_id) < (?, ?)"
-    " AND (t.created_at, t.post_id) > (?, ?) AND EXISTS (SELECT 1 FROM follows f"
-    "  WHERE f.follower_id = ? AND f.followee_id = t.author_id)"
+    " AND " BSOCIAL_ABOVE_HORIZON("t.created_at", "t.post_id")
     " ORDER BY t.created_at DESC, t.post_id DESC LIMIT ?) a0";
-// One author's posts in (horizon, from), from posts_by_user_time.
+// The followed celebrities' posts in (horizon, from). SQLite has no LATERAL; a
+// correlated IN subquery runs once per celebrity instead.
+constexpr const char* celebrities_arm_sqlite =
+    "SELECT r.id, r.created_at FROM celebrities c JOIN posts r ON r.id IN ("
+    "  SELECT r2.id FROM posts r2 WHERE r2.user_id = c.user_id"
+    "  AND (r2.created_at, r2.id) < (?, ?) AND " BSOCIAL_ABOVE_HORIZON("r2.created_at", "r2.id")
+    "  ORDER BY r2.created_at DESC, r2.id DESC LIMIT ?)"
+    " WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = c.user_id)";
+constexpr const char* celebrities_arm_postgresql =
+    "SELECT r.id, r.created_at FROM celebrities c CROSS JOIN LATERAL ("
+    "  SELECT r2.id, r2.created_at FROM posts r2 WHERE r2.user_id = c.user_id"
+    "  AND (r2.created_at, r2.id) < (?, ?) AND " BSOCIAL_ABOVE_HORIZON("r2.created_at", "r2.id")
+    "  ORDER BY r2.created_at DESC, r2.id DESC LIMIT ?) r"
+    " WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = c.user_id)";
+// One author's posts before `from`, from posts_by_user_time.
 constexpr const char* author_arm =
     "SELECT id, created_at FROM (SELECT r.id, r.created_at FROM posts r WHERE r.user_id = ?"
-    " AND (r.created_at, r.id) < (?, ?) AND (r.created_at, r.id) > (?, ?)"
-    " ORDER BY r.created_at DESC, r.id DESC LIMIT ?) a";
+    " AND (r.created_at, r.id) < (?, ?) ORDER BY r.created_at DESC, r.id DESC LIMIT ?) a";
+#undef BSOCIAL_ABOVE_HORIZON
 // Every followee's newest :n posts before `from` (one index range each), then mine.
 // SQLite has no LATERAL; a correlated IN subquery runs once per follows row instead.
 constexpr const char* followees_arm_sqlite =
@@ -146,24 +177,6 @@ constexpr const char* followees_arm_postgresql =
     "  ORDER BY r.created_at DESC, r.id DESC LIMIT ?) q"
     " WHERE f.follower_id = ?";
 
-std::vector<post> run_posts_query(soci::statement& st, post& row, const assembled_query& query) {
-    store::prepare_statement(st, query.text());
-    std::vector<post> out;
-    if (st.execute(true)) {
-        do {
-            out.push_back(row);
-        } while (st.fetch());
-    }
-    return out;
-}
-
-time_cursor horizon_of(soci::session& sql, std::int64_t user_id) {
-    time_cursor h = no_horizon;
-    sql << horizon_sql, soci::into(h.created_at), soci::into(h.id), soci::use(user_id);
-    if (!sql.got_data()) return no_horizon;
-    return h;
-}
-
 /// Everything at or below `h` is read from the posts from now on.
 void raise_horizon(soci::session& sql, std::int64_t user_id, time_cursor h) {
     sql << raise_horizon_sql, soci::use(user_id), soci::use(h.created_at), soci::use(h.id);
@@ -177,8 +190,18 @@ bool is_celebrity(soci::session& sql, std::int64_t user_id) {
 }
 }  // namespace
 
-timelines::timelines(store::dialect kind, timeline_settings settings)
-    : kind_(kind), settings_(settings) {}
+timelines::timelines(store::database& db, timeline_settings settings)
+    : db_(db), kind_(db.kind()), settings_(settings) {}
+
+std::vector<post> timelines::run_posts(soci::session& sql, const assembled_query& q) const {
+    return db_.statements().run<post>(sql, q.text(), q.values(), detail::bind_post);
+}
+
+time_cursor timelines::horizon_of(soci::session& sql, std::int64_t user_id) const {
+    const auto rows =
+        db_.statements().run<time_cursor>(sql, horizon_sql, {user_id}, bind_cursor);
+    return rows.empty() ? no_horizon : rows.front();
+}
 
 void timelines::lock_author(soci::session& sql, std::int64_t author_id) const {
     if (kind_ != store::dialect::postgresql) return;
@@ -188,11 +211,14 @@ void timelines::lock_author(soci::session& sql, std::int64_t author_id) const {
 
 void timelines::fan_out(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
                         std::int64_t created_at) const {
+    sql << own_entry_sql, soci::use(author_id), soci::use(created_at), soci::use(post_id),
+        soci::use(author_id);
+    const int every = trim_every(settings_.capacity);
+    if ((author_id + post_id) % every == 0) trim(sql, author_id);
     if (is_celebrity(sql, author_id)) return;  // merged at read time
     sql << fan_out_sql, soci::use(created_at), soci::use(post_id), soci::use(author_id),
         soci::use(author_id);
     std::vector<std::int64_t> to_trim;
-    const int every = trim_every(settings_.capacity);
     {
         std::int64_t follower = 0;
         soci::statement st = (sql.prepare << followers_to_trim_sql, soci::into(follower),
@@ -245,42 +271,43 @@ void timelines::on_unfollow(soci::session& sql, std::int64_t follower_id,
 std::vector<post> timelines::read(soci::session& sql, std::int64_t me, time_cursor from,
                                   int limit) const {
     const int fetch = limit + 1;
+    std::vector<post> out = read_materialized(sql, me, from, fetch);
+    if (static_cast<int>(out.size()) == fetch) return out;
+    // Short: the feed ends here, or the rest lies at or below the horizon. The timeline
+    // had every entry above the horizon, so the rest starts below the last one found
+    // ("< (at, id + 1)" is "<= horizon"; the horizon only ever rises).
     const time_cursor horizon = horizon_of(sql, me);
-    std::vector<post> out;
-    if (older(horizon, from)) out = read_materialized(sql, me, from, horizon, fetch);
-    if (static_cast<int>(out.size()) < fetch && horizon.created_at >= 0) {
-        // The rest lies at or below the horizon: "< (at, id + 1)" is "<= horizon".
-        const time_cursor below =
-            older(horizon, from) ? time_cursor{horizon.created_at, horizon.id + 1} : from;
-        auto rest = read_from_posts(sql, me, below, fetch - static_cast<int>(out.size()));
-        out.insert(out.end(), rest.begin(), rest.end());
-    }
+    if (horizon.created_at < 0) return out;
+    time_cursor below = out.empty() ? from : time_cursor{out.back().created_at, out.back().id};
+    if (older(horizon, below)) below = {horizon.created_at, horizon.id + 1};
+    auto rest = read_from_posts(sql, me, below, fetch - static_cast<int>(out.size()));
+    out.insert(out.end(), rest.begin(), rest.end());
     return out;
 }
 
 std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t me,
-                                               time_cursor from, time_cursor horizon,
-                                               int fetch) const {
-    std::vector<std::int64_t> authors{me};
-    {
-        std::int64_t celebrity = 0;
-        soci::statement st =
-            (sql.prepare << followed_celebrities_sql, soci::into(celebrity), soci::use(me));
-        st.execute();
-        while (st.fetch()) authors.push_back(celebrity);
-    }
-    post row;
-    soci::statement st(sql);
-    detail::bind_post(st, row);
-    assembled_query q(st);
-    q.sql(page_head).sql(timeline_arm).bind(me).bind(from).bind(horizon).bind(me).bind(fetch);
-    int arm = 0;
-    for (const std::int64_t author : authors) {
-        q.sql(" UNION ").sql(author_arm).sql(std::to_string(++arm));
-        q.bind(author).bind(from).bind(horizon).bind(fetch);
-    }
-    q.sql(page_tail).bind(fetch);
-    return run_posts_query(st, row, q);
+                                               time_cursor from, int fetch) const {
+    static const std::string text[2] = {
+        assembled_query()
+            .sql(page_head)
+            .sql(timeline_arm)
+            .sql(" UNION ")
+            .sql(celebrities_arm_sqlite)
+            .sql(page_tail)
+            .text(),
+        assembled_query()
+            .sql(page_head)
+            .sql(timeline_arm)
+            .sql(" UNION ")
+            .sql(celebrities_arm_postgresql)
+            .sql(page_tail)
+            .text()};
+    const std::vector<store::parameter> values = {
+        me, from.created_at, from.id, me, me, fetch,  // timeline arm
+        from.created_at, from.id, me, me, fetch, me,  // celebrities arm
+        fetch};
+    return db_.statements().run<post>(sql, text[kind_ == store::dialect::sqlite ? 0 : 1], values,
+                                      detail::bind_post);
 }
 
 std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me,
@@ -335,30 +362,24 @@ std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me
 std::vector<post> timelines::posts_by_id(soci::session& sql,
                                          const std::vector<std::int64_t>& ids) const {
     if (ids.empty()) return {};
-    post row;
-    soci::statement st(sql);
-    detail::bind_post(st, row);
-    assembled_query q(st);
+    assembled_query q;
     q.sql("SELECT " BSOCIAL_POST_COLUMNS " FROM posts p JOIN users u ON u.id = p.user_id"
           " WHERE p.id IN (");
     for (std::size_t i = 0; i < ids.size(); ++i) q.sql(i ? ", ?" : "?").bind(ids[i]);
     q.sql(") ORDER BY p.created_at DESC, p.id DESC");
-    return run_posts_query(st, row, q);
+    return run_posts(sql, q);
 }
 
 std::vector<post> timelines::merge_followees(soci::session& sql, std::int64_t me,
                                              time_cursor from, int fetch) const {
-    post row;
-    soci::statement st(sql);
-    detail::bind_post(st, row);
-    assembled_query q(st);
+    assembled_query q;
     q.sql(page_head);
     q.sql(kind_ == store::dialect::sqlite ? followees_arm_sqlite : followees_arm_postgresql);
     q.bind(from).bind(fetch).bind(me);
     q.sql(" UNION ALL ").sql(author_arm).sql("1");
-    q.bind(me).bind(from).bind(no_horizon).bind(fetch);
+    q.bind(me).bind(from).bind(fetch);
     q.sql(page_tail).bind(fetch);
-    return run_posts_query(st, row, q);
+    return run_posts(sql, q);
 }
 
 }  // namespace bsocial::social

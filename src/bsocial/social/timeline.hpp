@@ -1,14 +1,15 @@
 #pragma once
 // Home timelines: the feed's storage (docs/feed.md).
 //
-// Each user's home timeline holds the newest posts of the people they follow, written
-// when a post is created (fan-out on write, in the post's transaction) and capped at
-// `capacity` entries. Below a user's horizon the timeline was trimmed (or never built):
-// those pages are read from the posts themselves (fan-out on read, one bounded index
-// range per followee). Own posts, and the posts of "celebrities" (authors with at least
-// `celebrity_followers` followers, whose posts are never fanned out), are merged at read
-// time from posts_by_user_time. A page therefore reads about `limit` timeline rows plus
-// `limit` rows per merged author, whatever the graph or the number of posts.
+// Each user's home timeline holds their own newest posts and those of the people they
+// follow, written when a post is created (fan-out on write, in the post's transaction)
+// and capped at `capacity` entries. Below a user's horizon the timeline was trimmed (or
+// never built): those pages are read from the posts themselves (fan-out on read: one
+// bounded index range per followee, or a bounded walk through everyone's posts). The
+// posts of "celebrities" (authors with at least `celebrity_followers` followers, whose
+// posts are not fanned out) are merged at read time from posts_by_user_time. A page
+// therefore reads about `limit` timeline rows plus `limit` rows per followed celebrity,
+// whatever the graph or the number of posts.
 //
 // Every function runs on a caller's session; the write ones inside the caller's write
 // transaction. Blocking: blocking-work pool only. Thread-safe (no mutable state).
@@ -28,7 +29,7 @@ struct timeline_settings {
     /// Entries kept per home timeline (trimmed back to this size now and then).
     int capacity = 1000;
     /// Authors with this many followers are merged at read time instead of fanned out.
-    int celebrity_followers = 5000;
+    int celebrity_followers = 10000;
     /// Below the horizon: up to this many followees are merged one index range each;
     /// with more, everyone's posts are walked first (they are dense there).
     int merge_max_followees = 256;
@@ -36,12 +37,16 @@ struct timeline_settings {
     int walk_max_rows = 8192;
 };
 
+namespace detail {
+class assembled_query;
+}
+
 class timelines {
   public:
-    timelines(store::dialect kind, timeline_settings settings);
+    timelines(store::database& db, timeline_settings settings);
 
-    /// In the post's write transaction: adds the post to every follower's timeline
-    /// (unless the author is a celebrity) and now and then trims a timeline.
+    /// In the post's write transaction: adds the post to the author's timeline and to
+    /// every follower's (unless the author is a celebrity); now and then trims one.
     void fan_out(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
                  std::int64_t created_at) const;
     /// In the follow's write transaction, after the follows row exists: copies the
@@ -51,8 +56,10 @@ class timelines {
     /// In the unfollow's write transaction: removes the followee's posts from the timeline.
     void on_unfollow(soci::session& sql, std::int64_t follower_id,
                      std::int64_t followee_id) const;
-    /// PostgreSQL: serialises a post by `author_id` with a follow of `author_id` (each
-    /// would otherwise miss the other's uncommitted row). SQLite writers are serial already.
+    /// PostgreSQL: serialises posts by `author_id` with follows and unfollows of
+    /// `author_id` (each would otherwise miss the other's uncommitted row: a lost entry,
+    /// or one left behind by an unfollow). SQLite writers are serial already. Call first
+    /// in the write transaction.
     void lock_author(soci::session& sql, std::int64_t author_id) const;
 
     /// The page of `me`'s feed strictly older than `from`: `limit` posts at most, plus
@@ -66,14 +73,17 @@ class timelines {
     const timeline_settings& settings() const noexcept { return settings_; }
 
   private:
+    time_cursor horizon_of(soci::session& sql, std::int64_t user_id) const;
+    std::vector<post> run_posts(soci::session& sql, const detail::assembled_query& q) const;
     std::vector<post> read_materialized(soci::session& sql, std::int64_t me, time_cursor from,
-                                        time_cursor horizon, int fetch) const;
+                                        int fetch) const;
     std::vector<post> read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
                                       int fetch) const;
     std::vector<post> merge_followees(soci::session& sql, std::int64_t me, time_cursor from,
                                       int fetch) const;
     std::vector<post> posts_by_id(soci::session& sql, const std::vector<std::int64_t>& ids) const;
 
+    store::database& db_;
     store::dialect kind_;
     timeline_settings settings_;
 };

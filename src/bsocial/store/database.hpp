@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "bsocial/store/statement_cache.hpp"
+
 namespace bsocial::store {
 
 enum class dialect { sqlite, postgresql };
@@ -24,6 +26,8 @@ class database {
 
     dialect kind() const noexcept { return dialect_; }
     soci::connection_pool& pool() noexcept { return *pool_; }
+    /// Prepared statements of the hot paths, kept per pooled connection.
+    statement_cache& statements() noexcept { return *statements_; }
     std::size_t pool_size() const noexcept { return pool_size_; }
 
     /// Applies pending migrations (idempotent, safe with several instances starting at once).
@@ -37,6 +41,7 @@ class database {
     dialect dialect_;
     std::size_t pool_size_;
     std::unique_ptr<soci::connection_pool> pool_;
+    std::unique_ptr<statement_cache> statements_;  // destroyed before the pool
 };
 
 /// A write transaction. On SQLite it starts with BEGIN IMMEDIATE so concurrent writers
