@@ -113,11 +113,10 @@ post posts::create_post(const user& me, std::string content) {
     p.content = std::move(content);
     soci::session sql(db_.pool());
     store::write_transaction tx(sql, db_.kind());
-    timelines_.lock_author(sql, me.id);
     p.created_at = clock_.now_ms();  // inside the write lock: ordered like the ids on SQLite
     sql << insert_post_sql, soci::use(me.id), soci::use(p.content), soci::use(p.created_at),
         soci::into(p.id);
-    timelines_.fan_out(sql, p.id, me.id, p.created_at);
+    timelines_.publish(sql, p.id, me.id, p.created_at);
     events::append_to_outbox(sql,
                              events::post_created(p.id, fields_of(me), p.content, p.created_at));
     tx.commit();

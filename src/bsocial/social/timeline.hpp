@@ -2,8 +2,9 @@
 // Home timelines: the feed's storage (docs/feed.md).
 //
 // Each user's home timeline holds their own newest posts and those of the people they
-// follow, written when a post is created (fan-out on write, in the post's transaction)
-// and capped at `capacity` entries. Below a user's horizon the timeline was trimmed (or
+// follow, written when a post is created (fan-out on write: the author's entry in the
+// post's transaction, the followers' by the fan-out worker right after, in batches) and
+// capped at `capacity` entries. Below a user's horizon the timeline was trimmed (or
 // never built): those pages are read from the posts themselves (fan-out on read: one
 // bounded index range per followee, or a bounded walk through everyone's posts). The
 // posts of "celebrities" (authors with at least `celebrity_followers` followers, whose
@@ -45,8 +46,13 @@ class timelines {
   public:
     timelines(store::database& db, timeline_settings settings);
 
-    /// In the post's write transaction: adds the post to the author's timeline and to
-    /// every follower's (unless the author is a celebrity); now and then trims one.
+    /// In the post's write transaction: adds the post to its author's timeline (they see
+    /// it at once) and queues it for the fan-out worker (social/fanout.hpp).
+    void publish(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
+                 std::int64_t created_at) const;
+    /// In the fan-out worker's write transaction, holding lock_author(author_id): adds the
+    /// post to every follower's timeline (unless the author is a celebrity); now and then
+    /// trims one.
     void fan_out(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
                  std::int64_t created_at) const;
     /// In the follow's write transaction, after the follows row exists: copies the
@@ -56,10 +62,10 @@ class timelines {
     /// In the unfollow's write transaction: removes the followee's posts from the timeline.
     void on_unfollow(soci::session& sql, std::int64_t follower_id,
                      std::int64_t followee_id) const;
-    /// PostgreSQL: serialises posts by `author_id` with follows and unfollows of
-    /// `author_id` (each would otherwise miss the other's uncommitted row: a lost entry,
-    /// or one left behind by an unfollow). SQLite writers are serial already. Call first
-    /// in the write transaction.
+    /// PostgreSQL: serialises the fan-out of `author_id`'s posts with follows and
+    /// unfollows of `author_id` (each would otherwise miss the other's uncommitted row: an
+    /// entry left behind by an unfollow). SQLite writers are serial already. Call first in
+    /// the write transaction.
     void lock_author(soci::session& sql, std::int64_t author_id) const;
 
     /// The page of `me`'s feed strictly older than `from`: `limit` posts at most, plus

@@ -105,8 +105,8 @@ std::vector<std::string> notification_tables(const std::string& id_column) {
     };
 }
 
-// Home timelines (docs/feed.md): the newest posts of the people each user follows,
-// written when a post is created (fan-out on write) and capped per user. Entries older
+// Home timelines (docs/feed.md): each user's own newest posts and those of the people
+// they follow, written when a post is created (fan-out on write) and capped per user. Entries older
 // than a user's horizon were trimmed (or never materialised): the feed reads those from
 // the posts themselves. Authors in `celebrities` are never fanned out; their posts are
 // merged at read time.
@@ -127,6 +127,11 @@ std::vector<std::string> timeline_tables(bool sqlite) {
         "CREATE TABLE celebrities ("
         " user_id BIGINT PRIMARY KEY,"
         " since BIGINT NOT NULL)",
+        // Posts waiting for the fan-out worker (social/fanout.hpp).
+        "CREATE TABLE timeline_fanout ("
+        " post_id BIGINT PRIMARY KEY,"
+        " author_id BIGINT NOT NULL,"
+        " created_at BIGINT NOT NULL)",
         // Existing accounts start with an empty timeline that is complete only above the
         // newest post: anything older is read from the posts (the feed's fallback).
         "INSERT INTO home_timeline_state (user_id, horizon_created_at, horizon_post_id)"

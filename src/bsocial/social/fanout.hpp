@@ -1,0 +1,68 @@
+#pragma once
+// The fan-out worker: copies new posts into their followers' home timelines, in
+// batches, after the post's own transaction (docs/feed.md). A post queues itself in
+// `timeline_fanout` (and lands in its author's own timeline) when it is created; this
+// worker drains the queue, many posts per transaction, so one post costs the writer
+// nothing per follower and the timelines' scattered pages are written once per batch.
+// Several API instances (PostgreSQL) share the queue: rows are claimed with SKIP LOCKED.
+//
+// Lifecycle: construct -> start() spawns its own thread -> stop() finishes the current
+// batch and joins. nudge() and status() are thread-safe.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "bsocial/core/clock.hpp"
+#include "bsocial/social/timeline.hpp"
+#include "bsocial/store/database.hpp"
+
+namespace bsocial::social {
+
+struct fanout_options {
+    int batch_size = 256;                       ///< posts per transaction
+    std::chrono::milliseconds idle_poll{200};  ///< safety net when no nudge comes
+};
+
+struct fanout_status {
+    std::int64_t posts_total = 0;    ///< posts fanned out by this worker
+    double last_lag_seconds = 0;     ///< post created -> in its followers' timelines
+};
+
+class timeline_fanout {
+  public:
+    timeline_fanout(store::database& db, const timelines& timelines, const clock& clock,
+                    fanout_options options = {});
+    ~timeline_fanout();
+
+    void start();
+    void stop();
+    /// Wakes the worker now (right after a post) instead of at the next poll.
+    void nudge();
+    fanout_status status() const;
+
+    /// Fans out one batch; returns how many posts it took. Used by the thread and tests.
+    int run_once();
+    /// Posts still waiting (for /metrics and /readyz).
+    std::int64_t backlog();
+
+  private:
+    void run();
+
+    store::database& db_;
+    const timelines& timelines_;
+    const clock& clock_;
+    fanout_options options_;
+    std::thread thread_;
+    std::atomic<bool> stopping_{false};
+    std::mutex wake_mutex_;
+    std::condition_variable wake_;
+    bool nudged_ = false;
+    mutable std::mutex status_mutex_;
+    fanout_status status_;
+};
+
+}  // namespace bsocial::social
