@@ -5,7 +5,6 @@
 #include <string>
 #include <string_view>
 #include <tuple>
-#include <unordered_set>
 
 #include "bsocial/social/post_rows.hpp"
 #include "bsocial/store/statement.hpp"
@@ -106,11 +105,13 @@ constexpr const char* entry_beyond_capacity_sql =
 
 constexpr const char* followees_up_to_sql =
     "SELECT COUNT(*) FROM (SELECT 1 FROM follows WHERE follower_id = :id LIMIT :most) c";
-constexpr const char* followees_sql = "SELECT followee_id FROM follows WHERE follower_id = :id";
-// A stretch of everyone's posts, newest first from `from` (posts_by_time).
+// A stretch of everyone's posts, newest first from `from` (posts_by_time), each marked
+// 1 when it is mine or its author is followed by me.
 constexpr const char* posts_walk_sql =
-    "SELECT id, created_at, user_id FROM posts WHERE (created_at, id) < (:at, :id)"
-    " ORDER BY created_at DESC, id DESC LIMIT :n";
+    "SELECT w.id, w.created_at, CASE WHEN w.user_id = :me OR EXISTS (SELECT 1 FROM follows f"
+    " WHERE f.follower_id = :me2 AND f.followee_id = w.user_id) THEN 1 ELSE 0 END"
+    " FROM (SELECT id, created_at, user_id FROM posts WHERE (created_at, id) < (:at, :id)"
+    " ORDER BY created_at DESC, id DESC LIMIT :n) w";
 
 /// "No horizon": the timeline is complete (no post has a negative time).
 constexpr time_cursor no_horizon{-1, -1};
@@ -342,31 +343,24 @@ std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me
 
     // Many followees: walk everyone's posts newest first, keeping theirs and mine, in
     // growing chunks, for at most walk_max_rows rows.
-    std::unordered_set<std::int64_t> authors{me};
-    {
-        std::int64_t followee = 0;
-        soci::statement st =
-            (sql.prepare << followees_sql, soci::into(followee), soci::use(me));
-        st.execute();
-        while (st.fetch()) authors.insert(followee);
-    }
     std::vector<std::int64_t> found;
     time_cursor at = from;
     bool exhausted = false;
     for (int chunk = 4 * fetch, walked = 0;
          static_cast<int>(found.size()) < fetch && walked < settings_.walk_max_rows;
          walked += chunk, chunk = std::min(2 * chunk, 1024)) {
-        std::int64_t id = 0, created_at = 0, author = 0;
+        std::int64_t id = 0, created_at = 0, visible = 0;
         soci::statement st = (sql.prepare << posts_walk_sql, soci::into(id),
-                              soci::into(created_at), soci::into(author), soci::use(at.created_at),
-                              soci::use(at.id), soci::use(chunk));
+                              soci::into(created_at), soci::into(visible), soci::use(me),
+                              soci::use(me), soci::use(at.created_at), soci::use(at.id),
+                              soci::use(chunk));
         st.execute();
         int rows = 0;
         while (st.fetch()) {
             ++rows;
+            if (static_cast<int>(found.size()) == fetch) continue;  // drain the statement
             at = {created_at, id};
-            if (authors.count(author) && static_cast<int>(found.size()) < fetch)
-                found.push_back(id);
+            if (visible) found.push_back(id);
         }
         if (rows < chunk) {
             exhausted = true;
