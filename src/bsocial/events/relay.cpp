@@ -46,7 +46,7 @@ outbox_relay::batch_result outbox_relay::run_once() {
     // instances never publish the same row concurrently. SQLite has one instance: no lock,
     // and no write transaction held while waiting for Kafka.
     std::optional<store::write_transaction> tx;
-    if (postgres) tx.emplace(sql, db_.kind());
+    if (postgres) tx.emplace(sql, db_);
     const auto rows = fetch_unsent(sql, options_.batch_size, postgres);
     if (rows.empty()) return {};
 
@@ -57,7 +57,7 @@ outbox_relay::batch_result outbox_relay::run_once() {
     }
     const std::int64_t now = clock_.now_ms();
     if (!acked.empty()) {
-        if (!tx) tx.emplace(sql, db_.kind());
+        if (!tx) tx.emplace(sql, db_);
         mark_sent(sql, acked, now);
     }
     if (tx) tx->commit();
@@ -80,7 +80,7 @@ std::int64_t outbox_relay::prune_sent() {
         clock_.now_ms() -
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.retention).count();
     soci::session sql(db_.pool());
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     const std::int64_t pruned = delete_sent_before(sql, cutoff);
     tx.commit();
     return pruned;

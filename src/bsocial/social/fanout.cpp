@@ -18,6 +18,8 @@ constexpr const char* claim_postgresql_sql =
     " FOR UPDATE SKIP LOCKED";
 constexpr const char* done_sql = "DELETE FROM timeline_fanout WHERE post_id = :post_id";
 constexpr const char* backlog_sql = "SELECT COUNT(*) FROM timeline_fanout";
+constexpr const char* backlog_up_to_sql =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM timeline_fanout LIMIT :n) q";
 
 struct queued_post {
     std::int64_t post_id = 0;
@@ -62,9 +64,11 @@ std::int64_t timeline_fanout::backlog() {
     return n;
 }
 
-int timeline_fanout::run_once() {
+int timeline_fanout::run_once() { return run_once(options_.batch_size); }
+
+int timeline_fanout::run_once(int batch_size) {
     soci::session sql(db_.pool());
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     std::vector<queued_post> batch;
     {
         queued_post row;
@@ -72,7 +76,7 @@ int timeline_fanout::run_once() {
             (sql.prepare << (db_.kind() == store::dialect::sqlite ? claim_sqlite_sql
                                                                    : claim_postgresql_sql),
              soci::into(row.post_id), soci::into(row.author_id), soci::into(row.created_at),
-             soci::use(options_.batch_size));
+             soci::use(batch_size));
         st.execute();
         while (st.fetch()) batch.push_back(row);
     }
@@ -96,20 +100,46 @@ int timeline_fanout::run_once() {
     return static_cast<int>(batch.size());
 }
 
+bool timeline_fanout::small_backlog() {
+    soci::session sql(db_.pool());
+    std::int64_t n = 0;
+    sql << backlog_up_to_sql, soci::into(n), soci::use(options_.yield_below_backlog);
+    return n < options_.yield_below_backlog;
+}
+
 void timeline_fanout::run() {
     spdlog::info("module=social event=fanout_started batch_size={}", options_.batch_size);
     auto wait = options_.idle_poll;
+    int batch = options_.batch_size;
+    std::int64_t writes_seen = db_.writes_begun();
     while (!stopping_) {
         int done = 0;
         try {
-            done = run_once();
+            if (db_.writes_begun() != writes_seen && small_backlog()) {
+                // Requests are writing: let them (the feed reads the queue meanwhile), and
+                // look again shortly.
+                writes_seen = db_.writes_begun();
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                continue;
+            }
+            done = run_once(batch);
+            writes_seen = db_.writes_begun();  // this batch's own transaction
+            // Behind (a full batch): take more at once, up to max_batch_size; each of a
+            // follower's timeline pages is then written once for several posts.
+            batch = done == batch ? std::min(2 * batch, options_.max_batch_size)
+                                  : options_.batch_size;
             wait = options_.idle_poll;
         } catch (const std::exception& e) {
             // Database trouble: the rows stay queued; try again later.
             spdlog::warn("module=social event=fanout_batch_failed error=\"{}\"", e.what());
             wait = std::min(wait * 2, std::chrono::milliseconds(5000));
         }
-        if (done > 0) continue;  // more may be waiting
+        if (done > 0) {
+            // More may be waiting. Let the writers that queued behind this batch go
+            // first (the feed reads the queue meanwhile).
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            continue;
+        }
         std::unique_lock lock(wake_mutex_);
         wake_.wait_for(lock, wait, [this] { return nudged_ || stopping_.load(); });
         nudged_ = false;

@@ -23,7 +23,11 @@
 namespace bsocial::social {
 
 struct fanout_options {
-    int batch_size = 256;                       ///< posts per transaction
+    int batch_size = 32;       ///< posts per transaction (the write lock is held meanwhile)
+    int max_batch_size = 128;  ///< when behind, batches double up to this
+    /// SQLite: while fewer posts than this wait, requests waiting to write go first (the
+    /// feed reads that many queued posts itself); beyond it, the fan-out takes its turn.
+    int yield_below_backlog = 1024;
     std::chrono::milliseconds idle_poll{200};  ///< safety net when no nudge comes
 };
 
@@ -46,11 +50,13 @@ class timeline_fanout {
 
     /// Fans out one batch; returns how many posts it took. Used by the thread and tests.
     int run_once();
+    int run_once(int batch_size);
     /// Posts still waiting (for /metrics and /readyz).
     std::int64_t backlog();
 
   private:
     void run();
+    bool small_backlog();
 
     store::database& db_;
     const timelines& timelines_;

@@ -86,7 +86,7 @@ void graph::follow(const user& me, const std::string& username) {
     if (target.id == me.id)
         throw error(error_code::validation_failed, "you cannot follow yourself",
                     {{"username", "is yourself"}});
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     timelines_.lock_author(sql, target.id);
     const std::int64_t at = clock_.now_ms();
     if (!changed_a_row(sql, insert_follow_sql, me.id, target.id, at))
@@ -100,7 +100,7 @@ void graph::follow(const user& me, const std::string& username) {
 void graph::unfollow(const user& me, const std::string& username) {
     soci::session sql(db_.pool());
     const user target = require_user(sql, username);
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     timelines_.lock_author(sql, target.id);
     const std::int64_t at = clock_.now_ms();
     if (!changed_a_row(sql, delete_follow_sql, me.id, target.id)) return;  // was not following

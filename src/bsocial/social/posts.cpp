@@ -112,7 +112,7 @@ post posts::create_post(const user& me, std::string content) {
     p.by = author_of(me);
     p.content = std::move(content);
     soci::session sql(db_.pool());
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     p.created_at = clock_.now_ms();  // inside the write lock: ordered like the ids on SQLite
     sql << insert_post_sql, soci::use(me.id), soci::use(p.content), soci::use(p.created_at),
         soci::into(p.id);
@@ -166,7 +166,7 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
     c.post_id = post_id;
     c.by = author_of(me);
     c.content = std::move(content);
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     c.created_at = clock_.now_ms();
     sql << insert_comment_sql, soci::use(post_id), soci::use(me.id), soci::use(c.content),
         soci::use(c.created_at), soci::into(c.id);

@@ -148,15 +148,16 @@ constexpr const char* timeline_arm =
     " WHERE t.user_id = ? AND (t.created_at, t.post_id) < (?, ?)"
     " AND " BSOCIAL_ABOVE_HORIZON("t.created_at", "t.post_id")
     " ORDER BY t.created_at DESC, t.post_id DESC LIMIT ?) a0";
-// Posts still queued for the fan-out worker whose author I follow: the worker is a few
-// milliseconds behind, and followers see a post as soon as it exists. A queue deeper
+// Posts still queued for the fan-out worker, mine or by someone I follow: the worker is
+// a few milliseconds behind, and everyone sees a post as soon as it exists. A queue deeper
 // than its newest 1024 posts (a burst the worker has not caught up with) shows only
 // those here until the rest are fanned out (docs/feed.md).
 constexpr const char* queue_arm =
     "SELECT q.post_id AS id, q.created_at FROM (SELECT post_id, author_id, created_at"
     " FROM timeline_fanout ORDER BY post_id DESC LIMIT 1024) q"
     " WHERE (q.created_at, q.post_id) < (?, ?) AND " BSOCIAL_ABOVE_HORIZON("q.created_at", "q.post_id")
-    " AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = q.author_id)";
+    " AND (q.author_id = ? OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ?"
+    "  AND f.followee_id = q.author_id))";
 // The followed celebrities' posts in (horizon, from). SQLite has no LATERAL; a
 // correlated IN subquery runs once per celebrity instead.
 constexpr const char* celebrities_arm_sqlite =
@@ -225,15 +226,15 @@ void timelines::lock_author(soci::session& sql, std::int64_t author_id) const {
 
 void timelines::publish(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
                         std::int64_t created_at) const {
-    sql << own_entry_sql, soci::use(author_id), soci::use(created_at), soci::use(post_id),
-        soci::use(author_id);
-    if ((author_id + post_id) % trim_every(settings_.capacity) == 0) trim(sql, author_id);
     sql << queue_fan_out_sql, soci::use(post_id), soci::use(author_id), soci::use(created_at);
 }
 
 void timelines::fan_out(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
                         std::int64_t created_at) const {
     const int every = trim_every(settings_.capacity);
+    sql << own_entry_sql, soci::use(author_id), soci::use(created_at), soci::use(post_id),
+        soci::use(author_id);
+    if ((author_id + post_id) % every == 0) trim(sql, author_id);
     if (is_celebrity(sql, author_id)) return;  // merged at read time
     sql << fan_out_sql, soci::use(created_at), soci::use(post_id), soci::use(author_id),
         soci::use(author_id);
@@ -327,7 +328,7 @@ std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t 
             .text()};
     const std::vector<store::parameter> values = {
         me, from.created_at, from.id, me, me, fetch,  // timeline arm
-        from.created_at, from.id, me, me, me,         // queue arm
+        from.created_at, from.id, me, me, me, me,     // queue arm
         from.created_at, from.id, me, me, fetch, me,  // celebrities arm
         fetch};
     return db_.statements().run<post>(sql, text[kind_ == store::dialect::sqlite ? 0 : 1], values,

@@ -2,8 +2,8 @@
 // Home timelines: the feed's storage (docs/feed.md).
 //
 // Each user's home timeline holds their own newest posts and those of the people they
-// follow, written when a post is created (fan-out on write: the author's entry in the
-// post's transaction, the followers' by the fan-out worker right after, in batches) and
+// follow, written when a post is created (fan-out on write, by the fan-out worker right
+// after the post's transaction, in batches; until then the feed reads the queue) and
 // capped at `capacity` entries. Below a user's horizon the timeline was trimmed (or
 // never built): those pages are read from the posts themselves (fan-out on read: one
 // bounded index range per followee, or a bounded walk through everyone's posts). The
@@ -46,13 +46,14 @@ class timelines {
   public:
     timelines(store::database& db, timeline_settings settings);
 
-    /// In the post's write transaction: adds the post to its author's timeline (they see
-    /// it at once) and queues it for the fan-out worker (social/fanout.hpp).
+    /// In the post's write transaction: queues the post for the fan-out worker
+    /// (social/fanout.hpp). Its author and followers see it at once all the same: the
+    /// feed reads the queue too.
     void publish(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
                  std::int64_t created_at) const;
     /// In the fan-out worker's write transaction, holding lock_author(author_id): adds the
-    /// post to every follower's timeline (unless the author is a celebrity); now and then
-    /// trims one.
+    /// post to its author's timeline and to every follower's (unless the author is a
+    /// celebrity); now and then trims one.
     void fan_out(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
                  std::int64_t created_at) const;
     /// In the follow's write transaction, after the follows row exists: copies the

@@ -104,6 +104,14 @@ bool database::ping() noexcept {
     }
 }
 
+write_transaction::write_transaction(soci::session& sql, database& db) : sql_(sql) {
+    if (db.kind() == dialect::sqlite) {
+        ++db.writes_begun_;
+        writer_ = std::unique_lock(db.sqlite_writer_);
+    }
+    sql_ << (db.kind() == dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
 write_transaction::write_transaction(soci::session& sql, dialect kind) : sql_(sql) {
     sql_ << (kind == dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
 }
@@ -120,6 +128,7 @@ write_transaction::~write_transaction() {
 void write_transaction::commit() {
     sql_ << "COMMIT";
     done_ = true;
+    if (writer_.owns_lock()) writer_.unlock();
 }
 
 bool is_unique_violation(const std::exception& e) {
