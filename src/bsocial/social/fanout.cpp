@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -35,22 +36,12 @@ timeline_fanout::timeline_fanout(store::database& db, const timelines& timelines
 timeline_fanout::~timeline_fanout() { stop(); }
 
 void timeline_fanout::start() {
-    thread_ = std::thread([this] { run(); });
+    worker_.start([this] { run(); });
 }
 
-void timeline_fanout::stop() {
-    stopping_ = true;
-    nudge();
-    if (thread_.joinable()) thread_.join();
-}
+void timeline_fanout::stop() { worker_.stop(); }
 
-void timeline_fanout::nudge() {
-    {
-        std::lock_guard lock(wake_mutex_);
-        nudged_ = true;
-    }
-    wake_.notify_one();
-}
+void timeline_fanout::nudge() { worker_.nudge(); }
 
 fanout_status timeline_fanout::status() const {
     std::lock_guard lock(status_mutex_);
@@ -112,7 +103,7 @@ void timeline_fanout::run() {
     auto wait = options_.idle_poll;
     int batch = options_.batch_size;
     std::int64_t writes_seen = db_.writes_begun();
-    while (!stopping_) {
+    while (!worker_.stopping()) {
         int done = 0;
         try {
             if (db_.writes_begun() != writes_seen && small_backlog()) {
@@ -140,9 +131,7 @@ void timeline_fanout::run() {
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
             continue;
         }
-        std::unique_lock lock(wake_mutex_);
-        wake_.wait_for(lock, wait, [this] { return nudged_ || stopping_.load(); });
-        nudged_ = false;
+        worker_.wait(wait);
     }
     spdlog::info("module=social event=fanout_stopped");
 }

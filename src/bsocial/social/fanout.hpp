@@ -9,14 +9,12 @@
 // Lifecycle: construct -> start() spawns its own thread -> stop() finishes the current
 // batch and joins. nudge() and status() are thread-safe.
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
-#include <thread>
 
 #include "bsocial/core/clock.hpp"
+#include "bsocial/core/worker_thread.hpp"
 #include "bsocial/social/timeline.hpp"
 #include "bsocial/store/database.hpp"
 
@@ -62,13 +60,9 @@ class timeline_fanout {
     const timelines& timelines_;
     const clock& clock_;
     fanout_options options_;
-    std::thread thread_;
-    std::atomic<bool> stopping_{false};
-    std::mutex wake_mutex_;
-    std::condition_variable wake_;
-    bool nudged_ = false;
     mutable std::mutex status_mutex_;
     fanout_status status_;
+    worker_thread worker_;  // last: stopped (joined) before the members it uses go
 };
 
 }  // namespace bsocial::social

@@ -307,25 +307,19 @@ std::vector<post> timelines::read(soci::session& sql, std::int64_t me, time_curs
 
 std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t me,
                                                time_cursor from, int fetch) const {
-    static const std::string text[2] = {
-        assembled_query()
+    const auto page_text = [](const char* celebrities_arm) {
+        return assembled_query()
             .sql(page_head)
             .sql(timeline_arm)
             .sql(" UNION ")
             .sql(queue_arm)
             .sql(" UNION ")
-            .sql(celebrities_arm_sqlite)
+            .sql(celebrities_arm)
             .sql(page_tail)
-            .text(),
-        assembled_query()
-            .sql(page_head)
-            .sql(timeline_arm)
-            .sql(" UNION ")
-            .sql(queue_arm)
-            .sql(" UNION ")
-            .sql(celebrities_arm_postgresql)
-            .sql(page_tail)
-            .text()};
+            .text();
+    };
+    static const std::string text[2] = {page_text(celebrities_arm_sqlite),
+                                        page_text(celebrities_arm_postgresql)};
     const std::vector<store::parameter> values = {
         me, from.created_at, from.id, me, me, fetch,  // timeline arm
         from.created_at, from.id, me, me, me, me,     // queue arm
