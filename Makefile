@@ -16,7 +16,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm chromium
 
 .PHONY: help deps build build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench bench-scale bench-feed bench-notify bench-telemetry clean stack-fetch format web test-reliability
+        bench bench-scale bench-visibility bench-feed bench-notify bench-telemetry clean stack-fetch format web test-reliability
 
 help:
 	@echo "make run        build (release) and start bSocial on http://127.0.0.1:8080"
@@ -25,6 +25,7 @@ help:
 	@echo "make test-reliability  the fault runs F1-F7 (Kafka down, kill -9, leader kills...)"
 	@echo "make bench      seed 1M posts (cached), wrk scenarios on the release server, write docs/benchmarks.md"
 	@echo "make bench-scale  feed latency against dataset size (100k, 1M, 10M posts SQLite; 1M PostgreSQL)"
+	@echo "make bench-visibility  post -> visible in a follower's feed, fan-out lag, steady and in a burst"
 	@echo "make bench-feed wrk on GET /api/v1/feed (prints requests/s and latency percentiles)"
 	@echo "make bench-notify   comment -> WebSocket push latency, claim throughput"
 	@echo "make bench-telemetry  indexing throughput and event -> searchable lag"
@@ -91,6 +92,10 @@ bench: build
 
 bench-scale: build
 	$(PYTHON) bench/bench.py --bin build/release/bsocial --scale $(BENCH_ARGS)
+
+# How soon followers see a post; the fan-out worker's lag (same seeded network as bench).
+bench-visibility: build
+	$(PYTHON) bench/feed_visibility.py --bin build/release/bsocial
 
 bench-feed: build
 	$(PYTHON) bench/feed_bench.py --bin build/release/bsocial
