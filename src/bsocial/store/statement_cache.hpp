@@ -90,7 +90,12 @@ class statement_cache {
             }
             slot = std::make_shared<cached_query<Row>>(*c.pooled, text, values, bind_row);
         }
-        return std::static_pointer_cast<cached_query<Row>>(slot)->run(values);
+        try {
+            return std::static_pointer_cast<cached_query<Row>>(slot)->run(values);
+        } catch (...) {
+            c.statements.erase(text);  // prepared afresh next time, whatever state it is in
+            throw;
+        }
     }
 
   private:
