@@ -16,13 +16,16 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm chromium
 
 .PHONY: help deps build build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench-feed bench-notify bench-telemetry clean stack-fetch format web test-reliability
+        bench bench-scale bench-visibility bench-feed bench-notify bench-telemetry clean stack-fetch format web test-reliability
 
 help:
 	@echo "make run        build (release) and start bSocial on http://127.0.0.1:8080"
 	@echo "make test       build and run every test suite (unit, integration on SQLite and PostgreSQL, stack)"
 	@echo "make test-asan  the unit, SQLite, Kafka and notifier suites under ASan/UBSan"
 	@echo "make test-reliability  the fault runs F1-F7 (Kafka down, kill -9, leader kills...)"
+	@echo "make bench      seed 1M posts (cached), wrk scenarios on the release server, write docs/benchmarks.md"
+	@echo "make bench-scale  feed latency against dataset size (100k, 1M, 10M posts SQLite; 1M PostgreSQL)"
+	@echo "make bench-visibility  post -> visible in a follower's feed, fan-out lag, steady and in a burst"
 	@echo "make bench-feed wrk on GET /api/v1/feed (prints requests/s and latency percentiles)"
 	@echo "make bench-notify   comment -> WebSocket push latency, claim throughput"
 	@echo "make bench-telemetry  indexing throughput and event -> searchable lag"
@@ -80,6 +83,19 @@ test-asan: build-asan
 
 lint-openapi: deps
 	bash tools/openapi/lint.sh
+
+# Seeded network (cached in .bench-cache/), wrk scenarios, docs/benchmarks.{md,json,png}.
+# Extra flags: make bench BENCH_ARGS="--duration 5"; sizes: make bench-scale BENCH_SIZES=100000,1000000
+BENCH_ARGS ?=
+bench: build
+	$(PYTHON) bench/bench.py --bin build/release/bsocial $(BENCH_ARGS)
+
+bench-scale: build
+	$(PYTHON) bench/bench.py --bin build/release/bsocial --scale $(BENCH_ARGS)
+
+# How soon followers see a post; the fan-out worker's lag (same seeded network as bench).
+bench-visibility: build
+	$(PYTHON) bench/feed_visibility.py --bin build/release/bsocial
 
 bench-feed: build
 	$(PYTHON) bench/feed_bench.py --bin build/release/bsocial

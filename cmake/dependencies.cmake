@@ -21,9 +21,13 @@ find_library(SOCI_CORE_LIBRARY soci_core REQUIRED)
 find_library(SOCI_SQLITE3_LIBRARY soci_sqlite3 REQUIRED)
 find_library(SOCI_POSTGRESQL_LIBRARY soci_postgresql REQUIRED)
 find_path(PQ_INCLUDE_DIR libpq-fe.h PATH_SUFFIXES postgresql REQUIRED)
+# libpq and libsqlite3 directly too: the store configures SQLite and the seed loader
+# speaks COPY.
+find_library(PQ_LIBRARY pq REQUIRED)
+find_library(SQLITE3_LIBRARY sqlite3 REQUIRED)
 add_library(bsocial_soci INTERFACE)
 target_include_directories(bsocial_soci INTERFACE ${SOCI_INCLUDE_DIR} ${PQ_INCLUDE_DIR})
 target_link_libraries(bsocial_soci INTERFACE ${SOCI_SQLITE3_LIBRARY} ${SOCI_POSTGRESQL_LIBRARY}
-                      ${SOCI_CORE_LIBRARY} bsocial_boost)
+                      ${SOCI_CORE_LIBRARY} ${PQ_LIBRARY} ${SQLITE3_LIBRARY} bsocial_boost)
 
 find_package(Threads REQUIRED)

@@ -4,6 +4,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +14,7 @@
 #include <string>
 
 #include "apps/notifier.hpp"
+#include "apps/seed.hpp"
 #include "apps/serve.hpp"
 #include "apps/telemetry.hpp"
 #include "bsocial/core/config.hpp"
@@ -55,6 +58,18 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
         ->envname("BSOCIAL_KAFKA_MESSAGE_TIMEOUT_MS");
     cmd.add_option("--static-dir", c.static_dir, "web app files to serve at /")
         ->envname("BSOCIAL_STATIC_DIR");
+    cmd.add_option("--feed-timeline-capacity", c.feed_timeline_capacity,
+                   "entries kept per home timeline")
+        ->envname("BSOCIAL_FEED_TIMELINE_CAPACITY");
+    cmd.add_option("--feed-celebrity-followers", c.feed_celebrity_followers,
+                   "followers from which an author's posts are merged at read time")
+        ->envname("BSOCIAL_FEED_CELEBRITY_FOLLOWERS");
+    cmd.add_option("--feed-merge-max-followees", c.feed_merge_max_followees,
+                   "below the horizon, merge one index range per followee up to this many")
+        ->envname("BSOCIAL_FEED_MERGE_MAX_FOLLOWEES");
+    cmd.add_option("--feed-walk-max-rows", c.feed_walk_max_rows,
+                   "below the horizon, walk at most this many posts before merging")
+        ->envname("BSOCIAL_FEED_WALK_MAX_ROWS");
 }
 
 /// Defaults every process shares that are not flags: the JWT secret never travels in argv.
@@ -69,6 +84,12 @@ bsocial::serve_config config_from_environment() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // glibc hands freed memory back to the kernel as soon as 128 KiB sit free at the top
+    // of a heap; under load every request then faults its pages in again, and the unmaps
+    // stop the other threads for TLB shootdowns (a third of the feed's CPU, measured in
+    // docs/feed.md). Keep up to 256 MiB, and serve blocks below 32 MiB from the heaps.
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
     CLI::App app{"bSocial: a small social network with an event-driven backend"};
     app.require_subcommand(1);
     bsocial::serve_config config = config_from_environment();
@@ -89,6 +110,7 @@ int main(int argc, char** argv) {
     // chosen on the command line leaves its entry point in `chosen`.
     std::function<int()> chosen;
     bsocial::apps::add_telemetry_commands(app, chosen);
+    bsocial::apps::add_seed_command(app, config, chosen);
 
     CLI11_PARSE(app, argc, argv);
 

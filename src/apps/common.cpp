@@ -49,4 +49,9 @@ std::string describe_db(const std::string& url) {
     return url;
 }
 
+social::timeline_settings timeline_settings_of(const serve_config& config) {
+    return {config.feed_timeline_capacity, config.feed_celebrity_followers,
+            config.feed_merge_max_followees, config.feed_walk_max_rows};
+}
+
 }  // namespace bsocial::apps

@@ -25,6 +25,7 @@
 #include "bsocial/notify/delivery.hpp"
 #include "bsocial/notify/hub.hpp"
 #include "bsocial/social/accounts.hpp"
+#include "bsocial/social/fanout.hpp"
 #include "bsocial/social/graph.hpp"
 #include "bsocial/social/posts.hpp"
 #include "bsocial/store/database.hpp"
@@ -44,6 +45,19 @@ events::relay_options relay_options_of(const serve_config& config) {
     r.crash_after_publish = config.relay_crash_after_publish;
     r.flush_timeout = std::chrono::milliseconds(config.kafka_message_timeout_ms + 5000);
     return r;
+}
+
+std::string fanout_metrics(const social::fanout_status& s, std::int64_t backlog) {
+    using http::prometheus_metric;
+    return prometheus_metric("bsocial_timeline_fanout_posts_total", "counter",
+                             "Posts copied into their followers' home timelines.",
+                             static_cast<double>(s.posts_total)) +
+           prometheus_metric("bsocial_timeline_fanout_backlog", "gauge",
+                             "Posts waiting for the fan-out worker.",
+                             static_cast<double>(backlog)) +
+           prometheus_metric("bsocial_timeline_fanout_lag_seconds", "gauge",
+                             "Post created -> in its followers' timelines, newest of the last batch.",
+                             s.last_lag_seconds);
 }
 
 std::string relay_metrics(const events::relay_status& s) {
@@ -110,8 +124,10 @@ int run_serve(const serve_config& config) {
                  applied);
 
     social::accounts accounts(db, hasher, tokens, per_login, per_address, common, clock);
-    social::graph graph(db, clock);
-    social::posts posts(db, clock);
+    const social::timelines timelines(db, timeline_settings_of(config));
+    social::graph graph(db, timelines, clock);
+    social::posts posts(db, timelines, clock);
+    social::timeline_fanout fanout(db, timelines, clock);
     const api::authenticator auth(accounts, config.allowed_origins, config.cookie_secure,
                                   config.token_ttl_seconds);
 
@@ -130,8 +146,11 @@ int run_serve(const serve_config& config) {
     api::users_handler users_h(accounts, graph, auth);
     api::posts_handler posts_h(posts, auth);
     api::ops_handler ops_h(db, stats, {});
+    ops_h.extra_metrics = [&relay, &fanout] {
+        return fanout_metrics(fanout.status(), fanout.backlog()) +
+               (relay ? relay_metrics(relay->status()) : std::string());
+    };
     if (relay) {
-        ops_h.extra_metrics = [&relay] { return relay_metrics(relay->status()); };
         ops_h.outbox_details = [&relay] {
             const auto s = relay->status();
             return boost::json::object{{"relay", "running"},
@@ -165,11 +184,11 @@ int run_serve(const serve_config& config) {
             return web_app->serve(req);
         };
     }
-    if (relay) {
-        router.on_response = [&relay](const http::request& req, const http::response& res) {
-            if (req.method != "GET" && res.status < 300) relay->nudge();
-        };
-    }
+    router.on_response = [&relay, &fanout](const http::request& req, const http::response& res) {
+        if (req.method == "GET" || res.status >= 300) return;
+        if (req.route == "/api/v1/posts") fanout.nudge();
+        if (relay) relay->nudge();
+    };
 
     http::server_options options;
     options.bind = config.bind;
@@ -184,9 +203,11 @@ int run_serve(const serve_config& config) {
     std::fflush(stdout);
     spdlog::info("module=serve event=listening bind={} port={}", config.bind, port);
     if (relay) relay->start();
+    fanout.start();
     pushes.start();
     server.run();
     pushes.stop();
+    fanout.stop();
     if (relay) relay->stop();
     spdlog::info("module=serve event=stopped");
     return 0;

@@ -447,6 +447,16 @@ class Database:
             "from outbox where id > ? order by id", (after_id,))
         return [dict(zip(cols, row)) for row in rows]
 
+    def rows(self, sql: str) -> list[tuple]:
+        """A read-only query with no parameters on either database (values as text on
+        PostgreSQL, as stored on SQLite)."""
+        if self.pg_url:
+            out = subprocess.run(
+                ["psql", self.pg_url, "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                 "-c", sql], check=True, capture_output=True, text=True, timeout=30).stdout
+            return [tuple(line.split("\t")) for line in out.splitlines() if line]
+        return self._sqlite(sql)
+
     def password_hash(self, username: str) -> str | None:
         if self.pg_url:
             name = username.replace("'", "''")

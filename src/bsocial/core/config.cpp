@@ -30,6 +30,13 @@ void serve_config::validate() const {
     require(db_pool_size >= 1 && db_pool_size <= 256, "database pool size must be 1..256");
     require(body_limit_bytes >= 1024, "body limit must be >= 1024 bytes");
     require(request_timeout_seconds >= 1, "request timeout must be >= 1 second");
+    require(feed_timeline_capacity >= 1 && feed_timeline_capacity <= 100000,
+            "feed timeline capacity must be 1..100000 (BSOCIAL_FEED_TIMELINE_CAPACITY)");
+    require(feed_celebrity_followers >= 1,
+            "feed celebrity followers must be >= 1 (BSOCIAL_FEED_CELEBRITY_FOLLOWERS)");
+    require(feed_merge_max_followees >= 0,
+            "feed merge max followees must be >= 0 (BSOCIAL_FEED_MERGE_MAX_FOLLOWEES)");
+    require(feed_walk_max_rows >= 1, "feed walk max rows must be >= 1 (BSOCIAL_FEED_WALK_MAX_ROWS)");
 }
 
 std::string effective_db_url(const serve_config& config) {

@@ -31,6 +31,10 @@ struct serve_config {
     bool relay_crash_after_publish = false;  ///< test-only fault injection
     std::int64_t body_limit_bytes = 64 * 1024;
     int request_timeout_seconds = 30;
+    int feed_timeline_capacity = 1000;     ///< entries kept per home timeline (docs/feed.md)
+    int feed_celebrity_followers = 10000;  ///< followers from which posts are not fanned out
+    int feed_merge_max_followees = 256;   ///< below the horizon: merge up to this many
+    int feed_walk_max_rows = 8192;        ///< below the horizon: walk at most this many posts
 
     /// Throws std::invalid_argument naming the bad setting.
     void validate() const;

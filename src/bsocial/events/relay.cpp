@@ -15,22 +15,12 @@ outbox_relay::outbox_relay(store::database& db, publisher& out, const clock& clo
 outbox_relay::~outbox_relay() { stop(); }
 
 void outbox_relay::start() {
-    thread_ = std::thread([this] { run(); });
+    worker_.start([this] { run(); });
 }
 
-void outbox_relay::stop() {
-    stopping_ = true;
-    nudge();
-    if (thread_.joinable()) thread_.join();
-}
+void outbox_relay::stop() { worker_.stop(); }
 
-void outbox_relay::nudge() {
-    {
-        std::lock_guard lock(wake_mutex_);
-        nudged_ = true;
-    }
-    wake_.notify_one();
-}
+void outbox_relay::nudge() { worker_.nudge(); }
 
 relay_status outbox_relay::status() const {
     std::lock_guard lock(status_mutex_);
@@ -46,7 +36,7 @@ outbox_relay::batch_result outbox_relay::run_once() {
     // instances never publish the same row concurrently. SQLite has one instance: no lock,
     // and no write transaction held while waiting for Kafka.
     std::optional<store::write_transaction> tx;
-    if (postgres) tx.emplace(sql, db_.kind());
+    if (postgres) tx.emplace(sql, db_);
     const auto rows = fetch_unsent(sql, options_.batch_size, postgres);
     if (rows.empty()) return {};
 
@@ -57,7 +47,7 @@ outbox_relay::batch_result outbox_relay::run_once() {
     }
     const std::int64_t now = clock_.now_ms();
     if (!acked.empty()) {
-        if (!tx) tx.emplace(sql, db_.kind());
+        if (!tx) tx.emplace(sql, db_);
         mark_sent(sql, acked, now);
     }
     if (tx) tx->commit();
@@ -80,7 +70,7 @@ std::int64_t outbox_relay::prune_sent() {
         clock_.now_ms() -
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.retention).count();
     soci::session sql(db_.pool());
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     const std::int64_t pruned = delete_sent_before(sql, cutoff);
     tx.commit();
     return pruned;
@@ -90,7 +80,7 @@ void outbox_relay::run() {
     spdlog::info("module=events event=relay_started batch_size={}", options_.batch_size);
     auto backoff = options_.idle_poll;
     auto next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(1);
-    while (!stopping_) {
+    while (!worker_.stopping()) {
         if (std::chrono::steady_clock::now() >= next_prune) {
             next_prune += std::chrono::hours(1);
             try {
@@ -119,9 +109,7 @@ void outbox_relay::run() {
         } else {
             backoff = options_.idle_poll;
         }
-        std::unique_lock lock(wake_mutex_);
-        wake_.wait_for(lock, backoff, [this] { return nudged_ || stopping_.load(); });
-        nudged_ = false;
+        worker_.wait(std::chrono::duration_cast<std::chrono::milliseconds>(backoff));
     }
     spdlog::info("module=events event=relay_stopped");
 }

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "bsocial/core/clock.hpp"
+#include "bsocial/core/worker_thread.hpp"
 #include "bsocial/events/publisher.hpp"
 #include "bsocial/store/database.hpp"
 
@@ -68,13 +69,9 @@ class outbox_relay {
     publisher& out_;
     const clock& clock_;
     relay_options options_;
-    std::thread thread_;
-    std::atomic<bool> stopping_{false};
-    std::mutex wake_mutex_;
-    std::condition_variable wake_;
-    bool nudged_ = false;
     mutable std::mutex status_mutex_;
     relay_status status_;
+    worker_thread worker_;  // last: stopped (joined) before the members it uses go
 };
 
 }  // namespace bsocial::events

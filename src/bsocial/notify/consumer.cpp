@@ -167,7 +167,7 @@ void comment_consumer::run() {
             int created = 0;
             {
                 soci::session sql(db_.pool());
-                store::write_transaction tx(sql, db_.kind());
+                store::write_transaction tx(sql, db_);
                 for (const auto& msg : batch) {
                     const std::string payload(static_cast<const char*>(msg->payload()), msg->len());
                     bool malformed = false;

@@ -116,7 +116,7 @@ bool notification_store::add(soci::session& sql, const comment_event& e) {
 
 std::vector<notification> notification_store::claim(std::int64_t user_id, std::int64_t now_ms) {
     soci::session sql(db_.pool());
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     auto claimed = fetch_all(sql, claim_sql, [&](soci::statement& st) {
         st.exchange(soci::use(now_ms));
         st.exchange(soci::use(user_id));
@@ -136,7 +136,7 @@ std::vector<notification> notification_store::undelivered(std::int64_t user_id) 
 
 bool notification_store::acknowledge(std::int64_t user_id, std::int64_t id, std::int64_t now_ms) {
     soci::session sql(db_.pool());
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     bool changed = false;
     {
         std::int64_t returned = 0;

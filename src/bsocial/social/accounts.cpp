@@ -101,7 +101,7 @@ user accounts::register_user(registration in) {
     u.last_name = in.last_name;
     soci::session sql(db_.pool());
     try {
-        store::write_transaction tx(sql, db_.kind());
+        store::write_transaction tx(sql, db_);
         u.created_at = clock_.now_ms();
         sql << insert_user_sql, soci::use(u.username), soci::use(u.email), soci::use(u.first_name),
             soci::use(u.last_name), soci::use(password_hash), soci::use(u.created_at),
@@ -152,7 +152,7 @@ login_result accounts::login(std::string login, const std::string& password,
 
     auto token = tokens_.issue(found->id);
     soci::session sql(db_.pool());
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     events::append_to_outbox(sql, events::user_logged_in(fields_of(*found), clock_.now_ms()));
     tx.commit();
     return {std::move(token), std::move(*found)};
@@ -160,7 +160,7 @@ login_result accounts::login(std::string login, const std::string& password,
 
 void accounts::logout(const identity& caller) {
     soci::session sql(db_.pool());
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     const std::int64_t now_ms = clock_.now_ms();
     const std::int64_t now_s = now_ms / 1000;
     sql << revoke_token_sql, soci::use(caller.claims.jti), soci::use(caller.claims.expires_at);
@@ -173,15 +173,10 @@ std::optional<identity> accounts::authenticate(std::string_view token) {
     auto claims = tokens_.verify(token);
     if (!claims) return std::nullopt;
     soci::session sql(db_.pool());
-    identity id;
-    soci::statement st(sql);
-    detail::bind_user(st, id.who);
-    st.exchange(soci::use(claims->user_id));
-    st.exchange(soci::use(claims->jti));
-    store::prepare_statement(st, find_unrevoked_user_sql);
-    if (!st.execute(true)) return std::nullopt;
-    id.claims = std::move(*claims);
-    return id;
+    auto found = db_.statements().run<user>(sql, find_unrevoked_user_sql,
+                                            {claims->user_id, claims->jti}, detail::bind_user);
+    if (found.empty()) return std::nullopt;
+    return identity{std::move(found.front()), std::move(*claims)};
 }
 
 }  // namespace bsocial::social

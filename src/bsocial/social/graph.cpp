@@ -77,7 +77,8 @@ std::string decode_after(const page_request& req) {
 }
 }  // namespace
 
-graph::graph(store::database& db, const clock& clock) : db_(db), clock_(clock) {}
+graph::graph(store::database& db, const timelines& timelines, const clock& clock)
+    : db_(db), timelines_(timelines), clock_(clock) {}
 
 void graph::follow(const user& me, const std::string& username) {
     soci::session sql(db_.pool());
@@ -85,10 +86,12 @@ void graph::follow(const user& me, const std::string& username) {
     if (target.id == me.id)
         throw error(error_code::validation_failed, "you cannot follow yourself",
                     {{"username", "is yourself"}});
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
+    timelines_.lock_author(sql, target.id);
     const std::int64_t at = clock_.now_ms();
     if (!changed_a_row(sql, insert_follow_sql, me.id, target.id, at))
         return;  // already following: nothing changed, no event
+    timelines_.on_follow(sql, me.id, target.id);
     events::append_to_outbox(sql,
                              events::follow_changed(true, fields_of(me), fields_of(target), at));
     tx.commit();
@@ -97,9 +100,11 @@ void graph::follow(const user& me, const std::string& username) {
 void graph::unfollow(const user& me, const std::string& username) {
     soci::session sql(db_.pool());
     const user target = require_user(sql, username);
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
+    timelines_.lock_author(sql, target.id);
     const std::int64_t at = clock_.now_ms();
     if (!changed_a_row(sql, delete_follow_sql, me.id, target.id)) return;  // was not following
+    timelines_.on_unfollow(sql, me.id, target.id);
     events::append_to_outbox(sql,
                              events::follow_changed(false, fields_of(me), fields_of(target), at));
     tx.commit();

@@ -9,13 +9,14 @@
 
 #include "bsocial/core/clock.hpp"
 #include "bsocial/social/models.hpp"
+#include "bsocial/social/timeline.hpp"
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::social {
 
 class graph {
   public:
-    graph(store::database& db, const clock& clock);
+    graph(store::database& db, const timelines& timelines, const clock& clock);
 
     /// Throws error{not_found} for an unknown user, error{validation_failed} for yourself.
     void follow(const user& me, const std::string& username);
@@ -35,6 +36,7 @@ class graph {
                     const page_request& req);
 
     store::database& db_;
+    const timelines& timelines_;
     const clock& clock_;
 };
 

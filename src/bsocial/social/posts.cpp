@@ -8,6 +8,7 @@
 #include "bsocial/events/outbox.hpp"
 #include "bsocial/social/cursor.hpp"
 #include "bsocial/social/paging.hpp"
+#include "bsocial/social/post_rows.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/social/validation.hpp"
 #include "bsocial/store/statement.hpp"
@@ -24,30 +25,12 @@ constexpr const char* insert_comment_sql =
 constexpr const char* bump_comment_count_sql =
     "UPDATE posts SET comment_count = comment_count + 1 WHERE id = :post_id";
 
-#define BSOCIAL_POST_COLUMNS                                                            \
-    "p.id, p.user_id, u.username, u.first_name, u.last_name, p.content, p.created_at, " \
-    "p.comment_count"
-
 // Visible = I wrote it, or I follow its author now.
 constexpr const char* select_visible_post_sql =
     "SELECT " BSOCIAL_POST_COLUMNS
     " FROM posts p JOIN users u ON u.id = p.user_id"
     " WHERE p.id = :post_id AND (p.user_id = :me OR EXISTS ("
     "  SELECT 1 FROM follows f WHERE f.follower_id = :me2 AND f.followee_id = p.user_id))";
-
-// The feed: fan-out on read, keyset pagination (no OFFSET): every page costs the same.
-// Both databases walk posts_by_time newest first from the cursor (a row-value seek) and
-// keep the rows of me + my followees, stopping at LIMIT: no sort, however deep the page.
-// The unary '+' stops SQLite from choosing per-author range scans plus a sort of every
-// older post of every followee; PostgreSQL picks the same plan either way
-// (docs/feed-query-plan.md).
-constexpr const char* feed_page_sql =
-    "SELECT " BSOCIAL_POST_COLUMNS
-    " FROM posts p JOIN users u ON u.id = p.user_id"
-    " WHERE (+p.user_id = :me OR +p.user_id IN ("
-    "  SELECT f.followee_id FROM follows f WHERE f.follower_id = :me2))"
-    " AND (p.created_at, p.id) < (:before_created_at, :before_id)"
-    " ORDER BY p.created_at DESC, p.id DESC LIMIT :limit";
 
 constexpr const char* user_posts_page_sql =
     "SELECT " BSOCIAL_POST_COLUMNS
@@ -63,18 +46,8 @@ constexpr const char* comments_page_sql =
     " c.created_at FROM comments c JOIN users u ON u.id = c.user_id"
     " WHERE c.post_id = :post_id AND (c.created_at, c.id) > (:after_created_at, :after_id)"
     " ORDER BY c.created_at, c.id LIMIT :limit";
-#undef BSOCIAL_POST_COLUMNS
 
-void bind_post(soci::statement& st, post& p) {
-    st.exchange(soci::into(p.id));
-    st.exchange(soci::into(p.by.id));
-    st.exchange(soci::into(p.by.username));
-    st.exchange(soci::into(p.by.first_name));
-    st.exchange(soci::into(p.by.last_name));
-    st.exchange(soci::into(p.content));
-    st.exchange(soci::into(p.created_at));
-    st.exchange(soci::into(p.comment_count));
-}
+using detail::bind_post;
 
 author author_of(const user& u) { return {u.id, u.username, u.first_name, u.last_name}; }
 events::user_fields fields_of(const user& u) { return {u.id, u.username, u.email}; }
@@ -129,7 +102,8 @@ post require_visible_post(soci::session& sql, const user& me, std::int64_t post_
 }
 }  // namespace
 
-posts::posts(store::database& db, const clock& clock) : db_(db), clock_(clock) {}
+posts::posts(store::database& db, const timelines& timelines, const clock& clock)
+    : db_(db), timelines_(timelines), clock_(clock) {}
 
 post posts::create_post(const user& me, std::string content) {
     if (auto why = check_text(content, max_post_length))
@@ -138,10 +112,11 @@ post posts::create_post(const user& me, std::string content) {
     p.by = author_of(me);
     p.content = std::move(content);
     soci::session sql(db_.pool());
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     p.created_at = clock_.now_ms();  // inside the write lock: ordered like the ids on SQLite
     sql << insert_post_sql, soci::use(me.id), soci::use(p.content), soci::use(p.created_at),
         soci::into(p.id);
+    timelines_.publish(sql, p.id, me.id, p.created_at);
     events::append_to_outbox(sql,
                              events::post_created(p.id, fields_of(me), p.content, p.created_at));
     tx.commit();
@@ -156,10 +131,14 @@ post posts::get_post(const user& me, std::int64_t post_id) {
 page<post> posts::feed(const user& me, const page_request& req) {
     const time_cursor from = decode_or_throw(req, newest_first_start);
     soci::session sql(db_.pool());
-    return run_page<post>(sql, feed_page_sql, req, from, bind_post, [&](soci::statement& st) {
-        st.exchange(soci::use(me.id));
-        st.exchange(soci::use(me.id));
-    });
+    page<post> result;
+    result.items = timelines_.read(sql, me.id, from, req.limit);
+    if (static_cast<int>(result.items.size()) > req.limit) {
+        result.items.pop_back();
+        const post& last = result.items.back();
+        result.next_cursor = encode_cursor(time_cursor{last.created_at, last.id});
+    }
+    return result;
 }
 
 page<post> posts::user_posts(const user& me, const std::string& username, const page_request& req) {
@@ -187,7 +166,7 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
     c.post_id = post_id;
     c.by = author_of(me);
     c.content = std::move(content);
-    store::write_transaction tx(sql, db_.kind());
+    store::write_transaction tx(sql, db_);
     c.created_at = clock_.now_ms();
     sql << insert_comment_sql, soci::use(post_id), soci::use(me.id), soci::use(c.content),
         soci::use(c.created_at), soci::into(c.id);

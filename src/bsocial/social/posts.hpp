@@ -8,20 +8,22 @@
 
 #include "bsocial/core/clock.hpp"
 #include "bsocial/social/models.hpp"
+#include "bsocial/social/timeline.hpp"
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::social {
 
 class posts {
   public:
-    posts(store::database& db, const clock& clock);
+    posts(store::database& db, const timelines& timelines, const clock& clock);
 
     /// Throws error{validation_failed}.
     post create_post(const user& me, std::string content);
     /// Throws error{not_found} when missing or not visible.
     post get_post(const user& me, std::int64_t post_id);
 
-    /// My posts and the posts of everyone I follow, newest first (keyset on created_at, id).
+    /// My posts and the posts of everyone I follow, newest first (keyset on created_at, id),
+    /// read from my home timeline (docs/feed.md).
     page<post> feed(const user& me, const page_request& req);
     /// One author's posts, newest first; error{not_found} unless me or followed.
     page<post> user_posts(const user& me, const std::string& username, const page_request& req);
@@ -33,6 +35,7 @@ class posts {
 
   private:
     store::database& db_;
+    const timelines& timelines_;
     const clock& clock_;
 };
 

@@ -7,8 +7,13 @@
 #include <soci/session.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+
+#include "bsocial/store/statement_cache.hpp"
 
 namespace bsocial::store {
 
@@ -24,6 +29,8 @@ class database {
 
     dialect kind() const noexcept { return dialect_; }
     soci::connection_pool& pool() noexcept { return *pool_; }
+    /// Prepared statements of the hot paths, kept per pooled connection.
+    statement_cache& statements() noexcept { return *statements_; }
     std::size_t pool_size() const noexcept { return pool_size_; }
 
     /// Applies pending migrations (idempotent, safe with several instances starting at once).
@@ -33,17 +40,31 @@ class database {
     /// A cheap round trip, for /readyz. Returns false instead of throwing.
     bool ping() noexcept;
 
+    /// SQLite: write transactions begun by this process so far (0 on PostgreSQL). A
+    /// background writer (the fan-out) that sees it move lets the others go first.
+    std::int64_t writes_begun() const noexcept { return writes_begun_.load(); }
+
   private:
+    friend class write_transaction;
+
     dialect dialect_;
     std::size_t pool_size_;
+    /// SQLite has one writer at a time: writers of this process queue here, in turn,
+    /// rather than in SQLite's busy handler, which sleeps up to 100 ms between tries.
+    std::mutex sqlite_writer_;
+    std::atomic<std::int64_t> writes_begun_{0};
     std::unique_ptr<soci::connection_pool> pool_;
+    std::unique_ptr<statement_cache> statements_;  // destroyed before the pool
 };
 
-/// A write transaction. On SQLite it starts with BEGIN IMMEDIATE so concurrent writers
-/// queue on busy_timeout instead of failing on a read-to-write lock upgrade.
-/// Rolls back in the destructor unless commit() was called.
+/// A write transaction. On SQLite it first takes the database's writer lock (writers of
+/// one process wait their turn there), then starts with BEGIN IMMEDIATE so writers of
+/// other processes queue on busy_timeout instead of failing on a lock upgrade.
+/// Rolls back in the destructor unless commit() was called. Never nest two on one thread.
 class write_transaction {
   public:
+    write_transaction(soci::session& sql, database& db);
+    /// Without the writer lock: migrations, before anything else uses the database.
     write_transaction(soci::session& sql, dialect kind);
     ~write_transaction();
     write_transaction(const write_transaction&) = delete;
@@ -51,6 +72,7 @@ class write_transaction {
     void commit();
 
   private:
+    std::unique_lock<std::mutex> writer_;
     soci::session& sql_;
     bool done_ = false;
 };

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""How soon followers see a new post, and how far the fan-out worker lags (docs/feed.md).
+
+On the seeded network of `make bench` (same cache), with the release server:
+  1. steady: one post every 1/RATE s by a random regular user; right after each 201, one of
+     the author's followers reads their first feed page until the post is on it;
+  2. the same while wrk posts as fast as it can (a burst: the worker falls behind).
+Prints, for each phase, the post -> visible-to-a-follower latency (p50, p99, max, posts not
+seen within 5 s) and the worker's backlog and lag from /metrics. Numbers only.
+
+    python3 bench/feed_visibility.py --bin build/release/bsocial [--rate 50] [--seconds 20]
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import random
+import sqlite3
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402  (the harness: seed cache, server, logins)
+
+
+def metrics(h: "bench.Http") -> dict[str, float]:
+    c = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    out = {}
+    for name in ("bsocial_timeline_fanout_backlog", "bsocial_timeline_fanout_lag_seconds"):
+        m = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.M)
+        out[name] = float(m.group(1)) if m else float("nan")
+    return out
+
+
+def phase(port: int, pairs, tokens, rate: float, seconds: float, label: str) -> None:
+    h = bench.Http(port)
+    latencies, missed, backlog, lag = [], 0, [], []
+    stop_at = time.monotonic() + seconds
+    rng = random.Random(7)
+    while time.monotonic() < stop_at:
+        t_next = time.monotonic() + 1.0 / rate
+        author, follower = rng.choice(pairs)
+        post = h.request("POST", "/api/v1/posts", {"content": "visibility probe"},
+                         tokens[author])["post"]
+        t0 = time.monotonic()
+        seen = False
+        while time.monotonic() - t0 < 5.0:
+            page = h.request("GET", "/api/v1/feed?limit=20", None, tokens[follower])
+            if any(p["id"] == post["id"] for p in page["items"]):
+                seen = True
+                break
+            time.sleep(0.005)
+        if seen:
+            latencies.append((time.monotonic() - t0) * 1000)
+        else:
+            missed += 1
+        m = metrics(h)
+        backlog.append(m["bsocial_timeline_fanout_backlog"])
+        lag.append(m["bsocial_timeline_fanout_lag_seconds"])
+        time.sleep(max(0.0, t_next - time.monotonic()))
+    latencies.sort()
+    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else 0
+    print(f"{label:34} posts {len(latencies) + missed:5}  visible p50 {p(0.5):6.1f} ms"
+          f"  p99 {p(0.99):6.1f} ms  max {max(latencies, default=0):6.1f} ms"
+          f"  not seen in 5 s: {missed}  |  fan-out backlog max {max(backlog):.0f}"
+          f"  lag max {max(lag):.2f} s")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default="build/release/bsocial")
+    ap.add_argument("--rate", type=float, default=50, help="probe posts per second")
+    ap.add_argument("--seconds", type=float, default=20)
+    args = ap.parse_args()
+    # The network of `make bench` (bench.py's defaults), so the seed cache is shared.
+    bargs = argparse.Namespace(users=10000, follows=100, posts=1000000, comments=100000,
+                               seed=42, days=30, shape_users=20, heavy_follows=5000,
+                               star_share=0.5, db_pool=4, io_threads=2)
+    p = bench.dataset_params(bargs)
+    seed_dir, _ = bench.ensure_sqlite_seed(args.bin, p)
+    run_dir = Path(tempfile.mkdtemp(prefix="bsocial-visibility-"))
+    bench.copy_sqlite(seed_dir, run_dir)
+    server = bench.Server(args.bin, run_dir, None, bargs)
+    try:
+        port = server.port
+        names = bench.regular_users(p["users"], 40)
+        tokens = bench.login_all(port, names)
+        # (author, follower) pairs among the logged-in users, from the follows table
+        con = sqlite3.connect(f"file:{run_dir / 'bsocial.db'}?mode=ro", uri=True)
+        ids = {n: con.execute("SELECT id FROM users WHERE username = ?", (n,)).fetchone()[0]
+               for n in names}
+        by_id = {v: k for k, v in ids.items()}
+        pairs = [(by_id[a], by_id[f]) for f, a in con.execute(
+            "SELECT follower_id, followee_id FROM follows WHERE follower_id IN (%s)"
+            " AND followee_id IN (%s)" % ((",".join(map(str, ids.values())),) * 2))]
+        con.close()
+        if not pairs:  # fall back: followers outside the logged-in set
+            raise SystemExit("no follower pairs among the sampled users")
+        print(f"{len(pairs)} author/follower pairs; probe rate {args.rate}/s for {args.seconds} s")
+        phase(port, pairs, tokens, args.rate, args.seconds, "steady")
+        lua = run_dir / "posts.txt"
+        lua.write_text("".join(f"POST\t{tokens[n]}\t/api/v1/posts\t{{\"content\":\"burst\"}}\n"
+                               for n in names))
+        wrk = subprocess.Popen(["wrk", "-t2", "-c16", f"-d{int(args.seconds) + 2}s", "-s",
+                                str(bench.LUA), f"http://127.0.0.1:{port}", "--", str(lua), "2"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        phase(port, pairs, tokens, args.rate, args.seconds, "during a POST burst (wrk c16)")
+        wrk.wait()
+        t0 = time.monotonic()
+        h = bench.Http(port)
+        while metrics(h)["bsocial_timeline_fanout_backlog"] > 0 and time.monotonic() - t0 < 300:
+            time.sleep(0.5)
+        print(f"backlog drained {time.monotonic() - t0:.1f} s after the burst")
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

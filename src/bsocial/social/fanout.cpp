@@ -1,0 +1,139 @@
+#include "bsocial/social/fanout.hpp"
+
+#include <soci/soci.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+namespace bsocial::social {
+
+namespace {
+// Oldest first. PostgreSQL: rows claimed by another instance's worker are skipped.
+constexpr const char* claim_sqlite_sql =
+    "SELECT post_id, author_id, created_at FROM timeline_fanout ORDER BY post_id LIMIT :n";
+constexpr const char* claim_postgresql_sql =
+    "SELECT post_id, author_id, created_at FROM timeline_fanout ORDER BY post_id LIMIT :n"
+    " FOR UPDATE SKIP LOCKED";
+constexpr const char* done_sql = "DELETE FROM timeline_fanout WHERE post_id = :post_id";
+constexpr const char* backlog_sql = "SELECT COUNT(*) FROM timeline_fanout";
+constexpr const char* backlog_up_to_sql =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM timeline_fanout LIMIT :n) q";
+
+struct queued_post {
+    std::int64_t post_id = 0;
+    std::int64_t author_id = 0;
+    std::int64_t created_at = 0;
+};
+}  // namespace
+
+timeline_fanout::timeline_fanout(store::database& db, const timelines& timelines,
+                                 const clock& clock, fanout_options options)
+    : db_(db), timelines_(timelines), clock_(clock), options_(options) {}
+
+timeline_fanout::~timeline_fanout() { stop(); }
+
+void timeline_fanout::start() {
+    worker_.start([this] { run(); });
+}
+
+void timeline_fanout::stop() { worker_.stop(); }
+
+void timeline_fanout::nudge() { worker_.nudge(); }
+
+fanout_status timeline_fanout::status() const {
+    std::lock_guard lock(status_mutex_);
+    return status_;
+}
+
+std::int64_t timeline_fanout::backlog() {
+    soci::session sql(db_.pool());
+    std::int64_t n = 0;
+    sql << backlog_sql, soci::into(n);
+    return n;
+}
+
+int timeline_fanout::run_once() { return run_once(options_.batch_size); }
+
+int timeline_fanout::run_once(int batch_size) {
+    soci::session sql(db_.pool());
+    store::write_transaction tx(sql, db_);
+    std::vector<queued_post> batch;
+    {
+        queued_post row;
+        soci::statement st =
+            (sql.prepare << (db_.kind() == store::dialect::sqlite ? claim_sqlite_sql
+                                                                   : claim_postgresql_sql),
+             soci::into(row.post_id), soci::into(row.author_id), soci::into(row.created_at),
+             soci::use(batch_size));
+        st.execute();
+        while (st.fetch()) batch.push_back(row);
+    }
+    if (batch.empty()) return 0;
+    // Authors' locks in one order, so that two workers never wait for each other.
+    std::vector<std::int64_t> authors;
+    for (const auto& p : batch) authors.push_back(p.author_id);
+    std::sort(authors.begin(), authors.end());
+    authors.erase(std::unique(authors.begin(), authors.end()), authors.end());
+    for (const std::int64_t a : authors) timelines_.lock_author(sql, a);
+    std::int64_t newest = 0;
+    for (const auto& p : batch) {
+        timelines_.fan_out(sql, p.post_id, p.author_id, p.created_at);
+        sql << done_sql, soci::use(p.post_id);
+        newest = std::max(newest, p.created_at);
+    }
+    tx.commit();
+    std::lock_guard lock(status_mutex_);
+    status_.posts_total += static_cast<std::int64_t>(batch.size());
+    status_.last_lag_seconds = static_cast<double>(clock_.now_ms() - newest) / 1000.0;
+    return static_cast<int>(batch.size());
+}
+
+bool timeline_fanout::small_backlog() {
+    soci::session sql(db_.pool());
+    std::int64_t n = 0;
+    sql << backlog_up_to_sql, soci::into(n), soci::use(options_.yield_below_backlog);
+    return n < options_.yield_below_backlog;
+}
+
+void timeline_fanout::run() {
+    spdlog::info("module=social event=fanout_started batch_size={}", options_.batch_size);
+    auto wait = options_.idle_poll;
+    int batch = options_.batch_size;
+    std::int64_t writes_seen = db_.writes_begun();
+    while (!worker_.stopping()) {
+        int done = 0;
+        try {
+            if (db_.writes_begun() != writes_seen && small_backlog()) {
+                // Requests are writing: let them (the feed reads the queue meanwhile), and
+                // look again shortly.
+                writes_seen = db_.writes_begun();
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                continue;
+            }
+            done = run_once(batch);
+            writes_seen = db_.writes_begun();  // this batch's own transaction
+            // Behind (a full batch): take more at once, up to max_batch_size; each of a
+            // follower's timeline pages is then written once for several posts.
+            batch = done == batch ? std::min(2 * batch, options_.max_batch_size)
+                                  : options_.batch_size;
+            wait = options_.idle_poll;
+        } catch (const std::exception& e) {
+            // Database trouble: the rows stay queued; try again later.
+            spdlog::warn("module=social event=fanout_batch_failed error=\"{}\"", e.what());
+            wait = std::min(wait * 2, std::chrono::milliseconds(5000));
+        }
+        if (done > 0) {
+            // More may be waiting. Let the writers that queued behind this batch go
+            // first (the feed reads the queue meanwhile).
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            continue;
+        }
+        worker_.wait(wait);
+    }
+    spdlog::info("module=social event=fanout_stopped");
+}
+
+}  // namespace bsocial::social

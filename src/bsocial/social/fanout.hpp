@@ -1,0 +1,68 @@
+#pragma once
+// The fan-out worker: copies new posts into their followers' home timelines, in
+// batches, after the post's own transaction (docs/feed.md). A post queues itself in
+// `timeline_fanout` (and lands in its author's own timeline) when it is created; this
+// worker drains the queue, many posts per transaction, so one post costs the writer
+// nothing per follower and the timelines' scattered pages are written once per batch.
+// Several API instances (PostgreSQL) share the queue: rows are claimed with SKIP LOCKED.
+//
+// Lifecycle: construct -> start() spawns its own thread -> stop() finishes the current
+// batch and joins. nudge() and status() are thread-safe.
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+
+#include "bsocial/core/clock.hpp"
+#include "bsocial/core/worker_thread.hpp"
+#include "bsocial/social/timeline.hpp"
+#include "bsocial/store/database.hpp"
+
+namespace bsocial::social {
+
+struct fanout_options {
+    int batch_size = 32;       ///< posts per transaction (the write lock is held meanwhile)
+    int max_batch_size = 128;  ///< when behind, batches double up to this
+    /// SQLite: while fewer posts than this wait, requests waiting to write go first (the
+    /// feed reads that many queued posts itself); beyond it, the fan-out takes its turn.
+    int yield_below_backlog = 1024;
+    std::chrono::milliseconds idle_poll{200};  ///< safety net when no nudge comes
+};
+
+struct fanout_status {
+    std::int64_t posts_total = 0;    ///< posts fanned out by this worker
+    double last_lag_seconds = 0;     ///< post created -> in its followers' timelines
+};
+
+class timeline_fanout {
+  public:
+    timeline_fanout(store::database& db, const timelines& timelines, const clock& clock,
+                    fanout_options options = {});
+    ~timeline_fanout();
+
+    void start();
+    void stop();
+    /// Wakes the worker now (right after a post) instead of at the next poll.
+    void nudge();
+    fanout_status status() const;
+
+    /// Fans out one batch; returns how many posts it took. Used by the thread and tests.
+    int run_once();
+    int run_once(int batch_size);
+    /// Posts still waiting (for /metrics and /readyz).
+    std::int64_t backlog();
+
+  private:
+    void run();
+    bool small_backlog();
+
+    store::database& db_;
+    const timelines& timelines_;
+    const clock& clock_;
+    fanout_options options_;
+    mutable std::mutex status_mutex_;
+    fanout_status status_;
+    worker_thread worker_;  // last: stopped (joined) before the members it uses go
+};
+
+}  // namespace bsocial::social

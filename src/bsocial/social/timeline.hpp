@@ -1,0 +1,98 @@
+#pragma once
+// Home timelines: the feed's storage (docs/feed.md).
+//
+// Each user's home timeline holds their own newest posts and those of the people they
+// follow, written when a post is created (fan-out on write, by the fan-out worker right
+// after the post's transaction, in batches; until then the feed reads the queue) and
+// capped at `capacity` entries. Below a user's horizon the timeline was trimmed (or
+// never built): those pages are read from the posts themselves (fan-out on read: one
+// bounded index range per followee, or a bounded walk through everyone's posts). The
+// posts of "celebrities" (authors with at least `celebrity_followers` followers, whose
+// posts are not fanned out) are merged at read time from posts_by_user_time. A page
+// therefore reads about `limit` timeline rows plus `limit` rows per followed celebrity,
+// whatever the graph or the number of posts.
+//
+// Every function runs on a caller's session; the write ones inside the caller's write
+// transaction. Blocking: blocking-work pool only. Thread-safe (no mutable state).
+
+#include <soci/soci.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "bsocial/social/cursor.hpp"
+#include "bsocial/social/models.hpp"
+#include "bsocial/store/database.hpp"
+
+namespace bsocial::social {
+
+struct timeline_settings {
+    /// Entries kept per home timeline (trimmed back to this size now and then).
+    int capacity = 1000;
+    /// Authors with this many followers are merged at read time instead of fanned out.
+    int celebrity_followers = 10000;
+    /// Below the horizon: up to this many followees are merged one index range each;
+    /// with more, everyone's posts are walked first (they are dense there).
+    int merge_max_followees = 256;
+    /// The walk reads at most this many posts before it hands over to the merge.
+    int walk_max_rows = 8192;
+};
+
+namespace detail {
+class assembled_query;
+}
+
+class timelines {
+  public:
+    timelines(store::database& db, timeline_settings settings);
+
+    /// In the post's write transaction: queues the post for the fan-out worker
+    /// (social/fanout.hpp). Its author and followers see it at once all the same: the
+    /// feed reads the queue too.
+    void publish(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
+                 std::int64_t created_at) const;
+    /// In the fan-out worker's write transaction, holding lock_author(author_id): adds the
+    /// post to its author's timeline and to every follower's (unless the author is a
+    /// celebrity); now and then trims one.
+    void fan_out(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
+                 std::int64_t created_at) const;
+    /// In the follow's write transaction, after the follows row exists: copies the
+    /// followee's newest posts into the follower's timeline, or makes the followee a
+    /// celebrity when they reach the threshold.
+    void on_follow(soci::session& sql, std::int64_t follower_id, std::int64_t followee_id) const;
+    /// In the unfollow's write transaction: removes the followee's posts from the timeline.
+    void on_unfollow(soci::session& sql, std::int64_t follower_id,
+                     std::int64_t followee_id) const;
+    /// PostgreSQL: serialises the fan-out of `author_id`'s posts with follows and
+    /// unfollows of `author_id` (each would otherwise miss the other's uncommitted row: an
+    /// entry left behind by an unfollow). SQLite writers are serial already. Call first in
+    /// the write transaction.
+    void lock_author(soci::session& sql, std::int64_t author_id) const;
+
+    /// The page of `me`'s feed strictly older than `from`: `limit` posts at most, plus
+    /// one more when it exists (the caller turns it into the next cursor).
+    std::vector<post> read(soci::session& sql, std::int64_t me, time_cursor from,
+                           int limit) const;
+
+    /// Trims `user_id`'s timeline to `capacity` entries, raising the horizon.
+    void trim(soci::session& sql, std::int64_t user_id) const;
+
+    const timeline_settings& settings() const noexcept { return settings_; }
+
+  private:
+    time_cursor horizon_of(soci::session& sql, std::int64_t user_id) const;
+    std::vector<post> run_posts(soci::session& sql, const detail::assembled_query& q) const;
+    std::vector<post> read_materialized(soci::session& sql, std::int64_t me, time_cursor from,
+                                        int fetch) const;
+    std::vector<post> read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
+                                      int fetch) const;
+    std::vector<post> merge_followees(soci::session& sql, std::int64_t me, time_cursor from,
+                                      int fetch) const;
+    std::vector<post> posts_by_id(soci::session& sql, const std::vector<std::int64_t>& ids) const;
+
+    store::database& db_;
+    store::dialect kind_;
+    timeline_settings settings_;
+};
+
+}  // namespace bsocial::social
