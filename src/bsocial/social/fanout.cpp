@@ -79,16 +79,21 @@ int timeline_fanout::run_once(int batch_size) {
     authors.erase(std::unique(authors.begin(), authors.end()), authors.end());
     for (const std::int64_t a : authors) timelines_.lock_author(sql, a);
     std::int64_t newest = 0;
+    int done = 0;
     for (const auto& p : batch) {
         timelines_.fan_out(sql, p.post_id, p.author_id, p.created_at);
         sql << done_sql, soci::use(p.post_id);
         newest = std::max(newest, p.created_at);
+        ++done;
+        // SQLite: a request is waiting to write. Commit what is done and let it go first,
+        // so that it waits for one post's fan-out, not a batch's. The rest stays queued.
+        if (db_.writers_waiting() > 0) break;
     }
     tx.commit();
     std::lock_guard lock(status_mutex_);
-    status_.posts_total += static_cast<std::int64_t>(batch.size());
+    status_.posts_total += done;
     status_.last_lag_seconds = static_cast<double>(clock_.now_ms() - newest) / 1000.0;
-    return static_cast<int>(batch.size());
+    return done;
 }
 
 bool timeline_fanout::small_backlog() {

@@ -1,10 +1,12 @@
 #pragma once
 // The fan-out worker: copies new posts into their followers' home timelines, in
 // batches, after the post's own transaction (docs/feed.md). A post queues itself in
-// `timeline_fanout` (and lands in its author's own timeline) when it is created; this
-// worker drains the queue, many posts per transaction, so one post costs the writer
-// nothing per follower and the timelines' scattered pages are written once per batch.
-// Several API instances (PostgreSQL) share the queue: rows are claimed with SKIP LOCKED.
+// `timeline_fanout` when it is created (the feed reads the queue, so nobody waits); this
+// worker drains it, many posts per transaction, so one post costs its writer nothing per
+// follower and a timeline's pages are written once per batch. On SQLite it lets request
+// writers go first: between batches while its queue is short, and within a batch by
+// committing early when one waits. Several API instances (PostgreSQL) share the queue:
+// rows are claimed with SKIP LOCKED.
 //
 // Lifecycle: construct -> start() spawns its own thread -> stop() finishes the current
 // batch and joins. nudge() and status() are thread-safe.

@@ -120,6 +120,19 @@ bool older(const time_cursor& a, const time_cursor& b) {
     return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
 }
 
+void bind_int(soci::statement& st, std::int64_t& v) { st.exchange(soci::into(v)); }
+
+struct walked_post {
+    std::int64_t id = 0;
+    std::int64_t created_at = 0;
+    std::int64_t visible = 0;  ///< mine, or by someone I follow
+};
+void bind_walked_post(soci::statement& st, walked_post& p) {
+    st.exchange(soci::into(p.id));
+    st.exchange(soci::into(p.created_at));
+    st.exchange(soci::into(p.visible));
+}
+
 void bind_cursor(soci::statement& st, time_cursor& c) {
     st.exchange(soci::into(c.created_at));
     st.exchange(soci::into(c.id));
@@ -331,9 +344,11 @@ std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t 
 
 std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me,
                                              time_cursor from, int fetch) const {
-    int followees = 0;
-    const int most = settings_.merge_max_followees + 1;
-    sql << followees_up_to_sql, soci::into(followees), soci::use(me), soci::use(most);
+    const std::int64_t followees =
+        db_.statements()
+            .run<std::int64_t>(sql, followees_up_to_sql,
+                               {me, std::int64_t{settings_.merge_max_followees} + 1}, bind_int)
+            .front();
     if (followees <= settings_.merge_max_followees) return merge_followees(sql, me, from, fetch);
 
     // Many followees: walk everyone's posts newest first, keeping theirs and mine, in
@@ -344,20 +359,15 @@ std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me
     for (int chunk = 4 * fetch, walked = 0;
          static_cast<int>(found.size()) < fetch && walked < settings_.walk_max_rows;
          walked += chunk, chunk = std::min(2 * chunk, 1024)) {
-        std::int64_t id = 0, created_at = 0, visible = 0;
-        soci::statement st = (sql.prepare << posts_walk_sql, soci::into(id),
-                              soci::into(created_at), soci::into(visible), soci::use(me),
-                              soci::use(me), soci::use(at.created_at), soci::use(at.id),
-                              soci::use(chunk));
-        st.execute();
-        int rows = 0;
-        while (st.fetch()) {
-            ++rows;
-            if (static_cast<int>(found.size()) == fetch) continue;  // drain the statement
-            at = {created_at, id};
-            if (visible) found.push_back(id);
+        const auto rows = db_.statements().run<walked_post>(
+            sql, posts_walk_sql, {me, me, at.created_at, at.id, std::int64_t{chunk}},
+            bind_walked_post);
+        for (const auto& r : rows) {
+            if (static_cast<int>(found.size()) == fetch) break;
+            at = {r.created_at, r.id};
+            if (r.visible) found.push_back(r.id);
         }
-        if (rows < chunk) {
+        if (static_cast<int>(rows.size()) < chunk) {
             exhausted = true;
             break;
         }

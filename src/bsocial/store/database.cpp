@@ -107,7 +107,9 @@ bool database::ping() noexcept {
 write_transaction::write_transaction(soci::session& sql, database& db) : sql_(sql) {
     if (db.kind() == dialect::sqlite) {
         ++db.writes_begun_;
+        ++db.writers_waiting_;
         writer_ = std::unique_lock(db.sqlite_writer_);
+        --db.writers_waiting_;
     }
     sql_ << (db.kind() == dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
 }

@@ -43,6 +43,8 @@ class database {
     /// SQLite: write transactions begun by this process so far (0 on PostgreSQL). A
     /// background writer (the fan-out) that sees it move lets the others go first.
     std::int64_t writes_begun() const noexcept { return writes_begun_.load(); }
+    /// SQLite: writers of this process waiting for the writer lock right now.
+    int writers_waiting() const noexcept { return writers_waiting_.load(); }
 
   private:
     friend class write_transaction;
@@ -53,6 +55,7 @@ class database {
     /// rather than in SQLite's busy handler, which sleeps up to 100 ms between tries.
     std::mutex sqlite_writer_;
     std::atomic<std::int64_t> writes_begun_{0};
+    std::atomic<int> writers_waiting_{0};
     std::unique_ptr<soci::connection_pool> pool_;
     std::unique_ptr<statement_cache> statements_;  // destroyed before the pool
 };
