@@ -55,9 +55,9 @@ std::int64_t timeline_fanout::backlog() {
     return n;
 }
 
-int timeline_fanout::run_once() { return run_once(options_.batch_size); }
+int timeline_fanout::run_once() { return run_once(options_.batch_size, false); }
 
-int timeline_fanout::run_once(int batch_size) {
+int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
     soci::session sql(db_.pool());
     store::write_transaction tx(sql, db_);
     std::vector<queued_post> batch;
@@ -87,7 +87,7 @@ int timeline_fanout::run_once(int batch_size) {
         ++done;
         // SQLite: a request is waiting to write. Commit what is done and let it go first,
         // so that it waits for one post's fan-out, not a batch's. The rest stays queued.
-        if (db_.writers_waiting() > 0) break;
+        if (yield_to_writers && db_.writers_waiting() > 0) break;
     }
     tx.commit();
     std::lock_guard lock(status_mutex_);
@@ -111,14 +111,16 @@ void timeline_fanout::run() {
     while (!worker_.stopping()) {
         int done = 0;
         try {
-            if (db_.writes_begun() != writes_seen && small_backlog()) {
-                // Requests are writing: let them (the feed reads the queue meanwhile), and
-                // look again shortly.
+            // Requests write first while the queue is short enough for the feed to read
+            // all of it; behind that, the fan-out takes whole batches (posts then wait
+            // longer, but no feed misses a post).
+            const bool yield = small_backlog();
+            if (yield && db_.writes_begun() != writes_seen) {
                 writes_seen = db_.writes_begun();
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
                 continue;
             }
-            done = run_once(batch);
+            done = run_once(batch, yield);
             writes_seen = db_.writes_begun();  // this batch's own transaction
             // Behind (a full batch): take more at once, up to max_batch_size; each of a
             // follower's timeline pages is then written once for several posts.

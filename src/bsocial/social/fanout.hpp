@@ -4,8 +4,9 @@
 // `timeline_fanout` when it is created (the feed reads the queue, so nobody waits); this
 // worker drains it, many posts per transaction, so one post costs its writer nothing per
 // follower and a timeline's pages are written once per batch. On SQLite it lets request
-// writers go first: between batches while its queue is short, and within a batch by
-// committing early when one waits. Several API instances (PostgreSQL) share the queue:
+// writers go first while its queue is short enough for the feed to read all of it
+// (between batches, and within one by committing early when a request waits); behind
+// that it takes whole batches, so a burst slows posting rather than hiding posts. Several API instances (PostgreSQL) share the queue:
 // rows are claimed with SKIP LOCKED.
 //
 // Lifecycle: construct -> start() spawns its own thread -> stop() finishes the current
@@ -25,9 +26,10 @@ namespace bsocial::social {
 struct fanout_options {
     int batch_size = 32;       ///< posts per transaction (the write lock is held meanwhile)
     int max_batch_size = 128;  ///< when behind, batches double up to this
-    /// SQLite: while fewer posts than this wait, requests waiting to write go first (the
-    /// feed reads that many queued posts itself); beyond it, the fan-out takes its turn.
-    int yield_below_backlog = 1024;
+    /// SQLite: while fewer posts than this wait, requests waiting to write go first; beyond
+    /// it, the fan-out takes its turn. Below the 1,024 queued posts the feed reads itself,
+    /// with room for a batch in flight and a burst's arrivals.
+    int yield_below_backlog = 768;
     std::chrono::milliseconds idle_poll{200};  ///< safety net when no nudge comes
 };
 
@@ -50,7 +52,8 @@ class timeline_fanout {
 
     /// Fans out one batch; returns how many posts it took. Used by the thread and tests.
     int run_once();
-    int run_once(int batch_size);
+    /// `yield_to_writers`: commit early when a request waits to write (SQLite).
+    int run_once(int batch_size, bool yield_to_writers);
     /// Posts still waiting (for /metrics and /readyz).
     std::int64_t backlog();
 
