@@ -69,8 +69,7 @@ void add_seed_command(CLI::App& app, serve_config& config, std::function<int()>&
     cmd->add_option("--users", opts->users, "regular users")->capture_default_str();
     cmd->add_option("--follows", opts->follows, "followees per regular user (power law)")
         ->capture_default_str();
-    cmd->add_option("--posts", opts->posts, "posts (power law of activity)")
-        ->capture_default_str();
+    cmd->add_option("--posts", opts->posts, "posts (power law of activity)")->capture_default_str();
     cmd->add_option("--comments", opts->comments, "comments on random posts")
         ->capture_default_str();
     cmd->add_option("--days", opts->days, "posts spread over this many days up to now")

@@ -49,8 +49,8 @@ class power_law {
     }
     std::int32_t draw(random& rng) const {
         const double u = rng.unit() * cumulative_.back();
-        const auto r = std::upper_bound(cumulative_.begin(), cumulative_.end(), u) -
-                       cumulative_.begin();
+        const auto r =
+            std::upper_bound(cumulative_.begin(), cumulative_.end(), u) - cumulative_.begin();
         return who_[std::min<std::size_t>(static_cast<std::size_t>(r), who_.size() - 1)];
     }
 
@@ -62,12 +62,12 @@ class power_law {
 constexpr std::int64_t day_ms = 86'400'000;
 
 constexpr std::array<const char*, 48> words = {
-    "the",     "engine",  "runs",   "today",  "coffee",  "morning", "city",    "light",
-    "music",   "new",     "idea",   "garden", "rain",    "train",   "friends", "book",
-    "reading", "walk",    "river",  "code",   "release", "weekend", "dinner",  "sun",
-    "photo",   "travel",  "winter", "sea",    "market",  "bread",   "night",   "stars",
-    "project", "team",    "launch", "bug",    "fixed",   "again",   "finally", "great",
-    "small",   "quiet",   "loud",   "happy",  "long",    "short",   "street",  "home"};
+    "the",     "engine", "runs",   "today",  "coffee",  "morning", "city",    "light",
+    "music",   "new",    "idea",   "garden", "rain",    "train",   "friends", "book",
+    "reading", "walk",   "river",  "code",   "release", "weekend", "dinner",  "sun",
+    "photo",   "travel", "winter", "sea",    "market",  "bread",   "night",   "stars",
+    "project", "team",   "launch", "bug",    "fixed",   "again",   "finally", "great",
+    "small",   "quiet",  "loud",   "happy",  "long",    "short",   "street",  "home"};
 
 }  // namespace
 
@@ -111,8 +111,8 @@ dataset generate(const options& opts) {
     const std::int64_t start_ms = opts.end_ms - static_cast<std::int64_t>(opts.days) * day_ms;
     const auto add_user = [&](std::string name) {
         d.usernames.push_back(std::move(name));
-        d.user_created_at.push_back(start_ms - day_ms + static_cast<std::int64_t>(
-                                                            rng.below(day_ms)));
+        d.user_created_at.push_back(start_ms - day_ms +
+                                    static_cast<std::int64_t>(rng.below(day_ms)));
         d.followees.emplace_back();
         return static_cast<std::int32_t>(d.usernames.size() - 1);
     };
@@ -194,9 +194,9 @@ dataset generate(const options& opts) {
     for (std::int64_t k = 0; k < opts.comments; ++k) {
         const auto p = static_cast<std::int32_t>(rng.below(d.post_author.size()));
         const std::int64_t room = std::min(2 * day_ms, opts.end_ms - d.post_created_at[p]);
-        const std::int64_t at =
-            d.post_created_at[p] + static_cast<std::int64_t>(rng.below(
-                                       static_cast<std::uint64_t>(std::max<std::int64_t>(room, 1))));
+        const std::int64_t at = d.post_created_at[p] +
+                                static_cast<std::int64_t>(rng.below(
+                                    static_cast<std::uint64_t>(std::max<std::int64_t>(room, 1))));
         comments.emplace_back(p, at, static_cast<std::int32_t>(rng.below(n)));
         ++d.post_comment_count[p];
     }
@@ -231,8 +231,7 @@ built_timeline build_timeline(const dataset& d, std::int32_t user,
     std::priority_queue<head> heads;
     const auto add = [&](std::int32_t v) {
         const auto& list = d.posts_by_author[v];
-        if (!list.empty())
-            heads.push({list.back(), v, static_cast<std::int32_t>(list.size()) - 1});
+        if (!list.empty()) heads.push({list.back(), v, static_cast<std::int32_t>(list.size()) - 1});
     };
     add(user);  // own posts, celebrity or not
     for (const std::int32_t v : d.followees[user])

@@ -33,9 +33,7 @@ class progress {
         std::fputc('\n', stderr);
     }
     std::int64_t done() const noexcept { return done_; }
-    double seconds() const {
-        return std::chrono::duration<double>(steady::now() - start_).count();
-    }
+    double seconds() const { return std::chrono::duration<double>(steady::now() - start_).count(); }
 
   private:
     void draw(const char* table) const {
@@ -73,7 +71,8 @@ class bulk_writer {
             PGresult* r = PQexec(conn_, copy.c_str());
             const bool ok = PQresultStatus(r) == PGRES_COPY_IN;
             PQclear(r);
-            if (!ok) throw std::runtime_error("COPY " + table_ + " failed: " + PQerrorMessage(conn_));
+            if (!ok)
+                throw std::runtime_error("COPY " + table_ + " failed: " + PQerrorMessage(conn_));
         }
     }
 

@@ -65,7 +65,7 @@ int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
         queued_post row;
         soci::statement st =
             (sql.prepare << (db_.kind() == store::dialect::sqlite ? claim_sqlite_sql
-                                                                   : claim_postgresql_sql),
+                                                                  : claim_postgresql_sql),
              soci::into(row.post_id), soci::into(row.author_id), soci::into(row.created_at),
              soci::use(batch_size));
         st.execute();
@@ -124,8 +124,8 @@ void timeline_fanout::run() {
             writes_seen = db_.writes_begun();  // this batch's own transaction
             // Behind (a full batch): take more at once, up to max_batch_size; each of a
             // follower's timeline pages is then written once for several posts.
-            batch = done == batch ? std::min(2 * batch, options_.max_batch_size)
-                                  : options_.batch_size;
+            batch =
+                done == batch ? std::min(2 * batch, options_.max_batch_size) : options_.batch_size;
             wait = options_.idle_poll;
         } catch (const std::exception& e) {
             // Database trouble: the rows stay queued; try again later.

@@ -6,8 +6,8 @@
 // follower and a timeline's pages are written once per batch. On SQLite it lets request
 // writers go first while its queue is short enough for the feed to read all of it
 // (between batches, and within one by committing early when a request waits); behind
-// that it takes whole batches, so a burst slows posting rather than hiding posts. Several API instances (PostgreSQL) share the queue:
-// rows are claimed with SKIP LOCKED.
+// that it takes whole batches, so a burst slows posting rather than hiding posts. Several API
+// instances (PostgreSQL) share the queue: rows are claimed with SKIP LOCKED.
 //
 // Lifecycle: construct -> start() spawns its own thread -> stop() finishes the current
 // batch and joins. nudge() and status() are thread-safe.
@@ -34,8 +34,8 @@ struct fanout_options {
 };
 
 struct fanout_status {
-    std::int64_t posts_total = 0;    ///< posts fanned out by this worker
-    double last_lag_seconds = 0;     ///< post created -> in its followers' timelines
+    std::int64_t posts_total = 0;  ///< posts fanned out by this worker
+    double last_lag_seconds = 0;   ///< post created -> in its followers' timelines
 };
 
 class timeline_fanout {

@@ -1,13 +1,11 @@
 #include "bsocial/social/timeline.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <tuple>
 
 #include "bsocial/social/post_rows.hpp"
-#include "bsocial/store/statement.hpp"
 
 namespace bsocial::social {
 
@@ -139,13 +137,15 @@ void bind_cursor(soci::statement& st, time_cursor& c) {
 }
 
 // The feed page above the horizon, in one statement: my timeline's entries, followed
-// authors' posts still queued for fan-out, and the posts of the celebrities I follow (at most :n each, from posts_by_user_time), the :n
-// newest of them chosen before the join, so only :n rows are looked up in posts and
-// users. The horizon is read inline ((-1, -1) when there is none).
+// authors' posts still queued for fan-out, and the posts of the celebrities I follow (at
+// most :n each, from posts_by_user_time); the :n newest of them are chosen before the
+// join, so only :n rows are looked up in posts and users. The horizon is read inline
+// ((-1, -1) when there is none).
 constexpr const char* page_head =
     "SELECT " BSOCIAL_POST_COLUMNS " FROM (SELECT id, created_at FROM (";
-#define BSOCIAL_ABOVE_HORIZON(at, id)                                                       \
-    "(" at ", " id ") > (COALESCE((SELECT horizon_created_at FROM home_timeline_state"      \
+#define BSOCIAL_ABOVE_HORIZON(at, id)                                                     \
+    "(" at ", " id                                                                        \
+    ") > (COALESCE((SELECT horizon_created_at FROM home_timeline_state"                   \
     " WHERE user_id = ?), -1), COALESCE((SELECT horizon_post_id FROM home_timeline_state" \
     " WHERE user_id = ?), -1))"
 constexpr const char* page_tail =
@@ -159,8 +159,8 @@ constexpr const char* page_tail =
 constexpr const char* timeline_arm =
     "SELECT id, created_at FROM (SELECT t.post_id AS id, t.created_at FROM home_timeline t"
     " WHERE t.user_id = ? AND (t.created_at, t.post_id) < (?, ?)"
-    " AND " BSOCIAL_ABOVE_HORIZON("t.created_at", "t.post_id")
-    " ORDER BY t.created_at DESC, t.post_id DESC LIMIT ?) a0";
+    " AND " BSOCIAL_ABOVE_HORIZON(
+        "t.created_at", "t.post_id") " ORDER BY t.created_at DESC, t.post_id DESC LIMIT ?) a0";
 // Posts still queued for the fan-out worker, mine or by someone I follow: the worker is
 // a few milliseconds behind, and everyone sees a post as soon as it exists. A queue deeper
 // than its newest 1024 posts (a burst the worker has not caught up with) shows only
@@ -226,8 +226,7 @@ std::vector<post> timelines::run_posts(soci::session& sql, const assembled_query
 }
 
 time_cursor timelines::horizon_of(soci::session& sql, std::int64_t user_id) const {
-    const auto rows =
-        db_.statements().run<time_cursor>(sql, horizon_sql, {user_id}, bind_cursor);
+    const auto rows = db_.statements().run<time_cursor>(sql, horizon_sql, {user_id}, bind_cursor);
     return rows.empty() ? no_horizon : rows.front();
 }
 
@@ -333,17 +332,31 @@ std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t 
     };
     static const std::string text[2] = {page_text(celebrities_arm_sqlite),
                                         page_text(celebrities_arm_postgresql)};
-    const std::vector<store::parameter> values = {
-        me, from.created_at, from.id, me, me, fetch,  // timeline arm
-        from.created_at, from.id, me, me, me, me,     // queue arm
-        from.created_at, from.id, me, me, fetch, me,  // celebrities arm
-        fetch};
+    const std::vector<store::parameter> values = {me,
+                                                  from.created_at,
+                                                  from.id,
+                                                  me,
+                                                  me,
+                                                  fetch,  // timeline arm
+                                                  from.created_at,
+                                                  from.id,
+                                                  me,
+                                                  me,
+                                                  me,
+                                                  me,  // queue arm
+                                                  from.created_at,
+                                                  from.id,
+                                                  me,
+                                                  me,
+                                                  fetch,
+                                                  me,  // celebrities arm
+                                                  fetch};
     return db_.statements().run<post>(sql, text[kind_ == store::dialect::sqlite ? 0 : 1], values,
                                       detail::bind_post);
 }
 
-std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me,
-                                             time_cursor from, int fetch) const {
+std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
+                                             int fetch) const {
     const std::int64_t followees =
         db_.statements()
             .run<std::int64_t>(sql, followees_up_to_sql,
@@ -385,15 +398,16 @@ std::vector<post> timelines::posts_by_id(soci::session& sql,
                                          const std::vector<std::int64_t>& ids) const {
     if (ids.empty()) return {};
     assembled_query q;
-    q.sql("SELECT " BSOCIAL_POST_COLUMNS " FROM posts p JOIN users u ON u.id = p.user_id"
+    q.sql("SELECT " BSOCIAL_POST_COLUMNS
+          " FROM posts p JOIN users u ON u.id = p.user_id"
           " WHERE p.id IN (");
     for (std::size_t i = 0; i < ids.size(); ++i) q.sql(i ? ", ?" : "?").bind(ids[i]);
     q.sql(") ORDER BY p.created_at DESC, p.id DESC");
     return run_posts(sql, q);
 }
 
-std::vector<post> timelines::merge_followees(soci::session& sql, std::int64_t me,
-                                             time_cursor from, int fetch) const {
+std::vector<post> timelines::merge_followees(soci::session& sql, std::int64_t me, time_cursor from,
+                                             int fetch) const {
     assembled_query q;
     q.sql(page_head);
     q.sql(kind_ == store::dialect::sqlite ? followees_arm_sqlite : followees_arm_postgresql);

@@ -61,8 +61,7 @@ class timelines {
     /// celebrity when they reach the threshold.
     void on_follow(soci::session& sql, std::int64_t follower_id, std::int64_t followee_id) const;
     /// In the unfollow's write transaction: removes the followee's posts from the timeline.
-    void on_unfollow(soci::session& sql, std::int64_t follower_id,
-                     std::int64_t followee_id) const;
+    void on_unfollow(soci::session& sql, std::int64_t follower_id, std::int64_t followee_id) const;
     /// PostgreSQL: serialises the fan-out of `author_id`'s posts with follows and
     /// unfollows of `author_id` (each would otherwise miss the other's uncommitted row: an
     /// entry left behind by an unfollow). SQLite writers are serial already. Call first in
@@ -71,8 +70,7 @@ class timelines {
 
     /// The page of `me`'s feed strictly older than `from`: `limit` posts at most, plus
     /// one more when it exists (the caller turns it into the next cursor).
-    std::vector<post> read(soci::session& sql, std::int64_t me, time_cursor from,
-                           int limit) const;
+    std::vector<post> read(soci::session& sql, std::int64_t me, time_cursor from, int limit) const;
 
     /// Trims `user_id`'s timeline to `capacity` entries, raising the horizon.
     void trim(soci::session& sql, std::int64_t user_id) const;
