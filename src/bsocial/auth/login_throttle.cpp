@@ -1,43 +1,110 @@
 #include "bsocial/auth/login_throttle.hpp"
 
+#include <sodium.h>
+
+#include <algorithm>
+
 namespace bsocial::auth {
 
-login_throttle::login_throttle(const clock& clock, int max_failures, std::int64_t window_seconds)
-    : clock_(clock), max_failures_(max_failures), window_ms_(window_seconds * 1000) {}
+login_throttle::login_throttle(const clock& clock, int max_failures, std::int64_t window_seconds,
+                               std::size_t capacity)
+    : clock_(clock),
+      max_failures_(std::max(1, max_failures)),
+      window_ms_(window_seconds * 1000),
+      capacity_(std::max<std::size_t>(1, capacity)) {}
 
-void login_throttle::prune(std::deque<std::int64_t>& failures, std::int64_t now) {
+std::string login_throttle::stored_key(const std::string& key) const {
+    if (key.size() <= max_stored_key_length) return key;
+    // A long key costs its digest only; "#" cannot start a login or an address.
+    unsigned char digest[16];
+    crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(key.data()),
+                       key.size(), nullptr, 0);
+    char hex[2 * sizeof digest + 1];
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    return std::string("#") + hex;
+}
+
+login_throttle::entry* login_throttle::find(const std::string& skey) {
+    const auto it = index_.find(skey);
+    if (it == index_.end()) return nullptr;
+    entries_.splice(entries_.begin(), entries_, it->second);
+    return &*it->second;
+}
+
+login_throttle::entry& login_throttle::find_or_add(const std::string& skey) {
+    if (entry* e = find(skey)) return *e;
+    if (index_.size() >= capacity_) {
+        index_.erase(entries_.back().key);
+        entries_.pop_back();
+    }
+    entries_.push_front(entry{skey, {}});
+    index_.emplace(skey, entries_.begin());
+    return entries_.front();
+}
+
+void login_throttle::prune(std::deque<std::int64_t>& failures, std::int64_t now) const {
     while (!failures.empty() && failures.front() <= now - window_ms_) failures.pop_front();
+}
+
+std::optional<std::int64_t> login_throttle::wait_of(const std::deque<std::int64_t>& failures,
+                                                    std::int64_t now) const {
+    if (static_cast<int>(failures.size()) < max_failures_) return std::nullopt;
+    // Locked until the oldest failure that keeps us at the limit leaves the window.
+    const std::int64_t unlock_at =
+        failures[failures.size() - static_cast<std::size_t>(max_failures_)] + window_ms_;
+    return std::max<std::int64_t>(1, (unlock_at - now + 999) / 1000);
 }
 
 std::optional<std::int64_t> login_throttle::locked_for(const std::string& key) {
     const std::int64_t now = clock_.now_ms();
+    const std::string skey = stored_key(key);
     std::lock_guard lock(mutex_);
-    auto it = failures_.find(key);
-    if (it == failures_.end()) return std::nullopt;
-    prune(it->second, now);
-    if (static_cast<int>(it->second.size()) < max_failures_) {
-        if (it->second.empty()) failures_.erase(it);
-        return std::nullopt;
-    }
-    // Locked until the oldest failure that keeps us at the limit leaves the window.
-    const std::int64_t unlock_at =
-        it->second[it->second.size() - static_cast<std::size_t>(max_failures_)] + window_ms_;
-    return std::max<std::int64_t>(1, (unlock_at - now + 999) / 1000);
+    entry* e = find(skey);
+    if (!e) return std::nullopt;
+    prune(e->failures, now);
+    return wait_of(e->failures, now);
 }
 
 void login_throttle::record_failure(const std::string& key) {
     const std::int64_t now = clock_.now_ms();
+    const std::string skey = stored_key(key);
     std::lock_guard lock(mutex_);
-    auto& failures = failures_[key];
+    auto& failures = find_or_add(skey).failures;
     prune(failures, now);
     failures.push_back(now);
     // Bound memory per key: older entries beyond the limit never matter.
     while (static_cast<int>(failures.size()) > max_failures_) failures.pop_front();
 }
 
-void login_throttle::clear(const std::string& key) {
+std::optional<std::int64_t> login_throttle::try_begin(const std::string& key) {
+    const std::int64_t now = clock_.now_ms();
+    const std::string skey = stored_key(key);
     std::lock_guard lock(mutex_);
-    failures_.erase(key);
+    auto& failures = find_or_add(skey).failures;
+    prune(failures, now);
+    if (auto wait = wait_of(failures, now)) return wait;
+    failures.push_back(now);
+    return std::nullopt;
+}
+
+void login_throttle::cancel(const std::string& key) {
+    const std::string skey = stored_key(key);
+    std::lock_guard lock(mutex_);
+    if (entry* e = find(skey); e && !e->failures.empty()) e->failures.pop_back();
+}
+
+void login_throttle::clear(const std::string& key) {
+    const std::string skey = stored_key(key);
+    std::lock_guard lock(mutex_);
+    const auto it = index_.find(skey);
+    if (it == index_.end()) return;
+    entries_.erase(it->second);
+    index_.erase(it);
+}
+
+std::size_t login_throttle::size() const {
+    std::lock_guard lock(mutex_);
+    return index_.size();
 }
 
 }  // namespace bsocial::auth

@@ -1,12 +1,18 @@
 #include "bsocial/auth/password.hpp"
 
 #include <sodium.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <exception>
 #include <fstream>
 #include <stdexcept>
 
+#include "bsocial/core/error.hpp"
 #include "bsocial/core/random.hpp"
+#include "bsocial/core/text.hpp"
 
 namespace bsocial::auth {
 
@@ -15,49 +21,112 @@ namespace {
 constexpr unsigned long long ops_limit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 constexpr std::size_t mem_limit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 
-std::string lower_ascii(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-class slot_guard {
-  public:
-    explicit slot_guard(std::counting_semaphore<64>& s) : s_(s) { s_.acquire(); }
-    ~slot_guard() { s_.release(); }
-    slot_guard(const slot_guard&) = delete;
-    slot_guard& operator=(const slot_guard&) = delete;
-
-  private:
-    std::counting_semaphore<64>& s_;
-};
-}  // namespace
-
-password_hasher::password_hasher(std::size_t max_concurrent)
-    : slots_(static_cast<std::ptrdiff_t>(std::clamp<std::size_t>(max_concurrent, 1, 64))) {
-    dummy_hash_ = hash(random_hex(16));
-}
-
-std::string password_hasher::hash(std::string_view password) {
+std::string hash_now(std::string_view password) {
     char out[crypto_pwhash_STRBYTES];
-    slot_guard guard(slots_);
     if (crypto_pwhash_str_alg(out, password.data(), password.size(), ops_limit, mem_limit,
                               crypto_pwhash_ALG_ARGON2ID13) != 0)
         throw std::runtime_error("out of memory while hashing a password");
     return out;
 }
 
+/// A job handed to the pool, and the wait for it.
+struct pending_job {
+    std::function<void()> body;
+    std::exception_ptr failure;
+    bool done = false;
+};
+}  // namespace
+
+password_hasher::password_hasher(hasher_options options) : options_(options) {
+    options_.threads = std::clamp(options_.threads, 1, 64);
+    options_.queue_bound = std::max(0, options_.queue_bound);
+    dummy_hash_ = hash_now(random_hex(16));
+    for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { work(); });
+}
+
+password_hasher::~password_hasher() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+}
+
+void password_hasher::work() {
+    // Below the rest of the process: under CPU contention the scheduler favours the threads
+    // that serve reads (Linux: a thread's nice value is its own).
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, nothing left
+        auto* job = queue_.front();
+        queue_.pop_front();
+        lock.unlock();
+        (*job)();
+        lock.lock();
+    }
+}
+
+void password_hasher::run(const std::function<void()>& body) {
+    pending_job job{body};
+    std::mutex done_mutex;
+    std::condition_variable done_cv;
+    std::function<void()> task = [&] {
+        try {
+            job.body();
+        } catch (...) {
+            job.failure = std::current_exception();
+        }
+        std::lock_guard l(done_mutex);
+        job.done = true;
+        done_cv.notify_one();
+    };
+    {
+        std::lock_guard lock(mutex_);
+        if (admitted_ >= max_waiting_callers()) {
+            ++refused_;
+            error e(error_code::unavailable, "the server is busy hashing passwords; try again");
+            e.retry_after_seconds = 1;
+            throw e;
+        }
+        ++admitted_;
+        queue_.push_back(&task);
+    }
+    wake_.notify_one();
+    {
+        std::unique_lock l(done_mutex);
+        done_cv.wait(l, [&] { return job.done; });
+    }
+    {
+        std::lock_guard lock(mutex_);
+        --admitted_;
+    }
+    if (job.failure) std::rethrow_exception(job.failure);
+}
+
+std::uint64_t password_hasher::refused_total() const {
+    std::lock_guard lock(mutex_);
+    return refused_;
+}
+
+std::string password_hasher::hash(std::string_view password) {
+    std::string out;
+    run([&] { out = hash_now(password); });
+    return out;
+}
+
 bool password_hasher::verify(std::string_view stored_hash, std::string_view password) {
     const std::string h(stored_hash);  // needs a NUL-terminated string
-    slot_guard guard(slots_);
-    return crypto_pwhash_str_verify(h.c_str(), password.data(), password.size()) == 0;
+    bool ok = false;
+    run([&] { ok = crypto_pwhash_str_verify(h.c_str(), password.data(), password.size()) == 0; });
+    return ok;
 }
 
 void password_hasher::verify_dummy(std::string_view password) {
     (void)verify(dummy_hash_, password);
 }
-
 common_passwords common_passwords::load(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error("cannot read the common-password list " + path);
@@ -73,9 +142,9 @@ common_passwords common_passwords::load(const std::string& path) {
 }
 
 bool common_passwords::contains(std::string_view password) const {
-    return words_.count(lower_ascii(password)) != 0;
+    return words_.count(ascii_lower(password)) != 0;
 }
 
-void common_passwords::add(std::string_view word) { words_.insert(lower_ascii(word)); }
+void common_passwords::add(std::string_view word) { words_.insert(ascii_lower(word)); }
 
 }  // namespace bsocial::auth
