@@ -62,6 +62,19 @@ std::string fanout_metrics(const social::fanout_status& s, std::int64_t backlog)
                s.last_lag_seconds);
 }
 
+std::string hasher_metrics(const auth::password_hasher& h) {
+    using http::prometheus_metric;
+    return prometheus_metric("bsocial_password_hashes_total", "counter",
+                             "Argon2id hashes computed (registrations).",
+                             static_cast<double>(h.hashed_total())) +
+           prometheus_metric("bsocial_password_verifications_total", "counter",
+                             "Argon2id verifications run (logins, unknown users included).",
+                             static_cast<double>(h.verified_total())) +
+           prometheus_metric("bsocial_password_hash_refused_total", "counter",
+                             "Hashes refused with 503 because the hashing queue was full.",
+                             static_cast<double>(h.refused_total()));
+}
+
 std::string relay_metrics(const events::relay_status& s) {
     using http::prometheus_metric;
     return prometheus_metric("bsocial_outbox_published_total", "counter",
@@ -155,8 +168,8 @@ int run_serve(const serve_config& config) {
     api::users_handler users_h(accounts, graph, auth);
     api::posts_handler posts_h(posts, auth);
     api::ops_handler ops_h(db, stats, {});
-    ops_h.extra_metrics = [&relay, &fanout] {
-        return fanout_metrics(fanout.status(), fanout.backlog()) +
+    ops_h.extra_metrics = [&relay, &fanout, &hasher] {
+        return fanout_metrics(fanout.status(), fanout.backlog()) + hasher_metrics(hasher) +
                (relay ? relay_metrics(relay->status()) : std::string());
     };
     if (relay) {

@@ -111,9 +111,21 @@ std::uint64_t password_hasher::refused_total() const {
     return refused_;
 }
 
+std::uint64_t password_hasher::hashed_total() const {
+    std::lock_guard lock(mutex_);
+    return hashed_;
+}
+
+std::uint64_t password_hasher::verified_total() const {
+    std::lock_guard lock(mutex_);
+    return verified_;
+}
+
 std::string password_hasher::hash(std::string_view password) {
     std::string out;
     run([&] { out = hash_now(password); });
+    std::lock_guard lock(mutex_);
+    ++hashed_;
     return out;
 }
 
@@ -121,6 +133,8 @@ bool password_hasher::verify(std::string_view stored_hash, std::string_view pass
     const std::string h(stored_hash);  // needs a NUL-terminated string
     bool ok = false;
     run([&] { ok = crypto_pwhash_str_verify(h.c_str(), password.data(), password.size()) == 0; });
+    std::lock_guard lock(mutex_);
+    ++verified_;
     return ok;
 }
 

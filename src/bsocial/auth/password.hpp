@@ -35,8 +35,11 @@ class password_hasher {
 
     /// Most callers blocked in hash()/verify() at any moment: threads + queue_bound.
     int max_waiting_callers() const { return options_.threads + options_.queue_bound; }
-    /// Hashes refused because the queue was full, since start.
+    /// Since start: hashes refused because the queue was full, hashes computed,
+    /// verifications run (real or dummy). For /metrics.
     std::uint64_t refused_total() const;
+    std::uint64_t hashed_total() const;
+    std::uint64_t verified_total() const;
 
     /// A new "$argon2id$..." string with a fresh random salt.
     std::string hash(std::string_view password);
@@ -59,6 +62,8 @@ class password_hasher {
     std::deque<std::function<void()>*> queue_;
     int admitted_ = 0;  ///< queued + running
     std::uint64_t refused_ = 0;
+    std::uint64_t hashed_ = 0;
+    std::uint64_t verified_ = 0;
     bool stopping_ = false;
     std::vector<std::thread> threads_;
     std::string dummy_hash_;
