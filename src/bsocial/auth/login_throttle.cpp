@@ -38,15 +38,18 @@ login_throttle::entry& login_throttle::find_or_add(const std::string& skey) {
         entries_.pop_back();
     }
     entries_.push_front(entry{skey, {}});
-    index_.emplace(skey, entries_.begin());
+    entries_.front().failures.reserve(static_cast<std::size_t>(max_failures_) + 1);
+    index_.emplace(entries_.front().key, entries_.begin());
     return entries_.front();
 }
 
-void login_throttle::prune(std::deque<std::int64_t>& failures, std::int64_t now) const {
-    while (!failures.empty() && failures.front() <= now - window_ms_) failures.pop_front();
+void login_throttle::prune(std::vector<std::int64_t>& failures, std::int64_t now) const {
+    const auto first_kept = std::find_if(failures.begin(), failures.end(),
+                                         [&](std::int64_t t) { return t > now - window_ms_; });
+    failures.erase(failures.begin(), first_kept);
 }
 
-std::optional<std::int64_t> login_throttle::wait_of(const std::deque<std::int64_t>& failures,
+std::optional<std::int64_t> login_throttle::wait_of(const std::vector<std::int64_t>& failures,
                                                     std::int64_t now) const {
     if (static_cast<int>(failures.size()) < max_failures_) return std::nullopt;
     // Locked until the oldest failure that keeps us at the limit leaves the window.
@@ -73,7 +76,9 @@ void login_throttle::record_failure(const std::string& key) {
     prune(failures, now);
     failures.push_back(now);
     // Bound memory per key: older entries beyond the limit never matter.
-    while (static_cast<int>(failures.size()) > max_failures_) failures.pop_front();
+    if (static_cast<int>(failures.size()) > max_failures_)
+        failures.erase(failures.begin(),
+                       failures.end() - static_cast<std::ptrdiff_t>(max_failures_));
 }
 
 std::optional<std::int64_t> login_throttle::try_begin(const std::string& key) {
@@ -98,8 +103,9 @@ void login_throttle::clear(const std::string& key) {
     std::lock_guard lock(mutex_);
     const auto it = index_.find(skey);
     if (it == index_.end()) return;
-    entries_.erase(it->second);
-    index_.erase(it);
+    const auto node = it->second;
+    index_.erase(it);  // before the node: the index's key is a view of the node's key
+    entries_.erase(node);
 }
 
 std::size_t login_throttle::size() const {

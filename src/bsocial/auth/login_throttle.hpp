@@ -9,12 +9,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "bsocial/core/clock.hpp"
 
@@ -49,7 +50,7 @@ class login_throttle {
   private:
     struct entry {
         std::string key;
-        std::deque<std::int64_t> failures;
+        std::vector<std::int64_t> failures;  ///< oldest first, at most max_failures_
     };
     using lru_list = std::list<entry>;
 
@@ -58,8 +59,8 @@ class login_throttle {
     entry* find(const std::string& skey);
     /// The entry of `key`, created (evicting the oldest when full). Caller holds mutex_.
     entry& find_or_add(const std::string& skey);
-    void prune(std::deque<std::int64_t>& failures, std::int64_t now) const;
-    std::optional<std::int64_t> wait_of(const std::deque<std::int64_t>& failures,
+    void prune(std::vector<std::int64_t>& failures, std::int64_t now) const;
+    std::optional<std::int64_t> wait_of(const std::vector<std::int64_t>& failures,
                                         std::int64_t now) const;
 
     const clock& clock_;
@@ -68,7 +69,8 @@ class login_throttle {
     std::size_t capacity_;
     mutable std::mutex mutex_;
     lru_list entries_;  ///< most recently used first
-    std::unordered_map<std::string, lru_list::iterator> index_;
+    /// Keyed by a view of the entry's own key (list nodes never move): one copy per key.
+    std::unordered_map<std::string_view, lru_list::iterator> index_;
 };
 
 }  // namespace bsocial::auth

@@ -28,7 +28,7 @@ std::optional<std::int64_t> rate_limiter::try_take(const std::string& key) {
             buckets_.pop_back();
         }
         buckets_.push_front(bucket{key, burst_, now});
-        index_.emplace(key, buckets_.begin());
+        index_.emplace(buckets_.front().key, buckets_.begin());
         b = &buckets_.front();
     }
     if (b->tokens >= 1.0) {

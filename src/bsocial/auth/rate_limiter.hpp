@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "bsocial/core/clock.hpp"
@@ -44,7 +45,8 @@ class rate_limiter {
     std::size_t capacity_;
     mutable std::mutex mutex_;
     lru_list buckets_;  ///< most recently used first
-    std::unordered_map<std::string, lru_list::iterator> index_;
+    /// Keyed by a view of the bucket's own key (list nodes never move).
+    std::unordered_map<std::string_view, lru_list::iterator> index_;
 };
 
 }  // namespace bsocial::auth
