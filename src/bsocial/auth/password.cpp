@@ -29,12 +29,6 @@ std::string hash_now(std::string_view password) {
     return out;
 }
 
-/// A job handed to the pool, and the wait for it.
-struct pending_job {
-    std::function<void()> body;
-    std::exception_ptr failure;
-    bool done = false;
-};
 }  // namespace
 
 password_hasher::password_hasher(hasher_options options) : options_(options) {
@@ -61,49 +55,36 @@ void password_hasher::work() {
     for (;;) {
         wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping, nothing left
-        auto* job = queue_.front();
+        job* j = queue_.front();
         queue_.pop_front();
         lock.unlock();
-        (*job)();
+        try {
+            j->body();
+        } catch (...) {
+            j->failure = std::current_exception();
+        }
         lock.lock();
+        // The caller frees *j once it sees done, so *j is not touched after this.
+        j->done = true;
+        --admitted_;
+        done_.notify_all();
     }
 }
 
 void password_hasher::run(const std::function<void()>& body) {
-    pending_job job{body};
-    std::mutex done_mutex;
-    std::condition_variable done_cv;
-    std::function<void()> task = [&] {
-        try {
-            job.body();
-        } catch (...) {
-            job.failure = std::current_exception();
-        }
-        std::lock_guard l(done_mutex);
-        job.done = true;
-        done_cv.notify_one();
-    };
-    {
-        std::lock_guard lock(mutex_);
-        if (admitted_ >= max_waiting_callers()) {
-            ++refused_;
-            error e(error_code::unavailable, "the server is busy hashing passwords; try again");
-            e.retry_after_seconds = 1;
-            throw e;
-        }
-        ++admitted_;
-        queue_.push_back(&task);
+    job j{body, nullptr, false};
+    std::unique_lock lock(mutex_);
+    if (admitted_ >= max_waiting_callers()) {
+        ++refused_;
+        error e(error_code::unavailable, "the server is busy hashing passwords; try again");
+        e.retry_after_seconds = 1;
+        throw e;
     }
+    ++admitted_;
+    queue_.push_back(&j);
     wake_.notify_one();
-    {
-        std::unique_lock l(done_mutex);
-        done_cv.wait(l, [&] { return job.done; });
-    }
-    {
-        std::lock_guard lock(mutex_);
-        --admitted_;
-    }
-    if (job.failure) std::rethrow_exception(job.failure);
+    done_.wait(lock, [&] { return j.done; });
+    if (j.failure) std::rethrow_exception(j.failure);
 }
 
 std::uint64_t password_hasher::refused_total() const {

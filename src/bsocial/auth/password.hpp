@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -52,14 +53,20 @@ class password_hasher {
     void verify_dummy(std::string_view password);
 
   private:
-    /// Runs `job` on the pool and waits for it; throws error{unavailable} when full.
-    void run(const std::function<void()>& job);
+    struct job {
+        const std::function<void()>& body;
+        std::exception_ptr failure;
+        bool done;
+    };
+    /// Runs `body` on the pool and waits for it; throws error{unavailable} when full.
+    void run(const std::function<void()>& body);
     void work();
 
     hasher_options options_;
     mutable std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<std::function<void()>*> queue_;
+    std::condition_variable wake_;  ///< a job was queued (or stopping)
+    std::condition_variable done_;  ///< a job finished
+    std::deque<job*> queue_;
     int admitted_ = 0;  ///< queued + running
     std::uint64_t refused_ = 0;
     std::uint64_t hashed_ = 0;
