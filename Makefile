@@ -16,7 +16,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm chromium
 
 .PHONY: help deps build build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench bench-scale bench-visibility bench-feed bench-notify bench-telemetry clean stack-fetch format web test-reliability
+        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry clean stack-fetch format web test-reliability
 
 help:
 	@echo "make run        build (release) and start bSocial on http://127.0.0.1:8080"
@@ -99,6 +99,11 @@ bench-visibility: build
 
 bench-feed: build
 	$(PYTHON) bench/feed_bench.py --bin build/release/bsocial
+
+# Issue 9 (accounts): a reader's feed p50/p99 during a 32-client registration storm, and the
+# server's RSS growth over 5,000 failed logins from 5,000 loopback addresses.
+bench-hardening: build
+	$(PYTHON) bench/hardening_bench.py --bin build/release/bsocial
 
 bench-notify: build stack-fetch
 	$(PYTHON) bench/notify_bench.py --bin build/release/bsocial

@@ -48,7 +48,8 @@ def main() -> int:
     args = ap.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="bsocial-bench-")
-    cmd = [args.bin, "serve", "--port", "0", "--data-dir", data_dir, "--log-level", "warn"]
+    cmd = [args.bin, "serve", "--port", "0", "--data-dir", data_dir, "--log-level", "warn",
+           "--registrations-per-minute", "0"]  # all users register from one address
     if args.db:
         cmd += ["--db", args.db]
     server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)

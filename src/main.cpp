@@ -1,10 +1,9 @@
 // bsocial: one executable, one subcommand per process (serve, migrate; notifier, telemetry
 // and query join later). This file only parses configuration and dispatches.
 
+#include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-
-#include <malloc.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -38,6 +37,20 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
         ->envname("BSOCIAL_LOGIN_MAX_FAILURES");
     cmd.add_option("--login-window", c.login_window_seconds, "failed-login window in seconds")
         ->envname("BSOCIAL_LOGIN_WINDOW_SECONDS");
+    cmd.add_option("--login-throttle-keys", c.login_throttle_keys,
+                   "keys each failed-login limiter remembers (least recently used forgotten)")
+        ->envname("BSOCIAL_LOGIN_THROTTLE_KEYS");
+    cmd.add_option("--hash-threads", c.hash_threads, "password hashes computed at once")
+        ->envname("BSOCIAL_HASH_THREADS");
+    cmd.add_option("--hash-queue", c.hash_queue,
+                   "password hashes allowed to wait; beyond that 503 + Retry-After")
+        ->envname("BSOCIAL_HASH_QUEUE");
+    cmd.add_option("--registrations-per-minute", c.registrations_per_minute,
+                   "registrations per client address per minute (0 = no limit)")
+        ->envname("BSOCIAL_REGISTRATIONS_PER_MINUTE");
+    cmd.add_option("--registration-burst", c.registration_burst,
+                   "registrations one client address may make at once")
+        ->envname("BSOCIAL_REGISTRATION_BURST");
     cmd.add_option("--io-threads", c.io_threads, "I/O threads")->envname("BSOCIAL_IO_THREADS");
     cmd.add_option("--db-pool", c.db_pool_size, "database connections = blocking threads")
         ->envname("BSOCIAL_DB_POOL");
@@ -118,7 +131,8 @@ int main(int argc, char** argv) {
     spdlog::set_default_logger(logger);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
     // Validated once, then passed by const& to the process's entry point.
-    const auto run = [](const bsocial::serve_config& c, int (*entry)(const bsocial::serve_config&)) {
+    const auto run = [](const bsocial::serve_config& c,
+                        int (*entry)(const bsocial::serve_config&)) {
         c.validate();
         spdlog::set_level(spdlog::level::from_str(c.log_level));
         return entry(c);

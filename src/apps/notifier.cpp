@@ -16,6 +16,7 @@
 #include "bsocial/notify/delivery.hpp"
 #include "bsocial/notify/hub.hpp"
 #include "bsocial/social/accounts.hpp"
+#include "bsocial/store/sql_error.hpp"
 
 namespace bsocial::apps {
 
@@ -32,11 +33,12 @@ int run_notifier(const serve_config& config) {
     // Token checks need the accounts service (signature + revocation + user lookup); the
     // notifier never logs anyone in, so its throttles and password list stay unused.
     const auth::token_service tokens(load_jwt_secret(config), clock, config.token_ttl_seconds);
-    auth::password_hasher hasher(1);
+    auth::password_hasher hasher({.threads = 1, .queue_bound = 4});
     auth::login_throttle per_login(clock, 1, 1), per_address(clock, 1, 1);
+    auth::rate_limiter no_registrations(clock, 0, 1);
     const auth::common_passwords no_common_passwords;
-    social::accounts accounts(db, hasher, tokens, per_login, per_address, no_common_passwords,
-                              clock);
+    social::accounts accounts(db, hasher, tokens, per_login, per_address, no_registrations,
+                              no_common_passwords, clock);
     const api::authenticator auth(accounts, config.allowed_origins, config.cookie_secure,
                                   config.token_ttl_seconds);
 
@@ -73,7 +75,7 @@ int run_notifier(const serve_config& config) {
     router.add("GET", "/metrics", [&ops](http::request& r) { return ops.metrics(r); });
     router.on_exception = [](const http::request& req, const std::exception& e) {
         spdlog::error("module=notify event=handler_failed route={} error=\"{}\"", req.route,
-                      e.what());
+                      store::describe_error(e));
     };
 
     http::server_options options;

@@ -31,7 +31,7 @@ int run_seed(const serve_config& config, seed::options opts, bool quiet) {
     opts.validate();
     init_crypto();
     const auto started = std::chrono::steady_clock::now();
-    const std::string hash = auth::password_hasher(1).hash(seeded_password);
+    const std::string hash = auth::password_hasher({.threads = 1}).hash(seeded_password);
     const seed::dataset d = seed::generate(opts);
     const double generated =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

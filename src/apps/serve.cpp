@@ -29,6 +29,7 @@
 #include "bsocial/social/graph.hpp"
 #include "bsocial/social/posts.hpp"
 #include "bsocial/store/database.hpp"
+#include "bsocial/store/sql_error.hpp"
 
 namespace bsocial::apps {
 
@@ -55,9 +56,23 @@ std::string fanout_metrics(const social::fanout_status& s, std::int64_t backlog)
            prometheus_metric("bsocial_timeline_fanout_backlog", "gauge",
                              "Posts waiting for the fan-out worker.",
                              static_cast<double>(backlog)) +
-           prometheus_metric("bsocial_timeline_fanout_lag_seconds", "gauge",
-                             "Post created -> in its followers' timelines, newest of the last batch.",
-                             s.last_lag_seconds);
+           prometheus_metric(
+               "bsocial_timeline_fanout_lag_seconds", "gauge",
+               "Post created -> in its followers' timelines, newest of the last batch.",
+               s.last_lag_seconds);
+}
+
+std::string hasher_metrics(const auth::password_hasher& h) {
+    using http::prometheus_metric;
+    return prometheus_metric("bsocial_password_hashes_total", "counter",
+                             "Argon2id hashes computed (registrations).",
+                             static_cast<double>(h.hashed_total())) +
+           prometheus_metric("bsocial_password_verifications_total", "counter",
+                             "Argon2id verifications run (logins, unknown users included).",
+                             static_cast<double>(h.verified_total())) +
+           prometheus_metric("bsocial_password_hash_refused_total", "counter",
+                             "Hashes refused with 503 because the hashing queue was full.",
+                             static_cast<double>(h.refused_total()));
 }
 
 std::string relay_metrics(const events::relay_status& s) {
@@ -111,11 +126,17 @@ int run_serve(const serve_config& config) {
     const system_clock clock;
     const auto common = auth::common_passwords::load(config.common_passwords_path);
     const auth::token_service tokens(load_jwt_secret(config), clock, config.token_ttl_seconds);
-    auth::password_hasher hasher(2);
-    // Per address 4x the per-identifier limit: several people may share one address (NAT).
-    auth::login_throttle per_login(clock, config.login_max_failures, config.login_window_seconds);
+    // Argon2id on its own pool with a bounded queue (docs/security.md, item 1).
+    auth::password_hasher hasher(
+        {.threads = config.hash_threads, .queue_bound = config.hash_queue});
+    // Per address 4x the per-account limit: several people may share one address (NAT).
+    const auto keys = static_cast<std::size_t>(config.login_throttle_keys);
+    auth::login_throttle per_login(clock, config.login_max_failures, config.login_window_seconds,
+                                   keys);
     auth::login_throttle per_address(clock, 4 * config.login_max_failures,
-                                     config.login_window_seconds);
+                                     config.login_window_seconds, keys);
+    auth::rate_limiter registrations(clock, config.registrations_per_minute,
+                                     config.registration_burst, keys);
 
     const std::string db_url = effective_db_url(config);
     store::database db(db_url, static_cast<std::size_t>(config.db_pool_size));
@@ -123,7 +144,8 @@ int run_serve(const serve_config& config) {
     spdlog::info("module=store event=ready db={} migrations_applied={}", describe_db(db_url),
                  applied);
 
-    social::accounts accounts(db, hasher, tokens, per_login, per_address, common, clock);
+    social::accounts accounts(db, hasher, tokens, per_login, per_address, registrations, common,
+                              clock);
     const social::timelines timelines(db, timeline_settings_of(config));
     social::graph graph(db, timelines, clock);
     social::posts posts(db, timelines, clock);
@@ -146,8 +168,8 @@ int run_serve(const serve_config& config) {
     api::users_handler users_h(accounts, graph, auth);
     api::posts_handler posts_h(posts, auth);
     api::ops_handler ops_h(db, stats, {});
-    ops_h.extra_metrics = [&relay, &fanout] {
-        return fanout_metrics(fanout.status(), fanout.backlog()) +
+    ops_h.extra_metrics = [&relay, &fanout, &hasher] {
+        return fanout_metrics(fanout.status(), fanout.backlog()) + hasher_metrics(hasher) +
                (relay ? relay_metrics(relay->status()) : std::string());
     };
     if (relay) {
@@ -171,9 +193,10 @@ int run_serve(const serve_config& config) {
     http::router router;
     api::add_routes(router, {sessions_h, users_h, posts_h, ops_h});
     notify::add_notification_routes(router, delivery);
+    // Never e.what() of a database error: SOCI puts the bound values in it (item 3).
     router.on_exception = [](const http::request& req, const std::exception& e) {
         spdlog::error("module=http event=handler_failed route={} error=\"{}\"", req.route,
-                      e.what());
+                      store::describe_error(e));
     };
     // The web app (web/dist) at "/", when configured; API paths never fall back to it.
     std::optional<http::static_files> web_app;
@@ -194,7 +217,9 @@ int run_serve(const serve_config& config) {
     options.bind = config.bind;
     options.port = config.port;
     options.io_threads = config.io_threads;
-    options.blocking_threads = config.db_pool_size;
+    // Requests waiting for a password hash hold a blocking thread each (at most threads +
+    // queue of them): they get threads of their own, so reads never wait behind them.
+    options.blocking_threads = config.db_pool_size + hasher.max_waiting_callers();
     options.body_limit = static_cast<std::size_t>(config.body_limit_bytes);
     options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
     http::server server(options, router, stats);
@@ -209,7 +234,7 @@ int run_serve(const serve_config& config) {
     pushes.stop();
     fanout.stop();
     if (relay) relay->stop();
-    spdlog::info("module=serve event=stopped");
+    spdlog::info("module=serve event=stopped hashes_refused={}", hasher.refused_total());
     return 0;
 }
 

@@ -101,8 +101,27 @@ TEST_F(TokenService, RefusesGarbageAndOversizedTokens) {
     EXPECT_FALSE(tokens_.verify("not.a.token"));
     EXPECT_FALSE(tokens_.verify("a.b"));
     EXPECT_FALSE(tokens_.verify("a.b.c.d"));
-    const auto issued = tokens_.issue(42);
-    EXPECT_FALSE(tokens_.verify(issued.token + std::string(10 * 1024, 'A')));
+}
+
+// Issue 9: the size cap itself, on tokens that are otherwise valid and correctly signed:
+// one just under the cap verifies, one just over it does not (before, this test appended
+// garbage to a token, which failed on its signature whatever the cap).
+TEST_F(TokenService, RefusesSignedTokensOverTheSizeCap) {
+    const auto signed_with_padding = [&](std::size_t pad) {
+        std::string p = payload();
+        p.insert(p.size() - 1, R"(,"pad":")" + std::string(pad, 'p') + "\"");
+        return sign(R"({"alg":"HS256"})", p, secret);
+    };
+    std::size_t pad = 0;
+    while (signed_with_padding(pad + 1).size() <= token_service::max_token_length) ++pad;
+    const std::string at_cap = signed_with_padding(pad);
+    const std::string over_cap = signed_with_padding(pad + 1);
+    ASSERT_LE(at_cap.size(), token_service::max_token_length);
+    ASSERT_GE(at_cap.size(), token_service::max_token_length - 2);
+    ASSERT_GT(over_cap.size(), token_service::max_token_length);
+    ASSERT_LE(over_cap.size(), token_service::max_token_length + 2);
+    EXPECT_TRUE(tokens_.verify(at_cap));
+    EXPECT_FALSE(tokens_.verify(over_cap));
 }
 
 TEST_F(TokenService, RefusesTamperedPayload) {

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "bsocial/core/error.hpp"
 #include "bsocial/core/random.hpp"
 
 using namespace bsocial;
@@ -12,7 +17,7 @@ class PasswordHasher : public ::testing::Test {
 };
 
 TEST_F(PasswordHasher, ProducesArgon2idWithAtLeast19MiB) {
-    auth::password_hasher hasher(1);
+    auth::password_hasher hasher({.threads = 1});
     const auto h = hasher.hash("correct horse battery staple");
     EXPECT_EQ(h.rfind("$argon2id$", 0), 0u) << h;
     const auto m = h.find("m=");
@@ -21,12 +26,12 @@ TEST_F(PasswordHasher, ProducesArgon2idWithAtLeast19MiB) {
 }
 
 TEST_F(PasswordHasher, SaltsEveryHash) {
-    auth::password_hasher hasher(1);
+    auth::password_hasher hasher({.threads = 1});
     EXPECT_NE(hasher.hash("same password"), hasher.hash("same password"));
 }
 
 TEST_F(PasswordHasher, VerifiesOnlyTheRightPassword) {
-    auth::password_hasher hasher(1);
+    auth::password_hasher hasher({.threads = 1});
     const auto h = hasher.hash("s3cret-passphrase");
     EXPECT_TRUE(hasher.verify(h, "s3cret-passphrase"));
     EXPECT_FALSE(hasher.verify(h, "s3cret-passphrasE"));
@@ -44,4 +49,37 @@ TEST(CommonPasswords, LoadsDebianListAndIgnoresCase) {
 
 TEST(CommonPasswords, MissingFileIsAnError) {
     EXPECT_THROW(auth::common_passwords::load("/nonexistent/list"), std::runtime_error);
+}
+
+// Issue 9 item 1: hashing has its own pool with a bounded queue; beyond it, callers are
+// refused at once (503 + Retry-After) instead of waiting without end.
+TEST_F(PasswordHasher, RefusesWhenThePoolAndItsQueueAreFull) {
+    auth::password_hasher hasher({.threads = 1, .queue_bound = 1});
+    EXPECT_EQ(hasher.max_waiting_callers(), 2);
+    std::atomic<int> hashed{0}, refused{0};
+    std::vector<std::thread> callers;
+    for (int i = 0; i < 8; ++i)
+        callers.emplace_back([&] {
+            try {
+                (void)hasher.hash("parallel password");
+                ++hashed;
+            } catch (const bsocial::error& e) {
+                EXPECT_EQ(e.code(), bsocial::error_code::unavailable);
+                EXPECT_GE(e.retry_after_seconds, 1);
+                ++refused;
+            }
+        });
+    for (auto& t : callers) t.join();
+    EXPECT_GE(hashed.load(), 1);
+    EXPECT_GE(refused.load(), 1);
+    EXPECT_EQ(static_cast<int>(hasher.refused_total()), refused.load());
+    // The pool still works afterwards.
+    EXPECT_TRUE(hasher.verify(hasher.hash("after the burst"), "after the burst"));
+}
+
+TEST_F(PasswordHasher, HashesOnThePoolNotOnTheCallersThread) {
+    auth::password_hasher hasher({.threads = 1, .queue_bound = 0});
+    // A failure inside the pool reaches the caller.
+    EXPECT_FALSE(hasher.verify("$argon2id$v=19$m=1,t=1,p=1$bad$bad", "x"));
+    EXPECT_EQ(hasher.hash("x").rfind("$argon2id$", 0), 0u);
 }

@@ -457,6 +457,21 @@ class Database:
             return [tuple(line.split("\t")) for line in out.splitlines() if line]
         return self._sqlite(sql)
 
+    def execute_admin(self, sqlite_sql: str, pg_sql: str) -> None:
+        """Run one administrative statement (e.g. a trigger that makes writes fail), with
+        write access, in the dialect of the server's database."""
+        if self.pg_url:
+            subprocess.run(["psql", self.pg_url, "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                            "-c", pg_sql], check=True, capture_output=True, text=True,
+                           timeout=30)
+            return
+        con = sqlite3.connect(str(self.sqlite_path), timeout=10)
+        try:
+            con.executescript(sqlite_sql)
+            con.commit()
+        finally:
+            con.close()
+
     def password_hash(self, username: str) -> str | None:
         if self.pg_url:
             name = username.replace("'", "''")
@@ -511,6 +526,9 @@ class ServerProcess:
     def env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
         env["BSOCIAL_JWT_SECRET"] = self.jwt_secret
+        # The suites register many users from 127.0.0.1: no per-address registration limit
+        # unless a test sets one (None restores the server's real default).
+        env["BSOCIAL_REGISTRATIONS_PER_MINUTE"] = "0"
         for k, v in self.env_overrides.items():
             if v is None:
                 env.pop(k, None)

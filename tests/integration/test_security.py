@@ -103,6 +103,16 @@ def test_s5_unknown_user_and_wrong_password_identical(client: Client):
     assert wrong.raw == unknown.raw == unknown_mail.raw, (wrong.raw, unknown.raw)
     assert wrong.header("WWW-Authenticate") == unknown.header("WWW-Authenticate")
 
+    # Deterministic (issue 9): an unknown login runs one Argon2 verification (against a
+    # dummy hash) exactly like a wrong password does; the server counts them in /metrics.
+    def verifications() -> float:
+        return metric(client, "bsocial_password_verifications_total")
+
+    for login in (u.username, "nobody_" + hexid(6), f"nobody_{hexid(6)}@example.com"):
+        before = verifications()
+        assert client.login_raw(login, "wrong-" + hexid(6)).status == 401
+        assert verifications() == before + 1, f"login {login!r} did not run exactly one verify"
+
     def timed(login: str) -> float:
         t0 = time.perf_counter()
         r = client.login_raw(login, "wrong-" + hexid(6))
@@ -115,6 +125,16 @@ def test_s5_unknown_user_and_wrong_password_identical(client: Client):
     ratio = statistics.median(t_unknown) / statistics.median(t_wrong)
     print(f"\nS5 timing: median wrong-password {statistics.median(t_wrong) * 1000:.1f} ms, "
           f"unknown-user {statistics.median(t_unknown) * 1000:.1f} ms, ratio {ratio:.2f}")
+
+
+def metric(client: Client, name: str) -> float:
+    """The value of an unlabelled Prometheus sample on /metrics."""
+    r = client.get("/metrics")
+    assert r.status == 200, r
+    for line in r.raw.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
 
 
 # --------------------------------------------------------------------------- S6
@@ -337,11 +357,22 @@ def test_s14_identity_only_from_token(client: Client):
         assert r.json["comment"]["post_id"] == pid
     r = client.get(f"/api/v1/users/me?user_id={b.id}&username={b.username}", token=a.token)
     assert r.status == 200 and r.json["user"]["id"] == a.id, r
-    client.create_post(b, "b's post, a does not follow b")
-    r = client.get(f"/api/v1/feed?user_id={b.id}", token=a.token)
-    assert r.status in (200, 422), r
-    if r.status == 200:
-        assert all(p["author"]["id"] == a.id for p in r.json["items"]), r
+    # The feed: a's and b's feeds differ and neither is empty, so a feed answered for the
+    # user named in the query (instead of the token's) would show.
+    c = client.new_user()
+    d = client.new_user()
+    assert client.follow(a, c).status == 204
+    assert client.follow(b, d).status == 204
+    c_post = client.create_post(c, "c's post, in a's feed")["id"]
+    d_post = client.create_post(d, "d's post, only in b's feed")["id"]
+    b_feed = client.get("/api/v1/feed", token=b.token)
+    assert d_post in [p["id"] for p in b_feed.json["items"]], b_feed
+    for query in (f"user_id={b.id}", f"username={b.username}", f"user={b.id}"):
+        r = client.get(f"/api/v1/feed?{query}", token=a.token)
+        assert r.status == 200, r
+        ids = [p["id"] for p in r.json["items"]]
+        assert c_post in ids, f"a's feed lacks c's post: {r!r}"
+        assert d_post not in ids, f"?{query} showed b's feed to a"
     # the session answer describes the caller, not a body field
     r = client.post("/api/v1/sessions", {"login": a.username, "password": a.password,
                                          "user_id": b.id})
@@ -465,3 +496,227 @@ def test_s17_sql_strings_are_just_strings(client: Client):
     r = client.get(f"/api/v1/posts/{post['id']}", token=viewer.token)
     assert r.json["post"]["content"] == evil
     assert client.get("/api/v1/feed", token=viewer.token).status == 200
+
+
+# --------------------------------------------------------------------------- issue 9 (hardening)
+# Item numbers are those of issue 9; docs/security.md has the decisions.
+
+
+class ClientAccepting503(Client):
+    """A client for the tests that provoke 503 on purpose (the suite's global check
+    refuses every 5xx)."""
+
+    def _global_checks(self, r) -> None:
+        if r.status != 503:
+            super()._global_checks(r)
+
+
+def test_i9_1_hashing_pool_full_answers_503_with_retry_after(start_server):
+    """One hashing thread, no queue: of parallel registrations some are refused at once with
+    503 + Retry-After (problem JSON), the others succeed; nothing waits without end."""
+    from concurrent.futures import ThreadPoolExecutor
+    srv = start_server(env={"BSOCIAL_HASH_THREADS": "1", "BSOCIAL_HASH_QUEUE": "0"})
+    c = ClientAccepting503(srv)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: c.register_raw()[0], range(8)))
+    statuses = sorted(r.status for r in answers)
+    assert set(statuses) <= {201, 503}, statuses
+    assert 201 in statuses and 503 in statuses, statuses
+    for r in answers:
+        if r.status == 503:
+            assert_error(r, 503, "unavailable")
+            assert r.header("Retry-After") == "1", r
+    assert metric(c, "bsocial_password_hash_refused_total") == statuses.count(503)
+
+
+def test_i9_1_registrations_limited_per_address_with_the_real_default(start_server):
+    """The real default (BSOCIAL_REGISTRATIONS_PER_MINUTE unset): a burst of 20 per
+    address, then 429 + Retry-After; another address is not affected."""
+    srv = start_server(env={"BSOCIAL_REGISTRATIONS_PER_MINUTE": None})
+    c = Client(srv).from_address("127.0.0.21")
+    for _ in range(20):
+        c.register()
+    r, _ = c.register_raw()
+    assert_error(r, 429, "rate_limited")
+    ra = r.header("Retry-After")
+    assert ra is not None and 1 <= int(ra) <= 6, ra  # 10 per minute: one every 6 s
+    assert "registrations" in r.json["error"]["message"]
+    Client(srv).from_address("127.0.0.22").register()
+
+
+def test_i9_2_username_and_email_share_one_budget(start_server):
+    n = 3
+    srv = start_server(env={"BSOCIAL_LOGIN_MAX_FAILURES": str(n),
+                            "BSOCIAL_LOGIN_WINDOW_SECONDS": "60"})
+    base = Client(srv)
+    u = base.register()
+    ips = (f"127.0.1.{i}" for i in range(1, 250))  # only the per-account limit can trigger
+    logins = [u.username, u.email.upper(), u.username.upper()]
+    for login in logins:
+        r = base.from_address(next(ips)).login_raw(login, "wrong-" + hexid(4))
+        assert_error(r, 401, "invalid_credentials")
+    for login in (u.email, u.username):
+        r = base.from_address(next(ips)).login_raw(login, u.password)
+        check_429(r, 60)
+
+
+def test_i9_2_parallel_guesses_cannot_pass_the_limit(start_server):
+    """12 wrong passwords at once for one account, each from its own address: exactly
+    max_failures of them reach the password check, the rest are refused (429)."""
+    from concurrent.futures import ThreadPoolExecutor
+    n = 3
+    srv = start_server(env={"BSOCIAL_LOGIN_MAX_FAILURES": str(n),
+                            "BSOCIAL_LOGIN_WINDOW_SECONDS": "60"})
+    base = Client(srv)
+    u = base.register()
+    clients = [base.from_address(f"127.0.2.{i}") for i in range(1, 13)]
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda c: c.login_raw(u.username, "wrong-" + hexid(4)), clients))
+    statuses = sorted(r.status for r in answers)
+    assert statuses.count(401) == n, statuses
+    assert statuses.count(429) == 12 - n, statuses
+
+
+def test_i9_3_database_error_during_registration_leaks_nothing(start_server):
+    """A registration insert that fails for a reason other than a duplicate (here a trigger
+    raises): the client gets 503 problem JSON, and the server log holds neither the e-mail,
+    the password nor its hash (SOCI puts bound values into its error text)."""
+    srv = start_server()
+    c = ClientAccepting503(srv)
+    c.register()  # the schema exists
+    srv.db.execute_admin(
+        "CREATE TRIGGER fail_registrations BEFORE INSERT ON users "
+        "BEGIN SELECT RAISE(ABORT, 'registrations are failing'); END;",
+        "CREATE FUNCTION fail_registrations() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'registrations are failing'; END $$; "
+        "CREATE TRIGGER fail_registrations BEFORE INSERT ON users "
+        "FOR EACH ROW EXECUTE FUNCTION fail_registrations();")
+    # "23505" (PostgreSQL's unique_violation) in a value must not make this look like a
+    # duplicate: the error is classified by its code, never by its text.
+    email = f"leak_23505_{hexid(6)}@example.com"
+    password = "leak-" + hexid(12)
+    r, _ = c.register_raw(username=f"u23505_{hexid(4)}", email=email, password=password,
+                          password_confirmation=password)
+    assert_error(r, 503, "unavailable")
+    assert r.header("Retry-After") is not None
+    body = r.raw.decode()
+    assert email not in body and password not in body
+    log = srv.stderr_text()
+    assert "registration_failed" in log, log[-2000:]
+    assert email not in log, "the e-mail reached the log"
+    assert password not in log, "the password reached the log"
+    assert "$argon2" not in log, "the password hash reached the log"
+    assert "INSERT INTO users" not in log
+
+
+def test_i9_4_jwt_secret_file_created_private_and_shared(start_server):
+    """Without BSOCIAL_JWT_SECRET the secret is generated in the data directory: mode 0600
+    even under umask 000, and servers starting together on one data directory agree."""
+    import os
+    import stat
+    from concurrent.futures import ThreadPoolExecutor
+    from bsocial_support import ServerProcess
+    first = start_server(env={"BSOCIAL_JWT_SECRET": None})
+    first.stop()
+    data = first.data_dir
+    (data / "jwt-secret").unlink()
+    servers = [ServerProcess(workdir=first.workdir / f"racer{i}", db_url=first.db_url,
+                             env_overrides={"BSOCIAL_JWT_SECRET": None}) for i in range(4)]
+    for s in servers:
+        s.data_dir = data  # one data directory for all four
+    old_umask = os.umask(0)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda s: s.start(), servers))
+    finally:
+        os.umask(old_umask)
+    try:
+        mode = stat.S_IMODE((data / "jwt-secret").stat().st_mode)
+        assert mode == 0o600, oct(mode)
+        assert not list(data.glob(".jwt-secret.*")), "temporary files left behind"
+        u = Client(servers[0]).register()
+        token = Client(servers[0]).login(u)
+        for s in servers[1:]:
+            r = Client(s).get("/api/v1/users/me", token=token)
+            assert r.status == 200, "the racing servers ended with different secrets"
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def test_i9_4_jwt_secret_file_readable_by_others_is_refused(start_server):
+    from bsocial_support import ServerStartError
+    srv = start_server(env={"BSOCIAL_JWT_SECRET": None})
+    srv.stop()
+    secret = srv.data_dir / "jwt-secret"
+    secret.chmod(0o644)
+    with pytest.raises(ServerStartError) as refused:
+        srv.start()
+    assert "chmod 600" in str(refused.value), refused.value
+    secret.chmod(0o600)
+    srv.start()
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+def test_i9_7_names_refuse_invisible_format_characters(client: Client, field: str):
+    for bad in ("Ada\u202e", "A\u200bda", "\u2066Ada\u2069", "\ufeffAda", "A\u00adda"):
+        r, _ = client.register_raw(**{field: bad})
+        body = assert_error(r, 422, "validation_failed", [field])
+        assert "invisible" in body["fields"][field], body
+
+
+def test_i9_7_posts_and_comments_refuse_bidi_overrides(client: Client):
+    u = client.new_user()
+    for bad in ("evil\u202etxt.exe", "zero\u200bwidth", "iso\u2067late\u2069"):
+        r = client.post("/api/v1/posts", {"content": bad}, token=u.token)
+        assert_error(r, 422, "validation_failed", ["content"])
+    post = client.create_post(u, "fine \U0001F468\u200D\U0001F469\u200D\U0001F467 family emoji")
+    r = client.post(f"/api/v1/posts/{post['id']}/comments", {"content": "x\u202ey"},
+                    token=u.token)
+    assert_error(r, 422, "validation_failed", ["content"])
+
+
+def test_i9_7_one_mailbox_cannot_register_twice(client: Client):
+    name = f"mb_{hexid(6)}"
+    client.register(email=f"{name}@example.com")
+    r, _ = client.register_raw(email=f"  {name.upper()}@EXAMPLE.COM ")
+    assert_error(r, 409, "already_exists", ["email"])
+    for lookalike in (f"{name}\u200b@example.com", f"{name}@\u0435xample.com",
+                      f"{name[:-1]}\u00e9@example.com"):
+        r, _ = client.register_raw(email=lookalike)
+        assert_error(r, 422, "validation_failed", ["email"])
+
+
+def test_i9_9_secure_cookie_has_host_prefix(start_server):
+    srv = start_server(args=["--cookie-secure", "true"])
+    c = Client(srv)
+    u = c.register()
+    r = c.login_raw(u.username, u.password)
+    assert r.status == 200, r
+    cookies = r.header_all("Set-Cookie")
+    assert len(cookies) == 1, cookies
+    cookie = cookies[0]
+    assert cookie.startswith("__Host-bsocial_session="), cookie
+    attrs = [a.strip().lower() for a in cookie.split(";")[1:]]
+    assert "secure" in attrs and "path=/" in attrs, cookie
+    assert not any(a.startswith("domain") for a in attrs), cookie
+    token = r.json["token"]
+    assert c.get("/api/v1/users/me", cookie=f"__Host-bsocial_session={token}").status == 200
+    # the unprefixed name could have been planted by a sibling host or over plain HTTP
+    assert_error(c.get("/api/v1/users/me", cookie=f"bsocial_session={token}"), 401,
+                 "unauthorized")
+    r = c.request("DELETE", "/api/v1/sessions/current", token=token)
+    assert r.status == 204
+    assert r.header("Set-Cookie").startswith("__Host-bsocial_session=;"), r.header("Set-Cookie")
+
+
+def test_i9_12_bearer_scheme_is_ascii_case_insensitive(client: Client):
+    u = client.new_user()
+    for scheme in ("Bearer", "bearer", "BEARER", "bEaReR"):
+        r = client.get("/api/v1/users/me", headers={"Authorization": f"{scheme} {u.token}"})
+        assert r.status == 200, (scheme, r)
+    # a non-ASCII look-alike of the scheme is not "Bearer" (no locale folding)
+    for scheme in ("B\u00e9arer", "\u0392earer"):
+        r = client.get("/api/v1/users/me",
+                       headers={"Authorization": f"{scheme} {u.token}".encode().decode("latin-1")})
+        assert_error(r, 401, "unauthorized")

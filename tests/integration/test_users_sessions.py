@@ -19,12 +19,12 @@ def cookie_attrs(set_cookie: str) -> tuple[str, str, dict]:
     return name, value, attrs
 
 
-def session_cookie(r) -> tuple[str, dict]:
+def session_cookie(r, cookie_name: str = "bsocial_session") -> tuple[str, dict]:
     for c in r.header_all("Set-Cookie"):
         name, value, attrs = cookie_attrs(c)
-        if name == "bsocial_session":
+        if name == cookie_name:
             return value, attrs
-    raise AssertionError(f"no bsocial_session cookie in {r.header_all('Set-Cookie')}")
+    raise AssertionError(f"no {cookie_name} cookie in {r.header_all('Set-Cookie')}")
 
 
 # --------------------------------------------------------------------------- registration
@@ -178,16 +178,18 @@ def test_token_ttl_and_secure_cookie(start_server):
     assert claims["exp"] - claims["iat"] == ttl, claims
     assert abs(ts_to_ms(r.json["expires_at"]) - claims["exp"] * 1000) <= 1000
     assert abs(claims["exp"] - (time.time() + ttl)) < 30, claims
-    value, attrs = session_cookie(r)
+    # Secure: the __Host- prefix (issue 9 item 9), Path=/ and no Domain
+    value, attrs = session_cookie(r, "__Host-bsocial_session")
     assert value == token
     assert attrs.get("max-age") == str(ttl), attrs
-    assert "secure" in attrs, attrs
+    assert "secure" in attrs and attrs.get("path") == "/" and "domain" not in attrs, attrs
     assert attrs.get("samesite", "").lower() == "strict" and "httponly" in attrs, attrs
     assert c.get("/api/v1/users/me", token=token).status == 200
     r = c.delete("/api/v1/sessions/current", token=token)
     assert r.status == 204
     cleared = [cookie_attrs(h) for h in r.header_all("Set-Cookie")]
-    assert any(n == "bsocial_session" and a.get("max-age") == "0" for n, _, a in cleared), cleared
+    assert any(n == "__Host-bsocial_session" and a.get("max-age") == "0"
+               for n, _, a in cleared), cleared
 
 
 # --------------------------------------------------------------------------- lookup & search

@@ -53,3 +53,45 @@ TEST(Validation, NamesAndTexts) {
     std::string exact(1000, 'x');
     EXPECT_FALSE(check_text(exact, 1000));
 }
+
+// Issue 9 item 7: bidi overrides/isolates and other invisible format characters.
+TEST(Validation, RefusesInvisibleFormatCharacters) {
+    const std::vector<std::string> bad = {
+        "\u202Egnp.exe",   // RIGHT-TO-LEFT OVERRIDE
+        "a\u202Ab",        // LEFT-TO-RIGHT EMBEDDING
+        "a\u2066b\u2069",  // LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLATE
+        "a\u200Bb",        // ZERO WIDTH SPACE
+        "a\u200Fb",        // RIGHT-TO-LEFT MARK
+        "\uFEFFhello",     // BOM / ZERO WIDTH NO-BREAK SPACE
+        "a\u2060b",        // WORD JOINER
+        "soft\u00ADhyphen",
+        "tag\U000E0041",  // TAG LATIN CAPITAL LETTER A
+    };
+    for (auto text : bad) {
+        auto name = text;
+        EXPECT_TRUE(check_name(name)) << text;
+        auto post = text;
+        const auto why = check_text(post, max_post_length);
+        ASSERT_TRUE(why) << text;
+        EXPECT_NE(why->find("invisible"), std::string::npos) << *why;
+    }
+    // Joiners stay allowed: Persian needs ZWNJ, emoji sequences need ZWJ.
+    std::string persian = "\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645";
+    EXPECT_FALSE(check_text(persian, max_post_length));
+    std::string family = "\U0001F468\u200D\U0001F469\u200D\U0001F467";
+    EXPECT_FALSE(check_name(family));
+    std::string plain = "Zoë Ågren: ok";
+    EXPECT_FALSE(check_text(plain, max_post_length));
+}
+
+// Issue 9 item 7: one mailbox, one spelling: trimmed, lower case, ASCII only.
+TEST(Validation, EmailIsNormalisedAndAsciiOnly) {
+    std::string e = "\tMiXed.Case@Example.ORG ";
+    EXPECT_FALSE(check_email(e));
+    EXPECT_EQ(e, "mixed.case@example.org");
+    EXPECT_EQ(normalise_email(" A@B.IO"), "a@b.io");
+    for (std::string bad : std::vector<std::string>{"zo\u00eb@example.org", "a@exampl\u0435.org",
+                                                    "a\u200B@example.org", "a@b\uFF0Eio"}) {
+        EXPECT_TRUE(check_email(bad)) << bad;
+    }
+}

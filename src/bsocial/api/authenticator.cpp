@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "bsocial/core/error.hpp"
+#include "bsocial/core/text.hpp"
 
 namespace bsocial::api {
 
@@ -52,15 +53,15 @@ social::identity authenticator::identify(const http::request& req, bool always_c
     bool from_cookie = false;
     if (const auto* authz = req.header("authorization")) {
         constexpr std::string_view scheme = "Bearer ";
-        if (authz->size() > scheme.size() &&
-            std::equal(scheme.begin(), scheme.end(), authz->begin(),
-                       [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+        if (authz->size() > scheme.size() && ascii_istarts_with(*authz, scheme))
             token = authz->substr(scheme.size());
         else
             throw error(error_code::unauthorized,
                         "the Authorization header must be Bearer <token>");
     } else if (const auto* cookies = req.header("cookie")) {
-        token = cookie_value(*cookies, session_cookie_name);
+        // Only the name this configuration sets: with Secure, a plain "bsocial_session"
+        // could have been planted by a sibling subdomain or over plain HTTP.
+        token = cookie_value(*cookies, cookie_name());
         from_cookie = token.has_value();
     }
     if (!token) throw error(error_code::unauthorized, "authentication required");
@@ -72,14 +73,18 @@ social::identity authenticator::identify(const http::request& req, bool always_c
     return std::move(*who);
 }
 
+const char* authenticator::cookie_name() const {
+    return cookie_secure_ ? secure_session_cookie_name : session_cookie_name;
+}
+
 std::string authenticator::session_cookie(const std::string& token) const {
-    return std::string(session_cookie_name) + "=" + token +
+    return std::string(cookie_name()) + "=" + token +
            "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(token_ttl_seconds_) +
            (cookie_secure_ ? "; Secure" : "");
 }
 
 std::string authenticator::cleared_cookie() const {
-    return std::string(session_cookie_name) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" +
+    return std::string(cookie_name()) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" +
            (cookie_secure_ ? "; Secure" : "");
 }
 

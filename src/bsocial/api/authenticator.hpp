@@ -13,6 +13,10 @@
 namespace bsocial::api {
 
 inline constexpr const char* session_cookie_name = "bsocial_session";
+/// The name when the cookie is Secure (TLS): the __Host- prefix makes the browser refuse it
+/// unless it was set by this very host over HTTPS with Path=/ and no Domain, so neither a
+/// sibling subdomain nor a plain-HTTP page can plant or shadow it.
+inline constexpr const char* secure_session_cookie_name = "__Host-bsocial_session";
 
 class authenticator {
   public:
@@ -29,6 +33,8 @@ class authenticator {
     /// Set-Cookie values for a new session and for logging out.
     std::string session_cookie(const std::string& token) const;
     std::string cleared_cookie() const;
+    /// The cookie's name: secure_session_cookie_name when Secure, else session_cookie_name.
+    const char* cookie_name() const;
 
   private:
     bool origin_allowed(const http::request& req) const;

@@ -24,7 +24,7 @@ http::response users_handler::register_user(http::request& req) {
     in.password = take_string(body, "password", errors);
     in.password_confirmation = take_string(body, "password_confirmation", errors);
     if (!errors.empty()) throw error(error_code::validation_failed, "invalid registration", errors);
-    const auto created = accounts_.register_user(std::move(in));
+    const auto created = accounts_.register_user(std::move(in), req.client_address);
     return json_response(201, json::object{{"user", to_json(created, true)}});
 }
 

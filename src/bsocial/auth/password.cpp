@@ -1,12 +1,18 @@
 #include "bsocial/auth/password.hpp"
 
 #include <sodium.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <exception>
 #include <fstream>
 #include <stdexcept>
 
+#include "bsocial/core/error.hpp"
 #include "bsocial/core/random.hpp"
+#include "bsocial/core/text.hpp"
 
 namespace bsocial::auth {
 
@@ -15,49 +21,107 @@ namespace {
 constexpr unsigned long long ops_limit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 constexpr std::size_t mem_limit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 
-std::string lower_ascii(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-class slot_guard {
-  public:
-    explicit slot_guard(std::counting_semaphore<64>& s) : s_(s) { s_.acquire(); }
-    ~slot_guard() { s_.release(); }
-    slot_guard(const slot_guard&) = delete;
-    slot_guard& operator=(const slot_guard&) = delete;
-
-  private:
-    std::counting_semaphore<64>& s_;
-};
-}  // namespace
-
-password_hasher::password_hasher(std::size_t max_concurrent)
-    : slots_(static_cast<std::ptrdiff_t>(std::clamp<std::size_t>(max_concurrent, 1, 64))) {
-    dummy_hash_ = hash(random_hex(16));
-}
-
-std::string password_hasher::hash(std::string_view password) {
+std::string hash_now(std::string_view password) {
     char out[crypto_pwhash_STRBYTES];
-    slot_guard guard(slots_);
     if (crypto_pwhash_str_alg(out, password.data(), password.size(), ops_limit, mem_limit,
                               crypto_pwhash_ALG_ARGON2ID13) != 0)
         throw std::runtime_error("out of memory while hashing a password");
     return out;
 }
 
+}  // namespace
+
+password_hasher::password_hasher(hasher_options options) : options_(options) {
+    options_.threads = std::clamp(options_.threads, 1, 64);
+    options_.queue_bound = std::max(0, options_.queue_bound);
+    dummy_hash_ = hash_now(random_hex(16));
+    for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { work(); });
+}
+
+password_hasher::~password_hasher() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+}
+
+void password_hasher::work() {
+    // Below the rest of the process: under CPU contention the scheduler favours the threads
+    // that serve reads (Linux: a thread's nice value is its own).
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, nothing left
+        job* j = queue_.front();
+        queue_.pop_front();
+        lock.unlock();
+        try {
+            j->body();
+        } catch (...) {
+            j->failure = std::current_exception();
+        }
+        lock.lock();
+        // The caller frees *j once it sees done, so *j is not touched after this.
+        j->done = true;
+        --admitted_;
+        done_.notify_all();
+    }
+}
+
+void password_hasher::run(const std::function<void()>& body) {
+    job j{body, nullptr, false};
+    std::unique_lock lock(mutex_);
+    if (admitted_ >= max_waiting_callers()) {
+        ++refused_;
+        error e(error_code::unavailable, "the server is busy hashing passwords; try again");
+        e.retry_after_seconds = 1;
+        throw e;
+    }
+    ++admitted_;
+    queue_.push_back(&j);
+    wake_.notify_one();
+    done_.wait(lock, [&] { return j.done; });
+    if (j.failure) std::rethrow_exception(j.failure);
+}
+
+std::uint64_t password_hasher::refused_total() const {
+    std::lock_guard lock(mutex_);
+    return refused_;
+}
+
+std::uint64_t password_hasher::hashed_total() const {
+    std::lock_guard lock(mutex_);
+    return hashed_;
+}
+
+std::uint64_t password_hasher::verified_total() const {
+    std::lock_guard lock(mutex_);
+    return verified_;
+}
+
+std::string password_hasher::hash(std::string_view password) {
+    std::string out;
+    run([&] { out = hash_now(password); });
+    std::lock_guard lock(mutex_);
+    ++hashed_;
+    return out;
+}
+
 bool password_hasher::verify(std::string_view stored_hash, std::string_view password) {
     const std::string h(stored_hash);  // needs a NUL-terminated string
-    slot_guard guard(slots_);
-    return crypto_pwhash_str_verify(h.c_str(), password.data(), password.size()) == 0;
+    bool ok = false;
+    run([&] { ok = crypto_pwhash_str_verify(h.c_str(), password.data(), password.size()) == 0; });
+    std::lock_guard lock(mutex_);
+    ++verified_;
+    return ok;
 }
 
 void password_hasher::verify_dummy(std::string_view password) {
     (void)verify(dummy_hash_, password);
 }
-
 common_passwords common_passwords::load(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error("cannot read the common-password list " + path);
@@ -73,9 +137,9 @@ common_passwords common_passwords::load(const std::string& path) {
 }
 
 bool common_passwords::contains(std::string_view password) const {
-    return words_.count(lower_ascii(password)) != 0;
+    return words_.count(ascii_lower(password)) != 0;
 }
 
-void common_passwords::add(std::string_view word) { words_.insert(lower_ascii(word)); }
+void common_passwords::add(std::string_view word) { words_.insert(ascii_lower(word)); }
 
 }  // namespace bsocial::auth

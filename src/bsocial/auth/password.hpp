@@ -1,19 +1,46 @@
 #pragma once
-// Argon2id password hashing (libsodium crypto_pwhash_str). Each hash takes `memlimit`
-// bytes (64 MiB by default), so at most `max_concurrent` hashes run at once: memory stays
-// bounded however many logins arrive. Thread-safe. Call init_crypto() first.
+// Argon2id password hashing (libsodium crypto_pwhash_str) on its own small pool of
+// threads (docs/security.md, item 1): the HTTP server's blocking pool, which serves every
+// SQL read, never computes a hash. Each hash takes 64 MiB, so `threads` hashes run at once
+// and at most `queue_bound` more wait; beyond that hash() and verify() refuse at once with
+// error{unavailable} (503 + Retry-After) instead of queueing without end. The pool's
+// threads run at a lower CPU priority (nice +10) than the rest of the process, so reads
+// keep their share of the CPU while hashes run. Thread-safe. Call init_crypto() first.
 
+#include <condition_variable>
 #include <cstddef>
-#include <semaphore>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_set>
+#include <vector>
 
 namespace bsocial::auth {
 
+struct hasher_options {
+    int threads = 2;       ///< hashes computed at once
+    int queue_bound = 16;  ///< hashes allowed to wait for a thread; more are refused (503)
+};
+
 class password_hasher {
   public:
-    explicit password_hasher(std::size_t max_concurrent = 2);
+    explicit password_hasher(hasher_options options = {});
+    ~password_hasher();
+    password_hasher(const password_hasher&) = delete;
+    password_hasher& operator=(const password_hasher&) = delete;
+
+    /// Most callers blocked in hash()/verify() at any moment: threads + queue_bound.
+    int max_waiting_callers() const { return options_.threads + options_.queue_bound; }
+    /// Since start: hashes refused because the queue was full, hashes computed,
+    /// verifications run (real or dummy). For /metrics.
+    std::uint64_t refused_total() const;
+    std::uint64_t hashed_total() const;
+    std::uint64_t verified_total() const;
 
     /// A new "$argon2id$..." string with a fresh random salt.
     std::string hash(std::string_view password);
@@ -26,7 +53,26 @@ class password_hasher {
     void verify_dummy(std::string_view password);
 
   private:
-    std::counting_semaphore<64> slots_;
+    struct job {
+        const std::function<void()>& body;
+        std::exception_ptr failure;
+        bool done;
+    };
+    /// Runs `body` on the pool and waits for it; throws error{unavailable} when full.
+    void run(const std::function<void()>& body);
+    void work();
+
+    hasher_options options_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;  ///< a job was queued (or stopping)
+    std::condition_variable done_;  ///< a job finished
+    std::deque<job*> queue_;
+    int admitted_ = 0;  ///< queued + running
+    std::uint64_t refused_ = 0;
+    std::uint64_t hashed_ = 0;
+    std::uint64_t verified_ = 0;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
     std::string dummy_hash_;
 };
 

@@ -26,6 +26,16 @@ void serve_config::validate() const {
             "token lifetime must be 60..2592000 seconds (BSOCIAL_TOKEN_TTL_SECONDS)");
     require(login_max_failures >= 1, "login max failures must be >= 1");
     require(login_window_seconds >= 1, "login window must be >= 1 second");
+    require(login_throttle_keys >= 1 && login_throttle_keys <= 10000000,
+            "login throttle keys must be 1..10000000 (BSOCIAL_LOGIN_THROTTLE_KEYS)");
+    require(hash_threads >= 1 && hash_threads <= 64,
+            "hash threads must be 1..64 (BSOCIAL_HASH_THREADS)");
+    require(hash_queue >= 0 && hash_queue <= 1024,
+            "hash queue must be 0..1024 (BSOCIAL_HASH_QUEUE)");
+    require(registrations_per_minute >= 0,
+            "registrations per minute must be >= 0 (BSOCIAL_REGISTRATIONS_PER_MINUTE)");
+    require(registration_burst >= 1,
+            "registration burst must be >= 1 (BSOCIAL_REGISTRATION_BURST)");
     require(io_threads >= 1 && io_threads <= 64, "io threads must be 1..64");
     require(db_pool_size >= 1 && db_pool_size <= 256, "database pool size must be 1..256");
     require(body_limit_bytes >= 1024, "body limit must be >= 1024 bytes");
@@ -36,7 +46,8 @@ void serve_config::validate() const {
             "feed celebrity followers must be >= 1 (BSOCIAL_FEED_CELEBRITY_FOLLOWERS)");
     require(feed_merge_max_followees >= 0,
             "feed merge max followees must be >= 0 (BSOCIAL_FEED_MERGE_MAX_FOLLOWEES)");
-    require(feed_walk_max_rows >= 1, "feed walk max rows must be >= 1 (BSOCIAL_FEED_WALK_MAX_ROWS)");
+    require(feed_walk_max_rows >= 1,
+            "feed walk max rows must be >= 1 (BSOCIAL_FEED_WALK_MAX_ROWS)");
 }
 
 std::string effective_db_url(const serve_config& config) {

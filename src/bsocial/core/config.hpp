@@ -17,8 +17,13 @@ struct serve_config {
     std::string jwt_secret;  ///< empty = generated once and kept in data_dir/jwt-secret
     std::string log_level = "info";
     std::int64_t token_ttl_seconds = 86400;
-    int login_max_failures = 5;  ///< per login identifier; 4x that per client address
+    int login_max_failures = 5;  ///< per account (or unknown identifier); 4x per address
     std::int64_t login_window_seconds = 900;
+    int login_throttle_keys = 65536;    ///< keys each failed-login limiter remembers at most
+    int hash_threads = 2;               ///< Argon2id hashes computed at once (own pool)
+    int hash_queue = 16;                ///< hashes allowed to wait; beyond: 503 + Retry-After
+    int registrations_per_minute = 10;  ///< per client address (token bucket); 0 = no limit
+    int registration_burst = 20;        ///< registrations one address may make at once
     int io_threads = 2;
     int db_pool_size = 4;
     bool cookie_secure = false;
@@ -33,8 +38,8 @@ struct serve_config {
     int request_timeout_seconds = 30;
     int feed_timeline_capacity = 1000;     ///< entries kept per home timeline (docs/feed.md)
     int feed_celebrity_followers = 10000;  ///< followers from which posts are not fanned out
-    int feed_merge_max_followees = 256;   ///< below the horizon: merge up to this many
-    int feed_walk_max_rows = 8192;        ///< below the horizon: walk at most this many posts
+    int feed_merge_max_followees = 256;    ///< below the horizon: merge up to this many
+    int feed_walk_max_rows = 8192;         ///< below the horizon: walk at most this many posts
 
     /// Throws std::invalid_argument naming the bad setting.
     void validate() const;

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "bsocial/store/sql_error.hpp"
+
 namespace bsocial::events {
 
 outbox_relay::outbox_relay(store::database& db, publisher& out, const clock& clock,
@@ -87,7 +89,8 @@ void outbox_relay::run() {
                 if (const auto n = prune_sent())
                     spdlog::info("module=events event=outbox_pruned rows={}", n);
             } catch (const std::exception& e) {
-                spdlog::warn("module=events event=outbox_prune_failed error=\"{}\"", e.what());
+                spdlog::warn("module=events event=outbox_prune_failed error=\"{}\"",
+                             store::describe_error(e));
             }
         }
         batch_result result;
@@ -96,7 +99,8 @@ void outbox_relay::run() {
             result = run_once();
             failed = result.sent < result.fetched;
         } catch (const std::exception& e) {
-            spdlog::warn("module=events event=relay_batch_failed error=\"{}\"", e.what());
+            spdlog::warn("module=events event=relay_batch_failed error=\"{}\"",
+                         store::describe_error(e));
             failed = true;
         }
         if (!failed && result.fetched > 0) {

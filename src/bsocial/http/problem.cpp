@@ -52,7 +52,8 @@ response problem_response(const bsocial::error& e) {
     response res;
     res.status = status_of(e.code());
     res.body = boost::json::serialize(boost::json::object{{"error", std::move(body)}});
-    if (e.code() == error_code::rate_limited)
+    if (e.code() == error_code::rate_limited ||
+        (e.code() == error_code::unavailable && e.retry_after_seconds > 0))
         res.set_header("Retry-After", std::to_string(e.retry_after_seconds));
     if (e.code() == error_code::unauthorized) res.set_header("WWW-Authenticate", "Bearer");
     return res;

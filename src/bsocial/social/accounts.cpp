@@ -1,11 +1,13 @@
 #include "bsocial/social/accounts.hpp"
 
 #include <soci/soci.h>
+#include <spdlog/spdlog.h>
 
 #include "bsocial/core/error.hpp"
 #include "bsocial/events/outbox.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/social/validation.hpp"
+#include "bsocial/store/sql_error.hpp"
 #include "bsocial/store/statement.hpp"
 
 namespace bsocial::social {
@@ -36,10 +38,27 @@ const char* const invalid_credentials_message = "invalid login or password";
 
 events::user_fields fields_of(const user& u) { return {u.id, u.username, u.email}; }
 
-void throw_rate_limited(std::int64_t seconds) {
-    error e(error_code::rate_limited, "too many failed logins; try again later");
+void throw_rate_limited(std::int64_t seconds,
+                        const char* message = "too many failed logins; try again later") {
+    error e(error_code::rate_limited, message);
     e.retry_after_seconds = seconds;
     throw e;
+}
+
+/// A database failure while registering: logged without its text (it holds the bound
+/// e-mail and password hash, docs/security.md item 3), answered 503.
+[[noreturn]] void registration_failed(const char* statement, const std::exception& e) {
+    spdlog::error("module=social event=registration_failed statement={} error=\"{}\"", statement,
+                  store::describe_error(e));
+    error out(error_code::unavailable, "registration is unavailable right now; try again later");
+    out.retry_after_seconds = 5;
+    throw out;
+}
+
+/// The failed-login limiter's key: the account when the login names one, so that its
+/// username and e-mail share one budget; else the identifier itself.
+std::string throttle_key(const std::optional<user>& found, const std::string& login) {
+    return found ? "account:" + std::to_string(found->id) : "login:" + login;
 }
 }  // namespace
 
@@ -58,17 +77,20 @@ std::optional<user> find_user_by_username(soci::session& sql, const std::string&
 
 accounts::accounts(store::database& db, auth::password_hasher& hasher,
                    const auth::token_service& tokens, auth::login_throttle& per_login,
-                   auth::login_throttle& per_address, const auth::common_passwords& common,
-                   const clock& clock)
+                   auth::login_throttle& per_address, auth::rate_limiter& registrations,
+                   const auth::common_passwords& common, const clock& clock)
     : db_(db),
       hasher_(hasher),
       tokens_(tokens),
       per_login_(per_login),
       per_address_(per_address),
+      registrations_(registrations),
       common_(common),
       clock_(clock) {}
 
-user accounts::register_user(registration in) {
+user accounts::register_user(registration in, const std::string& client_address) {
+    if (auto wait = registrations_.try_take(client_address))
+        throw_rate_limited(*wait, "too many registrations from this address; try again later");
     field_errors errors;
     if (auto why = check_name(in.first_name)) errors["first_name"] = *why;
     if (auto why = check_name(in.last_name)) errors["last_name"] = *why;
@@ -79,19 +101,21 @@ user accounts::register_user(registration in) {
         errors["password_confirmation"] = "does not match the password";
     if (!errors.empty()) throw error(error_code::validation_failed, "invalid registration", errors);
 
-    {
+    try {
         soci::session sql(db_.pool());
         int taken_username = 0, taken_email = 0;
         sql << count_username_sql, soci::into(taken_username), soci::use(in.username);
         sql << count_email_sql, soci::into(taken_email), soci::use(in.email);
         if (taken_username) errors["username"] = "is already taken";
         if (taken_email) errors["email"] = "is already registered";
-        if (!errors.empty())
-            throw error(error_code::already_exists, "an account already uses these details",
-                        errors);
+    } catch (const soci::soci_error& e) {
+        registration_failed("count_taken", e);
     }
+    if (!errors.empty())
+        throw error(error_code::already_exists, "an account already uses these details", errors);
 
-    // Argon2 outside the transaction: it takes ~100 ms and must not hold the write lock.
+    // Argon2 outside the transaction (it takes ~100 ms and must not hold the write lock),
+    // on the hashing pool; error{unavailable} when that is full.
     const std::string password_hash = hasher_.hash(in.password);
 
     user u;
@@ -99,8 +123,8 @@ user accounts::register_user(registration in) {
     u.email = in.email;
     u.first_name = in.first_name;
     u.last_name = in.last_name;
-    soci::session sql(db_.pool());
     try {
+        soci::session sql(db_.pool());
         store::write_transaction tx(sql, db_);
         u.created_at = clock_.now_ms();
         sql << insert_user_sql, soci::use(u.username), soci::use(u.email), soci::use(u.first_name),
@@ -114,41 +138,56 @@ user accounts::register_user(registration in) {
         if (store::is_unique_violation(e))
             throw error(error_code::already_exists, "an account already uses these details",
                         {{"username", "or e-mail is already taken"}});
-        throw;
+        registration_failed("insert_user", e);
     }
     return u;
 }
 
 login_result accounts::login(std::string login, const std::string& password,
                              const std::string& client_address) {
-    login = to_lower(trim(login));
-    if (auto wait = per_login_.locked_for(login)) throw_rate_limited(*wait);
-    if (auto wait = per_address_.locked_for(client_address)) throw_rate_limited(*wait);
+    const bool by_email = login.find('@') != std::string::npos;
+    login = by_email ? normalise_email(login) : to_lower(trim(login));
+    if (auto wait = per_address_.try_begin(client_address)) throw_rate_limited(*wait);
 
     std::optional<user> found;
     std::string stored_hash;
-    if (!login.empty() && login.size() <= max_email_length) {
-        soci::session sql(db_.pool());
-        user u;
-        const bool by_email = login.find('@') != std::string::npos;
-        soci::statement st(sql);
-        detail::bind_user(st, u);
-        st.exchange(soci::into(stored_hash));
-        st.exchange(soci::use(login));
-        store::prepare_statement(st,
-                                 by_email ? find_login_by_email_sql : find_login_by_username_sql);
-        if (st.execute(true)) found = u;
+    std::string key;
+    try {
+        if (!login.empty() && login.size() <= max_email_length) {
+            soci::session sql(db_.pool());
+            user u;
+            soci::statement st(sql);
+            detail::bind_user(st, u);
+            st.exchange(soci::into(stored_hash));
+            st.exchange(soci::use(login));
+            store::prepare_statement(
+                st, by_email ? find_login_by_email_sql : find_login_by_username_sql);
+            if (st.execute(true)) found = u;
+        }
+        key = throttle_key(found, login);
+        if (auto wait = per_login_.try_begin(key)) {
+            per_address_.cancel(client_address);
+            throw_rate_limited(*wait);
+        }
+    } catch (const soci::soci_error&) {
+        per_address_.cancel(client_address);
+        throw;
     }
 
-    // Unknown user and wrong password cost the same Argon2 verification (S5).
-    const bool ok =
-        found ? hasher_.verify(stored_hash, password) : (hasher_.verify_dummy(password), false);
-    if (!ok) {
-        per_login_.record_failure(login);
-        per_address_.record_failure(client_address);
-        throw error(error_code::invalid_credentials, invalid_credentials_message);
+    // Unknown user and wrong password cost the same Argon2 verification (S5). Both
+    // attempts are counted already; a full hashing pool (503) takes them back.
+    bool ok = false;
+    try {
+        ok =
+            found ? hasher_.verify(stored_hash, password) : (hasher_.verify_dummy(password), false);
+    } catch (...) {
+        per_login_.cancel(key);
+        per_address_.cancel(client_address);
+        throw;
     }
-    per_login_.clear(login);
+    if (!ok) throw error(error_code::invalid_credentials, invalid_credentials_message);
+    per_login_.clear(key);
+    per_address_.cancel(client_address);
 
     auto token = tokens_.issue(found->id);
     soci::session sql(db_.pool());

@@ -10,6 +10,7 @@
 #include "bsocial/auth/jwt.hpp"
 #include "bsocial/auth/login_throttle.hpp"
 #include "bsocial/auth/password.hpp"
+#include "bsocial/auth/rate_limiter.hpp"
 #include "bsocial/core/clock.hpp"
 #include "bsocial/social/models.hpp"
 #include "bsocial/store/database.hpp"
@@ -40,12 +41,17 @@ class accounts {
   public:
     accounts(store::database& db, auth::password_hasher& hasher, const auth::token_service& tokens,
              auth::login_throttle& per_login, auth::login_throttle& per_address,
-             const auth::common_passwords& common, const clock& clock);
+             auth::rate_limiter& registrations, const auth::common_passwords& common,
+             const clock& clock);
 
-    /// Throws error{validation_failed | already_exists}.
-    user register_user(registration input);
+    /// Throws error{validation_failed | already_exists | rate_limited (per client address)
+    /// | unavailable (hashing pool full, or the database failed)}.
+    user register_user(registration input, const std::string& client_address = {});
 
-    /// `login` is a username or an e-mail. Throws error{invalid_credentials | rate_limited}.
+    /// `login` is a username or an e-mail. Failures count per account once the login names
+    /// one (its username and e-mail share one budget), else per identifier, and per client
+    /// address; an attempt counts before the hash, so parallel guesses cannot pass the limit.
+    /// Throws error{invalid_credentials | rate_limited | unavailable}.
     login_result login(std::string login, const std::string& password,
                        const std::string& client_address);
 
@@ -59,8 +65,9 @@ class accounts {
     store::database& db_;
     auth::password_hasher& hasher_;
     const auth::token_service& tokens_;
-    auth::login_throttle& per_login_;    ///< failures per login identifier
+    auth::login_throttle& per_login_;    ///< failures per account, or per unknown identifier
     auth::login_throttle& per_address_;  ///< failures per client address
+    auth::rate_limiter& registrations_;  ///< registrations per client address
     const auth::common_passwords& common_;
     const clock& clock_;
 };

@@ -8,6 +8,8 @@
 #include <tuple>
 #include <vector>
 
+#include "bsocial/store/sql_error.hpp"
+
 namespace bsocial::social {
 
 namespace {
@@ -129,7 +131,8 @@ void timeline_fanout::run() {
             wait = options_.idle_poll;
         } catch (const std::exception& e) {
             // Database trouble: the rows stay queued; try again later.
-            spdlog::warn("module=social event=fanout_batch_failed error=\"{}\"", e.what());
+            spdlog::warn("module=social event=fanout_batch_failed error=\"{}\"",
+                         store::describe_error(e));
             wait = std::min(wait * 2, std::chrono::milliseconds(5000));
         }
         if (done > 0) {

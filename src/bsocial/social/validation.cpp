@@ -1,6 +1,9 @@
 #include "bsocial/social/validation.hpp"
 
 #include <algorithm>
+#include <cstdio>
+
+#include "bsocial/core/text.hpp"
 
 namespace bsocial::social {
 
@@ -9,13 +12,7 @@ std::size_t utf8_length(std::string_view s) {
         s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
-std::string to_lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-        return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    });
-    return out;
-}
+std::string to_lower(std::string_view s) { return ascii_lower(s); }
 
 std::string trim(std::string_view s) {
     const auto is_space = [](char c) {
@@ -25,6 +22,46 @@ std::string trim(std::string_view s) {
     while (b < e && is_space(s[b])) ++b;
     while (e > b && is_space(s[e - 1])) --e;
     return std::string(s.substr(b, e - b));
+}
+
+std::string normalise_email(std::string_view email) { return ascii_lower(trim(email)); }
+
+namespace {
+/// Unicode general category Cf (format), Unicode 15: the invisible characters that
+/// reorder or hide text.
+bool is_format(char32_t c) {
+    return c == 0x00AD || (c >= 0x0600 && c <= 0x0605) || c == 0x061C || c == 0x06DD ||
+           c == 0x070F || (c >= 0x0890 && c <= 0x0891) || c == 0x08E2 || c == 0x180E ||
+           (c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) ||
+           (c >= 0x2060 && c <= 0x2064) || (c >= 0x2066 && c <= 0x206F) || c == 0xFEFF ||
+           (c >= 0xFFF9 && c <= 0xFFFB) || c == 0x110BD || c == 0x110CD ||
+           (c >= 0x13430 && c <= 0x1343F) || (c >= 0x1BCA0 && c <= 0x1BCA3) ||
+           (c >= 0x1D173 && c <= 0x1D17A) || c == 0xE0001 || (c >= 0xE0020 && c <= 0xE007F);
+}
+
+std::string format_refusal(char32_t c) {
+    char code[16];
+    std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(c));
+    return std::string("must not contain invisible formatting characters (") + code + ")";
+}
+}  // namespace
+
+std::optional<char32_t> find_format_character(std::string_view s, bool allow_joiners) {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        const std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+        if (n == 1) {
+            ++i;
+            continue;
+        }
+        char32_t c = b & (0xFF >> (n + 1));
+        for (std::size_t k = 1; k < n && i + k < s.size(); ++k)
+            c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+        i += n;
+        if (allow_joiners && (c == 0x200C || c == 0x200D)) continue;
+        if (is_format(c)) return c;
+    }
+    return std::nullopt;
 }
 
 namespace {
@@ -42,6 +79,7 @@ std::optional<std::string> check_name(std::string& name) {
     if (name.empty()) return "is required";
     if (utf8_length(name) > max_name_length) return "must be at most 100 characters";
     if (has_control(name, false)) return "must not contain control characters";
+    if (auto c = find_format_character(name, true)) return format_refusal(*c);
     return std::nullopt;
 }
 
@@ -62,7 +100,7 @@ std::optional<std::string> check_username(std::string& username) {
 }
 
 std::optional<std::string> check_email(std::string& email) {
-    email = to_lower(trim(email));
+    email = normalise_email(email);
     if (email.empty()) return "is required";
     if (email.size() > max_email_length) return "must be at most 254 characters";
     const auto at = email.find('@');
@@ -80,6 +118,11 @@ std::optional<std::string> check_email(std::string& email) {
                ch == ';' || ch == '\\';
     });
     if (!shape_ok || !chars_ok) return "must be a valid e-mail address";
+    // ASCII only: then lower case is the whole normalisation, and no look-alike letter or
+    // invisible character makes a second account for one mailbox.
+    if (std::any_of(email.begin(), email.end(),
+                    [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; }))
+        return "must be an ASCII e-mail address";
     return std::nullopt;
 }
 
@@ -98,6 +141,7 @@ std::optional<std::string> check_text(std::string& text, std::size_t max_length)
     if (utf8_length(text) > max_length)
         return "must be at most " + std::to_string(max_length) + " characters";
     if (has_control(text, true)) return "must not contain control characters";
+    if (auto c = find_format_character(text, true)) return format_refusal(*c);
     return std::nullopt;
 }
 

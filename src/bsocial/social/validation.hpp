@@ -26,6 +26,15 @@ std::size_t utf8_length(std::string_view s);
 /// ASCII lower case of s.
 std::string to_lower(std::string_view s);
 
+/// The e-mail address as stored and looked up: trimmed, ASCII lower case (the whole
+/// address: docs/security.md, item 7).
+std::string normalise_email(std::string_view email);
+
+/// The first invisible formatting code point in (valid UTF-8) s: bidi overrides and
+/// isolates, zero-width and other Unicode Cf characters, except U+200C/U+200D (ZWNJ/ZWJ,
+/// needed by several scripts and by emoji) when `allow_joiners`. nullopt when none.
+std::optional<char32_t> find_format_character(std::string_view s, bool allow_joiners);
+
 /// Removes leading and trailing ASCII white space.
 std::string trim(std::string_view s);
 

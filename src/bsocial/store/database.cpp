@@ -134,6 +134,12 @@ void write_transaction::commit() {
 }
 
 bool is_unique_violation(const std::exception& e) {
+    // Never what(): SOCI appends the bound values, and a value holding "23505" must not
+    // turn another failure into a duplicate (issue 9, item 3).
+    if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e))
+        return pg->sqlstate() == "23505";
+    if (const auto* sql = dynamic_cast<const soci::soci_error*>(&e))
+        return sql->get_error_message().find("UNIQUE constraint failed") != std::string::npos;
     const std::string what = e.what();
     return what.find("UNIQUE constraint failed") != std::string::npos ||  // SQLite
            what.find("duplicate key value") != std::string::npos ||       // PostgreSQL

@@ -1,0 +1,48 @@
+#include "bsocial/store/sql_error.hpp"
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci-backend.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+namespace bsocial::store {
+
+namespace {
+const char* category_name(soci::soci_error::error_category c) {
+    switch (c) {
+        case soci::soci_error::connection_error:
+            return "connection_error";
+        case soci::soci_error::invalid_statement:
+            return "invalid_statement";
+        case soci::soci_error::no_privilege:
+            return "no_privilege";
+        case soci::soci_error::no_data:
+            return "no_data";
+        case soci::soci_error::constraint_violation:
+            return "constraint_violation";
+        case soci::soci_error::unknown_transaction_state:
+            return "unknown_transaction_state";
+        case soci::soci_error::system_error:
+            return "system_error";
+        case soci::soci_error::unknown:
+            return "unknown";
+    }
+    return "unknown";
+}
+}  // namespace
+
+bool is_sql_error(const std::exception& e) noexcept {
+    return dynamic_cast<const soci::soci_error*>(&e) != nullptr;
+}
+
+std::string describe_error(const std::exception& e) {
+    const auto* sql = dynamic_cast<const soci::soci_error*>(&e);
+    if (!sql) return e.what();
+    std::string out = std::string("sql_error category=") + category_name(sql->get_error_category());
+    if (const auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(sql))
+        out += " sqlite_code=" + std::to_string(lite->result());
+    else if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(sql))
+        out += " sqlstate=" + pg->sqlstate();
+    return out;
+}
+
+}  // namespace bsocial::store

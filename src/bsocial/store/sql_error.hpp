@@ -1,0 +1,20 @@
+#pragma once
+// Logging a database error safely (docs/security.md, item 3). SOCI's what() carries the
+// statement and every bound value ("... with :password_hash=..., :email=..."), and a
+// PostgreSQL message may quote a row ("Key (email)=(...) already exists"). Neither may
+// reach a log or a response: describe() keeps only the error category and the SQLite
+// result code or PostgreSQL SQLSTATE.
+
+#include <exception>
+#include <string>
+
+namespace bsocial::store {
+
+/// True for a SOCI (database) error.
+bool is_sql_error(const std::exception& e) noexcept;
+
+/// For a database error: "sql_error category=<...> sqlite_code=<n>" or "... sqlstate=<5>",
+/// never its message. Any other exception: its what().
+std::string describe_error(const std::exception& e);
+
+}  // namespace bsocial::store
