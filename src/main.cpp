@@ -1,10 +1,9 @@
 // bsocial: one executable, one subcommand per process (serve, migrate; notifier, telemetry
 // and query join later). This file only parses configuration and dispatches.
 
+#include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-
-#include <malloc.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -70,6 +69,12 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
     cmd.add_option("--feed-walk-max-rows", c.feed_walk_max_rows,
                    "below the horizon, walk at most this many posts before merging")
         ->envname("BSOCIAL_FEED_WALK_MAX_ROWS");
+    cmd.add_option("--notify-sockets-per-user", c.notify_sockets_per_user,
+                   "notification WebSockets per user and process; one more closes the oldest")
+        ->envname("BSOCIAL_NOTIFY_SOCKETS_PER_USER");
+    cmd.add_option("--notify-safety-poll-ms", c.notify_safety_poll_ms,
+                   "pushers re-read recent notifications this often, in case a wake-up was lost")
+        ->envname("BSOCIAL_NOTIFY_SAFETY_POLL_MS");
 }
 
 /// Defaults every process shares that are not flags: the JWT secret never travels in argv.
@@ -118,7 +123,8 @@ int main(int argc, char** argv) {
     spdlog::set_default_logger(logger);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
     // Validated once, then passed by const& to the process's entry point.
-    const auto run = [](const bsocial::serve_config& c, int (*entry)(const bsocial::serve_config&)) {
+    const auto run = [](const bsocial::serve_config& c,
+                        int (*entry)(const bsocial::serve_config&)) {
         c.validate();
         spdlog::set_level(spdlog::level::from_str(c.log_level));
         return entry(c);

@@ -55,9 +55,10 @@ std::string fanout_metrics(const social::fanout_status& s, std::int64_t backlog)
            prometheus_metric("bsocial_timeline_fanout_backlog", "gauge",
                              "Posts waiting for the fan-out worker.",
                              static_cast<double>(backlog)) +
-           prometheus_metric("bsocial_timeline_fanout_lag_seconds", "gauge",
-                             "Post created -> in its followers' timelines, newest of the last batch.",
-                             s.last_lag_seconds);
+           prometheus_metric(
+               "bsocial_timeline_fanout_lag_seconds", "gauge",
+               "Post created -> in its followers' timelines, newest of the last batch.",
+               s.last_lag_seconds);
 }
 
 std::string relay_metrics(const events::relay_status& s) {
@@ -165,7 +166,7 @@ int run_serve(const serve_config& config) {
     // Notification delivery is mounted here too, so the browser has one origin; the
     // notifier process stores them, any instance pushes them (docs/notifications.md).
     notify::notification_store notifications(db);
-    notify::hub pushes(db, notifications);
+    notify::hub pushes(db, notifications, hub_options_of(config));
     notify::delivery delivery(notifications, pushes, auth, clock);
 
     http::router router;

@@ -182,6 +182,7 @@ void comment_consumer::run() {
                 }
                 tx.commit();
             }
+            if (created) notification_store::announce_committed();  // wake the pushers
             // Offsets only after the rows are durable.
             std::map<int32_t, int64_t> next_offsets;
             for (const auto& msg : batch) next_offsets[msg->partition()] = msg->offset() + 1;
