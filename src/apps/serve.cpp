@@ -55,10 +55,9 @@ std::string fanout_metrics(const social::fanout_status& s, std::int64_t backlog)
            prometheus_metric("bsocial_timeline_fanout_backlog", "gauge",
                              "Posts waiting for the fan-out worker.",
                              static_cast<double>(backlog)) +
-           prometheus_metric(
-               "bsocial_timeline_fanout_lag_seconds", "gauge",
-               "Post created -> in its followers' timelines, newest of the last batch.",
-               s.last_lag_seconds);
+           prometheus_metric("bsocial_timeline_fanout_lag_seconds", "gauge",
+                             "Post created -> in its followers' timelines, newest of the last batch.",
+                             s.last_lag_seconds);
 }
 
 std::string relay_metrics(const events::relay_status& s) {
