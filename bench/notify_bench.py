@@ -533,6 +533,7 @@ def idle_sockets(args, api_proc, port, db_file, secret):
     # a push to one of them: user 0's post, commented by the commenter
     h = Http(port)
     target = 0
+    h.request("PUT", f"/api/v1/users/me/following/ni_{tag}_{target}", token=commenter["token"])
     post = h.request("POST", "/api/v1/posts", {"content": "idle target"},
                      token=tokens[target])["post"]["id"]
     t1s = []
