@@ -152,6 +152,7 @@ void comment_consumer::run() {
             // waiting (each notification is stored as soon as it arrives; under load the
             // batches still fill up from what queued meanwhile).
             std::unique_ptr<RdKafka::Message> msg(consumer->consume(batch.empty() ? 100 : 0));
+            const bool timed_out = msg->err() == RdKafka::ERR__TIMED_OUT;
             if (msg->err() == RdKafka::ERR_NO_ERROR) {
                 batch.push_back(std::move(msg));
             } else if (msg->err() != RdKafka::ERR__TIMED_OUT &&
@@ -159,7 +160,7 @@ void comment_consumer::run() {
                 spdlog::warn("module=notify event=consume_error error=\"{}\"", msg->errstr());
             }
             if (std::chrono::steady_clock::now() >= deadline && !batch.empty()) break;
-            if (msg->err() == RdKafka::ERR__TIMED_OUT) break;
+            if (timed_out) break;
         }
         if (batch.empty()) continue;
 
