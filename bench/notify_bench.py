@@ -490,7 +490,7 @@ def idle_sockets(args, api_proc, port, db_file, secret):
         closed[0] += 1
 
     async def open_all():
-        gate = asyncio.Semaphore(100)
+        gate = asyncio.Semaphore(args.idle_open_concurrency)
 
         async def one(k):
             u = k // args.idle_per_user
@@ -575,6 +575,8 @@ def main() -> int:
     ap.add_argument("--idle-users", type=int, default=1000)
     ap.add_argument("--idle-per-user", type=int, default=10)
     ap.add_argument("--idle-seconds", type=float, default=20.0)
+    ap.add_argument("--idle-open-concurrency", type=int, default=100,
+                    help="handshakes in flight while opening the idle sockets")
     ap.add_argument("--comments", type=int, default=1000)
     ap.add_argument("--rate", type=float, default=20.0, help="comments/s; 0 = sequential")
     ap.add_argument("--socket-on", choices=("api", "notifier"), default="api")

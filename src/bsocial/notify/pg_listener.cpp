@@ -17,7 +17,10 @@ void pg_listener::close() noexcept {
 
 bool pg_listener::connect() {
     close();
-    conn_ = PQconnectdb(url_.c_str());
+    // The URL expanded as "dbname", plus a bound on the connect: the hub's thread waits here.
+    const char* keys[] = {"dbname", "connect_timeout", nullptr};
+    const char* values[] = {url_.c_str(), "5", nullptr};
+    conn_ = PQconnectdbParams(keys, values, 1);
     if (PQstatus(conn_) != CONNECTION_OK) {
         spdlog::warn("module=notify event=listen_connect_failed error=\"{}\"",
                      PQerrorMessage(conn_));
