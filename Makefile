@@ -27,7 +27,7 @@ help:
 	@echo "make bench-scale  feed latency against dataset size (100k, 1M, 10M posts SQLite; 1M PostgreSQL)"
 	@echo "make bench-visibility  post -> visible in a follower's feed, fan-out lag, steady and in a burst"
 	@echo "make bench-feed wrk on GET /api/v1/feed (prints requests/s and latency percentiles)"
-	@echo "make bench-notify   comment -> WebSocket push latency, claim throughput"
+	@echo "make bench-notify   push at 200 comments/s (SQLite; PG 2 APIs + 2 notifiers), 10,000 idle sockets, claims"
 	@echo "make bench-telemetry  indexing throughput and event -> searchable lag"
 
 # Installs only what is missing, so a second run is instant.

@@ -83,6 +83,12 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
     cmd.add_option("--feed-walk-max-rows", c.feed_walk_max_rows,
                    "below the horizon, walk at most this many posts before merging")
         ->envname("BSOCIAL_FEED_WALK_MAX_ROWS");
+    cmd.add_option("--notify-sockets-per-user", c.notify_sockets_per_user,
+                   "notification WebSockets per user and process; one more closes the oldest")
+        ->envname("BSOCIAL_NOTIFY_SOCKETS_PER_USER");
+    cmd.add_option("--notify-safety-poll-ms", c.notify_safety_poll_ms,
+                   "pushers re-read recent notifications this often, in case a wake-up was lost")
+        ->envname("BSOCIAL_NOTIFY_SAFETY_POLL_MS");
 }
 
 /// Defaults every process shares that are not flags: the JWT secret never travels in argv.

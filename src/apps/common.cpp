@@ -99,6 +99,14 @@ std::string describe_db(const std::string& url) {
     return url;
 }
 
+notify::hub_options hub_options_of(const serve_config& config) {
+    notify::hub_options o;
+    o.db_url = effective_db_url(config);
+    o.sockets_per_user = config.notify_sockets_per_user;
+    o.safety_poll = std::chrono::milliseconds(config.notify_safety_poll_ms);
+    return o;
+}
+
 social::timeline_settings timeline_settings_of(const serve_config& config) {
     return {config.feed_timeline_capacity, config.feed_celebrity_followers,
             config.feed_merge_max_followees, config.feed_walk_max_rows};

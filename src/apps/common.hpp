@@ -4,6 +4,7 @@
 #include <string>
 
 #include "bsocial/core/config.hpp"
+#include "bsocial/notify/hub.hpp"
 #include "bsocial/social/timeline.hpp"
 
 namespace bsocial::apps {
@@ -14,6 +15,9 @@ std::string load_jwt_secret(const serve_config& config);
 
 /// The feed's settings from the process configuration.
 social::timeline_settings timeline_settings_of(const serve_config& config);
+
+/// The notification pushers' settings from the process configuration.
+notify::hub_options hub_options_of(const serve_config& config);
 
 /// A database URL safe to log (credentials masked).
 std::string describe_db(const std::string& url);

@@ -43,7 +43,7 @@ int run_notifier(const serve_config& config) {
                                   config.token_ttl_seconds);
 
     notify::notification_store store(db);
-    notify::hub pushes(db, store);
+    notify::hub pushes(db, store, hub_options_of(config));
     notify::delivery delivery(store, pushes, auth, clock);
     notify::comment_consumer consumer(db, {.brokers = config.kafka_brokers});
 

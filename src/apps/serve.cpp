@@ -187,7 +187,7 @@ int run_serve(const serve_config& config) {
     // Notification delivery is mounted here too, so the browser has one origin; the
     // notifier process stores them, any instance pushes them (docs/notifications.md).
     notify::notification_store notifications(db);
-    notify::hub pushes(db, notifications);
+    notify::hub pushes(db, notifications, hub_options_of(config));
     notify::delivery delivery(notifications, pushes, auth, clock);
 
     http::router router;

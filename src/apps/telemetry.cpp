@@ -74,7 +74,7 @@ bool install_when_reachable(telemetry::es_client& es, const telemetry_config& co
     auto backoff = std::chrono::milliseconds(200);
     while (!stop) {
         try {
-            telemetry::install_templates(es, config.es, config.replicas);
+            telemetry::install_templates(es, config.es, config.replicas, config.refresh_ms);
             return true;
         } catch (const telemetry::es_unreachable& e) {
             spdlog::warn(
@@ -129,6 +129,10 @@ void add_telemetry_commands(CLI::App& app, std::function<int()>& chosen) {
         ->envname("BSOCIAL_TELEMETRY_GROUP");
     telemetry->add_option("--replicas", tc->replicas, "number_of_replicas of the indices")
         ->envname("BSOCIAL_ELASTICSEARCH_REPLICAS");
+    telemetry
+        ->add_option("--refresh-ms", tc->refresh_ms,
+                     "refresh interval of the indices: searchable at most this long after indexing")
+        ->envname("BSOCIAL_ELASTICSEARCH_REFRESH_MS");
     telemetry->add_option("--batch-events", tc->batch_max_events, "events per _bulk request")
         ->envname("BSOCIAL_TELEMETRY_BATCH_EVENTS");
     telemetry

@@ -203,3 +203,14 @@ def test_table_output(world, stack):
     out = run_query(stack.opensearch, "q1", "--from", "2026-03-28", "--to", "2026-03-30",
                     "--tz", "Europe/Paris", as_json=False)
     assert out.splitlines()[1:] == ["2026-03-28   1", "2026-03-29   2", "2026-03-30   1"]
+
+
+def test_indices_refresh_every_500ms(world, stack):
+    """Event -> searchable lag (issue 10): both indices carry an explicit 500 ms refresh
+    interval (the default would be 1 s, deferred further on an index nobody searched)."""
+    from telemetry_support import es_request
+
+    for index in ("bsocial-events", "bsocial-events-deadletter"):
+        st, body = es_request(stack.opensearch, "GET", f"/{index}/_settings")
+        assert st == 200, (st, body)
+        assert body[index]["settings"]["index"].get("refresh_interval") == "500ms", body

@@ -46,8 +46,11 @@ void serve_config::validate() const {
             "feed celebrity followers must be >= 1 (BSOCIAL_FEED_CELEBRITY_FOLLOWERS)");
     require(feed_merge_max_followees >= 0,
             "feed merge max followees must be >= 0 (BSOCIAL_FEED_MERGE_MAX_FOLLOWEES)");
-    require(feed_walk_max_rows >= 1,
-            "feed walk max rows must be >= 1 (BSOCIAL_FEED_WALK_MAX_ROWS)");
+    require(feed_walk_max_rows >= 1, "feed walk max rows must be >= 1 (BSOCIAL_FEED_WALK_MAX_ROWS)");
+    require(notify_sockets_per_user >= 1 && notify_sockets_per_user <= 1000,
+            "notification sockets per user must be 1..1000 (BSOCIAL_NOTIFY_SOCKETS_PER_USER)");
+    require(notify_safety_poll_ms >= 50 && notify_safety_poll_ms <= 3600000,
+            "notification safety poll must be 50..3600000 ms (BSOCIAL_NOTIFY_SAFETY_POLL_MS)");
 }
 
 std::string effective_db_url(const serve_config& config) {

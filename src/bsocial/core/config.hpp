@@ -38,8 +38,10 @@ struct serve_config {
     int request_timeout_seconds = 30;
     int feed_timeline_capacity = 1000;     ///< entries kept per home timeline (docs/feed.md)
     int feed_celebrity_followers = 10000;  ///< followers from which posts are not fanned out
-    int feed_merge_max_followees = 256;    ///< below the horizon: merge up to this many
-    int feed_walk_max_rows = 8192;         ///< below the horizon: walk at most this many posts
+    int feed_merge_max_followees = 256;   ///< below the horizon: merge up to this many
+    int feed_walk_max_rows = 8192;        ///< below the horizon: walk at most this many posts
+    int notify_sockets_per_user = 16;      ///< notification sockets per user and process
+    int notify_safety_poll_ms = 1000;      ///< pushers re-read recent rows this often
 
     /// Throws std::invalid_argument naming the bad setting.
     void validate() const;

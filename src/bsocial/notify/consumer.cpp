@@ -148,10 +148,11 @@ void comment_consumer::run() {
         std::vector<std::unique_ptr<RdKafka::Message>> batch;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
         while (static_cast<int>(batch.size()) < options_.max_batch && !stopping_) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now());
-            std::unique_ptr<RdKafka::Message> msg(consumer->consume(
-                batch.empty() ? 100 : std::max<int>(0, static_cast<int>(left.count()))));
+            // Wait for the first message only; then take what is already fetched, without
+            // waiting (each notification is stored as soon as it arrives; under load the
+            // batches still fill up from what queued meanwhile).
+            std::unique_ptr<RdKafka::Message> msg(consumer->consume(batch.empty() ? 100 : 0));
+            const bool timed_out = msg->err() == RdKafka::ERR__TIMED_OUT;
             if (msg->err() == RdKafka::ERR_NO_ERROR) {
                 batch.push_back(std::move(msg));
             } else if (msg->err() != RdKafka::ERR__TIMED_OUT &&
@@ -159,7 +160,7 @@ void comment_consumer::run() {
                 spdlog::warn("module=notify event=consume_error error=\"{}\"", msg->errstr());
             }
             if (std::chrono::steady_clock::now() >= deadline && !batch.empty()) break;
-            if (batch.empty() && msg->err() == RdKafka::ERR__TIMED_OUT) break;
+            if (timed_out) break;
         }
         if (batch.empty()) continue;
 
@@ -182,6 +183,7 @@ void comment_consumer::run() {
                 }
                 tx.commit();
             }
+            if (created) notification_store::announce_committed();  // wake the pushers
             // Offsets only after the rows are durable.
             std::map<int32_t, int64_t> next_offsets;
             for (const auto& msg : batch) next_offsets[msg->partition()] = msg->offset() + 1;

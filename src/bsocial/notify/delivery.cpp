@@ -34,9 +34,10 @@ http::ws_decision delivery::stream(http::request& req) {
     http::ws_decision d;
     const std::int64_t user_id = caller.who.id;
     const std::string jti = caller.claims.jti;
-    d.open = [this, user_id, jti](std::shared_ptr<http::ws_connection> socket) {
+    const std::int64_t expires_at = caller.claims.expires_at;
+    d.open = [this, user_id, jti, expires_at](std::shared_ptr<http::ws_connection> socket) {
         // Subscribe first, then send the backlog: offer() drops what both would send.
-        const std::int64_t subscription = pushes_.subscribe(user_id, jti, socket);
+        const std::int64_t subscription = pushes_.subscribe(user_id, jti, expires_at, socket);
         for (const auto& n : store_.undelivered(user_id)) pushes_.offer(subscription, n);
         http::ws_callbacks callbacks;
         callbacks.on_message = [this, user_id, socket](const std::string& text) {

@@ -1,26 +1,38 @@
 #pragma once
-// Pushes notifications to the WebSockets connected to THIS process. SQL is the bus: a
-// poller reads undelivered notifications newer than the last one it saw ~2 s ago (every
-// 50 ms; ids may commit out of order with several notifiers on PostgreSQL)
-// and sends each to its recipient's sockets here, so a user connected to any API or
-// notifier instance gets their pushes, whichever notifier instance stored them. Every
-// second it also closes sockets whose token was revoked (logout on any instance).
+// Pushes notifications to the WebSockets connected to THIS process, woken when one is
+// stored rather than by polling for it:
+// - PostgreSQL: a LISTEN connection receives "<recipient>:<id>" from the storing
+//   transaction's NOTIFY (every instance at once); only ids whose recipient has a socket
+//   here are read back, in one query.
+// - SQLite: the writer's announce_committed() wakes this process's hub directly, and
+//   touches a wake file next to the database that the hubs of other processes watch
+//   (inotify); each reads the rows after the last id it saw (SQLite commits in id order).
+// - A slow safety poll (options.safety_poll) re-reads recent rows in case a wake-up was
+//   lost (LISTEN connection down, a crash between commit and wake-up).
+// Subscribers are indexed by user id: a notification costs work for its recipient's
+// sockets only, and an idle socket costs nothing per poll.
+//
+// Sessions: once per options.revocation_check one query reads the revoked, unexpired
+// tokens (a logout on any instance) and closes the matching sockets (4001, "session
+// ended"); a socket is closed when its token expires (4001, "session expired"). A user
+// has at most options.sockets_per_user sockets here: the next one closes the oldest
+// (4008, "too many sockets").
 //
 // Lifecycle: construct -> start() (own thread) -> stop(). subscribe/unsubscribe/offer are
 // thread-safe.
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "bsocial/http/websocket.hpp"
 #include "bsocial/notify/notifications.hpp"
@@ -28,26 +40,40 @@
 
 namespace bsocial::notify {
 
+/// WebSocket close codes of the stream (docs/notifications.md, docs/openapi.yaml).
+inline constexpr unsigned short close_session_ended = 4001;  ///< revoked or expired token
+inline constexpr unsigned short close_too_many_sockets = 4008;
+
 /// JSON text of a notification as api.md defines it.
 std::string notification_json(const notification& n);
 /// The frame pushed over the socket: {"type":"notification","notification":{...}}.
 std::string notification_frame(const notification& n);
 
+struct hub_options {
+    /// The database URL the store uses: "sqlite:<path>" (wake file "<path>-notify") or
+    /// postgresql://... (LISTEN connection).
+    std::string db_url;
+    int sockets_per_user = 16;
+    std::chrono::milliseconds safety_poll{1000};
+    std::chrono::milliseconds revocation_check{500};
+};
+
 class hub {
   public:
-    hub(store::database& db, notification_store& store);
+    hub(store::database& db, notification_store& store, hub_options options);
     ~hub();
 
     void start();
     void stop();
 
-    /// Registers a socket; returns its subscription id.
-    std::int64_t subscribe(std::int64_t user_id, std::string jti,
+    /// Registers a socket whose token is `jti`, valid until `expires_at` (seconds since
+    /// epoch); returns its subscription id. May close this user's oldest socket (cap).
+    std::int64_t subscribe(std::int64_t user_id, std::string jti, std::int64_t expires_at,
                            std::shared_ptr<http::ws_connection> socket);
     void unsubscribe(std::int64_t subscription);
 
     /// Sends `n` to one subscription unless it was already sent there (the backlog sent
-    /// at connect and the poller may both offer it).
+    /// at connect and the pusher may both offer it).
     void offer(std::int64_t subscription, const notification& n);
 
     std::size_t connected() const;
@@ -56,25 +82,46 @@ class hub {
     struct subscriber {
         std::int64_t user_id;
         std::string jti;
+        std::int64_t expires_at;
         std::shared_ptr<http::ws_connection> socket;
-        std::set<std::int64_t> sent;
+        std::set<std::int64_t> sent;  ///< the most recent ids sent, bounded
     };
 
     void run();
-    void push_new();
+    void wake() noexcept;
+    /// Sends `fresh` to their recipients' sockets here.
+    void dispatch(const std::vector<notification>& fresh);
+    /// Reads undelivered rows after the scan floor (SQLite: the last id seen; PostgreSQL:
+    /// the last id seen a reorder window ago) and dispatches them.
+    void scan();
+    /// PostgreSQL: reads the notified ids whose recipient has a socket here.
+    void fetch_notified(const std::vector<std::string>& payloads);
     void close_revoked();
+    void close_expired(std::int64_t now_ms);
+    /// Closes and forgets one subscription; mutex_ held.
+    void drop_locked(std::int64_t subscription, unsigned short code, const char* reason);
+    std::int64_t next_expiry_ms() const;
 
     store::database& db_;
     notification_store& store_;
+    hub_options options_;
+    std::string wake_file_;  ///< SQLite only
     std::thread thread_;
     std::atomic<bool> stopping_{false};
-    std::mutex wake_mutex_;
-    std::condition_variable wake_;
+    std::atomic<bool> announced_{false};  ///< announce_committed() since the last look
+    int event_fd_ = -1;
+    int listener_handle_ = 0;
+
     mutable std::mutex mutex_;
     std::map<std::int64_t, subscriber> subscribers_;
+    std::unordered_map<std::int64_t, std::deque<std::int64_t>> by_user_;  ///< oldest first
+    std::unordered_multimap<std::string, std::int64_t> by_jti_;
+    std::multimap<std::int64_t, std::int64_t> by_expiry_;  ///< expires_at (s) -> subscription
     std::int64_t next_subscription_ = 1;
-    std::int64_t last_seen_id_ = 0;  ///< poller thread only
-    /// (poll time, last_seen_id_ then): the poll re-reads from the id seen ~2 s ago.
+
+    std::int64_t last_seen_id_ = 0;  ///< pusher thread only
+    /// (scan time, last_seen_id_ then): on PostgreSQL a scan re-reads from the id seen a
+    /// reorder window ago. Pusher thread only.
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::int64_t>> horizon_;
 };
 

@@ -3,6 +3,9 @@
 #include <soci/soci.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <string>
 
 #include "bsocial/core/error.hpp"
 #include "bsocial/social/cursor.hpp"
@@ -42,6 +45,10 @@ constexpr const char* undelivered_after_sql =
     "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
     " FROM notifications"
     " WHERE id > :after_id AND delivered_at IS NULL ORDER BY id LIMIT :limit";
+constexpr const char* undelivered_among_sql_head = "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
+                                                   " FROM notifications"
+                                                   " WHERE delivered_at IS NULL AND id IN (";
+constexpr const char* pg_notify_sql = "SELECT pg_notify(:channel, :payload)";
 constexpr const char* max_id_sql = "SELECT COALESCE(MAX(id), 0) FROM notifications";
 #undef BSOCIAL_NOTIFICATION_COLUMNS
 
@@ -79,6 +86,18 @@ std::vector<notification> fetch_all(soci::session& sql, const char* query, BindP
     }
     return out;
 }
+
+/// The process's wake-up listeners (announce_committed()).
+struct committed_listeners {
+    std::mutex mutex;
+    std::map<int, std::function<void()>> listeners;
+    int next = 1;
+};
+
+committed_listeners& listeners() {
+    static committed_listeners l;
+    return l;
+}
 }  // namespace
 
 std::string excerpt_of(const std::string& content) {
@@ -111,7 +130,38 @@ bool notification_store::add(soci::session& sql, const comment_event& e) {
     const bool added = st.execute(true);
     while (st.fetch()) {
     }
+    if (added && sql.get_backend_name() == "postgresql") {
+        const std::string channel = notification_channel;
+        const std::string payload = std::to_string(e.post_author_id) + ":" + std::to_string(id);
+        std::string ignored;
+        sql << pg_notify_sql, soci::use(channel), soci::use(payload), soci::into(ignored);
+    }
     return added;
+}
+
+void notification_store::announce_committed() noexcept {
+    auto& l = listeners();
+    std::lock_guard lock(l.mutex);
+    for (const auto& [handle, listener] : l.listeners) {
+        try {
+            listener();
+        } catch (...) {  // a wake-up is only a hint: the safety poll catches up
+        }
+    }
+}
+
+int notification_store::listen_committed(std::function<void()> listener) {
+    auto& l = listeners();
+    std::lock_guard lock(l.mutex);
+    const int handle = l.next++;
+    l.listeners.emplace(handle, std::move(listener));
+    return handle;
+}
+
+void notification_store::unlisten_committed(int handle) {
+    auto& l = listeners();
+    std::lock_guard lock(l.mutex);
+    l.listeners.erase(handle);
 }
 
 std::vector<notification> notification_store::claim(std::int64_t user_id, std::int64_t now_ms) {
@@ -186,6 +236,17 @@ std::vector<notification> notification_store::undelivered_after(std::int64_t aft
         st.exchange(soci::use(after_id));
         st.exchange(soci::use(limit));
     });
+}
+
+std::vector<notification> notification_store::undelivered_among(
+    const std::vector<std::int64_t>& ids) {
+    if (ids.empty()) return {};
+    // Integers only, formatted here: nothing from outside reaches the SQL text.
+    std::string query = undelivered_among_sql_head;
+    for (std::size_t i = 0; i < ids.size(); ++i) query += (i ? "," : "") + std::to_string(ids[i]);
+    query += ") ORDER BY id";
+    soci::session sql(db_.pool());
+    return fetch_all(sql, query.c_str(), [](soci::statement&) {});
 }
 
 std::int64_t notification_store::max_id() {

@@ -2,8 +2,15 @@
 // The notifications table: written by the notifier's consumer (one row per comment on
 // someone else's post), read and marked delivered by claim, history and WebSocket acks.
 // Blocking SQL: call from the blocking-work pool or a consumer thread. Thread-safe.
+//
+// Wake-ups: a stored notification wakes the pushers (notify::hub) instead of waiting for
+// their poll. On PostgreSQL add() sends NOTIFY on `notification_channel` inside the
+// storing transaction (delivered to every LISTENing process at commit); the writer calls
+// announce_committed() after its commit, which wakes the hubs of this process and, on
+// SQLite, those of other processes on the same file (docs/notifications.md).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +46,9 @@ struct comment_event {
 /// First 100 code points of a comment, with an ellipsis when cut.
 std::string excerpt_of(const std::string& content);
 
+/// PostgreSQL channel of the wake-ups; payload "<recipient id>:<notification id>".
+inline constexpr const char* notification_channel = "bsocial_notifications";
+
 class notification_store {
   public:
     explicit notification_store(store::database& db);
@@ -46,7 +56,16 @@ class notification_store {
     /// Stores the notification for `e` unless the commenter is the post's author. A
     /// redelivered event (same comment id) changes nothing. Returns true when a row was
     /// added. Runs in the caller's session so a consumer can batch in one transaction.
+    /// On PostgreSQL, also NOTIFY `notification_channel` (sent when the caller commits).
     static bool add(soci::session& sql, const comment_event& e);
+
+    /// Call after committing a transaction in which add() returned true: wakes every
+    /// listener registered in this process (each hub, which on SQLite passes the wake-up on
+    /// to the other processes). Cheap, thread-safe, never throws.
+    static void announce_committed() noexcept;
+    /// Registers a wake-up listener (called from announce_committed()); returns its handle.
+    static int listen_committed(std::function<void()> listener);
+    static void unlisten_committed(int handle);
 
     /// Every undelivered notification of `user_id`, oldest first, marked delivered in the
     /// same statement: two concurrent claims never return the same notification.
@@ -64,6 +83,9 @@ class notification_store {
 
     /// Undelivered notifications with id > after_id, in id order (the push loop's feed).
     std::vector<notification> undelivered_after(std::int64_t after_id, int limit);
+
+    /// Undelivered ones among `ids` (any order, at most a few hundred), in id order.
+    std::vector<notification> undelivered_among(const std::vector<std::int64_t>& ids);
 
     /// The highest id so far (0 when empty).
     std::int64_t max_id();

@@ -30,7 +30,11 @@ struct telemetry_config {
     int replicas = 0;                       ///< number_of_replicas of the index templates
     int batch_max_events = 500;             ///< a _bulk request holds at most this many events
     int batch_max_bytes = 5 * 1024 * 1024;  ///< ... and at most about this many bytes
-    int batch_max_wait_ms = 500;            ///< an incomplete batch is sent after this long
+    int batch_max_wait_ms = 100;            ///< an incomplete batch is sent after this long
+    /// index.refresh_interval of our indices: a document is searchable at most this long
+    /// after Elasticsearch acknowledged it (an explicit interval also keeps refreshing an
+    /// index nobody searched lately, which the default defers).
+    int refresh_ms = 500;
     int max_backoff_ms = 5000;  ///< retry delay when Elasticsearch fails, doubling to this
     int shutdown_flush_timeout_ms = 15000;  ///< on SIGTERM, try this long to flush the batch
     std::string log_level = "info";

@@ -63,14 +63,17 @@ constexpr const char* dead_letter_mappings = R"({
   }
 })";
 
-std::string template_json(const std::string& index, int replicas, const char* mappings,
-                          const char* meta) {
+std::string refresh_interval(int refresh_ms) { return std::to_string(refresh_ms) + "ms"; }
+
+std::string template_json(const std::string& index, int replicas, int refresh_ms,
+                          const char* mappings, const char* meta) {
     json::object settings;
     // One primary shard: terms aggregations ordered by count (queries q2, q3) are exact
     // only when one shard sees every document; the volume of a social network's events
     // fits one shard for a long time (docs/telemetry.md says when to change this).
     settings["number_of_shards"] = 1;
     settings["number_of_replicas"] = replicas;
+    settings["refresh_interval"] = refresh_interval(refresh_ms);
     json::object tmpl;
     tmpl["settings"] = settings;
     tmpl["mappings"] = json::parse(mappings);
@@ -90,6 +93,15 @@ void put_template(es_client& es, const std::string& name, const std::string& bod
                                  std::to_string(r.status) + " " + r.body.substr(0, 500));
 }
 
+/// Indices made by an older template keep their settings: bring the refresh up to date.
+void set_refresh(es_client& es, const std::string& index, int refresh_ms) {
+    const json::object body{{"index", {{"refresh_interval", refresh_interval(refresh_ms)}}}};
+    const auto r = es.request("PUT", "/" + index + "/_settings", json::serialize(body));
+    if (r.status != 200)
+        throw std::runtime_error("cannot set the refresh interval of " + index + ": HTTP " +
+                                 std::to_string(r.status) + " " + r.body.substr(0, 500));
+}
+
 void create_index(es_client& es, const std::string& index) {
     const auto r = es.request("PUT", "/" + index, "");
     if (r.status == 200) {
@@ -104,21 +116,25 @@ void create_index(es_client& es, const std::string& index) {
 
 }  // namespace
 
-std::string events_template_json(const std::string& index, int replicas) {
-    return template_json(index, replicas, events_mappings, "bSocial events, one per Kafka event");
+std::string events_template_json(const std::string& index, int replicas, int refresh_ms) {
+    return template_json(index, replicas, refresh_ms, events_mappings,
+                         "bSocial events, one per Kafka event");
 }
 
-std::string dead_letter_template_json(const std::string& index, int replicas) {
-    return template_json(index, replicas, dead_letter_mappings,
+std::string dead_letter_template_json(const std::string& index, int replicas, int refresh_ms) {
+    return template_json(index, replicas, refresh_ms, dead_letter_mappings,
                          "Kafka messages telemetry could not index");
 }
 
-void install_templates(es_client& es, const elasticsearch_config& config, int replicas) {
+void install_templates(es_client& es, const elasticsearch_config& config, int replicas,
+                       int refresh_ms) {
     const auto dead = config.dead_letter_index();
-    put_template(es, config.index, events_template_json(config.index, replicas));
-    put_template(es, dead, dead_letter_template_json(dead, replicas));
+    put_template(es, config.index, events_template_json(config.index, replicas, refresh_ms));
+    put_template(es, dead, dead_letter_template_json(dead, replicas, refresh_ms));
     create_index(es, config.index);
     create_index(es, dead);
+    set_refresh(es, config.index, refresh_ms);
+    set_refresh(es, dead, refresh_ms);
     spdlog::info(
         "module=telemetry event=templates_installed index={} dead_letter_index={} "
         "replicas={}",

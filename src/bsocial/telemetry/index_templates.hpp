@@ -12,11 +12,13 @@ struct elasticsearch_config;
 
 /// Body of the template for exactly the index `index` (no wildcard: the dead-letter index
 /// `<index>-deadletter` must not match the events template).
-std::string events_template_json(const std::string& index, int replicas);
-std::string dead_letter_template_json(const std::string& index, int replicas);
+std::string events_template_json(const std::string& index, int replicas, int refresh_ms = 500);
+std::string dead_letter_template_json(const std::string& index, int replicas, int refresh_ms = 500);
 
 /// PUTs both templates and creates both indices if missing (so queries never hit a
 /// missing index). Throws on any refusal; es_unreachable when Elasticsearch is down.
-void install_templates(es_client& es, const elasticsearch_config& config, int replicas);
+/// Also sets the refresh interval of indices that already exist (a dynamic setting).
+void install_templates(es_client& es, const elasticsearch_config& config, int replicas,
+                       int refresh_ms = 500);
 
 }  // namespace bsocial::telemetry

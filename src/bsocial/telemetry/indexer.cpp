@@ -63,6 +63,10 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
         {"auto.offset.reset", "earliest"},  // a new group starts from the first event
         {"session.timeout.ms", "10000"},    // >= 6000 (broker's group.min.session.timeout.ms)
         {"enable.partition.eof", "false"},
+        // Event -> searchable lag: the broker answers a fetch as soon as one byte is there,
+        // and an idle fetch is re-sent after 100 ms rather than 500 (the default).
+        {"fetch.min.bytes", "1"},
+        {"fetch.wait.max.ms", "100"},
         // Kafka topics appear at start-up of the stack; look for new bsocial.* topics often.
         {"topic.metadata.refresh.interval.ms", "30000"},
     });

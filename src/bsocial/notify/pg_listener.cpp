@@ -1,0 +1,66 @@
+#include "bsocial/notify/pg_listener.hpp"
+
+#include <libpq-fe.h>
+#include <spdlog/spdlog.h>
+
+namespace bsocial::notify {
+
+pg_listener::pg_listener(std::string url, std::string channel)
+    : url_(std::move(url)), channel_(std::move(channel)) {}
+
+pg_listener::~pg_listener() { close(); }
+
+void pg_listener::close() noexcept {
+    if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
+}
+
+bool pg_listener::connect() {
+    close();
+    // The URL expanded as "dbname", plus a bound on the connect: the hub's thread waits here.
+    const char* keys[] = {"dbname", "connect_timeout", nullptr};
+    const char* values[] = {url_.c_str(), "5", nullptr};
+    conn_ = PQconnectdbParams(keys, values, 1);
+    if (PQstatus(conn_) != CONNECTION_OK) {
+        spdlog::warn("module=notify event=listen_connect_failed error=\"{}\"",
+                     PQerrorMessage(conn_));
+        close();
+        return false;
+    }
+    // The channel is our constant; quote it as an identifier anyway.
+    char* quoted = PQescapeIdentifier(conn_, channel_.c_str(), channel_.size());
+    const std::string sql = std::string("LISTEN ") + (quoted ? quoted : "");
+    if (quoted) PQfreemem(quoted);
+    PGresult* r = PQexec(conn_, sql.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) {
+        spdlog::warn("module=notify event=listen_failed error=\"{}\"", PQerrorMessage(conn_));
+        close();
+        return false;
+    }
+    if (PQsetnonblocking(conn_, 1) != 0) {
+        close();
+        return false;
+    }
+    spdlog::info("module=notify event=listening channel={}", channel_);
+    return true;
+}
+
+int pg_listener::socket() const noexcept { return conn_ ? PQsocket(conn_) : -1; }
+
+bool pg_listener::drain(std::vector<std::string>& payloads) {
+    if (!conn_) return false;
+    if (!PQconsumeInput(conn_) || PQstatus(conn_) != CONNECTION_OK) {
+        spdlog::warn("module=notify event=listen_lost error=\"{}\"", PQerrorMessage(conn_));
+        close();
+        return false;
+    }
+    while (PGnotify* n = PQnotifies(conn_)) {
+        payloads.emplace_back(n->extra ? n->extra : "");
+        PQfreemem(n);
+    }
+    return true;
+}
+
+}  // namespace bsocial::notify
