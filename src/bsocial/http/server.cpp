@@ -339,6 +339,7 @@ struct server::impl {
     std::function<void()> on_stop;
 
     enum class admission { admitted, server_full, client_full };
+    static constexpr std::size_t max_shedding = 64;
     admission admit(const std::shared_ptr<connection>& conn);
     bool shed_oldest_idle();
     void release(const std::shared_ptr<connection>& conn);
@@ -388,7 +389,8 @@ server::impl::admission server::impl::admit(const std::shared_ptr<connection>& c
     auto verdict = admission::admitted;
     if (it->second >= options.max_connections_per_client)
         verdict = admission::client_full;
-    else if (connections.size() >= max_connections && !shed_oldest_idle())
+    else if (connections.size() >= max_connections + max_shedding ||
+             (connections.size() >= max_connections && !shed_oldest_idle()))
         verdict = admission::server_full;
     if (verdict != admission::admitted) {
         if (it->second == 0) per_client.erase(it);
@@ -400,7 +402,8 @@ server::impl::admission server::impl::admit(const std::shared_ptr<connection>& c
 }
 
 // Under connections_mutex. At the cap, the connection idle the longest makes room; it is
-// closed on its strand, so the count goes over the cap by the few being closed.
+// closed on its strand, so the count goes over the cap by the few being closed (at most
+// max_shedding: beyond, new connections are refused until those are gone).
 bool server::impl::shed_oldest_idle() {
     std::shared_ptr<connection> oldest;
     for (const auto& c : connections)
@@ -507,8 +510,9 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
             conn->idle = false;
             if (ec) break;  // closed, idle too long, shed or stopping
             buffer.commit(n);
-            if (!first) header_deadline = std::chrono::steady_clock::now() + options.header_timeout;
         }
+        // A next request (possibly pipelined, already buffered) gets its own header deadline.
+        if (!first) header_deadline = std::chrono::steady_clock::now() + options.header_timeout;
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
         parser.body_limit(options.body_limit);
