@@ -212,6 +212,7 @@ void comment_consumer::consume_until_stopped() {
 
         try {
             int created = 0;
+            int forged = 0;  // counted once the batch is committed, like `created`
             {
                 soci::session sql(db_.pool());
                 store::write_transaction tx(sql, db_);
@@ -227,7 +228,7 @@ void comment_consumer::consume_until_stopped() {
                     }
                     if (!e) continue;
                     if (stored_post_author(sql, *e) != e->post_author_id) {
-                        ++forged_;
+                        ++forged;
                         spdlog::warn(
                             "module=notify event=forged_comment_event_skipped topic={} "
                             "partition={} offset={} comment_id={} post_id={}",
@@ -253,6 +254,7 @@ void comment_consumer::consume_until_stopped() {
                              RdKafka::err2str(commit_err));
             events_ += static_cast<std::int64_t>(batch.size());
             notifications_ += created;
+            forged_ += forged;
         } catch (const std::exception& e) {
             // The database refused: do not commit; seek each partition back to its first
             // message of this batch so the batch is read again.
