@@ -42,6 +42,7 @@ def test_forged_comment_events_notify_nobody(deploy):
     s = make_scene(c)  # A's post, B follows A
     victim = c.new_user()
     genuine, _, _ = comment(c, s.b, s.post["id"], "a real comment")
+    wait_history(c, s.a, 1, timeout=60)  # consumed before the forgeries are written
     before = _forged_total(deploy)
 
     created_at = genuine["created_at"]
