@@ -171,9 +171,12 @@ def run(args, cap: int) -> None:
                   f"first {first:.1f} "
                   f"p50 {statistics.median(samples):.1f} max {samples[-1]:.1f} ms; "
                   f"answers {sorted(statuses)}")
-            print(f"  server fds: {fds_before} idle-free, {fds_held} with the idle "
-                  f"connections held (cap {max_conn}, limit {fd_limit}): "
-                  f"{'under' if fds_held < max_conn else 'OVER'} the cap")
+            conns = fds_held - fds_before  # descriptors beyond the idle server's own
+            print(f"  server fds (/proc/PID/fd): {fds_before} with no client, {fds_held} with "
+                  f"the idle connections held, i.e. {conns} connections against the cap "
+                  f"{max_conn} ({'within' if conns <= max_conn else 'OVER'}); fds against the "
+                  f"descriptor limit {fd_limit}: {'under' if fds_held < fd_limit else 'OVER'}; "
+                  f"fds {'under' if fds_held < max_conn else 'at or above'} the cap")
             time.sleep(args.header_timeout + 1.5)
             print(f"  server fds {args.header_timeout + 1.5:.1f} s later (header deadline "
                   f"{args.header_timeout} s): {server.fds()}")
