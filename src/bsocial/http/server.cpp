@@ -325,10 +325,8 @@ struct server::impl {
     server_options options;
     const router& routes;
     metrics& stats;
-    asio::io_context ioc;
-    asio::thread_pool blocking;
-    tcp::acceptor acceptor;
-    asio::signal_set signals;
+    // Declared before `ioc`, so destroyed after it: a coroutine frame the io_context
+    // destroys unrun still finds them in its scope guard.
     std::atomic<bool> stopping{false};
     std::size_t max_connections = 0;  ///< resolved by listen()
     mutable std::mutex connections_mutex;
@@ -336,6 +334,10 @@ struct server::impl {
     std::unordered_map<std::string, std::size_t> per_client;  ///< open connections by address
     std::atomic<std::size_t> refused{0};
     std::atomic<int> refusing{0};  ///< refusals being written
+    asio::io_context ioc;
+    asio::thread_pool blocking;
+    tcp::acceptor acceptor;
+    asio::signal_set signals;
     std::function<void()> on_stop;
 
     enum class admission { admitted, server_full, client_full };
