@@ -16,7 +16,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm chromium
 
 .PHONY: help deps build build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry clean stack-fetch format web test-reliability
+        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry bench-connections clean stack-fetch format web test-reliability
 
 help:
 	@echo "make run        build (release) and start bSocial on http://127.0.0.1:8080"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench-feed wrk on GET /api/v1/feed (prints requests/s and latency percentiles)"
 	@echo "make bench-notify   push at 200 comments/s (SQLite; PG 2 APIs + 2 notifiers), 10,000 idle sockets, claims"
 	@echo "make bench-telemetry  indexing throughput and event -> searchable lag"
+	@echo "make bench-connections  5,000 idle connections: a normal request's time, server fds vs cap"
 
 # Installs only what is missing, so a second run is instant.
 deps:
@@ -107,6 +108,9 @@ bench-hardening: build
 
 bench-notify: build stack-fetch
 	$(PYTHON) bench/notify_bench.py --bin build/release/bsocial
+
+bench-connections: build
+	$(PYTHON) bench/connections_bench.py --bin build/release/bsocial
 
 bench-telemetry: build stack-fetch
 	BSOCIAL_BIN=build/release/bsocial $(PYTHON) tests/telemetry/bench_telemetry.py

@@ -71,6 +71,18 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
         ->envname("BSOCIAL_KAFKA_MESSAGE_TIMEOUT_MS");
     cmd.add_option("--static-dir", c.static_dir, "web app files to serve at /")
         ->envname("BSOCIAL_STATIC_DIR");
+    cmd.add_option("--header-timeout", c.header_timeout_seconds,
+                   "seconds a new connection has to send its request headers")
+        ->envname("BSOCIAL_HEADER_TIMEOUT_SECONDS");
+    cmd.add_option("--keep-alive-timeout", c.keep_alive_timeout_seconds,
+                   "seconds an idle keep-alive connection is kept")
+        ->envname("BSOCIAL_KEEP_ALIVE_TIMEOUT_SECONDS");
+    cmd.add_option("--max-connections", c.max_connections,
+                   "open connections at most (0 = the descriptor limit minus headroom)")
+        ->envname("BSOCIAL_MAX_CONNECTIONS");
+    cmd.add_option("--max-connections-per-client", c.max_connections_per_client,
+                   "open connections at most per client address")
+        ->envname("BSOCIAL_MAX_CONNECTIONS_PER_CLIENT");
     cmd.add_option("--feed-timeline-capacity", c.feed_timeline_capacity,
                    "entries kept per home timeline")
         ->envname("BSOCIAL_FEED_TIMELINE_CAPACITY");

@@ -64,6 +64,12 @@ int run_notifier(const serve_config& config) {
                prometheus_metric("bsocial_notifier_poison_total", "counter",
                                  "Messages that were not a valid comment event.",
                                  static_cast<double>(c.poison)) +
+               prometheus_metric("bsocial_notifier_forged_total", "counter",
+                                 "Comment events skipped: the database does not confirm them.",
+                                 static_cast<double>(c.forged)) +
+               prometheus_metric("bsocial_notifier_consumer_restarts_total", "counter",
+                                 "Times the Kafka consumer recovered from a failure.",
+                                 static_cast<double>(c.restarts)) +
                prometheus_metric("bsocial_notifier_sockets", "gauge",
                                  "WebSockets open on this process.",
                                  static_cast<double>(pushes.connected()));
@@ -83,6 +89,11 @@ int run_notifier(const serve_config& config) {
     options.port = config.port;
     options.io_threads = config.io_threads;
     options.blocking_threads = config.db_pool_size;
+    options.header_timeout = std::chrono::seconds(config.header_timeout_seconds);
+    options.keep_alive_timeout = std::chrono::seconds(config.keep_alive_timeout_seconds);
+    options.max_connections = static_cast<std::size_t>(config.max_connections);
+    options.max_connections_per_client =
+        static_cast<std::size_t>(config.max_connections_per_client);
     http::server server(options, router, stats);
     const unsigned port = server.listen();
     consumer.start();

@@ -222,6 +222,11 @@ int run_serve(const serve_config& config) {
     options.blocking_threads = config.db_pool_size + hasher.max_waiting_callers();
     options.body_limit = static_cast<std::size_t>(config.body_limit_bytes);
     options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
+    options.header_timeout = std::chrono::seconds(config.header_timeout_seconds);
+    options.keep_alive_timeout = std::chrono::seconds(config.keep_alive_timeout_seconds);
+    options.max_connections = static_cast<std::size_t>(config.max_connections);
+    options.max_connections_per_client =
+        static_cast<std::size_t>(config.max_connections_per_client);
     http::server server(options, router, stats);
     const unsigned port = server.listen();
     std::printf("bsocial serve listening on http://%s:%u\n", config.bind.c_str(), port);

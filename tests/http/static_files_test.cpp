@@ -51,6 +51,18 @@ TEST_F(StaticFiles, ServesIndexWithSecurityHeaders) {
     EXPECT_EQ(header(*res, "Referrer-Policy"), "no-referrer");
 }
 
+// Issue 9 item 5: "ws: wss:" would let a script injected into the page open a WebSocket
+// to any host; 'self' covers the app's own ws(s) origin (CSP Level 3).
+TEST_F(StaticFiles, ConnectSrcIsSelfOnlyNoWebSocketSchemeWildcard) {
+    static_files files(root_);
+    const auto res = files.serve(get("/"));
+    ASSERT_TRUE(res);
+    const std::string csp = header(*res, "Content-Security-Policy");
+    EXPECT_NE(csp.find("connect-src 'self';"), std::string::npos) << csp;
+    EXPECT_EQ(csp.find("ws:"), std::string::npos) << csp;
+    EXPECT_EQ(csp.find("wss:"), std::string::npos) << csp;
+}
+
 TEST_F(StaticFiles, HashedAssetsAreCachedForGood) {
     static_files files(root_);
     const auto res = files.serve(get("/assets/app-1a2b.js"));

@@ -1,6 +1,11 @@
 #include "bsocial/notify/consumer.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
 
 #include "bsocial/notify/hub.hpp"
 #include "bsocial/notify/notifications.hpp"
@@ -72,4 +77,27 @@ TEST(NotificationJson, MatchesTheContract) {
         R"("excerpt":"nice","created_at":"2026-11-28T10:15:30.123Z","delivered_at":null})");
     EXPECT_EQ(notification_frame(n).rfind(R"({"type":"notification","notification":{"id":"7")", 0),
               0u);
+}
+
+// Issue 9 item 11: an exception in the consumer's thread (here: librdkafka refuses to create
+// a consumer without a group id) used to reach std::terminate and kill the notifier. It is
+// now logged, counted, and retried after a back-off; stop() still returns promptly.
+TEST(CommentConsumer, AFailureInItsThreadIsRetriedNotFatal) {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("consumer-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    {
+        bsocial::store::database db("sqlite:" + (dir / "t.db").string(), 1);
+        consumer_options o;
+        o.brokers = "127.0.0.1:1";
+        o.group_id = "";  // KafkaConsumer::create fails: the thread throws
+        comment_consumer consumer(db, o);
+        consumer.start();
+        for (int i = 0; i < 500 && consumer.counters().restarts < 1; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        EXPECT_GE(consumer.counters().restarts, 1);
+        consumer.stop();
+        EXPECT_FALSE(consumer.counters().assigned);
+    }
+    std::filesystem::remove_all(dir);
 }

@@ -169,6 +169,8 @@ try {
     assert.ok(csp.includes(d), `CSP lacks ${d}: ${csp}`);
   }
   assert.ok(!/unsafe-inline|unsafe-eval/.test(csp), `CSP allows unsafe-*: ${csp}`);
+  // connect-src 'self' only: the live notifications below prove the same-origin WebSocket passes
+  assert.ok(!/(^|\s)wss?:/.test(csp), `CSP allows WebSockets to any host: ${csp}`);
   assert.equal(headers['x-content-type-options'], 'nosniff', 'X-Content-Type-Options: nosniff on /');
   step(`CSP on /: ${csp}`);
   // not logged in: the login screen

@@ -40,6 +40,13 @@ void serve_config::validate() const {
     require(db_pool_size >= 1 && db_pool_size <= 256, "database pool size must be 1..256");
     require(body_limit_bytes >= 1024, "body limit must be >= 1024 bytes");
     require(request_timeout_seconds >= 1, "request timeout must be >= 1 second");
+    require(header_timeout_seconds >= 1,
+            "header timeout must be >= 1 second (BSOCIAL_HEADER_TIMEOUT_SECONDS)");
+    require(keep_alive_timeout_seconds >= 1,
+            "keep-alive timeout must be >= 1 second (BSOCIAL_KEEP_ALIVE_TIMEOUT_SECONDS)");
+    require(max_connections >= 0, "max connections must be >= 0 (BSOCIAL_MAX_CONNECTIONS)");
+    require(max_connections_per_client >= 1,
+            "max connections per client must be >= 1 (BSOCIAL_MAX_CONNECTIONS_PER_CLIENT)");
     require(feed_timeline_capacity >= 1 && feed_timeline_capacity <= 100000,
             "feed timeline capacity must be 1..100000 (BSOCIAL_FEED_TIMELINE_CAPACITY)");
     require(feed_celebrity_followers >= 1,

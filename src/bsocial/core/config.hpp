@@ -36,6 +36,10 @@ struct serve_config {
     bool relay_crash_after_publish = false;  ///< test-only fault injection
     std::int64_t body_limit_bytes = 64 * 1024;
     int request_timeout_seconds = 30;
+    int header_timeout_seconds = 10;     ///< a new connection's first request headers
+    int keep_alive_timeout_seconds = 5;  ///< idle time between requests on a connection
+    std::int64_t max_connections = 0;    ///< 0 = derived from RLIMIT_NOFILE
+    std::int64_t max_connections_per_client = 256;
     int feed_timeline_capacity = 1000;     ///< entries kept per home timeline (docs/feed.md)
     int feed_celebrity_followers = 10000;  ///< followers from which posts are not fanned out
     int feed_merge_max_followees = 256;   ///< below the horizon: merge up to this many

@@ -1,7 +1,9 @@
 #include "bsocial/http/server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
@@ -13,6 +15,8 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "bsocial/core/utf8.hpp"
@@ -30,6 +34,28 @@ constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 namespace websocket = beast::websocket;
+
+/// What escaped a detached coroutine, logged instead of dropped (as Beast's awaitable
+/// examples do); the coroutine's scope guards have already cleaned up.
+auto log_exception(const char* what) {
+    return [what](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            spdlog::error("module=http event=coroutine_failed coroutine={} error=\"{}\"", what,
+                          ex.what());
+        } catch (...) {
+            spdlog::error("module=http event=coroutine_failed coroutine={} error=unknown", what);
+        }
+    };
+}
+
+std::int64_t steady_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
 
 /// One WebSocket after its handshake. Lives on its connection's strand: every member is
 /// touched only there (send/close post to it). One writer: frames wait in `queue_`.
@@ -56,23 +82,46 @@ class ws_session final : public ws_connection, public std::enable_shared_from_th
         });
     }
 
+    /// Closes the TCP socket now (no close frame). On the strand.
+    void close_now() {
+        closing_ = true;
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
+
     /// Reads frames until the socket closes; each message goes to on_message on the
-    /// blocking pool, in order. Then on_close, also on the blocking pool.
+    /// blocking pool, in order. Then on_close, also on the blocking pool. on_close runs
+    /// exactly once, even when this coroutine ends by an exception or is destroyed unrun
+    /// (then on the destroying thread).
     asio::awaitable<void> read_loop(ws_callbacks callbacks) {
+        struct close_once {
+            std::function<void()> f;
+            ~close_once() {
+                if (!f) return;
+                try {
+                    f();
+                } catch (const std::exception& e) {
+                    spdlog::error("module=http event=ws_on_close_failed error=\"{}\"", e.what());
+                }
+            }
+        } on_close{std::move(callbacks.on_close)};
         for (;;) {
             beast::flat_buffer buffer;
             auto [ec, n] = co_await ws_.async_read(buffer, as_tuple_awaitable);
             if (ec) break;
             if (!callbacks.on_message) continue;
             std::string text = beast::buffers_to_string(buffer.data());
-            co_await asio::co_spawn(blocking_,
-                                    call_on_message(callbacks.on_message, std::move(text)),
-                                    as_tuple_awaitable);
+            auto [failed] = co_await asio::co_spawn(
+                blocking_, call_on_message(callbacks.on_message, std::move(text)),
+                as_tuple_awaitable);
+            if (failed) log_exception("ws_on_message")(failed);
         }
         closed_ = true;
-        if (callbacks.on_close)
-            co_await asio::co_spawn(blocking_, call_on_close(callbacks.on_close),
-                                    as_tuple_awaitable);
+        if (auto f = std::exchange(on_close.f, nullptr)) {
+            auto [failed] =
+                co_await asio::co_spawn(blocking_, call_on_close(std::move(f)), as_tuple_awaitable);
+            if (failed) log_exception("ws_on_close")(failed);
+        }
     }
 
   private:
@@ -150,15 +199,36 @@ class ws_session final : public ws_connection, public std::enable_shared_from_th
     std::string close_reason_;
 };
 
-/// One client connection. `idle` and `ws` are read and written only on the connection's
-/// strand.
+/// One client connection. `stream`, `upgraded` and `ws` are touched only on the
+/// connection's strand; `idle`, `idle_since` and `shedding` are also read by the acceptor.
 struct connection {
-    explicit connection(tcp::socket s) : executor(s.get_executor()), stream(std::move(s)) {}
-    asio::any_io_executor executor;  ///< the strand; stays valid after a WebSocket upgrade
-    beast::tcp_stream stream;        ///< moved into the ws_session on upgrade
-    bool idle = true;
-    std::shared_ptr<ws_session> ws;  ///< set once upgraded to a WebSocket
+    connection(tcp::socket s, std::string address)
+        : executor(s.get_executor()), stream(std::move(s)), client(std::move(address)) {}
+    asio::any_io_executor executor;           ///< the strand; stays valid after a WebSocket upgrade
+    beast::tcp_stream stream;                 ///< moved into the ws_session on upgrade
+    const std::string client;                 ///< the peer's address ("" if unknown)
+    std::atomic<bool> idle{false};            ///< waiting for the first byte of a request
+    std::atomic<std::int64_t> idle_since{0};  ///< steady clock, ns
+    std::atomic<bool> shedding{false};        ///< picked to be closed to make room
+    bool upgraded = false;                    ///< `stream` now belongs to `ws`
+    std::shared_ptr<ws_session> ws;           ///< set once upgraded to a WebSocket
 };
+
+/// Cancels a connection's wait for its next request (it then closes). On its strand.
+void cancel_if_idle(const std::shared_ptr<connection>& conn) {
+    if (!conn->idle || conn->upgraded) {
+        conn->shedding = false;
+        return;
+    }
+    beast::error_code ignored;  // the peer may have closed it already
+    conn->stream.socket().cancel(ignored);
+}
+
+bool client_gone(const beast::error_code& ec) {
+    return ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+           ec == beast::error::timeout || ec == asio::error::connection_reset ||
+           ec == asio::error::eof;
+}
 
 struct handled {
     response res;
@@ -220,8 +290,7 @@ asio::awaitable<upgrade_decision> run_upgrade(const router* routes,
     co_return upgrade_decision{std::move(d), std::move(req.route)};
 }
 
-bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned version,
-                                             bool keep_alive,
+bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned version, bool keep_alive,
                                              bool head = false) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
     out.set(bhttp::field::server, "bsocial");
@@ -256,15 +325,28 @@ struct server::impl {
     server_options options;
     const router& routes;
     metrics& stats;
+    // Declared before `ioc`, so destroyed after it: a coroutine frame the io_context
+    // destroys unrun still finds them in its scope guard.
+    std::atomic<bool> stopping{false};
+    std::size_t max_connections = 0;  ///< resolved by listen()
+    mutable std::mutex connections_mutex;
+    std::set<std::shared_ptr<connection>> connections;
+    std::unordered_map<std::string, std::size_t> per_client;  ///< open connections by address
+    std::atomic<std::size_t> refused{0};
+    std::atomic<int> refusing{0};  ///< refusals being written
     asio::io_context ioc;
     asio::thread_pool blocking;
     tcp::acceptor acceptor;
     asio::signal_set signals;
-    std::atomic<bool> stopping{false};
-    std::mutex connections_mutex;
-    std::set<std::shared_ptr<connection>> connections;
     std::function<void()> on_stop;
 
+    enum class admission { admitted, server_full, client_full };
+    static constexpr std::size_t max_shedding = 64;
+    admission admit(const std::shared_ptr<connection>& conn);
+    bool shed_oldest_idle();
+    void release(const std::shared_ptr<connection>& conn);
+    void refuse(const std::shared_ptr<connection>& conn, admission why);
+    asio::awaitable<void> write_refusal(std::shared_ptr<connection> conn, admission why);
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(std::shared_ptr<connection> conn);
     asio::awaitable<void> serve_websocket(std::shared_ptr<connection> conn,
@@ -287,13 +369,99 @@ asio::awaitable<void> server::impl::accept_loop() {
             co_await t.async_wait(as_tuple_awaitable);
             continue;
         }
-        auto conn = std::make_shared<connection>(std::move(socket));
+        std::string client;
         {
-            std::lock_guard lock(connections_mutex);
-            connections.insert(conn);
+            beast::error_code ep_ec;
+            auto ep = socket.remote_endpoint(ep_ec);
+            if (!ep_ec) client = ep.address().to_string();
         }
-        asio::co_spawn(conn->executor, serve(conn), asio::detached);
+        auto conn = std::make_shared<connection>(std::move(socket), std::move(client));
+        const admission verdict = admit(conn);
+        if (verdict != admission::admitted) {
+            refuse(conn, verdict);
+            continue;
+        }
+        asio::co_spawn(conn->executor, serve(conn), log_exception("connection"));
     }
+}
+
+server::impl::admission server::impl::admit(const std::shared_ptr<connection>& conn) {
+    std::lock_guard lock(connections_mutex);
+    auto [it, inserted] = per_client.try_emplace(conn->client, 0);
+    auto verdict = admission::admitted;
+    if (it->second >= options.max_connections_per_client)
+        verdict = admission::client_full;
+    else if (connections.size() >= max_connections + max_shedding ||
+             (connections.size() >= max_connections && !shed_oldest_idle()))
+        verdict = admission::server_full;
+    if (verdict != admission::admitted) {
+        if (it->second == 0) per_client.erase(it);
+        return verdict;
+    }
+    ++it->second;
+    connections.insert(conn);
+    return verdict;
+}
+
+// Under connections_mutex. At the cap, the connection idle the longest makes room; it is
+// closed on its strand, so the count goes over the cap by the few being closed (at most
+// max_shedding: beyond, new connections are refused until those are gone).
+bool server::impl::shed_oldest_idle() {
+    std::shared_ptr<connection> oldest;
+    for (const auto& c : connections)
+        if (c->idle && !c->shedding && (!oldest || c->idle_since < oldest->idle_since)) oldest = c;
+    if (!oldest) return false;
+    oldest->shedding = true;
+    asio::post(oldest->executor, [oldest] { cancel_if_idle(oldest); });
+    return true;
+}
+
+void server::impl::release(const std::shared_ptr<connection>& conn) {
+    std::lock_guard lock(connections_mutex);
+    if (connections.erase(conn) == 0) return;
+    auto it = per_client.find(conn->client);
+    if (it != per_client.end() && --it->second == 0) per_client.erase(it);
+}
+
+void server::impl::refuse(const std::shared_ptr<connection>& conn, admission why) {
+    const auto n = ++refused;
+    // One line per 1000 refusals: a flood must not flood the log too.
+    if (n % 1000 == 1)
+        spdlog::warn("module=http event=connection_refused reason={} client={} refused_total={}",
+                     why == admission::client_full ? "per_client_cap" : "server_cap", conn->client,
+                     n);
+    if (refusing.load() >= 64) {  // already answering many: just close this one
+        beast::error_code ignored;
+        conn->stream.socket().close(ignored);
+        return;
+    }
+    ++refusing;
+    asio::co_spawn(conn->executor, write_refusal(conn, why), [this](std::exception_ptr e) {
+        --refusing;
+        log_exception("refusal")(e);
+    });
+}
+
+// The refusal is written at once (the request is not read), then the socket is drained
+// until the client closes, so the answer is not lost to a reset. One second in all.
+asio::awaitable<void> server::impl::write_refusal(std::shared_ptr<connection> conn, admission why) {
+    const bool client_full = why == admission::client_full;
+    bsocial::error e(client_full ? error_code::rate_limited : error_code::unavailable,
+                     client_full ? "too many connections from this address"
+                                 : "the server is at its connection limit");
+    e.retry_after_seconds = 1;
+    response res = problem_response(e);
+    res.set_header("Retry-After", "1");
+    auto out = to_beast(res, 11, false);
+    conn->stream.expires_after(std::chrono::seconds(1));
+    auto [ec, n] = co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);
+    beast::error_code ignored;
+    conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    std::array<char, 1024> sink;
+    while (!ec)
+        std::tie(ec, n) =
+            co_await conn->stream.async_read_some(asio::buffer(sink), as_tuple_awaitable);
+    conn->stream.socket().close(ignored);
 }
 
 asio::awaitable<void> server::impl::write_problem(std::shared_ptr<connection> conn, error_code code,
@@ -306,23 +474,58 @@ asio::awaitable<void> server::impl::write_problem(std::shared_ptr<connection> co
 }
 
 asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
-    std::string client;
-    {
-        beast::error_code ec;
-        auto ep = conn->stream.socket().remote_endpoint(ec);
-        if (!ec) client = ep.address().to_string();
-    }
+    // However this coroutine ends (return, exception, destroyed at shutdown): the socket
+    // (or the WebSocket) is closed and the connection entry erased.
+    struct cleanup {
+        impl& self;
+        std::shared_ptr<connection> conn;
+        ~cleanup() {
+            beast::error_code ignored;
+            conn->idle = false;
+            if (conn->ws) {
+                conn->ws->close_now();
+                conn->ws.reset();
+            } else if (!conn->upgraded) {
+                conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                conn->stream.close();
+            }
+            self.release(conn);
+        }
+    } guard{*this, conn};
+
+    const std::string& client = conn->client;
     beast::flat_buffer buffer;
-    for (;;) {
-        conn->idle = true;
+    // A new connection has header_timeout to send its first request's headers.
+    auto header_deadline = std::chrono::steady_clock::now() + options.header_timeout;
+    for (bool first = true;; first = false) {
         if (stopping) break;
+        if (buffer.size() == 0) {
+            // Idle until the first byte of a request: sheddable at the cap, closed at stop.
+            conn->idle_since = steady_now_ns();
+            conn->idle = true;
+            if (first)
+                conn->stream.expires_at(header_deadline);
+            else
+                conn->stream.expires_after(options.keep_alive_timeout);
+            auto [ec, n] =
+                co_await conn->stream.async_read_some(buffer.prepare(4096), as_tuple_awaitable);
+            conn->idle = false;
+            if (ec) break;  // closed, idle too long, shed or stopping
+            buffer.commit(n);
+        }
+        // A next request (possibly pipelined, already buffered) gets its own header deadline.
+        if (!first) header_deadline = std::chrono::steady_clock::now() + options.header_timeout;
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
         parser.body_limit(options.body_limit);
-        conn->stream.expires_after(options.request_timeout);
+        conn->stream.expires_at(header_deadline);
         auto [read_ec, read_n] =
-            co_await bhttp::async_read(conn->stream, buffer, parser, as_tuple_awaitable);
-        conn->idle = false;
+            co_await bhttp::async_read_header(conn->stream, buffer, parser, as_tuple_awaitable);
+        if (!read_ec) {
+            conn->stream.expires_after(options.request_timeout);
+            std::tie(read_ec, read_n) =
+                co_await bhttp::async_read(conn->stream, buffer, parser, as_tuple_awaitable);
+        }
         if (read_ec == bhttp::error::body_limit) {
             co_await write_problem(conn, error_code::payload_too_large,
                                    "request body is larger than the limit");
@@ -334,11 +537,7 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
             break;
         }
         if (read_ec) {
-            const bool client_gone =
-                read_ec == bhttp::error::end_of_stream ||
-                read_ec == asio::error::operation_aborted || read_ec == beast::error::timeout ||
-                read_ec == asio::error::connection_reset || read_ec == asio::error::eof;
-            if (!client_gone && read_n > 0)
+            if (!client_gone(read_ec))
                 co_await write_problem(conn, error_code::bad_request, "malformed HTTP request");
             break;
         }
@@ -346,8 +545,6 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
         auto in = parser.release();
         if (websocket::is_upgrade(in)) {
             co_await serve_websocket(conn, std::move(in), client);
-            std::lock_guard lock(connections_mutex);
-            connections.erase(conn);
             co_return;  // the WebSocket owned (and closed) the stream
         }
         const unsigned version = in.version();
@@ -366,11 +563,6 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
             co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);
         if (write_ec || !out.keep_alive()) break;
     }
-    beast::error_code ignored;
-    conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    conn->stream.close();
-    std::lock_guard lock(connections_mutex);
-    connections.erase(conn);
 }
 
 asio::awaitable<void> server::impl::serve_websocket(std::shared_ptr<connection> conn,
@@ -394,6 +586,7 @@ asio::awaitable<void> server::impl::serve_websocket(std::shared_ptr<connection> 
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 
     conn->stream.expires_never();  // the WebSocket has its own timeouts from here on
+    conn->upgraded = true;
     auto session = std::make_shared<ws_session>(std::move(conn->stream), blocking);
     auto& ws = session->stream();
     websocket::stream_base::timeout timeouts =
@@ -418,7 +611,6 @@ asio::awaitable<void> server::impl::serve_websocket(std::shared_ptr<connection> 
         }(open, session),
         use_awaitable);
     co_await session->read_loop(std::move(callbacks));
-    conn->ws.reset();
 }
 
 void server::impl::begin_stop() {
@@ -434,14 +626,33 @@ void server::impl::begin_stop() {
         for (const auto& conn : connections) {
             // Idle keep-alive connections are closed now; busy ones finish their request.
             asio::post(conn->executor, [conn] {
-                beast::error_code ignored;  // the peer may have closed it already
                 if (conn->ws)
                     conn->ws->close(1001, "server shutting down");
-                else if (conn->idle)
-                    conn->stream.socket().cancel(ignored);
+                else
+                    cancel_if_idle(conn);
             });
         }
     });
+}
+
+std::size_t raise_fd_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+    if (limit.rlim_cur < limit.rlim_max) {
+        const auto before = limit.rlim_cur;
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) == 0)
+            spdlog::info("module=http event=fd_limit_raised from={} to={}", before, limit.rlim_cur);
+        else
+            limit.rlim_cur = before;
+    }
+    return limit.rlim_cur == RLIM_INFINITY ? std::size_t{1} << 20
+                                           : static_cast<std::size_t>(limit.rlim_cur);
+}
+
+std::size_t default_max_connections(std::size_t fd_limit) {
+    const std::size_t headroom = 128 + fd_limit / 20;
+    return fd_limit > 2 * headroom ? fd_limit - headroom : fd_limit / 2;
 }
 
 server::server(server_options options, const router& routes, metrics& stats)
@@ -457,6 +668,19 @@ unsigned server::listen() {
     i.acceptor.set_option(asio::socket_base::reuse_address(true));
     i.acceptor.bind(endpoint);
     i.acceptor.listen(asio::socket_base::max_listen_connections);
+    const std::size_t fd_limit = raise_fd_limit();
+    i.max_connections =
+        i.options.max_connections ? i.options.max_connections : default_max_connections(fd_limit);
+    if (i.max_connections >= fd_limit)
+        spdlog::warn(
+            "module=http event=connection_cap_above_fd_limit max_connections={} fd_limit={}",
+            i.max_connections, fd_limit);
+    spdlog::info(
+        "module=http event=limits max_connections={} max_connections_per_client={} fd_limit={} "
+        "header_timeout_s={} keep_alive_timeout_s={} request_timeout_s={}",
+        i.max_connections, i.options.max_connections_per_client, fd_limit,
+        i.options.header_timeout.count(), i.options.keep_alive_timeout.count(),
+        i.options.request_timeout.count());
     // Catch SIGINT/SIGTERM from here on: a stop that arrives before run() is honoured
     // as soon as run() starts, instead of killing the process.
     if (i.options.handle_signals) {
@@ -472,7 +696,7 @@ unsigned server::listen() {
 void server::run() {
     auto& i = *impl_;
     i.on_stop = on_stop;
-    asio::co_spawn(i.acceptor.get_executor(), i.accept_loop(), asio::detached);
+    asio::co_spawn(i.acceptor.get_executor(), i.accept_loop(), log_exception("accept_loop"));
     // An exception escaping a connection must not end the process: log it and go on.
     const auto run_io = [&i] {
         for (;;) {
@@ -492,5 +716,14 @@ void server::run() {
 }
 
 void server::stop() { impl_->begin_stop(); }
+
+std::size_t server::connection_count() const {
+    std::lock_guard lock(impl_->connections_mutex);
+    return impl_->connections.size();
+}
+
+std::size_t server::refused_count() const { return impl_->refused.load(); }
+
+std::size_t server::max_connections() const { return impl_->max_connections; }
 
 }  // namespace bsocial::http

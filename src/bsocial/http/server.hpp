@@ -6,6 +6,13 @@
 // Lifecycle: construct -> listen() (binds, returns the port) -> run() blocks until stop()
 // or SIGINT/SIGTERM; stop() stops accepting, lets in-flight requests finish and closes
 // idle keep-alive connections. Beast stays inside server.cpp (pimpl).
+//
+// Connection limits (docs/security.md, items 6 and 10): at most max_connections sockets
+// and max_connections_per_client per client address. At the global cap the oldest idle
+// connection (waiting for its next request) is closed to make room; when none is idle,
+// and always beyond the per-address cap, the new connection gets a 503 (global) or 429
+// (per address) problem with Retry-After, written with a 1 s timeout, then is closed.
+// Existing connections are never touched by a refusal.
 
 #include <chrono>
 #include <cstddef>
@@ -25,9 +32,24 @@ struct server_options {
     int blocking_threads = 4;
     std::size_t body_limit = 64 * 1024;
     std::size_t header_limit = 16 * 1024;
-    std::chrono::seconds request_timeout{30};
+    std::chrono::seconds request_timeout{30};  ///< body read + handler + response write
+    /// A new connection must send its request headers within this time.
+    std::chrono::seconds header_timeout{10};
+    /// A kept-alive connection is closed when no next request starts within this time.
+    std::chrono::seconds keep_alive_timeout{5};
+    /// 0 = derived from the descriptor limit (default_max_connections()).
+    std::size_t max_connections = 0;
+    std::size_t max_connections_per_client = 256;
     bool handle_signals = true;
 };
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit (logged when changed); returns the
+/// soft limit now in force.
+std::size_t raise_fd_limit();
+
+/// The connection cap for a descriptor limit: the limit minus headroom for the database,
+/// Kafka and files (128 + 5%).
+std::size_t default_max_connections(std::size_t fd_limit);
 
 class server {
   public:
@@ -44,6 +66,13 @@ class server {
 
     /// Graceful stop; callable from any thread.
     void stop();
+
+    /// Open client connections (HTTP and WebSocket). Thread-safe.
+    std::size_t connection_count() const;
+
+    /// Connections refused at a cap since start, and the cap in force. Thread-safe.
+    std::size_t refused_count() const;
+    std::size_t max_connections() const;
 
     /// Called once from run() when a stop begins (e.g. to stop a relay too).
     std::function<void()> on_stop;

@@ -23,9 +23,11 @@ class static_files {
     std::filesystem::path root_;
 };
 
-/// Content-Security-Policy sent with every HTML page.
+/// Content-Security-Policy sent with every HTML page. connect-src 'self' also allows the
+/// WebSocket to this origin (ws: for http, wss: for https: CSP Level 3, docs/security.md
+/// item 5); a bare `ws: wss:` would allow any host.
 inline constexpr const char* content_security_policy =
-    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'";
 

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "bsocial/events/kafka_config.hpp"
+#include "bsocial/store/statement.hpp"
 
 namespace bsocial::notify {
 
@@ -67,6 +68,21 @@ class rebalance_handler final : public RdKafka::RebalanceCb {
 };
 }  // namespace
 
+std::optional<std::int64_t> stored_post_author(soci::session& sql, const comment_event& e) {
+    std::int64_t author = 0;
+    soci::statement st(sql);
+    st.exchange(soci::into(author));
+    st.exchange(soci::use(e.comment_id));
+    st.exchange(soci::use(e.post_id));
+    st.exchange(soci::use(e.commenter_id));
+    store::prepare_statement(st,
+                             "SELECT p.user_id FROM comments c JOIN posts p ON p.id = c.post_id"
+                             " WHERE c.id = :comment_id AND c.post_id = :post_id"
+                             " AND c.user_id = :user_id");
+    if (!st.execute(true)) return std::nullopt;
+    return author;
+}
+
 std::optional<comment_event> parse_comment_event(const std::string& payload, bool& malformed) {
     malformed = false;
     boost::system::error_code ec;
@@ -119,10 +135,36 @@ void comment_consumer::stop() {
 }
 
 consumer_counters comment_consumer::counters() const {
-    return {events_.load(), notifications_.load(), poison_.load(), assigned_.load()};
+    return {events_.load(), notifications_.load(), poison_.load(),
+            forged_.load(), restarts_.load(),      assigned_.load()};
 }
 
 void comment_consumer::run() {
+    auto delay = std::chrono::milliseconds(1000);
+    while (!stopping_) {
+        try {
+            consume_until_stopped();
+            return;
+        } catch (const std::exception& e) {
+            spdlog::error("module=notify event=consumer_failed error=\"{}\" retry_in_ms={}",
+                          e.what(), delay.count());
+        } catch (...) {
+            spdlog::error("module=notify event=consumer_failed error=unknown retry_in_ms={}",
+                          delay.count());
+        }
+        ++restarts_;
+        back_off(delay);
+        delay = std::min(delay * 2, std::chrono::milliseconds(30000));
+    }
+}
+
+void comment_consumer::back_off(std::chrono::milliseconds delay) {
+    const auto until = std::chrono::steady_clock::now() + delay;
+    while (!stopping_ && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+void comment_consumer::consume_until_stopped() {
     rebalance_handler rebalance(assigned_);
     auto conf = events::make_kafka_conf({
         {"bootstrap.servers", options_.brokers},
@@ -138,6 +180,11 @@ void comment_consumer::run() {
     std::unique_ptr<RdKafka::KafkaConsumer> consumer(
         RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!consumer) throw std::runtime_error("kafka consumer: " + err);
+    // Whatever ends this function, the consumer leaves its group before it is destroyed.
+    struct closer {
+        RdKafka::KafkaConsumer& c;
+        ~closer() { c.close(); }
+    } close_on_exit{*consumer};
     if (consumer->subscribe({options_.topic}) != RdKafka::ERR_NO_ERROR)
         throw std::runtime_error("kafka subscribe failed");
     spdlog::info("module=notify event=consumer_started group={} topic={}", options_.group_id,
@@ -166,6 +213,7 @@ void comment_consumer::run() {
 
         try {
             int created = 0;
+            int forged = 0;  // counted once the batch is committed, like `created`
             {
                 soci::session sql(db_.pool());
                 store::write_transaction tx(sql, db_);
@@ -179,7 +227,17 @@ void comment_consumer::run() {
                             "module=notify event=poison_message topic={} partition={} offset={}",
                             msg->topic_name(), msg->partition(), msg->offset());
                     }
-                    if (e && notification_store::add(sql, *e)) ++created;
+                    if (!e) continue;
+                    if (stored_post_author(sql, *e) != e->post_author_id) {
+                        ++forged;
+                        spdlog::warn(
+                            "module=notify event=forged_comment_event_skipped topic={} "
+                            "partition={} offset={} comment_id={} post_id={}",
+                            msg->topic_name(), msg->partition(), msg->offset(), e->comment_id,
+                            e->post_id);
+                        continue;
+                    }
+                    if (notification_store::add(sql, *e)) ++created;
                 }
                 tx.commit();
             }
@@ -198,6 +256,7 @@ void comment_consumer::run() {
                              RdKafka::err2str(commit_err));
             events_ += static_cast<std::int64_t>(batch.size());
             notifications_ += created;
+            forged_ += forged;
         } catch (const std::exception& e) {
             // The database refused: do not commit; seek each partition back to its first
             // message of this batch so the batch is read again.
@@ -213,7 +272,6 @@ void comment_consumer::run() {
             std::this_thread::sleep_for(std::chrono::seconds(1));
         }
     }
-    consumer->close();
     spdlog::info("module=notify event=consumer_stopped");
 }
 

@@ -4,10 +4,19 @@
 // handled in small batches: rows inserted in one transaction, then the offsets committed
 // (after the store, so a crash re-reads; the UNIQUE comment id makes that harmless).
 //
+// The event is not trusted for who gets notified: the recipient is the post's author as
+// the database has it (docs/security.md, item 8). An event whose comment does not exist,
+// or whose post_author_id is not the author of that post, is skipped, logged and counted
+// (`forged`).
+//
 // Lifecycle: construct -> start() (own thread) -> stop() (finishes the batch, commits,
-// closes the consumer). counters() is thread-safe.
+// closes the consumer). counters() is thread-safe. An exception in the consumer's thread
+// (Kafka client creation, subscription, the database outside a batch) is logged, the
+// Kafka client closed, and after a back-off (1 s doubling to 30 s) a new one starts:
+// it never reaches std::terminate (item 11).
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,8 +38,14 @@ struct consumer_counters {
     std::int64_t events = 0;         ///< messages read
     std::int64_t notifications = 0;  ///< rows created
     std::int64_t poison = 0;         ///< messages that were not a valid comment event
+    std::int64_t forged = 0;         ///< comment events the database contradicts (skipped)
+    std::int64_t restarts = 0;       ///< times the consumer thread recovered from a failure
     bool assigned = false;           ///< partitions assigned (the group is joined)
 };
+
+/// The author of the post a comment is on, as stored: nullopt when no comment has this id,
+/// post and commenter.
+std::optional<std::int64_t> stored_post_author(soci::session& sql, const comment_event& e);
 
 /// Parses a comment.created envelope; nullopt for anything else (other types are skipped,
 /// malformed ones count as poison).
@@ -47,12 +62,14 @@ class comment_consumer {
 
   private:
     void run();
+    void consume_until_stopped();
+    void back_off(std::chrono::milliseconds delay);
 
     store::database& db_;
     consumer_options options_;
     std::thread thread_;
     std::atomic<bool> stopping_{false};
-    std::atomic<std::int64_t> events_{0}, notifications_{0}, poison_{0};
+    std::atomic<std::int64_t> events_{0}, notifications_{0}, poison_{0}, forged_{0}, restarts_{0};
     std::atomic<bool> assigned_{false};
 };
 

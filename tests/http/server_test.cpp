@@ -1,0 +1,286 @@
+// The HTTP server on a real socket (loopback, port 0): what happens when application
+// code throws inside a connection (issue 9 item 10), and the connection caps (item 6).
+
+#include "bsocial/http/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+using namespace bsocial::http;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A server running on its own thread; stopped and joined on destruction.
+class running_server {
+  public:
+    running_server(const router& routes, server_options options = {}) {
+        options.port = 0;
+        options.io_threads = 1;
+        options.blocking_threads = 2;
+        options.handle_signals = false;
+        server_ = std::make_unique<server>(options, routes, stats_);
+        port_ = server_->listen();
+        thread_ = std::thread([this] { server_->run(); });
+    }
+    ~running_server() {
+        server_->stop();
+        thread_.join();
+    }
+    unsigned port() const { return port_; }
+    server& get() { return *server_; }
+
+  private:
+    metrics stats_;
+    std::unique_ptr<server> server_;
+    unsigned port_ = 0;
+    std::thread thread_;
+};
+
+/// Polls `done` for up to 5 s.
+template <class F>
+bool eventually(F done) {
+    for (int i = 0; i < 500; ++i) {
+        if (done()) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return done();
+}
+
+tcp::socket connect_to(asio::io_context& io, unsigned port) {
+    tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    return s;
+}
+
+/// Sends `request` and reads until the server closes or `timeout` passes; returns what
+/// was read, and in `closed` whether the server closed the connection.
+std::string exchange(tcp::socket& s, const std::string& request, bool& closed,
+                     std::chrono::milliseconds timeout = 3000ms) {
+    if (!request.empty()) asio::write(s, asio::buffer(request));
+    timeval tv{static_cast<time_t>(timeout.count() / 1000),
+               static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+    setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string out;
+    closed = false;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::recv(s.native_handle(), buf, sizeof buf, 0);
+        if (n > 0) {
+            out.append(buf, static_cast<std::size_t>(n));
+            continue;
+        }
+        closed = n == 0 || (n < 0 && errno == ECONNRESET);
+        return out;
+    }
+}
+
+/// Reads one HTTP response head (up to the blank line); the connection stays open.
+std::string read_head(tcp::socket& s) {
+    asio::streambuf buf;
+    asio::read_until(s, buf, "\r\n\r\n");
+    return {asio::buffers_begin(buf.data()), asio::buffers_end(buf.data())};
+}
+
+const std::string upgrade =
+    "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+/// A masked client text frame (RFC 6455: clients mask; the key 0 leaves the text as is).
+std::string text_frame(const std::string& text) {
+    std::string f;
+    f += static_cast<char>(0x81);
+    f += static_cast<char>(0x80 | text.size());
+    f += std::string(4, '\0');
+    return f + text;
+}
+
+router routes_with_ws(std::function<ws_callbacks(std::shared_ptr<ws_connection>)> open) {
+    router r;
+    r.add("GET", "/ping", [](request&) {
+        response res;
+        res.body = "pong";
+        res.content_type = "text/plain";
+        return res;
+    });
+    r.add_websocket("/ws", [open](request&) {
+        ws_decision d;
+        d.open = open;
+        return d;
+    });
+    return r;
+}
+
+}  // namespace
+
+TEST(ServerConnections, AThrowingWebSocketOpenClosesTheSocketAndFreesTheEntry) {
+    const router r = routes_with_ws([](std::shared_ptr<ws_connection>) -> ws_callbacks {
+        throw std::runtime_error("open failed");
+    });
+    running_server srv(r);
+    asio::io_context io;
+    auto s = connect_to(io, srv.port());
+    bool closed = false;
+    const std::string got = exchange(s, upgrade, closed);
+    EXPECT_NE(got.find("101"), std::string::npos) << got;
+    EXPECT_TRUE(closed) << "the server kept the socket of a connection whose coroutine threw";
+    EXPECT_TRUE(eventually([&] { return srv.get().connection_count() == 0; }));
+}
+
+TEST(ServerConnections, OnCloseRunsExactlyOnceEvenWhenOnMessageThrows) {
+    std::atomic<int> closes{0};
+    const router r = routes_with_ws([&closes](std::shared_ptr<ws_connection>) {
+        ws_callbacks c;
+        c.on_message = [](const std::string&) { throw std::runtime_error("bad message"); };
+        c.on_close = [&closes] { ++closes; };
+        return c;
+    });
+    running_server srv(r);
+    {
+        asio::io_context io;
+        auto s = connect_to(io, srv.port());
+        asio::write(s, asio::buffer(upgrade));
+        EXPECT_NE(read_head(s).find("101"), std::string::npos);
+        asio::write(s, asio::buffer(text_frame("hello")));
+        std::this_thread::sleep_for(100ms);
+        EXPECT_EQ(closes.load(), 0);
+        EXPECT_EQ(srv.get().connection_count(), 1u);
+    }  // the client goes away
+    EXPECT_TRUE(eventually([&] { return closes.load() == 1; }));
+    EXPECT_TRUE(eventually([&] { return srv.get().connection_count() == 0; }));
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(closes.load(), 1);
+}
+
+TEST(ServerConnections, OnCloseRunsOnceWhenTheServerStopsWithSocketsOpen) {
+    std::atomic<int> closes{0};
+    const router r = routes_with_ws([&closes](std::shared_ptr<ws_connection>) {
+        ws_callbacks c;
+        c.on_close = [&closes] { ++closes; };
+        return c;
+    });
+    asio::io_context io;
+    tcp::socket s(io);
+    std::thread client;
+    {
+        running_server srv(r);
+        s = connect_to(io, srv.port());
+        asio::write(s, asio::buffer(upgrade));
+        EXPECT_NE(read_head(s).find("101"), std::string::npos);
+        EXPECT_TRUE(eventually([&] { return srv.get().connection_count() == 1; }));
+        // The client hangs up when the server's close frame (1001) arrives.
+        client = std::thread([&s] {
+            char buf[64];
+            (void)::recv(s.native_handle(), buf, sizeof buf, 0);
+            ::shutdown(s.native_handle(), SHUT_RDWR);
+        });
+    }  // stop() while the socket is open
+    client.join();
+    EXPECT_EQ(closes.load(), 1);
+}
+
+TEST(ServerConnections, PerClientCapRefusesTheNextConnectionAndSparesTheOthers) {
+    const router r = routes_with_ws(nullptr);
+    server_options o;
+    o.max_connections_per_client = 3;
+    running_server srv(r, o);
+    asio::io_context io;
+    std::vector<tcp::socket> held;
+    for (int i = 0; i < 3; ++i) held.push_back(connect_to(io, srv.port()));
+    ASSERT_TRUE(eventually([&] { return srv.get().connection_count() == 3; }));
+
+    auto extra = connect_to(io, srv.port());
+    bool closed = false;
+    const std::string refused = exchange(extra, "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n", closed);
+    EXPECT_NE(refused.find("HTTP/1.1 429"), std::string::npos) << refused;
+    EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
+    EXPECT_TRUE(closed);
+    EXPECT_EQ(srv.get().refused_count(), 1u);
+
+    for (auto& s : held) {  // the first three still work
+        asio::write(s, asio::buffer(std::string("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")));
+        EXPECT_NE(read_head(s).find("200 OK"), std::string::npos);
+    }
+}
+
+TEST(ServerConnections, AtTheServerCapTheOldestIdleConnectionMakesRoom) {
+    const router r = routes_with_ws(nullptr);
+    server_options o;
+    o.max_connections = 2;
+    running_server srv(r, o);
+    asio::io_context io;
+    auto idle = connect_to(io, srv.port());
+    ASSERT_TRUE(eventually([&] { return srv.get().connection_count() == 1; }));
+    auto busy = connect_to(io, srv.port());
+    ASSERT_TRUE(eventually([&] { return srv.get().connection_count() == 2; }));
+    // `busy` is in the middle of a request: half its headers sent.
+    asio::write(busy, asio::buffer(std::string("GET /ping HTTP/1.1\r\n")));
+    std::this_thread::sleep_for(100ms);
+
+    auto fresh = connect_to(io, srv.port());
+    bool closed = false;
+    const std::string answer =
+        exchange(fresh, "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", closed);
+    EXPECT_NE(answer.find("200 OK"), std::string::npos) << answer;
+    exchange(idle, "", closed, 1000ms);
+    EXPECT_TRUE(closed) << "the idle connection should have been shed";
+    asio::write(busy, asio::buffer(std::string("Host: x\r\n\r\n")));
+    EXPECT_NE(read_head(busy).find("200 OK"), std::string::npos);
+}
+
+TEST(ServerConnections, AtTheServerCapWithNothingIdleANewConnectionGets503) {
+    const router r = routes_with_ws(nullptr);
+    server_options o;
+    o.max_connections = 1;
+    running_server srv(r, o);
+    asio::io_context io;
+    auto busy = connect_to(io, srv.port());
+    asio::write(busy, asio::buffer(std::string("GET /ping HTTP/1.1\r\n")));
+    ASSERT_TRUE(eventually([&] { return srv.get().connection_count() == 1; }));
+    std::this_thread::sleep_for(100ms);
+
+    auto extra = connect_to(io, srv.port());
+    bool closed = false;
+    const std::string refused = exchange(extra, "", closed);
+    EXPECT_NE(refused.find("HTTP/1.1 503"), std::string::npos) << refused;
+    EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
+    EXPECT_TRUE(closed);
+    asio::write(busy, asio::buffer(std::string("Host: x\r\n\r\n")));
+    EXPECT_NE(read_head(busy).find("200 OK"), std::string::npos);
+}
+
+TEST(ServerConnections, IdleAndSlowConnectionsAreClosedAtTheirDeadlines) {
+    const router r = routes_with_ws(nullptr);
+    server_options o;
+    o.header_timeout = 1s;
+    o.keep_alive_timeout = 1s;
+    running_server srv(r, o);
+    asio::io_context io;
+    auto silent = connect_to(io, srv.port());
+    auto slow = connect_to(io, srv.port());
+    asio::write(slow, asio::buffer(std::string("GET /ping HTTP/1.1\r\n")));
+    auto kept = connect_to(io, srv.port());
+    asio::write(kept, asio::buffer(std::string("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")));
+    EXPECT_NE(read_head(kept).find("200 OK"), std::string::npos);
+    for (auto* s : {&silent, &slow, &kept}) {
+        bool closed = false;
+        exchange(*s, "", closed, 3000ms);
+        EXPECT_TRUE(closed);
+    }
+    EXPECT_TRUE(eventually([&] { return srv.get().connection_count() == 0; }));
+}
+
+TEST(ServerConnections, DefaultCapLeavesHeadroomUnderTheDescriptorLimit) {
+    EXPECT_EQ(default_max_connections(20000), 20000u - 128 - 1000);
+    EXPECT_LT(default_max_connections(1024), 1024u - 128);
+    EXPECT_GT(default_max_connections(64), 0u);
+    EXPECT_GE(raise_fd_limit(), 64u);
+}
