@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "bsocial/events/kafka_config.hpp"
+#include "bsocial/store/sql_error.hpp"
 #include "bsocial/store/statement.hpp"
 
 namespace bsocial::notify {
@@ -147,7 +148,7 @@ void comment_consumer::run() {
             return;
         } catch (const std::exception& e) {
             spdlog::error("module=notify event=consumer_failed error=\"{}\" retry_in_ms={}",
-                          e.what(), delay.count());
+                          store::describe_error(e), delay.count());
         } catch (...) {
             spdlog::error("module=notify event=consumer_failed error=unknown retry_in_ms={}",
                           delay.count());
@@ -260,7 +261,8 @@ void comment_consumer::consume_until_stopped() {
         } catch (const std::exception& e) {
             // The database refused: do not commit; seek each partition back to its first
             // message of this batch so the batch is read again.
-            spdlog::error("module=notify event=store_failed error=\"{}\" action=retry", e.what());
+            spdlog::error("module=notify event=store_failed error=\"{}\" action=retry",
+                          store::describe_error(e));
             std::map<int32_t, int64_t> first_offsets;
             for (const auto& msg : batch)
                 first_offsets.try_emplace(msg->partition(), msg->offset());

@@ -15,6 +15,7 @@
 
 #include "bsocial/core/time_format.hpp"
 #include "bsocial/notify/pg_listener.hpp"
+#include "bsocial/store/sql_error.hpp"
 
 namespace bsocial::notify {
 
@@ -308,7 +309,7 @@ void hub::run() {
             }
             close_expired(system_now_ms());
         } catch (const std::exception& e) {
-            spdlog::warn("module=notify event=push_failed error=\"{}\"", e.what());
+            spdlog::warn("module=notify event=push_failed error=\"{}\"", store::describe_error(e));
         }
 
         // Sleep until a wake-up or the next timed duty.
