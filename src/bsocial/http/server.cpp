@@ -11,7 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
-#include <deque>
+#include <list>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -190,7 +190,7 @@ class ws_session final : public ws_connection, public std::enable_shared_from_th
 
     websocket::stream<beast::tcp_stream> ws_;
     asio::thread_pool& blocking_;
-    std::deque<std::string> queue_;
+    std::list<std::string> queue_;  ///< no allocation while empty (idle sockets)
     std::size_t queued_bytes_ = 0;
     bool writing_ = false;
     bool closing_ = false;
@@ -544,6 +544,9 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
 
         auto in = parser.release();
         if (websocket::is_upgrade(in)) {
+            // This frame lives as long as the WebSocket: give its read buffer back first.
+            buffer.clear();
+            buffer.shrink_to_fit();
             co_await serve_websocket(conn, std::move(in), client);
             co_return;  // the WebSocket owned (and closed) the stream
         }
@@ -598,17 +601,19 @@ asio::awaitable<void> server::impl::serve_websocket(std::shared_ptr<connection> 
         [](websocket::response_type& res) { res.set(bhttp::field::server, "bsocial"); }));
     ws.read_message_max(16 * 1024);
     auto [ec] = co_await ws.async_accept(in, as_tuple_awaitable);
+    in = {};  // this frame lives as long as the WebSocket: keep no request headers in it
     if (ec) co_return;
     conn->ws = session;
     if (stopping) session->close(1001, "server shutting down");
 
     // Opening runs on the blocking pool (it may query SQL and send the backlog).
-    auto open = d.decision.open;
+    auto open = std::move(d.decision.open);
+    d = {};
     auto callbacks = co_await asio::co_spawn(
         blocking,
         [](decltype(open) f, std::shared_ptr<ws_session> s) -> asio::awaitable<ws_callbacks> {
             co_return f(s);
-        }(open, session),
+        }(std::move(open), session),
         use_awaitable);
     co_await session->read_loop(std::move(callbacks));
 }
