@@ -85,12 +85,18 @@ class PortPolicy:
 
 # --------------------------------------------------------------------------- processes
 
-def _proc_state(pid: int) -> str | None:
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/pid/stat after the command name (field 3 on), or None when pid is gone."""
     try:
         data = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return data.rsplit(")", 1)[1].split()[0]
+    return data.rsplit(")", 1)[1].split()
+
+
+def _proc_state(pid: int) -> str | None:
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
 
 
 def _reap(pid: int) -> None:
@@ -123,11 +129,8 @@ def pid_alive(pid: int | None, marker: str | None = None) -> bool:
 
 def _start_time(pid: int) -> str | None:
     """Kernel start time of pid (field 22 of /proc/pid/stat): tells a reused pid apart."""
-    try:
-        data = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return data.rsplit(")", 1)[1].split()[19]
+    fields = _stat_fields(pid)
+    return fields[19] if fields else None
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .common import STOP_TIMEOUT, StackError, free_port, pid_alive, port_is_free, spawn, tail, terminate
+from .common import STOP_TIMEOUT, StackError, free_port, port_is_free, spawn, tail, terminate
 from .java import classpath, fetch, java_tool
 from .server import Server
 
@@ -38,13 +38,6 @@ class OpenSearch(Server):
     env_var = "BSOCIAL_TEST_OPENSEARCH"
     default_on = True
     java = "opensearch"
-
-    def running(self) -> bool:
-        st = self.st
-        return pid_alive(st.get("pid"), st.get("data"))
-
-    def endpoint(self) -> str:
-        return self.st["url"]
 
     def start(self, port: int | None = None, **_: Any) -> str:
         """Start the embedded single-node OpenSearch; returns http://127.0.0.1:PORT

@@ -84,13 +84,6 @@ class Postgres(Server):
             raise StackError(f"psql {sql!r} failed: {r.stderr.strip()}")
         return r.stdout.strip()
 
-    def running(self) -> bool:
-        st = self.st
-        return pid_alive(st.get("pid"), st.get("data"))
-
-    def endpoint(self) -> str:
-        return self.st["url"]
-
     def start(self, port: int | None = None, **_: Any) -> str:
         """Start (initdb on first use) a throw-away cluster on 127.0.0.1 with trust
         auth, database `bsocial` created. Returns postgresql://postgres@127.0.0.1:PORT/bsocial."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .common import STOP_TIMEOUT, PortPolicy
+from .common import STOP_TIMEOUT, PortPolicy, pid_alive
 from .state import StateFile
 
 
@@ -34,11 +34,14 @@ class Server:
         self.state.set(self.name, st)
 
     def running(self) -> bool:
-        raise NotImplementedError
+        """The recorded pid runs and its command line names the recorded data dir (a
+        single-process server; Kafka, with one process per broker, has its own)."""
+        st = self.st
+        return pid_alive(st.get("pid"), st.get("data"))
 
     def endpoint(self) -> str:
         """Where clients connect (a URL or a bootstrap list); valid while it runs."""
-        raise NotImplementedError
+        return self.st["url"]
 
     def start(self, **options: Any) -> str:
         """Starts it (or does nothing if it runs); returns endpoint()."""
