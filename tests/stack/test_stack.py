@@ -241,3 +241,22 @@ def test_state_file_is_shared_written_atomically_and_reloaded(tmp_path):
     assert StateFile(path).data == {}  # a torn file is treated as empty, never a crash
     b.clear()
     assert not path.exists() and b.data == {}
+
+
+def test_package_imports_follow_the_readme():
+    """stack/README.md: bstacklib imports only the standard library and itself; a server
+    module never imports another server module; only stack.py knows every server."""
+    import ast
+    pkg = REPO / "stack" / "bstacklib"
+    servers = {cls.__module__.rsplit(".", 1)[1] for cls in bstack.SERVERS}
+    assert servers == {"kafka", "opensearch", "postgres"}
+    for f in sorted(pkg.glob("*.py")):
+        own: set[str] = set()
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                own.add(node.module or "")
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                top = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name)
+                assert top.split(".")[0] in sys.stdlib_module_names | {"__future__"}, (f.name, top)
+        if f.stem != "stack":
+            assert not own & servers, f"{f.name} imports server module(s) {own & servers}"
