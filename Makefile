@@ -69,8 +69,11 @@ stack-fetch: deps
 	$(PYTHON) stack/bstack.py fetch
 
 # The web app (TypeScript, Vite) into web/dist, served by `bsocial serve --static-dir`.
+# `check` first: no import cycle in web/src, and web/generated/api-types.ts is what
+# openapi-typescript makes of docs/openapi.yaml (else: npm --prefix web run gen-api-types).
 web: deps
-	@[ -d web/node_modules ] || npm ci --prefix web --no-audit --no-fund
+	@[ web/node_modules/.package-lock.json -nt web/package-lock.json ] || npm ci --prefix web --no-audit --no-fund
+	npm --prefix web run check
 	npm --prefix web run build
 
 test: build-debug lint-openapi stack-fetch web

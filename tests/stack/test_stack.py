@@ -186,3 +186,77 @@ def test_stop_all_then_nothing_runs(tmp_path):
     assert not s.postgres_running()
     s.wipe()
     assert not (s.dir / "postgres").exists() and not (s.dir / "stack.json").exists()
+
+
+# ---------------------------------------------------------------- the package (no servers)
+
+def test_cli_selection_of_servers():
+    """`up`/`start`: Kafka and OpenSearch by default; naming one selects; --no-X drops X;
+    --postgres adds PostgreSQL."""
+    def chosen(*flags: str) -> set[str]:
+        args = bstack._parser().parse_args(["start", *flags])
+        return {n for n, on in bstack._selection(args).items() if on}
+    assert chosen() == {"kafka", "opensearch"}
+    assert chosen("--kafka") == {"kafka"}
+    assert chosen("--opensearch", "--postgres") == {"opensearch", "postgres"}
+    assert chosen("--no-kafka") == {"opensearch"}
+    assert chosen("--postgres", "--no-kafka", "--no-opensearch") == {"postgres"}
+    assert chosen("--postgres") == {"kafka", "opensearch", "postgres"}
+
+
+def test_every_server_is_registered_once_with_its_own_dir_and_variable(tmp_path):
+    s = bstack.Stack(tmp_path / "s")
+    names = [cls.name for cls in bstack.SERVERS]
+    assert names == ["kafka", "opensearch", "postgres"]
+    assert list(s.servers) == names
+    assert len({cls.env_var for cls in bstack.SERVERS}) == len(names)
+    assert {srv.home for srv in s.servers.values()} == {s.dir / n for n in names}
+    for cls in bstack.SERVERS:
+        if cls.java:
+            assert cls.java in bstack.COMPONENTS
+    # nothing started: no endpoint, no status, and start() refuses an unknown server
+    assert s.endpoints() == {"dir": str(s.dir)}
+    assert s.status() == {"dir": str(s.dir)}
+    with pytest.raises(ValueError, match="no such server: nosuch"):
+        s.start(kafka=False, opensearch=False, nosuch=True)
+
+
+def test_state_file_is_shared_written_atomically_and_reloaded(tmp_path):
+    from bstacklib.state import StateFile
+    path = tmp_path / "stack.json"
+    a = StateFile(path)
+    a.set("kafka", {"bootstrap": "127.0.0.1:1", "startup_seconds": 4.2})
+    a.set("postgres", {"url": "postgresql://x"})
+    got = a.get("kafka")
+    got["bootstrap"] = "changed"  # get() hands out a copy
+    assert a.get("kafka")["bootstrap"] == "127.0.0.1:1"
+    b = StateFile(path)  # another process reading the same dir
+    assert b.data == {"kafka": {"bootstrap": "127.0.0.1:1", "startup_seconds": 4.2},
+                      "postgres": {"url": "postgresql://x"}}
+    assert b.startup_seconds() == {"kafka": 4.2}
+    assert not path.with_suffix(".json.tmp").exists()
+    b.set("postgres", None)
+    assert json.loads(path.read_text()) == {"kafka": {"bootstrap": "127.0.0.1:1", "startup_seconds": 4.2}}
+    path.write_text("{not json")
+    assert StateFile(path).data == {}  # a torn file is treated as empty, never a crash
+    b.clear()
+    assert not path.exists() and b.data == {}
+
+
+def test_package_imports_follow_the_readme():
+    """stack/README.md: bstacklib imports only the standard library and itself; a server
+    module never imports another server module; only stack.py knows every server."""
+    import ast
+    pkg = REPO / "stack" / "bstacklib"
+    servers = {cls.__module__.rsplit(".", 1)[1] for cls in bstack.SERVERS}
+    assert servers == {"kafka", "opensearch", "postgres"}
+    for f in sorted(pkg.glob("*.py")):
+        own: set[str] = set()
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                own.add(node.module or "")
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                top = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name)
+                assert top.split(".")[0] in sys.stdlib_module_names | {"__future__"}, (f.name, top)
+        if f.stem != "stack":
+            assert not own & servers, f"{f.name} imports server module(s) {own & servers}"

@@ -2,68 +2,27 @@
 // `bsocial_session` cookie that the login answer sets. The app never sees or stores the
 // token: the login answer's `token` field is ignored on purpose.
 
-export interface User {
-  id: string;
-  username: string;
-  first_name: string;
-  last_name: string;
-  created_at?: string;
-  email?: string;
-}
+import type { components } from '../generated/api-types';
 
-export interface Profile {
-  user: User;
-  followers_count: number;
-  following_count: number;
-  followed_by_me: boolean;
-}
+// The types are generated from docs/openapi.yaml (web/generated/api-types.ts, `npm run gen-api-types`;
+// `npm run check-api-types` fails when the checked-in file is stale).
+type Schemas = components['schemas'];
 
-export interface Author {
-  id: string;
-  username: string;
-  first_name: string;
-  last_name: string;
-}
+/** The caller's own account (with `email`). */
+export type User = Schemas['User'];
+/** A user in a list or profile: `User` when it is the caller, `PublicUser` for anyone else. */
+export type UserView = Schemas['UserView'];
+export type Profile = Schemas['UserProfile'];
+export type Author = Schemas['Author'];
+export type Post = Schemas['Post'];
+export type Comment = Schemas['Comment'];
+export type Notification = Schemas['Notification'];
+export type Registration = Schemas['RegisterUserRequest'];
 
-export interface Post {
-  id: string;
-  author: Author;
-  content: string;
-  created_at: string;
-  comment_count: number;
-}
-
-export interface Comment {
-  id: string;
-  post_id: string;
-  author: Author;
-  content: string;
-  created_at: string;
-}
-
-export interface Notification {
-  id: string;
-  type: string;
-  post_id: string;
-  comment_id: string;
-  actor: { id: string; username: string };
-  excerpt: string;
-  created_at: string;
-  delivered_at: string | null;
-}
-
+/** One page of a list (`UserList`, `PostList`, ...): the shape every list answer shares. */
 export interface Page<T> {
   items: T[];
-  next_cursor: string | null;
-}
-
-export interface Registration {
-  first_name: string;
-  last_name: string;
-  username: string;
-  email: string;
-  password: string;
-  password_confirmation: string;
+  next_cursor: Schemas['NextCursor'];
 }
 
 const BASE = '/api/v1';
@@ -183,35 +142,35 @@ async function request<T>(path: string, opts: Options = {}): Promise<T> {
 const enc = encodeURIComponent;
 
 export const api = {
-  register: (r: Registration) => request<{ user: User }>('/users', { method: 'POST', body: r }),
+  register: (r: Registration) => request<Schemas['UserEnvelope']>('/users', { method: 'POST', body: r }),
   // The answer also carries the token; we rely on the HttpOnly cookie and drop it.
   login: async (login: string, password: string): Promise<User> =>
-    (await request<{ user: User }>('/sessions', { method: 'POST', body: { login, password }, quiet401: true })).user,
+    (await request<Schemas['Session']>('/sessions', { method: 'POST', body: { login, password }, quiet401: true })).user,
   logout: () => request<void>('/sessions/current', { method: 'DELETE', quiet401: true }),
-  me: async (): Promise<User> => (await request<{ user: User }>('/users/me', { quiet401: true })).user,
+  me: async (): Promise<User> => (await request<Schemas['UserEnvelope']>('/users/me', { quiet401: true })).user,
   searchUsers: (q: string, cursor?: string | null) =>
-    request<Page<User>>('/users', { query: { q, cursor, limit: 20 } }),
+    request<Schemas['UserList']>('/users', { query: { q, cursor, limit: 20 } }),
   profile: (username: string) => request<Profile>(`/users/${enc(username)}`),
   follow: (username: string) => request<void>(`/users/me/following/${enc(username)}`, { method: 'PUT' }),
   unfollow: (username: string) => request<void>(`/users/me/following/${enc(username)}`, { method: 'DELETE' }),
   followers: (username: string, cursor?: string | null) =>
-    request<Page<User>>(`/users/${enc(username)}/followers`, { query: { cursor } }),
+    request<Schemas['UserList']>(`/users/${enc(username)}/followers`, { query: { cursor } }),
   following: (username: string, cursor?: string | null) =>
-    request<Page<User>>(`/users/${enc(username)}/following`, { query: { cursor } }),
+    request<Schemas['UserList']>(`/users/${enc(username)}/following`, { query: { cursor } }),
   userPosts: (username: string, cursor?: string | null) =>
-    request<Page<Post>>(`/users/${enc(username)}/posts`, { query: { cursor, limit: 20 } }),
-  feed: (cursor?: string | null) => request<Page<Post>>('/feed', { query: { cursor, limit: 20 } }),
+    request<Schemas['PostList']>(`/users/${enc(username)}/posts`, { query: { cursor, limit: 20 } }),
+  feed: (cursor?: string | null) => request<Schemas['PostList']>('/feed', { query: { cursor, limit: 20 } }),
   createPost: async (content: string): Promise<Post> =>
-    (await request<{ post: Post }>('/posts', { method: 'POST', body: { content } })).post,
-  post: async (id: string): Promise<Post> => (await request<{ post: Post }>(`/posts/${enc(id)}`)).post,
+    (await request<Schemas['PostEnvelope']>('/posts', { method: 'POST', body: { content } })).post,
+  post: async (id: string): Promise<Post> => (await request<Schemas['PostEnvelope']>(`/posts/${enc(id)}`)).post,
   comments: (postId: string, cursor?: string | null) =>
-    request<Page<Comment>>(`/posts/${enc(postId)}/comments`, { query: { cursor, limit: 50 } }),
+    request<Schemas['CommentList']>(`/posts/${enc(postId)}/comments`, { query: { cursor, limit: 50 } }),
   addComment: async (postId: string, content: string): Promise<Comment> =>
-    (await request<{ comment: Comment }>(`/posts/${enc(postId)}/comments`, { method: 'POST', body: { content } }))
+    (await request<Schemas['CommentEnvelope']>(`/posts/${enc(postId)}/comments`, { method: 'POST', body: { content } }))
       .comment,
-  claimNotifications: () => request<{ items: Notification[] }>('/notifications/claim', { method: 'POST' }),
+  claimNotifications: () => request<Schemas['NotificationClaim']>('/notifications/claim', { method: 'POST' }),
   notifications: (cursor?: string | null) =>
-    request<Page<Notification>>('/notifications', { query: { cursor, limit: 20 } }),
+    request<Schemas['NotificationList']>('/notifications', { query: { cursor, limit: 20 } }),
 };
 
 export const LIMITS = { post: 1000, comment: 500 } as const;

@@ -2,6 +2,7 @@
 // Hash routes (#/feed, #/u/ada, …) need nothing from the server but index.html at `/`.
 
 import { api, ApiError, setUnauthorizedHandler, type Notification, type User } from './api';
+import type { Ctx, PublicCtx, ToastKind } from './ctx';
 import { avatar, byId, clear, h, replace } from './dom';
 import { NotificationCenter } from './notifications';
 import { renderLogin, renderRegister } from './views/auth';
@@ -10,26 +11,6 @@ import { renderNotifications } from './views/notifications';
 import { renderPeople, renderUserList } from './views/people';
 import { renderPostPage } from './views/post';
 import { renderProfile } from './views/profile';
-
-export type ToastKind = 'info' | 'success' | 'error' | 'notify';
-
-export interface Ctx {
-  me: User;
-  notifications: NotificationCenter;
-  toast(message: string, kind?: ToastKind, link?: { href: string; text: string }): void;
-  /** Shows an error as a toast (401 is handled globally: back to the login screen). */
-  error(e: unknown): void;
-  navigate(hash: string): void;
-  logout(): Promise<void>;
-}
-
-export interface PublicCtx {
-  toast: Ctx['toast'];
-  navigate(hash: string): void;
-  loggedIn(user: User, welcome?: string): void;
-  /** A message to show on the login screen (e.g. why the user is there). */
-  flash: string | null;
-}
 
 type Cleanup = (() => void) | void;
 type View = (root: HTMLElement, ctx: Ctx, params: string[], query: URLSearchParams) => Cleanup;

@@ -2,7 +2,7 @@
 
 import { api, ApiError, type Registration } from '../api';
 import { h } from '../dom';
-import type { PublicCtx } from '../app';
+import type { PublicCtx } from '../ctx';
 import { field, formAlert, rateLimitCountdown, setFieldError, type Field } from './form';
 
 function authShell(title: string, subtitle: string, ...body: Node[]): HTMLElement {

@@ -1,7 +1,7 @@
 // The feed: my posts and those of everyone I follow, newest first.
 
 import { api, LIMITS } from '../api';
-import type { Ctx } from '../app';
+import type { Ctx } from '../ctx';
 import { h } from '../dom';
 import { composer, postList } from './posts';
 

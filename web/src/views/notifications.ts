@@ -2,9 +2,10 @@
 // indicator and the "Check now" fallback (claim over HTTP).
 
 import { api, ApiError, type Notification } from '../api';
-import type { Ctx } from '../app';
+import type { Ctx } from '../ctx';
 import { h, replace, timeAgo } from '../dom';
 import type { StreamStatus } from '../notifications';
+import { pager } from '../pager';
 
 const STATUS_TEXT: Record<StreamStatus, string> = {
   live: 'Live',
@@ -37,11 +38,9 @@ export function renderNotifications(root: HTMLElement, ctx: Ctx): () => void {
   const center = ctx.notifications;
   const list = h('ul', { class: 'card notification-list', id: 'notification-list', hidden: true });
   const empty = h('div', { class: 'card empty', hidden: true }, h('p', { class: 'muted' }, 'No notifications yet. When someone comments on your posts, you will see it here.'));
-  const more = h('button', { type: 'button', class: 'btn btn-secondary btn-block', hidden: true }, 'Load more');
   const status = h('span', { class: 'conn', id: 'stream-status' });
   const check = h('button', { type: 'button', class: 'btn btn-secondary', id: 'check-notifications' }, 'Check now');
   const shown = new Set<string>();
-  let cursor: string | null = null;
 
   const showStatus = () => {
     status.className = `conn conn-${center.status}`;
@@ -61,22 +60,17 @@ export function renderNotifications(root: HTMLElement, ctx: Ctx): () => void {
     sync();
   };
 
-  const loadPage = async () => {
-    more.disabled = true;
-    try {
-      const page = await api.notifications(cursor);
-      page.items.forEach((n) => add(n, 'bottom'));
-      cursor = page.next_cursor;
-      more.hidden = cursor === null;
+  const more = pager<Notification>({
+    label: 'Load more',
+    className: 'btn btn-secondary btn-block',
+    fetch: (cursor) => api.notifications(cursor),
+    show(items) {
+      items.forEach((n) => add(n, 'bottom'));
       sync();
       center.markAllRead(); // seen; the highlighted ones stay highlighted on this page
-    } catch (e) {
-      ctx.error(e);
-    } finally {
-      more.disabled = false;
-    }
-  };
-  more.addEventListener('click', () => void loadPage());
+    },
+    failed: (e) => ctx.error(e),
+  });
 
   check.addEventListener('click', async () => {
     check.disabled = true;
@@ -103,9 +97,9 @@ export function renderNotifications(root: HTMLElement, ctx: Ctx): () => void {
     h('div', { class: 'page-head' }, h('h1', null, 'Notifications'), h('div', { class: 'head-actions' }, status, check)),
     empty,
     list,
-    more,
+    more.button,
   );
   showStatus();
-  void loadPage();
+  void more.load(true);
   return unsubscribe;
 }

@@ -1,10 +1,11 @@
 // Finding people (username prefix search) and follower / following lists.
 
-import { api, ApiError, type Page, type User } from '../api';
-import type { Ctx } from '../app';
+import { api, ApiError, type Page, type UserView } from '../api';
+import type { Ctx } from '../ctx';
 import { avatar, fullName, h, replace } from '../dom';
+import { pager } from '../pager';
 
-function userRow(u: User): HTMLElement {
+function userRow(u: UserView): HTMLElement {
   return h(
     'li',
     null,
@@ -18,46 +19,36 @@ function userRow(u: User): HTMLElement {
   );
 }
 
-/** A paged list of users; `load(null)` starts over. */
+/** A paged list of users; `load(fetch)` starts over with another query. */
 function userList(ctx: Ctx, emptyText: () => string): {
   el: HTMLElement;
-  load(fetch: (cursor: string | null) => Promise<Page<User>>): Promise<void>;
+  load(fetch: (cursor: string | null) => Promise<Page<UserView>>): Promise<void>;
 } {
   const ul = h('ul', { class: 'card user-list', hidden: true });
-  const more = h('button', { type: 'button', class: 'btn btn-secondary btn-block', hidden: true }, 'Load more');
   const status = h('p', { class: 'muted center' });
-  let fetchPage: (cursor: string | null) => Promise<Page<User>> = async () => ({ items: [], next_cursor: null });
-  let cursor: string | null = null;
-  let token = 0;
-
-  const page = async (reset: boolean) => {
-    const mine = reset ? ++token : token;
-    more.disabled = true;
-    try {
-      const p = await fetchPage(reset ? null : cursor);
-      if (mine !== token) return; // a newer search started meanwhile
-      if (reset) replace(ul);
-      for (const u of p.items) ul.appendChild(userRow(u));
-      cursor = p.next_cursor;
-      more.hidden = cursor === null;
+  let fetchPage: (cursor: string | null) => Promise<Page<UserView>> = async () => ({ items: [], next_cursor: null });
+  const more = pager<UserView>({
+    label: 'Load more',
+    className: 'btn btn-secondary btn-block',
+    fetch: (cursor) => fetchPage(cursor),
+    show(items, first) {
+      if (first) replace(ul);
+      for (const u of items) ul.appendChild(userRow(u));
       ul.hidden = ul.children.length === 0;
       status.textContent = ul.children.length === 0 ? emptyText() : '';
       status.hidden = ul.children.length > 0;
-    } catch (e) {
-      if (mine !== token) return;
+    },
+    failed(e) {
       status.textContent = e instanceof ApiError ? e.friendly : 'Could not load the list.';
       status.hidden = false;
       ctx.error(e);
-    } finally {
-      more.disabled = false;
-    }
-  };
-  more.addEventListener('click', () => void page(false));
+    },
+  });
   return {
-    el: h('div', null, status, ul, more),
+    el: h('div', null, status, ul, more.button),
     load(f) {
       fetchPage = f;
-      return page(true);
+      return more.load(true);
     },
   };
 }

@@ -1,7 +1,7 @@
 // One post with its comments open (the target of a notification).
 
 import { api, ApiError } from '../api';
-import type { Ctx } from '../app';
+import type { Ctx } from '../ctx';
 import { h, replace } from '../dom';
 import { postCard } from './posts';
 

@@ -2,8 +2,9 @@
 // the single-post page.
 
 import { api, ApiError, LIMITS, type Comment, type Page, type Post } from '../api';
-import type { Ctx } from '../app';
+import type { Ctx } from '../ctx';
 import { avatar, fullName, h, plural, replace, timeAgo } from '../dom';
+import { pager } from '../pager';
 
 function authorLine(a: { username: string; first_name: string; last_name: string }, when: HTMLElement): HTMLElement {
   const profile = `#/u/${encodeURIComponent(a.username)}`;
@@ -83,9 +84,7 @@ function commentItem(c: Comment): HTMLElement {
 /** The comments of a post: oldest first, "show more", and a form to add one. */
 function commentsSection(post: Post, ctx: Ctx, onAdded: () => void): HTMLElement {
   const list = h('ul', { class: 'comments-list' });
-  const more = h('button', { type: 'button', class: 'btn btn-link', hidden: true }, 'Show more comments');
   const status = h('p', { class: 'muted small' }, 'Loading comments…');
-  let cursor: string | null = null;
   const seen = new Set<string>();
 
   const add = (c: Comment) => {
@@ -93,23 +92,20 @@ function commentsSection(post: Post, ctx: Ctx, onAdded: () => void): HTMLElement
     seen.add(c.id);
     list.appendChild(commentItem(c));
   };
-  const load = async () => {
-    more.disabled = true;
-    try {
-      const page: Page<Comment> = await api.comments(post.id, cursor);
-      page.items.forEach(add);
-      cursor = page.next_cursor;
-      more.hidden = cursor === null;
+  const more = pager<Comment>({
+    label: 'Show more comments',
+    className: 'btn btn-link',
+    fetch: (cursor) => api.comments(post.id, cursor),
+    show(items) {
+      items.forEach(add);
       status.hidden = seen.size > 0;
       status.textContent = 'No comments yet. Be the first.';
-    } catch (e) {
+    },
+    failed(e) {
       status.textContent = e instanceof ApiError ? e.friendly : 'Could not load the comments.';
       ctx.error(e);
-    } finally {
-      more.disabled = false;
-    }
-  };
-  more.addEventListener('click', () => void load());
+    },
+  });
 
   const form = composer({
     placeholder: 'Write a comment…',
@@ -121,13 +117,13 @@ function commentsSection(post: Post, ctx: Ctx, onAdded: () => void): HTMLElement
     submit: async (text) => {
       const c = await api.addComment(post.id, text);
       // Only append when every older comment is loaded (oldest first); else it comes later.
-      if (cursor === null) add(c);
+      if (more.atEnd) add(c);
       status.hidden = true;
       onAdded();
     },
   });
-  void load();
-  return h('div', { class: 'comments' }, status, list, more, form);
+  void more.load(true);
+  return h('div', { class: 'comments' }, status, list, more.button, form);
 }
 
 export function postCard(post: Post, ctx: Ctx, opts: { open?: boolean } = {}): HTMLElement {
@@ -178,45 +174,43 @@ export function postList(
   empty: () => Node,
 ): { el: HTMLElement; prepend(p: Post): void; reload(): Promise<void> } {
   const list = h('div', { class: 'post-list' });
-  const more = h('button', { type: 'button', class: 'btn btn-secondary btn-block load-more', hidden: true }, 'Load more');
   const status = h('div', { class: 'list-status' });
-  let cursor: string | null = null;
   let seen = new Set<string>();
 
-  const loadPage = async (reset: boolean) => {
-    more.disabled = true;
-    if (reset) replace(status, h('p', { class: 'muted center' }, 'Loading…'));
-    try {
-      const page = await fetchPage(reset ? null : cursor);
-      if (reset) {
+  const more = pager<Post>({
+    label: 'Load more',
+    className: 'btn btn-secondary btn-block load-more',
+    fetch: fetchPage,
+    show(items, first) {
+      if (first) {
         replace(list);
         seen = new Set();
       }
-      for (const p of page.items) {
+      for (const p of items) {
         if (seen.has(p.id)) continue;
         seen.add(p.id);
         list.appendChild(postCard(p, ctx));
       }
-      cursor = page.next_cursor;
-      more.hidden = cursor === null;
       replace(status, seen.size === 0 ? empty() : null);
-    } catch (e) {
+    },
+    failed(e) {
       replace(status, h('p', { class: 'alert alert-error' }, e instanceof ApiError ? e.friendly : 'Could not load posts.'));
       ctx.error(e);
-    } finally {
-      more.disabled = false;
-    }
+    },
+  });
+  const reload = () => {
+    replace(status, h('p', { class: 'muted center' }, 'Loading…'));
+    return more.load(true);
   };
-  more.addEventListener('click', () => void loadPage(false));
-  void loadPage(true);
+  void reload();
   return {
-    el: h('div', null, status, list, more),
+    el: h('div', null, status, list, more.button),
     prepend(p) {
       if (seen.has(p.id)) return;
       seen.add(p.id);
       list.prepend(postCard(p, ctx));
       replace(status);
     },
-    reload: () => loadPage(true),
+    reload,
   };
 }

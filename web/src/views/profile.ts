@@ -2,7 +2,7 @@
 // is me or someone I follow).
 
 import { api, ApiError, type Profile } from '../api';
-import type { Ctx } from '../app';
+import type { Ctx } from '../ctx';
 import { avatar, fullName, h, replace } from '../dom';
 import { postList } from './posts';
 
