@@ -103,6 +103,22 @@ class Http:
         return json.loads(raw) if raw else None
 
 
+def read_notifications(ws, on_arrival):
+    """Reads a socket until it closes: acks each notification and reports
+    on_arrival(comment_id, monotonic time of arrival)."""
+    try:
+        for msg in ws:
+            t = time.monotonic()
+            f = json.loads(msg)
+            if f.get("type") != "notification":
+                continue
+            n = f["notification"]
+            ws.send(json.dumps({"type": "ack", "id": n["id"]}))
+            on_arrival(n["comment_id"], t)
+    except Exception:  # noqa: BLE001 - the socket closes at the end
+        pass
+
+
 def start(cmd, env, what, preexec_fn=None):
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                          env=env, preexec_fn=preexec_fn)
@@ -169,22 +185,12 @@ def push_latency(args, port, nport):
                     additional_headers={"Authorization": f"Bearer {a['token']}"},
                     compression=None)
 
-    def reader():
-        try:
-            for msg in ws:
-                t = time.monotonic()
-                f = json.loads(msg)
-                if f.get("type") != "notification":
-                    continue
-                n = f["notification"]
-                ws.send(json.dumps({"type": "ack", "id": n["id"]}))
-                with arrived_cv:
-                    arrived[n["comment_id"]] = t
-                    arrived_cv.notify_all()
-        except Exception:  # noqa: BLE001 - the socket closes at the end
-            pass
+    def on_arrival(comment_id, t):
+        with arrived_cv:
+            arrived[comment_id] = t
+            arrived_cv.notify_all()
 
-    threading.Thread(target=reader, daemon=True).start()
+    threading.Thread(target=read_notifications, args=(ws, on_arrival), daemon=True).start()
     # warm-up (first produce opens the relay's connections); not measured
     for i in range(5):
         c = hb.request("POST", f"/api/v1/posts/{post['id']}/comments", {"content": f"warm {i}"},
@@ -339,19 +345,9 @@ def sustained(args, api_ports, label):
     lock = threading.Lock()
     sockets = []
 
-    def reader(ws):
-        try:
-            for msg in ws:
-                t = time.monotonic()
-                f = json.loads(msg)
-                if f.get("type") != "notification":
-                    continue
-                n = f["notification"]
-                ws.send(json.dumps({"type": "ack", "id": n["id"]}))
-                with lock:
-                    arrivals[n["comment_id"]].append(t)
-        except Exception:  # noqa: BLE001 - closed at the end
-            pass
+    def on_arrival(comment_id, t):
+        with lock:
+            arrivals[comment_id].append(t)
 
     for i, r in enumerate(recipients):
         ws = ws_connect(f"ws://127.0.0.1:{api_ports[i % len(api_ports)]}"
@@ -359,7 +355,8 @@ def sustained(args, api_ports, label):
                         additional_headers={"Authorization": f"Bearer {r['token']}"},
                         compression=None)
         sockets.append(ws)
-        threading.Thread(target=reader, args=(ws,), daemon=True).start()
+        threading.Thread(target=read_notifications, args=(ws, on_arrival),
+                         daemon=True).start()
     # warm-up: one comment per recipient, not measured
     for i, pid in enumerate(posts):
         Http(api_ports[0]).request("POST", f"/api/v1/posts/{pid}/comments", {"content": "warm"},
