@@ -70,6 +70,18 @@ TEST_F(Accounts, RegisterNormalisesAndStoresTheUserWithAnArgon2idHash) {
     EXPECT_EQ(w.events_of_type("user.registered"), 1);
 }
 
+TEST(AccountsHasher, ProductionKeepsTheInteractiveProfileOnlyTestsLowerIt) {
+    init_crypto();
+    auth::password_hasher production({.threads = 1});
+    const auto strong = production.hash("correct horse battery");
+    EXPECT_NE(strong.find("$m=65536,t=2,"), std::string::npos) << strong;
+    social_world w;  // the unit tests' hasher
+    const auto cheap = w.hasher.hash("correct horse battery");
+    EXPECT_NE(cheap.find("$m=8,t=1,"), std::string::npos) << cheap;
+    EXPECT_TRUE(production.verify(cheap, "correct horse battery"))
+        << "the cost is read from the stored hash";
+}
+
 TEST_F(Accounts, FindUserByUsernameIsNulloptForAnUnknownName) {
     soci::session sql(w.db->pool());
     EXPECT_FALSE(social::detail::find_user_by_username(sql, "nobody"));

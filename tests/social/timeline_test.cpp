@@ -61,6 +61,8 @@ struct feed_case {
     social::timeline_settings settings;
 };
 
+void PrintTo(const feed_case& c, std::ostream* os) { *os << c.name; }
+
 class FeedMatchesItsDefinition : public ::testing::TestWithParam<feed_case> {};
 }  // namespace
 
