@@ -17,11 +17,13 @@
 namespace bsocial::auth {
 
 namespace {
-// libsodium's "interactive" Argon2id profile: t=2, m=64 MiB (above OWASP's 19 MiB floor).
-constexpr unsigned long long ops_limit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
-constexpr std::size_t mem_limit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+// The default cost is libsodium's "interactive" Argon2id profile: t=2, m=64 MiB (above
+// OWASP's 19 MiB floor).
+static_assert(hasher_options{}.ops_limit == crypto_pwhash_OPSLIMIT_INTERACTIVE);
+static_assert(hasher_options{}.mem_limit == crypto_pwhash_MEMLIMIT_INTERACTIVE);
 
-std::string hash_now(std::string_view password) {
+std::string hash_now(std::string_view password, unsigned long long ops_limit,
+                     std::size_t mem_limit) {
     char out[crypto_pwhash_STRBYTES];
     if (crypto_pwhash_str_alg(out, password.data(), password.size(), ops_limit, mem_limit,
                               crypto_pwhash_ALG_ARGON2ID13) != 0)
@@ -34,7 +36,7 @@ std::string hash_now(std::string_view password) {
 password_hasher::password_hasher(hasher_options options) : options_(options) {
     options_.threads = std::clamp(options_.threads, 1, 64);
     options_.queue_bound = std::max(0, options_.queue_bound);
-    dummy_hash_ = hash_now(random_hex(16));
+    dummy_hash_ = hash_now(random_hex(16), options_.ops_limit, options_.mem_limit);
     for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { work(); });
 }
 
@@ -104,7 +106,7 @@ std::uint64_t password_hasher::verified_total() const {
 
 std::string password_hasher::hash(std::string_view password) {
     std::string out;
-    run([&] { out = hash_now(password); });
+    run([&] { out = hash_now(password, options_.ops_limit, options_.mem_limit); });
     std::lock_guard lock(mutex_);
     ++hashed_;
     return out;

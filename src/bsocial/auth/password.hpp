@@ -25,6 +25,11 @@ namespace bsocial::auth {
 struct hasher_options {
     int threads = 2;       ///< hashes computed at once
     int queue_bound = 16;  ///< hashes allowed to wait for a thread; more are refused (503)
+    /// Argon2id cost of new hashes. The defaults are libsodium's "interactive" profile
+    /// (t=2, m=64 MiB); no setting changes them. Only unit tests lower them (to libsodium's
+    /// minimum), so that a test that registers users takes microseconds, not 100 ms each.
+    unsigned long long ops_limit = 2;
+    std::size_t mem_limit = std::size_t{64} << 20;
 };
 
 class password_hasher {

@@ -1,0 +1,276 @@
+// social::accounts on an in-memory SQLite with a manual clock: registration, login and
+// its limits, logout, and authenticate().
+
+#include "bsocial/social/accounts.hpp"
+
+#include <gtest/gtest.h>
+
+#include "bsocial/core/error.hpp"
+#include "bsocial/social/user_rows.hpp"
+#include "support/social_world.hpp"
+
+namespace {
+using namespace bsocial;
+using bsocial::testing::social_world;
+using bsocial::testing::world_options;
+
+social::registration valid(const std::string& username) {
+    return {"Ada",
+            "Lovelace",
+            username,
+            username + "@example.com",
+            social_world::password,
+            social_world::password};
+}
+
+/// The error a call throws; fails the test when it throws none.
+template <class F>
+bsocial::error error_of(F&& f) {
+    try {
+        f();
+    } catch (const bsocial::error& e) {
+        return e;
+    }
+    ADD_FAILURE() << "no bsocial::error thrown";
+    return bsocial::error(error_code::internal_error, "none");
+}
+
+class Accounts : public ::testing::Test {
+  protected:
+    social_world w;
+};
+}  // namespace
+
+TEST_F(Accounts, RegisterNormalisesAndStoresTheUserWithAnArgon2idHash) {
+    auto in = valid("  Ada_L ");
+    in.email = " Ada.L@Example.COM ";
+    in.first_name = "  Ada ";
+    const std::int64_t now = w.clock.now_ms();
+    const auto u = w.accounts.register_user(in, "192.0.2.7");
+
+    EXPECT_GT(u.id, 0);
+    EXPECT_EQ(u.username, "ada_l");
+    EXPECT_EQ(u.email, "ada.l@example.com");
+    EXPECT_EQ(u.first_name, "Ada");
+    EXPECT_EQ(u.last_name, "Lovelace");
+    EXPECT_EQ(u.created_at, now);
+
+    std::string hash;
+    {
+        soci::session sql(w.db->pool());
+        const auto stored = social::detail::find_user_by_username(sql, "ada_l");
+        ASSERT_TRUE(stored);
+        EXPECT_EQ(stored->id, u.id);
+        EXPECT_EQ(stored->email, "ada.l@example.com");
+        EXPECT_EQ(stored->created_at, now);
+        sql << "SELECT password_hash FROM users WHERE id = :id", soci::into(hash), soci::use(u.id);
+    }
+    EXPECT_EQ(hash.rfind("$argon2id$", 0), 0u) << hash;
+    EXPECT_EQ(hash.find(social_world::password), std::string::npos);
+    EXPECT_EQ(w.events_of_type("user.registered"), 1);
+}
+
+TEST(AccountsHasher, ProductionKeepsTheInteractiveProfileOnlyTestsLowerIt) {
+    init_crypto();
+    auth::password_hasher production({.threads = 1});
+    const auto strong = production.hash("correct horse battery");
+    EXPECT_NE(strong.find("$m=65536,t=2,"), std::string::npos) << strong;
+    social_world w;  // the unit tests' hasher
+    const auto cheap = w.hasher.hash("correct horse battery");
+    EXPECT_NE(cheap.find("$m=8,t=1,"), std::string::npos) << cheap;
+    EXPECT_TRUE(production.verify(cheap, "correct horse battery"))
+        << "the cost is read from the stored hash";
+}
+
+TEST_F(Accounts, FindUserByUsernameIsNulloptForAnUnknownName) {
+    soci::session sql(w.db->pool());
+    EXPECT_FALSE(social::detail::find_user_by_username(sql, "nobody"));
+}
+
+TEST_F(Accounts, RegisterReportsEveryInvalidFieldAtOnceAndStoresNothing) {
+    social::registration in{"", std::string(101, 'x'), "a!", "not-an-email", "short", "other"};
+    const auto e = error_of([&] { w.accounts.register_user(in); });
+    EXPECT_EQ(e.code(), error_code::validation_failed);
+    EXPECT_EQ(e.fields(),
+              (field_errors{
+                  {"first_name", "is required"},
+                  {"last_name", "must be at most 100 characters"},
+                  {"username", "must be 3 to 30 characters: letters, digits and underscores"},
+                  {"email", "must be a valid e-mail address"},
+                  {"password", "must be at least 8 characters"},
+                  {"password_confirmation", "does not match the password"},
+              }));
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM users"), 0);
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM outbox"), 0);
+}
+
+TEST_F(Accounts, RegisterRefusesACommonPasswordWhateverItsCase) {
+    auto in = valid("ada");
+    in.password = in.password_confirmation = "PassWord123";
+    const auto e = error_of([&] { w.accounts.register_user(in); });
+    EXPECT_EQ(e.code(), error_code::validation_failed);
+    EXPECT_EQ(e.fields(),
+              (field_errors{{"password", "is too common; choose a less guessable password"}}));
+}
+
+TEST_F(Accounts, RegisterRefusesATakenUsernameAndEmailWhateverTheirCase) {
+    w.accounts.register_user(valid("ada"));
+    auto again = valid("ADA");
+    again.email = "ADA@example.com";
+    const auto e = error_of([&] { w.accounts.register_user(again); });
+    EXPECT_EQ(e.code(), error_code::already_exists);
+    EXPECT_EQ(e.fields(),
+              (field_errors{{"username", "is already taken"}, {"email", "is already registered"}}));
+
+    auto other_name = valid("grace");
+    other_name.email = "ada@example.com";
+    EXPECT_EQ(error_of([&] { w.accounts.register_user(other_name); }).fields(),
+              (field_errors{{"email", "is already registered"}}));
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM users"), 1);
+    EXPECT_EQ(w.events_of_type("user.registered"), 1);
+}
+
+TEST(AccountsLimits, RegistrationsAreRateLimitedPerClientAddress) {
+    social_world w(world_options{.registrations_per_minute = 2, .registration_burst = 2});
+    w.accounts.register_user(valid("user1"), "198.51.100.1");
+    w.accounts.register_user(valid("user2"), "198.51.100.1");
+    const auto e = error_of([&] { w.accounts.register_user(valid("user3"), "198.51.100.1"); });
+    EXPECT_EQ(e.code(), error_code::rate_limited);
+    EXPECT_EQ(e.retry_after_seconds, 30);  // one token every 30 s at 2 per minute
+    EXPECT_NO_THROW(w.accounts.register_user(valid("user4"), "198.51.100.2"))
+        << "another address has its own budget";
+    w.clock.advance_seconds(30);
+    EXPECT_NO_THROW(w.accounts.register_user(valid("user3"), "198.51.100.1"));
+}
+
+TEST_F(Accounts, LoginByUsernameOrEmailIgnoresCaseAndSpacesAndIssuesAVerifiableToken) {
+    const auto ada = w.add_user("ada");
+    for (const std::string login : {"ada", " ADA ", "Ada@Example.com", " ada@example.com "}) {
+        const auto r = w.accounts.login(login, social_world::password, "192.0.2.9");
+        EXPECT_EQ(r.who.id, ada.id) << login;
+        EXPECT_EQ(r.who.username, "ada");
+        EXPECT_EQ(r.token.claims.user_id, ada.id);
+        EXPECT_EQ(r.token.claims.issued_at, w.clock.now_seconds());
+        EXPECT_EQ(r.token.claims.expires_at,
+                  w.clock.now_seconds() + social_world::token_ttl_seconds);
+        const auto verified = w.tokens.verify(r.token.token);
+        ASSERT_TRUE(verified);
+        EXPECT_EQ(verified->jti, r.token.claims.jti);
+    }
+    EXPECT_EQ(w.events_of_type("user.logged_in"), 4);
+}
+
+TEST_F(Accounts, WrongPasswordAndUnknownLoginFailAlikeAndBothVerifyAHash) {
+    w.add_user("ada");
+    const auto before = w.hasher.verified_total();
+    const auto wrong = error_of([&] { w.accounts.login("ada", "wrong password", "192.0.2.9"); });
+    const auto unknown =
+        error_of([&] { w.accounts.login("nobody", social_world::password, "192.0.2.9"); });
+    const auto empty = error_of([&] { w.accounts.login("", social_world::password, "192.0.2.9"); });
+    for (const auto* e : {&wrong, &unknown, &empty}) {
+        EXPECT_EQ(e->code(), error_code::invalid_credentials);
+        EXPECT_STREQ(e->what(), "invalid login or password");
+    }
+    EXPECT_EQ(w.hasher.verified_total(), before + 3) << "an unknown login costs a verification";
+    EXPECT_EQ(w.events_of_type("user.logged_in"), 0);
+}
+
+TEST_F(Accounts, AnAccountIsLockedAfterMaxFailuresSharedByUsernameAndEmail) {
+    w.add_user("ada");
+    for (int i = 0; i < social_world::max_login_failures; ++i) {
+        const std::string login = i % 2 ? "ada@example.com" : "ada";
+        EXPECT_EQ(error_of([&] { w.accounts.login(login, "wrong password", "192.0.2.9"); }).code(),
+                  error_code::invalid_credentials);
+    }
+    // Locked now, even with the right password and from another address.
+    const auto locked =
+        error_of([&] { w.accounts.login("ada", social_world::password, "203.0.113.5"); });
+    EXPECT_EQ(locked.code(), error_code::rate_limited);
+    EXPECT_GT(locked.retry_after_seconds, 0);
+    EXPECT_LE(locked.retry_after_seconds, social_world::login_window_seconds);
+
+    w.clock.advance_seconds(social_world::login_window_seconds + 1);
+    EXPECT_NO_THROW(w.accounts.login("ada", social_world::password, "203.0.113.5"));
+}
+
+TEST_F(Accounts, ASuccessfulLoginClearsTheAccountsFailures) {
+    w.add_user("ada");
+    for (int i = 0; i < social_world::max_login_failures - 1; ++i)
+        EXPECT_THROW(w.accounts.login("ada", "wrong password", "192.0.2.9"), bsocial::error);
+    w.accounts.login("ada", social_world::password, "192.0.2.9");
+    for (int i = 0; i < social_world::max_login_failures - 1; ++i)
+        EXPECT_EQ(error_of([&] { w.accounts.login("ada", "wrong password", "192.0.2.9"); }).code(),
+                  error_code::invalid_credentials)
+            << "failure " << i << " after the success";
+}
+
+TEST_F(Accounts, AClientAddressIsLimitedAcrossManyLogins) {
+    w.add_user("ada");
+    // 4x the per-account limit, spread over unknown logins so no account is locked.
+    for (int i = 0; i < 4 * social_world::max_login_failures; ++i)
+        EXPECT_THROW(w.accounts.login("guess" + std::to_string(i), "x", "198.51.100.66"),
+                     bsocial::error);
+    const auto e =
+        error_of([&] { w.accounts.login("ada", social_world::password, "198.51.100.66"); });
+    EXPECT_EQ(e.code(), error_code::rate_limited);
+    EXPECT_NO_THROW(w.accounts.login("ada", social_world::password, "198.51.100.67"));
+}
+
+TEST_F(Accounts, AuthenticateReturnsTheCallerOfAValidToken) {
+    const auto ada = w.add_user("ada");
+    const auto r = w.accounts.login("ada", social_world::password, "192.0.2.9");
+    const auto who = w.accounts.authenticate(r.token.token);
+    ASSERT_TRUE(who);
+    EXPECT_EQ(who->who.id, ada.id);
+    EXPECT_EQ(who->who.email, "ada@example.com");
+    EXPECT_EQ(who->claims.jti, r.token.claims.jti);
+}
+
+TEST_F(Accounts, AuthenticateRefusesGarbageForgedAndExpiredTokens) {
+    w.add_user("ada");
+    const auto r = w.accounts.login("ada", social_world::password, "192.0.2.9");
+    EXPECT_FALSE(w.accounts.authenticate(""));
+    EXPECT_FALSE(w.accounts.authenticate("not.a.token"));
+    std::string forged = r.token.token;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(w.accounts.authenticate(forged));
+    auth::token_service other_key(std::string(32, 'o'), w.clock, 3600);
+    EXPECT_FALSE(w.accounts.authenticate(other_key.issue(r.who.id).token));
+    EXPECT_FALSE(w.accounts.authenticate(w.tokens.issue(r.who.id + 100).token))
+        << "a valid token of a user that does not exist";
+
+    w.clock.advance_seconds(social_world::token_ttl_seconds + 61);
+    EXPECT_FALSE(w.accounts.authenticate(r.token.token));
+}
+
+TEST_F(Accounts, LogoutRevokesThatTokenOnlyAndRecordsAnEvent) {
+    w.add_user("ada");
+    const auto first = w.accounts.login("ada", social_world::password, "192.0.2.9");
+    const auto second = w.accounts.login("ada", social_world::password, "192.0.2.9");
+    const social::identity caller{first.who, first.token.claims};
+    w.accounts.logout(caller);
+    EXPECT_FALSE(w.accounts.authenticate(first.token.token));
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM revoked_tokens"), 1);
+    EXPECT_TRUE(w.accounts.authenticate(second.token.token)) << "the other session stays";
+    EXPECT_EQ(w.events_of_type("user.logged_out"), 1);
+    EXPECT_NO_THROW(w.accounts.logout(caller)) << "twice is fine";
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM revoked_tokens"), 1);
+}
+
+TEST_F(Accounts, LogoutMakesTheTokenUnusable) {
+    w.add_user("ada");
+    const auto r = w.accounts.login("ada", social_world::password, "192.0.2.9");
+    const auto caller = w.accounts.authenticate(r.token.token);
+    ASSERT_TRUE(caller);
+    w.accounts.logout(*caller);
+    EXPECT_FALSE(w.accounts.authenticate(r.token.token));
+}
+
+TEST_F(Accounts, LogoutPrunesRevocationsThatHaveExpired) {
+    w.add_user("ada");
+    w.accounts.logout(w.sign_in("ada"));
+    w.clock.advance_seconds(social_world::token_ttl_seconds + 1);
+    w.accounts.logout(w.sign_in("ada"));
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM revoked_tokens"), 1)
+        << "the first token has expired: its revocation is no longer needed";
+}
