@@ -1,5 +1,5 @@
-// bsocial: one executable, one subcommand per process (serve, migrate; notifier, telemetry
-// and query join later). This file only parses configuration and dispatches.
+// bsocial: one executable, one subcommand per process (serve, migrate, relay, seed,
+// notifier, telemetry, query). This file only parses configuration and dispatches.
 
 #include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>

@@ -345,7 +345,8 @@ TEST_F(Handlers, ListsRefuseBadLimitsAndCursorsAndClampLargeLimits) {
                                      "/api/v1/users", "/api/v1/feed", "/api/v1/users/ada/posts"}) {
         SCOPED_TRACE(target);
         const std::string sep = target == "/api/v1/users" ? "?q=a&" : "?";
-        for (const std::string limit : {"0", "-1", "abc", "1.5", ""}) {
+        for (const std::string limit : {"0", "-1", "abc", "1.5", "", "5x", "%2B5", "%205",
+                                        "-100000000000000000000", "100000000000000000000x"}) {
             const auto r = get(target + sep + "limit=" + limit, ada_token);
             EXPECT_EQ(r.status, 422u) << limit;
             EXPECT_EQ(r.fields(),

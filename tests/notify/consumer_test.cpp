@@ -33,6 +33,19 @@ TEST(ParseCommentEvent, ReadsEveryField) {
     EXPECT_EQ(e->created_at, 1'795'860'930'123);
 }
 
+TEST(ParseCommentEvent, ACreatedAtThatIsNotAnRfc3339TimeIsPoison) {
+    const std::string good = "\"created_at\":\"2026-11-28T10:15:30.123Z\"";
+    for (const std::string bad_time :
+         {"2026-13-28T10:15:30.123Z", "2026-11-28T10:15:99.123Z", "2026-11-28T10:15:30.123",
+          " 2026-11-28T10:15:30.12Z", "yesterday"}) {
+        std::string event = valid;
+        event.replace(event.find(good), good.size(), "\"created_at\":\"" + bad_time + "\"");
+        bool malformed = false;
+        EXPECT_FALSE(parse_comment_event(event, malformed)) << bad_time;
+        EXPECT_TRUE(malformed) << bad_time;
+    }
+}
+
 TEST(ParseCommentEvent, OtherTypesAreSkippedNotPoison) {
     bool malformed = true;
     EXPECT_FALSE(parse_comment_event(R"({"type":"post.created","data":{}})", malformed));

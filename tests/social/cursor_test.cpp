@@ -33,3 +33,11 @@ TEST(Cursor, RejectsGarbage) {
     EXPECT_FALSE(decode_time_cursor(base64url_encode("t1:1:2:3")));
     EXPECT_FALSE(decode_time_cursor(std::string(500, 'A')));
 }
+
+TEST(Cursor, InvalidCursorIsTheOne422Answer) {
+    const bsocial::error e = invalid_cursor();
+    EXPECT_EQ(e.code(), bsocial::error_code::validation_failed);
+    EXPECT_STREQ(e.what(), "invalid cursor");
+    ASSERT_EQ(e.fields().size(), 1u);
+    EXPECT_EQ(e.fields().at("cursor"), "is invalid");
+}

@@ -1,7 +1,7 @@
 #pragma once
 // Who is calling: the bearer token (Authorization header) or, for the browser, the
 // session cookie. Identity always comes from the verified token, never from the body,
-// path or query (S14). Cookie-authenticated writes must come from our own origin (S10).
+// path or query. Cookie-authenticated writes must come from our own origin (against CSRF).
 
 #include <optional>
 #include <string>

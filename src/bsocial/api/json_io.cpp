@@ -1,8 +1,11 @@
 #include "bsocial/api/json_io.hpp"
 
-#include <charconv>
+#include <algorithm>
 
+#include "bsocial/core/parse.hpp"
+#include "bsocial/core/text.hpp"
 #include "bsocial/core/time_format.hpp"
+#include "bsocial/social/cursor.hpp"
 
 namespace bsocial::api {
 
@@ -12,13 +15,16 @@ constexpr int max_limit = 100;
 
 bool is_json_content_type(const std::string* value) {
     if (!value) return false;
-    std::string v;
-    for (char c : *value)
-        v.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    const std::string v = ascii_lower(*value);
     const auto semi = v.find(';');
     std::string mime = v.substr(0, semi);
     while (!mime.empty() && mime.back() == ' ') mime.pop_back();
     return mime == "application/json";
+}
+
+bool is_digits(std::string_view s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // Query values are echoed into the Link header: keep only cursor-safe characters.
@@ -57,31 +63,26 @@ social::page_request parse_page(const http::request& req) {
     social::page_request page;
     page.limit = default_limit;
     if (auto limit = req.query_param("limit")) {
-        long long n = 0;
-        const auto [p, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
-        if (ec == std::errc::result_out_of_range && !limit->empty() && (*limit)[0] != '-') {
+        auto n = parse_int64(*limit);
+        if (!n && is_digits(*limit))
             n = max_limit;  // a huge number is clamped like any number above the maximum
-        } else if (ec != std::errc{} || p != limit->data() + limit->size() || n < 1) {
+        if (!n || *n < 1)
             throw error(error_code::validation_failed, "invalid limit",
                         {{"limit", "must be a whole number from 1 to 100"}});
-        }
-        page.limit = static_cast<int>(std::min<long long>(n, max_limit));
+        page.limit = static_cast<int>(std::min<std::int64_t>(*n, max_limit));
     }
     if (auto cursor = req.query_param("cursor")) {
         if (cursor->empty() || cursor->size() > 200 || !is_base64url(*cursor))
-            throw error(error_code::validation_failed, "invalid cursor",
-                        {{"cursor", "is invalid"}});
+            throw social::invalid_cursor();
         page.cursor = *cursor;
     }
     return page;
 }
 
 std::int64_t parse_id(const std::string& text) {
-    std::int64_t id = 0;
-    const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (ec != std::errc{} || p != text.data() + text.size() || id <= 0 || text[0] == '+')
-        throw error(error_code::not_found, "no such resource");
-    return id;
+    const auto id = parse_positive_id(text);
+    if (!id) throw error(error_code::not_found, "no such resource");
+    return *id;
 }
 
 http::response json_response(unsigned status, json::value body) {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "bsocial/auth/base64url.hpp"
+#include "bsocial/core/parse.hpp"
 #include "bsocial/core/random.hpp"
 
 namespace bsocial::auth {
@@ -124,14 +125,9 @@ std::optional<token_claims> token_service::verify(std::string_view token) const 
     if (!sub || !sub->is_string() || !jti || !jti->is_string() || jti->as_string().empty())
         return std::nullopt;
     token_claims claims;
-    try {
-        std::size_t used = 0;
-        const std::string s(sub->as_string());
-        claims.user_id = std::stoll(s, &used);
-        if (used != s.size() || claims.user_id <= 0) return std::nullopt;
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
+    const auto user_id = parse_positive_id(sub->as_string());
+    if (!user_id) return std::nullopt;
+    claims.user_id = *user_id;
     claims.jti = std::string(jti->as_string());
     claims.issued_at = *iat;
     claims.expires_at = *exp;

@@ -1,5 +1,5 @@
 #pragma once
-// Failed-login limiting (security checklist S6): a sliding window of failures per key
+// Failed-login limiting: a sliding window of failures per key
 // (the account once it is known, else the login identifier; and separately the client
 // address). In memory, per API instance: the limit is per instance, written down in
 // docs/architecture.md. Memory is bounded (docs/security.md, item 2): at most `capacity`

@@ -54,7 +54,7 @@ class password_hasher {
     bool verify(std::string_view stored_hash, std::string_view password);
 
     /// Verifies against a dummy hash and discards the result, so that an unknown login
-    /// costs the same time as a wrong password (security checklist S5).
+    /// costs the same time as a wrong password.
     void verify_dummy(std::string_view password);
 
   private:

@@ -20,4 +20,59 @@ std::string format_rfc3339_ms(std::int64_t epoch_ms) {
     return buf;
 }
 
+namespace {
+/// The n-digit number at s[at..at+n), or -1.
+int digits(std::string_view s, std::size_t at, std::size_t n) {
+    if (at + n > s.size()) return -1;
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+}  // namespace
+
+std::optional<std::int64_t> parse_rfc3339_ms(std::string_view s) {
+    using namespace std::chrono;
+    // 2026-11-28T10:15:30 is 19 bytes; then [.fraction] and Z or +HH:MM.
+    if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+        s[13] != ':' || s[16] != ':')
+        return std::nullopt;
+    const int y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
+    const int h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2);
+    if (y < 0 || mo < 0 || d < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
+        return std::nullopt;
+    const year_month_day date{year{y}, month{static_cast<unsigned>(mo)},
+                              day{static_cast<unsigned>(d)}};
+    if (!date.ok()) return std::nullopt;
+
+    std::size_t at = 19;
+    std::int64_t ms = 0;
+    if (s[at] == '.') {
+        const std::size_t first = ++at;
+        while (at < s.size() && s[at] >= '0' && s[at] <= '9') {
+            if (at - first < 3) ms = ms * 10 + (s[at] - '0');
+            ++at;
+        }
+        if (at == first) return std::nullopt;
+        for (std::size_t n = at - first; n < 3; ++n) ms *= 10;
+    }
+    std::int64_t offset_minutes = 0;
+    if (at < s.size() && (s[at] == 'Z' || s[at] == 'z')) {
+        ++at;
+    } else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
+        const int oh = digits(s, at + 1, 2), om = digits(s, at + 4, 2);
+        if (at + 6 > s.size() || s[at + 3] != ':' || oh < 0 || oh > 23 || om < 0 || om > 59)
+            return std::nullopt;
+        offset_minutes = (s[at] == '-' ? -1 : 1) * (oh * 60LL + om);
+        at += 6;
+    } else {
+        return std::nullopt;
+    }
+    if (at != s.size()) return std::nullopt;
+    const auto midnight = duration_cast<milliseconds>(sys_days{date}.time_since_epoch()).count();
+    return midnight + ((h * 60LL + mi - offset_minutes) * 60LL + sec) * 1000LL + ms;
+}
+
 }  // namespace bsocial

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bsocial/core/text.hpp"
 #include "bsocial/core/utf8.hpp"
 #include "bsocial/http/problem.hpp"
 
@@ -249,9 +250,7 @@ request to_request(const bhttp::request<bhttp::string_body>& in, const std::stri
     if (!valid)
         throw bsocial::error(error_code::bad_request, "the request target is not valid UTF-8");
     for (const auto& f : in) {
-        std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        out.headers.emplace_back(std::move(name), std::string(f.value()));
+        out.headers.emplace_back(ascii_lower(f.name_string()), std::string(f.value()));
     }
     out.body = in.body();
     out.client_address = client;

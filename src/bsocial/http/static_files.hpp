@@ -1,7 +1,7 @@
 #pragma once
 // The web app's files (web/dist) served at "/": GET and HEAD only, never above the root directory,
-// index.html for client-side routes, and the browser security headers of the security
-// checklist (S12) on HTML. Read-only after construction: thread-safe.
+// index.html for client-side routes, and the browser security headers (CSP and the rest;
+// docs/security.md, item 5) on HTML. Read-only after construction: thread-safe.
 
 #include <filesystem>
 #include <optional>

@@ -5,12 +5,13 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
-#include <charconv>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <stdexcept>
 
+#include "bsocial/core/parse.hpp"
+#include "bsocial/core/time_format.hpp"
 #include "bsocial/events/kafka_config.hpp"
 #include "bsocial/store/sql_error.hpp"
 #include "bsocial/store/statement.hpp"
@@ -23,30 +24,13 @@ namespace {
 std::optional<std::int64_t> id_field(const json::object& data, std::string_view key) {
     const auto* v = data.if_contains(key);
     if (!v || !v->is_string()) return std::nullopt;
-    const auto s = v->as_string();
-    std::int64_t out = 0;
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    if (ec != std::errc{} || p != s.data() + s.size() || out <= 0) return std::nullopt;
-    return out;
+    return parse_positive_id(v->as_string());
 }
 
 std::optional<std::string> string_field(const json::object& data, std::string_view key) {
     const auto* v = data.if_contains(key);
     if (!v || !v->is_string()) return std::nullopt;
     return std::string(v->as_string());
-}
-
-/// "2026-11-28T10:15:30.123Z" -> epoch ms.
-std::optional<std::int64_t> parse_time(const std::string& s) {
-    int y, mo, d, h, mi, sec, ms;
-    if (s.size() != 24 || std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h,
-                                      &mi, &sec, &ms) != 7)
-        return std::nullopt;
-    using namespace std::chrono;
-    const auto day =
-        sys_days{year{y} / month{static_cast<unsigned>(mo)} / static_cast<unsigned>(d)};
-    return duration_cast<milliseconds>(day.time_since_epoch()).count() +
-           ((h * 60LL + mi) * 60LL + sec) * 1000LL + ms;
 }
 
 /// Keeps the partition assignment in step with rebalances (eager protocol).
@@ -112,7 +96,7 @@ std::optional<comment_event> parse_comment_event(const std::string& payload, boo
     const auto username = string_field(data, "username");
     const auto content = string_field(data, "content");
     const auto created = string_field(data, "created_at");
-    const auto created_ms = created ? parse_time(*created) : std::nullopt;
+    const auto created_ms = created ? parse_rfc3339_ms(*created) : std::nullopt;
     if (!comment_id || !post_id || !author || !commenter || !username || !content || !created_ms) {
         malformed = true;
         return std::nullopt;

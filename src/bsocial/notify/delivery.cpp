@@ -1,9 +1,9 @@
 #include "bsocial/notify/delivery.hpp"
 
 #include <boost/json.hpp>
-#include <charconv>
 
 #include "bsocial/api/json_io.hpp"
+#include "bsocial/core/parse.hpp"
 
 namespace bsocial::notify {
 
@@ -58,18 +58,14 @@ void delivery::on_client_message(std::int64_t user_id,
     const json::object* o = (!ec && v.is_object()) ? &v.as_object() : nullptr;
     const json::value* type = o ? o->if_contains("type") : nullptr;
     const json::value* id = o ? o->if_contains("id") : nullptr;
-    std::int64_t notification_id = 0;
-    bool ok = type && type->is_string() && type->as_string() == "ack" && id && id->is_string();
-    if (ok) {
-        const auto s = id->as_string();
-        const auto [p, err] = std::from_chars(s.data(), s.data() + s.size(), notification_id);
-        ok = err == std::errc{} && p == s.data() + s.size() && notification_id > 0;
-    }
-    if (!ok) {
+    std::optional<std::int64_t> notification_id;
+    if (type && type->is_string() && type->as_string() == "ack" && id && id->is_string())
+        notification_id = parse_positive_id(id->as_string());
+    if (!notification_id) {
         socket->send(R"({"type":"error","message":"expected {\"type\":\"ack\",\"id\":\"<id>\"}"})");
         return;
     }
-    store_.acknowledge(user_id, notification_id, clock_.now_ms());
+    store_.acknowledge(user_id, *notification_id, clock_.now_ms());
 }
 
 void add_notification_routes(http::router& r, delivery& d) {

@@ -10,9 +10,9 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <charconv>
 #include <chrono>
 
+#include "bsocial/core/parse.hpp"
 #include "bsocial/core/time_format.hpp"
 #include "bsocial/notify/pg_listener.hpp"
 #include "bsocial/store/sql_error.hpp"
@@ -44,10 +44,12 @@ void touch(const std::string& path) {
 bool parse_payload(const std::string& s, std::int64_t& user_id, std::int64_t& id) {
     const auto colon = s.find(':');
     if (colon == std::string::npos) return false;
-    const char* end = s.data() + s.size();
-    const auto a = std::from_chars(s.data(), s.data() + colon, user_id);
-    const auto b = std::from_chars(s.data() + colon + 1, end, id);
-    return a.ec == std::errc{} && a.ptr == s.data() + colon && b.ec == std::errc{} && b.ptr == end;
+    const auto a = parse_int64(std::string_view(s).substr(0, colon));
+    const auto b = parse_int64(std::string_view(s).substr(colon + 1));
+    if (!a || !b) return false;
+    user_id = *a;
+    id = *b;
+    return true;
 }
 }  // namespace
 

@@ -209,9 +209,7 @@ social::page<notification> notification_store::history(std::int64_t user_id,
     std::int64_t before = std::numeric_limits<std::int64_t>::max();
     if (req.cursor) {
         const auto c = social::decode_time_cursor(*req.cursor);
-        if (!c)
-            throw error(error_code::validation_failed, "invalid cursor",
-                        {{"cursor", "is invalid"}});
+        if (!c) throw social::invalid_cursor();
         before = c->id;
     }
     const int fetch = req.limit + 1;

@@ -174,7 +174,7 @@ login_result accounts::login(std::string login, const std::string& password,
         throw;
     }
 
-    // Unknown user and wrong password cost the same Argon2 verification (S5). Both
+    // Unknown user and wrong password cost the same Argon2 verification. Both
     // attempts are counted already; a full hashing pool (503) takes them back.
     bool ok = false;
     try {

@@ -1,21 +1,13 @@
 #include "bsocial/social/cursor.hpp"
 
-#include <charconv>
-
 #include "bsocial/auth/base64url.hpp"
+#include "bsocial/core/parse.hpp"
 
 namespace bsocial::social {
 
 namespace {
 constexpr std::string_view time_prefix = "t1:";
 constexpr std::string_view name_prefix = "n1:";
-
-std::optional<std::int64_t> parse_int(std::string_view s) {
-    std::int64_t v = 0;
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size() || s.empty()) return std::nullopt;
-    return v;
-}
 }  // namespace
 
 std::string encode_cursor(const time_cursor& c) {
@@ -34,8 +26,8 @@ std::optional<time_cursor> decode_time_cursor(std::string_view text) {
     const std::string_view body = std::string_view(*raw).substr(time_prefix.size());
     const auto colon = body.find(':');
     if (colon == std::string_view::npos) return std::nullopt;
-    const auto at = parse_int(body.substr(0, colon));
-    const auto id = parse_int(body.substr(colon + 1));
+    const auto at = parse_int64(body.substr(0, colon));
+    const auto id = parse_int64(body.substr(colon + 1));
     if (!at || !id || *id <= 0 || *at < 0) return std::nullopt;
     return time_cursor{*at, *id};
 }

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "bsocial/core/error.hpp"
+
 namespace bsocial::social {
 
 struct time_cursor {
@@ -21,5 +23,10 @@ std::string encode_cursor(std::string_view name);
 /// nullopt when the text is not a cursor of that kind.
 std::optional<time_cursor> decode_time_cursor(std::string_view text);
 std::optional<std::string> decode_name_cursor(std::string_view text);
+
+/// The 400 answer to a cursor that is not one: validation_failed, "invalid cursor".
+inline error invalid_cursor() {
+    return error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
+}
 
 }  // namespace bsocial::social

@@ -36,7 +36,7 @@ constexpr const char* following_page_sql =
     " FROM follows f JOIN users u ON u.id = f.followee_id"
     " WHERE f.follower_id = :user_id AND u.username > :after"
     " ORDER BY u.username LIMIT :limit";
-// substr() rather than LIKE: '_' and '%' in a prefix stay plain characters (S17).
+// substr() rather than LIKE: '_' and '%' in a prefix stay plain characters.
 constexpr const char* search_page_sql =
     "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at"
     " FROM users u WHERE substr(u.username, 1, :prefix_length) = :prefix"
@@ -71,8 +71,7 @@ bool changed_a_row(soci::session& sql, const char* query, std::int64_t follower,
 std::string decode_after(const page_request& req) {
     if (!req.cursor) return "";
     auto name = decode_name_cursor(*req.cursor);
-    if (!name)
-        throw error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
+    if (!name) throw invalid_cursor();
     return *name;
 }
 }  // namespace

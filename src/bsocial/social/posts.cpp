@@ -55,8 +55,7 @@ events::user_fields fields_of(const user& u) { return {u.id, u.username, u.email
 time_cursor decode_or_throw(const page_request& req, time_cursor first_page) {
     if (!req.cursor) return first_page;
     auto c = decode_time_cursor(*req.cursor);
-    if (!c)
-        throw error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
+    if (!c) throw invalid_cursor();
     return *c;
 }
 
@@ -150,7 +149,7 @@ page<post> posts::user_posts(const user& me, const std::string& username, const 
     if (author->id != me.id) {
         int following = 0;
         sql << is_following_sql, soci::into(following), soci::use(me.id), soci::use(author->id);
-        // Same answer as an unknown user: whom you cannot see stays unseen (S15).
+        // Same answer as an unknown user: whom you cannot see stays unseen.
         if (following == 0) throw error(error_code::not_found, "no such user");
     }
     return run_page<post>(sql, user_posts_page_sql, req, from, bind_post,

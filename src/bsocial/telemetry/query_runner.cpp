@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "bsocial/core/text.hpp"
 #include "bsocial/telemetry/es_client.hpp"
 
 namespace bsocial::telemetry {
@@ -53,8 +54,7 @@ std::string search(es_client& es, const std::string& index, const std::string& b
 
 /// The user id behind a username, from any event that carries both.
 std::string lookup_user_id(es_client& es, const query_config& config) {
-    std::string name = config.user;
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string name = ascii_lower(config.user);
     const auto body =
         substitute(load_query_file(config.queries_dir, user_lookup_file), {{"username", name}});
     const auto response = json::parse(search(es, config.es.index, body));
