@@ -11,6 +11,7 @@
 
 namespace {
 using namespace bsocial;
+using bsocial::testing::error_of;
 using bsocial::testing::social_world;
 using bsocial::testing::world_options;
 
@@ -21,18 +22,6 @@ social::registration valid(const std::string& username) {
             username + "@example.com",
             social_world::password,
             social_world::password};
-}
-
-/// The error a call throws; fails the test when it throws none.
-template <class F>
-bsocial::error error_of(F&& f) {
-    try {
-        f();
-    } catch (const bsocial::error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "no bsocial::error thrown";
-    return bsocial::error(error_code::internal_error, "none");
 }
 
 class Accounts : public ::testing::Test {

@@ -11,18 +11,8 @@
 
 namespace {
 using namespace bsocial;
+using bsocial::testing::error_of;
 using bsocial::testing::social_world;
-
-template <class F>
-bsocial::error error_of(F&& f) {
-    try {
-        f();
-    } catch (const bsocial::error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "no bsocial::error thrown";
-    return bsocial::error(error_code::internal_error, "none");
-}
 
 std::vector<std::string> names(const social::page<social::user>& p) {
     std::vector<std::string> out;

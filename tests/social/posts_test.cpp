@@ -11,18 +11,8 @@
 
 namespace {
 using namespace bsocial;
+using bsocial::testing::error_of;
 using bsocial::testing::social_world;
-
-template <class F>
-bsocial::error error_of(F&& f) {
-    try {
-        f();
-    } catch (const bsocial::error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "no bsocial::error thrown";
-    return bsocial::error(error_code::internal_error, "none");
-}
 
 template <class T>
 std::vector<std::string> contents(const std::vector<T>& items) {

@@ -4,6 +4,7 @@
 // hasher at libsodium's minimum cost (auth/password.hpp). No threads are started (the
 // fan-out runs when the test calls run_once()), nothing sleeps.
 
+#include <gtest/gtest.h>
 #include <soci/soci.h>
 #include <sodium.h>
 
@@ -16,6 +17,7 @@
 #include "bsocial/auth/password.hpp"
 #include "bsocial/auth/rate_limiter.hpp"
 #include "bsocial/core/clock.hpp"
+#include "bsocial/core/error.hpp"
 #include "bsocial/core/random.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/fanout.hpp"
@@ -141,5 +143,17 @@ class social_world {
         return c;
     }
 };
+
+/// The error a call throws; fails the test when it throws none.
+template <class F>
+bsocial::error error_of(F&& f) {
+    try {
+        f();
+    } catch (const bsocial::error& e) {
+        return e;
+    }
+    ADD_FAILURE() << "no bsocial::error thrown";
+    return bsocial::error(error_code::internal_error, "none");
+}
 
 }  // namespace bsocial::testing
