@@ -132,9 +132,9 @@ def main() -> None:
             achieved = total / (time.monotonic() - t_begin)
             done.set()
             poller.join(timeout=120)
-            # The first seconds of a fresh serve process, right after OpenSearch indexed
-            # the throughput backlog, are slower (measured: p99 ~2 s for ~4 s): they are
-            # the warm-up, printed apart; the figure is the steady rate after it.
+            # The first 5-10 s after a cold start are slower (measured: p99 ~2.5 s, with a
+            # 20,000- or a 200-event backlog alike; cause not found). They are printed
+            # apart (--warmup 0 measures them in); the per-window line shows them too.
             measured_from = t_begin + args.warmup
             warm = [lag * 1000 for sent, lag in zip(sent_at, lags) if sent < measured_from]
             ms = [lag * 1000 for sent, lag in zip(sent_at, lags) if sent >= measured_from]
