@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -272,6 +273,22 @@ class Api:
         raise RuntimeError(f"{method} {path}: no answer after 5 connection errors")
 
 
+def nginx_access_log() -> list[str]:
+    out = podman("logs", container("nginx"), check_rc=False).stdout
+    return [ln for ln in out.splitlines() if "upstream=" in ln]
+
+
+def upstream_field(line: str) -> str:
+    """nginx's $upstream_addr: "10.89.0.7:8080", or "A, B" when A failed and B answered."""
+    m = re.search(r"upstream=(.*?) upstream_status=", line)
+    return m.group(1) if m else "-"
+
+
+def upstreams(lines: list[str]) -> set[str]:
+    """The replicas nginx got an answer from (the last address of each line)."""
+    return {upstream_field(ln).split(", ")[-1] for ln in lines if upstream_field(ln) != "-"}
+
+
 def register(api: Api, first: str, last: str, username: str, password: str) -> str:
     api.call("POST", "/api/v1/users", {
         "first_name": first, "last_name": last, "username": username,
@@ -307,6 +324,18 @@ def main() -> int:
                          "/usr/local/bin/bsocial").stdout
             if "not found" in out:
                 raise RuntimeError(out)
+
+        with check("podman-compose config: the test's file = compose.yaml but for image names"):
+            users = yaml.safe_load(run([PODMAN_COMPOSE, "-f", "compose.yaml", "config"],
+                                       quiet=False).stdout)
+            ours = yaml.safe_load(compose("config", quiet=False).stdout)
+            swapped = sorted(n for n in users["services"]
+                             if users["services"][n].get("image") != ours["services"][n].get("image"))
+            for doc in (users, ours):
+                for svc in doc["services"].values():
+                    svc.pop("image", None)
+            if users != ours or swapped != ["elasticsearch", "kafka", "nginx", "postgres"]:
+                raise RuntimeError(f"the merged files differ beyond the images {swapped}")
 
         compose("down", "-v", check_rc=False)  # a previous run's leftovers
         runner.start()
@@ -376,6 +405,10 @@ def journey(api: Api) -> None:
             raise RuntimeError("the comment is not listed")
 
     with check("one API replica killed mid-way: the other serves every write (0 failed)"):
+        before = upstreams(nginx_access_log())
+        if len(before) != 2:
+            raise RuntimeError(f"nginx sent the requests so far to {before}, not to 2 replicas")
+        lines_before = len(nginx_access_log())
         podman("kill", "--signal", "KILL", container("serve", 1))
         writes = 0
         for i in range(20):  # each a write that must succeed through nginx
@@ -388,8 +421,13 @@ def journey(api: Api) -> None:
         seen = sum(1 for i in range(20) if f"after the kill {i}" in json.dumps(feed))
         if seen != 20:
             raise RuntimeError(f"{seen} of the 20 posts written after the kill are in the feed")
+        after = nginx_access_log()[lines_before:]
+        failovers = [ln for ln in after if ", " in upstream_field(ln)]
+        if not failovers:
+            raise RuntimeError("no request after the kill met the dead replica: nothing was tested")
         log(f"{writes} writes after the kill, 0 failed, {api.connection_retries} client retries "
-            f"on connection errors; serve_2: {health(container('serve', 2))}")
+            f"on connection errors; nginx: {len(before)} replicas before the kill, "
+            f"{len(failovers)} request(s) passed on from the dead one, e.g. {failovers[0].strip()}")
 
     with check("events reached Kafka (bsocial.posts, bsocial.comments)"):
         def consumed(topic: str, n: int) -> str:
