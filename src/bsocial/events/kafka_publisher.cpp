@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "bsocial/events/event.hpp"
 #include "bsocial/events/kafka_config.hpp"
 
 namespace bsocial::events {
@@ -74,6 +75,14 @@ void kafka_publisher::create_producer() {
     std::string err;
     producer_.reset(RdKafka::Producer::create(conf.get(), err));
     if (!producer_) throw std::runtime_error("kafka producer: " + err);
+    // Known topics up front: librdkafka looks up their leaders now, in the background, so the
+    // first event of each topic does not wait for a metadata round (measured: ~0.6 s).
+    for (const auto name : {topics::users, topics::posts, topics::comments, topics::follows}) {
+        std::string topic_err;
+        std::unique_ptr<RdKafka::Topic> topic(
+            RdKafka::Topic::create(producer_.get(), std::string(name), nullptr, topic_err));
+        if (topic) known_topics_.push_back(std::move(topic));
+    }
 }
 
 void kafka_publisher::destroy_producer() {
@@ -81,6 +90,7 @@ void kafka_publisher::destroy_producer() {
     // Drop what is still queued: those rows stay unsent in the outbox and go out again.
     producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
     producer_->flush(1000);
+    known_topics_.clear();
     producer_.reset();
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "bsocial/events/publisher.hpp"
 
@@ -41,6 +42,7 @@ class kafka_publisher final : public publisher {
     kafka_options options_;
     std::unique_ptr<delivery_reports> reports_;
     std::unique_ptr<RdKafka::Producer> producer_;
+    std::vector<std::unique_ptr<RdKafka::Topic>> known_topics_;  ///< kept so their metadata stays
     std::atomic<int> recreations_{0};
     mutable std::mutex state_mutex_;
     std::string state_ = "starting";

@@ -93,6 +93,7 @@ int indexer::run(const std::atomic<bool>& stop) {
     while (!stop.load()) {
         auto now = clock_type::now();
         if (batch_due(now) && now >= next_attempt_) {
+            drain_fetched();
             if (flush_once()) {
                 commit();
                 clear_batch();
@@ -120,19 +121,7 @@ int indexer::run(const std::atomic<bool>& stop) {
         }
         std::unique_ptr<RdKafka::Message> message(
             consumer_->consume(static_cast<int>(wait.count())));
-        switch (message->err()) {
-            case RdKafka::ERR_NO_ERROR:
-                add(*message);
-                break;
-            case RdKafka::ERR__TIMED_OUT:
-            case RdKafka::ERR__PARTITION_EOF:
-                break;
-            default:
-                // Broker/transport trouble: librdkafka retries by itself; say so once per
-                // occurrence and keep polling.
-                spdlog::warn("module=telemetry event=kafka_error error=\"{}\"", message->errstr());
-                break;
-        }
+        take(*message);
     }
 
     // SIGTERM/SIGINT: index what was read, commit, leave the group.
@@ -170,9 +159,47 @@ void indexer::add(const RdKafka::Message& message) {
             "module=telemetry event=poison_message topic={} partition={} offset={} "
             "reason=\"{}\" action=dead_letter",
             msg.topic, msg.partition, msg.offset, action.reason);
-    if (batch_.empty()) batch_started_ = clock_type::now();
+    if (batch_.empty()) batch_started_ = clock_type::now() - waited_since_produced(message);
     batch_bytes_ += action.source.size() + action.id.size() + 64;
     batch_.push_back(entry{std::move(msg), std::move(action), false});
+}
+
+std::chrono::milliseconds indexer::waited_since_produced(const RdKafka::Message& message) const {
+    // The batch wait bounds an event's delay, so it counts from when the event was produced
+    // (its Kafka timestamp), not from when this loop got to it: an event that already waited
+    // during the previous bulk request goes out with the next one. Clamped, so a producer
+    // clock ahead of ours or far behind changes only how full the next batch is.
+    const auto ts = message.timestamp();
+    if (ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) return {};
+    const auto waited = std::chrono::milliseconds(clock_.now_ms() - ts.timestamp);
+    return std::clamp(waited, std::chrono::milliseconds(0),
+                      std::chrono::milliseconds(config_.batch_max_wait_ms));
+}
+
+void indexer::drain_fetched() {
+    // Take what librdkafka has already fetched before sending the bulk request, so events
+    // that arrived during the previous request do not wait for another one.
+    while (batch_.size() < static_cast<std::size_t>(config_.batch_max_events) &&
+           batch_bytes_ < static_cast<std::size_t>(config_.batch_max_bytes)) {
+        std::unique_ptr<RdKafka::Message> message(consumer_->consume(0));
+        if (!take(*message)) return;
+    }
+}
+
+bool indexer::take(const RdKafka::Message& message) {
+    switch (message.err()) {
+        case RdKafka::ERR_NO_ERROR:
+            add(message);
+            return true;
+        case RdKafka::ERR__TIMED_OUT:
+        case RdKafka::ERR__PARTITION_EOF:
+            return false;
+        default:
+            // Broker/transport trouble: librdkafka retries by itself; say so once per
+            // occurrence and keep polling.
+            spdlog::warn("module=telemetry event=kafka_error error=\"{}\"", message.errstr());
+            return false;
+    }
 }
 
 bool indexer::batch_due(clock_type::time_point now) const {

@@ -66,6 +66,11 @@ class indexer {
     using clock_type = std::chrono::steady_clock;
 
     void add(const RdKafka::Message& message);
+    std::chrono::milliseconds waited_since_produced(const RdKafka::Message& message) const;
+    void drain_fetched();
+    /// Adds a consumed message to the batch; false for a timeout, an end of partition or an
+    /// error (logged).
+    bool take(const RdKafka::Message& message);
     bool batch_due(clock_type::time_point now) const;
     /// One attempt to index every pending item; true when all are acknowledged.
     bool flush_once();
