@@ -55,6 +55,10 @@ class Server:
         """Its part of Stack.status() ({} when it was never started here)."""
         raise NotImplementedError
 
+    def exports(self) -> dict[str, str]:
+        """The variables `up`/`start` print for tests and tools, while it runs."""
+        return {self.env_var: self.endpoint()}
+
     def describe(self) -> str:
         """One line for people, while it runs."""
         st = self.st

@@ -1,0 +1,31 @@
+// Part of stack/elasticsearch/Launcher.java: an Elasticsearch Node whose plugins
+// come from the classpath. In Elasticsearch's package because the constructor
+// that takes a NodeConstruction and NodeServiceProvider are package-private.
+package org.elasticsearch.node;
+
+import java.util.List;
+
+import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.env.Environment;
+import org.elasticsearch.plugins.ClasspathPluginsService;
+import org.elasticsearch.plugins.Plugin;
+import org.elasticsearch.plugins.PluginsService;
+
+public final class BsocialNode extends Node {
+    private static final class Provider extends NodeServiceProvider {
+        private final List<Class<? extends Plugin>> plugins;
+
+        Provider(List<Class<? extends Plugin>> plugins) {
+            this.plugins = plugins;
+        }
+
+        @Override
+        PluginsService newPluginService(Environment env, Settings settings) {
+            return new ClasspathPluginsService(settings, env, plugins);
+        }
+    }
+
+    public BsocialNode(Environment env, List<Class<? extends Plugin>> plugins) {
+        super(NodeConstruction.prepareConstruction(env, new Provider(plugins), true));
+    }
+}
