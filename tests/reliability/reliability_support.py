@@ -38,8 +38,8 @@ from bsocial_support import wait_until as shared_wait_until
 from kafka_support import TOPICS, RelayProcess, read_all
 from notify_support import NotifierProcess
 from telemetry_support import (EVENTS_INDEX, SearchEndpoint, SqlTruth, TelemetryProcess,
-                               engine_under_test, es_count, es_request, start_search,
-                               stop_search)
+                               engine_choice, engine_under_test, es_count, es_request,
+                               start_search, stop_search)
 
 PROCESSES: list = []  # every process of the current test, for the failure report
 
@@ -128,7 +128,7 @@ class Pipeline:
         t0 = time.monotonic()
         self.engine = engine_under_test()
         self.stack = bstack.Stack(workdir / "stack")
-        ep = self.stack.start(kafka=True, opensearch=False, **{self.engine: True},
+        ep = self.stack.start(kafka=True, **engine_choice(self.engine),
                               postgres=self.kind == "postgresql", brokers=brokers)
         self.kafka: str = ep["kafka"]
         self.search: SearchEndpoint = start_search(self.stack, self.engine)  # already running

@@ -31,8 +31,8 @@ for p in (HERE, REPO / "tests" / "integration", REPO / "stack"):
 
 from bsocial_support import Client, ServerProcess, hexid  # noqa: E402
 from telemetry_support import (  # noqa: E402
-    TelemetryProcess, crafted_comment, crafted_login, engine_under_test, es_count, es_request,
-    kcat_produce, ms_to_rfc3339, start_search)
+    TelemetryProcess, crafted_comment, crafted_login, engine_choice, engine_under_test, es_count,
+    es_request, kcat_produce, ms_to_rfc3339, start_search)
 
 
 def percentile(xs: list[float], p: float) -> float:
@@ -55,7 +55,7 @@ def main() -> None:
         tmp = Path(tmp)
         stack = Stack(tmp / "stack")
         engine = engine_under_test()
-        ep = stack.start(kafka=True, opensearch=False, **{engine: True})
+        ep = stack.start(kafka=True, **engine_choice(engine))
         kafka, es = ep["kafka"], start_search(stack, engine)
         try:
             # ---- throughput: a backlog of N events, then start telemetry

@@ -24,8 +24,8 @@ for p in (HERE, REPO / "tests" / "integration", REPO / "stack"):
         sys.path.insert(0, str(p))
 
 from bsocial_support import Client, ServerProcess, _RECENTLY_STOPPED, _RUNNING  # noqa: E402
-from telemetry_support import (SearchEndpoint, TelemetryProcess, start_search,  # noqa: E402
-                               stop_search, engine_under_test)
+from telemetry_support import (SearchEndpoint, TelemetryProcess, engine_choice,  # noqa: E402
+                               engine_under_test, start_search, stop_search)
 
 _TELEMETRY: list[TelemetryProcess] = []
 
@@ -36,7 +36,7 @@ class TelemetryStack:
 
         self.engine = engine_under_test()
         self.stack = Stack(workdir / "stack")
-        ep = self.stack.start(kafka=True, opensearch=False, **{self.engine: True})
+        ep = self.stack.start(kafka=True, **engine_choice(self.engine))
         self.kafka: str = ep["kafka"]
         self.search: SearchEndpoint = start_search(self.stack, self.engine)  # already running
 

@@ -71,6 +71,11 @@ class SearchEndpoint:
         return urllib.request.urlopen(req, timeout=timeout, context=ctx)
 
 
+def engine_choice(engine: str) -> dict[str, bool]:
+    """Stack.start() keywords that start `engine` and not the other one."""
+    return {name: name == engine for name in ENGINES}
+
+
 def search_endpoint(stack, engine: str) -> SearchEndpoint:
     """The endpoint of the engine running in `stack` (a bstack.Stack)."""
     if engine == "elasticsearch":
