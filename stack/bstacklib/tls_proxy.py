@@ -82,8 +82,15 @@ http {
         ssl_certificate_key @TLS@/server.key;
         ssl_protocols TLSv1.2 TLSv1.3;
         client_max_body_size 200m;
+        # a refused login answers like Elasticsearch 8 with security on
+        error_page 401 = @refused;
+        location @refused {
+            add_header WWW-Authenticate 'Basic realm="security" charset="UTF-8"' always;
+            default_type application/json;
+            return 401 '{"error":{"root_cause":[{"type":"security_exception","reason":"unable to authenticate user for REST request"}],"type":"security_exception","reason":"unable to authenticate user for REST request"},"status":401}';
+        }
         location / {
-            auth_basic "bsocial search";
+            auth_basic "security";
             auth_basic_user_file @TLS@/htpasswd;
             proxy_pass http://search;
             proxy_http_version 1.1;

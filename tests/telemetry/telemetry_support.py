@@ -105,7 +105,11 @@ def es_request(base: SearchEndpoint, method: str, path: str, body=None, timeout:
         with base.open(req, timeout) as r:
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw or b"null")
+        except ValueError:  # not from the engine (a proxy's page): the text
+            return e.code, raw.decode("utf-8", "replace")
 
 
 def es_count(base: SearchEndpoint, index: str = EVENTS_INDEX, query: dict | None = None) -> int:
