@@ -108,20 +108,9 @@ class Elasticsearch(Server):
                                     (st.get("pid"), st.get("data"))) if pid_alive(p, marker)]
         terminate(pids, timeout=timeout)
 
-    def restart(self) -> str:
-        """Stop and start again on the same port, data, CA and password kept."""
-        port = self.st.get("port")
-        self.stop()
-        return self.start(port=port)
-
     def status(self) -> dict[str, Any]:
-        o = self.st
-        if not o:
-            return {}
-        return {"url": o.get("url"), "running": self.running(), "port": o.get("port"),
-                "http_url": o.get("http_url"), "transport_port": o.get("transport_port"),
-                "user": o.get("user"), "password": o.get("password"), "ca_file": o.get("ca_file"),
-                "startup_seconds": o.get("startup_seconds"), "log": o.get("log")}
+        return self.recorded("port", "http_url", "transport_port", "user", "password", "ca_file",
+                             "startup_seconds", "log")
 
     def describe(self) -> str:
         st = self.st

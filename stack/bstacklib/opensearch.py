@@ -67,16 +67,5 @@ class OpenSearch(Server):
         if st and self.running():
             terminate([st["pid"]], timeout=timeout)
 
-    def restart(self) -> str:
-        """Stop and start again on the same port, data kept."""
-        port = self.st.get("port")
-        self.stop()
-        return self.start(port=port)
-
     def status(self) -> dict[str, Any]:
-        o = self.st
-        if not o:
-            return {}
-        return {"url": o.get("url"), "running": self.running(), "port": o.get("port"),
-                "transport_port": o.get("transport_port"),
-                "startup_seconds": o.get("startup_seconds"), "log": o.get("log")}
+        return self.recorded("port", "transport_port", "startup_seconds", "log")

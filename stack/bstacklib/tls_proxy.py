@@ -116,7 +116,8 @@ def start_proxy(home: Path, tls: Path, port: int, upstream: int) -> subprocess.P
     conf.write_text(_NGINX_CONF.replace("@USER@", user).replace("@HOME@", str(home))
                     .replace("@TLS@", str(tls)).replace("@PORT@", str(port))
                     .replace("@UPSTREAM@", str(upstream)))
-    return spawn([nginx, "-c", str(conf), "-p", str(home)], home / "nginx.out", cwd=home)
+    return spawn([nginx, "-e", str(home / "nginx-error.log"), "-c", str(conf), "-p", str(home)],
+                 home / "nginx.out", cwd=home)
 
 
 def client_context(ca_file: Path) -> ssl.SSLContext:
