@@ -6,30 +6,34 @@ package org.elasticsearch.plugins;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
+import org.elasticsearch.Build;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.env.Environment;
-import org.elasticsearch.jdk.ModuleQualifiedExportsService;
 
 public final class ClasspathPluginsService extends PluginsService {
     private final List<LoadedPlugin> classpathPlugins;
 
-    public ClasspathPluginsService(Settings settings, Environment env, List<Class<? extends Plugin>> classes) {
-        // the home's modules/ and plugins/ directories are empty: nothing is loaded from them
-        super(settings, env.configFile(), env.modulesFile(), env.pluginsFile());
+    public ClasspathPluginsService(Settings settings, Environment env, PluginsLoader loader,
+                                   List<Class<? extends Plugin>> classes) {
+        super(settings, env.configDir(), loader);
         this.classpathPlugins = classes.stream()
-            .map(c -> new LoadedPlugin(descriptor(c), loadPlugin(c, settings, env.configFile())))
+            .map(c -> new LoadedPlugin(descriptor(c), loadPlugin(c, settings, env.configDir()),
+                                       c.getClassLoader()))
             .toList();
     }
 
-    private static PluginDescriptor descriptor(Class<? extends Plugin> c) {
-        return new PluginDescriptor(c.getName(), "classpath plugin " + c.getName(), "NA", "8.15.0", "17",
-            c.getName(), null, List.of(), false, false, false, false);
+    /** No modules, no plugins from directories: every plugin comes from the classpath
+     *  (and the server runs in the unnamed module: no qualified exports to add). */
+    public static PluginsLoader emptyLoader() {
+        return PluginsLoader.createPluginsLoader(Set.of(), Set.of(), Map.of(), false);
     }
 
-    // The server runs in the unnamed module here: there are no qualified exports to add.
-    @Override
-    protected void addServerExportsService(Map<String, List<ModuleQualifiedExportsService>> exports) {}
+    private static PluginDescriptor descriptor(Class<? extends Plugin> c) {
+        return new PluginDescriptor(c.getName(), "classpath plugin " + c.getName(), "NA",
+            Build.current().version(), "17", c.getName(), null, List.of(), false, false, false, false);
+    }
 
     @Override
     protected List<LoadedPlugin> plugins() {

@@ -1,4 +1,4 @@
-// Starts an embedded single-node Elasticsearch 8.x in this JVM, its plugins
+// Starts an embedded single-node Elasticsearch 8.19 in this JVM, its plugins
 // (netty4 HTTP and transport, RootInfoPlugin for `GET /`) from the classpath (BsocialNode,
 // ClasspathPluginsService). Settings come from arguments of the form
 // <setting>=<value>; path.home is required. Compiled by stack/bstack.py against
