@@ -103,10 +103,10 @@ TEST(QueryReport, RendersTheThreeTables) {
               "which  post_id     comments  created_at\n"
               "top    9           3         2026-03-28T00:00:00.000Z\n");
     // A bucket without the post's creation (only its comments are indexed) is no answer.
-    const auto orphan = R"({"key":"7","comments":{"doc_count":2},"post":{"doc_count":0,"created":{"value":null}}})";
+    const auto orphan =
+        R"({"key":"7","comments":{"doc_count":2},"post":{"doc_count":0,"created":{"value":null}}})";
     EXPECT_EQ(render_table("q3", std::string(R"({"aggregations":{"top_post":{"buckets":[)") +
-                                     orphan + R"(]},"worst_post":{"buckets":[)" + orphan +
-                                     "]}}}"),
+                                     orphan + R"(]},"worst_post":{"buckets":[)" + orphan + "]}}}"),
               "which  post_id     comments  created_at\n(this user has no posts)\n");
     EXPECT_THROW(render_table("q1", R"({"hits":{}})"), std::runtime_error);
 }

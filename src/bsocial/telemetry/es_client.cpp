@@ -108,13 +108,13 @@ http_response es_client::request(std::string_view method, std::string_view path,
     if (rc != CURLE_OK) throw es_unreachable(what + ": " + curl_easy_strerror(rc));
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
     if (response.status == 401)
-        throw es_config_error(
-            what + ": HTTP 401, Elasticsearch refused the credentials " +
-            (user_.empty() ? std::string("(none given: set BSOCIAL_ELASTICSEARCH_USER and "
-                                         "BSOCIAL_ELASTICSEARCH_PASSWORD)")
-                           : "of user '" + user_ +
-                                 "' (check BSOCIAL_ELASTICSEARCH_USER and "
-                                 "BSOCIAL_ELASTICSEARCH_PASSWORD)"));
+        throw es_config_error(what + ": HTTP 401, Elasticsearch refused the credentials " +
+                              (user_.empty()
+                                   ? std::string("(none given: set BSOCIAL_ELASTICSEARCH_USER and "
+                                                 "BSOCIAL_ELASTICSEARCH_PASSWORD)")
+                                   : "of user '" + user_ +
+                                         "' (check BSOCIAL_ELASTICSEARCH_USER and "
+                                         "BSOCIAL_ELASTICSEARCH_PASSWORD)"));
     if (response.status == 403)
         throw es_config_error(what + ": HTTP 403, user '" + user_ +
                               "' may not do this: " + response.body.substr(0, 300));
