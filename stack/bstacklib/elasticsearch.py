@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import STOP_TIMEOUT, free_port, pid_alive, port_is_free, spawn, terminate
-from .java import fetch, node_command, wait_health_yellow
+from .java import fetch, node_command, node_settings, wait_health_yellow
 from .server import Server
 from .tls_proxy import USER, make_password, make_tls, start_proxy, wait_proxy
 
@@ -56,15 +56,7 @@ class Elasticsearch(Server):
                      else free_port())
         make_tls(tls)
         password = make_password(tls, st.get("password"))
-        settings = {
-            "path.home": home, "path.data": data, "path.logs": logs,
-            "http.port": http, "transport.port": tport,
-            "cluster.name": "bsocial-local", "node.name": "bsocial-es-1",
-            "discovery.type": "single-node", "network.host": "127.0.0.1",
-            "http.type": "netty4", "transport.type": "netty4",
-            "cluster.routing.allocation.disk.threshold_enabled": "false",
-            "action.auto_create_index": "true",
-        }
+        settings = node_settings("bsocial-es-1", home, data, logs, http, tport)
         log_file = logs / "elasticsearch.log"
         cmd = node_command(cdir, base, ELASTICSEARCH_HEAP, log_file, "org.elasticsearch.deprecation",
                            settings)

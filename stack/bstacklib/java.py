@@ -148,6 +148,20 @@ logger.deprecation.level = error
 """
 
 
+def node_settings(node_name: str, home: Path, data: Path, logs: Path, http_port: int,
+                  transport_port: int) -> dict:
+    """The settings of a single-node cluster on 127.0.0.1 (the Launcher's arguments)."""
+    return {
+        "path.home": home, "path.data": data, "path.logs": logs,
+        "http.port": http_port, "transport.port": transport_port,
+        "cluster.name": "bsocial-local", "node.name": node_name,
+        "discovery.type": "single-node", "network.host": "127.0.0.1",
+        "http.type": "netty4", "transport.type": "netty4",
+        "cluster.routing.allocation.disk.threshold_enabled": "false",
+        "action.auto_create_index": "true",
+    }
+
+
 def node_command(cdir: Path, base: Path, heap: str, logfile: Path, deprecation_logger: str,
                  settings: dict) -> list[str]:
     """The java command line of an embedded search node: `Launcher setting=value ...`

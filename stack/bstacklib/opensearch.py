@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from .common import STOP_TIMEOUT, free_port, port_is_free, spawn, terminate
-from .java import fetch, node_command, wait_health_yellow
+from .java import fetch, node_command, node_settings, wait_health_yellow
 from .server import Server
 
 CONVENTIONAL_PORT = 9200  # transport: 9300
@@ -40,15 +40,7 @@ class OpenSearch(Server):
             tport = (CONVENTIONAL_TRANSPORT_PORT
                      if self.ports.prefer_conventional and port_is_free(CONVENTIONAL_TRANSPORT_PORT)
                      else free_port())
-        settings = {
-            "path.home": home, "path.data": data, "path.logs": logs,
-            "http.port": http, "transport.port": tport,
-            "cluster.name": "bsocial-local", "node.name": "bsocial-os-1",
-            "discovery.type": "single-node", "network.host": "127.0.0.1",
-            "http.type": "netty4", "transport.type": "netty4",
-            "cluster.routing.allocation.disk.threshold_enabled": "false",
-            "action.auto_create_index": "true",
-        }
+        settings = node_settings("bsocial-os-1", home, data, logs, http, tport)
         log_file = logs / "opensearch.log"
         cmd = node_command(cdir, base, OPENSEARCH_HEAP, log_file, "org.opensearch.deprecation", settings)
         out = base / "opensearch.out"
