@@ -34,8 +34,8 @@ for p in (HERE, REPO / "tests" / "integration", REPO / "stack"):
 
 from bsocial_support import Client, ServerProcess, hexid  # noqa: E402
 from telemetry_support import (  # noqa: E402
-    TelemetryProcess, crafted_comment, crafted_login, es_count, es_request, kcat_produce,
-    ms_to_rfc3339)
+    TelemetryProcess, crafted_comment, crafted_login, engine_choice, engine_under_test, es_count,
+    es_request, kcat_produce, ms_to_rfc3339, start_search)
 
 
 def percentile(xs: list[float], p: float) -> float:
@@ -81,8 +81,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-") as tmp:
         tmp = Path(tmp)
         stack = Stack(tmp / "stack")
-        ep = stack.start(kafka=True, opensearch=True)
-        kafka, es = ep["kafka"], ep["opensearch"]
+        engine = engine_under_test()
+        ep = stack.start(kafka=True, **engine_choice(engine))
+        kafka, es = ep["kafka"], start_search(stack, engine)
         try:
             # ---- throughput: a backlog of N events, then start telemetry
             now = int(time.time() * 1000)

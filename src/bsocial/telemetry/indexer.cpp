@@ -234,6 +234,10 @@ bool indexer::flush_once() {
         } catch (const es_unreachable& e) {
             spdlog::warn("module=telemetry event=elasticsearch_unreachable error=\"{}\"", e.what());
             return false;
+        } catch (const es_config_error& e) {
+            // credentials or CA changed under a running indexer: retried, nothing committed
+            spdlog::error("module=telemetry event=elasticsearch_refused error=\"{}\"", e.what());
+            return false;
         } catch (const std::runtime_error& e) {
             spdlog::warn("module=telemetry event=bulk_response_unreadable error=\"{}\"", e.what());
             return false;
