@@ -15,7 +15,9 @@ and fails (exit 1) on each include the module's README does not allow, on a READ
 without a `May include:` line, and on a rule naming a module that does not exist.
 apps/ and main.cpp sit above the modules and may include any of them.
 
-    tools/check_includes.py [src/bsocial]     check the tree (the `include_rules` ctest)
+    tools/check_includes.py [src/bsocial [docs/architecture.md]]
+        check the tree (the `include_rules` ctest); with the architecture page, also that
+        its module table ("| `module` | owns | may include |") says what the READMEs say
     tools/check_includes.py --self-test       prove that a forbidden include is caught
 """
 
@@ -26,6 +28,7 @@ import re
 import sys
 import tempfile
 
+TABLE_ROW = re.compile(r"^\|\s*`([A-Za-z0-9_]+)`\s*\|.*\|\s*([^|]+?)\s*\|\s*$")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"bsocial/([A-Za-z0-9_]+)/')
 RULE = re.compile(r"^May include(?: \((TODO[^)]*)\))?:\s*(.*?)\s*$")
 
@@ -83,6 +86,27 @@ def check(root: pathlib.Path) -> list[str]:
     return problems
 
 
+def check_doc(root: pathlib.Path, doc: pathlib.Path) -> list[str]:
+    """The module table of `doc` against the READMEs' `May include:` lines (TODO lines and
+    parenthesised notes in the table are not compared)."""
+    table: dict[str, set[str]] = {}
+    for line in doc.read_text(encoding="utf-8").splitlines():
+        m = TABLE_ROW.match(line)
+        if m and m.group(1) != "module":
+            names = re.sub(r"\([^)]*\)", "", m.group(2))
+            table[m.group(1)] = {n.strip() for n in names.split(",") if n.strip()} - {"nothing"}
+    problems = []
+    for module_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        allowed, _, _ = read_rules(module_dir)
+        if module_dir.name not in table:
+            problems.append(f"{doc}: the module table has no row for {module_dir.name}")
+        elif table[module_dir.name] != allowed:
+            problems.append(
+                f"{doc}: {module_dir.name} may include {', '.join(sorted(table[module_dir.name]))}"
+                f" there, but {', '.join(sorted(allowed)) or 'nothing'} in its README")
+    return problems
+
+
 def self_test() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = pathlib.Path(tmp) / "bsocial"
@@ -111,6 +135,8 @@ def main(argv: list[str]) -> int:
         return self_test()
     root = pathlib.Path(argv[1] if len(argv) > 1 else "src/bsocial").resolve()
     problems = check(root)
+    if len(argv) > 2:
+        problems += check_doc(root, pathlib.Path(argv[2]))
     for p in problems:
         print(p)
     if problems:
