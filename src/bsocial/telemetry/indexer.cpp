@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "bsocial/events/kafka_config.hpp"
+#include "bsocial/kafka/config.hpp"
 #include "bsocial/telemetry/bulk.hpp"
 
 namespace bsocial::telemetry {
@@ -47,13 +47,15 @@ class indexer::rebalance_handler final : public RdKafka::RebalanceCb {
     indexer& owner_;
 };
 
-indexer::indexer(const telemetry_config& config, es_client& es, const clock& clock)
+indexer::indexer(const telemetry_config& config, es_client& es, const clock& clock,
+                 std::function<void()> on_exit)
     : config_(config),
       es_(es),
       clock_(clock),
       indices_{config.es.index, config.es.dead_letter_index()},
-      rebalance_(std::make_unique<rebalance_handler>(*this)) {
-    auto conf = events::make_kafka_conf({
+      rebalance_(std::make_unique<rebalance_handler>(*this)),
+      worker_("telemetry-indexer", {.on_exit = std::move(on_exit)}) {
+    auto conf = kafka::make_conf({
         {"bootstrap.servers", config.kafka_brokers},
         {"group.id", config.group_id},
         {"client.id", "bsocial-telemetry"},
@@ -70,16 +72,26 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
         // Kafka topics appear at start-up of the stack; look for new bsocial.* topics often.
         {"topic.metadata.refresh.interval.ms", "30000"},
     });
-    events::set_kafka_callback(*conf, "rebalance_cb",
-                               static_cast<RdKafka::RebalanceCb*>(rebalance_.get()));
+    kafka::set_callback(*conf, "rebalance_cb",
+                        static_cast<RdKafka::RebalanceCb*>(rebalance_.get()));
     std::string err;
     consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!consumer_) throw std::runtime_error("kafka consumer: " + err);
 }
 
 indexer::~indexer() {
+    try {
+        worker_.stop();
+    } catch (...) {  // logged by the worker thread
+    }
     if (consumer_) consumer_->close();
 }
+
+void indexer::start() {
+    worker_.start([this] { run(); });
+}
+
+void indexer::stop() { worker_.stop(); }
 
 void indexer::subscribe() {
     const auto err = consumer_->subscribe({config_.topic_pattern});
@@ -87,10 +99,10 @@ void indexer::subscribe() {
         throw std::runtime_error("kafka subscribe: " + RdKafka::err2str(err));
 }
 
-int indexer::run(const std::atomic<bool>& stop) {
+void indexer::run() {
     spdlog::info("module=telemetry event=started group={} topics=\"{}\" index={}", config_.group_id,
                  config_.topic_pattern, indices_.events);
-    while (!stop.load()) {
+    while (!worker_.stopping()) {
         auto now = clock_type::now();
         if (batch_due(now) && now >= next_attempt_) {
             drain_fetched();
@@ -124,7 +136,7 @@ int indexer::run(const std::atomic<bool>& stop) {
         take(*message);
     }
 
-    // SIGTERM/SIGINT: index what was read, commit, leave the group.
+    // stop(): index what was read, commit, leave the group.
     bool clean = true;
     if (!batch_.empty()) {
         clean = flush_until(clock_type::now() +
@@ -141,7 +153,7 @@ int indexer::run(const std::atomic<bool>& stop) {
         "module=telemetry event=stopped indexed={} duplicates={} dead_letters={} "
         "batches={}",
         stats_.indexed, stats_.duplicates, stats_.dead_letters, stats_.batches);
-    return clean ? 0 : 1;
+    clean_ = clean;
 }
 
 void indexer::add(const RdKafka::Message& message) {
