@@ -117,3 +117,15 @@ def test_nginx_proxies_websockets_to_the_serve_replicas():
     services = load(COMPOSE)["services"]
     assert services["serve"]["deploy"]["replicas"]
     assert "./deploy/nginx/bsocial.conf:/etc/nginx/conf.d/default.conf:ro" in services["nginx"]["volumes"]
+
+
+def pom_version(component: str, prop: str) -> str:
+    m = re.search(rf"<{prop}>([^<]+)</{prop}>", (ROOT / "stack" / component / "pom.xml").read_text())
+    return m.group(1)
+
+
+def test_infrastructure_versions_are_the_ones_our_tests_run():
+    services = load(COMPOSE)["services"]
+    assert services["kafka"]["image"] == f"apache/kafka:{pom_version('kafka', 'kafka.version')}"
+    es = pom_version("elasticsearch", "elasticsearch.version")
+    assert services["elasticsearch"]["image"] == f"docker.elastic.co/elasticsearch/elasticsearch:{es}"

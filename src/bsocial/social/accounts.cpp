@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bsocial/core/error.hpp"
-#include "bsocial/events/outbox.hpp"
+#include "bsocial/outbox/outbox.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/social/validation.hpp"
 #include "bsocial/store/sql_error.hpp"
@@ -130,7 +130,7 @@ user accounts::register_user(registration in, const std::string& client_address)
         sql << insert_user_sql, soci::use(u.username), soci::use(u.email), soci::use(u.first_name),
             soci::use(u.last_name), soci::use(password_hash), soci::use(u.created_at),
             soci::into(u.id);
-        events::append_to_outbox(
+        outbox::append_to_outbox(
             sql, events::user_registered(fields_of(u), u.first_name, u.last_name, u.created_at));
         tx.commit();
     } catch (const soci::soci_error& e) {
@@ -192,7 +192,7 @@ login_result accounts::login(std::string login, const std::string& password,
     auto token = tokens_.issue(found->id);
     soci::session sql(db_.pool());
     store::write_transaction tx(sql, db_);
-    events::append_to_outbox(sql, events::user_logged_in(fields_of(*found), clock_.now_ms()));
+    outbox::append_to_outbox(sql, events::user_logged_in(fields_of(*found), clock_.now_ms()));
     tx.commit();
     return {std::move(token), std::move(*found)};
 }
@@ -204,7 +204,7 @@ void accounts::logout(const identity& caller) {
     const std::int64_t now_s = now_ms / 1000;
     sql << revoke_token_sql, soci::use(caller.claims.jti), soci::use(caller.claims.expires_at);
     sql << prune_revoked_tokens_sql, soci::use(now_s);
-    events::append_to_outbox(sql, events::user_logged_out(fields_of(caller.who), now_ms));
+    outbox::append_to_outbox(sql, events::user_logged_out(fields_of(caller.who), now_ms));
     tx.commit();
 }
 
