@@ -10,7 +10,6 @@
 #include <fstream>
 
 #include "apps/common.hpp"
-#include "bsocial/api/authenticator.hpp"
 #include "bsocial/api/handlers.hpp"
 #include "bsocial/api/routes.hpp"
 #include "bsocial/auth/jwt.hpp"
@@ -24,6 +23,8 @@
 #include "bsocial/http/static_files.hpp"
 #include "bsocial/notify/delivery.hpp"
 #include "bsocial/notify/hub.hpp"
+#include "bsocial/sessions/authenticator.hpp"
+#include "bsocial/sessions/session_service.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/fanout.hpp"
 #include "bsocial/social/graph.hpp"
@@ -144,14 +145,14 @@ int run_serve(const serve_config& config) {
     spdlog::info("module=store event=ready db={} migrations_applied={}", describe_db(db_url),
                  applied);
 
-    social::accounts accounts(db, hasher, tokens, per_login, per_address, registrations, common,
-                              clock);
+    social::accounts accounts(db, hasher, per_login, per_address, registrations, common, clock);
+    sessions::session_service sessions(db, tokens, clock);
     const social::timelines timelines(db, timeline_settings_of(config));
     social::graph graph(db, timelines, clock);
     social::posts posts(db, timelines, clock);
     social::timeline_fanout fanout(db, timelines, clock);
-    const api::authenticator auth(accounts, config.allowed_origins, config.cookie_secure,
-                                  config.token_ttl_seconds);
+    const sessions::authenticator auth(sessions, config.allowed_origins, config.cookie_secure,
+                                       config.token_ttl_seconds);
 
     // The outbox relay runs inside serve unless disabled or Kafka is not configured; the
     // outbox keeps every event meanwhile.
@@ -164,7 +165,7 @@ int run_serve(const serve_config& config) {
     }
 
     http::metrics stats;
-    api::sessions_handler sessions_h(accounts, auth);
+    api::sessions_handler sessions_h(accounts, sessions, auth);
     api::users_handler users_h(accounts, graph, auth);
     api::posts_handler posts_h(posts, auth);
     api::ops_handler ops_h(db, stats, {});
@@ -187,7 +188,7 @@ int run_serve(const serve_config& config) {
     // Notification delivery is mounted here too, so the browser has one origin; the
     // notifier process stores them, any instance pushes them (docs/notifications.md).
     notify::notification_store notifications(db);
-    notify::hub pushes(db, notifications, hub_options_of(config));
+    notify::hub pushes(db, notifications, sessions, hub_options_of(config));
     notify::delivery delivery(notifications, pushes, auth, clock);
 
     http::router router;

@@ -46,6 +46,11 @@ class error : public std::runtime_error {
     field_errors fields_;
 };
 
+/// The 400 answer to a paging cursor that is not one: validation_failed, "invalid cursor".
+inline error invalid_cursor() {
+    return error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
+}
+
 /// Stable snake_case name of a code, as sent in {"error":{"code":...}}.
 const char* to_string(error_code code) noexcept;
 

@@ -26,19 +26,17 @@ constexpr const char* profile_counts_sql =
 
 // User lists: ordered by username, keyset on username; the caller binds the filter
 // parameters, list() appends (:after, :limit).
-constexpr const char* followers_page_sql =
-    "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at"
-    " FROM follows f JOIN users u ON u.id = f.follower_id"
-    " WHERE f.followee_id = :user_id AND u.username > :after"
-    " ORDER BY u.username LIMIT :limit";
-constexpr const char* following_page_sql =
-    "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at"
-    " FROM follows f JOIN users u ON u.id = f.followee_id"
-    " WHERE f.follower_id = :user_id AND u.username > :after"
-    " ORDER BY u.username LIMIT :limit";
+const std::string followers_page_sql = std::string("SELECT ") + detail::user_columns +
+                                       " FROM follows f JOIN users u ON u.id = f.follower_id"
+                                       " WHERE f.followee_id = :user_id AND u.username > :after"
+                                       " ORDER BY u.username LIMIT :limit";
+const std::string following_page_sql = std::string("SELECT ") + detail::user_columns +
+                                       " FROM follows f JOIN users u ON u.id = f.followee_id"
+                                       " WHERE f.follower_id = :user_id AND u.username > :after"
+                                       " ORDER BY u.username LIMIT :limit";
 // substr() rather than LIKE: '_' and '%' in a prefix stay plain characters.
-constexpr const char* search_page_sql =
-    "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at"
+const std::string search_page_sql =
+    std::string("SELECT ") + detail::user_columns +
     " FROM users u WHERE substr(u.username, 1, :prefix_length) = :prefix"
     " AND u.username > :after ORDER BY u.username LIMIT :limit";
 
@@ -138,28 +136,29 @@ page<user> graph::list(const char* query, const std::function<void(soci::stateme
 }
 
 page<user> graph::relation(const char* query, const std::string& username,
-                          const page_request& req) {
+                           const page_request& req) {
     user target;
     {
         soci::session sql(db_.pool());
         target = require_user(sql, username);
     }
-    return list(query, [&](soci::statement& st) { st.exchange(soci::use(target.id)); }, req);
+    return list(
+        query, [&](soci::statement& st) { st.exchange(soci::use(target.id)); }, req);
 }
 
 page<user> graph::followers(const std::string& username, const page_request& req) {
-    return relation(followers_page_sql, username, req);
+    return relation(followers_page_sql.c_str(), username, req);
 }
 
 page<user> graph::following(const std::string& username, const page_request& req) {
-    return relation(following_page_sql, username, req);
+    return relation(following_page_sql.c_str(), username, req);
 }
 
 page<user> graph::search(const std::string& prefix, const page_request& req) {
     const std::string lowered = to_lower(prefix);
     const int length = static_cast<int>(lowered.size());
     return list(
-        search_page_sql,
+        search_page_sql.c_str(),
         [&](soci::statement& st) {
             st.exchange(soci::use(length));
             st.exchange(soci::use(lowered));

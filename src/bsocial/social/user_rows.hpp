@@ -1,5 +1,7 @@
 #pragma once
-// Reading `users` rows with SOCI: one place that knows the column list and its order.
+// Reading `users` rows with SOCI: the one place that knows the column list and its order.
+// Every query reading a social::user selects user_columns and binds with bind_user
+// (social/accounts.cpp, social/graph.cpp, sessions/session_sql.hpp).
 
 #include <soci/soci.h>
 
