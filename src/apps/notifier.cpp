@@ -40,12 +40,8 @@ int run_notifier(const serve_config& config) {
     notify::comment_consumer consumer(db, {.brokers = config.kafka_brokers});
 
     http::metrics stats;
-    api::ops_handler ops(db, stats, {{"kafka", [&consumer] {
-                                          return consumer.counters().assigned
-                                                     ? std::string("ok")
-                                                     : std::string("not assigned");
-                                      }}});
-    ops.extra_metrics = [&consumer, &pushes] {
+    api::ops_extras ops_extras;
+    ops_extras.metrics = [&consumer, &pushes] {
         const auto c = consumer.counters();
         using http::prometheus_metric;
         return prometheus_metric("bsocial_notifier_events_total", "counter",
@@ -66,15 +62,21 @@ int run_notifier(const serve_config& config) {
                                  "WebSockets open on this process.",
                                  static_cast<double>(pushes.connected()));
     };
-    http::router router;
+    api::ops_handler ops(db, stats,
+                         {{"kafka",
+                           [&consumer] {
+                               return consumer.counters().assigned ? std::string("ok")
+                                                                   : std::string("not assigned");
+                           }}},
+                         std::move(ops_extras));
+    http::router router({.on_exception = [](const http::request& req, const std::exception& e) {
+        spdlog::error("module=notify event=handler_failed route={} error=\"{}\"", req.route,
+                      store::describe_error(e));
+    }});
     notify::add_notification_routes(router, delivery);
     router.add("GET", "/healthz", [&ops](http::request& r) { return ops.healthz(r); });
     router.add("GET", "/readyz", [&ops](http::request& r) { return ops.readyz(r); });
     router.add("GET", "/metrics", [&ops](http::request& r) { return ops.metrics(r); });
-    router.on_exception = [](const http::request& req, const std::exception& e) {
-        spdlog::error("module=notify event=handler_failed route={} error=\"{}\"", req.route,
-                      store::describe_error(e));
-    };
 
     http::server_options options;
     options.bind = config.bind;

@@ -168,13 +168,13 @@ int run_serve(const serve_config& config) {
     api::sessions_handler sessions_h(accounts, sessions, auth);
     api::users_handler users_h(accounts, graph, auth);
     api::posts_handler posts_h(posts, auth);
-    api::ops_handler ops_h(db, stats, {});
-    ops_h.extra_metrics = [&relay, &fanout, &hasher] {
+    api::ops_extras ops_extras;
+    ops_extras.metrics = [&relay, &fanout, &hasher] {
         return fanout_metrics(fanout.status(), fanout.backlog()) + hasher_metrics(hasher) +
                (relay ? relay_metrics(relay->status()) : std::string());
     };
     if (relay) {
-        ops_h.outbox_details = [&relay] {
+        ops_extras.outbox_details = [&relay] {
             const auto s = relay->status();
             return boost::json::object{{"relay", "running"},
                                        {"kafka", s.broker_state},
@@ -182,8 +182,9 @@ int run_serve(const serve_config& config) {
                                        {"publish_lag_seconds", s.last_lag_seconds}};
         };
     } else {
-        ops_h.outbox_details = [] { return boost::json::object{{"relay", "off"}}; };
+        ops_extras.outbox_details = [] { return boost::json::object{{"relay", "off"}}; };
     }
+    api::ops_handler ops_h(db, stats, {}, std::move(ops_extras));
 
     // Notification delivery is mounted here too, so the browser has one origin; the
     // notifier process stores them, any instance pushes them (docs/notifications.md).
@@ -191,28 +192,29 @@ int run_serve(const serve_config& config) {
     notify::hub pushes(db, notifications, sessions, hub_options_of(config));
     notify::delivery delivery(notifications, pushes, auth, clock);
 
-    http::router router;
-    api::add_routes(router, {sessions_h, users_h, posts_h, ops_h});
-    notify::add_notification_routes(router, delivery);
+    // The web app (web/dist) at "/", when configured; API paths never fall back to it.
+    std::optional<http::static_files> web_app;
+    if (!config.static_dir.empty()) web_app.emplace(config.static_dir);
+    http::router_hooks hooks;
     // Never e.what() of a database error: SOCI puts the bound values in it (item 3).
-    router.on_exception = [](const http::request& req, const std::exception& e) {
+    hooks.on_exception = [](const http::request& req, const std::exception& e) {
         spdlog::error("module=http event=handler_failed route={} error=\"{}\"", req.route,
                       store::describe_error(e));
     };
-    // The web app (web/dist) at "/", when configured; API paths never fall back to it.
-    std::optional<http::static_files> web_app;
-    if (!config.static_dir.empty()) {
-        web_app.emplace(config.static_dir);
-        router.fallback = [&web_app](const http::request& req) -> std::optional<http::response> {
+    if (web_app) {
+        hooks.fallback = [&web_app](const http::request& req) -> std::optional<http::response> {
             if (req.path.rfind("/api/", 0) == 0) return std::nullopt;
             return web_app->serve(req);
         };
     }
-    router.on_response = [&relay, &fanout](const http::request& req, const http::response& res) {
+    hooks.on_response = [&relay, &fanout](const http::request& req, const http::response& res) {
         if (req.method == "GET" || res.status >= 300) return;
         if (req.route == "/api/v1/posts") fanout.nudge();
         if (relay) relay->nudge();
     };
+    http::router router(std::move(hooks));
+    api::add_routes(router, {sessions_h, users_h, posts_h, ops_h});
+    notify::add_notification_routes(router, delivery);
 
     http::server_options options;
     options.bind = config.bind;

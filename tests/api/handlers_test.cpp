@@ -48,11 +48,11 @@ class Handlers : public ::testing::Test {
           sessions(w.accounts, w.sessions, auth),
           users(w.accounts, w.graph, auth),
           posts(w.posts, auth),
-          ops(*w.db, stats, {}) {
+          ops(*w.db, stats, {}),
+          router({.on_exception = [](const http::request& req, const std::exception& e) {
+              ADD_FAILURE() << "500 from " << req.method << " " << req.path << ": " << e.what();
+          }}) {
         api::add_routes(router, {sessions, users, posts, ops});
-        router.on_exception = [this](const http::request& req, const std::exception& e) {
-            ADD_FAILURE() << "500 from " << req.method << " " << req.path << ": " << e.what();
-        };
     }
 
     void SetUp() override {
@@ -503,9 +503,12 @@ TEST_F(Handlers, HealthzReadyzAndMetrics) {
 TEST_F(Handlers, ReadyzIs503WhenACheckFailsAndShowsExtraDetails) {
     api::ops_handler failing(*w.db, stats,
                              {{"kafka", [] { return std::string("unreachable"); }},
-                              {"hub", [] { return std::string("ok"); }}});
-    failing.outbox_details = [] { return json::object{{"relay", "paused"}}; };
-    failing.extra_metrics = [] { return std::string("extra_metric 1\n"); };
+                              {"hub", [] { return std::string("ok"); }}},
+                             {.metrics = [] { return std::string("extra_metric 1\n"); },
+                              .outbox_details =
+                                  [] {
+                                      return json::object{{"relay", "paused"}};
+                                  }});
     http::request req;
     auto res = failing.readyz(req);
     EXPECT_EQ(res.status, 503u);

@@ -69,23 +69,28 @@ struct readiness_check {
     std::function<std::string()> run;
 };
 
-class ops_handler {
-  public:
-    ops_handler(store::database& db, http::metrics& stats, std::vector<readiness_check> checks);
-    http::response healthz(http::request& req);
-    http::response readyz(http::request& req);
-    http::response metrics(http::request& req);
-
+/// What the process adds to /metrics and /readyz; each may be empty.
+struct ops_extras {
     /// Extra Prometheus text appended to /metrics (e.g. the relay's lag).
-    std::function<std::string()> extra_metrics;
+    std::function<std::string()> metrics;
     /// Extra details shown by /readyz under "outbox" (informational: the API stays ready
     /// while Kafka is down, since writes keep working and the outbox keeps the events).
     std::function<boost::json::object()> outbox_details;
+};
+
+class ops_handler {
+  public:
+    ops_handler(store::database& db, http::metrics& stats, std::vector<readiness_check> checks,
+                ops_extras extras = {});
+    http::response healthz(http::request& req);
+    http::response readyz(http::request& req);
+    http::response metrics(http::request& req);
 
   private:
     store::database& db_;
     http::metrics& stats_;
     std::vector<readiness_check> checks_;
+    ops_extras extras_;
 };
 
 }  // namespace bsocial::api

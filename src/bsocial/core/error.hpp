@@ -1,7 +1,8 @@
 #pragma once
-// The typed error every domain function throws for bad input or a refused action.
-// The HTTP layer maps error_code to a status and a JSON problem body in ONE place
-// (http/problem.cpp); nothing else decides statuses.
+// The typed error every domain function throws for bad input or a refused action: domain
+// codes only. What is wrong with a request as HTTP (its form, method, size) is
+// http::errc (http/errc.hpp). The HTTP layer maps both to a status and a JSON problem body
+// in ONE place (http/problem.cpp); nothing else decides statuses.
 
 #include <map>
 #include <stdexcept>
@@ -10,17 +11,11 @@
 namespace bsocial {
 
 enum class error_code {
-    bad_request,
-    malformed_json,
     unauthorized,
     invalid_credentials,
     forbidden_origin,
     not_found,
-    method_not_allowed,
     already_exists,
-    payload_too_large,
-    unsupported_media_type,
-    upgrade_required,
     validation_failed,
     rate_limited,
     unavailable,

@@ -5,6 +5,7 @@
 
 #include "bsocial/core/parse.hpp"
 #include "bsocial/core/text.hpp"
+#include "bsocial/http/errc.hpp"
 
 namespace bsocial::http {
 
@@ -36,10 +37,11 @@ bool is_base64url(std::string_view s) {
 
 json::object parse_json_body(const request& req) {
     if (!is_json_content_type(req.header("content-type")))
-        throw error(error_code::unsupported_media_type, "Content-Type must be application/json");
+        throw transport_error(errc::unsupported_media_type,
+                              "Content-Type must be application/json");
     boost::system::error_code ec;
     json::value v = json::parse(req.body, ec);
-    if (ec) throw error(error_code::malformed_json, "the body is not valid JSON");
+    if (ec) throw transport_error(errc::malformed_json, "the body is not valid JSON");
     if (!v.is_object())
         throw error(error_code::validation_failed, "the body must be a JSON object");
     return std::move(v.as_object());

@@ -240,15 +240,14 @@ request to_request(const bhttp::request<bhttp::string_body>& in, const std::stri
     request out;
     out.method = std::string(in.method_string());
     auto target = boost::urls::parse_origin_form(in.target());
-    if (!target) throw bsocial::error(error_code::bad_request, "malformed request target");
+    if (!target) throw transport_error(errc::bad_request, "malformed request target");
     out.path = target->path();
     for (const auto& p : target->params())
         out.query.emplace_back(std::string(p.key), p.has_value ? std::string(p.value) : "");
     // Decoded path and query reach SQL as text: they must be valid UTF-8.
     bool valid = is_valid_utf8(out.path);
     for (const auto& [k, v] : out.query) valid = valid && is_valid_utf8(k) && is_valid_utf8(v);
-    if (!valid)
-        throw bsocial::error(error_code::bad_request, "the request target is not valid UTF-8");
+    if (!valid) throw transport_error(errc::bad_request, "the request target is not valid UTF-8");
     for (const auto& f : in) {
         out.headers.emplace_back(ascii_lower(f.name_string()), std::string(f.value()));
     }
@@ -263,7 +262,7 @@ asio::awaitable<handled> run_handler(const router* routes, bhttp::request<bhttp:
     request req;
     try {
         req = to_request(in, client);
-    } catch (const bsocial::error& e) {
+    } catch (const transport_error& e) {
         co_return handled{problem_response(e), "bad_request"};
     }
     response res = routes->dispatch(req);
@@ -282,7 +281,7 @@ asio::awaitable<upgrade_decision> run_upgrade(const router* routes,
     request req;
     try {
         req = to_request(in, client);
-    } catch (const bsocial::error& e) {
+    } catch (const transport_error& e) {
         co_return upgrade_decision{ws_decision{problem_response(e), {}}, "bad_request"};
     }
     ws_decision d = routes->dispatch_upgrade(req);
@@ -351,8 +350,8 @@ struct server::impl {
     asio::awaitable<void> serve_websocket(std::shared_ptr<connection> conn,
                                           bhttp::request<bhttp::string_body> in,
                                           std::string client);
-    asio::awaitable<void> write_problem(std::shared_ptr<connection> conn, error_code code,
-                                        std::string message, unsigned status_override = 0);
+    asio::awaitable<void> write_problem(std::shared_ptr<connection> conn, errc code,
+                                        std::string message);
     void begin_stop();
 };
 
@@ -463,10 +462,9 @@ asio::awaitable<void> server::impl::write_refusal(std::shared_ptr<connection> co
     conn->stream.socket().close(ignored);
 }
 
-asio::awaitable<void> server::impl::write_problem(std::shared_ptr<connection> conn, error_code code,
-                                                  std::string message, unsigned status_override) {
-    response res = problem_response(bsocial::error(code, std::move(message)));
-    if (status_override) res.status = status_override;
+asio::awaitable<void> server::impl::write_problem(std::shared_ptr<connection> conn, errc code,
+                                                  std::string message) {
+    response res = problem_response(transport_error(code, std::move(message)));
     auto out = to_beast(res, 11, false);
     conn->stream.expires_after(std::chrono::seconds(5));
     co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);
@@ -526,18 +524,18 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
                 co_await bhttp::async_read(conn->stream, buffer, parser, as_tuple_awaitable);
         }
         if (read_ec == bhttp::error::body_limit) {
-            co_await write_problem(conn, error_code::payload_too_large,
+            co_await write_problem(conn, errc::payload_too_large,
                                    "request body is larger than the limit");
             break;
         }
         if (read_ec == bhttp::error::header_limit) {
-            co_await write_problem(conn, error_code::payload_too_large,
-                                   "request headers are larger than the limit", 431);
+            co_await write_problem(conn, errc::headers_too_large,
+                                   "request headers are larger than the limit");
             break;
         }
         if (read_ec) {
             if (!client_gone(read_ec))
-                co_await write_problem(conn, error_code::bad_request, "malformed HTTP request");
+                co_await write_problem(conn, errc::bad_request, "malformed HTTP request");
             break;
         }
 
