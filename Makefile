@@ -13,16 +13,19 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev \
   libsoci-dev libpq-dev libsqlite3-dev librdkafka-dev libsodium-dev libspdlog-dev libcli11-dev \
   libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev clang-format \
-  john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm chromium
+  john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm chromium \
+  nginx-light openssl
 
 .PHONY: help deps build build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry bench-connections clean stack-fetch format web test-reliability
+        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry bench-connections clean stack-fetch format web test-reliability \
+        test-opensearch
 
 help:
 	@echo "make run        build (release) and start bSocial on http://127.0.0.1:8080"
 	@echo "make test       build and run every test suite (unit, integration on SQLite and PostgreSQL, stack)"
 	@echo "make test-asan  the unit, SQLite, Kafka and notifier suites under ASan/UBSan"
 	@echo "make test-reliability  the fault runs F1-F7 (Kafka down, kill -9, leader kills...)"
+	@echo "make test-opensearch   the telemetry suite (queries, faults) against OpenSearch 2.19 instead of Elasticsearch 8"
 	@echo "make bench      seed 1M posts (cached), wrk scenarios on the release server, write docs/benchmarks.md"
 	@echo "make bench-scale  feed latency against dataset size (100k, 1M, 10M posts SQLite; 1M PostgreSQL)"
 	@echo "make bench-visibility  post -> visible in a follower's feed, fan-out lag, steady and in a burst"
@@ -64,7 +67,7 @@ build-asan: deps
 run: build web
 	bash tools/run.sh
 
-# Kafka and OpenSearch jars from Maven Central (cached in ~/.cache/bsocial-stack and ~/.m2).
+# Kafka, OpenSearch and Elasticsearch jars from Maven Central (cached in ~/.cache/bsocial-stack and ~/.m2).
 stack-fetch: deps
 	$(PYTHON) stack/bstack.py fetch
 
@@ -118,7 +121,14 @@ bench-connections: build
 bench-telemetry: build stack-fetch
 	BSOCIAL_BIN=build/release/bsocial $(PYTHON) tests/telemetry/bench_telemetry.py
 
+# `make test` runs the telemetry suite against Elasticsearch 8 (BSOCIAL_TEST_ENGINE's default);
+# this runs it against OpenSearch 2.19 (the other supported engine). ~3 min.
+test-opensearch: build-debug stack-fetch
+	cd tests/telemetry && BSOCIAL_TEST_ENGINE=opensearch BSOCIAL_BIN=$(CURDIR)/build/debug/bsocial \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider
+
 # The fault runs of shared/design/reliability-figures.md (F1-F7): long, so not in `make test`.
+# BSOCIAL_TEST_ENGINE=opensearch runs F5/F7 against OpenSearch instead of Elasticsearch.
 test-reliability: build-debug stack-fetch
 	BSOCIAL_BIN=$(CURDIR)/build/debug/bsocial $(PYTHON) -m pytest tests/reliability -q -s -p no:cacheprovider
 

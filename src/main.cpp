@@ -1,5 +1,7 @@
 // bsocial: one executable, one subcommand per process (serve, migrate, relay, seed,
-// notifier, telemetry, query). This file only parses configuration and dispatches.
+// notifier, telemetry, query). This file only parses configuration and dispatches. The
+// long-running ones (serve, relay, notifier, telemetry) take SIGINT/SIGTERM one way:
+// a bsocial::stop_signals made first thing in their entry point (core/stop_signals.hpp).
 
 #include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bSocial local stack manager: real Kafka (KRaft), OpenSearch and PostgreSQL
+"""bSocial local stack manager: real Kafka (KRaft), OpenSearch or Elasticsearch, and PostgreSQL
 without Docker.
 
 Python 3.11, standard library only. Used by humans (`python3 stack/bstack.py up`)
@@ -44,10 +44,9 @@ REPO_ROOT = HERE.parent
 
 def _human(stack: Stack) -> str:
     lines = [s.describe() for s in stack.servers.values() if s.running()]
-    e = stack.endpoints()
-    for name, server in stack.servers.items():
-        if name in e:
-            lines.append(f"  export {server.env_var}={e[name]}")
+    for server in stack.servers.values():
+        if server.running():
+            lines += [f"  export {k}={v}" for k, v in server.exports().items()]
     return "\n".join(lines)
 
 
@@ -64,6 +63,9 @@ def _selection(args: argparse.Namespace) -> dict[str, bool]:
             chosen[cls.name] = bool(flag) if selective else flag is not False
         else:
             chosen[cls.name] = bool(flag)
+    if args.engine == "elasticsearch":  # instead of OpenSearch, unless --opensearch is named too
+        chosen["elasticsearch"] = True
+        chosen["opensearch"] = bool(args.opensearch)
     return chosen
 
 
@@ -99,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
             else:
                 p.add_argument(f"--{cls.name}", action="store_true",
                                help=f"also start {cls.title} (opt-in)")
+        p.add_argument("--engine", choices=("opensearch", "elasticsearch"), default="opensearch",
+                       help="the search engine: OpenSearch 2.19 (default) or Elasticsearch 8 "
+                            "(https with user/password, behind nginx)")
         p.add_argument("--brokers", type=int, default=1, choices=(1, 3))
         p.add_argument("--free-ports", action="store_true",
                        help="random free ports instead of 9092/9200/5432")

@@ -8,6 +8,7 @@
 #include "bsocial/api/handlers.hpp"
 #include "bsocial/auth/jwt.hpp"
 #include "bsocial/core/random.hpp"
+#include "bsocial/core/stop_signals.hpp"
 #include "bsocial/http/server.hpp"
 #include "bsocial/notify/consumer.hpp"
 #include "bsocial/notify/delivery.hpp"
@@ -22,6 +23,7 @@ int run_notifier(const serve_config& config) {
     if (config.kafka_brokers.empty())
         throw std::invalid_argument(
             "the notifier needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
+    stop_signals signals;  // before any thread exists (the hasher's, librdkafka's...)
     init_crypto();
     const system_clock clock;
     store::database db(effective_db_url(config), static_cast<std::size_t>(config.db_pool_size));
@@ -88,7 +90,9 @@ int run_notifier(const serve_config& config) {
     options.max_connections = static_cast<std::size_t>(config.max_connections);
     options.max_connections_per_client =
         static_cast<std::size_t>(config.max_connections_per_client);
+    options.handle_signals = false;  // `signals` does
     http::server server(options, router, stats);
+    signals.on_stop([&server] { server.stop(); });
     const unsigned port = server.listen();
     consumer.start();
     pushes.start();

@@ -1,10 +1,8 @@
 #include "apps/serve.hpp"
 
-#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,13 +14,15 @@
 #include "bsocial/auth/login_throttle.hpp"
 #include "bsocial/auth/password.hpp"
 #include "bsocial/core/random.hpp"
-#include "bsocial/events/kafka_publisher.hpp"
-#include "bsocial/events/relay.hpp"
+#include "bsocial/core/stop_signals.hpp"
+#include "bsocial/events/event.hpp"
 #include "bsocial/http/metrics.hpp"
 #include "bsocial/http/server.hpp"
 #include "bsocial/http/static_files.hpp"
+#include "bsocial/kafka/outbox_publisher.hpp"
 #include "bsocial/notify/delivery.hpp"
 #include "bsocial/notify/hub.hpp"
+#include "bsocial/outbox/relay.hpp"
 #include "bsocial/sessions/authenticator.hpp"
 #include "bsocial/sessions/session_service.hpp"
 #include "bsocial/social/accounts.hpp"
@@ -35,15 +35,18 @@
 namespace bsocial::apps {
 
 namespace {
-events::kafka_options kafka_options_of(const serve_config& config) {
-    events::kafka_options k;
+kafka::producer_options kafka_options_of(const serve_config& config) {
+    kafka::producer_options k;
     k.brokers = config.kafka_brokers;
     k.message_timeout_ms = config.kafka_message_timeout_ms;
+    for (const auto topic : {events::topics::users, events::topics::posts,
+                             events::topics::comments, events::topics::follows})
+        k.known_topics.emplace_back(topic);
     return k;
 }
 
-events::relay_options relay_options_of(const serve_config& config) {
-    events::relay_options r;
+outbox::relay_options relay_options_of(const serve_config& config) {
+    outbox::relay_options r;
     r.crash_after_publish = config.relay_crash_after_publish;
     r.flush_timeout = std::chrono::milliseconds(config.kafka_message_timeout_ms + 5000);
     return r;
@@ -76,7 +79,7 @@ std::string hasher_metrics(const auth::password_hasher& h) {
                              static_cast<double>(h.refused_total()));
 }
 
-std::string relay_metrics(const events::relay_status& s) {
+std::string relay_metrics(const outbox::relay_status& s) {
     using http::prometheus_metric;
     return prometheus_metric("bsocial_outbox_published_total", "counter",
                              "Outbox events acknowledged by Kafka.",
@@ -93,23 +96,16 @@ std::string relay_metrics(const events::relay_status& s) {
 int run_relay(const serve_config& config) {
     if (config.kafka_brokers.empty())
         throw std::invalid_argument("the relay needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
-    // Block SIGINT/SIGTERM before any thread exists (librdkafka's, the relay's): threads
-    // inherit the mask, so the signals wait for sigwait() below instead of killing us.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    stop_signals signals;  // before any thread exists (librdkafka's, the relay's)
     const system_clock clock;
     store::database db(effective_db_url(config), 1);
     db.migrate();
-    events::kafka_publisher publisher(kafka_options_of(config));
-    events::outbox_relay relay(db, publisher, clock, relay_options_of(config));
+    kafka::outbox_publisher publisher(kafka_options_of(config));
+    outbox::outbox_relay relay(db, publisher, clock, relay_options_of(config));
     relay.start();
     std::printf("bsocial relay publishing to %s\n", config.kafka_brokers.c_str());
     std::fflush(stdout);
-    int received = 0;
-    sigwait(&signals, &received);
+    signals.wait();
     relay.stop();
     return 0;
 }
@@ -123,6 +119,7 @@ int run_migrate(const serve_config& config) {
 }
 
 int run_serve(const serve_config& config) {
+    stop_signals signals;  // before any thread exists (the hasher's, librdkafka's...)
     init_crypto();
     const system_clock clock;
     const auto common = auth::common_passwords::load(config.common_passwords_path);
@@ -156,12 +153,12 @@ int run_serve(const serve_config& config) {
 
     // The outbox relay runs inside serve unless disabled or Kafka is not configured; the
     // outbox keeps every event meanwhile.
-    std::unique_ptr<events::kafka_publisher> publisher;
-    std::unique_ptr<events::outbox_relay> relay;
+    std::unique_ptr<kafka::outbox_publisher> publisher;
+    std::unique_ptr<outbox::outbox_relay> relay;
     if (!config.kafka_brokers.empty() && config.relay_enabled) {
-        publisher = std::make_unique<events::kafka_publisher>(kafka_options_of(config));
+        publisher = std::make_unique<kafka::outbox_publisher>(kafka_options_of(config));
         relay =
-            std::make_unique<events::outbox_relay>(db, *publisher, clock, relay_options_of(config));
+            std::make_unique<outbox::outbox_relay>(db, *publisher, clock, relay_options_of(config));
     }
 
     http::metrics stats;
@@ -230,7 +227,9 @@ int run_serve(const serve_config& config) {
     options.max_connections = static_cast<std::size_t>(config.max_connections);
     options.max_connections_per_client =
         static_cast<std::size_t>(config.max_connections_per_client);
+    options.handle_signals = false;  // `signals` does
     http::server server(options, router, stats);
+    signals.on_stop([&server] { server.stop(); });
     const unsigned port = server.listen();
     std::printf("bsocial serve listening on http://%s:%u\n", config.bind.c_str(), port);
     std::fflush(stdout);

@@ -1,16 +1,13 @@
 #include "apps/telemetry.hpp"
 
-#include <pthread.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <memory>
-#include <thread>
 
 #include "bsocial/core/clock.hpp"
+#include "bsocial/core/stop_signals.hpp"
 #include "bsocial/telemetry/config.hpp"
 #include "bsocial/telemetry/es_client.hpp"
 #include "bsocial/telemetry/index_templates.hpp"
@@ -38,41 +35,12 @@ void add_elasticsearch_options(CLI::App& cmd, elasticsearch_config& c) {
         ->envname("BSOCIAL_ELASTICSEARCH_INDEX");
 }
 
-/// SIGINT/SIGTERM -> `stop`. The signals are blocked in every thread (librdkafka's
-/// included, which inherit the mask) and taken by one waiting thread, so nothing runs in
-/// a signal handler.
-class stop_on_signal {
-  public:
-    explicit stop_on_signal(std::atomic<bool>& stop) {
-        sigemptyset(&signals_);
-        sigaddset(&signals_, SIGINT);
-        sigaddset(&signals_, SIGTERM);
-        pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
-        waiter_ = std::thread([this, &stop] {
-            int received = 0;
-            sigwait(&signals_, &received);
-            if (!done_.load()) spdlog::info("module=telemetry event=signal signal={}", received);
-            stop = true;
-        });
-    }
-    ~stop_on_signal() {
-        done_ = true;
-        pthread_kill(waiter_.native_handle(), SIGTERM);  // wakes sigwait if no signal came
-        waiter_.join();
-    }
-
-  private:
-    sigset_t signals_;
-    std::atomic<bool> done_{false};
-    std::thread waiter_;
-};
-
 /// Installs the templates, waiting for Elasticsearch while it is unreachable. Returns
 /// false when stopped first.
 bool install_when_reachable(telemetry::es_client& es, const telemetry_config& config,
-                            const std::atomic<bool>& stop) {
+                            stop_signals& signals) {
     auto backoff = std::chrono::milliseconds(200);
-    while (!stop) {
+    while (!signals.stop_requested()) {
         try {
             telemetry::install_templates(es, config.es, config.replicas, config.refresh_ms);
             return true;
@@ -82,7 +50,7 @@ bool install_when_reachable(telemetry::es_client& es, const telemetry_config& co
                 "retry_in_ms={}",
                 e.what(), backoff.count());
         }
-        std::this_thread::sleep_for(backoff);
+        if (signals.wait_for(backoff)) break;
         backoff = std::min(backoff * 2, std::chrono::milliseconds(config.max_backoff_ms));
     }
     return false;
@@ -94,19 +62,21 @@ int run_telemetry(const telemetry_config& raw) {
     telemetry_config config = raw;
     config.es = telemetry::split_credentials(raw.es);
 
-    std::atomic<bool> stop{false};
-    stop_on_signal signals(stop);  // before any librdkafka thread exists
+    stop_signals signals;  // before any thread exists (librdkafka's, the indexer's)
     telemetry::es_client es(config.es);
-    if (!install_when_reachable(es, config, stop)) return 0;
+    if (!install_when_reachable(es, config, signals)) return 0;
 
     const system_clock clock;
-    telemetry::indexer indexer(config, es, clock);
+    telemetry::indexer indexer(config, es, clock, [&signals] { signals.request_stop(); });
     indexer.subscribe();
     std::printf("bsocial telemetry consuming %s (group %s) from %s indexing into %s/%s\n",
                 config.topic_pattern.c_str(), config.group_id.c_str(), config.kafka_brokers.c_str(),
                 es.display_url().c_str(), config.es.index.c_str());
     std::fflush(stdout);
-    return indexer.run(stop);
+    indexer.start();
+    signals.wait();
+    indexer.stop();  // rethrows what ended the indexer early
+    return indexer.clean() ? 0 : 1;
 }
 
 int run_query_command(const query_config& config) {

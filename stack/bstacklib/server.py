@@ -55,6 +55,23 @@ class Server:
         """Its part of Stack.status() ({} when it was never started here)."""
         raise NotImplementedError
 
+    def restart(self) -> str:
+        """Stop and start again on the same port, data kept (a single-endpoint server)."""
+        port = self.st.get("port")
+        self.stop()
+        return self.start(port=port)
+
+    def recorded(self, *keys: str) -> dict[str, Any]:
+        """status() of a single-process server: url, running and these state entries."""
+        st = self.st
+        if not st:
+            return {}
+        return {"url": st.get("url"), "running": self.running(), **{k: st.get(k) for k in keys}}
+
+    def exports(self) -> dict[str, str]:
+        """The variables `up`/`start` print for tests and tools, while it runs."""
+        return {self.env_var: self.endpoint()}
+
     def describe(self) -> str:
         """One line for people, while it runs."""
         st = self.st

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from .common import STOP_TIMEOUT, PortPolicy, StackError
 from .java import fetch
+from .elasticsearch import Elasticsearch
 from .kafka import Kafka
 from .opensearch import OpenSearch
 from .postgres import Postgres, pg_bin
@@ -18,7 +19,7 @@ from .state import StateFile
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / ".stack"
 
 # Every server class, in the order endpoints, status and the CLI list them.
-SERVERS: tuple[type[Server], ...] = (Kafka, OpenSearch, Postgres)
+SERVERS: tuple[type[Server], ...] = (Kafka, OpenSearch, Elasticsearch, Postgres)
 
 
 def _run_all(jobs: dict[str, Callable[[], Any]]) -> dict[str, BaseException]:
@@ -53,6 +54,7 @@ class Stack:
         self.kafka: Kafka = self.servers["kafka"]  # type: ignore[assignment]
         self.opensearch: OpenSearch = self.servers["opensearch"]  # type: ignore[assignment]
         self.postgres: Postgres = self.servers["postgres"]  # type: ignore[assignment]
+        self.elasticsearch: Elasticsearch = self.servers["elasticsearch"]  # type: ignore[assignment]
 
     @property
     def state(self) -> dict[str, Any]:
@@ -122,6 +124,16 @@ class Stack:
 
     def restart_opensearch(self) -> str:
         return self.opensearch.restart()
+
+    # ---- Elasticsearch (the https endpoint; credentials() for user, password, CA file)
+    def start_elasticsearch(self, port: int | None = None) -> str:
+        return self.elasticsearch.start(port=port)
+
+    def stop_elasticsearch(self, timeout: float = STOP_TIMEOUT) -> None:
+        self.elasticsearch.stop(timeout=timeout)
+
+    def restart_elasticsearch(self) -> str:
+        return self.elasticsearch.restart()
 
     # ---- all
     def endpoints(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ and at most 2 sockets per user, so these tests see the settings' effect."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
@@ -111,3 +112,37 @@ def test_default_cap_is_16_sockets_per_user(deploy):
     finally:
         for ws in socks:
             ws.close()
+
+
+def _listen_backends(db_url: str, terminate: bool) -> int:
+    """How many PostgreSQL backends sit in LISTEN (terminated first when asked)."""
+    what = "pg_terminate_backend(pid)" if terminate else "pid"
+    sql = (f"select count({what}) from pg_stat_activity "
+           "where query ilike 'LISTEN %' and pid <> pg_backend_pid()")
+    out = subprocess.run(["psql", db_url, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                         check=True, capture_output=True, text=True, timeout=30).stdout
+    return int(out.strip())
+
+
+def test_push_is_still_woken_after_the_listen_connection_is_killed(deploy, api3):
+    """PostgreSQL: every instance's LISTEN connection is terminated by the server. A comment
+    stored at that moment and one stored after are both pushed by api3 well before its 30 s
+    safety poll: the hub sees the loss, reconnects, re-reads, and LISTENs again."""
+    if deploy.kind != "postgresql":
+        pytest.skip("LISTEN/NOTIFY exists only on PostgreSQL (SQLite: in-process wake-up)")
+    c = deploy.client
+    s = make_scene(c)
+    with open_stream(api3.port, token=s.a.token) as ws:
+        time.sleep(0.2)
+        listening = _listen_backends(api3.db_url, terminate=False)
+        assert listening >= 2, f"api and api3 should both LISTEN, {listening} do"
+        killed = _listen_backends(api3.db_url, terminate=True)
+        assert killed == listening, (killed, listening)
+        during = comment(c, s.b, s.post["id"], "while the listener was down")[0]
+        ws.wait_for_comment(during["id"], timeout=SAFETY_POLL_MS / 1000 / 3)
+        deadline = time.monotonic() + 10
+        while _listen_backends(api3.db_url, terminate=False) < killed:
+            assert time.monotonic() < deadline, "the LISTEN connections did not come back"
+            time.sleep(0.2)
+        after = comment(c, s.b, s.post["id"], "after the reconnect")[0]
+        ws.wait_for_comment(after["id"], timeout=SAFETY_POLL_MS / 1000 / 3)

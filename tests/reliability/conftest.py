@@ -42,7 +42,7 @@ def make_pipeline(tmp_path):
         p = rs.Pipeline(tmp_path / f"p{len(made)}", **kw)
         made.append(p)
         print(f"\npipeline up in {p.startup_seconds:.1f}s: kafka={p.kafka} "
-              f"opensearch={p.opensearch} db={p.kind} api={p.api.base_url}")
+              f"{p.engine}={p.search.url} db={p.kind} api={p.api.base_url}")
         return p
 
     yield _make

@@ -37,7 +37,9 @@ from bsocial_support import (  # noqa: F401
 from bsocial_support import wait_until as shared_wait_until
 from kafka_support import TOPICS, RelayProcess, read_all
 from notify_support import NotifierProcess
-from telemetry_support import EVENTS_INDEX, SqlTruth, TelemetryProcess, es_count, es_request
+from telemetry_support import (EVENTS_INDEX, SearchEndpoint, SqlTruth, TelemetryProcess,
+                               engine_choice, engine_under_test, es_count, es_request,
+                               start_search, stop_search)
 
 PROCESSES: list = []  # every process of the current test, for the failure report
 
@@ -113,7 +115,8 @@ def db_kind() -> str:
 
 
 class Pipeline:
-    """One private deployment: Kafka (1 or 3 brokers) + OpenSearch (+ PostgreSQL) from
+    """One private deployment: Kafka (1 or 3 brokers) + Elasticsearch or OpenSearch
+    (BSOCIAL_TEST_ENGINE) (+ PostgreSQL) from
     stack/bstack.py in a tmp dir, `bsocial serve` (relay inside unless relay_in_serve is
     False), `bsocial notifier` and `bsocial telemetry`. Fresh per test, so topics, the
     index, the consumer groups and the notifications table hold only this test's data."""
@@ -123,11 +126,12 @@ class Pipeline:
         self.workdir = workdir
         self.kind = db_kind()
         t0 = time.monotonic()
+        self.engine = engine_under_test()
         self.stack = bstack.Stack(workdir / "stack")
-        ep = self.stack.start(kafka=True, opensearch=True,
+        ep = self.stack.start(kafka=True, **engine_choice(self.engine),
                               postgres=self.kind == "postgresql", brokers=brokers)
         self.kafka: str = ep["kafka"]
-        self.opensearch: str = ep["opensearch"]
+        self.search: SearchEndpoint = start_search(self.stack, self.engine)  # already running
         self.brokers = brokers
         db_url = (self.stack.create_database(f"bsocial_rel_{hexid(4)}")
                   if self.kind == "postgresql" else None)
@@ -143,7 +147,7 @@ class Pipeline:
         self.notifier.start()
         PROCESSES.append(self.notifier)
         (workdir / "telemetry").mkdir(exist_ok=True)
-        self.telemetry = TelemetryProcess(workdir / "telemetry", self.kafka, self.opensearch,
+        self.telemetry = TelemetryProcess(workdir / "telemetry", self.kafka, self.search,
                                           env=telemetry_env)
         self.telemetry.start()
         PROCESSES.append(self.telemetry)
@@ -153,6 +157,14 @@ class Pipeline:
         self.startup_seconds = time.monotonic() - t0
 
     # -- faults ----------------------------------------------------------------
+    def stop_search(self) -> None:
+        """Stop the search engine (Elasticsearch or OpenSearch); data kept."""
+        stop_search(self.stack, self.engine)
+
+    def restart_search(self) -> None:
+        again = start_search(self.stack, self.engine)
+        assert again == self.search, f"{self.engine} came back as {again}, not {self.search}"
+
     def kill9_api(self) -> None:
         """SIGKILL `bsocial serve` (and the relay inside it); bookkeeping as stop()."""
         srv = self.api
@@ -479,7 +491,7 @@ ES_FIELDS = ["event_id", "type", "user_id", "post_id", "comment_id", "follower_i
              "followee_id"]
 
 
-def es_docs(base: str) -> list[dict]:
+def es_docs(base: SearchEndpoint) -> list[dict]:
     """Every document of the events index (search_after on event_id)."""
     out: list[dict] = []
     after = None
@@ -528,7 +540,7 @@ def wait_recovered(p: Pipeline, timeout: float = 300.0) -> float:
     def done():
         state["unsent"] = outbox_unsent(p)
         state["rows"] = outbox_count(p)
-        state["es"] = es_count(p.opensearch)
+        state["es"] = es_count(p.search)
         state["expected_notifications"] = comments_by_others(p)
         state["notifications"] = notification_count(p)
         return (state["unsent"] == 0 and state["es"] >= state["rows"]
@@ -584,8 +596,8 @@ def audit(p: Pipeline, load: Load, name: str, extra: str = "") -> Audit:
         problems.append(f"{len(foreign)} event ids in Kafka that are not outbox rows")
     kafka_dups = sum(c - 1 for c in kafka_counts.values())
 
-    # OpenSearch: documents, distinct ids, and each one's entity
-    docs = es_docs(p.opensearch)
+    # the search engine: documents, distinct ids, and each one's entity
+    docs = es_docs(p.search)
     es_ids = Counter(d["_id"] for d in docs)
     dup_docs = sum(c - 1 for c in es_ids.values())
     bad_id = [d for d in docs if d["_id"] != d.get("event_id")]

@@ -23,14 +23,14 @@ def test_f7_queries_equal_sql(make_pipeline):
     # q1: distinct logged-in users per UTC day
     t1 = truth.logged_in_users_per_day()
     days = sorted(t1)
-    r1 = q1_result(run_query(p.opensearch, "q1", "--from", days[0], "--to", days[-1],
+    r1 = q1_result(run_query(p.search, "q1", "--from", days[0], "--to", days[-1],
                              "--tz", "UTC"))
     q1_bad = {d: (r1.get(d), n) for d, n in t1.items() if r1.get(d) != n}
     q1_bad.update({d: (n, 0) for d, n in r1.items() if n and d not in t1})
 
     # q2: top 10 posts by comments made that day (ties: lower post id first)
     t2 = truth.top_posts_per_day()
-    r2 = q2_result(run_query(p.opensearch, "q2", "--days", "10", "--tz", "UTC"))
+    r2 = q2_result(run_query(p.search, "q2", "--days", "10", "--tz", "UTC"))
     q2_bad = {d: (r2.get(d), ranking) for d, ranking in t2.items() if r2.get(d) != ranking}
 
     # q3: top and worst post of users with posts (all core users + a sample) and without
@@ -44,7 +44,7 @@ def test_f7_queries_equal_sql(make_pipeline):
         + rng.sample(without, min(3, len(without)))
     q3_bad = {}
     for uid, username, _ in sample:
-        es = q3_result(run_query(p.opensearch, "q3", "--user", username))
+        es = q3_result(run_query(p.search, "q3", "--user", username))
         sq = truth.top_and_worst(str(uid))
         if es != sq:
             q3_bad[username] = (es, sq)

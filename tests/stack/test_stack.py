@@ -3,11 +3,14 @@ on free ports in a temporary dir. No timing assertions: waits are bounded
 liveness limits only."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -30,17 +33,23 @@ def _kcat() -> str:
 def stack(tmp_path_factory):
     s = bstack.Stack(tmp_path_factory.mktemp("stack"))
     try:
-        s.start(kafka=True, opensearch=True, postgres=True, brokers=1)
+        s.start(kafka=True, opensearch=True, elasticsearch=True, postgres=True, brokers=1)
         yield s
     finally:
         s.stop_all()
 
 
-def _http(method: str, url: str, body: dict | None = None) -> dict:
+def _http(method: str, url: str, body: dict | None = None, auth: dict | None = None) -> dict:
+    """JSON request; with auth (Elasticsearch's credentials()) over https as `elastic`."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
+    headers = {"Content-Type": "application/json"}
+    ctx = None
+    if auth:
+        token = base64.b64encode(f"{auth['user']}:{auth['password']}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+        ctx = ssl.create_default_context(cafile=auth["ca_file"])
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    with urllib.request.urlopen(req, timeout=60, context=ctx) as r:
         return json.loads(r.read())
 
 
@@ -163,11 +172,57 @@ def test_opensearch_restart_keeps_data(stack):
     assert _http("GET", f"{url}/{index}/_count")["count"] == 1
 
 
+# ---------------------------------------------------------------- Elasticsearch
+
+def test_elasticsearch_8_over_https_with_a_password(stack):
+    url = stack.start_elasticsearch()
+    auth = stack.elasticsearch.credentials()
+    assert url.startswith("https://127.0.0.1:") and auth["user"] == "elastic"
+    assert _http("GET", url + "/", auth=auth)["version"]["number"].startswith("8.")
+    with pytest.raises(urllib.error.HTTPError) as e:  # right CA, wrong password
+        _http("GET", url + "/", auth={**auth, "password": "wrong"})
+    assert e.value.code == 401
+    with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+        _http("GET", url + "/")  # the system's CAs do not know the stack's
+
+
+def test_elasticsearch_composable_template_and_the_aggregations_we_use(stack):
+    url, auth = stack.start_elasticsearch(), stack.elasticsearch.credentials()
+    index = "bsocial-agg-" + uuid.uuid4().hex[:8]
+    _http("PUT", f"{url}/_index_template/{index}", auth=auth, body={
+        "index_patterns": [index], "priority": 500,
+        "template": {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                     "mappings": {"properties": {"at": {"type": "date"},
+                                                 "user": {"type": "keyword"}}}}})
+    # 2026-03-29 is the DST change in Paris: 00:30 UTC is 01:30 there, 23:30 UTC the 30th
+    for i, (at, user) in enumerate([("2026-03-28T23:30:00Z", "a"), ("2026-03-29T00:30:00Z", "b"),
+                                    ("2026-03-29T21:30:00Z", "b"), ("2026-03-29T22:30:00Z", "c")]):
+        _http("PUT", f"{url}/{index}/_doc/{i}", {"at": at, "user": user}, auth=auth)
+    _http("POST", f"{url}/{index}/_refresh", auth=auth)
+    res = _http("POST", f"{url}/{index}/_search", auth=auth, body={"size": 0, "aggs": {"d": {
+        "date_histogram": {"field": "at", "calendar_interval": "day", "time_zone": "Europe/Paris",
+                           "format": "yyyy-MM-dd"},
+        "aggs": {"u": {"cardinality": {"field": "user", "precision_threshold": 40000}}}}}})
+    days = {b["key_as_string"]: (b["doc_count"], b["u"]["value"])
+            for b in res["aggregations"]["d"]["buckets"]}
+    assert days == {"2026-03-29": (3, 2), "2026-03-30": (1, 1)}
+
+
+def test_elasticsearch_restart_keeps_data_password_and_ca(stack):
+    url, auth = stack.start_elasticsearch(), stack.elasticsearch.credentials()
+    index = "bsocial-keep-" + uuid.uuid4().hex[:8]
+    _http("PUT", f"{url}/{index}/_doc/1?refresh=true", {"body": "survives restarts"}, auth=auth)
+    assert stack.restart_elasticsearch() == url
+    assert stack.elasticsearch.credentials() == auth
+    _http("GET", f"{url}/_cluster/health/{index}?wait_for_status=yellow&timeout=60s", auth=auth)
+    assert _http("GET", f"{url}/{index}/_count", auth=auth)["count"] == 1
+
+
 # ---------------------------------------------------------------- state
 
 def test_state_file_records_endpoints_and_startup(stack):
     state = json.loads((stack.dir / "stack.json").read_text())
-    for name in ("kafka", "opensearch", "postgres"):
+    for name in ("kafka", "opensearch", "elasticsearch", "postgres"):
         assert name in state
         assert isinstance(state[name]["startup_seconds"], (int, float))
     st = stack.status()
@@ -192,7 +247,7 @@ def test_stop_all_then_nothing_runs(tmp_path):
 
 def test_cli_selection_of_servers():
     """`up`/`start`: Kafka and OpenSearch by default; naming one selects; --no-X drops X;
-    --postgres adds PostgreSQL."""
+    --postgres adds PostgreSQL; --engine elasticsearch puts Elasticsearch for OpenSearch."""
     def chosen(*flags: str) -> set[str]:
         args = bstack._parser().parse_args(["start", *flags])
         return {n for n, on in bstack._selection(args).items() if on}
@@ -202,12 +257,15 @@ def test_cli_selection_of_servers():
     assert chosen("--no-kafka") == {"opensearch"}
     assert chosen("--postgres", "--no-kafka", "--no-opensearch") == {"postgres"}
     assert chosen("--postgres") == {"kafka", "opensearch", "postgres"}
+    assert chosen("--engine", "elasticsearch") == {"kafka", "elasticsearch"}
+    assert chosen("--engine", "elasticsearch", "--no-kafka") == {"elasticsearch"}
+    assert chosen("--engine", "opensearch") == {"kafka", "opensearch"}
 
 
 def test_every_server_is_registered_once_with_its_own_dir_and_variable(tmp_path):
     s = bstack.Stack(tmp_path / "s")
     names = [cls.name for cls in bstack.SERVERS]
-    assert names == ["kafka", "opensearch", "postgres"]
+    assert names == ["kafka", "opensearch", "elasticsearch", "postgres"]
     assert list(s.servers) == names
     assert len({cls.env_var for cls in bstack.SERVERS}) == len(names)
     assert {srv.home for srv in s.servers.values()} == {s.dir / n for n in names}
@@ -249,7 +307,7 @@ def test_package_imports_follow_the_readme():
     import ast
     pkg = REPO / "stack" / "bstacklib"
     servers = {cls.__module__.rsplit(".", 1)[1] for cls in bstack.SERVERS}
-    assert servers == {"kafka", "opensearch", "postgres"}
+    assert servers == {"kafka", "opensearch", "elasticsearch", "postgres"}
     for f in sorted(pkg.glob("*.py")):
         own: set[str] = set()
         for node in ast.walk(ast.parse(f.read_text())):

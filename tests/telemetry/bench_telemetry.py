@@ -7,16 +7,19 @@ Prints two numbers:
   lag         posts written through the HTTP API (relay on) at --rate posts/s for
               --seconds (4 writer threads, paced): time from the 201 response to the post
               being searchable (ids query every 10 ms), p50 / p99 / max, after --warmup
-              seconds at the same rate (printed apart), and the p99 by 5-second window.
+              seconds at the same rate (printed apart), the p99 by 5-second window, and the
+              lag split at Kafka (201 -> produced by the relay; produced -> searchable).
 
   python3 tests/telemetry/bench_telemetry.py [--events 20000] [--rate 200] [--seconds 30]
-      [--warmup 5] [--batch 500]
+      [--warmup 5] [--batch 500] [--probe-ms 10] [--telemetry-log-level debug] [--keep-logs DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import subprocess
 import statistics
 import sys
 import tempfile
@@ -31,13 +34,32 @@ for p in (HERE, REPO / "tests" / "integration", REPO / "stack"):
 
 from bsocial_support import Client, ServerProcess, hexid  # noqa: E402
 from telemetry_support import (  # noqa: E402
-    TelemetryProcess, crafted_comment, crafted_login, es_count, es_request, kcat_produce,
-    ms_to_rfc3339)
+    TelemetryProcess, crafted_comment, crafted_login, engine_choice, engine_under_test, es_count,
+    es_request, kcat_produce, ms_to_rfc3339, start_search)
 
 
 def percentile(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def print_stages(kafka: str, wall201: dict[str, float], wallseen: dict[str, float]) -> None:
+    """Splits the lag at Kafka: 201 -> in Kafka (the relay; the event's Kafka timestamp is the
+    relay's produce time) and in Kafka -> searchable (telemetry, bulk, refresh)."""
+    out = subprocess.run(["kcat", "-b", kafka, "-C", "-t", "bsocial.posts", "-e", "-q",
+                          "-f", "%T\t%s\n"], capture_output=True, text=True, check=True).stdout
+    relay, indexing = [], []
+    for line in out.splitlines():
+        ts, payload = line.split("\t", 1)
+        pid = str(json.loads(payload)["data"]["post_id"])
+        if pid in wall201 and pid in wallseen:
+            produced = int(ts) / 1000
+            relay.append(max(0.0, produced - wall201[pid]) * 1000)
+            indexing.append((wallseen[pid] - produced) * 1000)
+    if relay:
+        print(f"lag stages posts={len(relay)} (whole run): 201->Kafka p50_ms={statistics.median(relay):.0f} "
+              f"p99_ms={percentile(relay, 99):.0f}; Kafka->searchable "
+              f"p50_ms={statistics.median(indexing):.0f} p99_ms={percentile(indexing, 99):.0f}")
 
 
 def main() -> None:
@@ -48,14 +70,20 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--warmup", type=float, default=5.0,
                     help="seconds at the same rate before the measured lag phase (printed apart)")
+    ap.add_argument("--probe-ms", type=float, default=10.0,
+                    help="how often the lag phase searches for the pending posts")
+    ap.add_argument("--telemetry-log-level", default="info",
+                    help="debug logs each bulk request's size and time")
+    ap.add_argument("--keep-logs", metavar="DIR", help="copy the servers' logs to DIR")
     args = ap.parse_args()
     from bstack import Stack  # type: ignore
 
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-") as tmp:
         tmp = Path(tmp)
         stack = Stack(tmp / "stack")
-        ep = stack.start(kafka=True, opensearch=True)
-        kafka, es = ep["kafka"], ep["opensearch"]
+        engine = engine_under_test()
+        ep = stack.start(kafka=True, **engine_choice(engine))
+        kafka, es = ep["kafka"], start_search(stack, engine)
         try:
             # ---- throughput: a backlog of N events, then start telemetry
             now = int(time.time() * 1000)
@@ -69,7 +97,9 @@ def main() -> None:
             kcat_produce(kafka, "bsocial.comments", "k", comments)
             tel = TelemetryProcess(tmp, kafka, es, {
                 "BSOCIAL_TELEMETRY_BATCH_EVENTS": str(args.batch),
-                "BSOCIAL_TELEMETRY_GROUP": f"bench-{hexid(4)}"}, name="bench").start()
+                "BSOCIAL_TELEMETRY_GROUP": f"bench-{hexid(4)}",
+                "BSOCIAL_LOG_LEVEL": args.telemetry_log_level},
+                name="bench").start()
             t0 = time.monotonic()
             while es_count(es) < args.events:
                 time.sleep(0.05)
@@ -87,6 +117,8 @@ def main() -> None:
             sent_at: list[float] = []  # when each post of `lags` was created
             lock = threading.Lock()
             done = threading.Event()
+            wall201: dict[str, float] = {}  # post id -> wall clock of its 201
+            wallseen: dict[str, float] = {}  # post id -> wall clock it was first found
 
             def poll():
                 while not done.is_set() or pending:
@@ -104,9 +136,10 @@ def main() -> None:
                             with lock:
                                 if pid in pending:
                                     sent = pending.pop(pid)
+                                    wallseen[pid] = time.time()
                                     lags.append(seen - sent)
                                     sent_at.append(sent)
-                    time.sleep(0.01)
+                    time.sleep(args.probe_ms / 1000)
 
             poller = threading.Thread(target=poll)
             poller.start()
@@ -123,6 +156,7 @@ def main() -> None:
                     post = c.create_post(user, f"bench {i}")
                     with lock:
                         pending[post["id"]] = time.monotonic()
+                        wall201[post["id"]] = time.time()
 
             ws = [threading.Thread(target=write, args=(k,)) for k in range(writers)]
             for t in ws:
@@ -132,9 +166,9 @@ def main() -> None:
             achieved = total / (time.monotonic() - t_begin)
             done.set()
             poller.join(timeout=120)
-            # The first 5-10 s after a cold start are slower (measured: p99 ~2.5 s, with a
-            # 20,000- or a 200-event backlog alike; cause not found). They are printed
-            # apart (--warmup 0 measures them in); the per-window line shows them too.
+            # The first 5-10 s after a cold start are slower (OpenSearch's first bulk requests
+            # take several times longer: a cold JVM). They are printed apart (--warmup 0
+            # measures them in); the per-window line shows them too.
             measured_from = t_begin + args.warmup
             warm = [lag * 1000 for sent, lag in zip(sent_at, lags) if sent < measured_from]
             ms = [lag * 1000 for sent, lag in zip(sent_at, lags) if sent >= measured_from]
@@ -155,6 +189,10 @@ def main() -> None:
                 f"{5 * w}s:{percentile(v, 99):.0f}" for w, v in sorted(windows.items())))
             srv.stop(check=False)
             tel.stop()
+            print_stages(kafka, wall201, wallseen)
+            if args.keep_logs:
+                shutil.copytree(tmp, args.keep_logs, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("*.jar", "data", "kafka-logs*", "*.db*"))
         finally:
             stack.stop_all()
 

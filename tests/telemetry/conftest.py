@@ -1,7 +1,9 @@
-"""pytest harness of the telemetry suite (real Kafka, real OpenSearch, real processes).
+"""pytest harness of the telemetry suite (real Kafka, real Elasticsearch or OpenSearch,
+real processes).
 
-Each test module gets its own stack (stack/bstack.py: Kafka + OpenSearch on free ports in
-a tmp dir), its own `bsocial serve` (SQLite, relay on) and its own `bsocial telemetry`, so
+Each test module gets its own stack (stack/bstack.py: Kafka + the search engine on free
+ports in a tmp dir; BSOCIAL_TEST_ENGINE=elasticsearch (default: 8.x over https with a
+password and the stack's CA) or opensearch), its own `bsocial serve` (SQLite, relay on) and its own `bsocial telemetry`, so
 topics and indices hold exactly that module's events and ids never collide between
 modules (every SQLite database numbers its users and posts from 1).
 
@@ -22,7 +24,8 @@ for p in (HERE, REPO / "tests" / "integration", REPO / "stack"):
         sys.path.insert(0, str(p))
 
 from bsocial_support import Client, ServerProcess, _RECENTLY_STOPPED, _RUNNING  # noqa: E402
-from telemetry_support import TelemetryProcess  # noqa: E402
+from telemetry_support import (SearchEndpoint, TelemetryProcess, engine_choice,  # noqa: E402
+                               engine_under_test, start_search, stop_search)
 
 _TELEMETRY: list[TelemetryProcess] = []
 
@@ -31,18 +34,19 @@ class TelemetryStack:
     def __init__(self, workdir: Path):
         from bstack import Stack  # type: ignore
 
+        self.engine = engine_under_test()
         self.stack = Stack(workdir / "stack")
-        ep = self.stack.start(kafka=True, opensearch=True)
+        ep = self.stack.start(kafka=True, **engine_choice(self.engine))
         self.kafka: str = ep["kafka"]
-        self.opensearch: str = ep["opensearch"]
+        self.search: SearchEndpoint = start_search(self.stack, self.engine)  # already running
 
-    def stop_opensearch(self) -> None:
-        self.stack.stop_opensearch()
+    def stop_search(self) -> None:
+        stop_search(self.stack, self.engine)
 
-    def restart_opensearch(self) -> str:
-        url = self.stack.start_opensearch()
-        assert url == self.opensearch, f"OpenSearch came back on {url}, not {self.opensearch}"
-        return url
+    def restart_search(self) -> SearchEndpoint:
+        again = start_search(self.stack, self.engine)
+        assert again == self.search, f"{self.engine} came back as {again}, not {self.search}"
+        return again
 
     def close(self) -> None:
         self.stack.stop_all()
@@ -80,7 +84,7 @@ def make_telemetry(stack, tmp_path_factory):
     started: list[TelemetryProcess] = []
 
     def _make(env: dict | None = None, name: str = "telemetry") -> TelemetryProcess:
-        t = TelemetryProcess(workdir, stack.kafka, stack.opensearch, env, name).start()
+        t = TelemetryProcess(workdir, stack.kafka, stack.search, env, name).start()
         started.append(t)
         _TELEMETRY.append(t)
         return t

@@ -96,10 +96,17 @@ TEST(QueryReport, RendersTheThreeTables) {
               "2026-03-29   -     (no comments)\n");
     const auto q3 = render_table("q3", R"({"aggregations":{
         "top_post":{"buckets":[{"key":"9","comments":{"doc_count":3},
-                    "post":{"created":{"value":1,"value_as_string":"2026-03-28T00:00:00.000Z"}}}]},
+                    "post":{"doc_count":1,
+                            "created":{"value":1,"value_as_string":"2026-03-28T00:00:00.000Z"}}}]},
         "worst_post":{"buckets":[]}}})");
     EXPECT_EQ(q3,
               "which  post_id     comments  created_at\n"
               "top    9           3         2026-03-28T00:00:00.000Z\n");
+    // A bucket without the post's creation (only its comments are indexed) is no answer.
+    const auto orphan =
+        R"({"key":"7","comments":{"doc_count":2},"post":{"doc_count":0,"created":{"value":null}}})";
+    EXPECT_EQ(render_table("q3", std::string(R"({"aggregations":{"top_post":{"buckets":[)") +
+                                     orphan + R"(]},"worst_post":{"buckets":[)" + orphan + "]}}}"),
+              "which  post_id     comments  created_at\n(this user has no posts)\n");
     EXPECT_THROW(render_table("q1", R"({"hits":{}})"), std::runtime_error);
 }

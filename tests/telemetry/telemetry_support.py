@@ -1,9 +1,11 @@
-"""Helpers for the telemetry suite: the `bsocial telemetry` process, `bsocial query`,
-OpenSearch over plain HTTP, crafted envelopes produced with kcat, and the same analytics
+"""Helpers for the telemetry suite: the search engine (Elasticsearch 8 over https with a
+password, or OpenSearch over plain HTTP: BSOCIAL_TEST_ENGINE), the `bsocial telemetry`
+process, `bsocial query`, crafted envelopes produced with kcat, and the same analytics
 computed from the API's SQLite file. Standard library only (plus kcat on PATH)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -11,12 +13,14 @@ import queue
 import shutil
 import signal
 import sqlite3
+import ssl
 import subprocess
 import threading
 import urllib.error
 import urllib.request
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from bsocial_support import REPO, binary_path
@@ -27,30 +31,94 @@ EVENTS_INDEX = "bsocial-events"
 DEAD_LETTER_INDEX = "bsocial-events-deadletter"
 
 
-# --------------------------------------------------------------------------- OpenSearch
+# --------------------------------------------------------------------------- search engine
+
+ENGINES = ("elasticsearch", "opensearch")
 
 
-def es_request(base: str, method: str, path: str, body=None, timeout: float = 30.0):
+def engine_under_test() -> str:
+    """The engine the suites run against: BSOCIAL_TEST_ENGINE, default elasticsearch."""
+    engine = os.environ.get("BSOCIAL_TEST_ENGINE", "elasticsearch")
+    if engine not in ENGINES:
+        raise ValueError(f"BSOCIAL_TEST_ENGINE must be one of {ENGINES}, not {engine!r}")
+    return engine
+
+
+@dataclass(frozen=True)
+class SearchEndpoint:
+    """Where the engine answers and how to log in: Elasticsearch is https with user
+    `elastic`, a password and the stack's CA; OpenSearch plain HTTP without them."""
+    engine: str
+    url: str
+    user: str = ""
+    password: str = ""
+    ca_file: str = ""
+
+    def env(self) -> dict[str, str]:
+        """The BSOCIAL_ELASTICSEARCH_* variables of `bsocial telemetry` and `bsocial query`."""
+        env = {"BSOCIAL_ELASTICSEARCH_URL": self.url}
+        for key, value in (("USER", self.user), ("PASSWORD", self.password),
+                           ("CA_FILE", self.ca_file)):
+            if value:
+                env[f"BSOCIAL_ELASTICSEARCH_{key}"] = value
+        return env
+
+    def open(self, req: urllib.request.Request, timeout: float):
+        if self.user:
+            token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
+        ctx = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
+        return urllib.request.urlopen(req, timeout=timeout, context=ctx)
+
+
+def engine_choice(engine: str) -> dict[str, bool]:
+    """Stack.start() keywords that start `engine` and not the other one."""
+    return {name: name == engine for name in ENGINES}
+
+
+def search_endpoint(stack, engine: str) -> SearchEndpoint:
+    """The endpoint of the engine running in `stack` (a bstack.Stack)."""
+    if engine == "elasticsearch":
+        return SearchEndpoint(engine, stack.elasticsearch.endpoint(),
+                              **stack.elasticsearch.credentials())
+    return SearchEndpoint(engine, stack.opensearch.endpoint())
+
+
+def start_search(stack, engine: str) -> SearchEndpoint:
+    """Start `engine` in `stack` (again: same port, data, CA and password)."""
+    getattr(stack, f"start_{engine}")()
+    return search_endpoint(stack, engine)
+
+
+def stop_search(stack, engine: str) -> None:
+    getattr(stack, f"stop_{engine}")()
+
+
+def es_request(base: SearchEndpoint, method: str, path: str, body=None, timeout: float = 30.0):
     data = None
     headers = {}
     if body is not None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         headers["Content-Type"] = "application/json"
-    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    req = urllib.request.Request(base.url + path, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with base.open(req, timeout) as r:
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw or b"null")
+        except ValueError:  # not from the engine (a proxy's page): the text
+            return e.code, raw.decode("utf-8", "replace")
 
 
-def es_count(base: str, index: str = EVENTS_INDEX, query: dict | None = None) -> int:
+def es_count(base: SearchEndpoint, index: str = EVENTS_INDEX, query: dict | None = None) -> int:
     st, body = es_request(base, "POST", f"/{index}/_count", {"query": query or {"match_all": {}}})
     assert st == 200, body
     return int(body["count"])
 
 
-def es_ids(base: str, index: str = EVENTS_INDEX) -> list[str]:
+def es_ids(base: SearchEndpoint, index: str = EVENTS_INDEX) -> list[str]:
     """Every _id of the index (search_after on the event id; fine for test sizes)."""
     ids: list[str] = []
     after = None
@@ -68,14 +136,14 @@ def es_ids(base: str, index: str = EVENTS_INDEX) -> list[str]:
         after = hits[-1]["sort"]
 
 
-def es_search(base: str, index: str, query: dict) -> dict:
+def es_search(base: SearchEndpoint, index: str, query: dict) -> dict:
     st, body = es_request(base, "POST", f"/{index}/_search", query)
     assert st == 200, body
     return body
 
 
 def wait_until(pred, timeout: float, interval: float = 0.3, what: str = "condition"):
-    """bsocial_support.wait_until, riding out OpenSearch restarts."""
+    """bsocial_support.wait_until, riding out search engine restarts."""
     return shared_wait_until(pred, timeout, interval, what,
                              tolerate=(OSError, urllib.error.URLError))
 
@@ -83,14 +151,14 @@ def wait_until(pred, timeout: float, interval: float = 0.3, what: str = "conditi
 
 
 class TelemetryProcess:
-    """`bsocial telemetry` with the given Kafka and OpenSearch; stdout's first line must be
-    the ready line."""
+    """`bsocial telemetry` with the given Kafka and search engine; stdout's first line must
+    be the ready line."""
 
-    def __init__(self, workdir: Path, kafka: str, opensearch: str, env: dict | None = None,
+    def __init__(self, workdir: Path, kafka: str, search: SearchEndpoint, env: dict | None = None,
                  name: str = "telemetry"):
         self.workdir = workdir
         self.kafka = kafka
-        self.opensearch = opensearch
+        self.search = search
         self.extra_env = env or {}
         self.name = name
         self.starts = 0
@@ -102,7 +170,7 @@ class TelemetryProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
         env.update({
             "BSOCIAL_KAFKA_BROKERS": self.kafka,
-            "BSOCIAL_ELASTICSEARCH_URL": self.opensearch,
+            **self.search.env(),
             "BSOCIAL_ELASTICSEARCH_REPLICAS": "0",
             "BSOCIAL_TELEMETRY_BATCH_WAIT_MS": "200",
             "BSOCIAL_TELEMETRY_MAX_BACKOFF_MS": "2000",
@@ -135,7 +203,7 @@ class TelemetryProcess:
             self.kill()
             raise AssertionError(f"telemetry did not print its ready line: {first!r}\n"
                                  f"{self.stderr_tail()}")
-        assert self.opensearch in first, first
+        assert self.search.url in first, first
         return self
 
     def running(self) -> bool:
@@ -177,13 +245,20 @@ class TelemetryProcess:
             return ""
 
 
-def run_query(opensearch: str, *args: str, as_json: bool = True) -> dict | str:
-    """`bsocial query ARGS [--json]` from the repository root (so ./queries is found)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
-    env["BSOCIAL_ELASTICSEARCH_URL"] = opensearch
-    cmd = [str(binary_path()), "query", *args] + (["--json"] if as_json else [])
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
-    assert r.returncode == 0, f"{cmd} failed ({r.returncode}): {r.stderr}"
+def query_process(search: SearchEndpoint, *args: str, env: dict | None = None):
+    """`bsocial query ARGS` from the repository root (so ./queries is found): the
+    CompletedProcess, whatever its exit code."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
+    full_env.update(search.env())
+    full_env.update(env or {})
+    cmd = [str(binary_path()), "query", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=REPO, timeout=60)
+
+
+def run_query(search: SearchEndpoint, *args: str, as_json: bool = True) -> dict | str:
+    """`bsocial query ARGS [--json]`, which must succeed; the parsed JSON or the table."""
+    r = query_process(search, *args, *(["--json"] if as_json else []))
+    assert r.returncode == 0, f"{r.args} failed ({r.returncode}): {r.stderr}"
     return json.loads(r.stdout) if as_json else r.stdout
 
 
@@ -203,9 +278,11 @@ def q2_result(resp: dict) -> dict[str, list[tuple[str, int]]]:
 
 
 def q3_result(resp: dict) -> dict[str, tuple[str, int] | None]:
+    """{which: (post_id, comments) or None}; a first bucket without the post's creation
+    event (only comments of it indexed) is ranked last by the query and means no post."""
     out = {}
     for which in ("top_post", "worst_post"):
-        b = resp["aggregations"][which]["buckets"]
+        b = [x for x in resp["aggregations"][which]["buckets"] if x["post"]["doc_count"] > 0]
         out[which] = (b[0]["key"], b[0]["comments"]["doc_count"]) if b else None
     return out
 

@@ -1,5 +1,5 @@
-"""Faults: telemetry SIGKILLed mid-stream and restarted, OpenSearch stopped for 30 s,
-poison messages, redelivered events. Pass = the events index holds exactly one document
+"""Faults: telemetry SIGKILLed mid-stream and restarted, the search engine (Elasticsearch
+or OpenSearch) stopped for 30 s, poison messages, redelivered events. Pass = the events index holds exactly one document
 per outbox row (distinct event ids == outbox rows), nothing blocks the stream."""
 
 from __future__ import annotations
@@ -60,18 +60,18 @@ def all_indexed(stack, sql, timeout: float = 120.0) -> list[str]:
     """Waits until the index holds exactly the outbox's event ids; returns them."""
     def done():
         ids = sql.outbox_event_ids()
-        return ids if es_count(stack.opensearch) == len(ids) else None
+        return ids if es_count(stack.search) == len(ids) else None
     ids = wait_until(done, timeout, what="every outbox event indexed")
-    indexed = es_ids(stack.opensearch)
+    indexed = es_ids(stack.search)
     assert len(indexed) == len(set(indexed))
     assert set(indexed) == set(ids)
     return ids
 
 
-def fault_line(name: str, ids: list[str], indexed: list[str]) -> str:
+def fault_line(name: str, engine: str, ids: list[str], indexed: list[str]) -> str:
     lost = len(set(ids) - set(indexed))
     dup = len(indexed) - len(set(indexed))
-    return (f"fault={name} produced={len(ids)} in_sql={len(ids)} in_es={len(set(indexed))} "
+    return (f"fault={name} engine={engine} produced={len(ids)} in_sql={len(ids)} in_es={len(set(indexed))} "
             f"lost={lost} duplicated={dup}")
 
 
@@ -93,9 +93,9 @@ def test_poison_messages_are_parked_and_do_not_block(stack, client, people, tele
     kcat_produce(stack.kafka, "bsocial.posts", f"poison-{marker}", poison)
     write_load(client, people, 3)  # real events after the poison, on every topic
     all_indexed(stack, sql)
-    wait_until(lambda: es_count(stack.opensearch, DEAD_LETTER_INDEX) >= len(poison), 30,
+    wait_until(lambda: es_count(stack.search, DEAD_LETTER_INDEX) >= len(poison), 30,
                what="dead letters indexed")
-    hits = es_search(stack.opensearch, DEAD_LETTER_INDEX,
+    hits = es_search(stack.search, DEAD_LETTER_INDEX,
                      {"size": 100, "query": {"term": {"kafka.key": f"poison-{marker}"}},
                       "sort": [{"kafka.offset": "asc"}]})["hits"]["hits"]
     reasons = [h["_source"]["reason"] for h in hits]
@@ -116,7 +116,7 @@ def test_redelivered_events_change_nothing(stack, client, people, telemetry, sql
     all_indexed(stack, sql)
     rows = sql.rows("select event_id, topic, event_key, payload from outbox order by id limit 5")
     before = {h["_id"]: h["_source"]["ingested_at"] for h in es_search(
-        stack.opensearch, "bsocial-events",
+        stack.search, "bsocial-events",
         {"size": 10, "query": {"ids": {"values": [r[0] for r in rows]}}})["hits"]["hits"]}
     dup_re = re.compile(r"event=bulk .* duplicates=(\d+)")
     dups_before = sum(int(m) for m in dup_re.findall(telemetry.stderr_text()))
@@ -126,42 +126,42 @@ def test_redelivered_events_change_nothing(stack, client, people, telemetry, sql
                >= dups_before + len(rows), 60, what="redeliveries answered 409")
     ids = all_indexed(stack, sql)
     after = {h["_id"]: h["_source"]["ingested_at"] for h in es_search(
-        stack.opensearch, "bsocial-events",
+        stack.search, "bsocial-events",
         {"size": 10, "query": {"ids": {"values": [r[0] for r in rows]}}})["hits"]["hits"]}
     assert after == before  # not even overwritten
-    assert es_count(stack.opensearch) == len(ids)
+    assert es_count(stack.search) == len(ids)
 
 
 def test_telemetry_sigkilled_mid_stream_and_restarted(stack, client, people, telemetry, sql):
     t = threading.Thread(target=write_load, args=(client, people, 60, 0.02))
     t.start()
     # kill once it has indexed part of the stream (batches of 20)
-    start = es_count(stack.opensearch)
-    wait_until(lambda: es_count(stack.opensearch) >= start + 40, 60, interval=0.05,
+    start = es_count(stack.search)
+    wait_until(lambda: es_count(stack.search) >= start + 40, 60, interval=0.05,
                what="indexing under way")
     telemetry.kill()
     time.sleep(1.0)
     telemetry.start()
     t.join()
     ids = all_indexed(stack, sql)
-    indexed = es_ids(stack.opensearch)
-    line = fault_line("telemetry_sigkill", ids, indexed)
+    indexed = es_ids(stack.search)
+    line = fault_line("telemetry_sigkill", stack.engine, ids, indexed)
     print(line)
     assert "lost=0 duplicated=0" in line
 
 
-def test_opensearch_down_30s(stack, client, people, telemetry, sql):
+def test_search_engine_down_30s(stack, client, people, telemetry, sql):
     before = len(sql.outbox_event_ids())
-    stack.stop_opensearch()
+    stack.stop_search()
     t0 = time.monotonic()
     write_load(client, people, 20, pause=0.5)  # API keeps working; events pile up in Kafka
     time.sleep(max(0.0, 30.0 - (time.monotonic() - t0)))
     assert telemetry.running(), "telemetry must survive an Elasticsearch outage"
     assert len(sql.outbox_event_ids()) > before
-    stack.restart_opensearch()
+    stack.restart_search()
     ids = all_indexed(stack, sql)
-    indexed = es_ids(stack.opensearch)
-    line = fault_line("opensearch_down_30s", ids, indexed)
+    indexed = es_ids(stack.search)
+    line = fault_line(f"{stack.engine}_down_30s", stack.engine, ids, indexed)
     print(line)
     assert "lost=0 duplicated=0" in line
     log = telemetry.stderr_text()
@@ -178,4 +178,4 @@ def test_sigterm_flushes_commits_and_exits_0(stack, client, people, telemetry, s
     time.sleep(3)
     log = telemetry.stderr_path.read_text()
     assert not re.search(r"event=bulk .* indexed=[1-9]", log), log[-2000:]
-    assert es_count(stack.opensearch) == len(sql.outbox_event_ids())
+    assert es_count(stack.search) == len(sql.outbox_event_ids())

@@ -1,6 +1,6 @@
 """End to end: API writes (and a few crafted envelopes) -> relay -> Kafka -> bsocial
-telemetry -> OpenSearch -> `bsocial query ... --json`, checked against known numbers and
-against the same numbers computed in SQL from the API's database."""
+telemetry -> Elasticsearch (or OpenSearch) -> `bsocial query ... --json`, checked against
+known numbers and against the same numbers computed in SQL from the API's database."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def world(stack, server, client, make_telemetry):
     sql = SqlTruth(server.sqlite_path)
     # every API event is in the outbox before the write answered
     expected = len(sql.outbox_event_ids()) + crafted
-    wait_until(lambda: es_count(stack.opensearch) == expected, 90,
+    wait_until(lambda: es_count(stack.search) == expected, 90,
                what=f"{expected} events indexed")
     return {"users": users, "posts": posts, "comments": comments, "sql": sql,
             "telemetry": telemetry, "expected_docs": expected}
@@ -111,14 +111,14 @@ def test_ready_line_and_every_event_indexed_once(world, stack):
         f"bsocial telemetry consuming ^bsocial\\..* (group bsocial-telemetry) from {stack.kafka}")
     ids = world["sql"].outbox_event_ids()
     from telemetry_support import es_ids
-    indexed = set(es_ids(stack.opensearch))
+    indexed = set(es_ids(stack.search))
     assert set(ids) <= indexed
-    assert es_count(stack.opensearch) == world["expected_docs"]
+    assert es_count(stack.search) == world["expected_docs"]
 
 
 def test_q1_known_counts_today(world, stack):
     days = api_days(world)
-    r = q1_result(run_query(stack.opensearch, "q1", "--days", "1", "--tz", "UTC"))
+    r = q1_result(run_query(stack.search, "q1", "--days", "1", "--tz", "UTC"))
     today = utc_day().isoformat()
     assert list(r) == [today]
     if days == {today}:
@@ -127,19 +127,19 @@ def test_q1_known_counts_today(world, stack):
 
 
 def test_q1_day_boundaries_in_a_non_utc_zone(world, stack):
-    paris = q1_result(run_query(stack.opensearch, "q1", "--from", "2026-03-28", "--to",
+    paris = q1_result(run_query(stack.search, "q1", "--from", "2026-03-28", "--to",
                                 "2026-03-30", "--tz", "Europe/Paris"))
     assert paris == {"2026-03-28": 1, "2026-03-29": 2, "2026-03-30": 1}
-    utc = q1_result(run_query(stack.opensearch, "q1", "--from", "2026-03-28", "--to",
+    utc = q1_result(run_query(stack.search, "q1", "--from", "2026-03-28", "--to",
                               "2026-03-30", "--tz", "UTC"))
     assert utc == {"2026-03-28": 1, "2026-03-29": 3, "2026-03-30": 0}
-    offset = q1_result(run_query(stack.opensearch, "q1", "--from", "2026-03-29", "--to",
+    offset = q1_result(run_query(stack.search, "q1", "--from", "2026-03-29", "--to",
                                  "2026-03-29", "--tz", "+02:00"))
     assert offset == {"2026-03-29": 2}  # 800001 (10:00Z), 800002; 22:00Z is the 30th
 
 
 def test_q2_last_ten_days(world, stack):
-    r = q2_result(run_query(stack.opensearch, "q2", "--tz", "UTC"))
+    r = q2_result(run_query(stack.search, "q2", "--tz", "UTC"))
     days = [utc_day(-n).isoformat() for n in range(9, -1, -1)]
     assert list(r) == days  # ten days, in order, empty ones included
     posts = world["posts"]
@@ -161,7 +161,7 @@ def test_q3_top_and_worst_post_per_user(world, stack):
     p, u = world["posts"], world["users"]
 
     def q3(name):
-        return q3_result(run_query(stack.opensearch, "q3", "--user", u[name].username))
+        return q3_result(run_query(stack.search, "q3", "--user", u[name].username))
 
     # A1 and A2 both have 3 comments: the older post wins; A3 and A4 have none: older wins.
     # The 5 orphan comments on post 777777 (no post.created) are ignored.
@@ -170,7 +170,7 @@ def test_q3_top_and_worst_post_per_user(world, stack):
     assert q3("carol") == {"top_post": (p["C1"]["id"], 0), "worst_post": (p["C1"]["id"], 0)}
     assert q3("dave") == {"top_post": (p["D1"]["id"], 1), "worst_post": (p["D1"]["id"], 1)}
     assert q3("erin") == {"top_post": None, "worst_post": None}
-    by_id = q3_result(run_query(stack.opensearch, "q3", "--user-id", u["alice"].id))
+    by_id = q3_result(run_query(stack.search, "q3", "--user-id", u["alice"].id))
     assert by_id == q3("alice")
 
 
@@ -179,28 +179,28 @@ def test_queries_agree_with_sql(world, stack):
     # Q1 over the days of the API's events (UTC)
     truth1 = sql.logged_in_users_per_day()
     days = sorted(truth1)
-    r1 = q1_result(run_query(stack.opensearch, "q1", "--from", days[0], "--to", days[-1]))
+    r1 = q1_result(run_query(stack.search, "q1", "--from", days[0], "--to", days[-1]))
     assert {d: n for d, n in r1.items() if n} == truth1
     # Q2 on the days the API commented
     truth2 = sql.top_posts_per_day()
-    r2 = q2_result(run_query(stack.opensearch, "q2", "--days", "10", "--tz", "UTC"))
+    r2 = q2_result(run_query(stack.search, "q2", "--days", "10", "--tz", "UTC"))
     for day, ranking in truth2.items():
         assert r2[day] == ranking
     # Q3 for every user of the database
     for user_id, username in sql.rows("select id, username from users"):
-        es = q3_result(run_query(stack.opensearch, "q3", "--user", username))
+        es = q3_result(run_query(stack.search, "q3", "--user", username))
         assert es == sql.top_and_worst(str(user_id)), username
 
 
 def test_table_output(world, stack):
-    out = run_query(stack.opensearch, "q3", "--user", world["users"]["alice"].username,
+    out = run_query(stack.search, "q3", "--user", world["users"]["alice"].username,
                     as_json=False)
     lines = out.splitlines()
     assert lines[0] == f"user_id {world['users']['alice'].id}"
     assert lines[1].split() == ["which", "post_id", "comments", "created_at"]
     assert lines[2].split()[:3] == ["top", world["posts"]["A1"]["id"], "3"]
     assert lines[3].split()[:3] == ["worst", world["posts"]["A3"]["id"], "0"]
-    out = run_query(stack.opensearch, "q1", "--from", "2026-03-28", "--to", "2026-03-30",
+    out = run_query(stack.search, "q1", "--from", "2026-03-28", "--to", "2026-03-30",
                     "--tz", "Europe/Paris", as_json=False)
     assert out.splitlines()[1:] == ["2026-03-28   1", "2026-03-29   2", "2026-03-30   1"]
 
@@ -211,6 +211,6 @@ def test_indices_refresh_every_500ms(world, stack):
     from telemetry_support import es_request
 
     for index in ("bsocial-events", "bsocial-events-deadletter"):
-        st, body = es_request(stack.opensearch, "GET", f"/{index}/_settings")
+        st, body = es_request(stack.search, "GET", f"/{index}/_settings")
         assert st == 200, (st, body)
         assert body[index]["settings"]["index"].get("refresh_interval") == "500ms", body

@@ -3,7 +3,7 @@
 #include "bsocial/api/handlers.hpp"
 #include "bsocial/api/json_io.hpp"
 #include "bsocial/core/clock.hpp"
-#include "bsocial/events/outbox.hpp"
+#include "bsocial/outbox/outbox.hpp"
 
 namespace bsocial::api {
 
@@ -28,7 +28,7 @@ http::response ops_handler::readyz(http::request&) {
     json::object outbox = extras_.outbox_details ? extras_.outbox_details() : json::object{};
     try {
         soci::session sql(db_.pool());
-        const auto backlog = events::read_backlog(sql);
+        const auto backlog = outbox::read_backlog(sql);
         outbox["backlog"] = backlog.unsent;
     } catch (const std::exception&) {
         outbox["backlog"] = nullptr;
@@ -43,7 +43,7 @@ http::response ops_handler::metrics(http::request&) {
     res.body = stats_.render();
     try {
         soci::session sql(db_.pool());
-        const auto backlog = events::read_backlog(sql);
+        const auto backlog = outbox::read_backlog(sql);
         const double age =
             backlog.oldest_unsent_ms
                 ? static_cast<double>(system_clock().now_ms() - *backlog.oldest_unsent_ms) / 1000.0

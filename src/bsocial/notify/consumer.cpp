@@ -12,7 +12,9 @@
 
 #include "bsocial/core/parse.hpp"
 #include "bsocial/core/time_format.hpp"
-#include "bsocial/events/kafka_config.hpp"
+#include "bsocial/events/envelope.hpp"
+#include "bsocial/kafka/config.hpp"
+#include "bsocial/notify/sql.hpp"
 #include "bsocial/store/sql_error.hpp"
 #include "bsocial/store/statement.hpp"
 
@@ -60,35 +62,21 @@ std::optional<std::int64_t> stored_post_author(soci::session& sql, const comment
     st.exchange(soci::use(e.comment_id));
     st.exchange(soci::use(e.post_id));
     st.exchange(soci::use(e.commenter_id));
-    store::prepare_statement(st,
-                             "SELECT p.user_id FROM comments c JOIN posts p ON p.id = c.post_id"
-                             " WHERE c.id = :comment_id AND c.post_id = :post_id"
-                             " AND c.user_id = :user_id");
+    store::prepare_statement(st, stored_post_author_sql);
     if (!st.execute(true)) return std::nullopt;
     return author;
 }
 
 std::optional<comment_event> parse_comment_event(const std::string& payload, bool& malformed) {
-    malformed = false;
-    boost::system::error_code ec;
-    const json::value v = json::parse(payload, ec);
-    if (ec || !v.is_object()) {
+    const auto reading = events::parse_envelope(payload);
+    // Another type is skipped, not poison, whatever else it carries.
+    malformed = !reading.type;
+    if (reading.type != "comment.created") return std::nullopt;
+    if (!reading.value) {
         malformed = true;
         return std::nullopt;
     }
-    const auto& envelope = v.as_object();
-    const auto* type = envelope.if_contains("type");
-    if (!type || !type->is_string()) {
-        malformed = true;
-        return std::nullopt;
-    }
-    if (type->as_string() != "comment.created") return std::nullopt;
-    const auto* data_v = envelope.if_contains("data");
-    if (!data_v || !data_v->is_object()) {
-        malformed = true;
-        return std::nullopt;
-    }
-    const auto& data = data_v->as_object();
+    const auto& data = reading.value->data;
     const auto comment_id = id_field(data, "comment_id");
     const auto post_id = id_field(data, "post_id");
     const auto author = id_field(data, "post_author_id");
@@ -111,13 +99,10 @@ comment_consumer::comment_consumer(store::database& db, consumer_options options
 comment_consumer::~comment_consumer() { stop(); }
 
 void comment_consumer::start() {
-    thread_ = std::thread([this] { run(); });
+    worker_.start([this] { run(); });
 }
 
-void comment_consumer::stop() {
-    stopping_ = true;
-    if (thread_.joinable()) thread_.join();
-}
+void comment_consumer::stop() { worker_.stop(); }
 
 consumer_counters comment_consumer::counters() const {
     return {events_.load(), notifications_.load(), poison_.load(),
@@ -126,7 +111,7 @@ consumer_counters comment_consumer::counters() const {
 
 void comment_consumer::run() {
     auto delay = std::chrono::milliseconds(1000);
-    while (!stopping_) {
+    while (!worker_.stopping()) {
         try {
             consume_until_stopped();
             return;
@@ -138,20 +123,14 @@ void comment_consumer::run() {
                           delay.count());
         }
         ++restarts_;
-        back_off(delay);
+        worker_.sleep_for(delay);
         delay = std::min(delay * 2, std::chrono::milliseconds(30000));
     }
 }
 
-void comment_consumer::back_off(std::chrono::milliseconds delay) {
-    const auto until = std::chrono::steady_clock::now() + delay;
-    while (!stopping_ && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-}
-
 void comment_consumer::consume_until_stopped() {
     rebalance_handler rebalance(assigned_);
-    auto conf = events::make_kafka_conf({
+    auto conf = kafka::make_conf({
         {"bootstrap.servers", options_.brokers},
         {"group.id", options_.group_id},
         {"client.id", "bsocial-notifier"},
@@ -159,8 +138,7 @@ void comment_consumer::consume_until_stopped() {
         {"auto.offset.reset", "earliest"},
         {"session.timeout.ms", "10000"},
     });
-    events::set_kafka_callback(*conf, "rebalance_cb",
-                               static_cast<RdKafka::RebalanceCb*>(&rebalance));
+    kafka::set_callback(*conf, "rebalance_cb", static_cast<RdKafka::RebalanceCb*>(&rebalance));
     std::string err;
     std::unique_ptr<RdKafka::KafkaConsumer> consumer(
         RdKafka::KafkaConsumer::create(conf.get(), err));
@@ -175,11 +153,11 @@ void comment_consumer::consume_until_stopped() {
     spdlog::info("module=notify event=consumer_started group={} topic={}", options_.group_id,
                  options_.topic);
 
-    while (!stopping_) {
+    while (!worker_.stopping()) {
         // A small batch: up to max_batch messages or 50 ms, whichever comes first.
         std::vector<std::unique_ptr<RdKafka::Message>> batch;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
-        while (static_cast<int>(batch.size()) < options_.max_batch && !stopping_) {
+        while (static_cast<int>(batch.size()) < options_.max_batch && !worker_.stopping()) {
             // Wait for the first message only; then take what is already fetched, without
             // waiting (each notification is stored as soon as it arrives; under load the
             // batches still fill up from what queued meanwhile).
@@ -255,7 +233,7 @@ void comment_consumer::consume_until_stopped() {
                     RdKafka::TopicPartition::create(options_.topic, partition, offset));
                 consumer->seek(*tp, 1000);
             }
-            std::this_thread::sleep_for(std::chrono::seconds(1));
+            worker_.sleep_for(std::chrono::seconds(1));
         }
     }
     spdlog::info("module=notify event=consumer_stopped");

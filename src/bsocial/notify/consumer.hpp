@@ -9,19 +9,19 @@
 // or whose post_author_id is not the author of that post, is skipped, logged and counted
 // (`forged`).
 //
-// Lifecycle: construct -> start() (own thread) -> stop() (finishes the batch, commits,
-// closes the consumer). counters() is thread-safe. An exception in the consumer's thread
-// (Kafka client creation, subscription, the database outside a batch) is logged, the
-// Kafka client closed, and after a back-off (1 s doubling to 30 s) a new one starts:
-// it never reaches std::terminate (item 11).
+// Lifecycle (core/worker_thread.hpp): construct -> start() (own thread) -> stop()
+// (finishes the batch, commits, closes the consumer). counters() is thread-safe. An
+// exception in the consumer's thread (Kafka client creation, subscription, the database
+// outside a batch) is logged, the Kafka client closed, and after a back-off (1 s doubling
+// to 30 s) a new one starts: it never reaches std::terminate (item 11).
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <thread>
 
+#include "bsocial/core/worker_thread.hpp"
 #include "bsocial/notify/notifications.hpp"
 #include "bsocial/store/database.hpp"
 
@@ -63,14 +63,12 @@ class comment_consumer {
   private:
     void run();
     void consume_until_stopped();
-    void back_off(std::chrono::milliseconds delay);
 
     store::database& db_;
     consumer_options options_;
-    std::thread thread_;
-    std::atomic<bool> stopping_{false};
     std::atomic<std::int64_t> events_{0}, notifications_{0}, poison_{0}, forged_{0}, restarts_{0};
     std::atomic<bool> assigned_{false};
+    worker_thread worker_{"notify-consumer"};  // last: joined before the members it uses go
 };
 
 }  // namespace bsocial::notify

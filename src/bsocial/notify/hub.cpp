@@ -95,15 +95,13 @@ void hub::start() {
         wake();
         if (!wake_file_.empty()) touch(wake_file_);  // the hubs of other processes
     });
-    thread_ = std::thread([this] { run(); });
+    worker_.start([this] { run(); });
 }
 
 void hub::stop() {
     if (listener_handle_) notification_store::unlisten_committed(listener_handle_);
     listener_handle_ = 0;
-    stopping_ = true;
-    wake();
-    if (thread_.joinable()) thread_.join();
+    worker_.stop();
 }
 
 void hub::wake() noexcept {
@@ -279,7 +277,7 @@ void hub::run() {
     auto next_reconnect = clock::now();
     bool scan_needed = true;
     std::vector<std::string> payloads;
-    while (!stopping_) {
+    while (!worker_.stopping()) {
         auto now = clock::now();
         try {
             if (listener && !listener->connected() && now >= next_reconnect) {

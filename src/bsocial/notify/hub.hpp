@@ -18,8 +18,8 @@
 // "session expired"). A user has at most options.sockets_per_user sockets here: the next one closes
 // the oldest (4008, "too many sockets").
 //
-// Lifecycle: construct -> start() (own thread) -> stop(). subscribe/unsubscribe/offer are
-// thread-safe.
+// Lifecycle (core/worker_thread.hpp): construct -> start() (own thread) -> stop().
+// subscribe/unsubscribe/offer are thread-safe.
 
 #include <atomic>
 #include <chrono>
@@ -30,10 +30,10 @@
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "bsocial/core/worker_thread.hpp"
 #include "bsocial/http/websocket.hpp"
 #include "bsocial/notify/notifications.hpp"
 #include "bsocial/store/database.hpp"
@@ -111,9 +111,7 @@ class hub {
     notification_store& store_;
     const sessions::session_service& sessions_;
     hub_options options_;
-    std::string wake_file_;  ///< SQLite only
-    std::thread thread_;
-    std::atomic<bool> stopping_{false};
+    std::string wake_file_;               ///< SQLite only
     std::atomic<bool> announced_{false};  ///< announce_committed() since the last look
     int event_fd_ = -1;
     int listener_handle_ = 0;
@@ -129,6 +127,9 @@ class hub {
     /// (scan time, last_seen_id_ then): on PostgreSQL a scan re-reads from the id seen a
     /// reorder window ago. Pusher thread only.
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::int64_t>> horizon_;
+
+    // Last: joined before the members its loop uses go. A stop wakes the poll() in run().
+    worker_thread worker_{"notify-hub", {.on_stop = [this] { wake(); }}};
 };
 
 }  // namespace bsocial::notify

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bsocial/core/error.hpp"
+#include "bsocial/notify/sql.hpp"
 #include "bsocial/social/cursor.hpp"
 #include "bsocial/social/validation.hpp"
 #include "bsocial/store/statement.hpp"
@@ -15,43 +16,6 @@
 namespace bsocial::notify {
 
 namespace {
-constexpr const char* insert_notification_sql =
-    "INSERT INTO notifications (user_id, comment_id, post_id, actor_id, actor_username, excerpt,"
-    " created_at) VALUES (:user_id, :comment_id, :post_id, :actor_id, :actor_username, :excerpt,"
-    " :created_at) ON CONFLICT (comment_id) DO NOTHING RETURNING id";
-
-#define BSOCIAL_NOTIFICATION_COLUMNS                                                    \
-    "id, user_id, comment_id, post_id, actor_id, actor_username, excerpt, created_at, " \
-    "delivered_at"
-
-// One UPDATE ... RETURNING: atomic per row on both databases (PostgreSQL re-checks
-// delivered_at after waiting for a concurrent claim's row lock; SQLite serialises writers).
-constexpr const char* claim_sql =
-    "UPDATE notifications SET delivered_at = :now"
-    " WHERE user_id = :user_id AND delivered_at IS NULL"
-    " RETURNING " BSOCIAL_NOTIFICATION_COLUMNS;
-constexpr const char* undelivered_sql =
-    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
-    " FROM notifications"
-    " WHERE user_id = :user_id AND delivered_at IS NULL ORDER BY id";
-constexpr const char* acknowledge_sql =
-    "UPDATE notifications SET delivered_at = :now"
-    " WHERE id = :id AND user_id = :user_id AND delivered_at IS NULL RETURNING id";
-constexpr const char* history_page_sql =
-    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
-    " FROM notifications"
-    " WHERE user_id = :user_id AND id < :before_id ORDER BY id DESC LIMIT :limit";
-constexpr const char* undelivered_after_sql =
-    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
-    " FROM notifications"
-    " WHERE id > :after_id AND delivered_at IS NULL ORDER BY id LIMIT :limit";
-constexpr const char* undelivered_among_sql_head = "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
-                                                   " FROM notifications"
-                                                   " WHERE delivered_at IS NULL AND id IN (";
-constexpr const char* pg_notify_sql = "SELECT pg_notify(:channel, :payload)";
-constexpr const char* max_id_sql = "SELECT COALESCE(MAX(id), 0) FROM notifications";
-#undef BSOCIAL_NOTIFICATION_COLUMNS
-
 /// Binds the notification columns; `delivered` receives delivered_at's null indicator.
 void bind_notification(soci::statement& st, notification& n, std::int64_t& delivered,
                        soci::indicator& delivered_ind) {

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "bsocial/seed/sql.hpp"
+
 namespace bsocial::seed {
 
 namespace {
@@ -62,9 +64,8 @@ class progress {
 /// from users; quotes and COPY's special characters are rejected all the same.
 class bulk_writer {
   public:
-    bulk_writer(soci::session& sql, store::dialect kind, const char* table, const char* columns,
-                progress& bar)
-        : sql_(sql), kind_(kind), table_(table), columns_(columns), bar_(bar) {
+    bulk_writer(soci::session& sql, store::dialect kind, const table_rows& rows, progress& bar)
+        : sql_(sql), kind_(kind), table_(rows.table), columns_(rows.columns), bar_(bar) {
         if (kind_ == store::dialect::postgresql) {
             conn_ = static_cast<soci::postgresql_session_backend*>(sql_.get_backend())->conn_;
             const std::string copy = "COPY " + table_ + " (" + columns_ + ") FROM STDIN";
@@ -156,7 +157,7 @@ load_totals load(store::database& db, const dataset& d, const options& opts,
     soci::session sql(db.pool());
     const store::dialect kind = db.kind();
     int existing = 0;
-    sql << "SELECT COUNT(*) FROM users", soci::into(existing);
+    sql << count_users_sql, soci::into(existing);
     if (existing > 0) throw std::runtime_error("the database already has users: seed an empty one");
 
     // Timelines first: their size is part of the progress total.
@@ -177,15 +178,11 @@ load_totals load(store::database& db, const dataset& d, const options& opts,
 
     if (kind == store::dialect::sqlite) {
         // A throw-away load: no journal, no fsync, a large cache. WAL again at the end.
-        sql << "PRAGMA foreign_keys = OFF";
-        sql << "PRAGMA journal_mode = OFF";
-        sql << "PRAGMA synchronous = OFF";
-        sql << "PRAGMA cache_size = -1048576";
+        for (const char* pragma : sqlite_fast_load_sql) sql << pragma;
     }
     sql << "BEGIN";
     {
-        bulk_writer w(sql, kind, "users",
-                      "id, username, email, first_name, last_name, password_hash, created_at", bar);
+        bulk_writer w(sql, kind, users_rows, bar);
         for (std::int64_t i = 0; i < users; ++i) {
             const std::string& name = d.usernames[static_cast<std::size_t>(i)];
             w.field(i + 1);
@@ -200,7 +197,7 @@ load_totals load(store::database& db, const dataset& d, const options& opts,
         w.finish();
     }
     {
-        bulk_writer w(sql, kind, "follows", "follower_id, followee_id, created_at", bar);
+        bulk_writer w(sql, kind, follows_rows, bar);
         for (std::int64_t u = 0; u < users; ++u) {
             for (const std::int32_t v : d.followees[static_cast<std::size_t>(u)]) {
                 w.field(u + 1);
@@ -212,7 +209,7 @@ load_totals load(store::database& db, const dataset& d, const options& opts,
         w.finish();
     }
     {
-        bulk_writer w(sql, kind, "posts", "id, user_id, content, created_at, comment_count", bar);
+        bulk_writer w(sql, kind, posts_rows, bar);
         for (std::size_t j = 0; j < d.post_author.size(); ++j) {
             w.field(static_cast<std::int64_t>(j) + 1);
             w.field(std::int64_t{d.post_author[j]} + 1);
@@ -224,7 +221,7 @@ load_totals load(store::database& db, const dataset& d, const options& opts,
         w.finish();
     }
     {
-        bulk_writer w(sql, kind, "comments", "id, post_id, user_id, content, created_at", bar);
+        bulk_writer w(sql, kind, comments_rows, bar);
         for (std::size_t k = 0; k < d.comment_post.size(); ++k) {
             w.field(static_cast<std::int64_t>(k) + 1);
             w.field(std::int64_t{d.comment_post[k]} + 1);
@@ -236,7 +233,7 @@ load_totals load(store::database& db, const dataset& d, const options& opts,
         w.finish();
     }
     {
-        bulk_writer w(sql, kind, "home_timeline", "user_id, created_at, post_id, author_id", bar);
+        bulk_writer w(sql, kind, home_timeline_rows, bar);
         for (std::int64_t u = 0; u < users; ++u) {
             for (const std::int32_t j : timelines[static_cast<std::size_t>(u)].posts) {
                 w.field(u + 1);
@@ -249,8 +246,7 @@ load_totals load(store::database& db, const dataset& d, const options& opts,
         w.finish();
     }
     {
-        bulk_writer w(sql, kind, "home_timeline_state",
-                      "user_id, horizon_created_at, horizon_post_id", bar);
+        bulk_writer w(sql, kind, home_timeline_state_rows, bar);
         for (std::int64_t u = 0; u < users; ++u) {
             const std::int64_t h = timelines[static_cast<std::size_t>(u)].horizon;
             if (h < 0) continue;
@@ -262,7 +258,7 @@ load_totals load(store::database& db, const dataset& d, const options& opts,
         w.finish();
     }
     {
-        bulk_writer w(sql, kind, "celebrities", "user_id, since", bar);
+        bulk_writer w(sql, kind, celebrities_rows, bar);
         for (std::int64_t u = 0; u < users; ++u) {
             if (!celebrity[static_cast<std::size_t>(u)]) continue;
             w.field(u + 1);
@@ -273,15 +269,11 @@ load_totals load(store::database& db, const dataset& d, const options& opts,
     }
     if (kind == store::dialect::postgresql) {
         // Explicit ids leave the identity sequences behind: move them past the seeded rows.
-        for (const char* table : {"users", "posts", "comments"}) {
-            sql << "SELECT setval(pg_get_serial_sequence('" + std::string(table) +
-                       "', 'id'), GREATEST((SELECT MAX(id) FROM " + table + "), 1))";
-        }
+        for (const char* table : {"users", "posts", "comments"}) sql << reset_sequence_sql(table);
     }
     sql << "COMMIT";
     if (kind == store::dialect::sqlite) {
-        sql << "PRAGMA journal_mode = WAL";
-        sql << "PRAGMA foreign_keys = ON";
+        for (const char* pragma : sqlite_after_load_sql) sql << pragma;
     } else {
         sql << "ANALYZE";
     }

@@ -2,7 +2,8 @@
 
 #include <soci/soci.h>
 
-#include "bsocial/events/outbox.hpp"
+#include "bsocial/events/event.hpp"
+#include "bsocial/outbox/outbox.hpp"
 #include "bsocial/sessions/session_sql.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/store/statement.hpp"
@@ -21,7 +22,7 @@ auth::issued_token session_service::open(const social::user& who) {
     auto token = tokens_.issue(who.id);
     soci::session sql(db_.pool());
     store::write_transaction tx(sql, db_);
-    events::append_to_outbox(sql, events::user_logged_in(fields_of(who), clock_.now_ms()));
+    outbox::append_to_outbox(sql, events::user_logged_in(fields_of(who), clock_.now_ms()));
     tx.commit();
     return token;
 }
@@ -44,7 +45,7 @@ void session_service::revoke(const identity& caller) {
     const std::int64_t now_s = now_ms / 1000;
     sql << queries::revoke_token, soci::use(caller.claims.jti), soci::use(caller.claims.expires_at);
     sql << queries::prune_revoked_tokens, soci::use(now_s);
-    events::append_to_outbox(sql, events::user_logged_out(fields_of(caller.who), now_ms));
+    outbox::append_to_outbox(sql, events::user_logged_out(fields_of(caller.who), now_ms));
     tx.commit();
 }
 

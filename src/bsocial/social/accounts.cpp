@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bsocial/core/error.hpp"
-#include "bsocial/events/outbox.hpp"
+#include "bsocial/outbox/outbox.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/social/validation.hpp"
 #include "bsocial/store/sql_error.hpp"
@@ -123,7 +123,7 @@ user accounts::register_user(registration in, const std::string& client_address)
         sql << insert_user_sql, soci::use(u.username), soci::use(u.email), soci::use(u.first_name),
             soci::use(u.last_name), soci::use(password_hash), soci::use(u.created_at),
             soci::into(u.id);
-        events::append_to_outbox(
+        outbox::append_to_outbox(
             sql, events::user_registered(fields_of(u), u.first_name, u.last_name, u.created_at));
         tx.commit();
     } catch (const soci::soci_error& e) {

@@ -8,22 +8,12 @@
 #include <tuple>
 #include <vector>
 
+#include "bsocial/social/sql.hpp"
 #include "bsocial/store/sql_error.hpp"
 
 namespace bsocial::social {
 
 namespace {
-// Oldest first. PostgreSQL: rows claimed by another instance's worker are skipped.
-constexpr const char* claim_sqlite_sql =
-    "SELECT post_id, author_id, created_at FROM timeline_fanout ORDER BY post_id LIMIT :n";
-constexpr const char* claim_postgresql_sql =
-    "SELECT post_id, author_id, created_at FROM timeline_fanout ORDER BY post_id LIMIT :n"
-    " FOR UPDATE SKIP LOCKED";
-constexpr const char* done_sql = "DELETE FROM timeline_fanout WHERE post_id = :post_id";
-constexpr const char* backlog_sql = "SELECT COUNT(*) FROM timeline_fanout";
-constexpr const char* backlog_up_to_sql =
-    "SELECT COUNT(*) FROM (SELECT 1 FROM timeline_fanout LIMIT :n) q";
-
 struct queued_post {
     std::int64_t post_id = 0;
     std::int64_t author_id = 0;
@@ -53,7 +43,7 @@ fanout_status timeline_fanout::status() const {
 std::int64_t timeline_fanout::backlog() {
     soci::session sql(db_.pool());
     std::int64_t n = 0;
-    sql << backlog_sql, soci::into(n);
+    sql << fanout_backlog_sql, soci::into(n);
     return n;
 }
 
@@ -66,8 +56,8 @@ int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
     {
         queued_post row;
         soci::statement st =
-            (sql.prepare << (db_.kind() == store::dialect::sqlite ? claim_sqlite_sql
-                                                                  : claim_postgresql_sql),
+            (sql.prepare << (db_.kind() == store::dialect::sqlite ? fanout_claim_sqlite_sql
+                                                                  : fanout_claim_postgresql_sql),
              soci::into(row.post_id), soci::into(row.author_id), soci::into(row.created_at),
              soci::use(batch_size));
         st.execute();
@@ -84,7 +74,7 @@ int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
     int done = 0;
     for (const auto& p : batch) {
         timelines_.fan_out(sql, p.post_id, p.author_id, p.created_at);
-        sql << done_sql, soci::use(p.post_id);
+        sql << fanout_done_sql, soci::use(p.post_id);
         newest = std::max(newest, p.created_at);
         ++done;
         // SQLite: a request is waiting to write. Commit what is done and let it go first,
@@ -101,7 +91,7 @@ int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
 bool timeline_fanout::small_backlog() {
     soci::session sql(db_.pool());
     std::int64_t n = 0;
-    sql << backlog_up_to_sql, soci::into(n), soci::use(options_.yield_below_backlog);
+    sql << fanout_backlog_up_to_sql, soci::into(n), soci::use(options_.yield_below_backlog);
     return n < options_.yield_below_backlog;
 }
 

@@ -67,7 +67,8 @@ class timeline_fanout {
     fanout_options options_;
     mutable std::mutex status_mutex_;
     fanout_status status_;
-    worker_thread worker_;  // last: stopped (joined) before the members it uses go
+    worker_thread worker_{
+        "timeline-fanout"};  // last: stopped (joined) before the members it uses go
 };
 
 }  // namespace bsocial::social

@@ -3,9 +3,10 @@
 #include <soci/soci.h>
 
 #include "bsocial/core/error.hpp"
-#include "bsocial/events/outbox.hpp"
+#include "bsocial/outbox/outbox.hpp"
 #include "bsocial/social/cursor.hpp"
 #include "bsocial/social/paging.hpp"
+#include "bsocial/social/sql.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/social/validation.hpp"
 #include "bsocial/store/statement.hpp"
@@ -13,33 +14,6 @@
 namespace bsocial::social {
 
 namespace {
-constexpr const char* insert_follow_sql =
-    "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (:follower, :followee, :at)"
-    " ON CONFLICT (follower_id, followee_id) DO NOTHING RETURNING follower_id";
-constexpr const char* delete_follow_sql =
-    "DELETE FROM follows WHERE follower_id = :follower AND followee_id = :followee"
-    " RETURNING follower_id";
-constexpr const char* profile_counts_sql =
-    "SELECT (SELECT COUNT(*) FROM follows WHERE followee_id = :id1),"
-    " (SELECT COUNT(*) FROM follows WHERE follower_id = :id2),"
-    " (SELECT COUNT(*) FROM follows WHERE follower_id = :me AND followee_id = :id3)";
-
-// User lists: ordered by username, keyset on username; the caller binds the filter
-// parameters, list() appends (:after, :limit).
-const std::string followers_page_sql = std::string("SELECT ") + detail::user_columns +
-                                       " FROM follows f JOIN users u ON u.id = f.follower_id"
-                                       " WHERE f.followee_id = :user_id AND u.username > :after"
-                                       " ORDER BY u.username LIMIT :limit";
-const std::string following_page_sql = std::string("SELECT ") + detail::user_columns +
-                                       " FROM follows f JOIN users u ON u.id = f.followee_id"
-                                       " WHERE f.follower_id = :user_id AND u.username > :after"
-                                       " ORDER BY u.username LIMIT :limit";
-// substr() rather than LIKE: '_' and '%' in a prefix stay plain characters.
-const std::string search_page_sql =
-    std::string("SELECT ") + detail::user_columns +
-    " FROM users u WHERE substr(u.username, 1, :prefix_length) = :prefix"
-    " AND u.username > :after ORDER BY u.username LIMIT :limit";
-
 user require_user(soci::session& sql, const std::string& username) {
     if (!looks_like_username(username)) throw error(error_code::not_found, "no such user");
     auto found = detail::find_user_by_username(sql, to_lower(username));
@@ -89,7 +63,7 @@ void graph::follow(const user& me, const std::string& username) {
     if (!changed_a_row(sql, insert_follow_sql, me.id, target.id, at))
         return;  // already following: nothing changed, no event
     timelines_.on_follow(sql, me.id, target.id);
-    events::append_to_outbox(sql,
+    outbox::append_to_outbox(sql,
                              events::follow_changed(true, fields_of(me), fields_of(target), at));
     tx.commit();
 }
@@ -102,7 +76,7 @@ void graph::unfollow(const user& me, const std::string& username) {
     const std::int64_t at = clock_.now_ms();
     if (!changed_a_row(sql, delete_follow_sql, me.id, target.id)) return;  // was not following
     timelines_.on_unfollow(sql, me.id, target.id);
-    events::append_to_outbox(sql,
+    outbox::append_to_outbox(sql,
                              events::follow_changed(false, fields_of(me), fields_of(target), at));
     tx.commit();
 }
@@ -147,18 +121,18 @@ page<user> graph::relation(const char* query, const std::string& username,
 }
 
 page<user> graph::followers(const std::string& username, const page_request& req) {
-    return relation(followers_page_sql.c_str(), username, req);
+    return relation(followers_page_sql, username, req);
 }
 
 page<user> graph::following(const std::string& username, const page_request& req) {
-    return relation(following_page_sql.c_str(), username, req);
+    return relation(following_page_sql, username, req);
 }
 
 page<user> graph::search(const std::string& prefix, const page_request& req) {
     const std::string lowered = to_lower(prefix);
     const int length = static_cast<int>(lowered.size());
     return list(
-        search_page_sql.c_str(),
+        search_page_sql,
         [&](soci::statement& st) {
             st.exchange(soci::use(length));
             st.exchange(soci::use(lowered));

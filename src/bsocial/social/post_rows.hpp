@@ -1,18 +1,14 @@
 #pragma once
-// Reading posts with SOCI: one place that knows the post column list and its order.
+// Reading posts with SOCI: binds the post column list of sql.hpp, in its order.
 
 #include <soci/soci.h>
 
 #include "bsocial/social/models.hpp"
+#include "bsocial/social/sql.hpp"
 
 namespace bsocial::social::detail {
 
-/// The columns bind_post binds, in order: posts aliased `p`, their author `u`.
-#define BSOCIAL_POST_COLUMNS                                                            \
-    "p.id, p.user_id, u.username, u.first_name, u.last_name, p.content, p.created_at, " \
-    "p.comment_count"
-
-/// Binds the BSOCIAL_POST_COLUMNS of a statement into `target`.
+/// Binds the BSOCIAL_POST_COLUMNS (sql.hpp) of a statement into `target`.
 inline void bind_post(soci::statement& st, post& target) {
     st.exchange(soci::into(target.id));
     st.exchange(soci::into(target.by.id));

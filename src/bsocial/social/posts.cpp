@@ -5,10 +5,11 @@
 #include <limits>
 
 #include "bsocial/core/error.hpp"
-#include "bsocial/events/outbox.hpp"
+#include "bsocial/outbox/outbox.hpp"
 #include "bsocial/social/cursor.hpp"
 #include "bsocial/social/paging.hpp"
 #include "bsocial/social/post_rows.hpp"
+#include "bsocial/social/sql.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/social/validation.hpp"
 #include "bsocial/store/statement.hpp"
@@ -16,37 +17,6 @@
 namespace bsocial::social {
 
 namespace {
-constexpr const char* insert_post_sql =
-    "INSERT INTO posts (user_id, content, created_at, comment_count)"
-    " VALUES (:user_id, :content, :created_at, 0) RETURNING id";
-constexpr const char* insert_comment_sql =
-    "INSERT INTO comments (post_id, user_id, content, created_at)"
-    " VALUES (:post_id, :user_id, :content, :created_at) RETURNING id";
-constexpr const char* bump_comment_count_sql =
-    "UPDATE posts SET comment_count = comment_count + 1 WHERE id = :post_id";
-
-// Visible = I wrote it, or I follow its author now.
-constexpr const char* select_visible_post_sql =
-    "SELECT " BSOCIAL_POST_COLUMNS
-    " FROM posts p JOIN users u ON u.id = p.user_id"
-    " WHERE p.id = :post_id AND (p.user_id = :me OR EXISTS ("
-    "  SELECT 1 FROM follows f WHERE f.follower_id = :me2 AND f.followee_id = p.user_id))";
-
-constexpr const char* user_posts_page_sql =
-    "SELECT " BSOCIAL_POST_COLUMNS
-    " FROM posts p JOIN users u ON u.id = p.user_id"
-    " WHERE p.user_id = :author_id AND (p.created_at, p.id) < (:before_created_at, :before_id)"
-    " ORDER BY p.created_at DESC, p.id DESC LIMIT :limit";
-
-constexpr const char* is_following_sql =
-    "SELECT COUNT(*) FROM follows WHERE follower_id = :me AND followee_id = :author_id";
-
-constexpr const char* comments_page_sql =
-    "SELECT c.id, c.post_id, c.user_id, u.username, u.first_name, u.last_name, c.content,"
-    " c.created_at FROM comments c JOIN users u ON u.id = c.user_id"
-    " WHERE c.post_id = :post_id AND (c.created_at, c.id) > (:after_created_at, :after_id)"
-    " ORDER BY c.created_at, c.id LIMIT :limit";
-
 using detail::bind_post;
 
 author author_of(const user& u) { return {u.id, u.username, u.first_name, u.last_name}; }
@@ -116,7 +86,7 @@ post posts::create_post(const user& me, std::string content) {
     sql << insert_post_sql, soci::use(me.id), soci::use(p.content), soci::use(p.created_at),
         soci::into(p.id);
     timelines_.publish(sql, p.id, me.id, p.created_at);
-    events::append_to_outbox(sql,
+    outbox::append_to_outbox(sql,
                              events::post_created(p.id, fields_of(me), p.content, p.created_at));
     tx.commit();
     return p;
@@ -170,7 +140,7 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
     sql << insert_comment_sql, soci::use(post_id), soci::use(me.id), soci::use(c.content),
         soci::use(c.created_at), soci::into(c.id);
     sql << bump_comment_count_sql, soci::use(post_id);
-    events::append_to_outbox(sql, events::comment_created(c.id, post_id, target.by.id,
+    outbox::append_to_outbox(sql, events::comment_created(c.id, post_id, target.by.id,
                                                           fields_of(me), c.content, c.created_at));
     tx.commit();
     return c;

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "bsocial/social/post_rows.hpp"
+#include "bsocial/social/sql.hpp"
 
 namespace bsocial::social {
 
@@ -47,70 +48,6 @@ using detail::assembled_query;
 // timelines stay near `capacity` without counting entries on every write.
 int trim_every(int capacity) { return std::clamp(capacity / 16, 1, 64); }
 
-constexpr const char* is_celebrity_sql = "SELECT COUNT(*) FROM celebrities WHERE user_id = :id";
-constexpr const char* make_celebrity_sql =
-    "INSERT INTO celebrities (user_id, since) VALUES (:id, :at) ON CONFLICT (user_id) DO NOTHING";
-constexpr const char* followers_up_to_sql =
-    "SELECT COUNT(*) FROM (SELECT 1 FROM follows WHERE followee_id = :id LIMIT :most) c";
-
-constexpr const char* fan_out_sql =
-    "INSERT INTO home_timeline (user_id, created_at, post_id, author_id)"
-    " SELECT f.follower_id, :created_at, :post_id, :author_id FROM follows f"
-    " WHERE f.followee_id = :author_id2 ON CONFLICT DO NOTHING";
-// The fan-out worker's queue (social/fanout.hpp).
-constexpr const char* queue_fan_out_sql =
-    "INSERT INTO timeline_fanout (post_id, author_id, created_at)"
-    " VALUES (:post_id, :author_id, :created_at)";
-// Authors see their own posts in their own timeline.
-constexpr const char* own_entry_sql =
-    "INSERT INTO home_timeline (user_id, created_at, post_id, author_id)"
-    " VALUES (:author_id, :created_at, :post_id, :author_id2) ON CONFLICT DO NOTHING";
-constexpr const char* followers_to_trim_sql =
-    "SELECT f.follower_id FROM follows f"
-    " WHERE f.followee_id = :author_id AND (f.follower_id + :post_id) % :every = 0";
-
-// The followee's newest posts above the follower's horizon.
-constexpr const char* backfill_sql =
-    "INSERT INTO home_timeline (user_id, created_at, post_id, author_id)"
-    " SELECT :follower_id, b.created_at, b.id, b.user_id FROM ("
-    "  SELECT r.created_at, r.id, r.user_id FROM posts r WHERE r.user_id = :followee_id"
-    "  AND (r.created_at, r.id) > (:h_at, :h_id)"
-    "  ORDER BY r.created_at DESC, r.id DESC LIMIT :capacity) b"
-    " WHERE true ON CONFLICT DO NOTHING";
-// The followee's post just below the ones backfill copied, if any.
-constexpr const char* backfill_edge_sql =
-    "SELECT r.created_at, r.id FROM posts r WHERE r.user_id = :followee_id"
-    " AND (r.created_at, r.id) > (:h_at, :h_id)"
-    " ORDER BY r.created_at DESC, r.id DESC LIMIT 1 OFFSET :capacity";
-constexpr const char* remove_author_sql =
-    "DELETE FROM home_timeline WHERE user_id = :user_id AND author_id = :author_id";
-
-constexpr const char* horizon_sql =
-    "SELECT horizon_created_at, horizon_post_id FROM home_timeline_state WHERE user_id = :id";
-constexpr const char* raise_horizon_sql =
-    "INSERT INTO home_timeline_state (user_id, horizon_created_at, horizon_post_id)"
-    " VALUES (:id, :at, :post_id) ON CONFLICT (user_id) DO UPDATE"
-    " SET horizon_created_at = excluded.horizon_created_at,"
-    " horizon_post_id = excluded.horizon_post_id"
-    " WHERE (excluded.horizon_created_at, excluded.horizon_post_id) >"
-    " (home_timeline_state.horizon_created_at, home_timeline_state.horizon_post_id)";
-constexpr const char* drop_below_horizon_sql =
-    "DELETE FROM home_timeline WHERE user_id = :id AND (created_at, post_id) <= (:at, :post_id)";
-// The newest entry beyond the capacity: it and everything older go.
-constexpr const char* entry_beyond_capacity_sql =
-    "SELECT created_at, post_id FROM home_timeline WHERE user_id = :id"
-    " ORDER BY created_at DESC, post_id DESC LIMIT 1 OFFSET :capacity";
-
-constexpr const char* followees_up_to_sql =
-    "SELECT COUNT(*) FROM (SELECT 1 FROM follows WHERE follower_id = :id LIMIT :most) c";
-// A stretch of everyone's posts, newest first from `from` (posts_by_time), each marked
-// 1 when it is mine or its author is followed by me.
-constexpr const char* posts_walk_sql =
-    "SELECT w.id, w.created_at, CASE WHEN w.user_id = :me OR EXISTS (SELECT 1 FROM follows f"
-    " WHERE f.follower_id = :me2 AND f.followee_id = w.user_id) THEN 1 ELSE 0 END"
-    " FROM (SELECT id, created_at, user_id FROM posts WHERE (created_at, id) < (:at, :id)"
-    " ORDER BY created_at DESC, id DESC LIMIT :n) w";
-
 /// "No horizon": the timeline is complete (no post has a negative time).
 constexpr time_cursor no_horizon{-1, -1};
 
@@ -135,75 +72,6 @@ void bind_cursor(soci::statement& st, time_cursor& c) {
     st.exchange(soci::into(c.created_at));
     st.exchange(soci::into(c.id));
 }
-
-// The feed page above the horizon, in one statement: my timeline's entries, followed
-// authors' posts still queued for fan-out, and the posts of the celebrities I follow (at
-// most :n each, from posts_by_user_time); the :n newest of them are chosen before the
-// join, so only :n rows are looked up in posts and users. The horizon is read inline
-// ((-1, -1) when there is none).
-constexpr const char* page_head =
-    "SELECT " BSOCIAL_POST_COLUMNS " FROM (SELECT id, created_at FROM (";
-#define BSOCIAL_ABOVE_HORIZON(at, id)                                                     \
-    "(" at ", " id                                                                        \
-    ") > (COALESCE((SELECT horizon_created_at FROM home_timeline_state"                   \
-    " WHERE user_id = ?), -1), COALESCE((SELECT horizon_post_id FROM home_timeline_state" \
-    " WHERE user_id = ?), -1))"
-constexpr const char* page_tail =
-    ") c ORDER BY created_at DESC, id DESC LIMIT ?) s"
-    " JOIN posts p ON p.id = s.id JOIN users u ON u.id = p.user_id"
-    " ORDER BY s.created_at DESC, s.id DESC";
-// Timeline entries in (horizon, from). No need to check that I still follow each
-// author: an unfollow removes the author's entries in its own transaction, and takes
-// the author's lock as posts and follows do (lock_author), so no fan-out can slip an
-// entry in behind it.
-constexpr const char* timeline_arm =
-    "SELECT id, created_at FROM (SELECT t.post_id AS id, t.created_at FROM home_timeline t"
-    " WHERE t.user_id = ? AND (t.created_at, t.post_id) < (?, ?)"
-    " AND " BSOCIAL_ABOVE_HORIZON(
-        "t.created_at", "t.post_id") " ORDER BY t.created_at DESC, t.post_id DESC LIMIT ?) a0";
-// Posts still queued for the fan-out worker, mine or by someone I follow: the worker is
-// a few milliseconds behind, and everyone sees a post as soon as it exists. A queue deeper
-// than its newest 1024 posts (a burst the worker has not caught up with) shows only
-// those here until the rest are fanned out (docs/feed.md).
-constexpr const char* queue_arm =
-    "SELECT q.post_id AS id, q.created_at FROM (SELECT post_id, author_id, created_at"
-    " FROM timeline_fanout ORDER BY post_id DESC LIMIT 1024) q"
-    " WHERE (q.created_at, q.post_id) < (?, ?) AND " BSOCIAL_ABOVE_HORIZON("q.created_at", "q.post_id")
-    " AND (q.author_id = ? OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ?"
-    "  AND f.followee_id = q.author_id))";
-// The followed celebrities' posts in (horizon, from). SQLite has no LATERAL; a
-// correlated IN subquery runs once per celebrity instead.
-constexpr const char* celebrities_arm_sqlite =
-    "SELECT r.id, r.created_at FROM celebrities c JOIN posts r ON r.id IN ("
-    "  SELECT r2.id FROM posts r2 WHERE r2.user_id = c.user_id"
-    "  AND (r2.created_at, r2.id) < (?, ?) AND " BSOCIAL_ABOVE_HORIZON("r2.created_at", "r2.id")
-    "  ORDER BY r2.created_at DESC, r2.id DESC LIMIT ?)"
-    " WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = c.user_id)";
-constexpr const char* celebrities_arm_postgresql =
-    "SELECT r.id, r.created_at FROM celebrities c CROSS JOIN LATERAL ("
-    "  SELECT r2.id, r2.created_at FROM posts r2 WHERE r2.user_id = c.user_id"
-    "  AND (r2.created_at, r2.id) < (?, ?) AND " BSOCIAL_ABOVE_HORIZON("r2.created_at", "r2.id")
-    "  ORDER BY r2.created_at DESC, r2.id DESC LIMIT ?) r"
-    " WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = c.user_id)";
-// One author's posts before `from`, from posts_by_user_time.
-constexpr const char* author_arm =
-    "SELECT id, created_at FROM (SELECT r.id, r.created_at FROM posts r WHERE r.user_id = ?"
-    " AND (r.created_at, r.id) < (?, ?) ORDER BY r.created_at DESC, r.id DESC LIMIT ?) a";
-#undef BSOCIAL_ABOVE_HORIZON
-// Every followee's newest :n posts before `from` (one index range each), then mine.
-// SQLite has no LATERAL; a correlated IN subquery runs once per follows row instead.
-constexpr const char* followees_arm_sqlite =
-    "SELECT q.id, q.created_at FROM follows f JOIN posts q ON q.id IN ("
-    "  SELECT r.id FROM posts r WHERE r.user_id = f.followee_id"
-    "  AND (r.created_at, r.id) < (?, ?)"
-    "  ORDER BY r.created_at DESC, r.id DESC LIMIT ?)"
-    " WHERE f.follower_id = ?";
-constexpr const char* followees_arm_postgresql =
-    "SELECT q.id, q.created_at FROM follows f CROSS JOIN LATERAL ("
-    "  SELECT r.id, r.created_at FROM posts r WHERE r.user_id = f.followee_id"
-    "  AND (r.created_at, r.id) < (?, ?)"
-    "  ORDER BY r.created_at DESC, r.id DESC LIMIT ?) q"
-    " WHERE f.follower_id = ?";
 
 /// Everything at or below `h` is read from the posts from now on.
 void raise_horizon(soci::session& sql, std::int64_t user_id, time_cursor h) {
@@ -233,7 +101,7 @@ time_cursor timelines::horizon_of(soci::session& sql, std::int64_t user_id) cons
 void timelines::lock_author(soci::session& sql, std::int64_t author_id) const {
     if (kind_ != store::dialect::postgresql) return;
     const std::int64_t key = (std::int64_t{0x7153} << 48) | author_id;
-    sql << "SELECT pg_advisory_xact_lock(:key)", soci::use(key);
+    sql << lock_author_sql, soci::use(key);
 }
 
 void timelines::publish(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
@@ -278,7 +146,7 @@ void timelines::on_follow(soci::session& sql, std::int64_t follower_id,
         // From now on their posts are merged at read time; entries already fanned out
         // stay where they are (the read deduplicates).
         std::int64_t at = 0;
-        sql << "SELECT COALESCE(MAX(created_at), 0) FROM posts", soci::into(at);
+        sql << newest_post_time_sql, soci::into(at);
         sql << make_celebrity_sql, soci::use(followee_id), soci::use(at);
         return;
     }
@@ -319,19 +187,19 @@ std::vector<post> timelines::read(soci::session& sql, std::int64_t me, time_curs
 
 std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t me,
                                                time_cursor from, int fetch) const {
-    const auto page_text = [](const char* celebrities_arm) {
+    const auto page_text = [](const char* celebrities) {
         return assembled_query()
-            .sql(page_head)
-            .sql(timeline_arm)
+            .sql(feed_page_head)
+            .sql(feed_timeline_arm)
             .sql(" UNION ")
-            .sql(queue_arm)
+            .sql(feed_queue_arm)
             .sql(" UNION ")
-            .sql(celebrities_arm)
-            .sql(page_tail)
+            .sql(celebrities)
+            .sql(feed_page_tail)
             .text();
     };
-    static const std::string text[2] = {page_text(celebrities_arm_sqlite),
-                                        page_text(celebrities_arm_postgresql)};
+    static const std::string text[2] = {page_text(feed_celebrities_arm_sqlite),
+                                        page_text(feed_celebrities_arm_postgresql)};
     const std::vector<store::parameter> values = {me,
                                                   from.created_at,
                                                   from.id,
@@ -398,9 +266,7 @@ std::vector<post> timelines::posts_by_id(soci::session& sql,
                                          const std::vector<std::int64_t>& ids) const {
     if (ids.empty()) return {};
     assembled_query q;
-    q.sql("SELECT " BSOCIAL_POST_COLUMNS
-          " FROM posts p JOIN users u ON u.id = p.user_id"
-          " WHERE p.id IN (");
+    q.sql(posts_by_id_head_sql);
     for (std::size_t i = 0; i < ids.size(); ++i) q.sql(i ? ", ?" : "?").bind(ids[i]);
     q.sql(") ORDER BY p.created_at DESC, p.id DESC");
     return run_posts(sql, q);
@@ -409,12 +275,13 @@ std::vector<post> timelines::posts_by_id(soci::session& sql,
 std::vector<post> timelines::merge_followees(soci::session& sql, std::int64_t me, time_cursor from,
                                              int fetch) const {
     assembled_query q;
-    q.sql(page_head);
-    q.sql(kind_ == store::dialect::sqlite ? followees_arm_sqlite : followees_arm_postgresql);
+    q.sql(feed_page_head);
+    q.sql(kind_ == store::dialect::sqlite ? feed_followees_arm_sqlite
+                                          : feed_followees_arm_postgresql);
     q.bind(from).bind(fetch).bind(me);
-    q.sql(" UNION ALL ").sql(author_arm).sql("1");
+    q.sql(" UNION ALL ").sql(feed_author_arm).sql("1");
     q.bind(me).bind(from).bind(fetch);
-    q.sql(page_tail).bind(fetch);
+    q.sql(feed_page_tail).bind(fetch);
     return run_posts(sql, q);
 }
 

@@ -9,12 +9,12 @@
 #include <string>
 
 #include "bsocial/social/models.hpp"
+#include "bsocial/social/sql.hpp"
 
 namespace bsocial::social::detail {
 
-/// The columns user_row binds, in order; prefix with a table alias where needed.
-inline constexpr const char* user_columns =
-    "u.id, u.username, u.email, u.first_name, u.last_name, u.created_at";
+/// The columns bind_user binds, in order (users aliased `u`; sql.hpp).
+inline constexpr const char* user_columns = BSOCIAL_USER_COLUMNS;
 
 /// Binds the user_columns of a statement into `target`.
 inline void bind_user(soci::statement& st, user& target) {

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "bsocial/store/migrations.hpp"
+#include "bsocial/store/sql.hpp"
 
 namespace bsocial::store {
 
@@ -52,13 +53,7 @@ void configure_sqlite_library() {
 }
 
 void prepare_sqlite_session(soci::session& sql) {
-    sql << "PRAGMA foreign_keys = ON";
-    sql << "PRAGMA busy_timeout = 10000";
-    sql << "PRAGMA synchronous = NORMAL";
-    // A larger page cache per connection (64 MiB; the default is 2 MiB). Not mmap_size:
-    // SQLite maps its temporary tables too, and a feed page query then spends more time
-    // in mmap/munmap than in reading (docs/feed.md).
-    sql << "PRAGMA cache_size = -65536";
+    for (const char* pragma : sqlite_session_pragmas) sql << pragma;
 }
 }  // namespace
 
@@ -73,7 +68,7 @@ database::database(const std::string& url, std::size_t pool_size)
         for (std::size_t i = 0; i < pool_size; ++i) {
             soci::session& sql = pool_->at(i);
             sql.open(soci::sqlite3, "db=\"" + path + "\" timeout=10");
-            if (i == 0) sql << "PRAGMA journal_mode = WAL";
+            if (i == 0) sql << sqlite_wal_pragma;
             prepare_sqlite_session(sql);
         }
     } else {
@@ -97,7 +92,7 @@ bool database::ping() noexcept {
     try {
         soci::session sql(*pool_);
         int one = 0;
-        sql << "SELECT 1", soci::into(one);
+        sql << ping_sql, soci::into(one);
         return one == 1;
     } catch (...) {
         return false;
@@ -111,24 +106,24 @@ write_transaction::write_transaction(soci::session& sql, database& db) : sql_(sq
         writer_ = std::unique_lock(db.sqlite_writer_);
         --db.writers_waiting_;
     }
-    sql_ << (db.kind() == dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    sql_ << (db.kind() == dialect::sqlite ? begin_write_sqlite_sql : begin_write_postgresql_sql);
 }
 
 write_transaction::write_transaction(soci::session& sql, dialect kind) : sql_(sql) {
-    sql_ << (kind == dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    sql_ << (kind == dialect::sqlite ? begin_write_sqlite_sql : begin_write_postgresql_sql);
 }
 
 write_transaction::~write_transaction() {
     if (done_) return;
     try {
-        sql_ << "ROLLBACK";
+        sql_ << rollback_sql;
     } catch (...) {
         // The connection may be broken; nothing more can be done here.
     }
 }
 
 void write_transaction::commit() {
-    sql_ << "COMMIT";
+    sql_ << commit_sql;
     done_ = true;
     if (writer_.owns_lock()) writer_.unlock();
 }

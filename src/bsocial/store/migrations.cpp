@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "bsocial/store/sql.hpp"
+
 namespace bsocial::store {
 
 namespace {
@@ -161,24 +163,21 @@ std::int64_t now_ms() {
 int latest_schema_version() { return all_migrations().back().version; }
 
 int apply_migrations(soci::session& sql, dialect kind) {
-    sql << "CREATE TABLE IF NOT EXISTS schema_migrations ("
-           " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+    sql << create_schema_migrations_sql;
     int applied = 0;
     for (const auto& m : all_migrations()) {
         write_transaction tx(sql, kind);
         // Several instances may start together: serialise them (SQLite's BEGIN IMMEDIATE
         // already does; PostgreSQL needs a transaction-scoped advisory lock).
-        if (kind == dialect::postgresql) sql << "SELECT pg_advisory_xact_lock(4242001)";
+        if (kind == dialect::postgresql) sql << lock_migrations_sql;
         int count = 0;
         const int version = m.version;
-        sql << "SELECT COUNT(*) FROM schema_migrations WHERE version = :v", soci::into(count),
-            soci::use(version);
+        sql << migration_applied_sql, soci::into(count), soci::use(version);
         if (count > 0) continue;  // tx rolls back: nothing was changed
         for (const auto& ddl : kind == dialect::sqlite ? m.sqlite : m.postgresql) sql << ddl;
         const std::string name = m.name;
         const std::int64_t at = now_ms();
-        sql << "INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, :a)",
-            soci::use(version), soci::use(name), soci::use(at);
+        sql << record_migration_sql, soci::use(version), soci::use(name), soci::use(at);
         tx.commit();
         ++applied;
     }

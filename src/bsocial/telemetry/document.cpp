@@ -7,6 +7,7 @@
 
 #include "bsocial/core/time_format.hpp"
 #include "bsocial/core/utf8.hpp"
+#include "bsocial/events/envelope.hpp"
 
 namespace bsocial::telemetry {
 
@@ -82,36 +83,22 @@ json::object kafka_origin(const source_message& msg) {
 index_action event_action(const source_message& msg, const index_names& indices,
                           std::int64_t now_ms) {
     if (!msg.has_payload) throw poison("empty message (tombstone)");
-    if (!is_valid_utf8(msg.payload)) throw poison("payload is not UTF-8");
-    json::value parsed;
-    boost::system::error_code ec;
-    parsed = json::parse(msg.payload, ec);
-    if (ec) throw poison("payload is not JSON: " + ec.message());
-    if (!parsed.is_object()) throw poison("payload is not a JSON object");
-    const auto& envelope = parsed.get_object();
-
-    const auto& id = require_string(envelope, "id", "envelope");
-    // Elasticsearch caps _id at 512 bytes; real ids are 36-character UUIDs.
-    if (id.empty() || id.size() > 128) throw poison("envelope id is empty or too long");
-    const auto& type = require_string(envelope, "type", "envelope");
+    const auto reading = events::parse_envelope(msg.payload);
+    if (!reading.value) throw poison(reading.error);
+    const auto& envelope = *reading.value;
+    const std::string& type = envelope.type;
+    const auto& data = envelope.data;
     const auto shape = std::find_if(shapes().begin(), shapes().end(),
                                     [&](const event_shape& s) { return s.type == type; });
-    if (shape == shapes().end()) throw poison("unknown event type \"" + std::string(type) + "\"");
-    const auto* version = envelope.if_contains("version");
-    if (!version || !version->is_int64() || version->get_int64() != 1)
-        throw poison("unsupported envelope version (expected 1)");
-    const auto& occurred_at = require_string(envelope, "occurred_at", "envelope");
-    const auto* data_value = envelope.if_contains("data");
-    if (!data_value || !data_value->is_object()) throw poison("envelope data is not an object");
-    const auto& data = data_value->get_object();
+    if (shape == shapes().end()) throw poison("unknown event type \"" + type + "\"");
 
     json::object doc;
-    doc["event_id"] = id;
+    doc["event_id"] = envelope.id;
     doc["type"] = type;
     doc["version"] = 1;
     // The date itself is checked by Elasticsearch against the mapping; a refusal there
     // sends the message to the dead letters too (see indexer.cpp).
-    doc["occurred_at"] = occurred_at;
+    doc["occurred_at"] = envelope.occurred_at;
     doc["ingested_at"] = format_rfc3339_ms(now_ms);
     for (const auto field : shape->required) {
         const auto& value = require_string(data, field, "data");
@@ -121,7 +108,7 @@ index_action event_action(const source_message& msg, const index_names& indices,
     for (const auto field : shape->copied) doc[field] = data.at(field);
     doc["data"] = data;
     doc["kafka"] = kafka_origin(msg);
-    return index_action{indices.events, std::string(id), json::serialize(doc), false, {}};
+    return index_action{indices.events, envelope.id, json::serialize(doc), false, {}};
 }
 
 }  // namespace

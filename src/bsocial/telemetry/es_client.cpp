@@ -24,6 +24,12 @@ void global_init() {
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// The certificate chain could not be verified: a wrong or missing CA, not an outage.
+bool tls_trust_error(CURLcode rc) {
+    return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+           rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_ISSUER_ERROR;
+}
+
 }  // namespace
 
 elasticsearch_config split_credentials(elasticsearch_config config) {
@@ -91,10 +97,27 @@ http_response es_client::request(std::string_view method, std::string_view path,
 
     const CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(headers);
-    if (rc != CURLE_OK)
-        throw es_unreachable(verb + " " + base_url_ + std::string(path) + ": " +
-                             curl_easy_strerror(rc));
+    const std::string what = verb + " " + base_url_ + std::string(path);
+    if (rc != CURLE_OK && tls_trust_error(rc))
+        throw es_config_error(
+            what + ": TLS certificate not trusted (" + curl_easy_strerror(rc) + "): " +
+            (ca_file_.empty() ? std::string("set BSOCIAL_ELASTICSEARCH_CA_FILE to the CA that "
+                                            "signed Elasticsearch's certificate")
+                              : "BSOCIAL_ELASTICSEARCH_CA_FILE=" + ca_file_ +
+                                    " is not the CA that signed Elasticsearch's certificate"));
+    if (rc != CURLE_OK) throw es_unreachable(what + ": " + curl_easy_strerror(rc));
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+    if (response.status == 401)
+        throw es_config_error(what + ": HTTP 401, Elasticsearch refused the credentials " +
+                              (user_.empty()
+                                   ? std::string("(none given: set BSOCIAL_ELASTICSEARCH_USER and "
+                                                 "BSOCIAL_ELASTICSEARCH_PASSWORD)")
+                                   : "of user '" + user_ +
+                                         "' (check BSOCIAL_ELASTICSEARCH_USER and "
+                                         "BSOCIAL_ELASTICSEARCH_PASSWORD)"));
+    if (response.status == 403)
+        throw es_config_error(what + ": HTTP 403, user '" + user_ +
+                              "' may not do this: " + response.body.substr(0, 300));
     return response;
 }
 

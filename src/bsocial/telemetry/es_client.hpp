@@ -21,6 +21,14 @@ class es_unreachable : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// Elasticsearch answered, but our settings are wrong: the credentials were refused (HTTP
+/// 401/403) or its TLS certificate is not signed by the CA we trust. Retrying cannot help,
+/// so `bsocial telemetry` and `bsocial query` stop at start with this message.
+class es_config_error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
 struct http_response {
     long status = 0;
     std::string body;
@@ -34,7 +42,8 @@ class es_client {
     es_client(const es_client&) = delete;
     es_client& operator=(const es_client&) = delete;
 
-    /// `path` starts with '/'. Sends `body` (if not empty) with `content_type`.
+    /// `path` starts with '/'. Sends `body` (if not empty) with `content_type`. Throws
+    /// es_unreachable (no answer) or es_config_error (HTTP 401/403, untrusted certificate).
     http_response request(std::string_view method, std::string_view path,
                           std::string_view body = {},
                           std::string_view content_type = "application/json");

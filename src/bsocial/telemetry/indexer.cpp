@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "bsocial/events/kafka_config.hpp"
+#include "bsocial/kafka/config.hpp"
 #include "bsocial/telemetry/bulk.hpp"
 
 namespace bsocial::telemetry {
@@ -47,13 +47,15 @@ class indexer::rebalance_handler final : public RdKafka::RebalanceCb {
     indexer& owner_;
 };
 
-indexer::indexer(const telemetry_config& config, es_client& es, const clock& clock)
+indexer::indexer(const telemetry_config& config, es_client& es, const clock& clock,
+                 std::function<void()> on_exit)
     : config_(config),
       es_(es),
       clock_(clock),
       indices_{config.es.index, config.es.dead_letter_index()},
-      rebalance_(std::make_unique<rebalance_handler>(*this)) {
-    auto conf = events::make_kafka_conf({
+      rebalance_(std::make_unique<rebalance_handler>(*this)),
+      worker_("telemetry-indexer", {.on_exit = std::move(on_exit)}) {
+    auto conf = kafka::make_conf({
         {"bootstrap.servers", config.kafka_brokers},
         {"group.id", config.group_id},
         {"client.id", "bsocial-telemetry"},
@@ -70,16 +72,26 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
         // Kafka topics appear at start-up of the stack; look for new bsocial.* topics often.
         {"topic.metadata.refresh.interval.ms", "30000"},
     });
-    events::set_kafka_callback(*conf, "rebalance_cb",
-                               static_cast<RdKafka::RebalanceCb*>(rebalance_.get()));
+    kafka::set_callback(*conf, "rebalance_cb",
+                        static_cast<RdKafka::RebalanceCb*>(rebalance_.get()));
     std::string err;
     consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!consumer_) throw std::runtime_error("kafka consumer: " + err);
 }
 
 indexer::~indexer() {
+    try {
+        worker_.stop();
+    } catch (...) {  // logged by the worker thread
+    }
     if (consumer_) consumer_->close();
 }
+
+void indexer::start() {
+    worker_.start([this] { run(); });
+}
+
+void indexer::stop() { worker_.stop(); }
 
 void indexer::subscribe() {
     const auto err = consumer_->subscribe({config_.topic_pattern});
@@ -87,12 +99,13 @@ void indexer::subscribe() {
         throw std::runtime_error("kafka subscribe: " + RdKafka::err2str(err));
 }
 
-int indexer::run(const std::atomic<bool>& stop) {
+void indexer::run() {
     spdlog::info("module=telemetry event=started group={} topics=\"{}\" index={}", config_.group_id,
                  config_.topic_pattern, indices_.events);
-    while (!stop.load()) {
+    while (!worker_.stopping()) {
         auto now = clock_type::now();
         if (batch_due(now) && now >= next_attempt_) {
+            drain_fetched();
             if (flush_once()) {
                 commit();
                 clear_batch();
@@ -120,22 +133,10 @@ int indexer::run(const std::atomic<bool>& stop) {
         }
         std::unique_ptr<RdKafka::Message> message(
             consumer_->consume(static_cast<int>(wait.count())));
-        switch (message->err()) {
-            case RdKafka::ERR_NO_ERROR:
-                add(*message);
-                break;
-            case RdKafka::ERR__TIMED_OUT:
-            case RdKafka::ERR__PARTITION_EOF:
-                break;
-            default:
-                // Broker/transport trouble: librdkafka retries by itself; say so once per
-                // occurrence and keep polling.
-                spdlog::warn("module=telemetry event=kafka_error error=\"{}\"", message->errstr());
-                break;
-        }
+        take(*message);
     }
 
-    // SIGTERM/SIGINT: index what was read, commit, leave the group.
+    // stop(): index what was read, commit, leave the group.
     bool clean = true;
     if (!batch_.empty()) {
         clean = flush_until(clock_type::now() +
@@ -152,7 +153,7 @@ int indexer::run(const std::atomic<bool>& stop) {
         "module=telemetry event=stopped indexed={} duplicates={} dead_letters={} "
         "batches={}",
         stats_.indexed, stats_.duplicates, stats_.dead_letters, stats_.batches);
-    return clean ? 0 : 1;
+    clean_ = clean;
 }
 
 void indexer::add(const RdKafka::Message& message) {
@@ -170,9 +171,47 @@ void indexer::add(const RdKafka::Message& message) {
             "module=telemetry event=poison_message topic={} partition={} offset={} "
             "reason=\"{}\" action=dead_letter",
             msg.topic, msg.partition, msg.offset, action.reason);
-    if (batch_.empty()) batch_started_ = clock_type::now();
+    if (batch_.empty()) batch_started_ = clock_type::now() - waited_since_produced(message);
     batch_bytes_ += action.source.size() + action.id.size() + 64;
     batch_.push_back(entry{std::move(msg), std::move(action), false});
+}
+
+std::chrono::milliseconds indexer::waited_since_produced(const RdKafka::Message& message) const {
+    // The batch wait bounds an event's delay, so it counts from when the event was produced
+    // (its Kafka timestamp), not from when this loop got to it: an event that already waited
+    // during the previous bulk request goes out with the next one. Clamped, so a producer
+    // clock ahead of ours or far behind changes only how full the next batch is.
+    const auto ts = message.timestamp();
+    if (ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) return {};
+    const auto waited = std::chrono::milliseconds(clock_.now_ms() - ts.timestamp);
+    return std::clamp(waited, std::chrono::milliseconds(0),
+                      std::chrono::milliseconds(config_.batch_max_wait_ms));
+}
+
+void indexer::drain_fetched() {
+    // Take what librdkafka has already fetched before sending the bulk request, so events
+    // that arrived during the previous request do not wait for another one.
+    while (batch_.size() < static_cast<std::size_t>(config_.batch_max_events) &&
+           batch_bytes_ < static_cast<std::size_t>(config_.batch_max_bytes)) {
+        std::unique_ptr<RdKafka::Message> message(consumer_->consume(0));
+        if (!take(*message)) return;
+    }
+}
+
+bool indexer::take(const RdKafka::Message& message) {
+    switch (message.err()) {
+        case RdKafka::ERR_NO_ERROR:
+            add(message);
+            return true;
+        case RdKafka::ERR__TIMED_OUT:
+        case RdKafka::ERR__PARTITION_EOF:
+            return false;
+        default:
+            // Broker/transport trouble: librdkafka retries by itself; say so once per
+            // occurrence and keep polling.
+            spdlog::warn("module=telemetry event=kafka_error error=\"{}\"", message.errstr());
+            return false;
+    }
 }
 
 bool indexer::batch_due(clock_type::time_point now) const {
@@ -206,6 +245,10 @@ bool indexer::flush_once() {
             results = parse_bulk_response(response.body, actions.size());
         } catch (const es_unreachable& e) {
             spdlog::warn("module=telemetry event=elasticsearch_unreachable error=\"{}\"", e.what());
+            return false;
+        } catch (const es_config_error& e) {
+            // credentials or CA changed under a running indexer: retried, nothing committed
+            spdlog::error("module=telemetry event=elasticsearch_refused error=\"{}\"", e.what());
             return false;
         } catch (const std::runtime_error& e) {
             spdlog::warn("module=telemetry event=bulk_response_unreadable error=\"{}\"", e.what());

@@ -11,12 +11,13 @@
 // then drops the batch: the new owner starts from the committed offsets, and _id = event
 // id makes the repeated documents harmless.
 //
-// Lifecycle: construct (throws on bad Kafka settings) -> run(stop) on the calling thread
-// until `stop` becomes true -> returns after a final flush + commit and a clean close.
+// Lifecycle (core/worker_thread.hpp): construct (throws on bad Kafka settings) ->
+// subscribe() -> start() (own thread) -> stop(): a final flush + commit and a clean close,
+// then clean() tells whether the last batch was committed.
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "bsocial/core/clock.hpp"
+#include "bsocial/core/worker_thread.hpp"
 #include "bsocial/telemetry/config.hpp"
 #include "bsocial/telemetry/document.hpp"
 #include "bsocial/telemetry/es_client.hpp"
@@ -45,14 +47,22 @@ struct indexer_stats {
 
 class indexer {
   public:
-    indexer(const telemetry_config& config, es_client& es, const clock& clock);
+    /// `on_exit` runs on the indexer's thread when its loop ended, normally (after stop())
+    /// or not (an exception), e.g. so that the process stops waiting for a signal.
+    indexer(const telemetry_config& config, es_client& es, const clock& clock,
+            std::function<void()> on_exit = {});
     ~indexer();
 
-    /// Subscribes; call before run(). Throws when librdkafka refuses the configuration.
+    /// Subscribes; call before start(). Throws when librdkafka refuses the configuration.
     void subscribe();
-    /// Consumes until `stop` is true. Returns 0 when the last batch was indexed and
-    /// committed, 1 when it could not be (it will be delivered again).
-    int run(const std::atomic<bool>& stop);
+    /// Consumes on a thread of its own until stop().
+    void start();
+    /// Final flush + commit, clean close, join. Rethrows what ended the loop early, if
+    /// anything.
+    void stop();
+    /// After stop(): true when the last batch was indexed and committed, false when it
+    /// could not be (it will be delivered again).
+    bool clean() const { return clean_; }
 
     const indexer_stats& stats() const { return stats_; }
 
@@ -65,7 +75,13 @@ class indexer {
     };
     using clock_type = std::chrono::steady_clock;
 
+    void run();
     void add(const RdKafka::Message& message);
+    std::chrono::milliseconds waited_since_produced(const RdKafka::Message& message) const;
+    void drain_fetched();
+    /// Adds a consumed message to the batch; false for a timeout, an end of partition or an
+    /// error (logged).
+    bool take(const RdKafka::Message& message);
     bool batch_due(clock_type::time_point now) const;
     /// One attempt to index every pending item; true when all are acknowledged.
     bool flush_once();
@@ -89,7 +105,9 @@ class indexer {
     clock_type::time_point next_attempt_{};
     std::chrono::milliseconds backoff_{0};
     bool paused_ = false;
+    bool clean_ = false;
     indexer_stats stats_;
+    worker_thread worker_;  // last: joined before the members its loop uses go
 };
 
 }  // namespace bsocial::telemetry

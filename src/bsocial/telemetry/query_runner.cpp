@@ -92,6 +92,8 @@ std::string table_q3(const json::value& aggs) {
     bool any = false;
     for (const auto* which : {"top_post", "worst_post"}) {
         for (const auto& p : buckets(obj(aggs, which))) {
+            // ranked last: a post whose post.created is not indexed (only comments seen)
+            if (count(p.at("post").at("doc_count")) == 0) continue;
             any = true;
             out << pad(std::string(which).substr(0, std::string(which).find('_')), 7)
                 << pad(str(p.at("key")), 12)

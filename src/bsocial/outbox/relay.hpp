@@ -3,8 +3,8 @@
 // broker acknowledged them. At-least-once: a crash between publish and mark-sent publishes
 // those rows again, with the same event ids, so consumers dedupe by id.
 //
-// Lifecycle: construct -> start() spawns its own thread -> stop() finishes the current
-// batch and joins. Never runs on an I/O thread. status() is thread-safe.
+// Lifecycle (core/worker_thread.hpp): construct -> start() spawns its own thread -> stop()
+// finishes the current batch and joins. Never runs on an I/O thread. status() is thread-safe.
 
 #include <atomic>
 #include <chrono>
@@ -16,10 +16,10 @@
 
 #include "bsocial/core/clock.hpp"
 #include "bsocial/core/worker_thread.hpp"
-#include "bsocial/events/publisher.hpp"
+#include "bsocial/outbox/publisher.hpp"
 #include "bsocial/store/database.hpp"
 
-namespace bsocial::events {
+namespace bsocial::outbox {
 
 struct relay_options {
     int batch_size = 500;
@@ -71,7 +71,7 @@ class outbox_relay {
     relay_options options_;
     mutable std::mutex status_mutex_;
     relay_status status_;
-    worker_thread worker_;  // last: stopped (joined) before the members it uses go
+    worker_thread worker_{"outbox-relay"};  // last: stopped (joined) before the members it uses go
 };
 
-}  // namespace bsocial::events
+}  // namespace bsocial::outbox

@@ -6,23 +6,24 @@
 
 #include <initializer_list>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
-namespace bsocial::events {
+namespace bsocial::kafka {
 
-using kafka_settings = std::initializer_list<std::pair<std::string, std::string>>;
+using settings = std::initializer_list<std::pair<std::string, std::string>>;
 
 /// A global configuration with every setting applied. Throws std::runtime_error naming
 /// the setting librdkafka refused.
-std::unique_ptr<RdKafka::Conf> make_kafka_conf(kafka_settings settings);
+std::unique_ptr<RdKafka::Conf> make_conf(settings values);
 
 /// Sets a callback object (dr_cb, event_cb, rebalance_cb...). Throws on refusal.
 template <class Callback>
-void set_kafka_callback(RdKafka::Conf& conf, const std::string& name, Callback* callback) {
+void set_callback(RdKafka::Conf& conf, const std::string& name, Callback* callback) {
     std::string err;
     if (conf.set(name, callback, err) != RdKafka::Conf::CONF_OK)
         throw std::runtime_error("kafka " + name + ": " + err);
 }
 
-}  // namespace bsocial::events
+}  // namespace bsocial::kafka

@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "bsocial/events/event.hpp"
+#include "bsocial/outbox/row.hpp"
 
-namespace bsocial::events {
+namespace bsocial::outbox {
 
-void append_to_outbox(soci::session& sql, const event& e);
+void append_to_outbox(soci::session& sql, const events::event& e);
 
 struct outbox_backlog {
     std::int64_t unsent = 0;
@@ -21,17 +22,6 @@ struct outbox_backlog {
 };
 
 outbox_backlog read_backlog(soci::session& sql);
-
-/// One outbox row on its way to Kafka.
-struct outbox_row {
-    std::int64_t id = 0;
-    std::string event_id;
-    std::string topic;
-    std::string key;
-    std::string type;
-    std::string payload;
-    std::int64_t created_at_ms = 0;
-};
 
 /// The oldest unsent rows, in id order. With `lock_rows` (PostgreSQL, inside a
 /// transaction) they are locked FOR UPDATE SKIP LOCKED so that several relays share the
@@ -44,4 +34,4 @@ std::int64_t delete_sent_before(soci::session& sql, std::int64_t cutoff_ms);
 /// Marks rows as published at `sent_at_ms`.
 void mark_sent(soci::session& sql, const std::vector<std::int64_t>& ids, std::int64_t sent_at_ms);
 
-}  // namespace bsocial::events
+}  // namespace bsocial::outbox

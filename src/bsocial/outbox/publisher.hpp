@@ -1,15 +1,16 @@
 #pragma once
 // Where the outbox relay sends events. The seam lets unit tests run the relay without a
-// broker; production uses kafka_publisher.
+// broker; production uses kafka::outbox_publisher (kafka/outbox_publisher.hpp). No SQL
+// here: the kafka module includes this header without linking the outbox library.
 
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "bsocial/events/outbox.hpp"
+#include "bsocial/outbox/row.hpp"
 
-namespace bsocial::events {
+namespace bsocial::outbox {
 
 class publisher {
   public:
@@ -25,4 +26,4 @@ class publisher {
     virtual std::string state() const = 0;
 };
 
-}  // namespace bsocial::events
+}  // namespace bsocial::outbox

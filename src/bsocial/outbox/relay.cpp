@@ -1,4 +1,4 @@
-#include "bsocial/events/relay.hpp"
+#include "bsocial/outbox/relay.hpp"
 
 #include <soci/soci.h>
 #include <spdlog/spdlog.h>
@@ -6,9 +6,10 @@
 
 #include <algorithm>
 
+#include "bsocial/outbox/outbox.hpp"
 #include "bsocial/store/sql_error.hpp"
 
-namespace bsocial::events {
+namespace bsocial::outbox {
 
 outbox_relay::outbox_relay(store::database& db, publisher& out, const clock& clock,
                            relay_options options)
@@ -44,7 +45,7 @@ outbox_relay::batch_result outbox_relay::run_once() {
 
     const auto acked = out_.publish(rows, options_.flush_timeout);
     if (options_.crash_after_publish && !acked.empty()) {
-        spdlog::warn("module=events event=relay_crash_injected acked={}", acked.size());
+        spdlog::warn("module=outbox event=relay_crash_injected acked={}", acked.size());
         ::_exit(86);
     }
     const std::int64_t now = clock_.now_ms();
@@ -79,7 +80,7 @@ std::int64_t outbox_relay::prune_sent() {
 }
 
 void outbox_relay::run() {
-    spdlog::info("module=events event=relay_started batch_size={}", options_.batch_size);
+    spdlog::info("module=outbox event=relay_started batch_size={}", options_.batch_size);
     auto backoff = options_.idle_poll;
     auto next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(1);
     while (!worker_.stopping()) {
@@ -87,9 +88,9 @@ void outbox_relay::run() {
             next_prune += std::chrono::hours(1);
             try {
                 if (const auto n = prune_sent())
-                    spdlog::info("module=events event=outbox_pruned rows={}", n);
+                    spdlog::info("module=outbox event=outbox_pruned rows={}", n);
             } catch (const std::exception& e) {
-                spdlog::warn("module=events event=outbox_prune_failed error=\"{}\"",
+                spdlog::warn("module=outbox event=outbox_prune_failed error=\"{}\"",
                              store::describe_error(e));
             }
         }
@@ -99,7 +100,7 @@ void outbox_relay::run() {
             result = run_once();
             failed = result.sent < result.fetched;
         } catch (const std::exception& e) {
-            spdlog::warn("module=events event=relay_batch_failed error=\"{}\"",
+            spdlog::warn("module=outbox event=relay_batch_failed error=\"{}\"",
                          store::describe_error(e));
             failed = true;
         }
@@ -115,7 +116,7 @@ void outbox_relay::run() {
         }
         worker_.wait(std::chrono::duration_cast<std::chrono::milliseconds>(backoff));
     }
-    spdlog::info("module=events event=relay_stopped");
+    spdlog::info("module=outbox event=relay_stopped");
 }
 
-}  // namespace bsocial::events
+}  // namespace bsocial::outbox

@@ -1,4 +1,4 @@
-#include "bsocial/events/relay.hpp"
+#include "bsocial/outbox/relay.hpp"
 
 #include <gtest/gtest.h>
 #include <soci/soci.h>
@@ -7,11 +7,12 @@
 #include <thread>
 
 #include "bsocial/core/random.hpp"
-#include "bsocial/events/outbox.hpp"
+#include "bsocial/outbox/outbox.hpp"
 
 namespace {
 using namespace bsocial;
 using namespace bsocial::events;
+using namespace bsocial::outbox;
 
 /// Records what it was asked to publish and acknowledges what the test says.
 class fake_publisher final : public publisher {

@@ -1,27 +1,10 @@
-#include "bsocial/events/outbox.hpp"
+#include "bsocial/outbox/outbox.hpp"
 
 #include <soci/soci.h>
 
-namespace bsocial::events {
+#include "bsocial/outbox/sql.hpp"
 
-namespace {
-constexpr const char* insert_outbox_sql =
-    "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at)"
-    " VALUES (:event_id, :topic, :event_key, :event_type, :payload, :created_at)";
-constexpr const char* backlog_sql =
-    "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL";
-constexpr const char* fetch_unsent_sql =
-    "SELECT id, event_id, topic, event_key, event_type, payload, created_at FROM outbox"
-    " WHERE sent_at IS NULL ORDER BY id LIMIT :limit";
-constexpr const char* fetch_unsent_locked_sql =
-    "SELECT id, event_id, topic, event_key, event_type, payload, created_at FROM outbox"
-    " WHERE sent_at IS NULL ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED";
-constexpr const char* mark_sent_sql = "UPDATE outbox SET sent_at = :sent_at WHERE id = :id";
-constexpr const char* count_sent_before_sql =
-    "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL AND sent_at < :cutoff";
-constexpr const char* delete_sent_before_sql =
-    "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < :cutoff";
-}  // namespace
+namespace bsocial::outbox {
 
 std::vector<outbox_row> fetch_unsent(soci::session& sql, int limit, bool lock_rows) {
     std::vector<outbox_row> rows;
@@ -52,8 +35,8 @@ void mark_sent(soci::session& sql, const std::vector<std::int64_t>& ids, std::in
     }
 }
 
-void append_to_outbox(soci::session& sql, const event& e) {
-    const std::string payload = envelope_json(e);
+void append_to_outbox(soci::session& sql, const events::event& e) {
+    const std::string payload = events::envelope_json(e);
     const std::int64_t created_at = e.occurred_at_ms;
     sql << insert_outbox_sql, soci::use(e.id), soci::use(e.topic), soci::use(e.key),
         soci::use(e.type), soci::use(payload), soci::use(created_at);
@@ -68,4 +51,4 @@ outbox_backlog read_backlog(soci::session& sql) {
     return b;
 }
 
-}  // namespace bsocial::events
+}  // namespace bsocial::outbox

@@ -9,24 +9,26 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
-#include "bsocial/events/publisher.hpp"
+#include "bsocial/outbox/publisher.hpp"
 
-namespace bsocial::events {
+namespace bsocial::kafka {
 
-struct kafka_options {
+struct producer_options {
     std::string brokers;             ///< bootstrap servers, "host:port,..."
     int message_timeout_ms = 10000;  ///< a message not acknowledged by then fails
     std::string compression = "gzip";
+    std::vector<std::string> known_topics;  ///< looked up at start, not at their first event
 };
 
-class kafka_publisher final : public publisher {
+class outbox_publisher final : public outbox::publisher {
   public:
     /// Throws std::runtime_error when the configuration is refused.
-    explicit kafka_publisher(kafka_options options);
-    ~kafka_publisher() override;
+    explicit outbox_publisher(producer_options options);
+    ~outbox_publisher() override;
 
-    std::vector<std::int64_t> publish(const std::vector<outbox_row>& rows,
+    std::vector<std::int64_t> publish(const std::vector<outbox::outbox_row>& rows,
                                       std::chrono::milliseconds timeout) override;
     std::string state() const override;
 
@@ -38,12 +40,13 @@ class kafka_publisher final : public publisher {
     void create_producer();
     void destroy_producer();
 
-    kafka_options options_;
+    producer_options options_;
     std::unique_ptr<delivery_reports> reports_;
     std::unique_ptr<RdKafka::Producer> producer_;
+    std::vector<std::unique_ptr<RdKafka::Topic>> known_topics_;  ///< kept so their metadata stays
     std::atomic<int> recreations_{0};
     mutable std::mutex state_mutex_;
     std::string state_ = "starting";
 };
 
-}  // namespace bsocial::events
+}  // namespace bsocial::kafka

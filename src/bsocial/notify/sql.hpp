@@ -1,0 +1,53 @@
+#pragma once
+// Every SQL statement of the notify module, in one place: the `notifications` table
+// (notifications.cpp) with its one column list, and the check of a comment event
+// against the stored comment (consumer.cpp). The open-socket revocation query stays
+// with the sessions it reads (hub.cpp).
+
+namespace bsocial::notify {
+
+// ---- notifications (notifications.cpp) ----
+inline constexpr const char* insert_notification_sql =
+    "INSERT INTO notifications (user_id, comment_id, post_id, actor_id, actor_username, excerpt,"
+    " created_at) VALUES (:user_id, :comment_id, :post_id, :actor_id, :actor_username, :excerpt,"
+    " :created_at) ON CONFLICT (comment_id) DO NOTHING RETURNING id";
+
+/// The one column list of `notifications`, in the order bind_notification binds it.
+#define BSOCIAL_NOTIFICATION_COLUMNS                                                    \
+    "id, user_id, comment_id, post_id, actor_id, actor_username, excerpt, created_at, " \
+    "delivered_at"
+
+// One UPDATE ... RETURNING: atomic per row on both databases (PostgreSQL re-checks
+// delivered_at after waiting for a concurrent claim's row lock; SQLite serialises writers).
+inline constexpr const char* claim_sql =
+    "UPDATE notifications SET delivered_at = :now"
+    " WHERE user_id = :user_id AND delivered_at IS NULL"
+    " RETURNING " BSOCIAL_NOTIFICATION_COLUMNS;
+inline constexpr const char* undelivered_sql =
+    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
+    " FROM notifications"
+    " WHERE user_id = :user_id AND delivered_at IS NULL ORDER BY id";
+inline constexpr const char* acknowledge_sql =
+    "UPDATE notifications SET delivered_at = :now"
+    " WHERE id = :id AND user_id = :user_id AND delivered_at IS NULL RETURNING id";
+inline constexpr const char* history_page_sql =
+    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
+    " FROM notifications"
+    " WHERE user_id = :user_id AND id < :before_id ORDER BY id DESC LIMIT :limit";
+inline constexpr const char* undelivered_after_sql =
+    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
+    " FROM notifications"
+    " WHERE id > :after_id AND delivered_at IS NULL ORDER BY id LIMIT :limit";
+inline constexpr const char* undelivered_among_sql_head =
+    "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
+    " FROM notifications WHERE delivered_at IS NULL AND id IN (";
+inline constexpr const char* pg_notify_sql = "SELECT pg_notify(:channel, :payload)";
+inline constexpr const char* max_id_sql = "SELECT COALESCE(MAX(id), 0) FROM notifications";
+
+// ---- the comment consumer (consumer.cpp) ----
+// The author of the post a comment is on, when that comment, post and commenter exist.
+inline constexpr const char* stored_post_author_sql =
+    "SELECT p.user_id FROM comments c JOIN posts p ON p.id = c.post_id"
+    " WHERE c.id = :comment_id AND c.post_id = :post_id AND c.user_id = :user_id";
+
+}  // namespace bsocial::notify

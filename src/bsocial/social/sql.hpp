@@ -1,0 +1,237 @@
+#pragma once
+// Every SQL statement of the social module (posts, graph, timelines, fan-out), in one
+// place, with one column list per table read into a model (BSOCIAL_POST_COLUMNS,
+// BSOCIAL_USER_COLUMNS; bound by post_rows.hpp and user_rows.hpp in that order). The
+// code that runs them is in posts.cpp, graph.cpp, timeline.cpp and fanout.cpp. Accounts
+// and sessions keep theirs beside them (accounts.cpp).
+
+namespace bsocial::social {
+
+/// posts aliased `p`, their author `u`: what detail::bind_post binds, in order.
+#define BSOCIAL_POST_COLUMNS                                                            \
+    "p.id, p.user_id, u.username, u.first_name, u.last_name, p.content, p.created_at, " \
+    "p.comment_count"
+/// users aliased `u`: what detail::bind_user binds, in order.
+#define BSOCIAL_USER_COLUMNS "u.id, u.username, u.email, u.first_name, u.last_name, u.created_at"
+
+// ---- posts and comments (posts.cpp) ----
+inline constexpr const char* insert_post_sql =
+    "INSERT INTO posts (user_id, content, created_at, comment_count)"
+    " VALUES (:user_id, :content, :created_at, 0) RETURNING id";
+inline constexpr const char* insert_comment_sql =
+    "INSERT INTO comments (post_id, user_id, content, created_at)"
+    " VALUES (:post_id, :user_id, :content, :created_at) RETURNING id";
+inline constexpr const char* bump_comment_count_sql =
+    "UPDATE posts SET comment_count = comment_count + 1 WHERE id = :post_id";
+
+// Visible = I wrote it, or I follow its author now.
+inline constexpr const char* select_visible_post_sql =
+    "SELECT " BSOCIAL_POST_COLUMNS
+    " FROM posts p JOIN users u ON u.id = p.user_id"
+    " WHERE p.id = :post_id AND (p.user_id = :me OR EXISTS ("
+    "  SELECT 1 FROM follows f WHERE f.follower_id = :me2 AND f.followee_id = p.user_id))";
+
+inline constexpr const char* user_posts_page_sql =
+    "SELECT " BSOCIAL_POST_COLUMNS
+    " FROM posts p JOIN users u ON u.id = p.user_id"
+    " WHERE p.user_id = :author_id AND (p.created_at, p.id) < (:before_created_at, :before_id)"
+    " ORDER BY p.created_at DESC, p.id DESC LIMIT :limit";
+
+inline constexpr const char* is_following_sql =
+    "SELECT COUNT(*) FROM follows WHERE follower_id = :me AND followee_id = :author_id";
+
+inline constexpr const char* comments_page_sql =
+    "SELECT c.id, c.post_id, c.user_id, u.username, u.first_name, u.last_name, c.content,"
+    " c.created_at FROM comments c JOIN users u ON u.id = c.user_id"
+    " WHERE c.post_id = :post_id AND (c.created_at, c.id) > (:after_created_at, :after_id)"
+    " ORDER BY c.created_at, c.id LIMIT :limit";
+
+// ---- the follow graph and people search (graph.cpp) ----
+inline constexpr const char* insert_follow_sql =
+    "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (:follower, :followee, :at)"
+    " ON CONFLICT (follower_id, followee_id) DO NOTHING RETURNING follower_id";
+inline constexpr const char* delete_follow_sql =
+    "DELETE FROM follows WHERE follower_id = :follower AND followee_id = :followee"
+    " RETURNING follower_id";
+inline constexpr const char* profile_counts_sql =
+    "SELECT (SELECT COUNT(*) FROM follows WHERE followee_id = :id1),"
+    " (SELECT COUNT(*) FROM follows WHERE follower_id = :id2),"
+    " (SELECT COUNT(*) FROM follows WHERE follower_id = :me AND followee_id = :id3)";
+
+// User lists: ordered by username, keyset on username; the caller binds the filter
+// parameters, list() appends (:after, :limit).
+inline constexpr const char* followers_page_sql =
+    "SELECT " BSOCIAL_USER_COLUMNS
+    " FROM follows f JOIN users u ON u.id = f.follower_id"
+    " WHERE f.followee_id = :user_id AND u.username > :after"
+    " ORDER BY u.username LIMIT :limit";
+inline constexpr const char* following_page_sql =
+    "SELECT " BSOCIAL_USER_COLUMNS
+    " FROM follows f JOIN users u ON u.id = f.followee_id"
+    " WHERE f.follower_id = :user_id AND u.username > :after"
+    " ORDER BY u.username LIMIT :limit";
+// substr() rather than LIKE: '_' and '%' in a prefix stay plain characters.
+inline constexpr const char* search_page_sql =
+    "SELECT " BSOCIAL_USER_COLUMNS
+    " FROM users u WHERE substr(u.username, 1, :prefix_length) = :prefix"
+    " AND u.username > :after ORDER BY u.username LIMIT :limit";
+
+// ---- home timelines: fan-out on write, horizon, backfill (timeline.cpp) ----
+inline constexpr const char* is_celebrity_sql =
+    "SELECT COUNT(*) FROM celebrities WHERE user_id = :id";
+inline constexpr const char* make_celebrity_sql =
+    "INSERT INTO celebrities (user_id, since) VALUES (:id, :at) ON CONFLICT (user_id) DO NOTHING";
+inline constexpr const char* followers_up_to_sql =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM follows WHERE followee_id = :id LIMIT :most) c";
+
+inline constexpr const char* fan_out_sql =
+    "INSERT INTO home_timeline (user_id, created_at, post_id, author_id)"
+    " SELECT f.follower_id, :created_at, :post_id, :author_id FROM follows f"
+    " WHERE f.followee_id = :author_id2 ON CONFLICT DO NOTHING";
+// The fan-out worker's queue (social/fanout.hpp).
+inline constexpr const char* queue_fan_out_sql =
+    "INSERT INTO timeline_fanout (post_id, author_id, created_at)"
+    " VALUES (:post_id, :author_id, :created_at)";
+// Authors see their own posts in their own timeline.
+inline constexpr const char* own_entry_sql =
+    "INSERT INTO home_timeline (user_id, created_at, post_id, author_id)"
+    " VALUES (:author_id, :created_at, :post_id, :author_id2) ON CONFLICT DO NOTHING";
+inline constexpr const char* followers_to_trim_sql =
+    "SELECT f.follower_id FROM follows f"
+    " WHERE f.followee_id = :author_id AND (f.follower_id + :post_id) % :every = 0";
+
+// The followee's newest posts above the follower's horizon.
+inline constexpr const char* backfill_sql =
+    "INSERT INTO home_timeline (user_id, created_at, post_id, author_id)"
+    " SELECT :follower_id, b.created_at, b.id, b.user_id FROM ("
+    "  SELECT r.created_at, r.id, r.user_id FROM posts r WHERE r.user_id = :followee_id"
+    "  AND (r.created_at, r.id) > (:h_at, :h_id)"
+    "  ORDER BY r.created_at DESC, r.id DESC LIMIT :capacity) b"
+    " WHERE true ON CONFLICT DO NOTHING";
+// The followee's post just below the ones backfill copied, if any.
+inline constexpr const char* backfill_edge_sql =
+    "SELECT r.created_at, r.id FROM posts r WHERE r.user_id = :followee_id"
+    " AND (r.created_at, r.id) > (:h_at, :h_id)"
+    " ORDER BY r.created_at DESC, r.id DESC LIMIT 1 OFFSET :capacity";
+inline constexpr const char* remove_author_sql =
+    "DELETE FROM home_timeline WHERE user_id = :user_id AND author_id = :author_id";
+
+inline constexpr const char* horizon_sql =
+    "SELECT horizon_created_at, horizon_post_id FROM home_timeline_state WHERE user_id = :id";
+inline constexpr const char* raise_horizon_sql =
+    "INSERT INTO home_timeline_state (user_id, horizon_created_at, horizon_post_id)"
+    " VALUES (:id, :at, :post_id) ON CONFLICT (user_id) DO UPDATE"
+    " SET horizon_created_at = excluded.horizon_created_at,"
+    " horizon_post_id = excluded.horizon_post_id"
+    " WHERE (excluded.horizon_created_at, excluded.horizon_post_id) >"
+    " (home_timeline_state.horizon_created_at, home_timeline_state.horizon_post_id)";
+inline constexpr const char* drop_below_horizon_sql =
+    "DELETE FROM home_timeline WHERE user_id = :id AND (created_at, post_id) <= (:at, :post_id)";
+// The newest entry beyond the capacity: it and everything older go.
+inline constexpr const char* entry_beyond_capacity_sql =
+    "SELECT created_at, post_id FROM home_timeline WHERE user_id = :id"
+    " ORDER BY created_at DESC, post_id DESC LIMIT 1 OFFSET :capacity";
+
+inline constexpr const char* followees_up_to_sql =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM follows WHERE follower_id = :id LIMIT :most) c";
+// A stretch of everyone's posts, newest first from `from` (posts_by_time), each marked
+// 1 when it is mine or its author is followed by me.
+inline constexpr const char* posts_walk_sql =
+    "SELECT w.id, w.created_at, CASE WHEN w.user_id = :me OR EXISTS (SELECT 1 FROM follows f"
+    " WHERE f.follower_id = :me2 AND f.followee_id = w.user_id) THEN 1 ELSE 0 END"
+    " FROM (SELECT id, created_at, user_id FROM posts WHERE (created_at, id) < (:at, :id)"
+    " ORDER BY created_at DESC, id DESC LIMIT :n) w";
+
+// PostgreSQL: serialises the posts, follows and fan-out of one author (lock_author).
+inline constexpr const char* lock_author_sql = "SELECT pg_advisory_xact_lock(:key)";
+// When someone becomes a celebrity: from when their posts are merged at read time.
+inline constexpr const char* newest_post_time_sql =
+    "SELECT COALESCE(MAX(created_at), 0) FROM posts";
+
+// ---- the feed read (timeline.cpp; docs/feed.md) ----
+// Posts by id, newest first: this head, then "?, ?...) ORDER BY p.created_at DESC, p.id DESC".
+inline constexpr const char* posts_by_id_head_sql =
+    "SELECT " BSOCIAL_POST_COLUMNS " FROM posts p JOIN users u ON u.id = p.user_id WHERE p.id IN (";
+// The feed page above the horizon, in one statement: my timeline's entries, followed
+// authors' posts still queued for fan-out, and the posts of the celebrities I follow (at
+// most :n each, from posts_by_user_time); the :n newest of them are chosen before the
+// join, so only :n rows are looked up in posts and users. The horizon is read inline
+// ((-1, -1) when there is none).
+inline constexpr const char* feed_page_head =
+    "SELECT " BSOCIAL_POST_COLUMNS " FROM (SELECT id, created_at FROM (";
+#define BSOCIAL_ABOVE_HORIZON(at, id)                                                     \
+    "(" at ", " id                                                                        \
+    ") > (COALESCE((SELECT horizon_created_at FROM home_timeline_state"                   \
+    " WHERE user_id = ?), -1), COALESCE((SELECT horizon_post_id FROM home_timeline_state" \
+    " WHERE user_id = ?), -1))"
+inline constexpr const char* feed_page_tail =
+    ") c ORDER BY created_at DESC, id DESC LIMIT ?) s"
+    " JOIN posts p ON p.id = s.id JOIN users u ON u.id = p.user_id"
+    " ORDER BY s.created_at DESC, s.id DESC";
+// Timeline entries in (horizon, from). No need to check that I still follow each
+// author: an unfollow removes the author's entries in its own transaction, and takes
+// the author's lock as posts and follows do (lock_author), so no fan-out can slip an
+// entry in behind it.
+inline constexpr const char* feed_timeline_arm =
+    "SELECT id, created_at FROM (SELECT t.post_id AS id, t.created_at FROM home_timeline t"
+    " WHERE t.user_id = ? AND (t.created_at, t.post_id) < (?, ?)"
+    " AND " BSOCIAL_ABOVE_HORIZON(
+        "t.created_at", "t.post_id") " ORDER BY t.created_at DESC, t.post_id DESC LIMIT ?) a0";
+// Posts still queued for the fan-out worker, mine or by someone I follow: the worker is
+// a few milliseconds behind, and everyone sees a post as soon as it exists. A queue deeper
+// than its newest 1024 posts (a burst the worker has not caught up with) shows only
+// those here until the rest are fanned out (docs/feed.md).
+inline constexpr const char* feed_queue_arm =
+    "SELECT q.post_id AS id, q.created_at FROM (SELECT post_id, author_id, created_at"
+    " FROM timeline_fanout ORDER BY post_id DESC LIMIT 1024) q"
+    " WHERE (q.created_at, q.post_id) < (?, ?) AND " BSOCIAL_ABOVE_HORIZON("q.created_at", "q.post_id")
+    " AND (q.author_id = ? OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ?"
+    "  AND f.followee_id = q.author_id))";
+// The followed celebrities' posts in (horizon, from). SQLite has no LATERAL; a
+// correlated IN subquery runs once per celebrity instead.
+inline constexpr const char* feed_celebrities_arm_sqlite =
+    "SELECT r.id, r.created_at FROM celebrities c JOIN posts r ON r.id IN ("
+    "  SELECT r2.id FROM posts r2 WHERE r2.user_id = c.user_id"
+    "  AND (r2.created_at, r2.id) < (?, ?) AND " BSOCIAL_ABOVE_HORIZON("r2.created_at", "r2.id")
+    "  ORDER BY r2.created_at DESC, r2.id DESC LIMIT ?)"
+    " WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = c.user_id)";
+inline constexpr const char* feed_celebrities_arm_postgresql =
+    "SELECT r.id, r.created_at FROM celebrities c CROSS JOIN LATERAL ("
+    "  SELECT r2.id, r2.created_at FROM posts r2 WHERE r2.user_id = c.user_id"
+    "  AND (r2.created_at, r2.id) < (?, ?) AND " BSOCIAL_ABOVE_HORIZON("r2.created_at", "r2.id")
+    "  ORDER BY r2.created_at DESC, r2.id DESC LIMIT ?) r"
+    " WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = c.user_id)";
+// One author's posts before `from`, from posts_by_user_time.
+inline constexpr const char* feed_author_arm =
+    "SELECT id, created_at FROM (SELECT r.id, r.created_at FROM posts r WHERE r.user_id = ?"
+    " AND (r.created_at, r.id) < (?, ?) ORDER BY r.created_at DESC, r.id DESC LIMIT ?) a";
+#undef BSOCIAL_ABOVE_HORIZON
+// Every followee's newest :n posts before `from` (one index range each), then mine.
+// SQLite has no LATERAL; a correlated IN subquery runs once per follows row instead.
+inline constexpr const char* feed_followees_arm_sqlite =
+    "SELECT q.id, q.created_at FROM follows f JOIN posts q ON q.id IN ("
+    "  SELECT r.id FROM posts r WHERE r.user_id = f.followee_id"
+    "  AND (r.created_at, r.id) < (?, ?)"
+    "  ORDER BY r.created_at DESC, r.id DESC LIMIT ?)"
+    " WHERE f.follower_id = ?";
+inline constexpr const char* feed_followees_arm_postgresql =
+    "SELECT q.id, q.created_at FROM follows f CROSS JOIN LATERAL ("
+    "  SELECT r.id, r.created_at FROM posts r WHERE r.user_id = f.followee_id"
+    "  AND (r.created_at, r.id) < (?, ?)"
+    "  ORDER BY r.created_at DESC, r.id DESC LIMIT ?) q"
+    " WHERE f.follower_id = ?";
+
+// ---- the fan-out worker's queue (fanout.cpp) ----
+// Oldest first. PostgreSQL: rows claimed by another instance's worker are skipped.
+inline constexpr const char* fanout_claim_sqlite_sql =
+    "SELECT post_id, author_id, created_at FROM timeline_fanout ORDER BY post_id LIMIT :n";
+inline constexpr const char* fanout_claim_postgresql_sql =
+    "SELECT post_id, author_id, created_at FROM timeline_fanout ORDER BY post_id LIMIT :n"
+    " FOR UPDATE SKIP LOCKED";
+inline constexpr const char* fanout_done_sql =
+    "DELETE FROM timeline_fanout WHERE post_id = :post_id";
+inline constexpr const char* fanout_backlog_sql = "SELECT COUNT(*) FROM timeline_fanout";
+inline constexpr const char* fanout_backlog_up_to_sql =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM timeline_fanout LIMIT :n) q";
+
+}  // namespace bsocial::social
