@@ -4,7 +4,7 @@
 
 #include "bsocial/events/event.hpp"
 #include "bsocial/outbox/outbox.hpp"
-#include "bsocial/sessions/session_sql.hpp"
+#include "bsocial/sessions/sql.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/store/statement.hpp"
 

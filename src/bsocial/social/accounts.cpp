@@ -5,6 +5,7 @@
 
 #include "bsocial/core/error.hpp"
 #include "bsocial/outbox/outbox.hpp"
+#include "bsocial/social/sql.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/social/validation.hpp"
 #include "bsocial/store/sql_error.hpp"
@@ -19,15 +20,13 @@ constexpr const char* insert_user_sql =
     "INSERT INTO users (username, email, first_name, last_name, password_hash, created_at)"
     " VALUES (:username, :email, :first_name, :last_name, :password_hash, :created_at)"
     " RETURNING id";
-/// The user_columns, then the password hash.
-const std::string find_login_by_username_sql = std::string("SELECT ") + detail::user_columns +
-                                               ", u.password_hash FROM users u"
-                                               " WHERE u.username = :login";
-const std::string find_login_by_email_sql = std::string("SELECT ") + detail::user_columns +
-                                            ", u.password_hash FROM users u"
-                                            " WHERE u.email = :login";
-const std::string find_user_by_username_sql =
-    std::string("SELECT ") + detail::user_columns + " FROM users u WHERE u.username = :u";
+/// The users column list (social/sql.hpp), then the password hash.
+constexpr const char* find_login_by_username_sql =
+    "SELECT " BSOCIAL_USER_COLUMNS ", u.password_hash FROM users u WHERE u.username = :login";
+constexpr const char* find_login_by_email_sql =
+    "SELECT " BSOCIAL_USER_COLUMNS ", u.password_hash FROM users u WHERE u.email = :login";
+constexpr const char* find_user_by_username_sql =
+    "SELECT " BSOCIAL_USER_COLUMNS " FROM users u WHERE u.username = :u";
 
 const char* const invalid_credentials_message = "invalid login or password";
 

@@ -1,15 +1,14 @@
 #pragma once
-// Every SQL statement of the sessions module (table revoked_tokens, read with users).
+// Every SQL statement of the sessions module (table revoked_tokens, read with users; the
+// users column list is social/sql.hpp's BSOCIAL_USER_COLUMNS, bound by social/user_rows.hpp).
 
-#include <string>
-
-#include "bsocial/social/user_rows.hpp"
+#include "bsocial/social/sql.hpp"
 
 namespace bsocial::sessions::queries {
 
 /// The user of a token id, unless that token was revoked. Binds (:id, :jti).
-inline const std::string find_unrevoked_user =
-    std::string("SELECT ") + social::detail::user_columns +
+inline constexpr const char* find_unrevoked_user =
+    "SELECT " BSOCIAL_USER_COLUMNS
     " FROM users u WHERE u.id = :id"
     " AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = :jti)";
 
