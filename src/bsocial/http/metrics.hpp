@@ -14,8 +14,8 @@ namespace bsocial::http {
 
 /// One unlabelled metric in the Prometheus text format: HELP, TYPE and the sample.
 /// `type` is "counter" or "gauge".
-std::string prometheus_metric(std::string_view name, std::string_view type, std::string_view help,
-                              double value);
+std::string prometheus_metric(std::string_view name, std::string_view type,
+                              std::string_view help, double value);
 
 class metrics {
   public:
