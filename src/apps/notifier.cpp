@@ -5,18 +5,16 @@
 #include <cstdio>
 
 #include "apps/common.hpp"
-#include "bsocial/api/authenticator.hpp"
 #include "bsocial/api/handlers.hpp"
 #include "bsocial/auth/jwt.hpp"
-#include "bsocial/auth/login_throttle.hpp"
-#include "bsocial/auth/password.hpp"
 #include "bsocial/core/random.hpp"
 #include "bsocial/core/stop_signals.hpp"
 #include "bsocial/http/server.hpp"
 #include "bsocial/notify/consumer.hpp"
 #include "bsocial/notify/delivery.hpp"
 #include "bsocial/notify/hub.hpp"
-#include "bsocial/social/accounts.hpp"
+#include "bsocial/sessions/authenticator.hpp"
+#include "bsocial/sessions/session_service.hpp"
 #include "bsocial/store/sql_error.hpp"
 
 namespace bsocial::apps {
@@ -32,30 +30,20 @@ int run_notifier(const serve_config& config) {
     db.migrate();
     spdlog::info("module=notify event=db_ready db={}", describe_db(effective_db_url(config)));
 
-    // Token checks need the accounts service (signature + revocation + user lookup); the
-    // notifier never logs anyone in, so its throttles and password list stay unused.
+    // Token checks only (signature + revocation + user lookup): nobody logs in here.
     const auth::token_service tokens(load_jwt_secret(config), clock, config.token_ttl_seconds);
-    auth::password_hasher hasher({.threads = 1, .queue_bound = 4});
-    auth::login_throttle per_login(clock, 1, 1), per_address(clock, 1, 1);
-    auth::rate_limiter no_registrations(clock, 0, 1);
-    const auth::common_passwords no_common_passwords;
-    social::accounts accounts(db, hasher, tokens, per_login, per_address, no_registrations,
-                              no_common_passwords, clock);
-    const api::authenticator auth(accounts, config.allowed_origins, config.cookie_secure,
-                                  config.token_ttl_seconds);
+    sessions::session_service sessions(db, tokens, clock);
+    const sessions::authenticator auth(sessions, config.allowed_origins, config.cookie_secure,
+                                       config.token_ttl_seconds);
 
     notify::notification_store store(db);
-    notify::hub pushes(db, store, hub_options_of(config));
+    notify::hub pushes(db, store, sessions, hub_options_of(config));
     notify::delivery delivery(store, pushes, auth, clock);
     notify::comment_consumer consumer(db, {.brokers = config.kafka_brokers});
 
     http::metrics stats;
-    api::ops_handler ops(db, stats, {{"kafka", [&consumer] {
-                                          return consumer.counters().assigned
-                                                     ? std::string("ok")
-                                                     : std::string("not assigned");
-                                      }}});
-    ops.extra_metrics = [&consumer, &pushes] {
+    api::ops_extras ops_extras;
+    ops_extras.metrics = [&consumer, &pushes] {
         const auto c = consumer.counters();
         using http::prometheus_metric;
         return prometheus_metric("bsocial_notifier_events_total", "counter",
@@ -76,15 +64,21 @@ int run_notifier(const serve_config& config) {
                                  "WebSockets open on this process.",
                                  static_cast<double>(pushes.connected()));
     };
-    http::router router;
+    api::ops_handler ops(db, stats,
+                         {{"kafka",
+                           [&consumer] {
+                               return consumer.counters().assigned ? std::string("ok")
+                                                                   : std::string("not assigned");
+                           }}},
+                         std::move(ops_extras));
+    http::router router({.on_exception = [](const http::request& req, const std::exception& e) {
+        spdlog::error("module=notify event=handler_failed route={} error=\"{}\"", req.route,
+                      store::describe_error(e));
+    }});
     notify::add_notification_routes(router, delivery);
     router.add("GET", "/healthz", [&ops](http::request& r) { return ops.healthz(r); });
     router.add("GET", "/readyz", [&ops](http::request& r) { return ops.readyz(r); });
     router.add("GET", "/metrics", [&ops](http::request& r) { return ops.metrics(r); });
-    router.on_exception = [](const http::request& req, const std::exception& e) {
-        spdlog::error("module=notify event=handler_failed route={} error=\"{}\"", req.route,
-                      store::describe_error(e));
-    };
 
     http::server_options options;
     options.bind = config.bind;

@@ -8,7 +8,6 @@
 #include <fstream>
 
 #include "apps/common.hpp"
-#include "bsocial/api/authenticator.hpp"
 #include "bsocial/api/handlers.hpp"
 #include "bsocial/api/routes.hpp"
 #include "bsocial/auth/jwt.hpp"
@@ -24,6 +23,8 @@
 #include "bsocial/notify/delivery.hpp"
 #include "bsocial/notify/hub.hpp"
 #include "bsocial/outbox/relay.hpp"
+#include "bsocial/sessions/authenticator.hpp"
+#include "bsocial/sessions/session_service.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/fanout.hpp"
 #include "bsocial/social/graph.hpp"
@@ -141,14 +142,14 @@ int run_serve(const serve_config& config) {
     spdlog::info("module=store event=ready db={} migrations_applied={}", describe_db(db_url),
                  applied);
 
-    social::accounts accounts(db, hasher, tokens, per_login, per_address, registrations, common,
-                              clock);
+    social::accounts accounts(db, hasher, per_login, per_address, registrations, common, clock);
+    sessions::session_service sessions(db, tokens, clock);
     const social::timelines timelines(db, timeline_settings_of(config));
     social::graph graph(db, timelines, clock);
     social::posts posts(db, timelines, clock);
     social::timeline_fanout fanout(db, timelines, clock);
-    const api::authenticator auth(accounts, config.allowed_origins, config.cookie_secure,
-                                  config.token_ttl_seconds);
+    const sessions::authenticator auth(sessions, config.allowed_origins, config.cookie_secure,
+                                       config.token_ttl_seconds);
 
     // The outbox relay runs inside serve unless disabled or Kafka is not configured; the
     // outbox keeps every event meanwhile.
@@ -161,16 +162,16 @@ int run_serve(const serve_config& config) {
     }
 
     http::metrics stats;
-    api::sessions_handler sessions_h(accounts, auth);
+    api::sessions_handler sessions_h(accounts, sessions, auth);
     api::users_handler users_h(accounts, graph, auth);
     api::posts_handler posts_h(posts, auth);
-    api::ops_handler ops_h(db, stats, {});
-    ops_h.extra_metrics = [&relay, &fanout, &hasher] {
+    api::ops_extras ops_extras;
+    ops_extras.metrics = [&relay, &fanout, &hasher] {
         return fanout_metrics(fanout.status(), fanout.backlog()) + hasher_metrics(hasher) +
                (relay ? relay_metrics(relay->status()) : std::string());
     };
     if (relay) {
-        ops_h.outbox_details = [&relay] {
+        ops_extras.outbox_details = [&relay] {
             const auto s = relay->status();
             return boost::json::object{{"relay", "running"},
                                        {"kafka", s.broker_state},
@@ -178,37 +179,39 @@ int run_serve(const serve_config& config) {
                                        {"publish_lag_seconds", s.last_lag_seconds}};
         };
     } else {
-        ops_h.outbox_details = [] { return boost::json::object{{"relay", "off"}}; };
+        ops_extras.outbox_details = [] { return boost::json::object{{"relay", "off"}}; };
     }
+    api::ops_handler ops_h(db, stats, {}, std::move(ops_extras));
 
     // Notification delivery is mounted here too, so the browser has one origin; the
     // notifier process stores them, any instance pushes them (docs/notifications.md).
     notify::notification_store notifications(db);
-    notify::hub pushes(db, notifications, hub_options_of(config));
+    notify::hub pushes(db, notifications, sessions, hub_options_of(config));
     notify::delivery delivery(notifications, pushes, auth, clock);
 
-    http::router router;
-    api::add_routes(router, {sessions_h, users_h, posts_h, ops_h});
-    notify::add_notification_routes(router, delivery);
+    // The web app (web/dist) at "/", when configured; API paths never fall back to it.
+    std::optional<http::static_files> web_app;
+    if (!config.static_dir.empty()) web_app.emplace(config.static_dir);
+    http::router_hooks hooks;
     // Never e.what() of a database error: SOCI puts the bound values in it (item 3).
-    router.on_exception = [](const http::request& req, const std::exception& e) {
+    hooks.on_exception = [](const http::request& req, const std::exception& e) {
         spdlog::error("module=http event=handler_failed route={} error=\"{}\"", req.route,
                       store::describe_error(e));
     };
-    // The web app (web/dist) at "/", when configured; API paths never fall back to it.
-    std::optional<http::static_files> web_app;
-    if (!config.static_dir.empty()) {
-        web_app.emplace(config.static_dir);
-        router.fallback = [&web_app](const http::request& req) -> std::optional<http::response> {
+    if (web_app) {
+        hooks.fallback = [&web_app](const http::request& req) -> std::optional<http::response> {
             if (req.path.rfind("/api/", 0) == 0) return std::nullopt;
             return web_app->serve(req);
         };
     }
-    router.on_response = [&relay, &fanout](const http::request& req, const http::response& res) {
+    hooks.on_response = [&relay, &fanout](const http::request& req, const http::response& res) {
         if (req.method == "GET" || res.status >= 300) return;
         if (req.route == "/api/v1/posts") fanout.nudge();
         if (relay) relay->nudge();
     };
+    http::router router(std::move(hooks));
+    api::add_routes(router, {sessions_h, users_h, posts_h, ops_h});
+    notify::add_notification_routes(router, delivery);
 
     http::server_options options;
     options.bind = config.bind;

@@ -8,9 +8,9 @@
 
 #include <boost/json.hpp>
 
-#include "bsocial/api/authenticator.hpp"
 #include "bsocial/api/routes.hpp"
 #include "bsocial/http/router.hpp"
+#include "bsocial/sessions/authenticator.hpp"
 #include "support/social_world.hpp"
 
 namespace {
@@ -44,15 +44,15 @@ struct reply {
 class Handlers : public ::testing::Test {
   protected:
     Handlers()
-        : auth(w.accounts, {"https://app.example"}, false, social_world::token_ttl_seconds),
-          sessions(w.accounts, auth),
+        : auth(w.sessions, {"https://app.example"}, false, social_world::token_ttl_seconds),
+          sessions(w.accounts, w.sessions, auth),
           users(w.accounts, w.graph, auth),
           posts(w.posts, auth),
-          ops(*w.db, stats, {}) {
+          ops(*w.db, stats, {}),
+          router({.on_exception = [](const http::request& req, const std::exception& e) {
+              ADD_FAILURE() << "500 from " << req.method << " " << req.path << ": " << e.what();
+          }}) {
         api::add_routes(router, {sessions, users, posts, ops});
-        router.on_exception = [this](const http::request& req, const std::exception& e) {
-            ADD_FAILURE() << "500 from " << req.method << " " << req.path << ": " << e.what();
-        };
     }
 
     void SetUp() override {
@@ -62,9 +62,7 @@ class Handlers : public ::testing::Test {
         bob_token = login_token("bob");
     }
 
-    std::string login_token(const std::string& name) {
-        return w.accounts.login(name, social_world::password, "192.0.2.1").token.token;
-    }
+    std::string login_token(const std::string& name) { return w.log_in(name).token.token; }
 
     /// A request as the server hands it over: lower-case header names, decoded query.
     reply call(std::string method, std::string target, std::string body = {},
@@ -117,7 +115,7 @@ class Handlers : public ::testing::Test {
 
     social_world w;
     http::metrics stats;
-    api::authenticator auth;
+    sessions::authenticator auth;
     api::sessions_handler sessions;
     api::users_handler users;
     api::posts_handler posts;
@@ -505,9 +503,12 @@ TEST_F(Handlers, HealthzReadyzAndMetrics) {
 TEST_F(Handlers, ReadyzIs503WhenACheckFailsAndShowsExtraDetails) {
     api::ops_handler failing(*w.db, stats,
                              {{"kafka", [] { return std::string("unreachable"); }},
-                              {"hub", [] { return std::string("ok"); }}});
-    failing.outbox_details = [] { return json::object{{"relay", "paused"}}; };
-    failing.extra_metrics = [] { return std::string("extra_metric 1\n"); };
+                              {"hub", [] { return std::string("ok"); }}},
+                             {.metrics = [] { return std::string("extra_metric 1\n"); },
+                              .outbox_details =
+                                  [] {
+                                      return json::object{{"relay", "paused"}};
+                                  }});
     http::request req;
     auto res = failing.readyz(req);
     EXPECT_EQ(res.status, 503u);

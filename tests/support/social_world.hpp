@@ -19,6 +19,7 @@
 #include "bsocial/core/clock.hpp"
 #include "bsocial/core/error.hpp"
 #include "bsocial/core/random.hpp"
+#include "bsocial/sessions/session_service.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/fanout.hpp"
 #include "bsocial/social/graph.hpp"
@@ -64,7 +65,8 @@ class social_world {
           per_login(clock, max_login_failures, login_window_seconds),
           per_address(clock, 4 * max_login_failures, login_window_seconds),
           registrations(clock, options.registrations_per_minute, options.registration_burst),
-          accounts(*db, hasher, tokens, per_login, per_address, registrations, common, clock),
+          accounts(*db, hasher, per_login, per_address, registrations, common, clock),
+          sessions(*db, tokens, clock),
           timelines(*db, options.timelines),
           graph(*db, timelines, clock),
           posts(*db, timelines, clock),
@@ -83,9 +85,21 @@ class social_world {
         return accounts.register_user(std::move(r), "192.0.2.1");
     }
 
+    /// A login as POST /api/v1/sessions does it: the credentials, then a session.
+    struct logged_in {
+        social::user who;
+        auth::issued_token token;
+    };
+    logged_in log_in(const std::string& login, const std::string& with_password = password,
+                     const std::string& client_address = "192.0.2.1") {
+        auto who = accounts.check_credentials(login, with_password, client_address);
+        auto token = sessions.open(who);
+        return {std::move(who), std::move(token)};
+    }
+
     /// The caller as the API sees it after a login.
-    social::identity sign_in(const std::string& username) {
-        auto result = accounts.login(username, password, "192.0.2.1");
+    sessions::identity sign_in(const std::string& username) {
+        auto result = log_in(username);
         return {result.who, result.token.claims};
     }
 
@@ -120,6 +134,7 @@ class social_world {
     auth::login_throttle per_address;
     auth::rate_limiter registrations;
     social::accounts accounts;
+    sessions::session_service sessions;
     social::timelines timelines;
     social::graph graph;
     social::posts posts;

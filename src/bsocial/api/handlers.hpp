@@ -5,9 +5,10 @@
 #include <boost/json/object.hpp>
 #include <functional>
 
-#include "bsocial/api/authenticator.hpp"
 #include "bsocial/http/message.hpp"
 #include "bsocial/http/metrics.hpp"
+#include "bsocial/sessions/authenticator.hpp"
+#include "bsocial/sessions/session_service.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/graph.hpp"
 #include "bsocial/social/posts.hpp"
@@ -17,18 +18,21 @@ namespace bsocial::api {
 
 class sessions_handler {
   public:
-    sessions_handler(social::accounts& accounts, const authenticator& auth);
+    sessions_handler(social::accounts& accounts, sessions::session_service& sessions,
+                     const sessions::authenticator& auth);
     http::response login(http::request& req);   // POST /api/v1/sessions
     http::response logout(http::request& req);  // DELETE /api/v1/sessions/current
 
   private:
     social::accounts& accounts_;
-    const authenticator& auth_;
+    sessions::session_service& sessions_;
+    const sessions::authenticator& auth_;
 };
 
 class users_handler {
   public:
-    users_handler(social::accounts& accounts, social::graph& graph, const authenticator& auth);
+    users_handler(social::accounts& accounts, social::graph& graph,
+                  const sessions::authenticator& auth);
     http::response register_user(http::request& req);  // POST /api/v1/users
     http::response me(http::request& req);             // GET /api/v1/users/me
     http::response search(http::request& req);         // GET /api/v1/users?q=
@@ -41,12 +45,12 @@ class users_handler {
   private:
     social::accounts& accounts_;
     social::graph& graph_;
-    const authenticator& auth_;
+    const sessions::authenticator& auth_;
 };
 
 class posts_handler {
   public:
-    posts_handler(social::posts& posts, const authenticator& auth);
+    posts_handler(social::posts& posts, const sessions::authenticator& auth);
     http::response create(http::request& req);         // POST /api/v1/posts
     http::response get(http::request& req);            // GET /api/v1/posts/{id}
     http::response feed(http::request& req);           // GET /api/v1/feed
@@ -56,7 +60,7 @@ class posts_handler {
 
   private:
     social::posts& posts_;
-    const authenticator& auth_;
+    const sessions::authenticator& auth_;
 };
 
 /// A named readiness check: returns "ok" or why it is not ready.
@@ -65,23 +69,28 @@ struct readiness_check {
     std::function<std::string()> run;
 };
 
-class ops_handler {
-  public:
-    ops_handler(store::database& db, http::metrics& stats, std::vector<readiness_check> checks);
-    http::response healthz(http::request& req);
-    http::response readyz(http::request& req);
-    http::response metrics(http::request& req);
-
+/// What the process adds to /metrics and /readyz; each may be empty.
+struct ops_extras {
     /// Extra Prometheus text appended to /metrics (e.g. the relay's lag).
-    std::function<std::string()> extra_metrics;
+    std::function<std::string()> metrics;
     /// Extra details shown by /readyz under "outbox" (informational: the API stays ready
     /// while Kafka is down, since writes keep working and the outbox keeps the events).
     std::function<boost::json::object()> outbox_details;
+};
+
+class ops_handler {
+  public:
+    ops_handler(store::database& db, http::metrics& stats, std::vector<readiness_check> checks,
+                ops_extras extras = {});
+    http::response healthz(http::request& req);
+    http::response readyz(http::request& req);
+    http::response metrics(http::request& req);
 
   private:
     store::database& db_;
     http::metrics& stats_;
     std::vector<readiness_check> checks_;
+    ops_extras extras_;
 };
 
 }  // namespace bsocial::api

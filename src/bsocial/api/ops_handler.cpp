@@ -8,8 +8,8 @@
 namespace bsocial::api {
 
 ops_handler::ops_handler(store::database& db, http::metrics& stats,
-                         std::vector<readiness_check> checks)
-    : db_(db), stats_(stats), checks_(std::move(checks)) {}
+                         std::vector<readiness_check> checks, ops_extras extras)
+    : db_(db), stats_(stats), checks_(std::move(checks)), extras_(std::move(extras)) {}
 
 http::response ops_handler::healthz(http::request&) {
     return json_response(200, json::object{{"status", "ok"}});
@@ -25,7 +25,7 @@ http::response ops_handler::readyz(http::request&) {
         checks[check.name] = std::move(result);
     }
     json::object body{{"status", ready ? "ready" : "not_ready"}, {"checks", std::move(checks)}};
-    json::object outbox = outbox_details ? outbox_details() : json::object{};
+    json::object outbox = extras_.outbox_details ? extras_.outbox_details() : json::object{};
     try {
         soci::session sql(db_.pool());
         const auto backlog = outbox::read_backlog(sql);
@@ -56,7 +56,7 @@ http::response ops_handler::metrics(http::request&) {
     } catch (const std::exception&) {
         res.body += "# outbox backlog unavailable: database unreachable\n";
     }
-    if (extra_metrics) res.body += extra_metrics();
+    if (extras_.metrics) res.body += extras_.metrics();
     return res;
 }
 

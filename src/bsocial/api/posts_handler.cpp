@@ -16,7 +16,7 @@ json::object render_post(const social::post& p) { return to_json(p); }
 json::object render_comment(const social::comment& c) { return to_json(c); }
 }  // namespace
 
-posts_handler::posts_handler(social::posts& posts, const authenticator& auth)
+posts_handler::posts_handler(social::posts& posts, const sessions::authenticator& auth)
     : posts_(posts), auth_(auth) {}
 
 http::response posts_handler::create(http::request& req) {

@@ -10,7 +10,7 @@ std::function<json::object(const social::user&)> render_users_for(const social::
 }  // namespace
 
 users_handler::users_handler(social::accounts& accounts, social::graph& graph,
-                             const authenticator& auth)
+                             const sessions::authenticator& auth)
     : accounts_(accounts), graph_(graph), auth_(auth) {}
 
 http::response users_handler::register_user(http::request& req) {

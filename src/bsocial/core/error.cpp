@@ -4,10 +4,6 @@ namespace bsocial {
 
 const char* to_string(error_code code) noexcept {
     switch (code) {
-        case error_code::bad_request:
-            return "bad_request";
-        case error_code::malformed_json:
-            return "malformed_json";
         case error_code::unauthorized:
             return "unauthorized";
         case error_code::invalid_credentials:
@@ -16,16 +12,8 @@ const char* to_string(error_code code) noexcept {
             return "forbidden_origin";
         case error_code::not_found:
             return "not_found";
-        case error_code::method_not_allowed:
-            return "method_not_allowed";
         case error_code::already_exists:
             return "already_exists";
-        case error_code::payload_too_large:
-            return "payload_too_large";
-        case error_code::unsupported_media_type:
-            return "unsupported_media_type";
-        case error_code::upgrade_required:
-            return "upgrade_required";
         case error_code::validation_failed:
             return "validation_failed";
         case error_code::rate_limited:

@@ -1,7 +1,8 @@
 #pragma once
-// The typed error every domain function throws for bad input or a refused action.
-// The HTTP layer maps error_code to a status and a JSON problem body in ONE place
-// (http/problem.cpp); nothing else decides statuses.
+// The typed error every domain function throws for bad input or a refused action: domain
+// codes only. What is wrong with a request as HTTP (its form, method, size) is
+// http::errc (http/errc.hpp). The HTTP layer maps both to a status and a JSON problem body
+// in ONE place (http/problem.cpp); nothing else decides statuses.
 
 #include <map>
 #include <stdexcept>
@@ -10,17 +11,11 @@
 namespace bsocial {
 
 enum class error_code {
-    bad_request,
-    malformed_json,
     unauthorized,
     invalid_credentials,
     forbidden_origin,
     not_found,
-    method_not_allowed,
     already_exists,
-    payload_too_large,
-    unsupported_media_type,
-    upgrade_required,
     validation_failed,
     rate_limited,
     unavailable,
@@ -45,6 +40,11 @@ class error : public std::runtime_error {
     error_code code_;
     field_errors fields_;
 };
+
+/// The 400 answer to a paging cursor that is not one: validation_failed, "invalid cursor".
+inline error invalid_cursor() {
+    return error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
+}
 
 /// Stable snake_case name of a code, as sent in {"error":{"code":...}}.
 const char* to_string(error_code code) noexcept;

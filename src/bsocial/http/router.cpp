@@ -18,6 +18,8 @@ std::vector<std::string> split_path(const std::string& path) {
     return out;
 }
 
+router::router(router_hooks hooks) : hooks_(std::move(hooks)) {}
+
 void router::add(std::string method, std::string pattern, handler h) {
     auto segments = split_path(pattern);
     routes_.push_back({std::move(method), std::move(pattern), std::move(segments), std::move(h)});
@@ -68,8 +70,10 @@ ws_decision router::dispatch_upgrade(request& req) const {
         throw error(error_code::not_found, "no such WebSocket resource");
     } catch (const bsocial::error& e) {
         return ws_decision{problem_response(e), {}};
+    } catch (const transport_error& e) {
+        return ws_decision{problem_response(e), {}};
     } catch (const std::exception& e) {
-        if (on_exception) on_exception(req, e);
+        if (hooks_.on_exception) hooks_.on_exception(req, e);
         return ws_decision{problem_response(error(error_code::internal_error, "internal error")),
                            {}};
     }
@@ -97,8 +101,8 @@ response router::dispatch(request& req) const {
         if (!best) {
             if (!allow.empty()) {
                 req.route = "method_not_allowed";
-                auto res = problem_response(
-                    error(error_code::method_not_allowed, "method not allowed on this resource"));
+                auto res = problem_response(transport_error(errc::method_not_allowed,
+                                                            "method not allowed on this resource"));
                 res.set_header("Allow", allow);
                 return res;
             }
@@ -107,19 +111,20 @@ response router::dispatch(request& req) const {
                 // A WebSocket resource reached without the handshake.
                 req.route = r.pattern;
                 if (req.method != "GET") {
-                    auto res = problem_response(
-                        error(error_code::method_not_allowed, "method not allowed on this resource"));
+                    auto res = problem_response(transport_error(
+                        errc::method_not_allowed, "method not allowed on this resource"));
                     res.set_header("Allow", "GET");
                     return res;
                 }
                 auto res = problem_response(
-                    error(error_code::upgrade_required, "this resource is a WebSocket: send an Upgrade request"));
+                    transport_error(errc::upgrade_required,
+                                    "this resource is a WebSocket: send an Upgrade request"));
                 res.set_header("Upgrade", "websocket");
                 res.set_header("Connection", "Upgrade");
                 return res;
             }
-            if (fallback) {
-                if (auto res = fallback(req)) {
+            if (hooks_.fallback) {
+                if (auto res = hooks_.fallback(req)) {
                     req.route = "static";
                     return *res;
                 }
@@ -130,12 +135,14 @@ response router::dispatch(request& req) const {
         req.route = best->pattern;
         fill_params(req, best->segments, segments);
         response res = best->h(req);
-        if (on_response) on_response(req, res);
+        if (hooks_.on_response) hooks_.on_response(req, res);
         return res;
     } catch (const bsocial::error& e) {
         return problem_response(e);
+    } catch (const transport_error& e) {
+        return problem_response(e);
     } catch (const std::exception& e) {
-        if (on_exception) on_exception(req, e);
+        if (hooks_.on_exception) hooks_.on_exception(req, e);
         return problem_response(error(error_code::internal_error, "internal error"));
     }
 }

@@ -15,8 +15,21 @@ namespace bsocial::http {
 
 using handler = std::function<response(request&)>;
 
+/// What the process adds around every request; each may be empty.
+struct router_hooks {
+    /// Told of any exception other than a bsocial::error or http::transport_error (the
+    /// request gets a 500), e.g. to log it.
+    std::function<void(const request&, const std::exception&)> on_exception;
+    /// Answers requests no route matches (e.g. the web app's files); nullopt means 404.
+    std::function<std::optional<response>(const request&)> fallback;
+    /// Called after every handled request (e.g. to wake the outbox relay after a write).
+    std::function<void(const request&, const response&)> on_response;
+};
+
 class router {
   public:
+    explicit router(router_hooks hooks = {});
+
     /// `pattern` like "/api/v1/users/{username}"; literal segments win over parameters.
     void add(std::string method, std::string pattern, handler h);
 
@@ -26,16 +39,10 @@ class router {
     /// Decides a WebSocket handshake: unknown path -> refused 404; errors -> problem.
     ws_decision dispatch_upgrade(request& req) const;
 
-    /// Fills req.params and req.route, runs the handler. bsocial::error becomes a problem
-    /// response; any other exception a 500 (logged by the caller through `on_exception`).
+    /// Fills req.params and req.route, runs the handler. bsocial::error and
+    /// http::transport_error become a problem response; any other exception a 500 (told to
+    /// hooks.on_exception).
     response dispatch(request& req) const;
-
-    std::function<void(const request&, const std::exception&)> on_exception;
-    /// Answers requests no route matches (e.g. the web app's files); nullopt means 404.
-    std::function<std::optional<response>(const request&)> fallback;
-
-    /// Called after every handled request (e.g. to wake the outbox relay after a write).
-    std::function<void(const request&, const response&)> on_response;
 
   private:
     struct route {
@@ -49,6 +56,7 @@ class router {
         std::vector<std::string> segments;
         ws_handler h;
     };
+    router_hooks hooks_;
     std::vector<route> routes_;
     std::vector<ws_route> ws_routes_;
 };

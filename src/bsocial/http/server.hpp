@@ -5,7 +5,9 @@
 //
 // Lifecycle: construct -> listen() (binds, returns the port) -> run() blocks until stop()
 // or SIGINT/SIGTERM; stop() stops accepting, lets in-flight requests finish and closes
-// idle keep-alive connections. Beast stays inside server.cpp (pimpl).
+// idle keep-alive connections. Beast stays inside http/ (pimpl): server.cpp accepts and
+// stops, http_session.cpp serves one connection's requests, websocket_session.cpp an
+// upgraded connection (their shared parts: connection.hpp, internal).
 //
 // Connection limits (docs/security.md, items 6 and 10): at most max_connections sockets
 // and max_connections_per_client per client address. At the global cap the oldest idle

@@ -2,14 +2,14 @@
 
 #include <boost/json.hpp>
 
-#include "bsocial/api/json_io.hpp"
 #include "bsocial/core/parse.hpp"
+#include "bsocial/http/json.hpp"
 
 namespace bsocial::notify {
 
 namespace json = boost::json;
 
-delivery::delivery(notification_store& store, hub& pushes, const api::authenticator& auth,
+delivery::delivery(notification_store& store, hub& pushes, const sessions::authenticator& auth,
                    const clock& clock)
     : store_(store), pushes_(pushes), auth_(auth), clock_(clock) {}
 
@@ -18,15 +18,16 @@ http::response delivery::claim(http::request& req) {
     json::array items;
     for (const auto& n : store_.claim(caller.who.id, clock_.now_ms()))
         items.push_back(json::parse(notification_json(n)));
-    return api::json_response(200, json::object{{"items", std::move(items)}});
+    return http::json_response(200, json::object{{"items", std::move(items)}});
 }
 
 http::response delivery::history(http::request& req) {
     const auto caller = auth_.require(req);
-    const auto page = store_.history(caller.who.id, api::parse_page(req));
-    return api::list_response<notification>(req, page, [](const notification& n) {
-        return json::parse(notification_json(n)).as_object();
-    });
+    const auto params = http::parse_page_params(req);
+    const auto page = store_.history(caller.who.id, {params.limit, params.cursor});
+    json::array items;
+    for (const auto& n : page.items) items.push_back(json::parse(notification_json(n)));
+    return http::json_list_response(req, std::move(items), page.next_cursor, params.limit);
 }
 
 http::ws_decision delivery::stream(http::request& req) {

@@ -4,17 +4,17 @@
 // cookie, never by query string; foreign Origin refused). Mounted in the notifier's own
 // listener AND in every API instance (the browser's single origin), reading the same SQL.
 
-#include "bsocial/api/authenticator.hpp"
 #include "bsocial/core/clock.hpp"
 #include "bsocial/http/router.hpp"
 #include "bsocial/notify/hub.hpp"
 #include "bsocial/notify/notifications.hpp"
+#include "bsocial/sessions/authenticator.hpp"
 
 namespace bsocial::notify {
 
 class delivery {
   public:
-    delivery(notification_store& store, hub& pushes, const api::authenticator& auth,
+    delivery(notification_store& store, hub& pushes, const sessions::authenticator& auth,
              const clock& clock);
 
     http::response claim(http::request& req);      // POST /api/v1/notifications/claim
@@ -27,7 +27,7 @@ class delivery {
 
     notification_store& store_;
     hub& pushes_;
-    const api::authenticator& auth_;
+    const sessions::authenticator& auth_;
     const clock& clock_;
 };
 

@@ -15,12 +15,12 @@
 #include "bsocial/core/parse.hpp"
 #include "bsocial/core/time_format.hpp"
 #include "bsocial/notify/pg_listener.hpp"
+#include "bsocial/sessions/session_service.hpp"
 #include "bsocial/store/sql_error.hpp"
 
 namespace bsocial::notify {
 
 namespace {
-constexpr const char* revoked_tokens_sql = "SELECT jti FROM revoked_tokens WHERE expires_at > :now";
 constexpr int page_size = 500;
 constexpr std::size_t max_ids_per_fetch = 500;
 constexpr std::size_t max_sent_remembered = 2048;  // per socket: > a reorder window of pushes
@@ -30,7 +30,7 @@ constexpr const char* sqlite_prefix = "sqlite:";
 
 std::int64_t system_now_ms() {
     using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    return duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 /// Creates the wake file if needed and closes it after opening it for writing: that is
@@ -72,8 +72,9 @@ std::string notification_frame(const notification& n) {
     return R"({"type":"notification","notification":)" + notification_json(n) + "}";
 }
 
-hub::hub(store::database& db, notification_store& store, hub_options options)
-    : db_(db), store_(store), options_(std::move(options)) {
+hub::hub(store::database& db, notification_store& store, const sessions::session_service& sessions,
+         hub_options options)
+    : db_(db), store_(store), sessions_(sessions), options_(std::move(options)) {
     if (db_.kind() == store::dialect::sqlite && options_.db_url.rfind(sqlite_prefix, 0) == 0)
         wake_file_ =
             options_.db_url.substr(std::char_traits<char>::length(sqlite_prefix)) + "-notify";
@@ -234,15 +235,7 @@ void hub::close_revoked() {
     }
     // One query for every socket here: the revoked tokens not yet expired (those are few:
     // logouts within one token lifetime), matched against the sockets' token ids.
-    std::vector<std::string> revoked;
-    {
-        soci::session sql(db_.pool());
-        const std::int64_t now_s = system_now_ms() / 1000;
-        std::string jti;
-        soci::statement st = (sql.prepare << revoked_tokens_sql, soci::use(now_s), soci::into(jti));
-        st.execute();
-        while (st.fetch()) revoked.push_back(jti);
-    }
+    const std::vector<std::string> revoked = sessions_.revoked_unexpired();
     std::lock_guard lock(mutex_);
     for (const auto& jti : revoked) {
         std::vector<std::int64_t> ids;

@@ -12,11 +12,11 @@
 // Subscribers are indexed by user id: a notification costs work for its recipient's
 // sockets only, and an idle socket costs nothing per poll.
 //
-// Sessions: once per options.revocation_check one query reads the revoked, unexpired
-// tokens (a logout on any instance) and closes the matching sockets (4001, "session
-// ended"); a socket is closed when its token expires (4001, "session expired"). A user
-// has at most options.sockets_per_user sockets here: the next one closes the oldest
-// (4008, "too many sockets").
+// Sessions: once per options.revocation_check one query (sessions::session_service::
+// revoked_unexpired) reads the revoked, unexpired tokens (a logout on any instance) and closes the
+// matching sockets (4001, "session ended"); a socket is closed when its token expires (4001,
+// "session expired"). A user has at most options.sockets_per_user sockets here: the next one closes
+// the oldest (4008, "too many sockets").
 //
 // Lifecycle (core/worker_thread.hpp): construct -> start() (own thread) -> stop().
 // subscribe/unsubscribe/offer are thread-safe.
@@ -37,6 +37,10 @@
 #include "bsocial/http/websocket.hpp"
 #include "bsocial/notify/notifications.hpp"
 #include "bsocial/store/database.hpp"
+
+namespace bsocial::sessions {
+class session_service;
+}
 
 namespace bsocial::notify {
 
@@ -60,7 +64,8 @@ struct hub_options {
 
 class hub {
   public:
-    hub(store::database& db, notification_store& store, hub_options options);
+    hub(store::database& db, notification_store& store, const sessions::session_service& sessions,
+        hub_options options);
     ~hub();
 
     void start();
@@ -104,6 +109,7 @@ class hub {
 
     store::database& db_;
     notification_store& store_;
+    const sessions::session_service& sessions_;
     hub_options options_;
     std::string wake_file_;               ///< SQLite only
     std::atomic<bool> announced_{false};  ///< announce_committed() since the last look

@@ -5,6 +5,7 @@
 
 #include "bsocial/core/error.hpp"
 #include "bsocial/outbox/outbox.hpp"
+#include "bsocial/social/sql.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/social/validation.hpp"
 #include "bsocial/store/sql_error.hpp"
@@ -19,20 +20,13 @@ constexpr const char* insert_user_sql =
     "INSERT INTO users (username, email, first_name, last_name, password_hash, created_at)"
     " VALUES (:username, :email, :first_name, :last_name, :password_hash, :created_at)"
     " RETURNING id";
+/// The users column list (social/sql.hpp), then the password hash.
 constexpr const char* find_login_by_username_sql =
-    "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at, u.password_hash"
-    " FROM users u WHERE u.username = :login";
+    "SELECT " BSOCIAL_USER_COLUMNS ", u.password_hash FROM users u WHERE u.username = :login";
 constexpr const char* find_login_by_email_sql =
-    "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at, u.password_hash"
-    " FROM users u WHERE u.email = :login";
-constexpr const char* find_unrevoked_user_sql =
-    "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.created_at FROM users u"
-    " WHERE u.id = :id AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = :jti)";
-constexpr const char* revoke_token_sql =
-    "INSERT INTO revoked_tokens (jti, expires_at) VALUES (:jti, :expires_at)"
-    " ON CONFLICT (jti) DO NOTHING";
-constexpr const char* prune_revoked_tokens_sql =
-    "DELETE FROM revoked_tokens WHERE expires_at < :now";
+    "SELECT " BSOCIAL_USER_COLUMNS ", u.password_hash FROM users u WHERE u.email = :login";
+constexpr const char* find_user_by_username_sql =
+    "SELECT " BSOCIAL_USER_COLUMNS " FROM users u WHERE u.username = :u";
 
 const char* const invalid_credentials_message = "invalid login or password";
 
@@ -68,20 +62,18 @@ std::optional<user> find_user_by_username(soci::session& sql, const std::string&
     soci::statement st(sql);
     bind_user(st, u);
     st.exchange(soci::use(username));
-    store::prepare_statement(
-        st, std::string("SELECT ") + user_columns + " FROM users u WHERE u.username = :u");
+    store::prepare_statement(st, find_user_by_username_sql);
     if (!st.execute(true)) return std::nullopt;
     return u;
 }
 }  // namespace detail
 
 accounts::accounts(store::database& db, auth::password_hasher& hasher,
-                   const auth::token_service& tokens, auth::login_throttle& per_login,
-                   auth::login_throttle& per_address, auth::rate_limiter& registrations,
-                   const auth::common_passwords& common, const clock& clock)
+                   auth::login_throttle& per_login, auth::login_throttle& per_address,
+                   auth::rate_limiter& registrations, const auth::common_passwords& common,
+                   const clock& clock)
     : db_(db),
       hasher_(hasher),
-      tokens_(tokens),
       per_login_(per_login),
       per_address_(per_address),
       registrations_(registrations),
@@ -143,8 +135,8 @@ user accounts::register_user(registration in, const std::string& client_address)
     return u;
 }
 
-login_result accounts::login(std::string login, const std::string& password,
-                             const std::string& client_address) {
+user accounts::check_credentials(std::string login, const std::string& password,
+                                 const std::string& client_address) {
     const bool by_email = login.find('@') != std::string::npos;
     login = by_email ? normalise_email(login) : to_lower(trim(login));
     if (auto wait = per_address_.try_begin(client_address)) throw_rate_limited(*wait);
@@ -189,33 +181,7 @@ login_result accounts::login(std::string login, const std::string& password,
     per_login_.clear(key);
     per_address_.cancel(client_address);
 
-    auto token = tokens_.issue(found->id);
-    soci::session sql(db_.pool());
-    store::write_transaction tx(sql, db_);
-    outbox::append_to_outbox(sql, events::user_logged_in(fields_of(*found), clock_.now_ms()));
-    tx.commit();
-    return {std::move(token), std::move(*found)};
-}
-
-void accounts::logout(const identity& caller) {
-    soci::session sql(db_.pool());
-    store::write_transaction tx(sql, db_);
-    const std::int64_t now_ms = clock_.now_ms();
-    const std::int64_t now_s = now_ms / 1000;
-    sql << revoke_token_sql, soci::use(caller.claims.jti), soci::use(caller.claims.expires_at);
-    sql << prune_revoked_tokens_sql, soci::use(now_s);
-    outbox::append_to_outbox(sql, events::user_logged_out(fields_of(caller.who), now_ms));
-    tx.commit();
-}
-
-std::optional<identity> accounts::authenticate(std::string_view token) {
-    auto claims = tokens_.verify(token);
-    if (!claims) return std::nullopt;
-    soci::session sql(db_.pool());
-    auto found = db_.statements().run<user>(sql, find_unrevoked_user_sql,
-                                            {claims->user_id, claims->jti}, detail::bind_user);
-    if (found.empty()) return std::nullopt;
-    return identity{std::move(found.front()), std::move(*claims)};
+    return std::move(*found);
 }
 
 }  // namespace bsocial::social

@@ -1,13 +1,13 @@
 #pragma once
-// Accounts and sessions: registration, login, logout, and turning a bearer token into
-// the user it belongs to. Blocking (SQL, Argon2): call from the blocking-work pool.
-// Thread-safe; lives as long as the serve process.
+// Accounts: registration and the password check of a login (credentials). The session a
+// login opens, and turning a token back into its user, are sessions::session_service.
+// Blocking (SQL, Argon2): call from the blocking-work pool. Thread-safe; lives as long as
+// the serve process.
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "bsocial/auth/jwt.hpp"
 #include "bsocial/auth/login_throttle.hpp"
 #include "bsocial/auth/password.hpp"
 #include "bsocial/auth/rate_limiter.hpp"
@@ -26,23 +26,11 @@ struct registration {
     std::string password_confirmation;
 };
 
-struct login_result {
-    auth::issued_token token;
-    user who;
-};
-
-/// The caller of a request, once its token was checked.
-struct identity {
-    user who;
-    auth::token_claims claims;
-};
-
 class accounts {
   public:
-    accounts(store::database& db, auth::password_hasher& hasher, const auth::token_service& tokens,
-             auth::login_throttle& per_login, auth::login_throttle& per_address,
-             auth::rate_limiter& registrations, const auth::common_passwords& common,
-             const clock& clock);
+    accounts(store::database& db, auth::password_hasher& hasher, auth::login_throttle& per_login,
+             auth::login_throttle& per_address, auth::rate_limiter& registrations,
+             const auth::common_passwords& common, const clock& clock);
 
     /// Throws error{validation_failed | already_exists | rate_limited (per client address)
     /// | unavailable (hashing pool full, or the database failed)}.
@@ -51,20 +39,15 @@ class accounts {
     /// `login` is a username or an e-mail. Failures count per account once the login names
     /// one (its username and e-mail share one budget), else per identifier, and per client
     /// address; an attempt counts before the hash, so parallel guesses cannot pass the limit.
-    /// Throws error{invalid_credentials | rate_limited | unavailable}.
-    login_result login(std::string login, const std::string& password,
-                       const std::string& client_address);
-
-    /// Revokes the token everywhere at once and records user.logged_out.
-    void logout(const identity& caller);
-
-    /// nullopt when the token is malformed, forged, expired or revoked.
-    std::optional<identity> authenticate(std::string_view token);
+    /// Returns the account whose password matched; the caller then opens its session
+    /// (sessions::session_service::open). Throws error{invalid_credentials | rate_limited |
+    /// unavailable}.
+    user check_credentials(std::string login, const std::string& password,
+                           const std::string& client_address);
 
   private:
     store::database& db_;
     auth::password_hasher& hasher_;
-    const auth::token_service& tokens_;
     auth::login_throttle& per_login_;    ///< failures per account, or per unknown identifier
     auth::login_throttle& per_address_;  ///< failures per client address
     auth::rate_limiter& registrations_;  ///< registrations per client address

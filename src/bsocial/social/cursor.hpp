@@ -24,9 +24,7 @@ std::string encode_cursor(std::string_view name);
 std::optional<time_cursor> decode_time_cursor(std::string_view text);
 std::optional<std::string> decode_name_cursor(std::string_view text);
 
-/// The 400 answer to a cursor that is not one: validation_failed, "invalid cursor".
-inline error invalid_cursor() {
-    return error(error_code::validation_failed, "invalid cursor", {{"cursor", "is invalid"}});
-}
+/// The 400 answer to a cursor that is not one (core/error.hpp).
+using bsocial::invalid_cursor;
 
 }  // namespace bsocial::social

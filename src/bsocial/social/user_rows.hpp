@@ -1,5 +1,7 @@
 #pragma once
-// Reading `users` rows with SOCI: one place that knows the column list and its order.
+// Reading `users` rows with SOCI: the one place that knows the column list and its order.
+// Every query reading a social::user selects BSOCIAL_USER_COLUMNS (sql.hpp) and binds with
+// bind_user (social/sql.hpp, social/accounts.cpp, sessions/sql.hpp).
 
 #include <soci/soci.h>
 

@@ -1,11 +1,11 @@
-#include "bsocial/api/authenticator.hpp"
+#include "bsocial/sessions/authenticator.hpp"
 
 #include <algorithm>
 
 #include "bsocial/core/error.hpp"
 #include "bsocial/core/text.hpp"
 
-namespace bsocial::api {
+namespace bsocial::sessions {
 
 std::optional<std::string> cookie_value(const std::string& header, const std::string& name) {
     std::size_t pos = 0;
@@ -21,9 +21,10 @@ std::optional<std::string> cookie_value(const std::string& header, const std::st
     return std::nullopt;
 }
 
-authenticator::authenticator(social::accounts& accounts, std::vector<std::string> allowed_origins,
-                             bool cookie_secure, std::int64_t token_ttl_seconds)
-    : accounts_(accounts),
+authenticator::authenticator(const session_service& sessions,
+                             std::vector<std::string> allowed_origins, bool cookie_secure,
+                             std::int64_t token_ttl_seconds)
+    : sessions_(sessions),
       allowed_origins_(std::move(allowed_origins)),
       cookie_secure_(cookie_secure),
       token_ttl_seconds_(token_ttl_seconds) {}
@@ -40,15 +41,13 @@ bool authenticator::origin_allowed(const http::request& req) const {
            allowed_origins_.end();
 }
 
-social::identity authenticator::require(const http::request& req) const {
-    return identify(req, false);
-}
+identity authenticator::require(const http::request& req) const { return identify(req, false); }
 
-social::identity authenticator::require_websocket(const http::request& req) const {
+identity authenticator::require_websocket(const http::request& req) const {
     return identify(req, true);
 }
 
-social::identity authenticator::identify(const http::request& req, bool always_check_origin) const {
+identity authenticator::identify(const http::request& req, bool always_check_origin) const {
     std::optional<std::string> token;
     bool from_cookie = false;
     if (const auto* authz = req.header("authorization")) {
@@ -68,7 +67,7 @@ social::identity authenticator::identify(const http::request& req, bool always_c
     const bool state_changing = req.method != "GET" && req.method != "HEAD";
     if ((always_check_origin || (from_cookie && state_changing)) && !origin_allowed(req))
         throw error(error_code::forbidden_origin, "cross-origin request refused");
-    auto who = accounts_.authenticate(*token);
+    auto who = sessions_.authenticate(*token);
     if (!who) throw error(error_code::unauthorized, "invalid or expired token");
     return std::move(*who);
 }
@@ -88,4 +87,4 @@ std::string authenticator::cleared_cookie() const {
            (cookie_secure_ ? "; Secure" : "");
 }
 
-}  // namespace bsocial::api
+}  // namespace bsocial::sessions

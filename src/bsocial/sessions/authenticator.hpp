@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "bsocial/http/message.hpp"
-#include "bsocial/social/accounts.hpp"
+#include "bsocial/sessions/session_service.hpp"
 
-namespace bsocial::api {
+namespace bsocial::sessions {
 
 inline constexpr const char* session_cookie_name = "bsocial_session";
 /// The name when the cookie is Secure (TLS): the __Host- prefix makes the browser refuse it
@@ -20,15 +20,15 @@ inline constexpr const char* secure_session_cookie_name = "__Host-bsocial_sessio
 
 class authenticator {
   public:
-    authenticator(social::accounts& accounts, std::vector<std::string> allowed_origins,
+    authenticator(const session_service& sessions, std::vector<std::string> allowed_origins,
                   bool cookie_secure, std::int64_t token_ttl_seconds);
 
     /// The caller, or error{unauthorized | forbidden_origin}. Blocking (one SQL lookup).
-    social::identity require(const http::request& req) const;
+    identity require(const http::request& req) const;
 
     /// The caller of a WebSocket handshake: like require(), but a foreign Origin is refused
     /// whatever carries the token (a browser sends cookies with cross-site handshakes).
-    social::identity require_websocket(const http::request& req) const;
+    identity require_websocket(const http::request& req) const;
 
     /// Set-Cookie values for a new session and for logging out.
     std::string session_cookie(const std::string& token) const;
@@ -38,9 +38,9 @@ class authenticator {
 
   private:
     bool origin_allowed(const http::request& req) const;
-    social::identity identify(const http::request& req, bool always_check_origin) const;
+    identity identify(const http::request& req, bool always_check_origin) const;
 
-    social::accounts& accounts_;
+    const session_service& sessions_;
     std::vector<std::string> allowed_origins_;
     bool cookie_secure_;
     std::int64_t token_ttl_seconds_;
@@ -49,4 +49,4 @@ class authenticator {
 /// The value of cookie `name` in a Cookie header, if present.
 std::optional<std::string> cookie_value(const std::string& header, const std::string& name);
 
-}  // namespace bsocial::api
+}  // namespace bsocial::sessions

@@ -1,0 +1,82 @@
+#pragma once
+// Internal to http/ (server.cpp, http_session.cpp, websocket_session.cpp); no other module
+// includes it. One accepted client connection, what its sessions share with the server,
+// and the conversions between Beast messages and http::request/response.
+//
+// The pieces (as in Beast's example/advanced/server): server.cpp accepts, admits and
+// stops; http_session.cpp serves the HTTP requests of one connection; on an Upgrade,
+// websocket_session.cpp takes the connection over for the rest of its life.
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "bsocial/http/message.hpp"
+#include "bsocial/http/metrics.hpp"
+#include "bsocial/http/router.hpp"
+#include "bsocial/http/server.hpp"
+
+namespace bsocial::http::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+inline constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+class websocket_session;
+
+/// One client connection. `stream`, `upgraded` and `ws` are touched only on the
+/// connection's strand; `idle`, `idle_since` and `shedding` are also read by the acceptor.
+struct connection {
+    connection(tcp::socket s, std::string address)
+        : executor(s.get_executor()), stream(std::move(s)), client(std::move(address)) {}
+    asio::any_io_executor executor;           ///< the strand; stays valid after a WebSocket upgrade
+    beast::tcp_stream stream;                 ///< moved into the websocket_session on upgrade
+    const std::string client;                 ///< the peer's address ("" if unknown)
+    std::atomic<bool> idle{false};            ///< waiting for the first byte of a request
+    std::atomic<std::int64_t> idle_since{0};  ///< steady clock, ns
+    std::atomic<bool> shedding{false};        ///< picked to be closed to make room
+    bool upgraded = false;                    ///< `stream` now belongs to `ws`
+    std::shared_ptr<websocket_session> ws;    ///< set once upgraded to a WebSocket
+};
+
+/// What the sessions of a connection use of their server; outlives every connection.
+struct server_context {
+    const server_options& options;
+    const router& routes;
+    metrics& stats;
+    asio::thread_pool& blocking;  ///< handlers and WebSocket callbacks run here
+    const std::atomic<bool>& stopping;
+};
+
+/// What escaped a detached coroutine, logged instead of dropped (as Beast's awaitable
+/// examples do); the coroutine's scope guards have already cleaned up.
+std::function<void(std::exception_ptr)> log_exception(const char* what);
+
+/// The request as handlers see it; throws transport_error{bad_request} for a target that
+/// does not parse or is not UTF-8.
+request to_request(const bhttp::request<bhttp::string_body>& in, const std::string& client);
+
+/// The Beast message of a response, with the server's fixed headers. HEAD: the headers
+/// of the GET answer, Content-Length included, no body.
+bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned version, bool keep_alive,
+                                             bool head = false);
+
+/// Serves the HTTP requests of `conn` until it closes, idles out or the server stops;
+/// hands an Upgrade request to serve_websocket. The caller closes and releases `conn`.
+asio::awaitable<void> serve_http(server_context& ctx, std::shared_ptr<connection> conn);
+
+/// Decides the handshake `in` on the blocking pool (the route may authenticate with SQL);
+/// refused: writes the problem; accepted: runs the WebSocket until it closes.
+asio::awaitable<void> serve_websocket(server_context& ctx, std::shared_ptr<connection> conn,
+                                      bhttp::request<bhttp::string_body> in);
+
+}  // namespace bsocial::http::detail

@@ -1,0 +1,177 @@
+#include <boost/beast/websocket.hpp>
+#include <boost/url/parse.hpp>
+#include <chrono>
+#include <tuple>
+
+#include "bsocial/core/text.hpp"
+#include "bsocial/core/utf8.hpp"
+#include "bsocial/http/connection.hpp"
+#include "bsocial/http/errc.hpp"
+#include "bsocial/http/problem.hpp"
+
+// The HTTP side of one connection: read a request (header and keep-alive deadlines,
+// size limits), run its handler on the blocking-work pool, write the response; repeat
+// while kept alive. An Upgrade request goes to websocket_session.cpp.
+
+namespace bsocial::http::detail {
+
+namespace {
+
+std::int64_t steady_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+bool client_gone(const beast::error_code& ec) {
+    return ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+           ec == beast::error::timeout || ec == asio::error::connection_reset ||
+           ec == asio::error::eof;
+}
+
+struct handled {
+    response res;
+    std::string route;
+};
+
+// Runs on the blocking-work pool.
+asio::awaitable<handled> run_handler(const router* routes, bhttp::request<bhttp::string_body> in,
+                                     std::string client) {
+    request req;
+    try {
+        req = to_request(in, client);
+    } catch (const transport_error& e) {
+        co_return handled{problem_response(e), "bad_request"};
+    }
+    response res = routes->dispatch(req);
+    co_return handled{std::move(res), std::move(req.route)};
+}
+
+/// Answers a request that failed as HTTP, then the connection closes.
+asio::awaitable<void> write_problem(connection& conn, errc code, std::string message) {
+    response res = problem_response(transport_error(code, std::move(message)));
+    auto out = to_beast(res, 11, false);
+    conn.stream.expires_after(std::chrono::seconds(5));
+    co_await bhttp::async_write(conn.stream, out, as_tuple_awaitable);
+}
+
+}  // namespace
+
+request to_request(const bhttp::request<bhttp::string_body>& in, const std::string& client) {
+    request out;
+    out.method = std::string(in.method_string());
+    auto target = boost::urls::parse_origin_form(in.target());
+    if (!target) throw transport_error(errc::bad_request, "malformed request target");
+    out.path = target->path();
+    for (const auto& p : target->params())
+        out.query.emplace_back(std::string(p.key), p.has_value ? std::string(p.value) : "");
+    // Decoded path and query reach SQL as text: they must be valid UTF-8.
+    bool valid = is_valid_utf8(out.path);
+    for (const auto& [k, v] : out.query) valid = valid && is_valid_utf8(k) && is_valid_utf8(v);
+    if (!valid) throw transport_error(errc::bad_request, "the request target is not valid UTF-8");
+    for (const auto& f : in) {
+        out.headers.emplace_back(ascii_lower(f.name_string()), std::string(f.value()));
+    }
+    out.body = in.body();
+    out.client_address = client;
+    return out;
+}
+
+bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned version, bool keep_alive,
+                                             bool head) {
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+    out.set(bhttp::field::server, "bsocial");
+    if (!res.body.empty() || res.status != 204)
+        out.set(bhttp::field::content_type, res.content_type);
+    out.set("X-Content-Type-Options", "nosniff");
+    out.set(bhttp::field::cache_control, "no-store");  // API answers; files set their own
+    for (const auto& [k, v] : res.headers) out.set(k, v);
+    out.body() = res.body;
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    if (head) {  // HEAD: the headers of the GET answer, Content-Length included, no body
+        const auto length = out.body().size();
+        out.body().clear();
+        out.content_length(length);
+    }
+    return out;
+}
+
+asio::awaitable<void> serve_http(server_context& ctx, std::shared_ptr<connection> conn) {
+    const server_options& options = ctx.options;
+    const std::string& client = conn->client;
+    beast::flat_buffer buffer;
+    // A new connection has header_timeout to send its first request's headers.
+    auto header_deadline = std::chrono::steady_clock::now() + options.header_timeout;
+    for (bool first = true;; first = false) {
+        if (ctx.stopping) break;
+        if (buffer.size() == 0) {
+            // Idle until the first byte of a request: sheddable at the cap, closed at stop.
+            conn->idle_since = steady_now_ns();
+            conn->idle = true;
+            if (first)
+                conn->stream.expires_at(header_deadline);
+            else
+                conn->stream.expires_after(options.keep_alive_timeout);
+            auto [ec, n] =
+                co_await conn->stream.async_read_some(buffer.prepare(4096), as_tuple_awaitable);
+            conn->idle = false;
+            if (ec) break;  // closed, idle too long, shed or stopping
+            buffer.commit(n);
+        }
+        // A next request (possibly pipelined, already buffered) gets its own header deadline.
+        if (!first) header_deadline = std::chrono::steady_clock::now() + options.header_timeout;
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+        parser.body_limit(options.body_limit);
+        conn->stream.expires_at(header_deadline);
+        auto [read_ec, read_n] =
+            co_await bhttp::async_read_header(conn->stream, buffer, parser, as_tuple_awaitable);
+        if (!read_ec) {
+            conn->stream.expires_after(options.request_timeout);
+            std::tie(read_ec, read_n) =
+                co_await bhttp::async_read(conn->stream, buffer, parser, as_tuple_awaitable);
+        }
+        if (read_ec == bhttp::error::body_limit) {
+            co_await write_problem(*conn, errc::payload_too_large,
+                                   "request body is larger than the limit");
+            break;
+        }
+        if (read_ec == bhttp::error::header_limit) {
+            co_await write_problem(*conn, errc::headers_too_large,
+                                   "request headers are larger than the limit");
+            break;
+        }
+        if (read_ec) {
+            if (!client_gone(read_ec))
+                co_await write_problem(*conn, errc::bad_request, "malformed HTTP request");
+            break;
+        }
+
+        auto in = parser.release();
+        if (beast::websocket::is_upgrade(in)) {
+            // This frame lives as long as the WebSocket: give its read buffer back first.
+            buffer.clear();
+            buffer.shrink_to_fit();
+            co_await serve_websocket(ctx, conn, std::move(in));
+            co_return;  // the WebSocket owned (and closed) the stream
+        }
+        const unsigned version = in.version();
+        const bool keep_alive = in.keep_alive();
+        const std::string method(in.method_string());
+        const auto started = std::chrono::steady_clock::now();
+        handled h = co_await asio::co_spawn(
+            ctx.blocking, run_handler(&ctx.routes, std::move(in), client), asio::use_awaitable);
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        ctx.stats.record(h.route, method, h.res.status, seconds);
+
+        auto out = to_beast(h.res, version, keep_alive && !ctx.stopping, method == "HEAD");
+        conn->stream.expires_after(options.request_timeout);
+        auto [write_ec, written] =
+            co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);
+        if (write_ec || !out.keep_alive()) break;
+    }
+}
+
+}  // namespace bsocial::http::detail

@@ -1,0 +1,64 @@
+#include "bsocial/sessions/session_service.hpp"
+
+#include <soci/soci.h>
+
+#include "bsocial/events/event.hpp"
+#include "bsocial/outbox/outbox.hpp"
+#include "bsocial/sessions/sql.hpp"
+#include "bsocial/social/user_rows.hpp"
+#include "bsocial/store/statement.hpp"
+
+namespace bsocial::sessions {
+
+namespace {
+events::user_fields fields_of(const social::user& u) { return {u.id, u.username, u.email}; }
+}  // namespace
+
+session_service::session_service(store::database& db, const auth::token_service& tokens,
+                                 const clock& clock)
+    : db_(db), tokens_(tokens), clock_(clock) {}
+
+auth::issued_token session_service::open(const social::user& who) {
+    auto token = tokens_.issue(who.id);
+    soci::session sql(db_.pool());
+    store::write_transaction tx(sql, db_);
+    outbox::append_to_outbox(sql, events::user_logged_in(fields_of(who), clock_.now_ms()));
+    tx.commit();
+    return token;
+}
+
+std::optional<identity> session_service::authenticate(std::string_view token) const {
+    auto claims = tokens_.verify(token);
+    if (!claims) return std::nullopt;
+    soci::session sql(db_.pool());
+    auto found = db_.statements().run<social::user>(sql, queries::find_unrevoked_user,
+                                                    {claims->user_id, claims->jti},
+                                                    social::detail::bind_user);
+    if (found.empty()) return std::nullopt;
+    return identity{std::move(found.front()), std::move(*claims)};
+}
+
+void session_service::revoke(const identity& caller) {
+    soci::session sql(db_.pool());
+    store::write_transaction tx(sql, db_);
+    const std::int64_t now_ms = clock_.now_ms();
+    const std::int64_t now_s = now_ms / 1000;
+    sql << queries::revoke_token, soci::use(caller.claims.jti), soci::use(caller.claims.expires_at);
+    sql << queries::prune_revoked_tokens, soci::use(now_s);
+    outbox::append_to_outbox(sql, events::user_logged_out(fields_of(caller.who), now_ms));
+    tx.commit();
+}
+
+std::vector<std::string> session_service::revoked_unexpired() const {
+    std::vector<std::string> revoked;
+    soci::session sql(db_.pool());
+    const std::int64_t now_s = clock_.now_ms() / 1000;
+    std::string jti;
+    soci::statement st =
+        (sql.prepare << queries::revoked_unexpired, soci::use(now_s), soci::into(jti));
+    st.execute();
+    while (st.fetch()) revoked.push_back(jti);
+    return revoked;
+}
+
+}  // namespace bsocial::sessions

@@ -1,0 +1,49 @@
+#pragma once
+// Sessions: a signed token (auth::token_service) per login, checked on every request,
+// revoked at logout. Credentials (register, password check) are social::accounts; this
+// service starts once they passed. Blocking (SQL): call from the blocking-work pool.
+// Thread-safe; lives as long as the process.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bsocial/auth/jwt.hpp"
+#include "bsocial/core/clock.hpp"
+#include "bsocial/social/models.hpp"
+#include "bsocial/store/database.hpp"
+
+namespace bsocial::sessions {
+
+/// The caller of a request, once its token was checked.
+struct identity {
+    social::user who;
+    auth::token_claims claims;
+};
+
+class session_service {
+  public:
+    session_service(store::database& db, const auth::token_service& tokens, const clock& clock);
+
+    /// Issues a token for `who` (whose credentials were checked) and records user.logged_in.
+    auth::issued_token open(const social::user& who);
+
+    /// nullopt when the token is malformed, forged, expired or revoked, or its user is gone.
+    std::optional<identity> authenticate(std::string_view token) const;
+
+    /// Revokes the caller's token everywhere at once and records user.logged_out. Also
+    /// forgets revocations whose token has expired anyway. Twice is harmless.
+    void revoke(const identity& caller);
+
+    /// The ids (jti) of revoked tokens that have not expired yet: one query, run by the
+    /// notification hub once per revocation check to close the sockets of ended sessions.
+    std::vector<std::string> revoked_unexpired() const;
+
+  private:
+    store::database& db_;
+    const auth::token_service& tokens_;
+    const clock& clock_;
+};
+
+}  // namespace bsocial::sessions

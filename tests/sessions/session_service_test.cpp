@@ -1,0 +1,118 @@
+// sessions::session_service on an in-memory SQLite with a manual clock: a session opened
+// after a login, authenticate(), revoke() (logout) and the hub's revocation query.
+
+#include "bsocial/sessions/session_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "support/social_world.hpp"
+
+namespace {
+using namespace bsocial;
+using bsocial::testing::social_world;
+
+class Sessions : public ::testing::Test {
+  protected:
+    void SetUp() override { ada = w.add_user("ada"); }
+
+    social_world w;
+    social::user ada;
+};
+
+TEST_F(Sessions, OpenIssuesAVerifiableTokenForTheUserAndRecordsTheLogin) {
+    const auto token = w.sessions.open(ada);
+    EXPECT_EQ(token.claims.user_id, ada.id);
+    EXPECT_EQ(token.claims.issued_at, w.clock.now_seconds());
+    EXPECT_EQ(token.claims.expires_at, w.clock.now_seconds() + social_world::token_ttl_seconds);
+    const auto verified = w.tokens.verify(token.token);
+    ASSERT_TRUE(verified);
+    EXPECT_EQ(verified->jti, token.claims.jti);
+    EXPECT_EQ(w.events_of_type("user.logged_in"), 1);
+    EXPECT_NE(w.sessions.open(ada).claims.jti, token.claims.jti) << "one token id per session";
+}
+
+TEST_F(Sessions, AuthenticateReturnsTheCallerOfAValidToken) {
+    const auto token = w.sessions.open(ada);
+    const auto who = w.sessions.authenticate(token.token);
+    ASSERT_TRUE(who);
+    EXPECT_EQ(who->who.id, ada.id);
+    EXPECT_EQ(who->who.username, "ada");
+    EXPECT_EQ(who->who.email, "ada@example.com");
+    EXPECT_EQ(who->who.first_name, "First ada");
+    EXPECT_EQ(who->claims.jti, token.claims.jti);
+}
+
+TEST_F(Sessions, AuthenticateRefusesGarbageForgedForeignAndOrphanTokens) {
+    const auto token = w.sessions.open(ada);
+    EXPECT_FALSE(w.sessions.authenticate(""));
+    EXPECT_FALSE(w.sessions.authenticate("not.a.token"));
+    std::string forged = token.token;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(w.sessions.authenticate(forged));
+    const auth::token_service other_key(std::string(32, 'o'), w.clock, 3600);
+    EXPECT_FALSE(w.sessions.authenticate(other_key.issue(ada.id).token));
+    EXPECT_FALSE(w.sessions.authenticate(w.tokens.issue(ada.id + 100).token))
+        << "a valid token of a user that does not exist";
+}
+
+TEST_F(Sessions, ATokenExpiresAfterItsLifetime) {
+    const auto token = w.sessions.open(ada);
+    w.clock.advance_seconds(social_world::token_ttl_seconds - 120);
+    EXPECT_TRUE(w.sessions.authenticate(token.token)) << "still inside its lifetime";
+    w.clock.advance_seconds(120 + 61);
+    EXPECT_FALSE(w.sessions.authenticate(token.token));
+}
+
+TEST_F(Sessions, RevokeEndsThatSessionOnlyAndRecordsTheLogout) {
+    const auto first = w.sign_in("ada");
+    const auto second = w.log_in("ada");
+    w.sessions.revoke(first);
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM revoked_tokens"), 1);
+    EXPECT_TRUE(w.sessions.authenticate(second.token.token)) << "the other session stays";
+    EXPECT_EQ(w.events_of_type("user.logged_out"), 1);
+    EXPECT_NO_THROW(w.sessions.revoke(first)) << "twice is fine";
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM revoked_tokens"), 1);
+}
+
+TEST_F(Sessions, ARevokedTokenIsRefused) {
+    const auto session = w.log_in("ada");
+    const auto caller = w.sessions.authenticate(session.token.token);
+    ASSERT_TRUE(caller);
+    w.sessions.revoke(*caller);
+    EXPECT_FALSE(w.sessions.authenticate(session.token.token));
+}
+
+TEST_F(Sessions, RevokeForgetsRevocationsThatHaveExpired) {
+    w.sessions.revoke(w.sign_in("ada"));
+    w.clock.advance_seconds(social_world::token_ttl_seconds + 1);
+    w.sessions.revoke(w.sign_in("ada"));
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM revoked_tokens"), 1)
+        << "the first token has expired: its revocation is no longer needed";
+}
+
+TEST_F(Sessions, RevokedUnexpiredListsTheRevokedTokensUntilTheyExpire) {
+    EXPECT_TRUE(w.sessions.revoked_unexpired().empty());
+    const auto early = w.sign_in("ada");
+    w.clock.advance_seconds(600);
+    const auto late = w.sign_in("ada");
+    const auto kept = w.sign_in("ada");
+    w.sessions.revoke(early);
+    w.sessions.revoke(late);
+
+    auto revoked = w.sessions.revoked_unexpired();
+    std::sort(revoked.begin(), revoked.end());
+    std::vector<std::string> expected{early.claims.jti, late.claims.jti};
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(revoked, expected) << "both logouts, not the session still open";
+    EXPECT_EQ(std::count(revoked.begin(), revoked.end(), kept.claims.jti), 0);
+
+    // The first token expires 600 s before the second: then only the second is listed.
+    w.clock.advance_seconds(social_world::token_ttl_seconds - 600);
+    EXPECT_EQ(w.sessions.revoked_unexpired(), std::vector<std::string>{late.claims.jti});
+    w.clock.advance_seconds(600);
+    EXPECT_TRUE(w.sessions.revoked_unexpired().empty());
+}
+
+}  // namespace
