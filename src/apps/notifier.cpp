@@ -90,7 +90,6 @@ int run_notifier(const serve_config& config) {
     options.max_connections = static_cast<std::size_t>(config.max_connections);
     options.max_connections_per_client =
         static_cast<std::size_t>(config.max_connections_per_client);
-    options.handle_signals = false;  // `signals` does
     http::server server(options, router, stats);
     signals.on_stop([&server] { server.stop(); });
     const unsigned port = server.listen();

@@ -26,7 +26,6 @@ class running_server {
         options.port = 0;
         options.io_threads = 1;
         options.blocking_threads = 2;
-        options.handle_signals = false;
         server_ = std::make_unique<server>(options, routes, stats_);
         port_ = server_->listen();
         thread_ = std::thread([this] { server_->run(); });

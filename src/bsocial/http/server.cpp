@@ -64,7 +64,6 @@ struct server::impl {
           ioc(options.io_threads),
           blocking(static_cast<std::size_t>(options.blocking_threads)),
           acceptor(asio::make_strand(ioc)),
-          signals(acceptor.get_executor()),
           context{options, routes, stats, blocking, stopping} {}
 
     server_options options;
@@ -82,8 +81,6 @@ struct server::impl {
     asio::io_context ioc;
     asio::thread_pool blocking;
     tcp::acceptor acceptor;
-    asio::signal_set signals;
-    std::function<void()> on_stop;
     server_context context;  ///< what a connection's sessions use of this server
 
     enum class admission { admitted, server_full, client_full };
@@ -231,12 +228,10 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
 void server::impl::begin_stop() {
     if (stopping.exchange(true)) return;
     spdlog::info("module=http event=stopping");
-    if (on_stop) on_stop();
-    // The acceptor and the signal set live on the acceptor's strand.
+    // The acceptor lives on its strand.
     asio::post(acceptor.get_executor(), [this] {
         beast::error_code ignored;
         acceptor.close(ignored);
-        signals.cancel(ignored);
         std::lock_guard lock(connections_mutex);
         for (const auto& conn : connections) {
             // Idle keep-alive connections are closed now; busy ones finish their request.
@@ -296,21 +291,11 @@ unsigned server::listen() {
         i.max_connections, i.options.max_connections_per_client, fd_limit,
         i.options.header_timeout.count(), i.options.keep_alive_timeout.count(),
         i.options.request_timeout.count());
-    // Catch SIGINT/SIGTERM from here on: a stop that arrives before run() is honoured
-    // as soon as run() starts, instead of killing the process.
-    if (i.options.handle_signals) {
-        i.signals.add(SIGINT);
-        i.signals.add(SIGTERM);
-        i.signals.async_wait([this](const beast::error_code& ec, int) {
-            if (!ec) impl_->begin_stop();
-        });
-    }
     return i.acceptor.local_endpoint().port();
 }
 
 void server::run() {
     auto& i = *impl_;
-    i.on_stop = on_stop;
     asio::co_spawn(i.acceptor.get_executor(), i.accept_loop(), log_exception("accept_loop"));
     // An exception escaping a connection must not end the process: log it and go on.
     const auto run_io = [&i] {

@@ -4,7 +4,7 @@
 // pool (SQL, Argon2 never run on an I/O thread), then the response is written back.
 //
 // Lifecycle: construct -> listen() (binds, returns the port) -> run() blocks until stop()
-// or SIGINT/SIGTERM; stop() stops accepting, lets in-flight requests finish and closes
+// (the apps call it from core::stop_signals on SIGINT/SIGTERM); stop() stops accepting, lets in-flight requests finish and closes
 // idle keep-alive connections. Beast stays inside http/ (pimpl): server.cpp accepts and
 // stops, http_session.cpp serves one connection's requests, websocket_session.cpp an
 // upgraded connection (their shared parts: connection.hpp, internal).
@@ -42,7 +42,6 @@ struct server_options {
     /// 0 = derived from the descriptor limit (default_max_connections()).
     std::size_t max_connections = 0;
     std::size_t max_connections_per_client = 256;
-    bool handle_signals = true;
 };
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit (logged when changed); returns the
@@ -75,9 +74,6 @@ class server {
     /// Connections refused at a cap since start, and the cap in force. Thread-safe.
     std::size_t refused_count() const;
     std::size_t max_connections() const;
-
-    /// Called once from run() when a stop begins (e.g. to stop a relay too).
-    std::function<void()> on_stop;
 
   private:
     struct impl;
