@@ -90,6 +90,20 @@ std::string load_jwt_secret(const serve_config& config) {
     fail("the JWT secret file " + path.string() + " vanished while starting");
 }
 
+http::server_options server_options_of(const serve_config& config) {
+    http::server_options options;
+    options.bind = config.bind;
+    options.port = config.port;
+    options.io_threads = config.io_threads;
+    options.blocking_threads = config.db_pool_size;
+    options.header_timeout = std::chrono::seconds(config.header_timeout_seconds);
+    options.keep_alive_timeout = std::chrono::seconds(config.keep_alive_timeout_seconds);
+    options.max_connections = static_cast<std::size_t>(config.max_connections);
+    options.max_connections_per_client =
+        static_cast<std::size_t>(config.max_connections_per_client);
+    return options;
+}
+
 std::string describe_db(const std::string& url) {
     // Never log credentials: keep only the scheme and what follows '@'.
     const auto at = url.find('@');

@@ -80,17 +80,7 @@ int run_notifier(const serve_config& config) {
     router.add("GET", "/readyz", [&ops](http::request& r) { return ops.readyz(r); });
     router.add("GET", "/metrics", [&ops](http::request& r) { return ops.metrics(r); });
 
-    http::server_options options;
-    options.bind = config.bind;
-    options.port = config.port;
-    options.io_threads = config.io_threads;
-    options.blocking_threads = config.db_pool_size;
-    options.header_timeout = std::chrono::seconds(config.header_timeout_seconds);
-    options.keep_alive_timeout = std::chrono::seconds(config.keep_alive_timeout_seconds);
-    options.max_connections = static_cast<std::size_t>(config.max_connections);
-    options.max_connections_per_client =
-        static_cast<std::size_t>(config.max_connections_per_client);
-    http::server server(options, router, stats);
+    http::server server(server_options_of(config), router, stats);
     signals.on_stop([&server] { server.stop(); });
     const unsigned port = server.listen();
     consumer.start();

@@ -213,20 +213,12 @@ int run_serve(const serve_config& config) {
     api::add_routes(router, {sessions_h, users_h, posts_h, ops_h});
     notify::add_notification_routes(router, delivery);
 
-    http::server_options options;
-    options.bind = config.bind;
-    options.port = config.port;
-    options.io_threads = config.io_threads;
+    auto options = server_options_of(config);
     // Requests waiting for a password hash hold a blocking thread each (at most threads +
     // queue of them): they get threads of their own, so reads never wait behind them.
     options.blocking_threads = config.db_pool_size + hasher.max_waiting_callers();
     options.body_limit = static_cast<std::size_t>(config.body_limit_bytes);
     options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
-    options.header_timeout = std::chrono::seconds(config.header_timeout_seconds);
-    options.keep_alive_timeout = std::chrono::seconds(config.keep_alive_timeout_seconds);
-    options.max_connections = static_cast<std::size_t>(config.max_connections);
-    options.max_connections_per_client =
-        static_cast<std::size_t>(config.max_connections_per_client);
     http::server server(options, router, stats);
     signals.on_stop([&server] { server.stop(); });
     const unsigned port = server.listen();
