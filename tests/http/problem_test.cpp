@@ -61,15 +61,19 @@ TEST(Problem, DomainCodesMapToTheirStatusWithTheirHeaders) {
     }
     bsocial::error limited(error_code::rate_limited, "slow down");
     limited.retry_after_seconds = 7;
-    const auto* retry_after = header_of(http::problem_response(limited), "Retry-After");
+    // header_of points into the response: keep each response alive while it is read.
+    const auto limited_res = http::problem_response(limited);
+    const auto* retry_after = header_of(limited_res, "Retry-After");
     ASSERT_TRUE(retry_after);
     EXPECT_EQ(*retry_after, "7");
-    const auto* scheme = header_of(
-        http::problem_response(bsocial::error(error_code::unauthorized, "x")), "WWW-Authenticate");
+    const auto unauthorized_res =
+        http::problem_response(bsocial::error(error_code::unauthorized, "x"));
+    const auto* scheme = header_of(unauthorized_res, "WWW-Authenticate");
     ASSERT_TRUE(scheme);
     EXPECT_EQ(*scheme, "Bearer");
-    EXPECT_FALSE(header_of(http::problem_response(http::transport_error(errc::bad_request, "x")),
-                           "Retry-After"));
+    const auto bad_request_res =
+        http::problem_response(http::transport_error(errc::bad_request, "x"));
+    EXPECT_FALSE(header_of(bad_request_res, "Retry-After"));
 }
 
 }  // namespace
