@@ -68,6 +68,9 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
         ->envname("BSOCIAL_KAFKA_BROKERS");
     cmd.add_option("--relay", c.relay_enabled, "run the outbox relay in this process")
         ->envname("BSOCIAL_RELAY");
+    cmd.add_option("--relay-poll-ms", c.relay_poll_ms,
+                   "how often an idle outbox relay looks for events nobody woke it for")
+        ->envname("BSOCIAL_RELAY_POLL_MS");
     cmd.add_option("--kafka-message-timeout-ms", c.kafka_message_timeout_ms,
                    "Kafka delivery timeout per message")
         ->envname("BSOCIAL_KAFKA_MESSAGE_TIMEOUT_MS");

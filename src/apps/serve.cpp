@@ -30,6 +30,7 @@
 #include "bsocial/social/graph.hpp"
 #include "bsocial/social/posts.hpp"
 #include "bsocial/store/database.hpp"
+#include "bsocial/store/pg_wakeup.hpp"
 #include "bsocial/store/sql_error.hpp"
 
 namespace bsocial::apps {
@@ -49,6 +50,7 @@ outbox::relay_options relay_options_of(const serve_config& config) {
     outbox::relay_options r;
     r.crash_after_publish = config.relay_crash_after_publish;
     r.flush_timeout = std::chrono::milliseconds(config.kafka_message_timeout_ms + 5000);
+    r.idle_poll = std::chrono::milliseconds(config.relay_poll_ms);
     return r;
 }
 
@@ -93,6 +95,18 @@ std::string relay_metrics(const outbox::relay_status& s) {
 }
 }  // namespace
 
+namespace {
+/// On PostgreSQL, a LISTEN that nudges `relay` when another process wrote events; null on
+/// SQLite (one process: its writes nudge the relay directly).
+std::unique_ptr<store::pg_wakeup> relay_wakeup_of(const store::database& db,
+                                                  const std::string& db_url,
+                                                  outbox::outbox_relay& relay) {
+    if (db.kind() != store::dialect::postgresql) return nullptr;
+    return std::make_unique<store::pg_wakeup>(db_url, outbox::relay_channel,
+                                              [&relay] { relay.nudge(); });
+}
+}  // namespace
+
 int run_relay(const serve_config& config) {
     if (config.kafka_brokers.empty())
         throw std::invalid_argument("the relay needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
@@ -102,10 +116,13 @@ int run_relay(const serve_config& config) {
     db.migrate();
     kafka::outbox_publisher publisher(kafka_options_of(config));
     outbox::outbox_relay relay(db, publisher, clock, relay_options_of(config));
+    auto wakeup = relay_wakeup_of(db, effective_db_url(config), relay);
     relay.start();
+    if (wakeup) wakeup->start();
     std::printf("bsocial relay publishing to %s\n", config.kafka_brokers.c_str());
     std::fflush(stdout);
     signals.wait();
+    if (wakeup) wakeup->stop();
     relay.stop();
     return 0;
 }
@@ -160,6 +177,13 @@ int run_serve(const serve_config& config) {
         relay =
             std::make_unique<outbox::outbox_relay>(db, *publisher, clock, relay_options_of(config));
     }
+    // PostgreSQL, several processes: every relay listens, a process without one rings.
+    std::unique_ptr<store::pg_wakeup> relay_wakeup;
+    std::unique_ptr<store::pg_doorbell> relay_doorbell;
+    if (relay)
+        relay_wakeup = relay_wakeup_of(db, db_url, *relay);
+    else if (db.kind() == store::dialect::postgresql)
+        relay_doorbell = std::make_unique<store::pg_doorbell>(db_url, outbox::relay_channel);
 
     http::metrics stats;
     api::sessions_handler sessions_h(accounts, sessions, auth);
@@ -204,10 +228,12 @@ int run_serve(const serve_config& config) {
             return web_app->serve(req);
         };
     }
-    hooks.on_response = [&relay, &fanout](const http::request& req, const http::response& res) {
+    hooks.on_response = [&relay, &relay_doorbell, &fanout](const http::request& req,
+                                                            const http::response& res) {
         if (req.method == "GET" || res.status >= 300) return;
         if (req.route == "/api/v1/posts") fanout.nudge();
         if (relay) relay->nudge();
+        if (relay_doorbell) relay_doorbell->ring();
     };
     http::router router(std::move(hooks));
     api::add_routes(router, {sessions_h, users_h, posts_h, ops_h});
@@ -226,11 +252,15 @@ int run_serve(const serve_config& config) {
     std::fflush(stdout);
     spdlog::info("module=serve event=listening bind={} port={}", config.bind, port);
     if (relay) relay->start();
+    if (relay_wakeup) relay_wakeup->start();
+    if (relay_doorbell) relay_doorbell->start();
     fanout.start();
     pushes.start();
     server.run();
     pushes.stop();
     fanout.stop();
+    if (relay_doorbell) relay_doorbell->stop();
+    if (relay_wakeup) relay_wakeup->stop();
     if (relay) relay->stop();
     spdlog::info("module=serve event=stopped hashes_refused={}", hasher.refused_total());
     return 0;

@@ -39,6 +39,8 @@ void serve_config::validate() const {
     require(io_threads >= 1 && io_threads <= 64, "io threads must be 1..64");
     require(db_pool_size >= 1 && db_pool_size <= 256, "database pool size must be 1..256");
     require(body_limit_bytes >= 1024, "body limit must be >= 1024 bytes");
+    require(relay_poll_ms >= 1 && relay_poll_ms <= 600000,
+            "relay poll must be 1..600000 ms (BSOCIAL_RELAY_POLL_MS)");
     require(request_timeout_seconds >= 1, "request timeout must be >= 1 second");
     require(header_timeout_seconds >= 1,
             "header timeout must be >= 1 second (BSOCIAL_HEADER_TIMEOUT_SECONDS)");

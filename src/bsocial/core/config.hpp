@@ -32,6 +32,7 @@ struct serve_config {
     std::string static_dir;     ///< web app files served at / (optional)
     std::string kafka_brokers;  ///< empty = outbox relay disabled
     bool relay_enabled = true;  ///< run the outbox relay inside `serve` (when Kafka is set)
+    int relay_poll_ms = 50;     ///< an idle relay looks again this often (wake-ups come first)
     int kafka_message_timeout_ms = 10000;
     bool relay_crash_after_publish = false;  ///< test-only fault injection
     std::int64_t body_limit_bytes = 64 * 1024;

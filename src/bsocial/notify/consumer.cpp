@@ -153,7 +153,25 @@ void comment_consumer::consume_until_stopped() {
     spdlog::info("module=notify event=consumer_started group={} topic={}", options_.group_id,
                  options_.topic);
 
+    // Offsets of stored rows not yet committed to Kafka, per partition (the next to read).
+    std::map<int32_t, int64_t> uncommitted;
+    auto last_commit = std::chrono::steady_clock::now();
+    const auto commit = [&](bool wait) {
+        if (uncommitted.empty()) return;
+        std::vector<RdKafka::TopicPartition*> offsets;
+        for (const auto& [partition, offset] : uncommitted)
+            offsets.push_back(RdKafka::TopicPartition::create(options_.topic, partition, offset));
+        const auto err = wait ? consumer->commitSync(offsets) : consumer->commitAsync(offsets);
+        for (auto* tp : offsets) delete tp;
+        if (err != RdKafka::ERR_NO_ERROR)
+            spdlog::warn("module=notify event=commit_failed error=\"{}\"", RdKafka::err2str(err));
+        uncommitted.clear();
+        last_commit = std::chrono::steady_clock::now();
+    };
+
     while (!worker_.stopping()) {
+        if (std::chrono::steady_clock::now() - last_commit >= options_.commit_interval)
+            commit(false);
         // A small batch: up to max_batch messages or 50 ms, whichever comes first.
         std::vector<std::unique_ptr<RdKafka::Message>> batch;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
@@ -205,18 +223,8 @@ void comment_consumer::consume_until_stopped() {
                 tx.commit();
             }
             if (created) notification_store::announce_committed();  // wake the pushers
-            // Offsets only after the rows are durable.
-            std::map<int32_t, int64_t> next_offsets;
-            for (const auto& msg : batch) next_offsets[msg->partition()] = msg->offset() + 1;
-            std::vector<RdKafka::TopicPartition*> offsets;
-            for (const auto& [partition, offset] : next_offsets)
-                offsets.push_back(
-                    RdKafka::TopicPartition::create(options_.topic, partition, offset));
-            const auto commit_err = consumer->commitSync(offsets);
-            for (auto* tp : offsets) delete tp;
-            if (commit_err != RdKafka::ERR_NO_ERROR)
-                spdlog::warn("module=notify event=commit_failed error=\"{}\"",
-                             RdKafka::err2str(commit_err));
+            // Offsets only after the rows are durable; sent with the next commit.
+            for (const auto& msg : batch) uncommitted[msg->partition()] = msg->offset() + 1;
             events_ += static_cast<std::int64_t>(batch.size());
             notifications_ += created;
             forged_ += forged;
@@ -236,6 +244,7 @@ void comment_consumer::consume_until_stopped() {
             worker_.sleep_for(std::chrono::seconds(1));
         }
     }
+    commit(true);
     spdlog::info("module=notify event=consumer_stopped");
 }
 

@@ -32,6 +32,10 @@ struct consumer_options {
     std::string group_id = "bsocial-notifier";
     std::string topic = "bsocial.comments";
     int max_batch = 200;
+    /// Offsets are committed to Kafka at most this often (and when the consumer stops):
+    /// each commit is a request to the group coordinator, and a commit lost in a crash
+    /// only redelivers events whose rows already exist (UNIQUE comment_id drops them).
+    std::chrono::milliseconds commit_interval{1000};
 };
 
 struct consumer_counters {

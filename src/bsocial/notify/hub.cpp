@@ -14,7 +14,7 @@
 
 #include "bsocial/core/parse.hpp"
 #include "bsocial/core/time_format.hpp"
-#include "bsocial/notify/pg_listener.hpp"
+#include "bsocial/store/pg_listener.hpp"
 #include "bsocial/sessions/session_service.hpp"
 #include "bsocial/store/sql_error.hpp"
 
@@ -259,8 +259,8 @@ std::int64_t hub::next_expiry_ms() const {
 void hub::run() {
     using clock = std::chrono::steady_clock;
     const bool pg = db_.kind() == store::dialect::postgresql;
-    std::unique_ptr<pg_listener> listener;
-    if (pg) listener = std::make_unique<pg_listener>(options_.db_url, notification_channel);
+    std::unique_ptr<store::pg_listener> listener;
+    if (pg) listener = std::make_unique<store::pg_listener>(options_.db_url, notification_channel);
     int watch_fd = -1;
     if (!wake_file_.empty()) {
         watch_fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

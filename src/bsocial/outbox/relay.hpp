@@ -21,6 +21,10 @@
 
 namespace bsocial::outbox {
 
+/// PostgreSQL: a process that wrote events but runs no relay NOTIFYs this channel, and
+/// every relay LISTENs on it (store/pg_wakeup.hpp), so no event waits for a relay's poll.
+inline constexpr const char* relay_channel = "bsocial_outbox";
+
 struct relay_options {
     int batch_size = 500;
     std::chrono::milliseconds idle_poll{50};         ///< how often an idle relay looks again

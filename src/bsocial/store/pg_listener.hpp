@@ -8,7 +8,7 @@
 
 struct pg_conn;
 
-namespace bsocial::notify {
+namespace bsocial::store {
 
 class pg_listener {
   public:
@@ -34,4 +34,4 @@ class pg_listener {
     pg_conn* conn_ = nullptr;
 };
 
-}  // namespace bsocial::notify
+}  // namespace bsocial::store

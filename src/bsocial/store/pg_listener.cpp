@@ -1,9 +1,9 @@
-#include "bsocial/notify/pg_listener.hpp"
+#include "bsocial/store/pg_listener.hpp"
 
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
-namespace bsocial::notify {
+namespace bsocial::store {
 
 pg_listener::pg_listener(std::string url, std::string channel)
     : url_(std::move(url)), channel_(std::move(channel)) {}
@@ -22,7 +22,7 @@ bool pg_listener::connect() {
     const char* values[] = {url_.c_str(), "5", nullptr};
     conn_ = PQconnectdbParams(keys, values, 1);
     if (PQstatus(conn_) != CONNECTION_OK) {
-        spdlog::warn("module=notify event=listen_connect_failed error=\"{}\"",
+        spdlog::warn("module=store event=listen_connect_failed error=\"{}\"",
                      PQerrorMessage(conn_));
         close();
         return false;
@@ -35,7 +35,7 @@ bool pg_listener::connect() {
     const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
-        spdlog::warn("module=notify event=listen_failed error=\"{}\"", PQerrorMessage(conn_));
+        spdlog::warn("module=store event=listen_failed error=\"{}\"", PQerrorMessage(conn_));
         close();
         return false;
     }
@@ -43,7 +43,7 @@ bool pg_listener::connect() {
         close();
         return false;
     }
-    spdlog::info("module=notify event=listening channel={}", channel_);
+    spdlog::info("module=store event=listening channel={}", channel_);
     return true;
 }
 
@@ -52,7 +52,7 @@ int pg_listener::socket() const noexcept { return conn_ ? PQsocket(conn_) : -1; 
 bool pg_listener::drain(std::vector<std::string>& payloads) {
     if (!conn_) return false;
     if (!PQconsumeInput(conn_) || PQstatus(conn_) != CONNECTION_OK) {
-        spdlog::warn("module=notify event=listen_lost error=\"{}\"", PQerrorMessage(conn_));
+        spdlog::warn("module=store event=listen_lost error=\"{}\"", PQerrorMessage(conn_));
         close();
         return false;
     }
@@ -63,4 +63,4 @@ bool pg_listener::drain(std::vector<std::string>& payloads) {
     return true;
 }
 
-}  // namespace bsocial::notify
+}  // namespace bsocial::store
