@@ -547,6 +547,9 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
             add("POST /api/v1/posts", "posts", 16, posts)
         h.close()
 
+        if args.only:
+            wanted = {"healthz", *args.only.split(",")}  # /healthz: the percentages' base
+            scenarios = [sc for sc in scenarios if sc["group"] in wanted]
         results = []
         for sc in scenarios:
             if not server.alive():
@@ -1065,6 +1068,10 @@ def main() -> int:
                     help="where benchmarks.{md,json,png} go")
     ap.add_argument("--render", action="store_true", help="only rewrite the docs from the JSON")
     ap.add_argument("--keep", action="store_true", help="keep the run's temp dir")
+    ap.add_argument("--only", default="",
+                    help="only these scenario groups (comma-separated: feed_throughput, shape, "
+                         "mixed, posts; /healthz always runs); results are printed, not "
+                         "written to docs/")
     args = ap.parse_args()
 
     docs = Path(args.docs)
@@ -1084,6 +1091,8 @@ def main() -> int:
     if not args.scale:
         record = run_once(args, args.db, dataset_params(args), full=True)
         print_run(record)
+        if args.only:  # a partial run: printed, never written over the full figures
+            return 1 if record["errors"] > 0 else 0
         results["bench"] = {**meta, "run": record}
         failed = record["errors"] > 0
     else:
