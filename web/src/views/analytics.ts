@@ -180,8 +180,8 @@ export function renderAnalytics(root: HTMLElement, ctx: Ctx): () => void {
       chart = loginsChart(chartHost, data);
       chartHost.dataset.points = String(chart.data[0]?.length ?? 0);
       replace(tableHost, loginsTable(data));
-      const total = data.days.reduce((s, d) => s + d.logged_in_users, 0);
-      chartStatus.textContent = `${plural(data.days.length, 'day', 'days')} in ${data.tz}; ${plural(total, 'login-day', 'login-days')} in all.`;
+      const busiest = data.days.reduce((m, d) => Math.max(m, d.logged_in_users), 0);
+      chartStatus.textContent = `${plural(data.days.length, 'day', 'days')} in ${data.tz}; at most ${plural(busiest, 'user', 'users')} a day.`;
     } catch (e) {
       if (closed || seq !== loginsSeq) return;
       chartStatus.textContent = failure(e);
