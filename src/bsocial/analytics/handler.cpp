@@ -115,8 +115,8 @@ http::response handler::run(const telemetry::query_config& query) {
         throw;  // from the SQL lookup's domain code, as is
     } catch (const soci::soci_error&) {
         throw;  // the SQL lookup failed: a 500, logged without the bound values (router hook)
-    } catch (const std::runtime_error& e) {
-        // An unreadable query file, an answer without the expected aggregations.
+    } catch (const std::exception& e) {
+        // An unreadable or broken query file, an answer without the expected aggregations.
         fail("unusable", e);
         throw unavailable(std::string("analytics are misconfigured: ") + e.what());
     }
