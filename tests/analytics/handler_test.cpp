@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
 
 #include "bsocial/analytics/post_lookup.hpp"
 #include "bsocial/http/router.hpp"
@@ -96,11 +97,15 @@ TEST_F(Analytics, AnEngineThatDoesNotAnswerIs503) {
     analytics::settings s;
     s.es.url = "http://127.0.0.1:9";  // discard: nobody listens
     s.es.request_timeout_ms = 1000;
+    s.queries_dir =
+        (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "queries")
+            .string();
     analytics::handler h(s, *w.db, auth, roles);
     const auto [status, body] = get(h, paths[1], ada);
     EXPECT_EQ(status, 503u);
     EXPECT_EQ(std::string(body.at("error").at("message").as_string())
-                  .rfind("the search engine is unreachable", 0), 0u);
+                  .rfind("the search engine is unreachable", 0), 0u)
+        << body;
 }
 
 TEST_F(Analytics, SqlLookupGivesAuthorExcerptAndCountOfKnownPosts) {
