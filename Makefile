@@ -123,8 +123,9 @@ bench-telemetry: build stack-fetch
 	BSOCIAL_BIN=build/release/bsocial $(PYTHON) tests/telemetry/bench_telemetry.py
 
 # `make test` runs the telemetry suite against Elasticsearch 8 (BSOCIAL_TEST_ENGINE's default);
-# this runs it against OpenSearch 2.19 (the other supported engine). ~3 min.
-test-opensearch: build-debug stack-fetch
+# this runs it against OpenSearch 2.19 (the other supported engine). ~3 min. `web`: the
+# suite ends with the Analytics page in Chromium (tests/web/analytics.mjs).
+test-opensearch: build-debug stack-fetch web
 	cd tests/telemetry && BSOCIAL_TEST_ENGINE=opensearch BSOCIAL_BIN=$(CURDIR)/build/debug/bsocial \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider
 

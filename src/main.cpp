@@ -74,6 +74,10 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
     cmd.add_option("--kafka-message-timeout-ms", c.kafka_message_timeout_ms,
                    "Kafka delivery timeout per message")
         ->envname("BSOCIAL_KAFKA_MESSAGE_TIMEOUT_MS");
+    cmd.add_option("--admins", c.admins,
+                   "usernames of the administrators (they see /api/v1/analytics), comma-separated")
+        ->envname("BSOCIAL_ADMINS")
+        ->delimiter(',');
     cmd.add_option("--static-dir", c.static_dir, "web app files to serve at /")
         ->envname("BSOCIAL_STATIC_DIR");
     cmd.add_option("--header-timeout", c.header_timeout_seconds,
@@ -132,6 +136,8 @@ int main(int argc, char** argv) {
 
     auto* serve = app.add_subcommand("serve", "run the HTTP API");
     add_serve_options(*serve, config);
+    bsocial::analytics::settings analytics;
+    bsocial::apps::add_analytics_options(*serve, analytics);
     auto* migrate = app.add_subcommand("migrate", "apply database migrations and exit");
     add_serve_options(*migrate, config);
     auto* relay = app.add_subcommand("relay", "publish the outbox to Kafka (no HTTP)");
@@ -154,14 +160,16 @@ int main(int argc, char** argv) {
     spdlog::set_default_logger(logger);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
     // Validated once, then passed by const& to the process's entry point.
-    const auto run = [](const bsocial::serve_config& c,
-                        int (*entry)(const bsocial::serve_config&)) {
+    const auto run = [](const bsocial::serve_config& c, const auto& entry) {
         c.validate();
         spdlog::set_level(spdlog::level::from_str(c.log_level));
         return entry(c);
     };
     try {
-        if (*serve) return run(config, bsocial::apps::run_serve);
+        if (*serve)
+            return run(config, [&analytics](const bsocial::serve_config& c) {
+                return bsocial::apps::run_serve(c, analytics);
+            });
         if (*migrate) return run(config, bsocial::apps::run_migrate);
         if (*relay) return run(config, bsocial::apps::run_relay);
         if (*notifier) return run(notifier_config, bsocial::apps::run_notifier);

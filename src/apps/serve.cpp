@@ -24,6 +24,7 @@
 #include "bsocial/notify/hub.hpp"
 #include "bsocial/outbox/relay.hpp"
 #include "bsocial/sessions/authenticator.hpp"
+#include "bsocial/sessions/roles.hpp"
 #include "bsocial/sessions/session_service.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/fanout.hpp"
@@ -135,7 +136,8 @@ int run_migrate(const serve_config& config) {
     return 0;
 }
 
-int run_serve(const serve_config& config) {
+int run_serve(const serve_config& config, const analytics::settings& analytics_settings) {
+    analytics_settings.validate();
     stop_signals signals;  // before any thread exists (the hasher's, librdkafka's...)
     init_crypto();
     const system_clock clock;
@@ -186,8 +188,9 @@ int run_serve(const serve_config& config) {
         relay_doorbell = std::make_unique<store::pg_doorbell>(db_url, outbox::relay_channel);
 
     http::metrics stats;
+    const sessions::roles roles(config.admins);
     api::sessions_handler sessions_h(accounts, sessions, auth);
-    api::users_handler users_h(accounts, graph, auth);
+    api::users_handler users_h(accounts, graph, auth, roles);
     api::posts_handler posts_h(posts, auth);
     api::ops_extras ops_extras;
     ops_extras.metrics = [&relay, &fanout, &hasher] {
@@ -238,11 +241,19 @@ int run_serve(const serve_config& config) {
     http::router router(std::move(hooks));
     api::add_routes(router, {sessions_h, users_h, posts_h, ops_h});
     notify::add_notification_routes(router, delivery);
+    // Administrators' analytics: the search engine's ranking + SQL's posts (docs/analytics.md).
+    analytics::handler analytics_h(analytics_settings, db, auth, roles);
+    analytics::add_analytics_routes(router, analytics_h);
+    spdlog::info("module=serve event=analytics search_engine={} admins={}",
+                 analytics_settings.configured() ? "configured" : "none (analytics answer 503)",
+                 roles.admins().size());
 
     auto options = server_options_of(config);
     // Requests waiting for a password hash hold a blocking thread each (at most threads +
     // queue of them): they get threads of their own, so reads never wait behind them.
-    options.blocking_threads = config.db_pool_size + hasher.max_waiting_callers();
+    // Analytics requests wait on the search engine (bounded): threads of their own too.
+    options.blocking_threads = config.db_pool_size + hasher.max_waiting_callers() +
+                               (analytics_settings.configured() ? analytics_settings.max_concurrent : 0);
     options.body_limit = static_cast<std::size_t>(config.body_limit_bytes);
     options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
     http::server server(options, router, stats);

@@ -1,12 +1,14 @@
 #pragma once
 
+#include "bsocial/analytics/handler.hpp"
 #include "bsocial/core/config.hpp"
 
 namespace bsocial::apps {
 
 /// `bsocial serve`: wires the API process together and runs it until SIGTERM. Returns the
 /// process exit code.
-int run_serve(const serve_config& config);
+/// `analytics`: the search engine of /api/v1/analytics/* (not configured: they answer 503).
+int run_serve(const serve_config& config, const analytics::settings& analytics = {});
 
 /// `bsocial relay`: publishes the outbox to Kafka without serving HTTP (when `serve` runs
 /// with the relay disabled, or to run it on its own).

@@ -4,15 +4,19 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
+#include "bsocial/analytics/post_lookup.hpp"
 #include "bsocial/core/clock.hpp"
+#include "bsocial/core/config.hpp"
 #include "bsocial/core/stop_signals.hpp"
 #include "bsocial/telemetry/config.hpp"
 #include "bsocial/telemetry/es_client.hpp"
 #include "bsocial/telemetry/index_templates.hpp"
 #include "bsocial/telemetry/indexer.hpp"
 #include "bsocial/telemetry/query_runner.hpp"
+#include "bsocial/store/database.hpp"
 
 namespace bsocial::apps {
 
@@ -79,13 +83,43 @@ int run_telemetry(const telemetry_config& raw) {
     return indexer.clean() ? 0 : 1;
 }
 
-int run_query_command(const query_config& config) {
+/// Where `bsocial query` reads the posts' details (q2, q3): the API's database.
+struct query_database {
+    std::string db_url;  ///< BSOCIAL_DB; empty: the SQLite file in data_dir
+    std::string data_dir = "data";
+};
+
+int run_query_command(const query_config& config, const query_database& where) {
     config.validate();
     spdlog::set_level(spdlog::level::from_str(config.log_level));
-    return telemetry::run_query(config);
+    if (config.name == "q1") return telemetry::run_query(config, {});
+    serve_config sql_config;
+    sql_config.db_url = where.db_url;
+    sql_config.data_dir = where.data_dir;
+    const auto url = effective_db_url(sql_config);
+    if (where.db_url.empty() && !std::filesystem::is_regular_file(where.data_dir + "/bsocial.db"))
+        throw std::runtime_error("no database at " + where.data_dir + "/bsocial.db: " +
+                                 config.name + " reads the posts' details from the API's "
+                                 "database (set BSOCIAL_DB or --data-dir)");
+    store::database db(url, 1);
+    return telemetry::run_query(config, analytics::sql_post_lookup(db));
 }
 
 }  // namespace
+
+void add_analytics_options(CLI::App& serve, analytics::settings& settings) {
+    settings.es.request_timeout_ms = 5000;
+    add_elasticsearch_options(serve, settings.es);
+    serve.add_option("--queries-dir", settings.queries_dir,
+                     "directory of the stored queries (queries/*.json)")
+        ->envname("BSOCIAL_QUERIES_DIR");
+    serve.add_option("--analytics-timeout-ms", settings.es.request_timeout_ms,
+                     "longest wait for one search engine request of /api/v1/analytics")
+        ->envname("BSOCIAL_ANALYTICS_TIMEOUT_MS");
+    serve.add_option("--analytics-max-concurrent", settings.max_concurrent,
+                     "analytics requests at once (one more answers 503)")
+        ->envname("BSOCIAL_ANALYTICS_MAX_CONCURRENT");
+}
 
 void add_telemetry_commands(CLI::App& app, std::function<int()>& chosen) {
     // Owned by the lambdas below; CLI11 writes into them while parsing.
@@ -134,12 +168,22 @@ void add_telemetry_commands(CLI::App& app, std::function<int()>& chosen) {
     query->add_option("--to", qc->to, "q1/q2: last day YYYY-MM-DD, inclusive");
     query->add_option("--tz", qc->tz, "time zone of the calendar days (IANA name or +hh:mm)")
         ->envname("BSOCIAL_QUERY_TZ");
-    query->add_flag("--json", qc->json, "print the raw Elasticsearch response");
+    query->add_flag("--json", qc->json,
+                    "print the rows as JSON (what GET /api/v1/analytics/* answers)");
+    auto qdb = std::make_shared<query_database>();
+    query
+        ->add_option("--db", qdb->db_url,
+                     "q2/q3: the API's database URL, for the posts' details (default: SQLite "
+                     "in the data dir)")
+        ->envname("BSOCIAL_DB");
+    query->add_option("--data-dir", qdb->data_dir, "q2/q3: the API's data directory")
+        ->envname("BSOCIAL_DATA_DIR");
     query->add_option("--queries-dir", qc->queries_dir, "directory of the stored queries")
         ->envname("BSOCIAL_QUERIES_DIR");
     query->add_option("--log-level", qc->log_level, "trace|debug|info|warn|error")
         ->envname("BSOCIAL_LOG_LEVEL");
-    query->callback([qc, &chosen] { chosen = [qc] { return run_query_command(*qc); }; });
+    query->callback(
+        [qc, qdb, &chosen] { chosen = [qc, qdb] { return run_query_command(*qc, *qdb); }; });
 }
 
 }  // namespace bsocial::apps

@@ -46,7 +46,7 @@ class Handlers : public ::testing::Test {
     Handlers()
         : auth(w.sessions, {"https://app.example"}, false, social_world::token_ttl_seconds),
           sessions(w.accounts, w.sessions, auth),
-          users(w.accounts, w.graph, auth),
+          users(w.accounts, w.graph, auth, roles),
           posts(w.posts, auth),
           ops(*w.db, stats, {}),
           router({.on_exception = [](const http::request& req, const std::exception& e) {
@@ -116,6 +116,7 @@ class Handlers : public ::testing::Test {
     social_world w;
     http::metrics stats;
     sessions::authenticator auth;
+    sessions::roles roles{std::vector<std::string>{"Ada"}};  // BSOCIAL_ADMINS=Ada: case-insensitive
     api::sessions_handler sessions;
     api::users_handler users;
     api::posts_handler posts;
@@ -199,6 +200,16 @@ TEST_F(Handlers, LoginAnswersATokenAUserAndACookie) {
     ASSERT_TRUE(r.header("Set-Cookie"));
     EXPECT_EQ(r.header("Set-Cookie")->rfind("bsocial_session=" + token + ";", 0), 0u);
     EXPECT_EQ(get("/api/v1/users/me", token).status, 200u);
+}
+
+TEST_F(Handlers, MeTellsWhetherTheCallerIsAnAdministrator) {
+    const auto a = get("/api/v1/users/me", ada_token);
+    ASSERT_EQ(a.status, 200u);
+    EXPECT_EQ(a.body.at("is_admin"), json::value(true));
+    const auto b = get("/api/v1/users/me", bob_token);
+    ASSERT_EQ(b.status, 200u);
+    EXPECT_EQ(b.body.at("is_admin"), json::value(false));
+    EXPECT_FALSE(bsocial::sessions::roles(std::vector<std::string>{" ", ""}).is_admin(ada));
 }
 
 TEST_F(Handlers, LoginErrors) {

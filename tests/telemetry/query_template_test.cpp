@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "bsocial/telemetry/config.hpp"
+#include "bsocial/telemetry/analytics.hpp"
 #include "bsocial/telemetry/query_runner.hpp"
 
 using namespace bsocial::telemetry;
@@ -83,30 +84,102 @@ TEST(QueryTemplate, ConfigValidation) {
     EXPECT_THROW(c.validate(), std::invalid_argument);
 }
 
-TEST(QueryReport, RendersTheThreeTables) {
-    const auto q1 = render_table("q1", R"({"aggregations":{"per_day":{"buckets":[
-        {"key_as_string":"2026-03-28","doc_count":2,"users":{"value":1}}]}}})");
-    EXPECT_EQ(q1, "day          logged-in users\n2026-03-28   1\n");
-    const auto q2 = render_table("q2", R"({"aggregations":{"per_day":{"buckets":[
-        {"key_as_string":"2026-03-28","top_posts":{"buckets":[{"key":"9","doc_count":3}]}},
-        {"key_as_string":"2026-03-29","top_posts":{"buckets":[]}}]}}})");
-    EXPECT_EQ(q2,
-              "day          rank  post_id     comments\n"
-              "2026-03-28   1     9           3\n"
-              "2026-03-29   -     (no comments)\n");
-    const auto q3 = render_table("q3", R"({"aggregations":{
+// analytics_rows + render_table: the rows of `bsocial query --json` and of the API.
+namespace {
+std::string table(std::string_view name, std::string_view response, const post_lookup& lookup = {},
+                  const std::string& user_id = {}) {
+    query_config c;
+    c.tz = "Europe/Paris";
+    return render_table(name, analytics_rows(name, response, c, lookup, user_id));
+}
+
+/// Knows post 9 only; records what it was asked.
+struct fake_lookup {
+    std::vector<std::string> asked;
+    post_lookup fn() {
+        return [this](const std::vector<std::string>& ids) {
+            asked.insert(asked.end(), ids.begin(), ids.end());
+            return std::map<std::string, post_details>{{"9", {"ada", "Hello…", 5}}};
+        };
+    }
+};
+}  // namespace
+
+TEST(AnalyticsRows, OneObjectPerDayAndRankedPostsWithSqlDetails) {
+    query_config c;
+    c.tz = "Europe/Paris";
+    const auto q1 = analytics_rows("q1", R"({"aggregations":{"per_day":{"buckets":[
+        {"key_as_string":"2026-03-28","doc_count":2,"users":{"value":1}}]}}})", c, {});
+    EXPECT_EQ(json::value(q1), json::parse(R"({"tz":"Europe/Paris","days":[
+        {"day":"2026-03-28","logged_in_users":1}]})"));
+    fake_lookup sql;
+    const auto q2 = analytics_rows("q2", R"({"aggregations":{"per_day":{"buckets":[
+        {"key_as_string":"2026-03-28","top_posts":{"buckets":[{"key":"9","doc_count":3},
+                                                              {"key":"7","doc_count":1}]}},
+        {"key_as_string":"2026-03-29","top_posts":{"buckets":[]}}]}}})", c, sql.fn());
+    EXPECT_EQ(json::value(q2), json::parse(R"({"tz":"Europe/Paris","days":[
+        {"day":"2026-03-28","posts":[
+          {"rank":1,"post_id":"9","comments":3,"author":"ada","excerpt":"Hello…","comment_count":5},
+          {"rank":2,"post_id":"7","comments":1,"author":null,"excerpt":null,"comment_count":null}]},
+        {"day":"2026-03-29","posts":[]}]})"));
+    EXPECT_EQ(sql.asked, (std::vector<std::string>{"9", "7"}));
+}
+
+TEST(AnalyticsRows, BestAndWorstPostOrNull) {
+    query_config c;
+    c.user = "Ada";
+    fake_lookup sql;
+    const auto q3 = analytics_rows("q3", R"({"aggregations":{
         "top_post":{"buckets":[{"key":"9","comments":{"doc_count":3},
                     "post":{"doc_count":1,
                             "created":{"value":1,"value_as_string":"2026-03-28T00:00:00.000Z"}}}]},
-        "worst_post":{"buckets":[]}}})");
-    EXPECT_EQ(q3,
+        "worst_post":{"buckets":[]}}})", c, sql.fn(), "42");
+    EXPECT_EQ(json::value(q3), json::parse(R"({"user_id":"42","username":"ada",
+        "best":{"post_id":"9","comments":3,"created_at":"2026-03-28T00:00:00.000Z",
+                "author":"ada","excerpt":"Hello…","comment_count":5},
+        "worst":null})"));
+}
+
+TEST(QueryReport, RendersTheThreeTables) {
+    EXPECT_EQ(table("q1", R"({"aggregations":{"per_day":{"buckets":[
+        {"key_as_string":"2026-03-28","doc_count":2,"users":{"value":1}}]}}})"),
+              "day          logged-in users\n2026-03-28   1\n");
+    fake_lookup sql;
+    EXPECT_EQ(table("q2", R"({"aggregations":{"per_day":{"buckets":[
+        {"key_as_string":"2026-03-28","top_posts":{"buckets":[{"key":"9","doc_count":3}]}},
+        {"key_as_string":"2026-03-29","top_posts":{"buckets":[]}}]}}})", sql.fn()),
+              "day          rank  post_id     comments  author\n"
+              "2026-03-28   1     9           3         ada\n"
+              "2026-03-29   -     (no comments)\n");
+    EXPECT_EQ(table("q3", R"({"aggregations":{
+        "top_post":{"buckets":[{"key":"9","comments":{"doc_count":3},
+                    "post":{"doc_count":1,
+                            "created":{"value":1,"value_as_string":"2026-03-28T00:00:00.000Z"}}}]},
+        "worst_post":{"buckets":[]}}})", {}, "42"),
+              "user_id 42\n"
               "which  post_id     comments  created_at\n"
-              "top    9           3         2026-03-28T00:00:00.000Z\n");
+              "best   9           3         2026-03-28T00:00:00.000Z\n");
     // A bucket without the post's creation (only its comments are indexed) is no answer.
     const auto orphan =
         R"({"key":"7","comments":{"doc_count":2},"post":{"doc_count":0,"created":{"value":null}}})";
-    EXPECT_EQ(render_table("q3", std::string(R"({"aggregations":{"top_post":{"buckets":[)") +
-                                     orphan + R"(]},"worst_post":{"buckets":[)" + orphan + "]}}}"),
-              "which  post_id     comments  created_at\n(this user has no posts)\n");
-    EXPECT_THROW(render_table("q1", R"({"hits":{}})"), std::runtime_error);
+    EXPECT_EQ(table("q3", std::string(R"({"aggregations":{"top_post":{"buckets":[)") + orphan +
+                              R"(]},"worst_post":{"buckets":[)" + orphan + "]}}}",
+                    {}, "42"),
+              "user_id 42\nwhich  post_id     comments  created_at\n(this user has no posts)\n");
+    EXPECT_THROW(table("q1", R"({"hits":{}})"), std::runtime_error);
+}
+
+TEST(QueryConfig, TimeZonesAreOffsetsOrKnownIanaNames) {
+    EXPECT_TRUE(is_time_zone("UTC"));
+    EXPECT_TRUE(is_time_zone("Europe/Paris"));
+    EXPECT_TRUE(is_time_zone("America/Argentina/Buenos_Aires"));
+    EXPECT_TRUE(is_time_zone("+02:00"));
+    EXPECT_FALSE(is_time_zone(""));
+    EXPECT_FALSE(is_time_zone("Europe/../../etc/passwd"));
+    EXPECT_FALSE(is_time_zone("posix/Europe/Paris"));
+    EXPECT_FALSE(is_time_zone("+2"));
+    if (std::filesystem::is_directory("/usr/share/zoneinfo")) {
+        EXPECT_FALSE(is_time_zone("Mars/Olympus_Mons"));
+        EXPECT_FALSE(is_time_zone("Europe"));  // a directory, not a zone
+    }
 }

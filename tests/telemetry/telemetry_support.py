@@ -255,9 +255,17 @@ def query_process(search: SearchEndpoint, *args: str, env: dict | None = None):
     return subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=REPO, timeout=60)
 
 
-def run_query(search: SearchEndpoint, *args: str, as_json: bool = True) -> dict | str:
-    """`bsocial query ARGS [--json]`, which must succeed; the parsed JSON or the table."""
-    r = query_process(search, *args, *(["--json"] if as_json else []))
+def db_url_of(server) -> str:
+    """The database of a ServerProcess, as `bsocial query --db` takes it."""
+    return server.db_url or f"sqlite:{server.sqlite_path}"
+
+
+def run_query(search: SearchEndpoint, *args: str, as_json: bool = True,
+              db: str | None = None) -> dict | str:
+    """`bsocial query ARGS [--json]`, which must succeed; the parsed JSON or the table.
+    `db`: the API's database (BSOCIAL_DB), where q2/q3 read the posts' details."""
+    r = query_process(search, *args, *(["--json"] if as_json else []),
+                      env={"BSOCIAL_DB": db} if db else None)
     assert r.returncode == 0, f"{r.args} failed ({r.returncode}): {r.stderr}"
     return json.loads(r.stdout) if as_json else r.stdout
 
@@ -265,26 +273,25 @@ def run_query(search: SearchEndpoint, *args: str, as_json: bool = True) -> dict 
 # --------------------------------------------------------------------------- result shapes
 
 
-def q1_result(resp: dict) -> dict[str, int]:
+# The rows of `bsocial query --json` (= the API's /api/v1/analytics/* bodies; shapes in
+# src/bsocial/telemetry/analytics.hpp and docs/openapi.yaml).
+
+
+def q1_result(rows: dict) -> dict[str, int]:
     """{day: distinct users}."""
-    return {b["key_as_string"]: b["users"]["value"]
-            for b in resp["aggregations"]["per_day"]["buckets"]}
+    return {d["day"]: d["logged_in_users"] for d in rows["days"]}
 
 
-def q2_result(resp: dict) -> dict[str, list[tuple[str, int]]]:
-    """{day: [(post_id, comments), ...]} in rank order."""
-    return {b["key_as_string"]: [(p["key"], p["doc_count"]) for p in b["top_posts"]["buckets"]]
-            for b in resp["aggregations"]["per_day"]["buckets"]}
+def q2_result(rows: dict) -> dict[str, list[tuple[str, int]]]:
+    """{day: [(post_id, comments that day), ...]} in rank order."""
+    return {d["day"]: [(p["post_id"], p["comments"]) for p in d["posts"]] for d in rows["days"]}
 
 
-def q3_result(resp: dict) -> dict[str, tuple[str, int] | None]:
-    """{which: (post_id, comments) or None}; a first bucket without the post's creation
-    event (only comments of it indexed) is ranked last by the query and means no post."""
-    out = {}
-    for which in ("top_post", "worst_post"):
-        b = [x for x in resp["aggregations"][which]["buckets"] if x["post"]["doc_count"] > 0]
-        out[which] = (b[0]["key"], b[0]["comments"]["doc_count"]) if b else None
-    return out
+def q3_result(rows: dict) -> dict[str, tuple[str, int] | None]:
+    """{"top_post"|"worst_post": (post_id, comments) or None} (the "best"/"worst" rows; a
+    post whose creation event is not indexed is never an answer)."""
+    return {key: (rows[which]["post_id"], rows[which]["comments"]) if rows[which] else None
+            for key, which in (("top_post", "best"), ("worst_post", "worst"))}
 
 
 # --------------------------------------------------------------------------- crafted events

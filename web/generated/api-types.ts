@@ -103,7 +103,7 @@ export interface paths {
         };
         /**
          * Get my account
-         * @description The caller's own user, including `email`.
+         * @description The caller's own user, including `email`, and whether the caller is an administrator.
          */
         get: operations["getCurrentUser"];
         put?: never;
@@ -410,6 +410,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/logins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Logged-in users per day (Q1)
+         * @description Distinct users who logged in, per calendar day in `tz`, for the last `days` days
+         *     (today included), every day present (zero included), oldest first. Runs the stored
+         *     query `queries/q1_logged_in_users_per_day.json` on the search engine: the body is
+         *     exactly what `bsocial query q1 --days D --tz Z --json` prints.
+         *     Administrators only (`BSOCIAL_ADMINS`); anyone else gets 404, as for an unknown
+         *     route. See docs/analytics.md.
+         */
+        get: operations["getAnalyticsLogins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/top-posts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Top 10 commented posts per day (Q2)
+         * @description For each calendar day in `tz` of the last `days` days (oldest first, every day
+         *     present), the at most 10 posts with the most comments made that day, ranked (ties:
+         *     the lower post id first). The ranking comes from the search engine
+         *     (`queries/q2_top_commented_posts_per_day.json`); each post's author, excerpt (first
+         *     80 characters) and all-time `comment_count` from the database (null for a post the
+         *     database does not have). Exactly what `bsocial query q2 --days D --tz Z --json`
+         *     prints. Administrators only; anyone else gets 404.
+         */
+        get: operations["getAnalyticsTopPosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/users/{username}/extremes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A username, matched case-insensitively. An unknown username is a 404.
+                 * @example bob
+                 */
+                username: components["parameters"]["Username"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A user's best and worst post (Q3)
+         * @description Of all the posts of `username`, the one with the most comments (`best`) and the one
+         *     with the fewest, zero included (`worst`); ties go to the older post, then the lower
+         *     id. Both null when the user has no post. Ranking and counts from the search engine
+         *     (`queries/q3_user_top_and_worst_post.json`), author, excerpt and `comment_count`
+         *     from the database. Exactly what `bsocial query q3 --user NAME --json` prints.
+         *     A username of whom no event is indexed is a 404. Administrators only; anyone else
+         *     gets 404.
+         */
+        get: operations["getAnalyticsUserExtremes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -573,6 +656,56 @@ export interface components {
             expires_at: components["schemas"]["Timestamp"];
             user: components["schemas"]["User"];
         };
+        CurrentUserEnvelope: {
+            user: components["schemas"]["User"];
+            /** @description Whether the caller is an administrator (named in `BSOCIAL_ADMINS`) and may read `/api/v1/analytics/*`. */
+            is_admin: boolean;
+        };
+        AnalyticsLogins: {
+            tz: string;
+            days: {
+                /** Format: date */
+                day: string;
+                logged_in_users: number;
+            }[];
+        };
+        AnalyticsTopPosts: {
+            tz: string;
+            days: {
+                /** Format: date */
+                day: string;
+                posts: components["schemas"]["AnalyticsRankedPost"][];
+            }[];
+        };
+        AnalyticsRankedPost: {
+            rank: number;
+            post_id: components["schemas"]["Id"];
+            /** @description Comments made on that day. */
+            comments: number;
+            /** @description The author's username; null when the database does not have the post. */
+            author: string | null;
+            /** @description The first 80 characters of the post (then `…`); null as `author`. */
+            excerpt: string | null;
+            /** @description All the post's comments, from the database; null as `author`. */
+            comment_count: number | null;
+        };
+        AnalyticsPost: {
+            post_id: components["schemas"]["Id"];
+            /** @description Comments on the post, all time, as indexed by the search engine. */
+            comments: number;
+            /** @description When the post was written (RFC 3339 UTC), from its `post.created` event. */
+            created_at: string | null;
+            author: string | null;
+            excerpt: string | null;
+            comment_count: number | null;
+        };
+        AnalyticsExtremes: {
+            user_id: components["schemas"]["Id"];
+            /** @description As asked (lower case); null from `bsocial query q3 --user-id`. */
+            username: string | null;
+            best: components["schemas"]["AnalyticsPost"] | null;
+            worst: components["schemas"]["AnalyticsPost"] | null;
+        };
         UserEnvelope: {
             user: components["schemas"]["User"];
         };
@@ -719,6 +852,30 @@ export interface components {
         };
     };
     responses: {
+        /** @description `days` or `tz` is not acceptable; the message says which and why. */
+        AnalyticsBadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description The search engine is not configured, unreachable (each request waits at most
+         *     `BSOCIAL_ANALYTICS_TIMEOUT_MS`, default 5 s) or refuses the query or our credentials;
+         *     or `BSOCIAL_ANALYTICS_MAX_CONCURRENT` analytics requests are already running. The
+         *     message names the cause. Nothing else of the API is affected.
+         */
+        AnalyticsUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The body is not valid JSON. */
         MalformedJson: {
             headers: {
@@ -838,6 +995,18 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description The last `days` calendar days, today included (default 30). Anything but a whole
+         *     number from 1 to 90 → 400 `bad_request`.
+         * @example 30
+         */
+        AnalyticsDays: number;
+        /**
+         * @description The time zone that defines a calendar day: an IANA name (`Europe/Paris`, `UTC`) or
+         *     an offset (`+02:00`). Default `UTC`. An unknown zone → 400 `bad_request`.
+         * @example Europe/Paris
+         */
+        AnalyticsTz: string;
         /**
          * @description A username, matched case-insensitively. An unknown username is a 404.
          * @example bob
@@ -1079,7 +1248,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserEnvelope"];
+                    "application/json": components["schemas"]["CurrentUserEnvelope"];
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -1596,6 +1765,112 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+        };
+    };
+    getAnalyticsLogins: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The last `days` calendar days, today included (default 30). Anything but a whole
+                 *     number from 1 to 90 → 400 `bad_request`.
+                 * @example 30
+                 */
+                days?: components["parameters"]["AnalyticsDays"];
+                /**
+                 * @description The time zone that defines a calendar day: an IANA name (`Europe/Paris`, `UTC`) or
+                 *     an offset (`+02:00`). Default `UTC`. An unknown zone → 400 `bad_request`.
+                 * @example Europe/Paris
+                 */
+                tz?: components["parameters"]["AnalyticsTz"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One row per day. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsLogins"];
+                };
+            };
+            400: components["responses"]["AnalyticsBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["AnalyticsUnavailable"];
+        };
+    };
+    getAnalyticsTopPosts: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The last `days` calendar days, today included (default 30). Anything but a whole
+                 *     number from 1 to 90 → 400 `bad_request`.
+                 * @example 30
+                 */
+                days?: components["parameters"]["AnalyticsDays"];
+                /**
+                 * @description The time zone that defines a calendar day: an IANA name (`Europe/Paris`, `UTC`) or
+                 *     an offset (`+02:00`). Default `UTC`. An unknown zone → 400 `bad_request`.
+                 * @example Europe/Paris
+                 */
+                tz?: components["parameters"]["AnalyticsTz"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One ranking per day. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsTopPosts"];
+                };
+            };
+            400: components["responses"]["AnalyticsBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["AnalyticsUnavailable"];
+        };
+    };
+    getAnalyticsUserExtremes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A username, matched case-insensitively. An unknown username is a 404.
+                 * @example bob
+                 */
+                username: components["parameters"]["Username"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The two posts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsExtremes"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["AnalyticsUnavailable"];
         };
     };
     getHealth: {

@@ -18,6 +18,12 @@ export type Post = Schemas['Post'];
 export type Comment = Schemas['Comment'];
 export type Notification = Schemas['Notification'];
 export type Registration = Schemas['RegisterUserRequest'];
+/** The three stored analytics queries (administrators only). */
+export type AnalyticsLogins = Schemas['AnalyticsLogins'];
+export type AnalyticsTopPosts = Schemas['AnalyticsTopPosts'];
+export type AnalyticsRankedPost = Schemas['AnalyticsRankedPost'];
+export type AnalyticsExtremes = Schemas['AnalyticsExtremes'];
+export type AnalyticsPost = Schemas['AnalyticsPost'];
 
 /** One page of a list (`UserList`, `PostList`, ...): the shape every list answer shares. */
 export interface Page<T> {
@@ -147,7 +153,8 @@ export const api = {
   login: async (login: string, password: string): Promise<User> =>
     (await request<Schemas['Session']>('/sessions', { method: 'POST', body: { login, password }, quiet401: true })).user,
   logout: () => request<void>('/sessions/current', { method: 'DELETE', quiet401: true }),
-  me: async (): Promise<User> => (await request<Schemas['UserEnvelope']>('/users/me', { quiet401: true })).user,
+  /** The caller's account and whether they are an administrator (who sees Analytics). */
+  me: () => request<Schemas['CurrentUserEnvelope']>('/users/me', { quiet401: true }),
   searchUsers: (q: string, cursor?: string | null) =>
     request<Schemas['UserList']>('/users', { query: { q, cursor, limit: 20 } }),
   profile: (username: string) => request<Profile>(`/users/${enc(username)}`),
@@ -171,6 +178,11 @@ export const api = {
   claimNotifications: () => request<Schemas['NotificationClaim']>('/notifications/claim', { method: 'POST' }),
   notifications: (cursor?: string | null) =>
     request<Schemas['NotificationList']>('/notifications', { query: { cursor, limit: 20 } }),
+  analyticsLogins: (days: number, tz: string) => request<AnalyticsLogins>('/analytics/logins', { query: { days, tz } }),
+  analyticsTopPosts: (days: number, tz: string) =>
+    request<AnalyticsTopPosts>('/analytics/top-posts', { query: { days, tz } }),
+  analyticsExtremes: (username: string) =>
+    request<AnalyticsExtremes>(`/analytics/users/${enc(username)}/extremes`),
 };
 
 export const LIMITS = { post: 1000, comment: 500 } as const;

@@ -23,9 +23,28 @@ const routes: [RegExp, View][] = [
   [/^\/post\/(\d+)$/, renderPostPage],
   [/^\/notifications$/, renderNotifications],
 ];
+/** The Analytics page, loaded on first use: its chart library (uPlot) stays out of the
+ * bundle everybody else downloads. */
+const renderAnalyticsLazily: View = (root, ctx) => {
+  let cleanup: Cleanup;
+  let left = false;
+  void import('./views/analytics').then(
+    (m) => {
+      if (!left) cleanup = m.renderAnalytics(root, ctx);
+    },
+    (e: unknown) => ctx.error(e),
+  );
+  return () => {
+    left = true;
+    if (typeof cleanup === 'function') cleanup();
+  };
+};
+/** Routes of administrators only; to anyone else they do not exist ("Page not found"). */
+const adminRoutes: [RegExp, View][] = [[/^\/analytics$/, renderAnalyticsLazily]];
 
 export class App {
   private me: User | null = null;
+  private isAdmin = false;
   private cleanup: Cleanup = undefined;
   private flash: string | null = null;
   private afterLogin: string | null = null;
@@ -43,7 +62,9 @@ export class App {
     window.addEventListener('hashchange', () => this.route());
     this.center.subscribe(() => this.updateBadge());
     try {
-      this.me = await api.me();
+      const who = await api.me();
+      this.me = who.user;
+      this.isAdmin = who.is_admin;
     } catch (e) {
       if (!(e instanceof ApiError) || e.status !== 401) {
         this.flash = e instanceof ApiError ? e.friendly : 'Cannot start bSocial.';
@@ -100,7 +121,7 @@ export class App {
       this.route();
       return;
     }
-    for (const [re, view] of routes) {
+    for (const [re, view] of this.isAdmin ? [...routes, ...adminRoutes] : routes) {
       const m = re.exec(path);
       if (!m) continue;
       this.highlightNav(path);
@@ -118,6 +139,7 @@ export class App {
     const me = this.me as User;
     return {
       me,
+      isAdmin: this.isAdmin,
       notifications: this.center,
       toast: (m, k, l) => this.toast(m, k, l),
       error: (e) => this.showError(e),
@@ -128,12 +150,24 @@ export class App {
 
   private loggedIn(user: User, welcome?: string): void {
     this.me = user;
+    this.isAdmin = false;
     this.center.start(user.id);
     this.renderTopbar();
     const next = this.afterLogin ?? '#/feed';
     this.afterLogin = null;
     if (welcome) this.toast(welcome, 'success');
-    this.navigate(next);
+    // The login answer does not say whether this is an administrator: ask before routing,
+    // so that a deep link to #/analytics works right after logging in.
+    void api
+      .me()
+      .then((who) => {
+        if (this.me?.id === who.user.id) this.isAdmin = who.is_admin;
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.renderTopbar();
+        this.navigate(next);
+      });
   }
 
   private async logout(): Promise<void> {
@@ -145,6 +179,7 @@ export class App {
     }
     this.center.stop();
     this.me = null;
+    this.isAdmin = false;
     clear(this.toasts); // nothing of the old session stays on screen
     this.flash = 'You have logged out.';
     this.renderTopbar();
@@ -155,6 +190,7 @@ export class App {
     if (!this.me) return;
     this.center.stop();
     this.me = null;
+    this.isAdmin = false;
     clear(this.toasts);
     this.flash = 'Your session has ended. Please log in again.';
     this.renderTopbar();
@@ -192,6 +228,7 @@ export class App {
           h('a', { href: '#/feed', dataset: { nav: 'feed' } }, 'Feed'),
           h('a', { href: '#/people', dataset: { nav: 'people' } }, 'People'),
           h('a', { href: '#/notifications', dataset: { nav: 'notifications' }, id: 'nav-notifications' }, 'Notifications', this.badge),
+          this.isAdmin ? h('a', { href: '#/analytics', dataset: { nav: 'analytics' }, id: 'nav-analytics' }, 'Analytics') : null,
         ),
         h(
           'div',
@@ -210,6 +247,7 @@ export class App {
       path === '/' || path === '/feed' ? 'feed'
       : path.startsWith('/people') ? 'people'
       : path.startsWith('/notifications') ? 'notifications'
+      : path === '/analytics' ? 'analytics'
       : this.me && (path === `/u/${this.me.username}` || path.startsWith(`/u/${this.me.username}/`)) ? 'me'
       : '';
     for (const a of this.topbar.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {

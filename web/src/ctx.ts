@@ -10,6 +10,8 @@ export type ToastKind = 'info' | 'success' | 'error' | 'notify';
 /** A view's context once logged in. */
 export interface Ctx {
   me: User;
+  /** An administrator (BSOCIAL_ADMINS): sees the Analytics page. */
+  isAdmin: boolean;
   notifications: NotificationCenter;
   toast(message: string, kind?: ToastKind, link?: { href: string; text: string }): void;
   /** Shows an error as a toast (401 is handled globally: back to the login screen). */

@@ -8,6 +8,7 @@
 #include "bsocial/http/message.hpp"
 #include "bsocial/http/metrics.hpp"
 #include "bsocial/sessions/authenticator.hpp"
+#include "bsocial/sessions/roles.hpp"
 #include "bsocial/sessions/session_service.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/graph.hpp"
@@ -32,9 +33,9 @@ class sessions_handler {
 class users_handler {
   public:
     users_handler(social::accounts& accounts, social::graph& graph,
-                  const sessions::authenticator& auth);
+                  const sessions::authenticator& auth, const sessions::roles& roles);
     http::response register_user(http::request& req);  // POST /api/v1/users
-    http::response me(http::request& req);             // GET /api/v1/users/me
+    http::response me(http::request& req);             // GET /api/v1/users/me (+ is_admin)
     http::response search(http::request& req);         // GET /api/v1/users?q=
     http::response profile(http::request& req);        // GET /api/v1/users/{username}
     http::response follow(http::request& req);         // PUT .../me/following/{username}
@@ -46,6 +47,7 @@ class users_handler {
     social::accounts& accounts_;
     social::graph& graph_;
     const sessions::authenticator& auth_;
+    const sessions::roles& roles_;
 };
 
 class posts_handler {

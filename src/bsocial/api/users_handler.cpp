@@ -10,8 +10,8 @@ std::function<json::object(const social::user&)> render_users_for(const social::
 }  // namespace
 
 users_handler::users_handler(social::accounts& accounts, social::graph& graph,
-                             const sessions::authenticator& auth)
-    : accounts_(accounts), graph_(graph), auth_(auth) {}
+                             const sessions::authenticator& auth, const sessions::roles& roles)
+    : accounts_(accounts), graph_(graph), auth_(auth), roles_(roles) {}
 
 http::response users_handler::register_user(http::request& req) {
     const auto body = parse_json_body(req);
@@ -30,7 +30,8 @@ http::response users_handler::register_user(http::request& req) {
 
 http::response users_handler::me(http::request& req) {
     const auto caller = auth_.require(req);
-    return json_response(200, json::object{{"user", to_json(caller.who, true)}});
+    return json_response(200, json::object{{"user", to_json(caller.who, true)},
+                                           {"is_admin", roles_.is_admin(caller.who)}});
 }
 
 http::response users_handler::search(http::request& req) {

@@ -29,6 +29,7 @@ struct serve_config {
     bool cookie_secure = false;
     std::vector<std::string> allowed_origins;  ///< extra origins for cookie-authenticated writes
     std::string common_passwords_path = "/usr/share/john/password.lst";
+    std::vector<std::string> admins;  ///< usernames of the administrators (BSOCIAL_ADMINS)
     std::string static_dir;     ///< web app files served at / (optional)
     std::string kafka_brokers;  ///< empty = outbox relay disabled
     bool relay_enabled = true;  ///< run the outbox relay inside `serve` (when Kafka is set)

@@ -92,6 +92,24 @@ post posts::create_post(const user& me, std::string content) {
     return p;
 }
 
+std::vector<post> posts_by_ids(store::database& db, const std::vector<std::int64_t>& ids) {
+    std::vector<post> found;
+    if (ids.empty()) return found;
+    soci::session sql(db.pool());
+    // One prepared statement, executed per id: at most a few hundred ids (90 days x 10).
+    post p;
+    std::int64_t id = 0;
+    soci::statement st(sql);
+    bind_post(st, p);
+    st.exchange(soci::use(id));
+    store::prepare_statement(st, select_post_by_id_sql);
+    for (const auto wanted : ids) {
+        id = wanted;
+        if (st.execute(true)) found.push_back(p);
+    }
+    return found;
+}
+
 post posts::get_post(const user& me, std::int64_t post_id) {
     soci::session sql(db_.pool());
     return require_visible_post(sql, me, post_id);

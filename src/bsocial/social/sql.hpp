@@ -31,6 +31,10 @@ inline constexpr const char* select_visible_post_sql =
     " WHERE p.id = :post_id AND (p.user_id = :me OR EXISTS ("
     "  SELECT 1 FROM follows f WHERE f.follower_id = :me2 AND f.followee_id = p.user_id))";
 
+// Any post by id, whoever may see it: administrators' analytics only (posts_by_ids).
+inline constexpr const char* select_post_by_id_sql =
+    "SELECT " BSOCIAL_POST_COLUMNS " FROM posts p JOIN users u ON u.id = p.user_id WHERE p.id = :id";
+
 inline constexpr const char* user_posts_page_sql =
     "SELECT " BSOCIAL_POST_COLUMNS
     " FROM posts p JOIN users u ON u.id = p.user_id"

@@ -52,10 +52,14 @@ struct query_config {
     std::string from;                     ///< q1/q2: first day YYYY-MM-DD (with `to`)
     std::string to;                       ///< q1/q2: last day YYYY-MM-DD, inclusive
     std::string tz = "UTC";               ///< calendar days in this zone
-    bool json = false;                    ///< print the raw response instead of a table
+    bool json = false;                    ///< print the rows as JSON instead of a table
     std::string log_level = "warn";
 
     void validate() const;
 };
+
+/// An offset like +02:00, or an IANA zone name (Europe/Paris, UTC) that the system's zone
+/// database knows (any well-formed name when /usr/share/zoneinfo is missing).
+bool is_time_zone(const std::string& tz);
 
 }  // namespace bsocial::telemetry

@@ -1,10 +1,12 @@
 #pragma once
 // `bsocial query <q1|q2|q3>`: load the stored query, fill in its parameters, run it on the
-// configured index and print a table (or the raw response with --json).
+// configured index and print the rows of telemetry/analytics.hpp as JSON (--json: exactly
+// what the API's /api/v1/analytics/* answer) or as a table.
 
 #include <string>
 #include <string_view>
 
+#include "bsocial/telemetry/analytics.hpp"
 #include "bsocial/telemetry/config.hpp"
 #include "bsocial/telemetry/query_template.hpp"
 
@@ -18,12 +20,8 @@ std::string query_file(std::string_view name);
 /// --days N becomes "now-(N-1)d/d" .. "now/d" (today included).
 query_params query_parameters(const query_config& config, const std::string& user_id);
 
-/// Human-readable table of a search response of query `name`. Throws std::runtime_error
-/// when the response does not have the expected aggregations.
-std::string render_table(std::string_view name, std::string_view response);
-
-/// Runs the query and prints the result to stdout. Returns the exit code (0 = ok).
-/// Throws on failure (unreachable Elasticsearch, refused query, unknown user).
-int run_query(const query_config& config);
+/// Runs the query and prints the result to stdout; `lookup` gives the posts' details
+/// (q2, q3). Returns the exit code (0 = ok). Throws what run_analytics throws.
+int run_query(const query_config& config, const post_lookup& lookup);
 
 }  // namespace bsocial::telemetry

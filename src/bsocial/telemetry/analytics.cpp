@@ -1,0 +1,211 @@
+#include "bsocial/telemetry/analytics.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <sstream>
+
+#include "bsocial/core/text.hpp"
+#include "bsocial/telemetry/query_runner.hpp"
+#include "bsocial/telemetry/query_template.hpp"
+
+namespace bsocial::telemetry {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* user_lookup_file = "user_id_by_username.json";
+
+const json::object& obj(const json::value& v, std::string_view key) {
+    const auto* o = v.as_object().if_contains(key);
+    if (!o || !o->is_object())
+        throw std::runtime_error("response lacks object \"" + std::string(key) + "\"");
+    return o->get_object();
+}
+
+const json::array& buckets(const json::object& agg) {
+    const auto* b = agg.if_contains("buckets");
+    if (!b || !b->is_array()) throw std::runtime_error("aggregation has no buckets");
+    return b->get_array();
+}
+
+std::string str(const json::value& v) {
+    if (v.is_string()) return std::string(v.get_string());
+    if (v.is_null()) return "-";
+    return json::serialize(v);
+}
+
+std::int64_t count(const json::value& v) { return v.to_number<std::int64_t>(); }
+
+std::string pad(std::string s, std::size_t width) {
+    if (s.size() < width) s.append(width - s.size(), ' ');
+    return s;
+}
+
+std::string search(es_client& es, const std::string& index, const std::string& body) {
+    const auto r = es.request("POST", "/" + index + "/_search", body);
+    if (r.status != 200)
+        throw query_refused("query refused by the search engine: HTTP " +
+                            std::to_string(r.status) + " " + r.body.substr(0, 1000));
+    return r.body;
+}
+
+/// The user id behind a username, from any event that carries both.
+std::string lookup_user_id(es_client& es, const query_config& config) {
+    const std::string name = ascii_lower(config.user);
+    const auto body =
+        substitute(load_query_file(config.queries_dir, user_lookup_file), {{"username", name}});
+    const auto response = json::parse(search(es, config.es.index, body));
+    const auto& hits = obj(response, "hits").at("hits").as_array();
+    if (hits.empty()) throw unknown_user("no user \"" + name + "\" in the events index");
+    return std::string(hits.at(0).at("_source").at("user_id").as_string());
+}
+
+/// The SQL half of a post row: author, excerpt, comment_count (null when unknown).
+void add_details(json::object& row, const std::map<std::string, post_details>& details) {
+    const auto it = details.find(std::string(row.at("post_id").as_string()));
+    if (it == details.end()) {
+        row["author"] = nullptr;
+        row["excerpt"] = nullptr;
+        row["comment_count"] = nullptr;
+        return;
+    }
+    row["author"] = it->second.author;
+    row["excerpt"] = it->second.excerpt;
+    row["comment_count"] = it->second.comment_count;
+}
+
+json::object rows_q1(const json::value& aggs, const query_config& config) {
+    json::array days;
+    for (const auto& b : buckets(obj(aggs, "per_day")))
+        days.push_back(json::object{{"day", str(b.at("key_as_string"))},
+                                    {"logged_in_users", count(b.at("users").at("value"))}});
+    return json::object{{"tz", config.tz}, {"days", std::move(days)}};
+}
+
+json::object rows_q2(const json::value& aggs, const query_config& config,
+                     const post_lookup& lookup) {
+    json::array days;
+    std::vector<std::string> ids;
+    for (const auto& day : buckets(obj(aggs, "per_day"))) {
+        json::array posts;
+        std::int64_t rank = 0;
+        for (const auto& p : buckets(day.at("top_posts").as_object())) {
+            ids.push_back(str(p.at("key")));
+            posts.push_back(json::object{{"rank", ++rank},
+                                         {"post_id", ids.back()},
+                                         {"comments", count(p.at("doc_count"))}});
+        }
+        days.push_back(json::object{{"day", str(day.at("key_as_string"))}, {"posts", posts}});
+    }
+    const auto details = lookup ? lookup(ids) : std::map<std::string, post_details>{};
+    for (auto& day : days)
+        for (auto& p : day.at("posts").as_array()) add_details(p.as_object(), details);
+    return json::object{{"tz", config.tz}, {"days", std::move(days)}};
+}
+
+/// The first bucket of a q3 ranking, if it is a real post (its post.created is indexed:
+/// a bucket of comments only ranks last and means the user has no post).
+json::value first_post(const json::value& aggs, std::string_view which) {
+    for (const auto& p : buckets(obj(aggs, which))) {
+        if (count(p.at("post").at("doc_count")) == 0) continue;
+        const auto& created = p.at("post").at("created").as_object();
+        const auto* when = created.if_contains("value_as_string");
+        return json::object{{"post_id", str(p.at("key"))},
+                            {"comments", count(p.at("comments").at("doc_count"))},
+                            {"created_at", when ? *when : json::value(nullptr)}};
+    }
+    return nullptr;
+}
+
+json::object rows_q3(const json::value& aggs, const query_config& config,
+                     const post_lookup& lookup, const std::string& user_id) {
+    json::value best = first_post(aggs, "top_post");
+    json::value worst = first_post(aggs, "worst_post");
+    std::vector<std::string> ids;
+    for (const auto* p : {&best, &worst})
+        if (p->is_object()) ids.emplace_back(p->at("post_id").as_string());
+    const auto details = lookup ? lookup(ids) : std::map<std::string, post_details>{};
+    for (auto* p : {&best, &worst})
+        if (p->is_object()) add_details(p->as_object(), details);
+    return json::object{
+        {"user_id", user_id},
+        {"username", config.user.empty() ? json::value(nullptr) : json::value(ascii_lower(config.user))},
+        {"best", std::move(best)},
+        {"worst", std::move(worst)}};
+}
+
+std::string table_q1(const json::object& rows) {
+    std::ostringstream out;
+    out << "day          logged-in users\n";
+    for (const auto& d : rows.at("days").as_array())
+        out << pad(str(d.at("day")), 13) << count(d.at("logged_in_users")) << "\n";
+    return out.str();
+}
+
+std::string table_q2(const json::object& rows) {
+    std::ostringstream out;
+    out << "day          rank  post_id     comments  author\n";
+    for (const auto& day : rows.at("days").as_array()) {
+        const auto key = str(day.at("day"));
+        const auto& posts = day.at("posts").as_array();
+        if (posts.empty()) out << pad(key, 13) << "-     (no comments)\n";
+        for (const auto& p : posts)
+            out << pad(key, 13) << pad(str(p.at("rank")), 6) << pad(str(p.at("post_id")), 12)
+                << pad(str(p.at("comments")), 10) << str(p.at("author")) << "\n";
+    }
+    return out.str();
+}
+
+std::string table_q3(const json::object& rows) {
+    std::ostringstream out;
+    out << "user_id " << str(rows.at("user_id")) << "\n";
+    out << "which  post_id     comments  created_at\n";
+    bool any = false;
+    for (const auto* which : {"best", "worst"}) {
+        const auto& p = rows.at(which);
+        if (!p.is_object()) continue;
+        any = true;
+        out << pad(which, 7) << pad(str(p.at("post_id")), 12) << pad(str(p.at("comments")), 10)
+            << str(p.at("created_at")) << "\n";
+    }
+    if (!any) out << "(this user has no posts)\n";
+    return out.str();
+}
+
+}  // namespace
+
+boost::json::object analytics_rows(std::string_view name, std::string_view response,
+                                   const query_config& config, const post_lookup& lookup,
+                                   const std::string& user_id) {
+    boost::system::error_code ec;
+    const auto parsed = json::parse(response, ec);
+    if (ec || !parsed.is_object()) throw std::runtime_error("search response is not JSON");
+    const auto* aggs = parsed.as_object().if_contains("aggregations");
+    if (!aggs || !aggs->is_object())
+        throw std::runtime_error("search response has no aggregations");
+    if (name == "q1") return rows_q1(*aggs, config);
+    if (name == "q2") return rows_q2(*aggs, config, lookup);
+    return rows_q3(*aggs, config, lookup, user_id);
+}
+
+boost::json::object run_analytics(es_client& es, const query_config& config,
+                                  const post_lookup& lookup) {
+    std::string user_id = config.user_id;
+    if (config.name == "q3" && user_id.empty()) user_id = lookup_user_id(es, config);
+    const auto body = substitute(load_query_file(config.queries_dir, query_file(config.name)),
+                                 query_parameters(config, user_id));
+    spdlog::debug("module=telemetry event=query name={} index={} body={}", config.name,
+                  config.es.index, body);
+    return analytics_rows(config.name, search(es, config.es.index, body), config, lookup,
+                          user_id);
+}
+
+std::string render_table(std::string_view name, const boost::json::object& rows) {
+    if (name == "q1") return table_q1(rows);
+    if (name == "q2") return table_q2(rows);
+    return table_q3(rows);
+}
+
+}  // namespace bsocial::telemetry

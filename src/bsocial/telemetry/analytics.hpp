@@ -1,0 +1,69 @@
+#pragma once
+// The three stored queries as clean rows: THE function behind `bsocial query q1|q2|q3
+// --json` (and its table) and behind the API's /api/v1/analytics/* (src/bsocial/analytics),
+// so both answer the same JSON for the same arguments. The ranking comes from the search
+// engine; the posts' details (author, excerpt, all-time comment count) from a post_lookup
+// the caller supplies (SQL, wired in src/apps): telemetry itself knows no SQL.
+//
+// Shapes (docs/openapi.yaml, schemas AnalyticsLogins, AnalyticsTopPosts, AnalyticsExtremes):
+//   q1 {"tz", "days": [{"day": "YYYY-MM-DD", "logged_in_users": n}, ...]}   every day, in order
+//   q2 {"tz", "days": [{"day", "posts": [{"rank", "post_id", "comments", "author",
+//        "excerpt", "comment_count"}, ...]}, ...]}   "comments" = that day's, top 10 per day
+//   q3 {"user_id", "username", "best": post|null, "worst": post|null}, post = {"post_id",
+//        "comments", "created_at", "author", "excerpt", "comment_count"}
+// author/excerpt/comment_count are null for a post the lookup does not know.
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bsocial/telemetry/config.hpp"
+#include "bsocial/telemetry/es_client.hpp"
+
+namespace bsocial::telemetry {
+
+/// What SQL knows of a post.
+struct post_details {
+    std::string author;              ///< username
+    std::string excerpt;             ///< the start of its content
+    std::int64_t comment_count = 0;  ///< all its comments, all time
+};
+
+/// Post id -> details, for the ids it knows (the others are left out).
+using post_lookup =
+    std::function<std::map<std::string, post_details>(const std::vector<std::string>& ids)>;
+
+/// The search engine answered, but refused the query (HTTP status other than 200): a
+/// missing index, a mapping or engine that does not fit the stored query.
+class query_refused : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+/// q3 by username: no event of that user is indexed.
+class unknown_user : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Runs stored query config.name (config validated by the caller) and returns its rows.
+/// Throws es_unreachable, es_config_error, query_refused, unknown_user, or
+/// std::runtime_error for a response without the expected aggregations.
+boost::json::object run_analytics(es_client& es, const query_config& config,
+                                  const post_lookup& lookup);
+
+/// The rows of search response `response` of query `name` (the pure half of
+/// run_analytics). `user_id`/`username` only for q3 (username may be empty: null).
+boost::json::object analytics_rows(std::string_view name, std::string_view response,
+                                   const query_config& config, const post_lookup& lookup,
+                                   const std::string& user_id = {});
+
+/// Human-readable table of analytics_rows' result for query `name`.
+std::string render_table(std::string_view name, const boost::json::object& rows);
+
+}  // namespace bsocial::telemetry
