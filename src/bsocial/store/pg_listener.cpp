@@ -5,6 +5,26 @@
 
 namespace bsocial::store {
 
+pg_conn* pg_connect(const std::string& url, const std::string& channel, const char* what) {
+    // The URL expanded as "dbname", plus a bound on the connect: the caller's thread waits.
+    const char* keys[] = {"dbname", "connect_timeout", nullptr};
+    const char* values[] = {url.c_str(), "5", nullptr};
+    pg_conn* conn = PQconnectdbParams(keys, values, 1);
+    if (PQstatus(conn) == CONNECTION_OK) return conn;
+    spdlog::warn("module=store event={}_connect_failed channel={} error=\"{}\"", what, channel,
+                 PQerrorMessage(conn));
+    PQfinish(conn);
+    return nullptr;
+}
+
+std::string pg_channel_sql(pg_conn* conn, const char* verb, const std::string& channel) {
+    // The channel is our constant; quote it as an identifier anyway.
+    char* quoted = PQescapeIdentifier(conn, channel.c_str(), channel.size());
+    std::string sql = std::string(verb) + " " + (quoted ? quoted : "");
+    if (quoted) PQfreemem(quoted);
+    return sql;
+}
+
 pg_listener::pg_listener(std::string url, std::string channel)
     : url_(std::move(url)), channel_(std::move(channel)) {}
 
@@ -17,20 +37,9 @@ void pg_listener::close() noexcept {
 
 bool pg_listener::connect() {
     close();
-    // The URL expanded as "dbname", plus a bound on the connect: the hub's thread waits here.
-    const char* keys[] = {"dbname", "connect_timeout", nullptr};
-    const char* values[] = {url_.c_str(), "5", nullptr};
-    conn_ = PQconnectdbParams(keys, values, 1);
-    if (PQstatus(conn_) != CONNECTION_OK) {
-        spdlog::warn("module=store event=listen_connect_failed error=\"{}\"",
-                     PQerrorMessage(conn_));
-        close();
-        return false;
-    }
-    // The channel is our constant; quote it as an identifier anyway.
-    char* quoted = PQescapeIdentifier(conn_, channel_.c_str(), channel_.size());
-    const std::string sql = std::string("LISTEN ") + (quoted ? quoted : "");
-    if (quoted) PQfreemem(quoted);
+    conn_ = pg_connect(url_, channel_, "listen");
+    if (!conn_) return false;
+    const std::string sql = pg_channel_sql(conn_, "LISTEN", channel_);
     PGresult* r = PQexec(conn_, sql.c_str());
     const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);

@@ -80,20 +80,13 @@ void pg_doorbell::run() {
     while (worker_.wait(std::chrono::duration_cast<std::chrono::milliseconds>(doorbell_idle))) {
         if (!rung_.exchange(false)) continue;  // woke only to look at the stop flag
         if (!conn) {
-            const char* keys[] = {"dbname", "connect_timeout", nullptr};
-            const char* values[] = {url_.c_str(), "5", nullptr};
-            conn = PQconnectdbParams(keys, values, 1);
-            if (PQstatus(conn) != CONNECTION_OK) {
-                spdlog::warn("module=store event=doorbell_connect_failed channel={} error=\"{}\"",
-                             channel_, PQerrorMessage(conn));
-                PQfinish(conn);
-                conn = nullptr;
+            conn = pg_connect(url_, channel_, "doorbell");
+            if (!conn) {
+                rung_ = true;  // ring again once connected
                 worker_.sleep_for(reconnect_pause);
                 continue;
             }
-            char* quoted = PQescapeIdentifier(conn, channel_.c_str(), channel_.size());
-            sql = std::string("NOTIFY ") + (quoted ? quoted : "");
-            if (quoted) PQfreemem(quoted);
+            sql = pg_channel_sql(conn, "NOTIFY", channel_);
         }
         PGresult* r = PQexec(conn, sql.c_str());
         const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -103,6 +96,7 @@ void pg_doorbell::run() {
                          PQerrorMessage(conn));
             PQfinish(conn);
             conn = nullptr;
+            rung_ = true;  // ring again on a new connection
         }
     }
     if (conn) PQfinish(conn);
