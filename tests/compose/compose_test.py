@@ -100,15 +100,14 @@ def base_image(release: str) -> None:
     log(f"base image {name}: {time.monotonic() - t0:.0f}s")
 
 
-def build(tag: str, context: Path, dockerfile: Path | None = None, jobs: int = 1,
-          **args: str) -> None:
-    cmd = ["podman", "build", "--network", "host", "--jobs", str(jobs), "-t", tag]
+def build(tag: str, context: Path, jobs: int = 1, **args: str) -> None:
+    # Docker's image format, as `docker build` makes: podman's default (OCI) drops HEALTHCHECK.
+    cmd = ["podman", "build", "--format", "docker", "--network", "host", "--jobs", str(jobs),
+           "-t", tag]
     if CA_BUNDLE.exists():  # a TLS-inspecting proxy's CA, for npm inside the build
         cmd += ["--secret", f"id=ca,src={CA_BUNDLE}"]
     for k, v in args.items():
         cmd += ["--build-arg", f"{k}={v}"]
-    if dockerfile:
-        cmd += ["-f", str(dockerfile)]
     t0 = time.monotonic()
     logfile = BUILD_LOGS / (re.sub(r"[^A-Za-z0-9.-]+", "_", tag.removeprefix("localhost/")) + ".log")
     with subprocess.Popen([*cmd, str(context)], cwd=ROOT, env=ENV, text=True,
@@ -361,10 +360,14 @@ def main() -> int:
         sizes = {n: image_size_mb(n) for n in [APP_IMAGE, *(tag for _, tag, _ in TEST_IMAGES)]}
         log("image sizes: " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in sizes.items()))
 
-        with check("app image: runs as a non-root user, all shared libraries found"):
+        with check("app image: runs as a non-root user, all shared libraries found, has its HEALTHCHECK"):
             uid = podman("run", "--rm", "--entrypoint", "id", APP_IMAGE, "-u").stdout.strip()
             if uid == "0":
                 raise RuntimeError("the image runs as root")
+            healthcheck = podman("image", "inspect", "--format", "{{json .HealthCheck}}",
+                                 APP_IMAGE).stdout
+            if "bsocial-healthcheck" not in healthcheck:
+                raise RuntimeError(f"the image has no HEALTHCHECK: {healthcheck.strip()}")
             out = podman("run", "--rm", "--entrypoint", "ldd", APP_IMAGE,
                          "/usr/local/bin/bsocial").stdout
             if "not found" in out:
