@@ -6,7 +6,7 @@
 #   docker run --rm bsocial --help
 #
 # BASE_IMAGE: any Debian bookworm image (the default is the official slim one; `make
-# test-compose` passes a local one made with debootstrap, since it reaches no registry).
+# test-compose` passes a local one made with mmdebstrap, since it reaches no registry).
 ARG BASE_IMAGE=debian:bookworm-slim
 # The web app's build tools (Vite 8) need Node.js >= 20.19: Debian trixie's nodejs.
 ARG WEB_BASE_IMAGE=debian:trixie-slim

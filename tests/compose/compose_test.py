@@ -35,6 +35,7 @@ PODMAN_COMPOSE = os.environ.get("PODMAN_COMPOSE", "podman-compose")
 APP_IMAGE = "localhost/bsocial:latest"  # compose.yaml's default BSOCIAL_IMAGE, bsocial:latest
 BASES = {"bookworm": "localhost/debian:bookworm", "trixie": "localhost/debian:trixie"}
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+BUILD_LOGS = ROOT / "build/compose"  # each image build's output, timed
 
 results: list[tuple[str, bool]] = []
 
@@ -82,30 +83,59 @@ def image_exists(name: str) -> bool:
 # ---------------------------------------------------------------- images
 
 def base_image(release: str) -> None:
-    """A Debian base image from debootstrap (no registry here), made once."""
+    """A Debian minbase image (no registry here), made once, with mmdebstrap: the packages of
+    `debootstrap --variant=minbase` (usr-is-merged rather than usrmerge and its perl), faster
+    (apt downloads them at once; 28 s against 77 s on a quiet machine), and no apt lists or
+    .debs left in it."""
     name = BASES[release]
     if image_exists(name):
         return
-    with tempfile.TemporaryDirectory(prefix=f"debootstrap-{release}-") as d:
-        run(["debootstrap", "--variant=minbase", release, d, "http://deb.debian.org/debian"],
-            timeout=900)
-        shutil.rmtree(Path(d) / "var/lib/apt/lists", ignore_errors=True)
-        for deb in (Path(d) / "var/cache/apt/archives").glob("*.deb"):
-            deb.unlink()
-        tar = subprocess.Popen(["tar", "-C", d, "-c", "."], stdout=subprocess.PIPE)
-        run(["podman", "import", "--change", 'CMD ["/bin/bash"]', "-", name], stdin=tar.stdout)
-        tar.wait()
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"mmdebstrap-{release}-") as d:
+        tar = Path(d) / "rootfs.tar"
+        run(["mmdebstrap", "--variant=minbase", "--include=usr-is-merged",
+             "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
+             release, str(tar), "http://deb.debian.org/debian"], timeout=900)
+        run(["podman", "import", "--change", 'CMD ["/bin/bash"]', str(tar), name])
+    log(f"base image {name}: {time.monotonic() - t0:.0f}s")
 
 
-def build(tag: str, context: Path, dockerfile: Path | None = None, **args: str) -> None:
-    cmd = ["podman", "build", "--network", "host", "-t", tag]
+def build(tag: str, context: Path, jobs: int = 1, **args: str) -> None:
+    # Docker's image format, as `docker build` makes: podman's default (OCI) drops HEALTHCHECK.
+    cmd = ["podman", "build", "--format", "docker", "--network", "host", "--jobs", str(jobs),
+           "-t", tag]
     if CA_BUNDLE.exists():  # a TLS-inspecting proxy's CA, for npm inside the build
         cmd += ["--secret", f"id=ca,src={CA_BUNDLE}"]
     for k, v in args.items():
         cmd += ["--build-arg", f"{k}={v}"]
-    if dockerfile:
-        cmd += ["-f", str(dockerfile)]
-    run([*cmd, str(context)], timeout=3000)
+    t0 = time.monotonic()
+    logfile = BUILD_LOGS / (re.sub(r"[^A-Za-z0-9.-]+", "_", tag.removeprefix("localhost/")) + ".log")
+    with subprocess.Popen([*cmd, str(context)], cwd=ROOT, env=ENV, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as p, \
+            logfile.open("w") as out:
+        for line in p.stdout:  # each line stamped with the seconds since the build began
+            out.write(f"{time.monotonic() - t0:7.1f} {line}")
+    if p.returncode != 0:
+        raise RuntimeError(f"podman build of {tag} exited {p.returncode}; its output: {logfile}")
+    log(f"image {tag}: {time.monotonic() - t0:.0f}s (output: {logfile.relative_to(ROOT)})")
+
+
+def in_parallel(*jobs) -> None:
+    """Runs each job (a function of no argument) in its own thread; raises the first error."""
+    errors: list[BaseException] = []
+
+    def guarded(job) -> None:
+        try:
+            job()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller below
+            errors.append(e)
+    threads = [threading.Thread(target=guarded, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def infra_context(name: str, component: str | None) -> Path:
@@ -127,21 +157,36 @@ def es_component() -> str:
     return "elasticsearch" if "elasticsearch" in bstack.COMPONENTS else "opensearch"
 
 
+# (directory under deploy/test-images, tag, stack/ component whose jars go in): kafka then
+# elasticsearch, whose first layer (the JRE) is kafka's.
+TEST_IMAGES = [
+    ("kafka", "localhost/bsocial-test-kafka:4.1.2", "kafka"),
+    ("elasticsearch", "localhost/bsocial-test-elasticsearch:latest", es_component()),
+    ("postgres", "localhost/bsocial-test-postgres:15", None),
+    ("nginx", "localhost/bsocial-test-nginx:latest", None),
+]
+
+
 def build_images() -> None:
-    for release in BASES:
-        base_image(release)
+    """The critical path is the app image (its release compile); the rest runs beside it.
+    Both bases at once (downloads and dpkg, little CPU); then the app image, its `web` and
+    `build` stages at once (--jobs 2), beside the four test images, one after the other so
+    that elasticsearch reuses kafka's Java layer."""
+    BUILD_LOGS.mkdir(parents=True, exist_ok=True)
+    in_parallel(lambda: base_image("bookworm"), lambda: base_image("trixie"))
     base = {"BASE_IMAGE": BASES["bookworm"]}
-    build(APP_IMAGE, ROOT, **base, WEB_BASE_IMAGE=BASES["trixie"])
-    for name, tag, component in [
-            ("postgres", "localhost/bsocial-test-postgres:15", None),
-            ("kafka", "localhost/bsocial-test-kafka:4.1.2", "kafka"),
-            ("elasticsearch", "localhost/bsocial-test-elasticsearch:latest", es_component()),
-            ("nginx", "localhost/bsocial-test-nginx:latest", None)]:
-        ctx = infra_context(name, component)
-        try:
-            build(tag, ctx, **base)
-        finally:
-            shutil.rmtree(ctx, ignore_errors=True)
+
+    def app() -> None:
+        build(APP_IMAGE, ROOT, jobs=2, **base, WEB_BASE_IMAGE=BASES["trixie"])
+
+    def test_images() -> None:
+        for name, tag, component in TEST_IMAGES:
+            ctx = infra_context(name, component)
+            try:
+                build(tag, ctx, **base)
+            finally:
+                shutil.rmtree(ctx, ignore_errors=True)
+    in_parallel(app, test_images)
 
 
 def image_size_mb(name: str) -> float:
@@ -312,16 +357,17 @@ def main() -> int:
     try:
         with check("images built (app, postgres, kafka, elasticsearch, nginx)"):
             build_images()
-        sizes = {n: image_size_mb(n) for n in [APP_IMAGE, "localhost/bsocial-test-kafka:4.1.2",
-                                               "localhost/bsocial-test-elasticsearch:latest",
-                                               "localhost/bsocial-test-postgres:15",
-                                               "localhost/bsocial-test-nginx:latest"]}
+        sizes = {n: image_size_mb(n) for n in [APP_IMAGE, *(tag for _, tag, _ in TEST_IMAGES)]}
         log("image sizes: " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in sizes.items()))
 
-        with check("app image: runs as a non-root user, all shared libraries found"):
+        with check("app image: runs as a non-root user, all shared libraries found, has its HEALTHCHECK"):
             uid = podman("run", "--rm", "--entrypoint", "id", APP_IMAGE, "-u").stdout.strip()
             if uid == "0":
                 raise RuntimeError("the image runs as root")
+            healthcheck = podman("image", "inspect", "--format", "{{json .HealthCheck}}",
+                                 APP_IMAGE).stdout
+            if "bsocial-healthcheck" not in healthcheck:
+                raise RuntimeError(f"the image has no HEALTHCHECK: {healthcheck.strip()}")
             out = podman("run", "--rm", "--entrypoint", "ldd", APP_IMAGE,
                          "/usr/local/bin/bsocial").stdout
             if "not found" in out:

@@ -129,3 +129,18 @@ def test_infrastructure_versions_are_the_ones_our_tests_run():
     assert services["kafka"]["image"] == f"apache/kafka:{pom_version('kafka', 'kafka.version')}"
     es = pom_version("elasticsearch", "elasticsearch.version")
     assert services["elasticsearch"]["image"] == f"docker.elastic.co/elasticsearch/elasticsearch:{es}"
+
+
+def first_run(dockerfile: Path) -> str:
+    """The first RUN instruction of a Dockerfile, continuation lines joined."""
+    text = re.sub(r"^#.*\n", "", dockerfile.read_text(), flags=re.M).replace("\\\n", " ")
+    return next(ln for ln in text.splitlines() if ln.startswith("RUN "))
+
+
+def test_kafka_and_elasticsearch_test_images_share_their_java_layer():
+    # compose_test.py builds kafka first; elasticsearch reuses its first layer only when the
+    # two instructions are the same text
+    images = ROOT / "deploy/test-images"
+    kafka, es = first_run(images / "kafka/Dockerfile"), first_run(images / "elasticsearch/Dockerfile")
+    assert "openjdk-17-jre-headless" in kafka
+    assert kafka == es
