@@ -1,7 +1,8 @@
 """docs/openapi.yaml documents exactly the routes the server registers.
 
-The server's routes are read from the C++ route tables (r.add / add_websocket calls), so a
-route added without its documentation, or documented but never served, fails here."""
+The server's routes are read from every C++ route table under src/ (add / add_websocket
+calls), so a route added without its documentation, or documented but never served, fails
+here."""
 from __future__ import annotations
 
 import re
@@ -10,7 +11,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-ROUTE_FILES = [REPO / "src/bsocial/api/routes.cpp", REPO / "src/bsocial/notify/delivery.cpp"]
+ROUTE_FILES = sorted((REPO / "src").rglob("*.cpp"))
 ADD_RE = re.compile(r'\badd\("([A-Z]+)",\s*"([^"]+)"')
 WS_RE = re.compile(r'\badd_websocket\(\s*"([^"]+)"')
 METHODS = {"get", "put", "post", "delete", "patch"}
