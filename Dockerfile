@@ -66,7 +66,7 @@ FROM ${BASE_IMAGE}
 # tzdata: the analytics endpoints check time-zone names against /usr/share/zoneinfo.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tzdata \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/lib/ /usr/local/lib/bsocial/
 RUN echo /usr/local/lib/bsocial > /etc/ld.so.conf.d/bsocial.conf && ldconfig \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/bsocial --shell /usr/sbin/nologin bsocial \
