@@ -137,7 +137,8 @@ test-reliability: build-debug stack-fetch
 # Issue 12: the Dockerfile and compose.yaml run for real with podman (no Docker engine here):
 # images built (Debian bases from mmdebstrap), the stack up with deploy/compose.test.yaml,
 # the walk-through through nginx, one API replica killed, everything torn down. See
-# docs/deploy.md. Not in `make test` (a first run builds the images: 10-15 min on 2 cores).
+# docs/deploy.md. Not in `make test` (a first run builds the images: 10-15 min on 2 cores);
+# CI (.ci/run) runs it after `make test` and `make test-asan`.
 # podman-compose from PyPI (pinned): Debian's 1.0.3 ignores replicas and depends_on conditions.
 COMPOSE_DEB_PACKAGES := podman runc mmdebstrap python3-venv
 PODMAN_COMPOSE_VERSION := 1.6.0
