@@ -22,7 +22,8 @@ inline constexpr const char* insert_comment_sql =
     "INSERT INTO comments (post_id, user_id, content, created_at)"
     " VALUES (:post_id, :user_id, :content, :created_at) RETURNING id";
 inline constexpr const char* bump_comment_count_sql =
-    "UPDATE posts SET comment_count = comment_count + 1 WHERE id = :post_id";
+    "UPDATE posts SET comment_count = comment_count + 1 WHERE id = :post_id"
+    " RETURNING comment_count";
 
 // Visible = I wrote it, or I follow its author now.
 inline constexpr const char* select_visible_post_sql =
@@ -93,6 +94,9 @@ inline constexpr const char* fan_out_sql =
     " SELECT f.follower_id, :created_at, :post_id, :author_id FROM follows f"
     " WHERE f.followee_id = :author_id2 ON CONFLICT DO NOTHING";
 // The fan-out worker's queue (social/fanout.hpp).
+// In-memory timelines (timeline_cache.hpp): whose cached timelines a new post goes to.
+inline constexpr const char* followers_of_sql =
+    "SELECT follower_id FROM follows WHERE followee_id = :author_id";
 inline constexpr const char* queue_fan_out_sql =
     "INSERT INTO timeline_fanout (post_id, author_id, created_at)"
     " VALUES (:post_id, :author_id, :created_at)";
