@@ -84,8 +84,7 @@ void timeline_cache::extend(std::int64_t user, const cached_page& page,
     if (t.building || t.generation != page.generation || !t.floor || !page.continue_from ||
         !(key_of(*page.continue_from) == *t.floor))
         return;  // changed since, or not contiguous with the cached entries
-    const std::size_t room = static_cast<std::size_t>(capacity_) -
-                             std::min(t.entries.size(), static_cast<std::size_t>(capacity_));
+    const std::size_t room = max_entries() - std::min(t.entries.size(), max_entries());
     const std::size_t take = std::min(room, newest_first.size());
     if (take == 0) return;
     // newest_first[0 .. take) are older than every entry: they go first, oldest first.
@@ -111,12 +110,16 @@ void timeline_cache::insert(timeline& t, timeline_key post) {
     trim(t);
 }
 
-void timeline_cache::trim(timeline& t) {
-    // Trim in steps of an eighth of the capacity, so a full timeline is not shifted for
-    // every new post.
+std::size_t timeline_cache::max_entries() const noexcept {
     const std::size_t cap = static_cast<std::size_t>(capacity_);
-    if (t.entries.size() <= cap + std::max<std::size_t>(cap / 8, 1)) return;
-    const std::size_t drop = t.entries.size() - cap;
+    return cap + std::max<std::size_t>(cap / 8, 1);
+}
+
+void timeline_cache::trim(timeline& t) {
+    // Back to the capacity once beyond max_entries(): a full timeline is not shifted for
+    // every new post.
+    if (t.entries.size() <= max_entries()) return;
+    const std::size_t drop = t.entries.size() - static_cast<std::size_t>(capacity_);
     t.entries.erase(t.entries.begin(), t.entries.begin() + static_cast<std::ptrdiff_t>(drop));
     entries_ -= drop;
     t.floor = t.entries.front();

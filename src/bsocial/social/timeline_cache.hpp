@@ -2,8 +2,9 @@
 // Home timelines in memory: the feed's storage on SQLite (docs/feed.md).
 //
 // A cached timeline holds the post keys (created_at, id) of one user's feed: every one
-// strictly newer than its `floor`, none at or below it (those pages are read from the
-// posts themselves, and the entries they find extend the timeline down to `capacity`).
+// at or above its `floor`, none below it (those pages are read from the posts
+// themselves, and the entries they find extend the timeline, up to an eighth beyond
+// `capacity`; new posts beyond that trim it back to `capacity`).
 // It is a cache of what the posts and follows tables say, nothing more: a cold user's
 // timeline is built by the first read, a follow or unfollow forgets it, and the least
 // recently read ones are dropped beyond `max_users`. New posts are added to the cached
@@ -96,6 +97,9 @@ class timeline_cache {
         std::list<std::int64_t>::iterator lru;
     };
 
+    /// Entries a timeline holds at most: the capacity and an eighth (trimmed back to the
+    /// capacity beyond it; extended up to it).
+    std::size_t max_entries() const noexcept;
     void touch(timeline& t);
     void trim(timeline& t);
     void insert(timeline& t, timeline_key post);
