@@ -1,9 +1,9 @@
 #include "apps/serve.hpp"
 
-#include <algorithm>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +29,7 @@
 #include "bsocial/sessions/session_service.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/fanout.hpp"
+#include "bsocial/social/feed_storage.hpp"
 #include "bsocial/social/graph.hpp"
 #include "bsocial/social/posts.hpp"
 #include "bsocial/store/database.hpp"
@@ -68,6 +69,12 @@ std::string fanout_metrics(const social::fanout_status& s, std::int64_t backlog)
                "bsocial_timeline_fanout_lag_seconds", "gauge",
                "Post created -> in its followers' timelines, newest of the last batch.",
                s.last_lag_seconds);
+}
+
+/// "sqlite:<path>" -> "<path>".
+std::string sqlite_path_of(const std::string& db_url) {
+    constexpr std::string_view prefix = "sqlite:";
+    return db_url.rfind(prefix, 0) == 0 ? db_url.substr(prefix.size()) : db_url;
 }
 
 std::string timeline_cache_metrics(const social::timeline_cache_stats& s) {
@@ -182,6 +189,14 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     sessions::session_service sessions(db, tokens, clock);
     // SQLite: the home timelines live in memory (one serve per database file); on
     // PostgreSQL, shared by every instance, in the database (docs/feed.md).
+    std::unique_ptr<social::feed_storage_lock> feed_lock;
+    if (db.kind() == store::dialect::sqlite) {
+        const bool in_memory = config.feed_cache_users > 0;
+        feed_lock = std::make_unique<social::feed_storage_lock>(sqlite_path_of(db_url), in_memory);
+        if (social::prepare_timeline_tables(db, in_memory, clock.now_ms()))
+            spdlog::warn("module=social event=timelines_reset reason=kept_in_memory_before "
+                         "(older pages are read from the posts until new posts fill them)");
+    }
     std::unique_ptr<social::timeline_cache> timeline_cache;
     std::unique_ptr<social::post_cache> post_cache;
     if (db.kind() == store::dialect::sqlite && config.feed_cache_users > 0) {

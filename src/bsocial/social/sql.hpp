@@ -94,6 +94,21 @@ inline constexpr const char* fan_out_sql =
     " SELECT f.follower_id, :created_at, :post_id, :author_id FROM follows f"
     " WHERE f.followee_id = :author_id2 ON CONFLICT DO NOTHING";
 // The fan-out worker's queue (social/fanout.hpp).
+// Timelines in memory or in the tables (feed_storage.cpp): while they are in memory,
+// home_timeline_stale has a row; back in the tables, they start again from empty, every
+// user's horizon at the newest post (as when the tables were created: migration 3).
+inline constexpr const char* timelines_stale_sql = "SELECT COUNT(*) FROM home_timeline_stale";
+inline constexpr const char* mark_timelines_stale_sql =
+    "INSERT INTO home_timeline_stale (since) VALUES (:now)";
+inline constexpr const char* reset_timelines_sql[] = {
+    "DELETE FROM home_timeline",
+    "DELETE FROM timeline_fanout",
+    "DELETE FROM home_timeline_state",
+    "INSERT INTO home_timeline_state (user_id, horizon_created_at, horizon_post_id)"
+    " SELECT u.id, m.created_at, m.id FROM users u,"
+    " (SELECT created_at, id FROM posts ORDER BY created_at DESC, id DESC LIMIT 1) m",
+    "DELETE FROM home_timeline_stale",
+};
 // In-memory timelines (timeline_cache.hpp): whose cached timelines a new post goes to.
 inline constexpr const char* followers_of_sql =
     "SELECT follower_id FROM follows WHERE followee_id = :author_id";
