@@ -13,6 +13,7 @@ namespace {
 using namespace bsocial;
 using social::cached_page;
 using social::timeline_cache;
+using social::time_cursor;
 using social::timeline_key;
 
 constexpr time_cursor top{INT64_MAX, INT64_MAX};
