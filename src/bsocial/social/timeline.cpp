@@ -75,6 +75,15 @@ void bind_cursor(soci::statement& st, time_cursor& c) {
     st.exchange(soci::into(c.id));
 }
 
+struct horizon_and_followees {
+    time_cursor horizon;
+    std::int64_t followees = 0;  ///< up to merge_max_followees + 1
+};
+void bind_horizon_and_followees(soci::statement& st, horizon_and_followees& h) {
+    bind_cursor(st, h.horizon);
+    st.exchange(soci::into(h.followees));
+}
+
 /// Everything at or below `h` is read from the posts from now on.
 void raise_horizon(soci::session& sql, std::int64_t user_id, time_cursor h) {
     sql << raise_horizon_sql, soci::use(user_id), soci::use(h.created_at), soci::use(h.id);
@@ -200,12 +209,17 @@ std::vector<post> timelines::read(soci::session& sql, std::int64_t me, time_curs
     if (static_cast<int>(out.size()) == fetch) return out;
     // Short: the feed ends here, or the rest lies at or below the horizon. The timeline
     // had every entry above the horizon, so the rest starts below the last one found
-    // ("< (at, id + 1)" is "<= horizon"; the horizon only ever rises).
-    const time_cursor horizon = horizon_of(sql, me);
-    if (horizon.created_at < 0) return out;
+    // ("< (at, id + 1)" is "<= horizon"; the horizon only ever rises). The planner's
+    // followee count comes with the horizon: one round trip fewer on PostgreSQL.
+    const auto state = db_.statements().run<horizon_and_followees>(
+        sql, horizon_and_followees_sql,
+        {me, std::int64_t{settings_.merge_max_followees} + 1, me}, bind_horizon_and_followees);
+    if (state.empty()) return out;  // no horizon: the timeline is complete
+    const time_cursor horizon = state.front().horizon;
     time_cursor below = out.empty() ? from : time_cursor{out.back().created_at, out.back().id};
     if (older(horizon, below)) below = {horizon.created_at, horizon.id + 1};
-    auto rest = read_from_posts(sql, me, below, fetch - static_cast<int>(out.size()));
+    auto rest = read_from_posts(sql, me, below, fetch - static_cast<int>(out.size()),
+                                state.front().followees);
     out.insert(out.end(), rest.begin(), rest.end());
     return out;
 }
@@ -288,6 +302,7 @@ std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t 
     };
     static const std::string text[2] = {page_text(feed_celebrities_arm_sqlite),
                                         page_text(feed_celebrities_arm_postgresql)};
+    const bool sqlite = kind_ == store::dialect::sqlite;
     const std::vector<store::parameter> values = {me,
                                                   from.created_at,
                                                   from.id,
@@ -304,11 +319,10 @@ std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t 
                                                   from.id,
                                                   me,
                                                   me,
-                                                  fetch,
-                                                  me,  // celebrities arm
+                                                  sqlite ? fetch : me,
+                                                  sqlite ? me : fetch,  // celebrities arm
                                                   fetch};
-    return db_.statements().run<post>(sql, text[kind_ == store::dialect::sqlite ? 0 : 1], values,
-                                      detail::bind_post);
+    return db_.statements().run<post>(sql, text[sqlite ? 0 : 1], values, detail::bind_post);
 }
 
 std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
@@ -318,6 +332,11 @@ std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me
             .run<std::int64_t>(sql, followees_up_to_sql,
                                {me, std::int64_t{settings_.merge_max_followees} + 1}, bind_int)
             .front();
+    return read_from_posts(sql, me, from, fetch, followees);
+}
+
+std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
+                                             int fetch, std::int64_t followees) const {
     if (followees <= settings_.merge_max_followees) return merge_followees(sql, me, from, fetch);
 
     // Many followees: walk everyone's posts newest first, keeping theirs and mine, in

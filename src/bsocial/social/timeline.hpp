@@ -111,6 +111,9 @@ class timelines {
                                         int fetch) const;
     std::vector<post> read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
                                       int fetch) const;
+    /// The same, `followees` (how many `me` follows, up to merge_max_followees + 1) known.
+    std::vector<post> read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
+                                      int fetch, std::int64_t followees) const;
     std::vector<post> merge_followees(soci::session& sql, std::int64_t me, time_cursor from,
                                       int fetch) const;
     std::vector<post> posts_by_id(soci::session& sql, const std::vector<std::int64_t>& ids,
