@@ -1067,6 +1067,9 @@ def main() -> int:
     ap.add_argument("--docs", default=str(REPO / "docs"),
                     help="where benchmarks.{md,json,png} go")
     ap.add_argument("--render", action="store_true", help="only rewrite the docs from the JSON")
+    ap.add_argument("--keep-other-scale-runs", action="store_true",
+                    help="with --scale: keep the recorded runs of the datasets not run now "
+                         "(e.g. --sizes '' --pg-sizes 1000000 re-measures PostgreSQL only)")
     ap.add_argument("--keep", action="store_true", help="keep the run's temp dir")
     ap.add_argument("--only", default="",
                     help="only these scenario groups (comma-separated: feed_throughput, shape, "
@@ -1108,6 +1111,12 @@ def main() -> int:
             record = run_once(args, kind, dataset_params(args, posts=n, comments=n // 10), full)
             print_run(record)
             runs.append(record)
+        if args.keep_other_scale_runs:  # replace only the datasets run now
+            ran = {(r["db"], r["params"]["posts"]) for r in runs}
+            kept = [r for r in results.get("scale", {}).get("runs", [])
+                    if (r["db"], r["params"]["posts"]) not in ran]
+            order = {"sqlite": 0, "postgresql": 1}
+            runs = sorted(kept + runs, key=lambda r: (order.get(r["db"], 2), r["params"]["posts"]))
         results["scale"] = {**meta, "date": started.isoformat(timespec="seconds"), "runs": runs}
         print()
         print("feed median against dataset size:")

@@ -104,6 +104,13 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
     cmd.add_option("--feed-walk-max-rows", c.feed_walk_max_rows,
                    "below the horizon, walk at most this many posts before merging")
         ->envname("BSOCIAL_FEED_WALK_MAX_ROWS");
+    cmd.add_option("--feed-cache-users", c.feed_cache_users,
+                   "SQLite: keep the home timelines of this many users in memory (0: in the "
+                   "database)")
+        ->envname("BSOCIAL_FEED_CACHE_USERS");
+    cmd.add_option("--feed-cache-posts", c.feed_cache_posts,
+                   "SQLite, with --feed-cache-users: keep this many posts in memory")
+        ->envname("BSOCIAL_FEED_CACHE_POSTS");
     cmd.add_option("--notify-sockets-per-user", c.notify_sockets_per_user,
                    "notification WebSockets per user and process; one more closes the oldest")
         ->envname("BSOCIAL_NOTIFY_SOCKETS_PER_USER");

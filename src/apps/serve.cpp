@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,7 @@
 #include "bsocial/sessions/session_service.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/fanout.hpp"
+#include "bsocial/social/feed_storage.hpp"
 #include "bsocial/social/graph.hpp"
 #include "bsocial/social/posts.hpp"
 #include "bsocial/store/database.hpp"
@@ -67,6 +69,28 @@ std::string fanout_metrics(const social::fanout_status& s, std::int64_t backlog)
                "bsocial_timeline_fanout_lag_seconds", "gauge",
                "Post created -> in its followers' timelines, newest of the last batch.",
                s.last_lag_seconds);
+}
+
+/// "sqlite:<path>" -> "<path>".
+std::string sqlite_path_of(const std::string& db_url) {
+    constexpr std::string_view prefix = "sqlite:";
+    return db_url.rfind(prefix, 0) == 0 ? db_url.substr(prefix.size()) : db_url;
+}
+
+std::string timeline_cache_metrics(const social::timeline_cache_stats& s) {
+    using http::prometheus_metric;
+    return prometheus_metric("bsocial_feed_cache_users", "gauge",
+                             "Home timelines held in memory (SQLite).",
+                             static_cast<double>(s.users)) +
+           prometheus_metric("bsocial_feed_cache_entries", "gauge",
+                             "Posts held in the in-memory home timelines.",
+                             static_cast<double>(s.entries)) +
+           prometheus_metric("bsocial_feed_cache_builds_total", "counter",
+                             "Home timelines built from the posts (first read, after a follow).",
+                             static_cast<double>(s.builds)) +
+           prometheus_metric("bsocial_feed_cache_evictions_total", "counter",
+                             "Home timelines dropped to stay within BSOCIAL_FEED_CACHE_USERS.",
+                             static_cast<double>(s.evictions));
 }
 
 std::string hasher_metrics(const auth::password_hasher& h) {
@@ -163,7 +187,26 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
 
     social::accounts accounts(db, hasher, per_login, per_address, registrations, common, clock);
     sessions::session_service sessions(db, tokens, clock);
-    const social::timelines timelines(db, timeline_settings_of(config));
+    // SQLite: the home timelines live in memory (one serve per database file); on
+    // PostgreSQL, shared by every instance, in the database (docs/feed.md).
+    std::unique_ptr<social::feed_storage_lock> feed_lock;
+    if (db.kind() == store::dialect::sqlite) {
+        const bool in_memory = config.feed_cache_users > 0;
+        feed_lock = std::make_unique<social::feed_storage_lock>(sqlite_path_of(db_url), in_memory);
+        if (social::prepare_timeline_tables(db, in_memory, clock.now_ms()))
+            spdlog::warn("module=social event=timelines_reset reason=kept_in_memory_before "
+                         "(older pages are read from the posts until new posts fill them)");
+    }
+    std::unique_ptr<social::timeline_cache> timeline_cache;
+    std::unique_ptr<social::post_cache> post_cache;
+    if (db.kind() == store::dialect::sqlite && config.feed_cache_users > 0) {
+        timeline_cache = std::make_unique<social::timeline_cache>(
+            config.feed_timeline_capacity, static_cast<std::size_t>(config.feed_cache_users));
+        post_cache = std::make_unique<social::post_cache>(static_cast<std::size_t>(
+            std::max<std::int64_t>(config.feed_cache_posts, 1)));
+    }
+    const social::timelines timelines(db, timeline_settings_of(config), timeline_cache.get(),
+                                      post_cache.get());
     social::graph graph(db, timelines, clock);
     social::posts posts(db, timelines, clock);
     social::timeline_fanout fanout(db, timelines, clock);
@@ -193,8 +236,9 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     api::users_handler users_h(accounts, graph, auth, roles);
     api::posts_handler posts_h(posts, auth);
     api::ops_extras ops_extras;
-    ops_extras.metrics = [&relay, &fanout, &hasher] {
-        return fanout_metrics(fanout.status(), fanout.backlog()) + hasher_metrics(hasher) +
+    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache] {
+        return fanout_metrics(fanout.status(), fanout.backlog()) +
+               (timeline_cache ? timeline_cache_metrics(timeline_cache->stats()) : "") + hasher_metrics(hasher) +
                (relay ? relay_metrics(relay->status()) : std::string());
     };
     if (relay) {
@@ -231,10 +275,10 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
             return web_app->serve(req);
         };
     }
-    hooks.on_response = [&relay, &relay_doorbell, &fanout](const http::request& req,
+    hooks.on_response = [&relay, &relay_doorbell, &fanout, &timelines](const http::request& req,
                                                             const http::response& res) {
         if (req.method == "GET" || res.status >= 300) return;
-        if (req.route == "/api/v1/posts") fanout.nudge();
+        if (req.route == "/api/v1/posts" && !timelines.in_memory()) fanout.nudge();
         if (relay) relay->nudge();
         if (relay_doorbell) relay_doorbell->ring();
     };
@@ -265,7 +309,7 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     if (relay) relay->start();
     if (relay_wakeup) relay_wakeup->start();
     if (relay_doorbell) relay_doorbell->start();
-    fanout.start();
+    if (!timelines.in_memory()) fanout.start();
     pushes.start();
     server.run();
     pushes.stop();

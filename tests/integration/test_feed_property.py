@@ -8,7 +8,10 @@ my posts and those of everyone I follow now, newest first by (created_at, id).
 
 Small settings make every path run: a timeline of a few entries (trimming, horizons,
 backfill beyond the capacity), celebrities from 3 followers, and the walk/merge planner
-below the horizon. Both databases (integration_sqlite, integration_postgresql).
+below the horizon. Both databases (integration_sqlite, integration_postgresql), and on
+SQLite both storages: timelines in memory (the default there: built by reads, extended by
+deeper pages, forgotten by follows, evicted beyond BSOCIAL_FEED_CACHE_USERS) and in the
+database (BSOCIAL_FEED_CACHE_USERS=0, as on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -36,15 +39,28 @@ def reference(db, me: int) -> list[tuple[int, int]]:
     return [(int(i), int(at)) for i, at in db.rows(REFERENCE_SQL.format(me=int(me)))]
 
 
+def metric(client: Client, name: str) -> float:
+    for line in client.get("/metrics").raw.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} missing from /metrics")
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("setting", sorted(SETTINGS))
-def test_every_page_matches_the_reference_while_the_graph_changes(start_server, setting, seed):
+@pytest.mark.parametrize("storage", ["memory", "database"])
+def test_every_page_matches_the_reference_while_the_graph_changes(start_server, db_backend,
+                                                                  storage, setting, seed):
+    if storage == "memory" and db_backend.kind != "sqlite":
+        pytest.skip("timelines live in memory on SQLite only (docs/feed.md)")
     capacity, celebrities, merge_max, walk_max = SETTINGS[setting]
     srv = start_server(env={
         "BSOCIAL_FEED_TIMELINE_CAPACITY": capacity,
         "BSOCIAL_FEED_CELEBRITY_FOLLOWERS": celebrities,
         "BSOCIAL_FEED_MERGE_MAX_FOLLOWEES": merge_max,
         "BSOCIAL_FEED_WALK_MAX_ROWS": walk_max,
+        # In memory: room for 4 of the 9 users' timelines, so some are evicted.
+        "BSOCIAL_FEED_CACHE_USERS": "4" if storage == "memory" else "0",
     })
     client = Client(srv)
     db = srv.db
@@ -120,9 +136,34 @@ def test_every_page_matches_the_reference_while_the_graph_changes(start_server, 
         got = [(int(p["id"]), ts_to_ms(p["created_at"]))
                for p in client.list_all("/api/v1/feed", token=users[reader].token, limit=4)]
         assert got == reference(db, me), f"{setting} seed {seed}: user {reader} after fan-out"
+    if storage == "memory":
+        # Every path ran: timelines were built (first reads, after follows and evictions),
+        # and none went to the database.
+        assert metric(client, "bsocial_feed_cache_builds_total") > len(users)
+        assert metric(client, "bsocial_feed_cache_evictions_total") > 0
+        assert int(db.rows("SELECT COUNT(*) FROM home_timeline")[0][0]) == 0
+        return
     # Every path ran: timelines were written and trimmed (horizons), and with the
     # timeline setting some authors became celebrities.
     assert int(db.rows("SELECT COUNT(*) FROM home_timeline")[0][0]) > 0
     assert int(db.rows("SELECT COUNT(*) FROM home_timeline_state")[0][0]) > 0
     if setting == "timelines":
         assert int(db.rows("SELECT COUNT(*) FROM celebrities")[0][0]) > 0
+
+
+def test_feed_comment_counts_follow_new_comments(client):
+    """A post's comment count in the feed moves with every comment, also once the feed's
+    posts are held in memory (SQLite): read, comment, read again, from several readers."""
+    author, fan, other = client.new_user(), client.new_user(), client.new_user()
+    client.follow(fan, author)
+    client.follow(other, author)
+    post = client.create_post(author, "count my comments")
+
+    def count_in_feed(user) -> int:
+        items = client.get("/api/v1/feed?limit=5", token=user.token).json["items"]
+        return next(int(p["comment_count"]) for p in items if p["id"] == post["id"])
+
+    for expected in range(1, 4):
+        assert [count_in_feed(u) for u in (author, fan, other)] == [expected - 1] * 3
+        client.create_comment(fan if expected % 2 else other, post["id"], f"comment {expected}")
+    assert [count_in_feed(u) for u in (author, fan, other)] == [3] * 3

@@ -629,8 +629,10 @@ def test_i9_4_jwt_secret_file_created_private_and_shared(start_server):
     first.stop()
     data = first.data_dir
     (data / "jwt-secret").unlink()
+    # Several serve processes on one database: timelines in the tables (docs/feed.md).
     servers = [ServerProcess(workdir=first.workdir / f"racer{i}", db_url=first.db_url,
-                             env_overrides={"BSOCIAL_JWT_SECRET": None}) for i in range(4)]
+                             env_overrides={"BSOCIAL_JWT_SECRET": None,
+                                            "BSOCIAL_FEED_CACHE_USERS": "0"}) for i in range(4)]
     for s in servers:
         s.data_dir = data  # one data directory for all four
     old_umask = os.umask(0)

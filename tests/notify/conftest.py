@@ -61,6 +61,9 @@ class Deployment:
         self.kafka = kafka
         env = dict(DEFAULT_ENV)
         env["BSOCIAL_KAFKA_BROKERS"] = kafka.bootstrap
+        # Several serve processes on one SQLite file keep the home timelines in the
+        # database (docs/feed.md); in memory, the first would hold the file alone.
+        env["BSOCIAL_FEED_CACHE_USERS"] = "0"
         self.api = ServerProcess(workdir=workdir / "api", db_url=kafka.new_database(),
                                  env_overrides=env)
         self.api.kind = kafka.db_kind

@@ -56,6 +56,10 @@ void serve_config::validate() const {
     require(feed_merge_max_followees >= 0,
             "feed merge max followees must be >= 0 (BSOCIAL_FEED_MERGE_MAX_FOLLOWEES)");
     require(feed_walk_max_rows >= 1, "feed walk max rows must be >= 1 (BSOCIAL_FEED_WALK_MAX_ROWS)");
+    require(feed_cache_users >= 0 && feed_cache_users <= 10000000,
+            "feed cache users must be 0..10000000 (BSOCIAL_FEED_CACHE_USERS)");
+    require(feed_cache_posts >= 1 && feed_cache_posts <= 100000000,
+            "feed cache posts must be 1..100000000 (BSOCIAL_FEED_CACHE_POSTS)");
     require(notify_sockets_per_user >= 1 && notify_sockets_per_user <= 1000,
             "notification sockets per user must be 1..1000 (BSOCIAL_NOTIFY_SOCKETS_PER_USER)");
     require(notify_safety_poll_ms >= 50 && notify_safety_poll_ms <= 3600000,

@@ -46,6 +46,9 @@ struct serve_config {
     int feed_celebrity_followers = 10000;  ///< followers from which posts are not fanned out
     int feed_merge_max_followees = 256;   ///< below the horizon: merge up to this many
     int feed_walk_max_rows = 8192;        ///< below the horizon: walk at most this many posts
+    /// SQLite: home timelines kept in memory, at most this many users' (0 = in the database)
+    int feed_cache_users = 10000;
+    int feed_cache_posts = 100000;  ///< with it: posts kept in memory for those feeds
     int notify_sockets_per_user = 16;      ///< notification sockets per user and process
     int notify_safety_poll_ms = 1000;      ///< pushers re-read recent rows this often
 

@@ -65,7 +65,7 @@ void graph::follow(const user& me, const std::string& username) {
     timelines_.on_follow(sql, me.id, target.id);
     outbox::append_to_outbox(sql,
                              events::follow_changed(true, fields_of(me), fields_of(target), at));
-    tx.commit();
+    tx.commit([&] { timelines_.follows_changed(me.id); });
 }
 
 void graph::unfollow(const user& me, const std::string& username) {
@@ -78,7 +78,7 @@ void graph::unfollow(const user& me, const std::string& username) {
     timelines_.on_unfollow(sql, me.id, target.id);
     outbox::append_to_outbox(sql,
                              events::follow_changed(false, fields_of(me), fields_of(target), at));
-    tx.commit();
+    tx.commit([&] { timelines_.follows_changed(me.id); });
 }
 
 profile graph::get_profile(const user& me, const std::string& username) {

@@ -85,10 +85,10 @@ post posts::create_post(const user& me, std::string content) {
     p.created_at = clock_.now_ms();  // inside the write lock: ordered like the ids on SQLite
     sql << insert_post_sql, soci::use(me.id), soci::use(p.content), soci::use(p.created_at),
         soci::into(p.id);
-    timelines_.publish(sql, p.id, me.id, p.created_at);
+    const timeline_delivery delivery = timelines_.publish(sql, p.id, me.id, p.created_at);
     outbox::append_to_outbox(sql,
                              events::post_created(p.id, fields_of(me), p.content, p.created_at));
-    tx.commit();
+    tx.commit([&] { timelines_.deliver(delivery); });
     return p;
 }
 
@@ -157,10 +157,11 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
     c.created_at = clock_.now_ms();
     sql << insert_comment_sql, soci::use(post_id), soci::use(me.id), soci::use(c.content),
         soci::use(c.created_at), soci::into(c.id);
-    sql << bump_comment_count_sql, soci::use(post_id);
+    std::int64_t comment_count = 0;
+    sql << bump_comment_count_sql, soci::use(post_id), soci::into(comment_count);
     outbox::append_to_outbox(sql, events::comment_created(c.id, post_id, target.by.id,
                                                           fields_of(me), c.content, c.created_at));
-    tx.commit();
+    tx.commit([&] { timelines_.comment_added(post_id, comment_count); });
     return c;
 }
 

@@ -22,7 +22,8 @@ inline constexpr const char* insert_comment_sql =
     "INSERT INTO comments (post_id, user_id, content, created_at)"
     " VALUES (:post_id, :user_id, :content, :created_at) RETURNING id";
 inline constexpr const char* bump_comment_count_sql =
-    "UPDATE posts SET comment_count = comment_count + 1 WHERE id = :post_id";
+    "UPDATE posts SET comment_count = comment_count + 1 WHERE id = :post_id"
+    " RETURNING comment_count";
 
 // Visible = I wrote it, or I follow its author now.
 inline constexpr const char* select_visible_post_sql =
@@ -93,6 +94,24 @@ inline constexpr const char* fan_out_sql =
     " SELECT f.follower_id, :created_at, :post_id, :author_id FROM follows f"
     " WHERE f.followee_id = :author_id2 ON CONFLICT DO NOTHING";
 // The fan-out worker's queue (social/fanout.hpp).
+// Timelines in memory or in the tables (feed_storage.cpp): while they are in memory,
+// home_timeline_stale has a row; back in the tables, they start again from empty, every
+// user's horizon at the newest post (as when the tables were created: migration 3).
+inline constexpr const char* timelines_stale_sql = "SELECT COUNT(*) FROM home_timeline_stale";
+inline constexpr const char* mark_timelines_stale_sql =
+    "INSERT INTO home_timeline_stale (since) VALUES (:now)";
+inline constexpr const char* reset_timelines_sql[] = {
+    "DELETE FROM home_timeline",
+    "DELETE FROM timeline_fanout",
+    "DELETE FROM home_timeline_state",
+    "INSERT INTO home_timeline_state (user_id, horizon_created_at, horizon_post_id)"
+    " SELECT u.id, m.created_at, m.id FROM users u,"
+    " (SELECT created_at, id FROM posts ORDER BY created_at DESC, id DESC LIMIT 1) m",
+    "DELETE FROM home_timeline_stale",
+};
+// In-memory timelines (timeline_cache.hpp): whose cached timelines a new post goes to.
+inline constexpr const char* followers_of_sql =
+    "SELECT follower_id FROM follows WHERE followee_id = :author_id";
 inline constexpr const char* queue_fan_out_sql =
     "INSERT INTO timeline_fanout (post_id, author_id, created_at)"
     " VALUES (:post_id, :author_id, :created_at)";
@@ -136,6 +155,12 @@ inline constexpr const char* entry_beyond_capacity_sql =
     "SELECT created_at, post_id FROM home_timeline WHERE user_id = :id"
     " ORDER BY created_at DESC, post_id DESC LIMIT 1 OFFSET :capacity";
 
+// Below the horizon (a short page): the horizon, and how many I follow (up to :most), in
+// one round trip. No row: the timeline is complete.
+inline constexpr const char* horizon_and_followees_sql =
+    "SELECT h.horizon_created_at, h.horizon_post_id, (SELECT COUNT(*) FROM (SELECT 1 FROM"
+    " follows WHERE follower_id = :id LIMIT :most) c) FROM home_timeline_state h"
+    " WHERE h.user_id = :id2";
 inline constexpr const char* followees_up_to_sql =
     "SELECT COUNT(*) FROM (SELECT 1 FROM follows WHERE follower_id = :id LIMIT :most) c";
 // A stretch of everyone's posts, newest first from `from` (posts_by_time), each marked
@@ -192,7 +217,11 @@ inline constexpr const char* feed_queue_arm =
     " AND (q.author_id = ? OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ?"
     "  AND f.followee_id = q.author_id))";
 // The followed celebrities' posts in (horizon, from). SQLite has no LATERAL; a
-// correlated IN subquery runs once per celebrity instead.
+// correlated IN subquery runs once per celebrity instead. On PostgreSQL the follow check
+// sits inside the LATERAL, so it is one primary-key probe per celebrity: written as a
+// WHERE EXISTS of the outer query it became a semi-join that read all of my follows rows
+// (5,000 for a heavy user: 0.6 ms of every page; docs/feed.md), and it takes `me` before
+// the limit.
 inline constexpr const char* feed_celebrities_arm_sqlite =
     "SELECT r.id, r.created_at FROM celebrities c JOIN posts r ON r.id IN ("
     "  SELECT r2.id FROM posts r2 WHERE r2.user_id = c.user_id"
@@ -203,8 +232,8 @@ inline constexpr const char* feed_celebrities_arm_postgresql =
     "SELECT r.id, r.created_at FROM celebrities c CROSS JOIN LATERAL ("
     "  SELECT r2.id, r2.created_at FROM posts r2 WHERE r2.user_id = c.user_id"
     "  AND (r2.created_at, r2.id) < (?, ?) AND " BSOCIAL_ABOVE_HORIZON("r2.created_at", "r2.id")
-    "  ORDER BY r2.created_at DESC, r2.id DESC LIMIT ?) r"
-    " WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = c.user_id)";
+    "  AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = c.user_id)"
+    "  ORDER BY r2.created_at DESC, r2.id DESC LIMIT ?) r";
 // One author's posts before `from`, from posts_by_user_time.
 inline constexpr const char* feed_author_arm =
     "SELECT id, created_at FROM (SELECT r.id, r.created_at FROM posts r WHERE r.user_id = ?"

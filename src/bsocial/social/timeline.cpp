@@ -1,6 +1,8 @@
 #include "bsocial/social/timeline.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -73,6 +75,15 @@ void bind_cursor(soci::statement& st, time_cursor& c) {
     st.exchange(soci::into(c.id));
 }
 
+struct horizon_and_followees {
+    time_cursor horizon;
+    std::int64_t followees = 0;  ///< up to merge_max_followees + 1
+};
+void bind_horizon_and_followees(soci::statement& st, horizon_and_followees& h) {
+    bind_cursor(st, h.horizon);
+    st.exchange(soci::into(h.followees));
+}
+
 /// Everything at or below `h` is read from the posts from now on.
 void raise_horizon(soci::session& sql, std::int64_t user_id, time_cursor h) {
     sql << raise_horizon_sql, soci::use(user_id), soci::use(h.created_at), soci::use(h.id);
@@ -86,8 +97,9 @@ bool is_celebrity(soci::session& sql, std::int64_t user_id) {
 }
 }  // namespace
 
-timelines::timelines(store::database& db, timeline_settings settings)
-    : db_(db), kind_(db.kind()), settings_(settings) {}
+timelines::timelines(store::database& db, timeline_settings settings, timeline_cache* cache,
+                     post_cache* posts)
+    : db_(db), kind_(db.kind()), settings_(settings), cache_(cache), posts_(posts) {}
 
 std::vector<post> timelines::run_posts(soci::session& sql, const assembled_query& q) const {
     return db_.statements().run<post>(sql, q.text(), q.values(), detail::bind_post);
@@ -104,9 +116,28 @@ void timelines::lock_author(soci::session& sql, std::int64_t author_id) const {
     sql << lock_author_sql, soci::use(key);
 }
 
-void timelines::publish(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
-                        std::int64_t created_at) const {
-    sql << queue_fan_out_sql, soci::use(post_id), soci::use(author_id), soci::use(created_at);
+timeline_delivery timelines::publish(soci::session& sql, std::int64_t post_id,
+                                     std::int64_t author_id, std::int64_t created_at) const {
+    timeline_delivery d{{created_at, post_id}, {}};
+    if (!cache_) {
+        sql << queue_fan_out_sql, soci::use(post_id), soci::use(author_id), soci::use(created_at);
+        return d;
+    }
+    d.users = db_.statements().run<std::int64_t>(sql, followers_of_sql, {author_id}, bind_int);
+    d.users.push_back(author_id);
+    return d;
+}
+
+void timelines::deliver(const timeline_delivery& delivery) const {
+    if (cache_) cache_->add(delivery.users, delivery.post);
+}
+
+void timelines::follows_changed(std::int64_t follower_id) const {
+    if (cache_) cache_->forget(follower_id);
+}
+
+void timelines::comment_added(std::int64_t post_id, std::int64_t comment_count) const {
+    if (posts_) posts_->comment_added(post_id, comment_count);
 }
 
 void timelines::fan_out(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
@@ -138,6 +169,7 @@ void timelines::trim(soci::session& sql, std::int64_t user_id) const {
 
 void timelines::on_follow(soci::session& sql, std::int64_t follower_id,
                           std::int64_t followee_id) const {
+    if (cache_) return;  // follows_changed() after the commit
     if (is_celebrity(sql, followee_id)) return;
     int followers = 0;
     sql << followers_up_to_sql, soci::into(followers), soci::use(followee_id),
@@ -165,24 +197,94 @@ void timelines::on_follow(soci::session& sql, std::int64_t follower_id,
 
 void timelines::on_unfollow(soci::session& sql, std::int64_t follower_id,
                             std::int64_t followee_id) const {
+    if (cache_) return;  // follows_changed() after the commit
     sql << remove_author_sql, soci::use(follower_id), soci::use(followee_id);
 }
 
 std::vector<post> timelines::read(soci::session& sql, std::int64_t me, time_cursor from,
                                   int limit) const {
     const int fetch = limit + 1;
+    if (cache_) return read_cached(sql, me, from, fetch);
     std::vector<post> out = read_materialized(sql, me, from, fetch);
     if (static_cast<int>(out.size()) == fetch) return out;
     // Short: the feed ends here, or the rest lies at or below the horizon. The timeline
     // had every entry above the horizon, so the rest starts below the last one found
-    // ("< (at, id + 1)" is "<= horizon"; the horizon only ever rises).
-    const time_cursor horizon = horizon_of(sql, me);
-    if (horizon.created_at < 0) return out;
+    // ("< (at, id + 1)" is "<= horizon"; the horizon only ever rises). The planner's
+    // followee count comes with the horizon: one round trip fewer on PostgreSQL.
+    const auto state = db_.statements().run<horizon_and_followees>(
+        sql, horizon_and_followees_sql,
+        {me, std::int64_t{settings_.merge_max_followees} + 1, me}, bind_horizon_and_followees);
+    if (state.empty()) return out;  // no horizon: the timeline is complete
+    const time_cursor horizon = state.front().horizon;
     time_cursor below = out.empty() ? from : time_cursor{out.back().created_at, out.back().id};
     if (older(horizon, below)) below = {horizon.created_at, horizon.id + 1};
-    auto rest = read_from_posts(sql, me, below, fetch - static_cast<int>(out.size()));
+    auto rest = read_from_posts(sql, me, below, fetch - static_cast<int>(out.size()),
+                                state.front().followees);
     out.insert(out.end(), rest.begin(), rest.end());
     return out;
+}
+
+namespace {
+std::vector<timeline_key> keys_of(const std::vector<post>& posts) {
+    std::vector<timeline_key> keys;
+    keys.reserve(posts.size());
+    for (const post& p : posts) keys.push_back({p.created_at, p.id});
+    return keys;
+}
+}  // namespace
+
+std::vector<post> timelines::read_cached(soci::session& sql, std::int64_t me, time_cursor from,
+                                         int fetch) const {
+    auto page = cache_->read(me, from, fetch);
+    if (!page) {
+        // Not cached: build the newest page of the timeline from the posts, then read it.
+        const std::uint64_t generation = cache_->begin_build(me);
+        if (generation == 0) return read_from_posts(sql, me, from, fetch);  // built elsewhere
+        constexpr time_cursor top{std::numeric_limits<std::int64_t>::max(),
+                                  std::numeric_limits<std::int64_t>::max()};
+        const int depth = std::max(fetch, 21);
+        std::vector<post> newest;
+        try {
+            newest = read_from_posts(sql, me, top, depth);
+        } catch (...) {
+            cache_->forget(me);
+            throw;
+        }
+        cache_->finish_build(me, generation, keys_of(newest),
+                             static_cast<int>(newest.size()) < depth);
+        page = cache_->read(me, from, fetch);
+        if (!page) return read_from_posts(sql, me, from, fetch);  // forgotten meanwhile
+    }
+    std::vector<std::int64_t> ids;
+    ids.reserve(page->entries.size());
+    for (const timeline_key& k : page->entries) ids.push_back(k.id);
+    std::vector<post> out = cached_posts(sql, ids, fetch);
+    if (static_cast<int>(page->entries.size()) < fetch && page->continue_from) {
+        // Below the cached part: read on from the posts, and keep what was found.
+        const int wanted = fetch - static_cast<int>(page->entries.size());
+        auto rest = read_from_posts(sql, me, *page->continue_from, wanted);
+        cache_->extend(me, *page, keys_of(rest), static_cast<int>(rest.size()) < wanted);
+        out.insert(out.end(), rest.begin(), rest.end());
+    }
+    return out;
+}
+
+std::vector<post> timelines::cached_posts(soci::session& sql, const std::vector<std::int64_t>& ids,
+                                          int pad_to) const {
+    if (!posts_) return posts_by_id(sql, ids, pad_to);
+    std::vector<std::int64_t> missing;
+    std::vector<post> found = posts_->get(ids, missing);
+    if (missing.empty()) return found;
+    const std::uint64_t epoch = posts_->epoch();
+    std::vector<post> read = posts_by_id(sql, missing, pad_to);
+    posts_->put(read, epoch);
+    // Back into the order of `ids` (newest first), as posts_by_id would return them.
+    found.insert(found.end(), std::make_move_iterator(read.begin()),
+                 std::make_move_iterator(read.end()));
+    std::sort(found.begin(), found.end(), [](const post& a, const post& b) {
+        return std::tie(a.created_at, a.id) > std::tie(b.created_at, b.id);
+    });
+    return found;
 }
 
 std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t me,
@@ -200,6 +302,7 @@ std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t 
     };
     static const std::string text[2] = {page_text(feed_celebrities_arm_sqlite),
                                         page_text(feed_celebrities_arm_postgresql)};
+    const bool sqlite = kind_ == store::dialect::sqlite;
     const std::vector<store::parameter> values = {me,
                                                   from.created_at,
                                                   from.id,
@@ -216,11 +319,10 @@ std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t 
                                                   from.id,
                                                   me,
                                                   me,
-                                                  fetch,
-                                                  me,  // celebrities arm
+                                                  sqlite ? fetch : me,
+                                                  sqlite ? me : fetch,  // celebrities arm
                                                   fetch};
-    return db_.statements().run<post>(sql, text[kind_ == store::dialect::sqlite ? 0 : 1], values,
-                                      detail::bind_post);
+    return db_.statements().run<post>(sql, text[sqlite ? 0 : 1], values, detail::bind_post);
 }
 
 std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
@@ -230,6 +332,11 @@ std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me
             .run<std::int64_t>(sql, followees_up_to_sql,
                                {me, std::int64_t{settings_.merge_max_followees} + 1}, bind_int)
             .front();
+    return read_from_posts(sql, me, from, fetch, followees);
+}
+
+std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
+                                             int fetch, std::int64_t followees) const {
     if (followees <= settings_.merge_max_followees) return merge_followees(sql, me, from, fetch);
 
     // Many followees: walk everyone's posts newest first, keeping theirs and mine, in
@@ -262,12 +369,15 @@ std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me
     return out;
 }
 
-std::vector<post> timelines::posts_by_id(soci::session& sql,
-                                         const std::vector<std::int64_t>& ids) const {
+std::vector<post> timelines::posts_by_id(soci::session& sql, const std::vector<std::int64_t>& ids,
+                                         int pad_to) const {
     if (ids.empty()) return {};
+    // Padded with id 0 (never a post) to a fixed length, so the statement text, and
+    // the prepared statement kept for it, is the same for every page of that size.
+    const std::size_t n = std::max(ids.size(), static_cast<std::size_t>(std::max(pad_to, 0)));
     assembled_query q;
     q.sql(posts_by_id_head_sql);
-    for (std::size_t i = 0; i < ids.size(); ++i) q.sql(i ? ", ?" : "?").bind(ids[i]);
+    for (std::size_t i = 0; i < n; ++i) q.sql(i ? ", ?" : "?").bind(i < ids.size() ? ids[i] : 0);
     q.sql(") ORDER BY p.created_at DESC, p.id DESC");
     return run_posts(sql, q);
 }

@@ -22,6 +22,8 @@
 
 #include "bsocial/social/cursor.hpp"
 #include "bsocial/social/models.hpp"
+#include "bsocial/social/post_cache.hpp"
+#include "bsocial/social/timeline_cache.hpp"
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::social {
@@ -42,15 +44,36 @@ namespace detail {
 class assembled_query;
 }
 
+/// A new post's way into in-memory timelines, handed from publish() to deliver().
+struct timeline_delivery {
+    timeline_key post;
+    std::vector<std::int64_t> users;  ///< its author and followers
+};
+
 class timelines {
   public:
-    timelines(store::database& db, timeline_settings settings);
+    /// With `cache` (SQLite, one process per database: docs/feed.md), the timelines live
+    /// in memory and the home_timeline tables are not used; without it, in the database.
+    /// With `posts` too, the posts of a page read from memory come from memory.
+    timelines(store::database& db, timeline_settings settings, timeline_cache* cache = nullptr,
+              post_cache* posts = nullptr);
 
-    /// In the post's write transaction: queues the post for the fan-out worker
-    /// (social/fanout.hpp). Its author and followers see it at once all the same: the
-    /// feed reads the queue too.
-    void publish(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
-                 std::int64_t created_at) const;
+    /// In the post's write transaction. In the database: queues the post for the fan-out
+    /// worker (social/fanout.hpp); its author and followers see it at once all the same
+    /// (the feed reads the queue too). In memory: reads whom it goes to, for deliver().
+    timeline_delivery publish(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
+                              std::int64_t created_at) const;
+    /// In memory only, right after the post's transaction commits, still holding the
+    /// writer lock: adds the post to the cached timelines of its author and followers.
+    void deliver(const timeline_delivery& delivery) const;
+    /// In memory only, right after a follow or unfollow commits, still holding the writer
+    /// lock: forgets the follower's cached timeline (rebuilt by its next read).
+    void follows_changed(std::int64_t follower_id) const;
+    /// Right after a comment's transaction commits, still holding the writer lock: the
+    /// post's comment count is now `comment_count` (for the posts kept in memory).
+    void comment_added(std::int64_t post_id, std::int64_t comment_count) const;
+    /// Whether the timelines live in memory (no fan-out worker needed).
+    bool in_memory() const noexcept { return cache_ != nullptr; }
     /// In the fan-out worker's write transaction, holding lock_author(author_id): adds the
     /// post to its author's timeline and to every follower's (unless the author is a
     /// celebrity); now and then trims one.
@@ -78,19 +101,29 @@ class timelines {
     const timeline_settings& settings() const noexcept { return settings_; }
 
   private:
+    std::vector<post> read_cached(soci::session& sql, std::int64_t me, time_cursor from,
+                                  int fetch) const;
+    std::vector<post> cached_posts(soci::session& sql, const std::vector<std::int64_t>& ids,
+                                   int pad_to) const;
     time_cursor horizon_of(soci::session& sql, std::int64_t user_id) const;
     std::vector<post> run_posts(soci::session& sql, const detail::assembled_query& q) const;
     std::vector<post> read_materialized(soci::session& sql, std::int64_t me, time_cursor from,
                                         int fetch) const;
     std::vector<post> read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
                                       int fetch) const;
+    /// The same, `followees` (how many `me` follows, up to merge_max_followees + 1) known.
+    std::vector<post> read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
+                                      int fetch, std::int64_t followees) const;
     std::vector<post> merge_followees(soci::session& sql, std::int64_t me, time_cursor from,
                                       int fetch) const;
-    std::vector<post> posts_by_id(soci::session& sql, const std::vector<std::int64_t>& ids) const;
+    std::vector<post> posts_by_id(soci::session& sql, const std::vector<std::int64_t>& ids,
+                                  int pad_to = 0) const;
 
     store::database& db_;
     store::dialect kind_;
     timeline_settings settings_;
+    timeline_cache* cache_;
+    post_cache* posts_;
 };
 
 }  // namespace bsocial::social

@@ -122,9 +122,13 @@ write_transaction::~write_transaction() {
     }
 }
 
-void write_transaction::commit() {
+void write_transaction::commit_keeping_lock() {
     sql_ << commit_sql;
     done_ = true;
+}
+
+void write_transaction::commit() {
+    commit_keeping_lock();
     if (writer_.owns_lock()) writer_.unlock();
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "bsocial/store/statement_cache.hpp"
 
@@ -73,8 +74,18 @@ class write_transaction {
     write_transaction(const write_transaction&) = delete;
     write_transaction& operator=(const write_transaction&) = delete;
     void commit();
+    /// Commits, then runs `while_locked` before letting the next writer of this process
+    /// in (SQLite): what it does follows this transaction and precedes the next one.
+    template <class F>
+    void commit(F&& while_locked) {
+        commit_keeping_lock();
+        std::forward<F>(while_locked)();
+        if (writer_.owns_lock()) writer_.unlock();
+    }
 
   private:
+    void commit_keeping_lock();
+
     std::unique_lock<std::mutex> writer_;
     soci::session& sql_;
     bool done_ = false;

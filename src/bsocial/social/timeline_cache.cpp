@@ -1,0 +1,154 @@
+#include "bsocial/social/timeline_cache.hpp"
+
+#include <algorithm>
+
+namespace bsocial::social {
+
+namespace {
+timeline_key key_of(const time_cursor& c) { return {c.created_at, c.id}; }
+time_cursor cursor_of(const timeline_key& k) { return {k.created_at, k.id}; }
+}  // namespace
+
+timeline_cache::timeline_cache(int capacity, std::size_t max_users)
+    : capacity_(std::max(capacity, 1)), max_users_(std::max<std::size_t>(max_users, 1)) {}
+
+void timeline_cache::touch(timeline& t) { lru_.splice(lru_.begin(), lru_, t.lru); }
+
+std::optional<cached_page> timeline_cache::read(std::int64_t user, time_cursor from, int fetch) {
+    std::lock_guard lock(mutex_);
+    const auto found = timelines_.find(user);
+    if (found == timelines_.end() || found->second.building) return std::nullopt;
+    timeline& t = found->second;
+    touch(t);
+    ++hits_;
+    cached_page page;
+    page.generation = t.generation;
+    const timeline_key before = key_of(from);
+    // Entries strictly older than the cursor end at `it`; the page is the last `fetch`.
+    auto it = std::lower_bound(t.entries.begin(), t.entries.end(), before);
+    while (it != t.entries.begin() && static_cast<int>(page.entries.size()) < fetch)
+        page.entries.push_back(*--it);
+    if (static_cast<int>(page.entries.size()) < fetch && t.floor)
+        page.continue_from = before < *t.floor ? from : cursor_of(*t.floor);
+    return page;
+}
+
+std::uint64_t timeline_cache::begin_build(std::int64_t user) {
+    std::lock_guard lock(mutex_);
+    if (timelines_.contains(user)) return 0;
+    while (timelines_.size() >= max_users_ && !lru_.empty()) {
+        const auto victim = timelines_.find(lru_.back());
+        entries_ -= victim->second.entries.size();
+        timelines_.erase(victim);
+        lru_.pop_back();
+        ++evictions_;
+    }
+    timeline& t = timelines_[user];
+    t.building = true;
+    t.generation = next_generation_++;
+    lru_.push_front(user);
+    t.lru = lru_.begin();
+    ++builds_;
+    return t.generation;
+}
+
+void timeline_cache::finish_build(std::int64_t user, std::uint64_t generation,
+                                  const std::vector<timeline_key>& newest_first, bool complete) {
+    std::lock_guard lock(mutex_);
+    const auto found = timelines_.find(user);
+    if (found == timelines_.end() || found->second.generation != generation ||
+        !found->second.building)
+        return;
+    timeline& t = found->second;
+    const std::size_t keep = std::min(newest_first.size(), static_cast<std::size_t>(capacity_));
+    t.entries.assign(newest_first.rbegin() + static_cast<std::ptrdiff_t>(newest_first.size() - keep),
+                     newest_first.rend());
+    if (keep < newest_first.size()) complete = false;
+    if (!complete && !t.entries.empty()) t.floor = t.entries.front();
+    // Nothing found and more may exist cannot happen (the read stops only when full or at
+    // the end), but stay correct if it did: treat the whole feed as below the floor.
+    if (!complete && t.entries.empty()) t.floor = timeline_key{INT64_MAX, INT64_MAX};
+    entries_ += t.entries.size();
+    t.building = false;
+    for (const timeline_key& post : t.arrived) insert(t, post);
+    t.arrived.clear();
+    t.arrived.shrink_to_fit();
+}
+
+void timeline_cache::extend(std::int64_t user, const cached_page& page,
+                            const std::vector<timeline_key>& newest_first, bool complete) {
+    std::lock_guard lock(mutex_);
+    const auto found = timelines_.find(user);
+    if (found == timelines_.end()) return;
+    timeline& t = found->second;
+    if (t.building || t.generation != page.generation || !t.floor || !page.continue_from ||
+        !(key_of(*page.continue_from) == *t.floor))
+        return;  // changed since, or not contiguous with the cached entries
+    const std::size_t room = max_entries() - std::min(t.entries.size(), max_entries());
+    const std::size_t take = std::min(room, newest_first.size());
+    if (take == 0) return;
+    // newest_first[0 .. take) are older than every entry: they go first, oldest first.
+    t.entries.insert(t.entries.begin(), newest_first.rend() - static_cast<std::ptrdiff_t>(take),
+                     newest_first.rend());
+    entries_ += take;
+    if (complete && take == newest_first.size())
+        t.floor.reset();
+    else
+        t.floor = t.entries.front();
+}
+
+void timeline_cache::insert(timeline& t, timeline_key post) {
+    if (t.floor && post < *t.floor) return;  // below the cached part: read from the posts
+    if (t.entries.empty() || t.entries.back() < post) {
+        t.entries.push_back(post);  // the usual case: the newest post
+    } else {
+        const auto at = std::lower_bound(t.entries.begin(), t.entries.end(), post);
+        if (at != t.entries.end() && *at == post) return;
+        t.entries.insert(at, post);
+    }
+    ++entries_;
+    trim(t);
+}
+
+std::size_t timeline_cache::max_entries() const noexcept {
+    const std::size_t cap = static_cast<std::size_t>(capacity_);
+    return cap + std::max<std::size_t>(cap / 8, 1);
+}
+
+void timeline_cache::trim(timeline& t) {
+    // Back to the capacity once beyond max_entries(): a full timeline is not shifted for
+    // every new post.
+    if (t.entries.size() <= max_entries()) return;
+    const std::size_t drop = t.entries.size() - static_cast<std::size_t>(capacity_);
+    t.entries.erase(t.entries.begin(), t.entries.begin() + static_cast<std::ptrdiff_t>(drop));
+    entries_ -= drop;
+    t.floor = t.entries.front();
+}
+
+void timeline_cache::add(const std::vector<std::int64_t>& users, timeline_key post) {
+    std::lock_guard lock(mutex_);
+    for (const std::int64_t user : users) {
+        const auto found = timelines_.find(user);
+        if (found == timelines_.end()) continue;  // not cached: built from the posts later
+        if (found->second.building)
+            found->second.arrived.push_back(post);
+        else
+            insert(found->second, post);
+    }
+}
+
+void timeline_cache::forget(std::int64_t user) {
+    std::lock_guard lock(mutex_);
+    const auto found = timelines_.find(user);
+    if (found == timelines_.end()) return;
+    entries_ -= found->second.entries.size();
+    lru_.erase(found->second.lru);
+    timelines_.erase(found);
+}
+
+timeline_cache_stats timeline_cache::stats() const {
+    std::lock_guard lock(mutex_);
+    return {timelines_.size(), entries_, hits_, builds_, evictions_};
+}
+
+}  // namespace bsocial::social
