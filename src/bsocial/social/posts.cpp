@@ -52,22 +52,25 @@ page<Row> run_page(soci::session& sql, const char* query, const page_request& re
     });
 }
 
-std::optional<post> find_visible_post(soci::session& sql, const user& me, std::int64_t post_id) {
-    post p;
-    soci::statement st(sql);
-    bind_post(st, p);
-    st.exchange(soci::use(post_id));
-    st.exchange(soci::use(me.id));
-    st.exchange(soci::use(me.id));
-    store::prepare_statement(st, select_visible_post_sql);
-    if (!st.execute(true)) return std::nullopt;
-    return p;
+/// Prepared once per connection (store::statement_cache): every comment list and new
+/// comment checks the post first.
+post require_visible_post(store::database& db, soci::session& sql, const user& me,
+                          std::int64_t post_id) {
+    auto found = db.statements().run<post>(sql, select_visible_post_sql, {post_id, me.id, me.id},
+                                           bind_post);
+    if (found.empty()) throw error(error_code::not_found, "no such post");
+    return std::move(found.front());
 }
 
-post require_visible_post(soci::session& sql, const user& me, std::int64_t post_id) {
-    auto p = find_visible_post(sql, me, post_id);
-    if (!p) throw error(error_code::not_found, "no such post");
-    return *p;
+void bind_comment(soci::statement& st, comment& c) {
+    st.exchange(soci::into(c.id));
+    st.exchange(soci::into(c.post_id));
+    st.exchange(soci::into(c.by.id));
+    st.exchange(soci::into(c.by.username));
+    st.exchange(soci::into(c.by.first_name));
+    st.exchange(soci::into(c.by.last_name));
+    st.exchange(soci::into(c.content));
+    st.exchange(soci::into(c.created_at));
 }
 }  // namespace
 
@@ -112,7 +115,7 @@ std::vector<post> posts_by_ids(store::database& db, const std::vector<std::int64
 
 post posts::get_post(const user& me, std::int64_t post_id) {
     soci::session sql(db_.pool());
-    return require_visible_post(sql, me, post_id);
+    return require_visible_post(db_, sql, me, post_id);
 }
 
 page<post> posts::feed(const user& me, const page_request& req) {
@@ -146,7 +149,7 @@ page<post> posts::user_posts(const user& me, const std::string& username, const 
 
 comment posts::add_comment(const user& me, std::int64_t post_id, std::string content) {
     soci::session sql(db_.pool());
-    const post target = require_visible_post(sql, me, post_id);
+    const post target = require_visible_post(db_, sql, me, post_id);
     if (auto why = check_text(content, max_comment_length))
         throw error(error_code::validation_failed, "invalid comment", {{"content", *why}});
     comment c;
@@ -168,19 +171,18 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
 page<comment> posts::comments(const user& me, std::int64_t post_id, const page_request& req) {
     const time_cursor from = decode_or_throw(req, oldest_first_start);
     soci::session sql(db_.pool());
-    (void)require_visible_post(sql, me, post_id);
-    const auto bind_comment = [](soci::statement& st, comment& c) {
-        st.exchange(soci::into(c.id));
-        st.exchange(soci::into(c.post_id));
-        st.exchange(soci::into(c.by.id));
-        st.exchange(soci::into(c.by.username));
-        st.exchange(soci::into(c.by.first_name));
-        st.exchange(soci::into(c.by.last_name));
-        st.exchange(soci::into(c.content));
-        st.exchange(soci::into(c.created_at));
-    };
-    return run_page<comment>(sql, comments_page_sql, req, from, bind_comment,
-                             [&](soci::statement& st) { st.exchange(soci::use(post_id)); });
+    (void)require_visible_post(db_, sql, me, post_id);
+    // Prepared once per connection, like the feed: a hot path.
+    page<comment> result;
+    result.items = db_.statements().run<comment>(
+        sql, comments_page_sql,
+        {post_id, from.created_at, from.id, std::int64_t{req.limit} + 1}, bind_comment);
+    if (static_cast<int>(result.items.size()) > req.limit) {
+        result.items.pop_back();
+        const comment& last = result.items.back();
+        result.next_cursor = encode_cursor(time_cursor{last.created_at, last.id});
+    }
+    return result;
 }
 
 }  // namespace bsocial::social
