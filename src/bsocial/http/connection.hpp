@@ -67,7 +67,7 @@ request to_request(const bhttp::request<bhttp::string_body>& in, const std::stri
 
 /// The Beast message of a response, with the server's fixed headers. HEAD: the headers
 /// of the GET answer, Content-Length included, no body.
-bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned version, bool keep_alive,
+bhttp::response<bhttp::string_body> to_beast(response res, unsigned version, bool keep_alive,
                                              bool head = false);
 
 /// Serves the HTTP requests of `conn` until it closes, idles out or the server stops;

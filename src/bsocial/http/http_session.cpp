@@ -77,7 +77,7 @@ request to_request(const bhttp::request<bhttp::string_body>& in, const std::stri
     return out;
 }
 
-bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned version, bool keep_alive,
+bhttp::response<bhttp::string_body> to_beast(response res, unsigned version, bool keep_alive,
                                              bool head) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
     out.set(bhttp::field::server, "bsocial");
@@ -86,7 +86,7 @@ bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned versi
     out.set("X-Content-Type-Options", "nosniff");
     out.set(bhttp::field::cache_control, "no-store");  // API answers; files set their own
     for (const auto& [k, v] : res.headers) out.set(k, v);
-    out.body() = res.body;
+    out.body() = std::move(res.body);
     out.keep_alive(keep_alive);
     out.prepare_payload();
     if (head) {  // HEAD: the headers of the GET answer, Content-Length included, no body
@@ -166,7 +166,7 @@ asio::awaitable<void> serve_http(server_context& ctx, std::shared_ptr<connection
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         ctx.stats.record(h.route, method, h.res.status, seconds);
 
-        auto out = to_beast(h.res, version, keep_alive && !ctx.stopping, method == "HEAD");
+        auto out = to_beast(std::move(h.res), version, keep_alive && !ctx.stopping, method == "HEAD");
         conn->stream.expires_after(options.request_timeout);
         auto [write_ec, written] =
             co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);
