@@ -293,11 +293,14 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
                  roles.admins().size());
 
     auto options = server_options_of(config);
-    // Requests waiting for a password hash hold a blocking thread each (at most threads +
-    // queue of them): they get threads of their own, so reads never wait behind them.
-    // Analytics requests wait on the search engine (bounded): threads of their own too.
-    options.blocking_threads = config.db_pool_size + hasher.max_waiting_callers() +
-                               (analytics_settings.configured() ? analytics_settings.max_concurrent : 0);
+    // The SQL pool has a thread per database connection. Requests waiting for a password
+    // hash hold a thread each (at most threads + queue of them), analytics requests wait on
+    // the search engine (bounded): they get the waiting pool, so reads never wait behind
+    // them (http/router.hpp, runs_on).
+    options.blocking_threads = config.db_pool_size;
+    options.waiting_threads =
+        hasher.max_waiting_callers() +
+        (analytics_settings.configured() ? analytics_settings.max_concurrent : 0);
     options.body_limit = static_cast<std::size_t>(config.body_limit_bytes);
     options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
     http::server server(options, router, stats);

@@ -53,7 +53,8 @@ struct server_context {
     const server_options& options;
     const router& routes;
     metrics& stats;
-    asio::thread_pool& blocking;  ///< handlers and WebSocket callbacks run here
+    asio::thread_pool& blocking;  ///< the SQL pool: handlers and WebSocket callbacks run here
+    asio::thread_pool& waiting;   ///< handlers of runs_on::waiting_pool routes
     const std::atomic<bool>& stopping;
 };
 
