@@ -39,6 +39,10 @@
 namespace bsocial::apps {
 
 namespace {
+
+/// Checked sessions kept in memory (SQLite, one serve): about 300 bytes each, so at most
+/// ~30 MB; the least recently used go first.
+constexpr std::size_t max_cached_sessions = 100'000;
 kafka::producer_options kafka_options_of(const serve_config& config) {
     kafka::producer_options k;
     k.brokers = config.kafka_brokers;
@@ -186,17 +190,22 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
                  applied);
 
     social::accounts accounts(db, hasher, per_login, per_address, registrations, common, clock);
-    sessions::session_service sessions(db, tokens, clock);
     // SQLite: the home timelines live in memory (one serve per database file); on
     // PostgreSQL, shared by every instance, in the database (docs/feed.md).
     std::unique_ptr<social::feed_storage_lock> feed_lock;
+    // Checked sessions in memory too, when this is the one serve of the file: only it can
+    // revoke them (sessions/session_cache.hpp).
+    std::unique_ptr<sessions::session_cache> session_cache;
     if (db.kind() == store::dialect::sqlite) {
         const bool in_memory = config.feed_cache_users > 0;
         feed_lock = std::make_unique<social::feed_storage_lock>(sqlite_path_of(db_url), in_memory);
         if (social::prepare_timeline_tables(db, in_memory, clock.now_ms()))
             spdlog::warn("module=social event=timelines_reset reason=kept_in_memory_before "
                          "(older pages are read from the posts until new posts fill them)");
+        if (in_memory)
+            session_cache = std::make_unique<sessions::session_cache>(max_cached_sessions);
     }
+    sessions::session_service sessions(db, tokens, clock, session_cache.get());
     std::unique_ptr<social::timeline_cache> timeline_cache;
     std::unique_ptr<social::post_cache> post_cache;
     if (db.kind() == store::dialect::sqlite && config.feed_cache_users > 0) {
