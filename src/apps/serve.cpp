@@ -35,6 +35,7 @@
 #include "bsocial/store/database.hpp"
 #include "bsocial/store/pg_wakeup.hpp"
 #include "bsocial/store/sql_error.hpp"
+#include "bsocial/store/wal_checkpointer.hpp"
 
 namespace bsocial::apps {
 
@@ -79,6 +80,19 @@ std::string fanout_metrics(const social::fanout_status& s, std::int64_t backlog)
 std::string sqlite_path_of(const std::string& db_url) {
     constexpr std::string_view prefix = "sqlite:";
     return db_url.rfind(prefix, 0) == 0 ? db_url.substr(prefix.size()) : db_url;
+}
+
+std::string checkpointer_metrics(const store::wal_checkpointer_status& s) {
+    using http::prometheus_metric;
+    return prometheus_metric("bsocial_sqlite_checkpoints_total", "counter",
+                             "Background WAL checkpoints (PASSIVE) run by the checkpointer.",
+                             static_cast<double>(s.checkpoints_total)) +
+           prometheus_metric("bsocial_sqlite_wal_catch_ups_total", "counter",
+                             "Checkpoints run with writers held: the WAL outgrew its bound.",
+                             static_cast<double>(s.catch_ups_total)) +
+           prometheus_metric("bsocial_sqlite_wal_bytes", "gauge",
+                             "WAL size after the last checkpoint.",
+                             static_cast<double>(s.wal_frames * s.page_size));
 }
 
 std::string timeline_cache_metrics(const social::timeline_cache_stats& s) {
@@ -188,6 +202,11 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     const int applied = db.migrate();
     spdlog::info("module=store event=ready db={} migrations_applied={}", describe_db(db_url),
                  applied);
+    // SQLite: WAL checkpoints on a thread of their own, not in a request's COMMIT
+    // (store/wal_checkpointer.hpp). Before anything else uses the pool.
+    std::unique_ptr<store::wal_checkpointer> checkpointer;
+    if (db.kind() == store::dialect::sqlite)
+        checkpointer = std::make_unique<store::wal_checkpointer>(db, sqlite_path_of(db_url));
 
     social::accounts accounts(db, hasher, per_login, per_address, registrations, common, clock);
     // SQLite: the home timelines live in memory (one serve per database file); on
@@ -245,8 +264,9 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     api::users_handler users_h(accounts, graph, auth, roles);
     api::posts_handler posts_h(posts, auth);
     api::ops_extras ops_extras;
-    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache] {
+    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &checkpointer] {
         return fanout_metrics(fanout.status(), fanout.backlog()) +
+               (checkpointer ? checkpointer_metrics(checkpointer->status()) : "") +
                (timeline_cache ? timeline_cache_metrics(timeline_cache->stats()) : "") + hasher_metrics(hasher) +
                (relay ? relay_metrics(relay->status()) : std::string());
     };
@@ -318,6 +338,7 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     std::printf("bsocial serve listening on http://%s:%u\n", config.bind.c_str(), port);
     std::fflush(stdout);
     spdlog::info("module=serve event=listening bind={} port={}", config.bind, port);
+    if (checkpointer) checkpointer->start();
     if (relay) relay->start();
     if (relay_wakeup) relay_wakeup->start();
     if (relay_doorbell) relay_doorbell->start();
@@ -329,6 +350,7 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     if (relay_doorbell) relay_doorbell->stop();
     if (relay_wakeup) relay_wakeup->stop();
     if (relay) relay->stop();
+    if (checkpointer) checkpointer->stop();
     spdlog::info("module=serve event=stopped hashes_refused={}", hasher.refused_total());
     return 0;
 }
