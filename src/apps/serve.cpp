@@ -325,10 +325,12 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     // The SQL pool has a thread per database connection. Requests waiting for a password
     // hash hold a thread each (at most threads + queue of them), analytics requests wait on
     // the search engine (bounded): they get the waiting pool, so reads never wait behind
-    // them (http/router.hpp, runs_on).
+    // them (http/router.hpp, runs_on). It has db_pool_size threads more than can wait, so
+    // requests beyond the hasher's bound still reach it and are refused at once (503),
+    // rather than queueing for a thread without bound. Idle, they cost nothing.
     options.blocking_threads = config.db_pool_size;
     options.waiting_threads =
-        hasher.max_waiting_callers() +
+        hasher.max_waiting_callers() + config.db_pool_size +
         (analytics_settings.configured() ? analytics_settings.max_concurrent : 0);
     options.body_limit = static_cast<std::size_t>(config.body_limit_bytes);
     options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
