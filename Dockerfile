@@ -39,7 +39,7 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
       build-essential cmake ninja-build pkg-config git ca-certificates \
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev \
       libsoci-dev libpq-dev libsqlite3-dev librdkafka-dev libsodium-dev libspdlog-dev \
-      libcli11-dev libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev \
+      libcli11-dev libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev libgoogle-perftools-dev \
       john-data ccache \
  && rm -rf /var/lib/apt/lists/*
 

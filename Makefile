@@ -12,7 +12,7 @@ PYTHON ?= python3
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certificates \
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev \
   libsoci-dev libpq-dev libsqlite3-dev librdkafka-dev libsodium-dev libspdlog-dev libcli11-dev \
-  libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev clang-format \
+  libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev libgoogle-perftools-dev clang-format \
   john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm chromium \
   nginx-light openssl
 

@@ -31,3 +31,12 @@ target_link_libraries(bsocial_soci INTERFACE ${SOCI_SQLITE3_LIBRARY} ${SOCI_POST
                       ${SOCI_CORE_LIBRARY} ${PQ_LIBRARY} ${SQLITE3_LIBRARY} bsocial_boost)
 
 find_package(Threads REQUIRED)
+
+# gperftools' tcmalloc (libgoogle-perftools-dev) replaces glibc's malloc in the bsocial
+# binary: a request allocates on a blocking-pool thread and frees on an I/O thread, and
+# glibc's arenas spent ~8% of a feed request there (malloc_consolidate, unlink_chunk);
+# docs/feed.md, "What a request costs". Not with the sanitizers, which bring their own.
+option(BSOCIAL_TCMALLOC "Link the bsocial binary with tcmalloc" ON)
+if(BSOCIAL_TCMALLOC AND NOT BSOCIAL_SANITIZE)
+  pkg_check_modules(TCMALLOC REQUIRED IMPORTED_TARGET libtcmalloc_minimal)
+endif()

@@ -35,10 +35,15 @@
 #include "bsocial/store/database.hpp"
 #include "bsocial/store/pg_wakeup.hpp"
 #include "bsocial/store/sql_error.hpp"
+#include "bsocial/store/wal_checkpointer.hpp"
 
 namespace bsocial::apps {
 
 namespace {
+
+/// Checked sessions kept in memory (SQLite, one serve): about 300 bytes each, so at most
+/// ~30 MB; the least recently used go first.
+constexpr std::size_t max_cached_sessions = 100'000;
 kafka::producer_options kafka_options_of(const serve_config& config) {
     kafka::producer_options k;
     k.brokers = config.kafka_brokers;
@@ -75,6 +80,19 @@ std::string fanout_metrics(const social::fanout_status& s, std::int64_t backlog)
 std::string sqlite_path_of(const std::string& db_url) {
     constexpr std::string_view prefix = "sqlite:";
     return db_url.rfind(prefix, 0) == 0 ? db_url.substr(prefix.size()) : db_url;
+}
+
+std::string checkpointer_metrics(const store::wal_checkpointer_status& s) {
+    using http::prometheus_metric;
+    return prometheus_metric("bsocial_sqlite_checkpoints_total", "counter",
+                             "Background WAL checkpoints (PASSIVE) run by the checkpointer.",
+                             static_cast<double>(s.checkpoints_total)) +
+           prometheus_metric("bsocial_sqlite_wal_catch_ups_total", "counter",
+                             "Checkpoints run with writers held: the WAL outgrew its bound.",
+                             static_cast<double>(s.catch_ups_total)) +
+           prometheus_metric("bsocial_sqlite_wal_bytes", "gauge",
+                             "WAL size after the last checkpoint.",
+                             static_cast<double>(s.wal_frames * s.page_size));
 }
 
 std::string timeline_cache_metrics(const social::timeline_cache_stats& s) {
@@ -184,19 +202,29 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     const int applied = db.migrate();
     spdlog::info("module=store event=ready db={} migrations_applied={}", describe_db(db_url),
                  applied);
+    // SQLite: WAL checkpoints on a thread of their own, not in a request's COMMIT
+    // (store/wal_checkpointer.hpp). Before anything else uses the pool.
+    std::unique_ptr<store::wal_checkpointer> checkpointer;
+    if (db.kind() == store::dialect::sqlite)
+        checkpointer = std::make_unique<store::wal_checkpointer>(db, sqlite_path_of(db_url));
 
     social::accounts accounts(db, hasher, per_login, per_address, registrations, common, clock);
-    sessions::session_service sessions(db, tokens, clock);
     // SQLite: the home timelines live in memory (one serve per database file); on
     // PostgreSQL, shared by every instance, in the database (docs/feed.md).
     std::unique_ptr<social::feed_storage_lock> feed_lock;
+    // Checked sessions in memory too, when this is the one serve of the file: only it can
+    // revoke them (sessions/session_cache.hpp).
+    std::unique_ptr<sessions::session_cache> session_cache;
     if (db.kind() == store::dialect::sqlite) {
         const bool in_memory = config.feed_cache_users > 0;
         feed_lock = std::make_unique<social::feed_storage_lock>(sqlite_path_of(db_url), in_memory);
         if (social::prepare_timeline_tables(db, in_memory, clock.now_ms()))
             spdlog::warn("module=social event=timelines_reset reason=kept_in_memory_before "
                          "(older pages are read from the posts until new posts fill them)");
+        if (in_memory)
+            session_cache = std::make_unique<sessions::session_cache>(max_cached_sessions);
     }
+    sessions::session_service sessions(db, tokens, clock, session_cache.get());
     std::unique_ptr<social::timeline_cache> timeline_cache;
     std::unique_ptr<social::post_cache> post_cache;
     if (db.kind() == store::dialect::sqlite && config.feed_cache_users > 0) {
@@ -236,8 +264,9 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     api::users_handler users_h(accounts, graph, auth, roles);
     api::posts_handler posts_h(posts, auth);
     api::ops_extras ops_extras;
-    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache] {
+    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &checkpointer] {
         return fanout_metrics(fanout.status(), fanout.backlog()) +
+               (checkpointer ? checkpointer_metrics(checkpointer->status()) : "") +
                (timeline_cache ? timeline_cache_metrics(timeline_cache->stats()) : "") + hasher_metrics(hasher) +
                (relay ? relay_metrics(relay->status()) : std::string());
     };
@@ -293,11 +322,16 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
                  roles.admins().size());
 
     auto options = server_options_of(config);
-    // Requests waiting for a password hash hold a blocking thread each (at most threads +
-    // queue of them): they get threads of their own, so reads never wait behind them.
-    // Analytics requests wait on the search engine (bounded): threads of their own too.
-    options.blocking_threads = config.db_pool_size + hasher.max_waiting_callers() +
-                               (analytics_settings.configured() ? analytics_settings.max_concurrent : 0);
+    // The SQL pool has a thread per database connection. Requests waiting for a password
+    // hash hold a thread each (at most threads + queue of them), analytics requests wait on
+    // the search engine (bounded): they get the waiting pool, so reads never wait behind
+    // them (http/router.hpp, runs_on). It has db_pool_size threads more than can wait, so
+    // requests beyond the hasher's bound still reach it and are refused at once (503),
+    // rather than queueing for a thread without bound. Idle, they cost nothing.
+    options.blocking_threads = config.db_pool_size;
+    options.waiting_threads =
+        hasher.max_waiting_callers() + config.db_pool_size +
+        (analytics_settings.configured() ? analytics_settings.max_concurrent : 0);
     options.body_limit = static_cast<std::size_t>(config.body_limit_bytes);
     options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
     http::server server(options, router, stats);
@@ -306,6 +340,7 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     std::printf("bsocial serve listening on http://%s:%u\n", config.bind.c_str(), port);
     std::fflush(stdout);
     spdlog::info("module=serve event=listening bind={} port={}", config.bind, port);
+    if (checkpointer) checkpointer->start();
     if (relay) relay->start();
     if (relay_wakeup) relay_wakeup->start();
     if (relay_doorbell) relay_doorbell->start();
@@ -317,6 +352,7 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     if (relay_doorbell) relay_doorbell->stop();
     if (relay_wakeup) relay_wakeup->stop();
     if (relay) relay->stop();
+    if (checkpointer) checkpointer->stop();
     spdlog::info("module=serve event=stopped hashes_refused={}", hasher.refused_total());
     return 0;
 }

@@ -8,6 +8,15 @@ TEST(TimeFormat, Rfc3339UtcWithMilliseconds) {
     EXPECT_EQ(bsocial::format_rfc3339_ms(951'782'400'005), "2000-02-29T00:00:00.005Z");
 }
 
+TEST(TimeFormat, EveryFieldPaddedAcrossTheRange) {
+    EXPECT_EQ(bsocial::format_rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
+    EXPECT_EQ(bsocial::format_rfc3339_ms(253'402'300'799'999), "9999-12-31T23:59:59.999Z");
+    EXPECT_EQ(bsocial::format_rfc3339_ms(-62'135'596'800'000), "0001-01-01T00:00:00.000Z");
+    EXPECT_EQ(bsocial::format_rfc3339_ms(1'000'000'000'007), "2001-09-09T01:46:40.007Z");
+    // Beyond four digits of year the old printf form is kept.
+    EXPECT_EQ(bsocial::format_rfc3339_ms(253'402'300'800'000), "10000-01-01T00:00:00.000Z");
+}
+
 using bsocial::parse_rfc3339_ms;
 
 TEST(ParseRfc3339, ReadsBackWhatFormatWrites) {

@@ -12,7 +12,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 ROUTE_FILES = sorted((REPO / "src").rglob("*.cpp"))
-ADD_RE = re.compile(r'\badd\("([A-Z]+)",\s*"([^"]+)"')
+ADD_RE = re.compile(r'\badd\(\s*"([A-Z]+)",\s*"([^"]+)"')
 WS_RE = re.compile(r'\badd_websocket\(\s*"([^"]+)"')
 METHODS = {"get", "put", "post", "delete", "patch"}
 

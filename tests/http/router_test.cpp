@@ -89,3 +89,18 @@ TEST(PrometheusMetric, HelpTypeAndAnExactValue) {
     EXPECT_EQ(bsocial::http::prometheus_metric("lag", "gauge", "Lag.", 1.25),
               "# HELP lag Lag.\n# TYPE lag gauge\nlag 1.25\n");
 }
+
+TEST(Router, PlacementIsTheMatchedRoutesPool) {
+    router r;
+    r.add("POST", "/api/v1/sessions", echo("login"), runs_on::waiting_pool);
+    r.add("GET", "/api/v1/sessions", echo("list"));
+    r.add("GET", "/api/v1/users/{username}", echo("profile"), runs_on::waiting_pool);
+    r.add("GET", "/api/v1/users/me", echo("me"));
+    EXPECT_EQ(r.placement(make("POST", "/api/v1/sessions")), runs_on::waiting_pool);
+    EXPECT_EQ(r.placement(make("GET", "/api/v1/sessions")), runs_on::sql_pool);
+    EXPECT_EQ(r.placement(make("GET", "/api/v1/users/alice")), runs_on::waiting_pool);
+    EXPECT_EQ(r.placement(make("GET", "/api/v1/users/me")), runs_on::sql_pool)
+        << "the literal route wins, as in dispatch";
+    EXPECT_EQ(r.placement(make("DELETE", "/api/v1/sessions")), runs_on::sql_pool);
+    EXPECT_EQ(r.placement(make("GET", "/nowhere")), runs_on::sql_pool);
+}

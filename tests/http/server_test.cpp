@@ -8,6 +8,8 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -282,4 +284,52 @@ TEST(ServerConnections, DefaultCapLeavesHeadroomUnderTheDescriptorLimit) {
     EXPECT_LT(default_max_connections(1024), 1024u - 128);
     EXPECT_GT(default_max_connections(64), 0u);
     EXPECT_GE(raise_fd_limit(), 64u);
+}
+
+TEST(ServerPools, RequestsWaitingOnTheWaitingPoolLeaveTheSqlPoolFree) {
+    // Two requests of a waiting-pool route are held inside their handlers; a request of
+    // an ordinary route is still answered. On one pool of two threads it could not be.
+    std::mutex m;
+    std::condition_variable cv;
+    int inside = 0;
+    bool release = false;
+    router r = routes_with_ws([](std::shared_ptr<ws_connection>) -> ws_callbacks { return {}; });
+    r.add(
+        "POST", "/login",
+        [&](request&) {
+            std::unique_lock lock(m);
+            ++inside;
+            cv.notify_all();
+            cv.wait(lock, [&] { return release; });
+            response res;
+            res.body = "in";
+            return res;
+        },
+        runs_on::waiting_pool);
+    server_options options;
+    options.waiting_threads = 2;
+    running_server srv(r, options);  // and two SQL-pool threads
+    asio::io_context io;
+    auto a = connect_to(io, srv.port());
+    auto b = connect_to(io, srv.port());
+    const std::string login =
+        "POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    asio::write(a, asio::buffer(login));
+    asio::write(b, asio::buffer(login));
+    {
+        std::unique_lock lock(m);
+        ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return inside == 2; }));
+    }
+    auto c = connect_to(io, srv.port());
+    bool closed = false;
+    const std::string got =
+        exchange(c, "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", closed);
+    EXPECT_NE(got.find("pong"), std::string::npos) << got;
+    {
+        std::lock_guard lock(m);
+        release = true;
+    }
+    cv.notify_all();
+    EXPECT_NE(exchange(a, "", closed).find("in"), std::string::npos);
+    EXPECT_NE(exchange(b, "", closed).find("in"), std::string::npos);
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 import urllib.parse
 
 import pytest
@@ -214,3 +216,20 @@ def test_content_boundaries_accepted(client: Client):
     p3 = client.create_post(u, "unicode: héllo wörld ✓ 🎉")
     r = client.get(f"/api/v1/posts/{p3['id']}", token=u.token)
     assert r.json["post"]["content"] == "unicode: héllo wörld ✓ 🎉"
+
+
+def test_sqlite_wal_is_checkpointed_in_the_background(client: Client, db_backend):
+    """serve checkpoints the WAL on its own thread (store/wal_checkpointer), not in a COMMIT."""
+    if db_backend.kind != "sqlite":
+        pytest.skip("SQLite only")
+    client.create_post(client.new_user(), "a commit in the WAL")
+    deadline = time.monotonic() + 10
+    while True:
+        r = client.get("/metrics")
+        assert r.status == 200, r
+        m = re.search(r"^bsocial_sqlite_checkpoints_total (\S+)$", r.raw.decode(), re.M)
+        assert m, "no bsocial_sqlite_checkpoints_total in /metrics"
+        if float(m[1]) > 0:
+            break
+        assert time.monotonic() < deadline, "no background checkpoint within 10 s"
+        time.sleep(0.05)

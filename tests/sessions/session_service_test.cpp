@@ -116,3 +116,74 @@ TEST_F(Sessions, RevokedUnexpiredListsTheRevokedTokensUntilTheyExpire) {
 }
 
 }  // namespace
+
+namespace {
+/// The serve of a SQLite file checks sessions through a session_cache (sessions/session_cache.hpp).
+class CachedSessions : public Sessions {
+  protected:
+    sessions::session_cache cache{100};
+    sessions::session_service cached{*w.db, w.tokens, w.clock, &cache};
+};
+}  // namespace
+
+TEST_F(CachedSessions, ASessionFoundInSqlIsThenCheckedFromMemory) {
+    const auto token = cached.open(ada);
+    EXPECT_EQ(cache.size(), 0u);
+    ASSERT_TRUE(cached.authenticate(token.token));
+    EXPECT_EQ(cache.size(), 1u);
+    // Revoked behind the cache's back (another process could not: one serve per file):
+    // the cached check no longer reads SQL, which is what this shows.
+    w.sessions.revoke(*w.sessions.authenticate(token.token));
+    const auto who = cached.authenticate(token.token);
+    ASSERT_TRUE(who);
+    EXPECT_EQ(who->who.username, "ada");
+    EXPECT_EQ(who->claims.jti, token.claims.jti);
+}
+
+TEST_F(CachedSessions, LogoutEndsTheCachedSessionAtOnce) {
+    const auto token = cached.open(ada);
+    const auto other = cached.open(ada);
+    const auto who = cached.authenticate(token.token);
+    ASSERT_TRUE(who);
+    ASSERT_TRUE(cached.authenticate(other.token));
+    cached.revoke(*who);
+    EXPECT_FALSE(cached.authenticate(token.token));
+    EXPECT_TRUE(cached.authenticate(other.token)) << "only that session ends";
+}
+
+TEST_F(CachedSessions, SignatureAndExpiryAreCheckedEvenWhenCached) {
+    const auto token = cached.open(ada);
+    ASSERT_TRUE(cached.authenticate(token.token));
+    std::string forged = token.token;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(cached.authenticate(forged));
+    w.clock.advance_seconds(social_world::token_ttl_seconds + 1);
+    EXPECT_FALSE(cached.authenticate(token.token));
+}
+
+TEST(SessionCache, ARowReadBeforeARevocationIsNotKept) {
+    sessions::session_cache cache(10);
+    social::user ada;
+    ada.id = 7;
+    const auto before = cache.epoch();  // a check starts reading SQL...
+    cache.revoked("jti-1");             // ...a logout commits meanwhile
+    cache.put("jti-1", ada, before);
+    EXPECT_FALSE(cache.find("jti-1", 7));
+    cache.put("jti-1", ada, cache.epoch());
+    EXPECT_TRUE(cache.find("jti-1", 7));
+    EXPECT_FALSE(cache.find("jti-1", 8)) << "a token names its user";
+}
+
+TEST(SessionCache, LeastRecentlyUsedSessionsGoFirst) {
+    sessions::session_cache cache(2);
+    social::user u;
+    u.id = 1;
+    cache.put("a", u, cache.epoch());
+    cache.put("b", u, cache.epoch());
+    ASSERT_TRUE(cache.find("a", 1));
+    cache.put("c", u, cache.epoch());
+    EXPECT_EQ(cache.size(), 2u);
+    EXPECT_TRUE(cache.find("a", 1));
+    EXPECT_FALSE(cache.find("b", 1));
+    EXPECT_TRUE(cache.find("c", 1));
+}

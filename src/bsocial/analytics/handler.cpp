@@ -142,11 +142,16 @@ http::response handler::extremes(http::request& req) {
 }
 
 void add_analytics_routes(http::router& router, handler& h) {
-    router.add("GET", "/api/v1/analytics/logins", [&h](http::request& r) { return h.logins(r); });
-    router.add("GET", "/api/v1/analytics/top-posts",
-               [&h](http::request& r) { return h.top_posts(r); });
-    router.add("GET", "/api/v1/analytics/users/{username}/extremes",
-               [&h](http::request& r) { return h.extremes(r); });
+    // They wait on the search engine: the waiting pool (max_concurrent threads of it).
+    constexpr auto where = http::runs_on::waiting_pool;
+    router.add(
+        "GET", "/api/v1/analytics/logins", [&h](http::request& r) { return h.logins(r); }, where);
+    router.add(
+        "GET", "/api/v1/analytics/top-posts", [&h](http::request& r) { return h.top_posts(r); },
+        where);
+    router.add(
+        "GET", "/api/v1/analytics/users/{username}/extremes",
+        [&h](http::request& r) { return h.extremes(r); }, where);
 }
 
 }  // namespace bsocial::analytics

@@ -12,8 +12,12 @@ std::string content_of(const http::request& req) {
     return content;
 }
 
-json::object render_post(const social::post& p) { return to_json(p); }
-json::object render_comment(const social::comment& c) { return to_json(c); }
+json::object render_post(const social::post& p, json::storage_ptr sp) {
+    return to_json(p, std::move(sp));
+}
+json::object render_comment(const social::comment& c, json::storage_ptr sp) {
+    return to_json(c, std::move(sp));
+}
 }  // namespace
 
 posts_handler::posts_handler(social::posts& posts, const sessions::authenticator& auth)

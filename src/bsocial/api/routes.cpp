@@ -7,7 +7,9 @@ void add_routes(http::router& r, handlers h) {
     const auto bind = [](auto& target, auto method) {
         return [&target, method](request& req) { return (target.*method)(req); };
     };
-    r.add("POST", "/api/v1/users", bind(h.users, &users_handler::register_user));
+    // Registration and login wait for an Argon2 hash (auth::password_hasher): waiting pool.
+    r.add("POST", "/api/v1/users", bind(h.users, &users_handler::register_user),
+          http::runs_on::waiting_pool);
     r.add("GET", "/api/v1/users", bind(h.users, &users_handler::search));
     r.add("GET", "/api/v1/users/me", bind(h.users, &users_handler::me));
     r.add("GET", "/api/v1/users/{username}", bind(h.users, &users_handler::profile));
@@ -18,7 +20,8 @@ void add_routes(http::router& r, handlers h) {
     r.add("GET", "/api/v1/users/{username}/following", bind(h.users, &users_handler::following));
     r.add("GET", "/api/v1/users/{username}/posts", bind(h.posts, &posts_handler::user_posts));
 
-    r.add("POST", "/api/v1/sessions", bind(h.sessions, &sessions_handler::login));
+    r.add("POST", "/api/v1/sessions", bind(h.sessions, &sessions_handler::login),
+          http::runs_on::waiting_pool);
     r.add("DELETE", "/api/v1/sessions/current", bind(h.sessions, &sessions_handler::logout));
 
     r.add("POST", "/api/v1/posts", bind(h.posts, &posts_handler::create));

@@ -4,8 +4,10 @@
 namespace bsocial::api {
 
 namespace {
-std::function<json::object(const social::user&)> render_users_for(const social::user& viewer) {
-    return [id = viewer.id](const social::user& u) { return to_json(u, u.id == id); };
+item_renderer<social::user> render_users_for(const social::user& viewer) {
+    return [id = viewer.id](const social::user& u, json::storage_ptr sp) {
+        return to_json(u, u.id == id, std::move(sp));
+    };
 }
 }  // namespace
 

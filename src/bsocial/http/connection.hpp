@@ -53,7 +53,8 @@ struct server_context {
     const server_options& options;
     const router& routes;
     metrics& stats;
-    asio::thread_pool& blocking;  ///< handlers and WebSocket callbacks run here
+    asio::thread_pool& blocking;  ///< the SQL pool: handlers and WebSocket callbacks run here
+    asio::thread_pool& waiting;   ///< handlers of runs_on::waiting_pool routes
     const std::atomic<bool>& stopping;
 };
 
@@ -67,7 +68,7 @@ request to_request(const bhttp::request<bhttp::string_body>& in, const std::stri
 
 /// The Beast message of a response, with the server's fixed headers. HEAD: the headers
 /// of the GET answer, Content-Length included, no body.
-bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned version, bool keep_alive,
+bhttp::response<bhttp::string_body> to_beast(response res, unsigned version, bool keep_alive,
                                              bool head = false);
 
 /// Serves the HTTP requests of `conn` until it closes, idles out or the server stops;

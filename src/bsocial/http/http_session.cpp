@@ -10,7 +10,8 @@
 #include "bsocial/http/problem.hpp"
 
 // The HTTP side of one connection: read a request (header and keep-alive deadlines,
-// size limits), run its handler on the blocking-work pool, write the response; repeat
+// size limits), run its handler on the blocking-work pool (the SQL pool, or the waiting
+// pool for routes marked so), write the response; repeat
 // while kept alive. An Upgrade request goes to websocket_session.cpp.
 
 namespace bsocial::http::detail {
@@ -34,8 +35,14 @@ struct handled {
     std::string route;
 };
 
-// Runs on the blocking-work pool.
-asio::awaitable<handled> run_handler(const router* routes, bhttp::request<bhttp::string_body> in,
+asio::awaitable<handled> dispatch(const router* routes, request req) {
+    response res = routes->dispatch(req);
+    co_return handled{std::move(res), std::move(req.route)};
+}
+
+// Runs on the SQL pool; a route that waits long outside SQL moves on to the waiting pool
+// (this thread is free meanwhile).
+asio::awaitable<handled> run_handler(server_context* ctx, bhttp::request<bhttp::string_body> in,
                                      std::string client) {
     request req;
     try {
@@ -43,8 +50,11 @@ asio::awaitable<handled> run_handler(const router* routes, bhttp::request<bhttp:
     } catch (const transport_error& e) {
         co_return handled{problem_response(e), "bad_request"};
     }
-    response res = routes->dispatch(req);
-    co_return handled{std::move(res), std::move(req.route)};
+    if (&ctx->waiting != &ctx->blocking &&
+        ctx->routes.placement(req) == runs_on::waiting_pool)
+        co_return co_await asio::co_spawn(ctx->waiting, dispatch(&ctx->routes, std::move(req)),
+                                          asio::use_awaitable);
+    co_return co_await dispatch(&ctx->routes, std::move(req));
 }
 
 /// Answers a request that failed as HTTP, then the connection closes.
@@ -77,7 +87,7 @@ request to_request(const bhttp::request<bhttp::string_body>& in, const std::stri
     return out;
 }
 
-bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned version, bool keep_alive,
+bhttp::response<bhttp::string_body> to_beast(response res, unsigned version, bool keep_alive,
                                              bool head) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
     out.set(bhttp::field::server, "bsocial");
@@ -86,7 +96,7 @@ bhttp::response<bhttp::string_body> to_beast(const response& res, unsigned versi
     out.set("X-Content-Type-Options", "nosniff");
     out.set(bhttp::field::cache_control, "no-store");  // API answers; files set their own
     for (const auto& [k, v] : res.headers) out.set(k, v);
-    out.body() = res.body;
+    out.body() = std::move(res.body);
     out.keep_alive(keep_alive);
     out.prepare_payload();
     if (head) {  // HEAD: the headers of the GET answer, Content-Length included, no body
@@ -161,12 +171,12 @@ asio::awaitable<void> serve_http(server_context& ctx, std::shared_ptr<connection
         const std::string method(in.method_string());
         const auto started = std::chrono::steady_clock::now();
         handled h = co_await asio::co_spawn(
-            ctx.blocking, run_handler(&ctx.routes, std::move(in), client), asio::use_awaitable);
+            ctx.blocking, run_handler(&ctx, std::move(in), client), asio::use_awaitable);
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         ctx.stats.record(h.route, method, h.res.status, seconds);
 
-        auto out = to_beast(h.res, version, keep_alive && !ctx.stopping, method == "HEAD");
+        auto out = to_beast(std::move(h.res), version, keep_alive && !ctx.stopping, method == "HEAD");
         conn->stream.expires_after(options.request_timeout);
         auto [write_ec, written] =
             co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);

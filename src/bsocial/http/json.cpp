@@ -101,7 +101,7 @@ response no_content() {
 
 response json_list_response(const request& req, json::array items,
                             const std::optional<std::string>& next_cursor, int limit) {
-    json::object body;
+    json::object body(items.storage());  // the items' memory: moved, not copied
     body["items"] = std::move(items);
     body["next_cursor"] = next_cursor ? json::value(*next_cursor) : json::value(nullptr);
     auto res = json_response(200, std::move(body));

@@ -20,9 +20,10 @@ std::vector<std::string> split_path(const std::string& path) {
 
 router::router(router_hooks hooks) : hooks_(std::move(hooks)) {}
 
-void router::add(std::string method, std::string pattern, handler h) {
+void router::add(std::string method, std::string pattern, handler h, runs_on where) {
     auto segments = split_path(pattern);
-    routes_.push_back({std::move(method), std::move(pattern), std::move(segments), std::move(h)});
+    routes_.push_back(
+        {std::move(method), std::move(pattern), std::move(segments), std::move(h), where});
 }
 
 namespace {
@@ -79,17 +80,17 @@ ws_decision router::dispatch_upgrade(request& req) const {
     }
 }
 
-response router::dispatch(request& req) const {
-    const auto segments = split_path(req.path);
+const router::route* router::find(const std::string& method,
+                                  const std::vector<std::string>& segments,
+                                  std::string* allow) const {
     const route* best = nullptr;
     int best_literals = -1;
-    std::string allow;
     for (const auto& r : routes_) {
         const int literals = match(r.segments, segments);
         if (literals < 0) continue;
-        if (r.method != req.method) {
-            if (allow.find(r.method) == std::string::npos)
-                allow += (allow.empty() ? "" : ", ") + r.method;
+        if (r.method != method) {
+            if (allow && allow->find(r.method) == std::string::npos)
+                *allow += (allow->empty() ? "" : ", ") + r.method;
             continue;
         }
         if (literals > best_literals) {
@@ -97,6 +98,18 @@ response router::dispatch(request& req) const {
             best_literals = literals;
         }
     }
+    return best;
+}
+
+runs_on router::placement(const request& req) const {
+    const route* r = find(req.method, split_path(req.path), nullptr);
+    return r ? r->where : runs_on::sql_pool;
+}
+
+response router::dispatch(request& req) const {
+    const auto segments = split_path(req.path);
+    std::string allow;
+    const route* best = find(req.method, segments, &allow);
     try {
         if (!best) {
             if (!allow.empty()) {

@@ -15,6 +15,13 @@ namespace bsocial::http {
 
 using handler = std::function<response(request&)>;
 
+/// Where a route's handler runs. Most run on the SQL pool, one thread per database
+/// connection (more threads than connections would only queue for one, and switching
+/// between them cost more than the feed's own work). A handler that waits long on
+/// something other than SQL (a password hash, the search engine) runs on the waiting
+/// pool, so its wait never takes an SQL request's thread.
+enum class runs_on { sql_pool, waiting_pool };
+
 /// What the process adds around every request; each may be empty.
 struct router_hooks {
     /// Told of any exception other than a bsocial::error or http::transport_error (the
@@ -31,7 +38,11 @@ class router {
     explicit router(router_hooks hooks = {});
 
     /// `pattern` like "/api/v1/users/{username}"; literal segments win over parameters.
-    void add(std::string method, std::string pattern, handler h);
+    void add(std::string method, std::string pattern, handler h,
+             runs_on where = runs_on::sql_pool);
+
+    /// Where the route of `req` (its method and path) runs; sql_pool when none matches.
+    runs_on placement(const request& req) const;
 
     /// A WebSocket route (GET with Upgrade: websocket).
     void add_websocket(std::string pattern, ws_handler h);
@@ -50,7 +61,12 @@ class router {
         std::string pattern;
         std::vector<std::string> segments;
         handler h;
+        runs_on where;
     };
+    /// The best route for `method` on `segments` (literals win), or nullptr; `allow`
+    /// gets the methods the path has when `method` is not one of them.
+    const route* find(const std::string& method, const std::vector<std::string>& segments,
+                      std::string* allow) const;
     struct ws_route {
         std::string pattern;
         std::vector<std::string> segments;

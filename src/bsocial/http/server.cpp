@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <mutex>
@@ -63,8 +64,10 @@ struct server::impl {
           stats(m),
           ioc(options.io_threads),
           blocking(static_cast<std::size_t>(options.blocking_threads)),
+          waiting(static_cast<std::size_t>(std::max(options.waiting_threads, 1))),
           acceptor(asio::make_strand(ioc)),
-          context{options, routes, stats, blocking, stopping} {}
+          context{options, routes, stats, blocking,
+                  options.waiting_threads > 0 ? waiting : blocking, stopping} {}
 
     server_options options;
     const router& routes;
@@ -80,6 +83,7 @@ struct server::impl {
     std::atomic<int> refusing{0};  ///< refusals being written
     asio::io_context ioc;
     asio::thread_pool blocking;
+    asio::thread_pool waiting;  ///< one idle thread when waiting_threads is 0
     tcp::acceptor acceptor;
     server_context context;  ///< what a connection's sessions use of this server
 
@@ -313,6 +317,7 @@ void server::run() {
     run_io();
     for (auto& t : threads) t.join();
     i.blocking.join();
+    i.waiting.join();
 }
 
 void server::stop() { impl_->begin_stop(); }

@@ -1,7 +1,9 @@
 #pragma once
 // The HTTP/1.1 server: Boost.Beast on Asio C++20 coroutines. Each connection runs on its
 // own strand of the I/O context; each request is handed to the router on the blocking-work
-// pool (SQL, Argon2 never run on an I/O thread), then the response is written back.
+// pool (SQL, Argon2 never run on an I/O thread), then the response is written back. The
+// blocking work has two pools: the SQL pool, and the waiting pool for the few routes that
+// wait long outside SQL (router.hpp, runs_on).
 //
 // Lifecycle: construct -> listen() (binds, returns the port) -> run() blocks until stop()
 // (the apps call it from core::stop_signals on SIGINT/SIGTERM); stop() stops accepting, lets in-flight requests finish and closes
@@ -31,7 +33,13 @@ struct server_options {
     std::string bind = "127.0.0.1";
     unsigned port = 8080;
     int io_threads = 2;
+    /// The SQL pool: handlers (runs_on::sql_pool) and WebSocket callbacks. One thread per
+    /// database connection.
     int blocking_threads = 4;
+    /// The waiting pool, for routes marked runs_on::waiting_pool (password hashes, the
+    /// search engine): as many threads as such requests may wait at once. 0: those
+    /// routes run on the SQL pool too.
+    int waiting_threads = 0;
     std::size_t body_limit = 64 * 1024;
     std::size_t header_limit = 16 * 1024;
     std::chrono::seconds request_timeout{30};  ///< body read + handler + response write

@@ -15,8 +15,8 @@ events::user_fields fields_of(const social::user& u) { return {u.id, u.username,
 }  // namespace
 
 session_service::session_service(store::database& db, const auth::token_service& tokens,
-                                 const clock& clock)
-    : db_(db), tokens_(tokens), clock_(clock) {}
+                                 const clock& clock, session_cache* cache)
+    : db_(db), tokens_(tokens), clock_(clock), cache_(cache) {}
 
 auth::issued_token session_service::open(const social::user& who) {
     auto token = tokens_.issue(who.id);
@@ -30,11 +30,17 @@ auth::issued_token session_service::open(const social::user& who) {
 std::optional<identity> session_service::authenticate(std::string_view token) const {
     auto claims = tokens_.verify(token);
     if (!claims) return std::nullopt;
+    if (cache_) {
+        if (auto who = cache_->find(claims->jti, claims->user_id))
+            return identity{std::move(*who), std::move(*claims)};
+    }
+    const std::uint64_t epoch = cache_ ? cache_->epoch() : 0;
     soci::session sql(db_.pool());
     auto found = db_.statements().run<social::user>(sql, queries::find_unrevoked_user,
                                                     {claims->user_id, claims->jti},
                                                     social::detail::bind_user);
     if (found.empty()) return std::nullopt;
+    if (cache_) cache_->put(claims->jti, found.front(), epoch);
     return identity{std::move(found.front()), std::move(*claims)};
 }
 
@@ -47,6 +53,7 @@ void session_service::revoke(const identity& caller) {
     sql << queries::prune_revoked_tokens, soci::use(now_s);
     outbox::append_to_outbox(sql, events::user_logged_out(fields_of(caller.who), now_ms));
     tx.commit();
+    if (cache_) cache_->revoked(caller.claims.jti);
 }
 
 std::vector<std::string> session_service::revoked_unexpired() const {

@@ -11,6 +11,7 @@
 
 #include "bsocial/auth/jwt.hpp"
 #include "bsocial/core/clock.hpp"
+#include "bsocial/sessions/session_cache.hpp"
 #include "bsocial/social/models.hpp"
 #include "bsocial/store/database.hpp"
 
@@ -24,7 +25,10 @@ struct identity {
 
 class session_service {
   public:
-    session_service(store::database& db, const auth::token_service& tokens, const clock& clock);
+    /// `cache`: the checked sessions in memory, only when this process is the one serve
+    /// of its database (session_cache.hpp); nullptr: every check reads SQL.
+    session_service(store::database& db, const auth::token_service& tokens, const clock& clock,
+                    session_cache* cache = nullptr);
 
     /// Issues a token for `who` (whose credentials were checked) and records user.logged_in.
     auth::issued_token open(const social::user& who);
@@ -44,6 +48,7 @@ class session_service {
     store::database& db_;
     const auth::token_service& tokens_;
     const clock& clock_;
+    session_cache* cache_;
 };
 
 }  // namespace bsocial::sessions

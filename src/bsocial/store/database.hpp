@@ -46,6 +46,9 @@ class database {
     std::int64_t writes_begun() const noexcept { return writes_begun_.load(); }
     /// SQLite: writers of this process waiting for the writer lock right now.
     int writers_waiting() const noexcept { return writers_waiting_.load(); }
+    /// SQLite: holds every writer of this process until the lock is released (the WAL
+    /// checkpointer's TRUNCATE, wal_checkpointer.hpp). Never while in a write_transaction.
+    std::unique_lock<std::mutex> hold_writers() { return std::unique_lock(sqlite_writer_); }
 
   private:
     friend class write_transaction;

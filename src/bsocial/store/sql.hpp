@@ -16,6 +16,13 @@ inline constexpr const char* sqlite_session_pragmas[] = {
 /// Once per database file (the first connection).
 inline constexpr const char* sqlite_wal_pragma = "PRAGMA journal_mode = WAL";
 
+/// The WAL checkpointer (wal_checkpointer.hpp): the pool's connections never checkpoint in
+/// a COMMIT; its own connection does, in the background. A checkpoint answers one row:
+/// (busy, pages in the WAL, pages copied back into the database file).
+inline constexpr const char* sqlite_no_autocheckpoint_pragma = "PRAGMA wal_autocheckpoint = 0";
+inline constexpr const char* sqlite_page_size_sql = "PRAGMA page_size";
+inline constexpr const char* wal_checkpoint_passive_sql = "PRAGMA wal_checkpoint(PASSIVE)";
+
 inline constexpr const char* ping_sql = "SELECT 1";
 
 /// SQLite takes the write lock at BEGIN, so a transaction never fails to upgrade later.
