@@ -9,6 +9,10 @@ Prints, for each phase, the post -> visible-to-a-follower latency (p50, p99, max
 seen within 5 s) and the worker's backlog and lag from /metrics. Numbers only.
 
     python3 bench/feed_visibility.py --bin build/release/bsocial [--rate 50] [--seconds 20]
+                                     [--db postgresql]
+
+SQLite (the default) adds a post to the cached timelines before its 201; PostgreSQL's
+timelines are filled by the fan-out worker after it (asynchronous).
 """
 from __future__ import annotations
 
@@ -79,29 +83,47 @@ def main() -> int:
     ap.add_argument("--bin", default="build/release/bsocial")
     ap.add_argument("--rate", type=float, default=50, help="probe posts per second")
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     args = ap.parse_args()
     # The network of `make bench` (bench.py's defaults), so the seed cache is shared.
     bargs = argparse.Namespace(users=10000, follows=100, posts=1000000, comments=100000,
                                seed=42, days=30, shape_users=20, heavy_follows=5000,
                                star_share=0.5, db_pool=4, io_threads=2)
     p = bench.dataset_params(bargs)
-    seed_dir, _ = bench.ensure_sqlite_seed(args.bin, p)
     run_dir = Path(tempfile.mkdtemp(prefix="bsocial-visibility-"))
-    bench.copy_sqlite(seed_dir, run_dir)
-    server = bench.Server(args.bin, run_dir, None, bargs)
+    pg, run_db = None, None
+    if args.db == "postgresql":
+        pg = bench.Postgres()
+        template, _ = pg.ensure_seed(args.bin, p)
+        run_db = pg.copy(template)
+        server = bench.Server(args.bin, run_dir, pg.url(run_db), bargs)
+    else:
+        seed_dir, _ = bench.ensure_sqlite_seed(args.bin, p)
+        bench.copy_sqlite(seed_dir, run_dir)
+        server = bench.Server(args.bin, run_dir, None, bargs)
+
+    def query(sql: str) -> list[tuple[str, ...]]:
+        if pg:
+            out = pg.psql(sql, db=run_db)
+            return [tuple(line.split("|")) for line in out.splitlines() if line]
+        con = sqlite3.connect(f"file:{run_dir / 'bsocial.db'}?mode=ro", uri=True)
+        try:
+            return [tuple(str(v) for v in row) for row in con.execute(sql)]
+        finally:
+            con.close()
+
     try:
         port = server.port
         names = bench.regular_users(p["users"], 40)
         tokens = bench.login_all(port, names)
         # (author, follower) pairs among the logged-in users, from the follows table
-        con = sqlite3.connect(f"file:{run_dir / 'bsocial.db'}?mode=ro", uri=True)
-        ids = {n: con.execute("SELECT id FROM users WHERE username = ?", (n,)).fetchone()[0]
-               for n in names}
+        quoted = ",".join(f"'{n}'" for n in names)  # generated names: user_NNNNNN
+        ids = {name: int(i) for i, name in
+               query(f"SELECT id, username FROM users WHERE username IN ({quoted})")}
         by_id = {v: k for k, v in ids.items()}
-        pairs = [(by_id[a], by_id[f]) for f, a in con.execute(
+        pairs = [(by_id[int(a)], by_id[int(f)]) for f, a in query(
             "SELECT follower_id, followee_id FROM follows WHERE follower_id IN (%s)"
             " AND followee_id IN (%s)" % ((",".join(map(str, ids.values())),) * 2))]
-        con.close()
         if not pairs:  # fall back: followers outside the logged-in set
             raise SystemExit("no follower pairs among the sampled users")
         print(f"{len(pairs)} author/follower pairs; probe rate {args.rate}/s for {args.seconds} s")
@@ -122,6 +144,9 @@ def main() -> int:
         print(f"backlog drained {time.monotonic() - t0:.1f} s after the burst")
     finally:
         server.stop()
+        if pg:
+            pg.drop(run_db)
+            pg.stop()
     return 0
 
 

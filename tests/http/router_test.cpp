@@ -90,17 +90,17 @@ TEST(PrometheusMetric, HelpTypeAndAnExactValue) {
               "# HELP lag Lag.\n# TYPE lag gauge\nlag 1.25\n");
 }
 
-TEST(Router, PlacementIsTheMatchedRoutesPool) {
+TEST(Router, ResolveGivesTheMatchedRoutesPool) {
     router r;
     r.add("POST", "/api/v1/sessions", echo("login"), runs_on::waiting_pool);
     r.add("GET", "/api/v1/sessions", echo("list"));
     r.add("GET", "/api/v1/users/{username}", echo("profile"), runs_on::waiting_pool);
     r.add("GET", "/api/v1/users/me", echo("me"));
-    EXPECT_EQ(r.placement(make("POST", "/api/v1/sessions")), runs_on::waiting_pool);
-    EXPECT_EQ(r.placement(make("GET", "/api/v1/sessions")), runs_on::sql_pool);
-    EXPECT_EQ(r.placement(make("GET", "/api/v1/users/alice")), runs_on::waiting_pool);
-    EXPECT_EQ(r.placement(make("GET", "/api/v1/users/me")), runs_on::sql_pool)
+    EXPECT_EQ(r.resolve(make("POST", "/api/v1/sessions")).where, runs_on::waiting_pool);
+    EXPECT_EQ(r.resolve(make("GET", "/api/v1/sessions")).where, runs_on::sql_pool);
+    EXPECT_EQ(r.resolve(make("GET", "/api/v1/users/alice")).where, runs_on::waiting_pool);
+    EXPECT_EQ(r.resolve(make("GET", "/api/v1/users/me")).where, runs_on::sql_pool)
         << "the literal route wins, as in dispatch";
-    EXPECT_EQ(r.placement(make("DELETE", "/api/v1/sessions")), runs_on::sql_pool);
-    EXPECT_EQ(r.placement(make("GET", "/nowhere")), runs_on::sql_pool);
+    EXPECT_EQ(r.resolve(make("DELETE", "/api/v1/sessions")).where, runs_on::sql_pool);
+    EXPECT_EQ(r.resolve(make("GET", "/nowhere")).where, runs_on::sql_pool);
 }

@@ -35,8 +35,9 @@ struct handled {
     std::string route;
 };
 
-asio::awaitable<handled> dispatch(const router* routes, request req) {
-    response res = routes->dispatch(req);
+asio::awaitable<handled> dispatch(const router* routes, request req,
+                                  router::resolution found) {
+    response res = routes->dispatch(req, found);
     co_return handled{std::move(res), std::move(req.route)};
 }
 
@@ -50,11 +51,12 @@ asio::awaitable<handled> run_handler(server_context* ctx, bhttp::request<bhttp::
     } catch (const transport_error& e) {
         co_return handled{problem_response(e), "bad_request"};
     }
-    if (&ctx->waiting != &ctx->blocking &&
-        ctx->routes.placement(req) == runs_on::waiting_pool)
-        co_return co_await asio::co_spawn(ctx->waiting, dispatch(&ctx->routes, std::move(req)),
-                                          asio::use_awaitable);
-    co_return co_await dispatch(&ctx->routes, std::move(req));
+    auto found = ctx->routes.resolve(req);  // once: it picks the pool, then it runs
+    if (&ctx->waiting != &ctx->blocking && found.where == runs_on::waiting_pool)
+        co_return co_await asio::co_spawn(
+            ctx->waiting, dispatch(&ctx->routes, std::move(req), std::move(found)),
+            asio::use_awaitable);
+    co_return co_await dispatch(&ctx->routes, std::move(req), std::move(found));
 }
 
 /// Answers a request that failed as HTTP, then the connection closes.

@@ -80,36 +80,31 @@ ws_decision router::dispatch_upgrade(request& req) const {
     }
 }
 
-const router::route* router::find(const std::string& method,
-                                  const std::vector<std::string>& segments,
-                                  std::string* allow) const {
-    const route* best = nullptr;
+router::resolution router::resolve(const request& req) const {
+    resolution found;
+    found.segments = split_path(req.path);
     int best_literals = -1;
     for (const auto& r : routes_) {
-        const int literals = match(r.segments, segments);
+        const int literals = match(r.segments, found.segments);
         if (literals < 0) continue;
-        if (r.method != method) {
-            if (allow && allow->find(r.method) == std::string::npos)
-                *allow += (allow->empty() ? "" : ", ") + r.method;
+        if (r.method != req.method) {
+            if (found.allow.find(r.method) == std::string::npos)
+                found.allow += (found.allow.empty() ? "" : ", ") + r.method;
             continue;
         }
         if (literals > best_literals) {
-            best = &r;
+            found.best = &r;
             best_literals = literals;
         }
     }
-    return best;
+    if (found.best) found.where = found.best->where;
+    return found;
 }
 
-runs_on router::placement(const request& req) const {
-    const route* r = find(req.method, split_path(req.path), nullptr);
-    return r ? r->where : runs_on::sql_pool;
-}
-
-response router::dispatch(request& req) const {
-    const auto segments = split_path(req.path);
-    std::string allow;
-    const route* best = find(req.method, segments, &allow);
+response router::dispatch(request& req, const resolution& found) const {
+    const auto& segments = found.segments;
+    const auto& allow = found.allow;
+    const route* best = found.best;
     try {
         if (!best) {
             if (!allow.empty()) {

@@ -41,8 +41,23 @@ class router {
     void add(std::string method, std::string pattern, handler h,
              runs_on where = runs_on::sql_pool);
 
-    /// Where the route of `req` (its method and path) runs; sql_pool when none matches.
-    runs_on placement(const request& req) const;
+    /// A route as added.
+    struct route {
+        std::string method;
+        std::string pattern;
+        std::vector<std::string> segments;
+        handler h;
+        runs_on where;
+    };
+    /// The route of a request, found once: `where` picks the pool, dispatch() runs it.
+    struct resolution {
+        const route* best = nullptr;        ///< nullptr: 405, a WebSocket path, static or 404
+        std::vector<std::string> segments;  ///< of the request's path
+        std::string allow;                  ///< the path's methods, when `best` is nullptr
+        runs_on where = runs_on::sql_pool;
+    };
+    /// The route of `req` (its method and path); sql_pool when none matches.
+    resolution resolve(const request& req) const;
 
     /// A WebSocket route (GET with Upgrade: websocket).
     void add_websocket(std::string pattern, ws_handler h);
@@ -53,20 +68,10 @@ class router {
     /// Fills req.params and req.route, runs the handler. bsocial::error and
     /// http::transport_error become a problem response; any other exception a 500 (told to
     /// hooks.on_exception).
-    response dispatch(request& req) const;
+    response dispatch(request& req, const resolution& found) const;
+    response dispatch(request& req) const { return dispatch(req, resolve(req)); }
 
   private:
-    struct route {
-        std::string method;
-        std::string pattern;
-        std::vector<std::string> segments;
-        handler h;
-        runs_on where;
-    };
-    /// The best route for `method` on `segments` (literals win), or nullptr; `allow`
-    /// gets the methods the path has when `method` is not one of them.
-    const route* find(const std::string& method, const std::vector<std::string>& segments,
-                      std::string* allow) const;
     struct ws_route {
         std::string pattern;
         std::vector<std::string> segments;

@@ -33,6 +33,12 @@ constexpr time_cursor newest_first_start{std::numeric_limits<std::int64_t>::max(
                                          std::numeric_limits<std::int64_t>::max()};
 constexpr time_cursor oldest_first_start{-1, 0};
 
+/// The cursor after a post or comment: its (created_at, id).
+template <class Row>
+std::string cursor_after(const Row& last) {
+    return encode_cursor(time_cursor{last.created_at, last.id});
+}
+
 /// Runs a keyset page query: `bind_filter` binds the leading parameters, then the cursor
 /// pair and the limit are bound. Fetches limit+1 rows to know whether a next page exists.
 template <class Row, class BindRow, class BindFilter>
@@ -47,9 +53,7 @@ page<Row> run_page(soci::session& sql, const char* query, const page_request& re
     st.exchange(soci::use(from.id));
     st.exchange(soci::use(fetch));
     store::prepare_statement(st, query);
-    return collect_page(st, row, req.limit, [](const Row& last) {
-        return encode_cursor(time_cursor{last.created_at, last.id});
-    });
+    return collect_page(st, row, req.limit, cursor_after<Row>);
 }
 
 /// Prepared once per connection (store::statement_cache): every comment list and new
@@ -121,14 +125,7 @@ post posts::get_post(const user& me, std::int64_t post_id) {
 page<post> posts::feed(const user& me, const page_request& req) {
     const time_cursor from = decode_or_throw(req, newest_first_start);
     soci::session sql(db_.pool());
-    page<post> result;
-    result.items = timelines_.read(sql, me.id, from, req.limit);
-    if (static_cast<int>(result.items.size()) > req.limit) {
-        result.items.pop_back();
-        const post& last = result.items.back();
-        result.next_cursor = encode_cursor(time_cursor{last.created_at, last.id});
-    }
-    return result;
+    return page_of(timelines_.read(sql, me.id, from, req.limit), req.limit, cursor_after<post>);
 }
 
 page<post> posts::user_posts(const user& me, const std::string& username, const page_request& req) {
@@ -173,16 +170,10 @@ page<comment> posts::comments(const user& me, std::int64_t post_id, const page_r
     soci::session sql(db_.pool());
     (void)require_visible_post(db_, sql, me, post_id);
     // Prepared once per connection, like the feed: a hot path.
-    page<comment> result;
-    result.items = db_.statements().run<comment>(
-        sql, comments_page_sql,
-        {post_id, from.created_at, from.id, std::int64_t{req.limit} + 1}, bind_comment);
-    if (static_cast<int>(result.items.size()) > req.limit) {
-        result.items.pop_back();
-        const comment& last = result.items.back();
-        result.next_cursor = encode_cursor(time_cursor{last.created_at, last.id});
-    }
-    return result;
+    auto rows = db_.statements().run<comment>(
+        sql, comments_page_sql, {post_id, from.created_at, from.id, std::int64_t{req.limit} + 1},
+        bind_comment);
+    return page_of(std::move(rows), req.limit, cursor_after<comment>);
 }
 
 }  // namespace bsocial::social

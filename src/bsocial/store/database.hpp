@@ -47,7 +47,7 @@ class database {
     /// SQLite: writers of this process waiting for the writer lock right now.
     int writers_waiting() const noexcept { return writers_waiting_.load(); }
     /// SQLite: holds every writer of this process until the lock is released (the WAL
-    /// checkpointer's TRUNCATE, wal_checkpointer.hpp). Never while in a write_transaction.
+    /// checkpointer's catch-up, wal_checkpointer.hpp). Never while in a write_transaction.
     std::unique_lock<std::mutex> hold_writers() { return std::unique_lock(sqlite_writer_); }
 
   private:
