@@ -737,12 +737,18 @@ def test_i9_12_bearer_scheme_is_ascii_case_insensitive(client: Client):
 
 
 def _start_refused(args: list[str], env: dict, tmp: Path) -> subprocess.CompletedProcess:
+    """Runs the subcommand; it must exit by itself within 20 s (else it is killed and the
+    test fails: it started)."""
     data = tmp / "data"
     data.mkdir(exist_ok=True)
     base = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
-    return subprocess.run([str(binary_path()), *args, "--port", "0", "--data-dir", str(data)],
-                          env={**base, **env}, capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
+    cmd = [str(binary_path()), *args, "--port", "0", "--data-dir", str(data)]
+    try:
+        return subprocess.run(cmd, env={**base, **env}, capture_output=True, text=True,
+                              timeout=20, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        pytest.fail(f"{args[0]} started and kept running (stdout: {out[:200]!r})")
 
 
 @pytest.mark.parametrize("secret,says", [
