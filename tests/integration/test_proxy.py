@@ -9,16 +9,19 @@ clients reach nginx from other loopback addresses (127.0.0.2, 127.0.0.3, ...).
   nginx passed `Host $host` without the port);
 - the per-address limits (registrations, failed logins) count each client behind nginx
   apart (before: every client was nginx's address);
-- X-Forwarded-For from a client that is not a trusted proxy is ignored (no fresh budget).
+- X-Forwarded-For from a client that is not a trusted proxy is ignored (no fresh budget);
+- a malformed BSOCIAL_TRUSTED_PROXIES entry stops the start.
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 
 import pytest
 
-from bsocial_support import Client, assert_error
+from bsocial_support import Client, assert_error, binary_path
 from nginx_proxy import NginxProxy
 
 TRUSTED = {"BSOCIAL_TRUSTED_PROXIES": "127.0.0.1/32"}
@@ -182,3 +185,17 @@ def test_x_forwarded_for_from_an_untrusted_client_is_ignored(start_server):
         assert r.status == 201, r
     r = c.post("/api/v1/users", c.user_fields(), headers={"X-Forwarded-For": "198.51.100.99"})
     assert_error(r, 429, "rate_limited")
+
+
+@pytest.mark.parametrize("value", ["10.0.0.0/33", "127.0.0.1/32,nginx", "fd00::/8,[::1]"])
+def test_a_malformed_trusted_proxy_entry_stops_the_start(tmp_path, value):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
+    env["BSOCIAL_TRUSTED_PROXIES"] = value
+    try:
+        r = subprocess.run([str(binary_path()), "serve", "--port", "0", "--data-dir",
+                            str(tmp_path / "data")], env=env, capture_output=True, text=True,
+                           timeout=20, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"serve started with BSOCIAL_TRUSTED_PROXIES={value!r}")
+    assert r.returncode != 0, r
+    assert "BSOCIAL_TRUSTED_PROXIES" in r.stderr and "listening" not in r.stdout, r.stderr
