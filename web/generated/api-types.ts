@@ -1765,6 +1765,21 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /**
+             * @description Too many connections from this client address (`rate_limited`,
+             *     `BSOCIAL_MAX_CONNECTIONS_PER_CLIENT`; through a trusted proxy, the client named
+             *     by `X-Forwarded-For`). Retry after `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (1). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getAnalyticsLogins: {
