@@ -69,22 +69,28 @@ def session_cookie(login_response) -> str:
     return cookie.split(";", 1)[0]
 
 
-def websocket_status(port: int, path: str, headers: dict, source: str) -> str:
-    """The status line of a WebSocket handshake (the socket is closed right after)."""
+def open_websocket(port: int, path: str, headers: dict, source: str):
+    """(status line, socket) of a WebSocket handshake; the caller closes the socket."""
     request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                "Sec-WebSocket-Version: 13\r\n"
                + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n")
-    with socket.create_connection(("127.0.0.1", port), timeout=10,
-                                  source_address=(source, 0)) as s:
-        s.sendall(request.encode())
-        head = b""
-        while b"\r\n" not in head:
-            chunk = s.recv(1024)
-            if not chunk:
-                break
-            head += chunk
-    return head.split(b"\r\n", 1)[0].decode("latin-1")
+    s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+    s.sendall(request.encode())
+    head = b""
+    while b"\r\n" not in head:
+        chunk = s.recv(1024)
+        if not chunk:
+            break
+        head += chunk
+    return head.split(b"\r\n", 1)[0].decode("latin-1"), s
+
+
+def websocket_status(port: int, path: str, headers: dict, source: str) -> str:
+    """The status line of a WebSocket handshake (the socket is closed right after)."""
+    status, s = open_websocket(port, path, headers, source)
+    s.close()
+    return status
 
 
 def test_browser_cookie_writes_and_websocket_pass_through_nginx(proxied):
@@ -145,6 +151,35 @@ def test_forwarded_host_is_believed_only_from_a_trusted_proxy(start_server):
     assert_error(trusted.post("/api/v1/posts", {"content": "x"}, cookie=cookie,
                               headers={**forged, "Origin": "http://app.example"}),
                  403, "forbidden_origin")
+
+
+def test_websockets_through_nginx_count_per_forwarded_client(proxied):
+    """The per-client connection cap behind nginx: one client's open notification sockets
+    do not use up anyone else's (before, they all counted as nginx's address)."""
+    srv, nginx = proxied({"BSOCIAL_MAX_CONNECTIONS_PER_CLIENT": "3"})
+    hdrs = browser_headers(nginx)
+    a = ProxyClient(srv, nginx, "127.0.0.2")
+    b = ProxyClient(srv, nginx, "127.0.0.3")
+    stream = "/api/v1/notifications/stream"
+    cookie_a = f"bsocial_session={a.new_user().token}"
+    cookie_b = f"bsocial_session={b.new_user().token}"
+    held = []
+    try:
+        for _ in range(3):
+            status, s = open_websocket(nginx.port, stream, {"Cookie": cookie_a, **hdrs},
+                                       "127.0.0.2")
+            held.append(s)
+            assert status.startswith("HTTP/1.1 101"), status
+        status = websocket_status(nginx.port, stream, {"Cookie": cookie_a, **hdrs}, "127.0.0.2")
+        assert status.startswith("HTTP/1.1 429"), f"client A's 4th socket: {status}"
+        status = websocket_status(nginx.port, stream, {"Cookie": cookie_b, **hdrs}, "127.0.0.3")
+        assert status.startswith("HTTP/1.1 101"), f"client B's first socket: {status}"
+        # plain requests through nginx are not capped per client by serve (nginx caps them)
+        for c in (a, b):
+            assert c.get("/api/v1/users/me", cookie=cookie_a).status == 200
+    finally:
+        for s in held:
+            s.close()
 
 
 def test_registrations_are_limited_per_client_behind_nginx(proxied):
