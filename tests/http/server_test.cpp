@@ -285,6 +285,7 @@ TEST(ServerClientIdentity, ATrustedProxyIsNotCappedPerClientButItsWebSocketsAreB
     const std::string refused = exchange(third, ws_for("203.0.113.9"), closed);
     EXPECT_NE(refused.find("HTTP/1.1 429"), std::string::npos) << refused;
     EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
+    EXPECT_EQ(srv.get().refused_count(), 1u);
     auto other = connect_from(io, "127.0.0.1", srv.port());
     asio::write(other, asio::buffer(ws_for("203.0.113.10")));
     EXPECT_NE(read_head(other).find("101"), std::string::npos);

@@ -168,13 +168,22 @@ server::impl::admission server::impl::admit(const std::shared_ptr<connection>& c
 }
 
 bool server::impl::count_forwarded(connection& conn, const std::string& client) {
-    std::lock_guard lock(connections_mutex);
-    if (!conn.counted_as.empty()) return true;  // already counted
-    auto& count = per_client[client];
-    if (count >= options.max_connections_per_client) return false;  // count >= 1: kept
-    ++count;
-    conn.counted_as = client;
-    return true;
+    {
+        std::lock_guard lock(connections_mutex);
+        if (!conn.counted_as.empty()) return true;  // already counted
+        auto& count = per_client[client];
+        if (count < options.max_connections_per_client) {
+            ++count;
+            conn.counted_as = client;
+            return true;
+        }
+    }
+    const auto n = ++refused;  // the caller answers 429, as refuse() would
+    if (n % 1000 == 1)
+        spdlog::warn("module=http event=connection_refused reason=per_client_cap client={} "
+                     "via_proxy={} refused_total={}",
+                     client, conn.client, n);
+    return false;
 }
 
 // Under connections_mutex. At the cap, the connection idle the longest makes room; it is
