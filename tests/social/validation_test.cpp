@@ -30,9 +30,9 @@ TEST(Validation, PasswordLengthInCodePointsAndCommonList) {
     common.add("password1");
     EXPECT_TRUE(check_password("1234567", common));              // 7
     EXPECT_FALSE(check_password("12345678x", common));           // 9, not common
-    EXPECT_TRUE(check_password(std::string(129, 'a'), common));  // 129
-    EXPECT_FALSE(check_password(std::string(128, 'a'), common));
-    EXPECT_FALSE(check_password("ééééééééé", common));  // 9 code points, 18 bytes
+    EXPECT_TRUE(check_password(std::string(128, 'a') + "b", common));  // 129
+    EXPECT_FALSE(check_password(std::string(127, 'a') + "b", common));
+    EXPECT_FALSE(check_password("éééééééèé", common));  // 9 code points, 18 bytes
     EXPECT_TRUE(check_password("Password1", common));   // common, any case
     EXPECT_FALSE(
         check_password("this is a long passphrase without any digits or capitals at all", common));
