@@ -98,7 +98,7 @@ TEST_F(Analytics, AnEngineThatDoesNotAnswerIs503) {
     s.es.url = "http://127.0.0.1:9";  // discard: nobody listens
     s.es.request_timeout_ms = 1000;
     s.queries_dir =
-        (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "queries")
+        std::filesystem::path(BSOCIAL_QUERIES_DIR)
             .string();
     analytics::handler h(s, *w.db, auth, roles);
     const auto [status, body] = get(h, paths[1], ada);

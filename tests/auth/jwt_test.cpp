@@ -134,3 +134,15 @@ TEST_F(TokenService, RefusesTamperedPayload) {
                                base64url_encode(forged_payload) + issued.token.substr(dot2);
     EXPECT_FALSE(tokens_.verify(forged));
 }
+
+// Issue 24 item 6: RFC 7515 4.1.11 (crit) and RFC 8725 3.11 (typ), with our own key.
+TEST_F(TokenService, RefusesCritHeaderAndForeignTyp) {
+    EXPECT_TRUE(tokens_.verify(sign(R"({"alg":"HS256","typ":"JWT"})", payload(), secret)));
+    EXPECT_TRUE(tokens_.verify(sign(R"({"alg":"HS256","typ":"jwt"})", payload(), secret)));
+    EXPECT_TRUE(tokens_.verify(sign(R"({"alg":"HS256"})", payload(), secret)));  // typ optional
+    EXPECT_FALSE(
+        tokens_.verify(sign(R"({"alg":"HS256","typ":"JWT","crit":["exp"]})", payload(), secret)));
+    EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS256","crit":[]})", payload(), secret)));
+    EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS256","typ":"at+jwt"})", payload(), secret)));
+    EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS256","typ":7})", payload(), secret)));
+}

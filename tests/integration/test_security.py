@@ -32,14 +32,21 @@ def test_s1_password_length_no_composition_rules(client: Client):
         "lowercaseonlyxyz",  # no composition rules: one character class is fine
         "4718293056",
         "q" + hexid(3) + "z",  # exactly 8 characters
-        "é" * 8,  # 8 code points (16 bytes)
-        "ü" * 128,  # 128 code points (256 bytes)
+        "é" * 7 + "è",  # 8 code points (16 bytes)
+        "ü" * 127 + "ö",  # 128 code points (256 bytes)
         "x" * 127 + "y",  # 128 characters
     ]
     for pw in accepted:
         u = client.register(password=pw)
         r = client.login_raw(u.username, pw)
         assert r.status == 200, f"password {pw[:12]!r}… (len {len(pw)}) must work: {r!r}"
+
+
+def test_s1_password_not_only_spaces_nor_one_character(client: Client):
+    """Issue 24 item 6: a password of eight spaces was accepted."""
+    for bad in (" " * 8, " \t" * 6, "z" * 12, "é" * 9):
+        r, _ = client.register_raw(password=bad, password_confirmation=bad)
+        assert_error(r, 422, "validation_failed", ["password"])
 
 
 def test_s2_confirmation_must_match(client: Client):
@@ -688,6 +695,19 @@ def test_i9_7_posts_and_comments_refuse_bidi_overrides(client: Client):
     r = client.post(f"/api/v1/posts/{post['id']}/comments", {"content": "x\u202ey"},
                     token=u.token)
     assert_error(r, 422, "validation_failed", ["content"])
+
+
+def test_i24_6_c1_controls_separators_and_fillers_refused(client: Client):
+    """Issue 24 item 6: U+009B (CSI), U+2028/U+2029 and Hangul fillers passed the checks."""
+    u = client.new_user()
+    post = client.create_post(u, "a plain post")
+    for bad in ("csi\u009b31mred", "line\u2028break", "para\u2029graph", "\u3164\u3164"):
+        r = client.post("/api/v1/posts", {"content": bad}, token=u.token)
+        assert_error(r, 422, "validation_failed", ["content"])
+        r = client.post(f"/api/v1/posts/{post['id']}/comments", {"content": bad}, token=u.token)
+        assert_error(r, 422, "validation_failed", ["content"])
+        r, _ = client.register_raw(first_name=bad)
+        assert_error(r, 422, "validation_failed", ["first_name"])
 
 
 def test_i9_7_one_mailbox_cannot_register_twice(client: Client):

@@ -30,9 +30,9 @@ TEST(Validation, PasswordLengthInCodePointsAndCommonList) {
     common.add("password1");
     EXPECT_TRUE(check_password("1234567", common));              // 7
     EXPECT_FALSE(check_password("12345678x", common));           // 9, not common
-    EXPECT_TRUE(check_password(std::string(129, 'a'), common));  // 129
-    EXPECT_FALSE(check_password(std::string(128, 'a'), common));
-    EXPECT_FALSE(check_password("ééééééééé", common));  // 9 code points, 18 bytes
+    EXPECT_TRUE(check_password(std::string(128, 'a') + "b", common));  // 129
+    EXPECT_FALSE(check_password(std::string(127, 'a') + "b", common));
+    EXPECT_FALSE(check_password("éééééééèé", common));  // 9 code points, 18 bytes
     EXPECT_TRUE(check_password("Password1", common));   // common, any case
     EXPECT_FALSE(
         check_password("this is a long passphrase without any digits or capitals at all", common));
@@ -82,6 +82,43 @@ TEST(Validation, RefusesInvisibleFormatCharacters) {
     EXPECT_FALSE(check_name(family));
     std::string plain = "Zoë Ågren: ok";
     EXPECT_FALSE(check_text(plain, max_post_length));
+}
+
+// Issue 24 item 6: C1 controls (U+009B is a terminal's CSI), the line and paragraph
+// separators and the Hangul fillers passed the text checks.
+TEST(Validation, RefusesC1ControlsSeparatorsAndFillers) {
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"a\u0080b", "control"},  {"csi\u009B31m", "control"}, {"a\u009Fb", "control"},
+        {"a\u2028b", "control"},  {"a\u2029b", "control"},     {"\u3164", "filler"},
+        {"a\u115Fb", "filler"},   {"a\u1160b", "filler"},      {"a\uFFA0b", "filler"},
+    };
+    for (const auto& [text, kind] : bad) {
+        auto name = text;
+        const auto name_why = check_name(name);
+        ASSERT_TRUE(name_why) << text;
+        EXPECT_NE(name_why->find(kind), std::string::npos) << *name_why;
+        auto post = "before " + text + " after";
+        const auto post_why = check_text(post, max_post_length);
+        ASSERT_TRUE(post_why) << text;
+        EXPECT_NE(post_why->find(kind), std::string::npos) << *post_why;
+    }
+    // Neighbours stay allowed: U+00A0 (no-break space), U+00E9, Hangul syllables.
+    std::string fine = "caf\u00E9\u00A0\uD55C\uAE00 \u00BF\u00A1";
+    EXPECT_FALSE(check_text(fine, max_post_length));
+    std::string hangul_name = "\uD55C\uAE00";
+    EXPECT_FALSE(check_name(hangul_name));
+}
+
+// Issue 24 item 6: a password of eight spaces was accepted.
+TEST(Validation, PasswordNotOnlySpacesNorOneRepeatedCharacter) {
+    bsocial::auth::common_passwords common;
+    EXPECT_EQ(check_password("        ", common), "must not be only spaces");
+    EXPECT_EQ(check_password(" \t \t \t \t", common), "must not be only spaces");
+    EXPECT_EQ(check_password("zzzzzzzzzz", common), "must not be one character repeated");
+    EXPECT_EQ(check_password("\u00E9\u00E9\u00E9\u00E9\u00E9\u00E9\u00E9\u00E9", common),
+              "must not be one character repeated");
+    EXPECT_FALSE(check_password("  spaced out  ", common));  // spaces inside a passphrase are fine
+    EXPECT_FALSE(check_password("zzzzzzzzzy", common));
 }
 
 // Issue 9 item 7: one mailbox, one spelling: trimmed, lower case, ASCII only.

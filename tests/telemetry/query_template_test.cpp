@@ -15,7 +15,7 @@ namespace json = boost::json;
 namespace {
 // The stored queries, found from this file's location (tests/telemetry/ -> queries/).
 std::string queries_dir() {
-    return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "queries")
+    return std::filesystem::path(BSOCIAL_QUERIES_DIR)
         .string();
 }
 }  // namespace

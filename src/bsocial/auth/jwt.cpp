@@ -10,6 +10,7 @@
 #include "bsocial/auth/base64url.hpp"
 #include "bsocial/core/parse.hpp"
 #include "bsocial/core/random.hpp"
+#include "bsocial/core/text.hpp"
 
 namespace bsocial::auth {
 
@@ -97,6 +98,14 @@ std::optional<token_claims> token_service::verify(std::string_view token) const 
     if (!header) return std::nullopt;
     const auto* alg = header->if_contains("alg");
     if (!alg || !alg->is_string() || alg->as_string() != "HS256") return std::nullopt;
+    // RFC 7515 4.1.11: a "crit" header names extensions the recipient must understand; we
+    // understand none, so any "crit" refuses the token. RFC 8725 3.11: when "typ" is
+    // present it must say JWT (ours always does), so another kind of JOSE object signed
+    // with the same key is not taken for a session token.
+    if (header->contains("crit")) return std::nullopt;
+    if (const auto* typ = header->if_contains("typ");
+        typ && (!typ->is_string() || !ascii_iequals(typ->as_string(), "JWT")))
+        return std::nullopt;
 
     // Signature before claims: nothing in an unauthenticated payload is trusted.
     const auto signature = base64url_decode(token.substr(dot2 + 1));

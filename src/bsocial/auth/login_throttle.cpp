@@ -11,7 +11,7 @@ login_throttle::login_throttle(const clock& clock, int max_failures, std::int64_
     : clock_(clock),
       max_failures_(std::max(1, max_failures)),
       window_ms_(window_seconds * 1000),
-      capacity_(std::max<std::size_t>(1, capacity)) {}
+      failures_(capacity) {}
 
 std::string login_throttle::stored_key(const std::string& key) const {
     if (key.size() <= max_stored_key_length) return key;
@@ -24,23 +24,10 @@ std::string login_throttle::stored_key(const std::string& key) const {
     return std::string("#") + hex;
 }
 
-login_throttle::entry* login_throttle::find(const std::string& skey) {
-    const auto it = index_.find(skey);
-    if (it == index_.end()) return nullptr;
-    entries_.splice(entries_.begin(), entries_, it->second);
-    return &*it->second;
-}
-
-login_throttle::entry& login_throttle::find_or_add(const std::string& skey) {
-    if (entry* e = find(skey)) return *e;
-    if (index_.size() >= capacity_) {
-        index_.erase(entries_.back().key);
-        entries_.pop_back();
-    }
-    entries_.push_front(entry{skey, {}});
-    entries_.front().failures.reserve(static_cast<std::size_t>(max_failures_) + 1);
-    index_.emplace(entries_.front().key, entries_.begin());
-    return entries_.front();
+std::vector<std::int64_t>& login_throttle::failures_of(const std::string& skey) {
+    auto [failures, added] = failures_.try_emplace(skey);
+    if (added) failures->reserve(static_cast<std::size_t>(max_failures_) + 1);
+    return *failures;
 }
 
 void login_throttle::prune(std::vector<std::int64_t>& failures, std::int64_t now) const {
@@ -62,17 +49,17 @@ std::optional<std::int64_t> login_throttle::locked_for(const std::string& key) {
     const std::int64_t now = clock_.now_ms();
     const std::string skey = stored_key(key);
     std::lock_guard lock(mutex_);
-    entry* e = find(skey);
-    if (!e) return std::nullopt;
-    prune(e->failures, now);
-    return wait_of(e->failures, now);
+    auto* failures = failures_.find(skey);
+    if (!failures) return std::nullopt;
+    prune(*failures, now);
+    return wait_of(*failures, now);
 }
 
 void login_throttle::record_failure(const std::string& key) {
     const std::int64_t now = clock_.now_ms();
     const std::string skey = stored_key(key);
     std::lock_guard lock(mutex_);
-    auto& failures = find_or_add(skey).failures;
+    auto& failures = failures_of(skey);
     prune(failures, now);
     failures.push_back(now);
     // Bound memory per key: older entries beyond the limit never matter.
@@ -85,7 +72,7 @@ std::optional<std::int64_t> login_throttle::try_begin(const std::string& key) {
     const std::int64_t now = clock_.now_ms();
     const std::string skey = stored_key(key);
     std::lock_guard lock(mutex_);
-    auto& failures = find_or_add(skey).failures;
+    auto& failures = failures_of(skey);
     prune(failures, now);
     if (auto wait = wait_of(failures, now)) return wait;
     failures.push_back(now);
@@ -95,22 +82,19 @@ std::optional<std::int64_t> login_throttle::try_begin(const std::string& key) {
 void login_throttle::cancel(const std::string& key) {
     const std::string skey = stored_key(key);
     std::lock_guard lock(mutex_);
-    if (entry* e = find(skey); e && !e->failures.empty()) e->failures.pop_back();
+    if (auto* failures = failures_.find(skey); failures && !failures->empty())
+        failures->pop_back();
 }
 
 void login_throttle::clear(const std::string& key) {
     const std::string skey = stored_key(key);
     std::lock_guard lock(mutex_);
-    const auto it = index_.find(skey);
-    if (it == index_.end()) return;
-    const auto node = it->second;
-    index_.erase(it);  // before the node: the index's key is a view of the node's key
-    entries_.erase(node);
+    failures_.erase(skey);
 }
 
 std::size_t login_throttle::size() const {
     std::lock_guard lock(mutex_);
-    return index_.size();
+    return failures_.size();
 }
 
 }  // namespace bsocial::auth

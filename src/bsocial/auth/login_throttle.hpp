@@ -9,15 +9,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "bsocial/core/clock.hpp"
+#include "bsocial/core/lru_map.hpp"
 
 namespace bsocial::auth {
 
@@ -45,20 +43,13 @@ class login_throttle {
 
     /// Keys held now (never more than the capacity).
     std::size_t size() const;
-    std::size_t capacity() const { return capacity_; }
+    std::size_t capacity() const { return failures_.capacity(); }
 
   private:
-    struct entry {
-        std::string key;
-        std::vector<std::int64_t> failures;  ///< oldest first, at most max_failures_
-    };
-    using lru_list = std::list<entry>;
-
     std::string stored_key(const std::string& key) const;
-    /// The entry of `key`, moved to the front; nullptr if absent. Caller holds mutex_.
-    entry* find(const std::string& skey);
-    /// The entry of `key`, created (evicting the oldest when full). Caller holds mutex_.
-    entry& find_or_add(const std::string& skey);
+    /// The failures of `skey`, created (evicting the least recently used key when full).
+    /// Caller holds mutex_.
+    std::vector<std::int64_t>& failures_of(const std::string& skey);
     void prune(std::vector<std::int64_t>& failures, std::int64_t now) const;
     std::optional<std::int64_t> wait_of(const std::vector<std::int64_t>& failures,
                                         std::int64_t now) const;
@@ -66,11 +57,9 @@ class login_throttle {
     const clock& clock_;
     int max_failures_;
     std::int64_t window_ms_;
-    std::size_t capacity_;
     mutable std::mutex mutex_;
-    lru_list entries_;  ///< most recently used first
-    /// Keyed by a view of the entry's own key (list nodes never move): one copy per key.
-    std::unordered_map<std::string_view, lru_list::iterator> index_;
+    /// Failure times per stored key, oldest first, at most max_failures_ each.
+    lru_map<std::string, std::vector<std::int64_t>> failures_;
 };
 
 }  // namespace bsocial::auth

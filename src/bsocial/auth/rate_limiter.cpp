@@ -9,27 +9,17 @@ rate_limiter::rate_limiter(const clock& clock, int per_minute, int burst, std::s
     : clock_(clock),
       per_ms_(per_minute / 60000.0),
       burst_(std::max(1, burst)),
-      capacity_(std::max<std::size_t>(1, capacity)) {}
+      buckets_(capacity) {}
 
 std::optional<std::int64_t> rate_limiter::try_take(const std::string& key) {
     if (per_ms_ <= 0) return std::nullopt;
     const std::int64_t now = clock_.now_ms();
     std::lock_guard lock(mutex_);
-    bucket* b = nullptr;
-    if (const auto it = index_.find(key); it != index_.end()) {
-        buckets_.splice(buckets_.begin(), buckets_, it->second);
-        b = &buckets_.front();
+    auto [b, added] = buckets_.try_emplace(key, bucket{burst_, now});
+    if (!added) {
         const auto elapsed = static_cast<double>(std::max<std::int64_t>(0, now - b->updated_ms));
         b->tokens = std::min(burst_, b->tokens + elapsed * per_ms_);
         b->updated_ms = now;
-    } else {
-        if (index_.size() >= capacity_) {
-            index_.erase(buckets_.back().key);
-            buckets_.pop_back();
-        }
-        buckets_.push_front(bucket{key, burst_, now});
-        index_.emplace(buckets_.front().key, buckets_.begin());
-        b = &buckets_.front();
     }
     if (b->tokens >= 1.0) {
         b->tokens -= 1.0;
@@ -41,7 +31,7 @@ std::optional<std::int64_t> rate_limiter::try_take(const std::string& key) {
 
 std::size_t rate_limiter::size() const {
     std::lock_guard lock(mutex_);
-    return index_.size();
+    return buckets_.size();
 }
 
 }  // namespace bsocial::auth

@@ -6,14 +6,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <string_view>
-#include <unordered_map>
 
 #include "bsocial/core/clock.hpp"
+#include "bsocial/core/lru_map.hpp"
 
 namespace bsocial::auth {
 
@@ -33,20 +31,15 @@ class rate_limiter {
 
   private:
     struct bucket {
-        std::string key;
         double tokens;
         std::int64_t updated_ms;
     };
-    using lru_list = std::list<bucket>;
 
     const clock& clock_;
     double per_ms_;
     double burst_;
-    std::size_t capacity_;
     mutable std::mutex mutex_;
-    lru_list buckets_;  ///< most recently used first
-    /// Keyed by a view of the bucket's own key (list nodes never move).
-    std::unordered_map<std::string_view, lru_list::iterator> index_;
+    lru_map<std::string, bucket> buckets_;  ///< by key
 };
 
 }  // namespace bsocial::auth

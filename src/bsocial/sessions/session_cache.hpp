@@ -12,12 +12,11 @@
 // Thread-safe.
 
 #include <cstdint>
-#include <list>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
+#include "bsocial/core/lru_map.hpp"
 #include "bsocial/social/models.hpp"
 
 namespace bsocial::sessions {
@@ -39,15 +38,8 @@ class session_cache {
     std::size_t size() const;
 
   private:
-    struct entry {
-        social::user who;
-        std::list<std::string>::iterator lru;
-    };
-
-    const std::size_t max_sessions_;
     mutable std::mutex mutex_;
-    std::unordered_map<std::string, entry> sessions_;
-    std::list<std::string> lru_;  ///< most recently used first
+    lru_map<std::string, social::user> sessions_;  ///< by jti
     std::uint64_t epoch_ = 0;
 };
 

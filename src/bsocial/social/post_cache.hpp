@@ -8,11 +8,10 @@
 // Least recently read posts are dropped beyond `max_posts`. Thread-safe.
 
 #include <cstdint>
-#include <list>
 #include <mutex>
-#include <unordered_map>
 #include <vector>
 
+#include "bsocial/core/lru_map.hpp"
 #include "bsocial/social/models.hpp"
 
 namespace bsocial::social {
@@ -35,15 +34,8 @@ class post_cache {
     std::size_t size() const;
 
   private:
-    struct entry {
-        post row;
-        std::list<std::int64_t>::iterator lru;
-    };
-
-    const std::size_t max_posts_;
     mutable std::mutex mutex_;
-    std::unordered_map<std::int64_t, entry> posts_;
-    std::list<std::int64_t> lru_;  ///< most recently read first
+    lru_map<std::int64_t, post> posts_;  ///< by id, most recently read first
     std::uint64_t epoch_ = 0;
 };
 

@@ -10,16 +10,13 @@ time_cursor cursor_of(const timeline_key& k) { return {k.created_at, k.id}; }
 }  // namespace
 
 timeline_cache::timeline_cache(int capacity, std::size_t max_users)
-    : capacity_(std::max(capacity, 1)), max_users_(std::max<std::size_t>(max_users, 1)) {}
-
-void timeline_cache::touch(timeline& t) { lru_.splice(lru_.begin(), lru_, t.lru); }
+    : capacity_(std::max(capacity, 1)), timelines_(max_users) {}
 
 std::optional<cached_page> timeline_cache::read(std::int64_t user, time_cursor from, int fetch) {
     std::lock_guard lock(mutex_);
-    const auto found = timelines_.find(user);
-    if (found == timelines_.end() || found->second.building) return std::nullopt;
-    timeline& t = found->second;
-    touch(t);
+    timeline* found = timelines_.peek(user);
+    if (!found || found->building) return std::nullopt;
+    timeline& t = *timelines_.find(user);
     ++hits_;
     cached_page page;
     page.generation = t.generation;
@@ -36,18 +33,16 @@ std::optional<cached_page> timeline_cache::read(std::int64_t user, time_cursor f
 std::uint64_t timeline_cache::begin_build(std::int64_t user) {
     std::lock_guard lock(mutex_);
     if (timelines_.contains(user)) return 0;
-    while (timelines_.size() >= max_users_ && !lru_.empty()) {
-        const auto victim = timelines_.find(lru_.back());
-        entries_ -= victim->second.entries.size();
-        timelines_.erase(victim);
-        lru_.pop_back();
-        ++evictions_;
-    }
-    timeline& t = timelines_[user];
+    timeline& t = *timelines_
+                       .try_emplace_evicting(
+                           [this](std::int64_t, const timeline& victim) {
+                               entries_ -= victim.entries.size();
+                               ++evictions_;
+                           },
+                           user)
+                       .first;
     t.building = true;
     t.generation = next_generation_++;
-    lru_.push_front(user);
-    t.lru = lru_.begin();
     ++builds_;
     return t.generation;
 }
@@ -55,11 +50,9 @@ std::uint64_t timeline_cache::begin_build(std::int64_t user) {
 void timeline_cache::finish_build(std::int64_t user, std::uint64_t generation,
                                   const std::vector<timeline_key>& newest_first, bool complete) {
     std::lock_guard lock(mutex_);
-    const auto found = timelines_.find(user);
-    if (found == timelines_.end() || found->second.generation != generation ||
-        !found->second.building)
-        return;
-    timeline& t = found->second;
+    timeline* found = timelines_.peek(user);
+    if (!found || found->generation != generation || !found->building) return;
+    timeline& t = *found;
     const std::size_t keep = std::min(newest_first.size(), static_cast<std::size_t>(capacity_));
     t.entries.assign(newest_first.rbegin() + static_cast<std::ptrdiff_t>(newest_first.size() - keep),
                      newest_first.rend());
@@ -78,9 +71,9 @@ void timeline_cache::finish_build(std::int64_t user, std::uint64_t generation,
 void timeline_cache::extend(std::int64_t user, const cached_page& page,
                             const std::vector<timeline_key>& newest_first, bool complete) {
     std::lock_guard lock(mutex_);
-    const auto found = timelines_.find(user);
-    if (found == timelines_.end()) return;
-    timeline& t = found->second;
+    timeline* found = timelines_.peek(user);
+    if (!found) return;
+    timeline& t = *found;
     if (t.building || t.generation != page.generation || !t.floor || !page.continue_from ||
         !(key_of(*page.continue_from) == *t.floor))
         return;  // changed since, or not contiguous with the cached entries
@@ -128,22 +121,21 @@ void timeline_cache::trim(timeline& t) {
 void timeline_cache::add(const std::vector<std::int64_t>& users, timeline_key post) {
     std::lock_guard lock(mutex_);
     for (const std::int64_t user : users) {
-        const auto found = timelines_.find(user);
-        if (found == timelines_.end()) continue;  // not cached: built from the posts later
-        if (found->second.building)
-            found->second.arrived.push_back(post);
+        timeline* found = timelines_.peek(user);
+        if (!found) continue;  // not cached: built from the posts later
+        if (found->building)
+            found->arrived.push_back(post);
         else
-            insert(found->second, post);
+            insert(*found, post);
     }
 }
 
 void timeline_cache::forget(std::int64_t user) {
     std::lock_guard lock(mutex_);
-    const auto found = timelines_.find(user);
-    if (found == timelines_.end()) return;
-    entries_ -= found->second.entries.size();
-    lru_.erase(found->second.lru);
-    timelines_.erase(found);
+    const timeline* found = timelines_.peek(user);
+    if (!found) return;
+    entries_ -= found->entries.size();
+    timelines_.erase(user);
 }
 
 timeline_cache_stats timeline_cache::stats() const {

@@ -18,12 +18,11 @@
 // meanwhile. Thread-safe (one mutex; every call holds it for microseconds).
 
 #include <cstdint>
-#include <list>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
+#include "bsocial/core/lru_map.hpp"
 #include "bsocial/social/cursor.hpp"
 
 namespace bsocial::social {
@@ -94,21 +93,17 @@ class timeline_cache {
         std::uint64_t generation = 0;
         bool building = false;
         std::vector<timeline_key> arrived;  ///< added while building
-        std::list<std::int64_t>::iterator lru;
     };
 
     /// Entries a timeline holds at most: the capacity and an eighth (trimmed back to the
     /// capacity beyond it; extended up to it).
     std::size_t max_entries() const noexcept;
-    void touch(timeline& t);
     void trim(timeline& t);
     void insert(timeline& t, timeline_key post);
 
     const int capacity_;
-    const std::size_t max_users_;
     mutable std::mutex mutex_;
-    std::unordered_map<std::int64_t, timeline> timelines_;
-    std::list<std::int64_t> lru_;  ///< most recently read first
+    lru_map<std::int64_t, timeline> timelines_;  ///< by user, most recently read first
     std::uint64_t next_generation_ = 1;
     std::size_t entries_ = 0;
     std::uint64_t hits_ = 0, builds_ = 0, evictions_ = 0;

@@ -39,10 +39,18 @@ bool is_format(char32_t c) {
            (c >= 0x1D173 && c <= 0x1D17A) || c == 0xE0001 || (c >= 0xE0020 && c <= 0xE007F);
 }
 
+/// Hangul fillers: letters (category Lo) that draw nothing, so a name made of them looks
+/// empty and a post hides text between them.
+bool is_invisible_filler(char32_t c) {
+    return c == 0x115F || c == 0x1160 || c == 0x3164 || c == 0xFFA0;
+}
+
 std::string format_refusal(char32_t c) {
     char code[16];
     std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(c));
-    return std::string("must not contain invisible formatting characters (") + code + ")";
+    return std::string(is_invisible_filler(c) ? "must not contain invisible filler characters ("
+                                              : "must not contain invisible formatting characters (") +
+           code + ")";
 }
 }  // namespace
 
@@ -59,19 +67,45 @@ std::optional<char32_t> find_format_character(std::string_view s, bool allow_joi
             c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
         i += n;
         if (allow_joiners && (c == 0x200C || c == 0x200D)) continue;
-        if (is_format(c)) return c;
+        if (is_format(c) || is_invisible_filler(c)) return c;
     }
     return std::nullopt;
 }
 
 namespace {
+/// C0 controls and DEL (newline, tab and CR allowed in texts), C1 controls (U+0080-U+009F:
+/// U+009B is a terminal's CSI) and the line and paragraph separators U+2028/U+2029 (a
+/// newline no text field expects; they also end a JavaScript string literal in old engines).
 bool has_control(std::string_view s, bool allow_newlines) {
-    return std::any_of(s.begin(), s.end(), [allow_newlines](char ch) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (allow_newlines && (c == '\n' || c == '\t' || c == '\r')) return false;
-        return c < 0x20 || c == 0x7f;
-    });
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (allow_newlines && (c == '\n' || c == '\t' || c == '\r')) continue;
+        if (c < 0x20 || c == 0x7f) return true;
+        const auto next = [&](std::size_t k) {
+            return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
+        };
+        if (c == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) return true;  // U+0080-U+009F
+        if (c == 0xE2 && next(1) == 0x80 && (next(2) == 0xA8 || next(2) == 0xA9))
+            return true;  // U+2028, U+2029
+    }
+    return false;
 }
+
+/// True when every character of the password is the same one ("        ", "aaaaaaaa").
+bool one_repeated_character(std::string_view password) {
+    if (password.empty()) return false;
+    std::size_t first_len = 1;
+    while (first_len < password.size() &&
+           (static_cast<unsigned char>(password[first_len]) & 0xC0) == 0x80)
+        ++first_len;
+    const auto first = password.substr(0, first_len);
+    if (password.size() % first_len != 0) return false;
+    for (std::size_t i = 0; i < password.size(); i += first_len)
+        if (password.substr(i, first_len) != first) return false;
+    return true;
+}
+
+bool only_whitespace(std::string_view password) { return trim(password).empty(); }
 }  // namespace
 
 std::optional<std::string> check_name(std::string& name) {
@@ -131,6 +165,8 @@ std::optional<std::string> check_password(const std::string& password,
     const std::size_t n = utf8_length(password);
     if (n < min_password_length) return "must be at least 8 characters";
     if (n > max_password_length) return "must be at most 128 characters";
+    if (only_whitespace(password)) return "must not be only spaces";
+    if (one_repeated_character(password)) return "must not be one character repeated";
     if (common.contains(password)) return "is too common; choose a less guessable password";
     return std::nullopt;
 }
