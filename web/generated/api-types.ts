@@ -25,8 +25,9 @@ export interface paths {
          *     `POST /api/v1/sessions` afterwards. The username and e-mail are stored in lower
          *     case and must both be unused (409 `already_exists` names the taken one). The
          *     e-mail address must be ASCII; it is trimmed and stored in lower case. Names refuse
-         *     control and invisible formatting characters (bidi overrides and isolates,
-         *     zero-width characters; U+200C/U+200D are allowed).
+         *     control characters (C0, DEL, C1 U+0080-U+009F, U+2028/U+2029), invisible
+         *     formatting characters (bidi overrides and isolates, zero-width characters;
+         *     U+200C/U+200D are allowed) and the invisible Hangul fillers.
          *
          *     Registrations are limited per client address (token bucket, default 10 per minute
          *     with bursts of 20: 429 `rate_limited` with `Retry-After`). Passwords are hashed on
@@ -745,7 +746,8 @@ export interface components {
             email: string;
             /**
              * @description 8..128 Unicode code points, no composition rules; refused if it is in the
-             *     common-password list (compared case-insensitively).
+             *     common-password list (compared case-insensitively), if it is only whitespace,
+             *     or if it is one character repeated.
              * @example through the looking glass
              */
             password: string;
