@@ -25,8 +25,9 @@ export interface paths {
          *     `POST /api/v1/sessions` afterwards. The username and e-mail are stored in lower
          *     case and must both be unused (409 `already_exists` names the taken one). The
          *     e-mail address must be ASCII; it is trimmed and stored in lower case. Names refuse
-         *     control and invisible formatting characters (bidi overrides and isolates,
-         *     zero-width characters; U+200C/U+200D are allowed).
+         *     control characters (C0, DEL, C1 U+0080-U+009F, U+2028/U+2029), invisible
+         *     formatting characters (bidi overrides and isolates, zero-width characters;
+         *     U+200C/U+200D are allowed) and the invisible Hangul fillers.
          *
          *     Registrations are limited per client address (token bucket, default 10 per minute
          *     with bursts of 20: 429 `rate_limited` with `Retry-After`). Passwords are hashed on
@@ -745,7 +746,8 @@ export interface components {
             email: string;
             /**
              * @description 8..128 Unicode code points, no composition rules; refused if it is in the
-             *     common-password list (compared case-insensitively).
+             *     common-password list (compared case-insensitively), if it is only whitespace,
+             *     or if it is one character repeated.
              * @example through the looking glass
              */
             password: string;
@@ -1762,6 +1764,21 @@ export interface operations {
                      *       }
                      *     }
                      */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description Too many connections from this client address (`rate_limited`,
+             *     `BSOCIAL_MAX_CONNECTIONS_PER_CLIENT`; through a trusted proxy, the client named
+             *     by `X-Forwarded-For`). Retry after `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (1). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
