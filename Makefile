@@ -16,7 +16,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm chromium \
   nginx-light openssl
 
-.PHONY: help deps build build-debug build-asan run test test-unit test-asan lint-openapi \
+.PHONY: help deps build build-app build-debug build-asan run test test-unit test-asan lint-openapi \
         bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry bench-connections clean stack-fetch format web test-reliability \
         test-opensearch test-compose
 
@@ -57,6 +57,11 @@ build: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j$(JOBS)
 
+# Only what `make run` runs: the bsocial binary (release), not the test binaries.
+build-app: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j$(JOBS) --target bsocial
+
 build-debug: deps
 	cmake --preset debug >/dev/null
 	cmake --build --preset debug -j$(JOBS)
@@ -65,7 +70,7 @@ build-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j$(JOBS)
 
-run: build web
+run: build-app web
 	bash tools/run.sh
 
 # Kafka, OpenSearch and Elasticsearch jars from Maven Central (cached in ~/.cache/bsocial-stack and ~/.m2).
