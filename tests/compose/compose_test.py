@@ -684,7 +684,31 @@ def browser_journey(api: Api) -> None:
                 f"journey.mjs exited {p.returncode} after {time.monotonic() - t0:.0f}s "
                 f"(screenshots: {shots.relative_to(ROOT)}):\n{p.stdout[-2500:]}"
                 + (f"\nnginx: {len(rejected)} request(s) answered 403, the last: "
-                   f"{rejected[-1].strip()}" if rejected else ""))
+                   f"{rejected[-1].strip()}" if rejected else "")
+                + f"\na browser's write through nginx (session cookie, Origin {api.base}): "
+                + browser_like_write(api))
+        log(f"the browser journey through nginx took {time.monotonic() - t0:.1f}s")
+
+
+def browser_like_write(api: Api) -> str:
+    """A write as the web app makes it: the session cookie of a login, and the Origin header
+    of the page (the nginx URL); serve's answer, for the failure message."""
+    def send(path: str, body: dict, headers: dict[str, str]):
+        req = urllib.request.Request(api.base + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Origin": api.base, **headers})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+    try:
+        status, headers, _ = send("/api/v1/sessions", {"login": "grace", "password": "compiler of compilers"}, {})
+        cookies = "; ".join(c.split(";")[0] for c in headers.get_all("Set-Cookie") or [])
+        status, _, body = send("/api/v1/posts", {"content": "a browser-like write"}, {"Cookie": cookies})
+        return f"HTTP {status} {body[:200].decode(errors='replace')}"
+    except (urllib.error.URLError, OSError) as e:
+        return f"no answer ({e})"
 
 
 def client_addresses(api: Api) -> None:
