@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <stdexcept>
 #include <string>
 
 #include "apps/notifier.hpp"
@@ -19,6 +20,7 @@
 #include "apps/serve.hpp"
 #include "apps/telemetry.hpp"
 #include "bsocial/core/config.hpp"
+#include "bsocial/http/client_address.hpp"
 
 namespace {
 
@@ -62,6 +64,21 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
                    "extra origins allowed for cookie-authenticated writes")
         ->envname("BSOCIAL_ALLOWED_ORIGINS")
         ->delimiter(',');
+    cmd.add_option("--trusted-proxies", c.trusted_proxies,
+                   "reverse proxies (CIDRs, comma-separated) whose X-Forwarded-For, "
+                   "X-Forwarded-Host and X-Forwarded-Proto are believed (default: none)")
+        ->envname("BSOCIAL_TRUSTED_PROXIES")
+        ->delimiter(',')
+        ->check(
+            [](const std::string& entry) -> std::string {
+                try {
+                    bsocial::http::trusted_proxies({entry});
+                    return {};
+                } catch (const std::invalid_argument& e) {
+                    return e.what();
+                }
+            },
+            "CIDR");
     cmd.add_option("--common-passwords", c.common_passwords_path, "common-password list file")
         ->envname("BSOCIAL_COMMON_PASSWORDS");
     cmd.add_option("--kafka", c.kafka_brokers, "Kafka bootstrap servers (empty: relay off)")

@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "bsocial/auth/jwt_secret.hpp"
 #include "bsocial/core/random.hpp"
 
 namespace bsocial::apps {
@@ -81,9 +82,17 @@ void create_secret_file(const std::filesystem::path& path) {
 /// The configured secret, or one generated once and kept (mode 0600) in the data directory
 /// so tokens survive restarts (docs/security.md, item 4).
 std::string load_jwt_secret(const serve_config& config) {
-    if (!config.jwt_secret.empty()) return config.jwt_secret;
+    if (!config.jwt_secret.empty()) {
+        // A short or published secret lets anyone sign a token for any user.
+        if (auto problem = auth::jwt_secret_problem(config.jwt_secret)) fail(*problem);
+        return config.jwt_secret;
+    }
     const auto path = std::filesystem::path(config.data_dir) / "jwt-secret";
-    if (auto secret = read_secret_file(path)) return *secret;
+    if (auto secret = read_secret_file(path)) {
+        if (auto problem = auth::jwt_secret_problem(*secret))
+            fail("the JWT secret file " + path.string() + ": " + *problem);
+        return *secret;
+    }
     std::filesystem::create_directories(config.data_dir);
     create_secret_file(path);
     if (auto secret = read_secret_file(path)) return *secret;
@@ -101,6 +110,7 @@ http::server_options server_options_of(const serve_config& config) {
     options.max_connections = static_cast<std::size_t>(config.max_connections);
     options.max_connections_per_client =
         static_cast<std::size_t>(config.max_connections_per_client);
+    options.trusted = http::trusted_proxies(config.trusted_proxies);
     return options;
 }
 

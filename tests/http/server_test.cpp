@@ -212,6 +212,90 @@ TEST(ServerConnections, PerClientCapRefusesTheNextConnectionAndSparesTheOthers) 
     }
 }
 
+tcp::socket connect_from(asio::io_context& io, const char* source, unsigned port) {
+    tcp::socket s(io);
+    s.open(tcp::v4());
+    s.bind({asio::ip::make_address(source), 0});
+    s.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    return s;
+}
+
+/// A /whoami route answering the request's client_address and peer_trusted.
+router routes_with_whoami() {
+    router r = routes_with_ws([](std::shared_ptr<ws_connection>) { return ws_callbacks{}; });
+    r.add("GET", "/whoami", [](request& req) {
+        response res;
+        res.body = req.client_address + (req.peer_trusted ? " trusted" : " direct");
+        res.content_type = "text/plain";
+        return res;
+    });
+    return r;
+}
+
+std::string body_of(const std::string& answer) {
+    const auto at = answer.find("\r\n\r\n");
+    return at == std::string::npos ? "" : answer.substr(at + 4);
+}
+
+TEST(ServerClientIdentity, BehindATrustedProxyTheClientIsTheForwardedOne) {
+    const router r = routes_with_whoami();
+    server_options o;
+    o.trusted = trusted_proxies({"127.0.0.1/32"});
+    running_server srv(r, o);
+    asio::io_context io;
+    bool closed = false;
+    const std::string xff = "GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                            "X-Forwarded-For: 198.51.100.1, 203.0.113.9\r\n\r\n";
+    auto proxy = connect_from(io, "127.0.0.1", srv.port());
+    EXPECT_EQ(body_of(exchange(proxy, xff, closed)), "203.0.113.9 trusted");
+    // the same header from a peer that is not trusted is ignored
+    auto other = connect_from(io, "127.0.0.2", srv.port());
+    EXPECT_EQ(body_of(exchange(other, xff, closed)), "127.0.0.2 direct");
+}
+
+TEST(ServerClientIdentity, ATrustedProxyIsNotCappedPerClientButItsWebSocketsAreByClient) {
+    const router r = routes_with_whoami();
+    server_options o;
+    o.max_connections_per_client = 2;
+    o.trusted = trusted_proxies({"127.0.0.1/32"});
+    running_server srv(r, o);
+    asio::io_context io;
+    // the proxy holds more connections than the per-client cap
+    std::vector<tcp::socket> held;
+    for (int i = 0; i < 4; ++i) held.push_back(connect_from(io, "127.0.0.1", srv.port()));
+    ASSERT_TRUE(eventually([&] { return srv.get().connection_count() == 4; }));
+    for (auto& s : held) {
+        asio::write(s, asio::buffer(std::string("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")));
+        EXPECT_NE(read_head(s).find("200 OK"), std::string::npos);
+    }
+    // WebSockets through it count against the forwarded client: two for 203.0.113.9 ...
+    const auto ws_for = [](const std::string& client) {
+        std::string u = upgrade;
+        return u.insert(u.size() - 2, "X-Forwarded-For: " + client + "\r\n");
+    };
+    std::vector<tcp::socket> sockets;
+    for (int i = 0; i < 2; ++i) {
+        sockets.push_back(connect_from(io, "127.0.0.1", srv.port()));
+        asio::write(sockets.back(), asio::buffer(ws_for("203.0.113.9")));
+        EXPECT_NE(read_head(sockets.back()).find("101"), std::string::npos);
+    }
+    // ... the third is refused 429, another client's is not
+    auto third = connect_from(io, "127.0.0.1", srv.port());
+    bool closed = false;
+    const std::string refused = exchange(third, ws_for("203.0.113.9"), closed);
+    EXPECT_NE(refused.find("HTTP/1.1 429"), std::string::npos) << refused;
+    EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
+    auto other = connect_from(io, "127.0.0.1", srv.port());
+    asio::write(other, asio::buffer(ws_for("203.0.113.10")));
+    EXPECT_NE(read_head(other).find("101"), std::string::npos);
+    // a closed WebSocket gives its place back
+    sockets.front().close();
+    ASSERT_TRUE(eventually([&] { return srv.get().connection_count() == 4 + 2; }));
+    auto again = connect_from(io, "127.0.0.1", srv.port());
+    asio::write(again, asio::buffer(ws_for("203.0.113.9")));
+    EXPECT_NE(read_head(again).find("101"), std::string::npos);
+}
+
 TEST(ServerConnections, AtTheServerCapTheOldestIdleConnectionMakesRoom) {
     const router r = routes_with_ws(nullptr);
     server_options o;

@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
 import statistics
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from bsocial_support import (Client, assert_error, b64url, find_jwt_key, hexid, jwt_encode,
-                             jwt_parts, q)
+from bsocial_support import (Client, assert_error, b64url, binary_path, find_jwt_key, hexid,
+                             jwt_encode, jwt_parts, q)
 
 # --------------------------------------------------------------------------- S1 S2 S3
 
@@ -731,3 +734,41 @@ def test_i9_12_bearer_scheme_is_ascii_case_insensitive(client: Client):
         r = client.get("/api/v1/users/me",
                        headers={"Authorization": f"{scheme} {u.token}".encode().decode("latin-1")})
         assert_error(r, 401, "unauthorized")
+
+
+def _start_refused(args: list[str], env: dict, tmp: Path) -> subprocess.CompletedProcess:
+    data = tmp / "data"
+    data.mkdir(exist_ok=True)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
+    return subprocess.run([str(binary_path()), *args, "--port", "0", "--data-dir", str(data)],
+                          env={**base, **env}, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("secret,says", [
+    ("dev-only-jwt-secret-change-me-0123456789abcdef", "published example value"),
+    ("a-string-secret-at-least-256-bits-long", "published example value"),
+    ("k" * 32, "published example value"),
+    ("short-but-random-" + "3f9a1c", "at least 32"),
+])
+@pytest.mark.parametrize("command", ["serve", "notifier"])
+def test_i22_published_or_short_jwt_secrets_stop_the_start(tmp_path, secret, says, command):
+    """issue 22: a secret anyone can know would let anyone sign tokens for any user."""
+    env = {"BSOCIAL_JWT_SECRET": secret}
+    if command == "notifier":
+        env["BSOCIAL_KAFKA_BROKERS"] = "127.0.0.1:9"  # checked first; never reached
+    r = _start_refused([command], env, tmp_path)
+    assert r.returncode != 0, f"{command} started with the secret {secret!r}: {r.stdout}"
+    assert "listening" not in r.stdout, r.stdout
+    last = [line for line in r.stderr.splitlines() if line.startswith("bsocial: ")]
+    assert last and says in last[-1] and "BSOCIAL_JWT_SECRET" in last[-1], r.stderr[-2000:]
+
+
+def test_i22_published_secret_in_the_secret_file_stops_the_start(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    secret = data / "jwt-secret"
+    secret.write_text("dev-only-jwt-secret-change-me-0123456789abcdef\n")
+    secret.chmod(0o600)
+    r = _start_refused(["serve"], {}, tmp_path)
+    assert r.returncode != 0 and "published example value" in r.stderr, r.stderr[-2000:]

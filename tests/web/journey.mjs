@@ -12,20 +12,16 @@
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { T, expectText, launch, visible, watch as watchFor } from './browser.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
-const webDir = path.resolve(here, '..', '..', 'web');
-// playwright-core is a devDependency of web/ (pinned in web/package-lock.json)
-const { chromium } = createRequire(path.join(webDir, 'package.json'))('playwright-core');
 
 const BASE = (process.env.BSOCIAL_WEB_URL ?? '').replace(/\/$/, '');
 const SHOTS = process.env.BSOCIAL_SCREENSHOT_DIR ?? path.join(here, 'screenshots');
 const MAX_FAILURES = Number(process.env.BSOCIAL_LOGIN_MAX_FAILURES ?? '3');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const T = 15_000; // ordinary UI wait
 const LIVE_T = 30_000; // comment -> outbox -> Kafka -> notifier -> SQL -> WebSocket
 
 if (!BASE) {
@@ -48,41 +44,8 @@ async function shot(page, name) {
   step(`screenshot ${file}`);
 }
 
-/** Waits until the locator's text matches (string: contains; RegExp: test). */
-async function expectText(locator, expected, timeout = T) {
-  const deadline = Date.now() + timeout;
-  let last = null;
-  for (;;) {
-    try {
-      last = await locator.first().textContent({ timeout: 1000 });
-    } catch {
-      last = null;
-    }
-    const ok = last !== null && (expected instanceof RegExp ? expected.test(last) : last.includes(expected));
-    if (ok) return last;
-    if (Date.now() > deadline) {
-      throw new Error(`expected ${locator} to have text ${expected}, last text: ${JSON.stringify(last)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function visible(locator, timeout = T) {
-  await locator.first().waitFor({ state: 'visible', timeout });
-}
-
 function watch(page, who) {
-  page.on('console', (msg) => {
-    const text = msg.text();
-    if (/Content Security Policy|Refused to (execute|load|apply|connect)/i.test(text)) {
-      problems.push(`${who}: CSP violation: ${text}`);
-    }
-  });
-  page.on('pageerror', (err) => problems.push(`${who}: uncaught error: ${err.message}`));
-  page.on('dialog', async (d) => {
-    problems.push(`${who}: a dialog opened (${d.type()}: ${d.message()}) - script injection?`);
-    await d.dismiss();
-  });
+  watchFor(page, who, problems);
 }
 
 async function register(page, u, { mismatchFirst = false } = {}) {
@@ -127,20 +90,7 @@ const ada = { first: 'Ada', last: 'Lovelace', username: 'ada', email: 'ada@examp
 const charles = { first: 'Charles', last: 'Babbage', username: 'charles', email: 'charles@example.com', password: 'difference engine' };
 const XSS = '<img src=x onerror=alert(1)>';
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-dev-shm-usage',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launch();
 step(`chromium ${browser.version()} against ${BASE}`);
 
 try {

@@ -11,7 +11,8 @@ The test builds nothing: it expects `web/dist` (npm --prefix web run build) and
               JWT secret), which turns the comment into a notification
 
 then runs tests/web/journey.mjs (Node + playwright-core + Chromium) against the api's
-origin: two people register, log in, follow, post, comment; the notification reaches the
+origin (and proxy_journey.mjs through the project's nginx conf in front of it, see
+test_browser_through_nginx): two people register, log in, follow, post, comment; the notification reaches the
 other browser live over the WebSocket. Screenshots land in the test's tmp dir
 (printed at the end; keep them with `--basetemp DIR`).
 
@@ -46,8 +47,12 @@ START_TIMEOUT = 60.0
 READY_TIMEOUT = 90.0
 JOURNEY_TIMEOUT = 300.0
 
-if str(REPO / "stack") not in sys.path:
-    sys.path.insert(0, str(REPO / "stack"))
+PROXY_JOURNEY = Path(__file__).resolve().parent / "proxy_journey.mjs"
+for _p in (REPO / "stack", REPO / "tests" / "integration"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from nginx_proxy import NginxProxy  # noqa: E402
 
 
 def _binary() -> Path:
@@ -175,6 +180,7 @@ def deployment(tmp_path_factory):
             "BSOCIAL_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
             "BSOCIAL_LOGIN_WINDOW_SECONDS": "900",
             "BSOCIAL_REGISTRATIONS_PER_MINUTE": "0",  # every user registers from 127.0.0.1
+            "BSOCIAL_TRUSTED_PROXIES": "127.0.0.1/32",  # nginx, in test_browser_through_nginx
         })
         api = Proc("api", [tools["binary"], "serve", "--port", "0", "--data-dir", str(data),
                            "--static-dir", str(DIST)],
@@ -264,3 +270,27 @@ def test_browser_journey(deployment):
         f"--- journey output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-6000:]}\n"
         f"--- api stderr ---\n{deployment['api'].tail()}\n"
         f"--- notifier stderr ---\n{deployment['notifier'].tail()}")
+
+
+def test_browser_through_nginx(deployment):
+    """The web app through deploy/nginx/bsocial.conf (a real nginx, the api trusting
+    127.0.0.1): register, log in with the cookie, post, comment, the socket goes live.
+    Before issue 22 every cookie write got 403 forbidden_origin through nginx."""
+    shots = deployment["root"] / "screenshots"
+    nginx = NginxProxy(deployment["root"] / "nginx", deployment["api"].port).start()
+    try:
+        env = dict(os.environ)
+        env.update({"BSOCIAL_WEB_URL": nginx.url, "BSOCIAL_SCREENSHOT_DIR": str(shots),
+                    "CHROMIUM": deployment["tools"]["chromium"]})
+        try:
+            r = subprocess.run([deployment["tools"]["node"], str(PROXY_JOURNEY)], env=env,
+                               cwd=REPO, capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired as e:
+            pytest.fail(f"the browser journey through nginx took over 120 s\n{e.stdout or ''}")
+        print(r.stdout)
+        assert r.returncode == 0, (
+            f"browser journey through nginx failed (exit {r.returncode}); screenshots in "
+            f"{shots}\n--- output ---\n{r.stdout[-4000:]}\n--- errors ---\n{r.stderr[-4000:]}\n"
+            f"--- nginx ---\n{nginx.log_tail()}\n--- api stderr ---\n{deployment['api'].tail()}")
+    finally:
+        nginx.stop()

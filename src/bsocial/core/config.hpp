@@ -28,6 +28,9 @@ struct serve_config {
     int db_pool_size = 4;
     bool cookie_secure = false;
     std::vector<std::string> allowed_origins;  ///< extra origins for cookie-authenticated writes
+    /// CIDRs of reverse proxies whose X-Forwarded-For/-Host/-Proto are believed (checked
+    /// when the server starts: http::trusted_proxies)
+    std::vector<std::string> trusted_proxies;
     std::string common_passwords_path = "/usr/share/john/password.lst";
     std::vector<std::string> admins;  ///< usernames of the administrators (BSOCIAL_ADMINS)
     std::string static_dir;     ///< web app files served at / (optional)

@@ -16,8 +16,10 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "bsocial/http/client_address.hpp"
 #include "bsocial/http/message.hpp"
 #include "bsocial/http/metrics.hpp"
 #include "bsocial/http/router.hpp"
@@ -36,11 +38,20 @@ class websocket_session;
 /// One client connection. `stream`, `upgraded` and `ws` are touched only on the
 /// connection's strand; `idle`, `idle_since` and `shedding` are also read by the acceptor.
 struct connection {
-    connection(tcp::socket s, std::string address)
-        : executor(s.get_executor()), stream(std::move(s)), client(std::move(address)) {}
+    connection(tcp::socket s, std::optional<ip_address> peer_address, bool trusted)
+        : executor(s.get_executor()),
+          stream(std::move(s)),
+          peer(peer_address),
+          client(peer_address ? client_key(*peer_address) : std::string()),
+          peer_trusted(trusted) {}
     asio::any_io_executor executor;           ///< the strand; stays valid after a WebSocket upgrade
     beast::tcp_stream stream;                 ///< moved into the websocket_session on upgrade
-    const std::string client;                 ///< the peer's address ("" if unknown)
+    const std::optional<ip_address> peer;     ///< the TCP peer (nullopt if unknown)
+    const std::string client;                 ///< client_key of the peer ("" if unknown)
+    const bool peer_trusted;                  ///< the peer is a trusted proxy
+    /// The per-client count this connection holds ("" none): the peer's key, or for a
+    /// WebSocket through a trusted proxy the forwarded client's. Under the server's mutex.
+    std::string counted_as;
     std::atomic<bool> idle{false};            ///< waiting for the first byte of a request
     std::atomic<std::int64_t> idle_since{0};  ///< steady clock, ns
     std::atomic<bool> shedding{false};        ///< picked to be closed to make room
@@ -56,7 +67,15 @@ struct server_context {
     asio::thread_pool& blocking;  ///< the SQL pool: handlers and WebSocket callbacks run here
     asio::thread_pool& waiting;   ///< handlers of runs_on::waiting_pool routes
     const std::atomic<bool>& stopping;
+    /// Counts `conn` (a WebSocket through a trusted proxy) against `client`'s per-client
+    /// cap; false when that client is at its cap (the connection is then refused 429).
+    std::function<bool(connection& conn, const std::string& client)> count_forwarded;
 };
+
+/// The client's key for the per-address limits: the peer's own, or when the peer is a
+/// trusted proxy the X-Forwarded-For client's (http/client_address.hpp).
+std::string client_of(const bhttp::request<bhttp::string_body>& in, const connection& conn,
+                      const trusted_proxies& trusted);
 
 /// What escaped a detached coroutine, logged instead of dropped (as Beast's awaitable
 /// examples do); the coroutine's scope guards have already cleaned up.
@@ -64,7 +83,11 @@ std::function<void(std::exception_ptr)> log_exception(const char* what);
 
 /// The request as handlers see it; throws transport_error{bad_request} for a target that
 /// does not parse or is not UTF-8.
-request to_request(const bhttp::request<bhttp::string_body>& in, const std::string& client);
+request to_request(const bhttp::request<bhttp::string_body>& in, const connection& conn,
+                   const trusted_proxies& trusted);
+
+/// The refusal of a connection beyond the per-client cap: 429 with Retry-After: 1.
+response per_client_refusal();
 
 /// The Beast message of a response, with the server's fixed headers. HEAD: the headers
 /// of the GET answer, Content-Length included, no body.

@@ -1,7 +1,9 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
 #include <chrono>
+#include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "bsocial/core/text.hpp"
 #include "bsocial/core/utf8.hpp"
@@ -44,10 +46,10 @@ asio::awaitable<handled> dispatch(const router* routes, request req,
 // Runs on the SQL pool; a route that waits long outside SQL moves on to the waiting pool
 // (this thread is free meanwhile).
 asio::awaitable<handled> run_handler(server_context* ctx, bhttp::request<bhttp::string_body> in,
-                                     std::string client) {
+                                     std::shared_ptr<connection> conn) {
     request req;
     try {
-        req = to_request(in, client);
+        req = to_request(in, *conn, ctx->options.trusted);
     } catch (const transport_error& e) {
         co_return handled{problem_response(e), "bad_request"};
     }
@@ -69,7 +71,25 @@ asio::awaitable<void> write_problem(connection& conn, errc code, std::string mes
 
 }  // namespace
 
-request to_request(const bhttp::request<bhttp::string_body>& in, const std::string& client) {
+std::string client_of(const bhttp::request<bhttp::string_body>& in, const connection& conn,
+                      const trusted_proxies& trusted) {
+    if (!conn.peer_trusted || !conn.peer) return conn.client;
+    std::vector<std::string_view> forwarded_for;
+    for (auto [it, end] = in.equal_range("X-Forwarded-For"); it != end; ++it)
+        forwarded_for.emplace_back(it->value().data(), it->value().size());
+    return client_key(forwarded_client(*conn.peer, forwarded_for, trusted));
+}
+
+response per_client_refusal() {
+    bsocial::error e(error_code::rate_limited, "too many connections from this address");
+    e.retry_after_seconds = 1;
+    response res = problem_response(e);
+    res.set_header("Retry-After", "1");
+    return res;
+}
+
+request to_request(const bhttp::request<bhttp::string_body>& in, const connection& conn,
+                   const trusted_proxies& trusted) {
     request out;
     out.method = std::string(in.method_string());
     auto target = boost::urls::parse_origin_form(in.target());
@@ -85,7 +105,8 @@ request to_request(const bhttp::request<bhttp::string_body>& in, const std::stri
         out.headers.emplace_back(ascii_lower(f.name_string()), std::string(f.value()));
     }
     out.body = in.body();
-    out.client_address = client;
+    out.client_address = client_of(in, conn, trusted);
+    out.peer_trusted = conn.peer_trusted;
     return out;
 }
 
@@ -111,7 +132,6 @@ bhttp::response<bhttp::string_body> to_beast(response res, unsigned version, boo
 
 asio::awaitable<void> serve_http(server_context& ctx, std::shared_ptr<connection> conn) {
     const server_options& options = ctx.options;
-    const std::string& client = conn->client;
     beast::flat_buffer buffer;
     // A new connection has header_timeout to send its first request's headers.
     auto header_deadline = std::chrono::steady_clock::now() + options.header_timeout;
@@ -173,7 +193,7 @@ asio::awaitable<void> serve_http(server_context& ctx, std::shared_ptr<connection
         const std::string method(in.method_string());
         const auto started = std::chrono::steady_clock::now();
         handled h = co_await asio::co_spawn(
-            ctx.blocking, run_handler(&ctx, std::move(in), client), asio::use_awaitable);
+            ctx.blocking, run_handler(&ctx, std::move(in), conn), asio::use_awaitable);
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         ctx.stats.record(h.route, method, h.res.status, seconds);

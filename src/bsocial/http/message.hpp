@@ -18,7 +18,13 @@ struct request {
     header_list query;    ///< decoded query parameters, in order
     header_list headers;  ///< names in lower case
     std::string body;
+    /// The client, as every per-address limit keys on it (http/client_address.hpp,
+    /// client_key): the TCP peer, or behind a trusted proxy the X-Forwarded-For client;
+    /// "192.0.2.1" for IPv4, "2001:db8:1:2::/64" for IPv6. "" if unknown.
     std::string client_address;
+    /// The TCP peer is a trusted proxy (BSOCIAL_TRUSTED_PROXIES): its X-Forwarded-For,
+    /// X-Forwarded-Host and X-Forwarded-Proto headers are believed.
+    bool peer_trusted = false;
     std::vector<std::string> params;  ///< path parameters, filled by the router
     std::string route;                ///< the matched route pattern, for metrics and logs
 

@@ -45,6 +45,20 @@ using namespace detail;
 
 namespace {
 
+/// The peer as an ip_address (IPv4-mapped IPv6 peers become IPv4).
+ip_address peer_address(const asio::ip::address& a) {
+    ip_address out;
+    if (a.is_v4()) {
+        const auto v4 = a.to_v4().to_bytes();
+        out.bytes[10] = out.bytes[11] = 0xff;
+        std::copy(v4.begin(), v4.end(), out.bytes.begin() + 12);
+    } else {
+        const auto v6 = a.to_v6().to_bytes();
+        std::copy(v6.begin(), v6.end(), out.bytes.begin());
+    }
+    return out;
+}
+
 /// Cancels a connection's wait for its next request (it then closes). On its strand.
 void cancel_if_idle(const std::shared_ptr<connection>& conn) {
     if (!conn->idle || conn->upgraded) {
@@ -67,7 +81,11 @@ struct server::impl {
           waiting(static_cast<std::size_t>(std::max(options.waiting_threads, 1))),
           acceptor(asio::make_strand(ioc)),
           context{options, routes, stats, blocking,
-                  options.waiting_threads > 0 ? waiting : blocking, stopping} {}
+                  options.waiting_threads > 0 ? waiting : blocking, stopping} {
+        context.count_forwarded = [this](connection& conn, const std::string& client) {
+            return count_forwarded(conn, client);
+        };
+    }
 
     server_options options;
     const router& routes;
@@ -94,6 +112,7 @@ struct server::impl {
     void release(const std::shared_ptr<connection>& conn);
     void refuse(const std::shared_ptr<connection>& conn, admission why);
     asio::awaitable<void> write_refusal(std::shared_ptr<connection> conn, admission why);
+    bool count_forwarded(connection& conn, const std::string& client);
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(std::shared_ptr<connection> conn);
     void begin_stop();
@@ -111,13 +130,14 @@ asio::awaitable<void> server::impl::accept_loop() {
             co_await t.async_wait(as_tuple_awaitable);
             continue;
         }
-        std::string client;
+        std::optional<ip_address> peer;
         {
             beast::error_code ep_ec;
             auto ep = socket.remote_endpoint(ep_ec);
-            if (!ep_ec) client = ep.address().to_string();
+            if (!ep_ec) peer = peer_address(ep.address());
         }
-        auto conn = std::make_shared<connection>(std::move(socket), std::move(client));
+        const bool trusted = peer && options.trusted.contains(*peer);
+        auto conn = std::make_shared<connection>(std::move(socket), peer, trusted);
         const admission verdict = admit(conn);
         if (verdict != admission::admitted) {
             refuse(conn, verdict);
@@ -127,22 +147,34 @@ asio::awaitable<void> server::impl::accept_loop() {
     }
 }
 
+// A trusted proxy's connections are not counted per client: the proxy carries many
+// clients (and caps them itself); a WebSocket through it is counted by count_forwarded.
 server::impl::admission server::impl::admit(const std::shared_ptr<connection>& conn) {
     std::lock_guard lock(connections_mutex);
-    auto [it, inserted] = per_client.try_emplace(conn->client, 0);
-    auto verdict = admission::admitted;
-    if (it->second >= options.max_connections_per_client)
-        verdict = admission::client_full;
-    else if (connections.size() >= max_connections + max_shedding ||
-             (connections.size() >= max_connections && !shed_oldest_idle()))
-        verdict = admission::server_full;
-    if (verdict != admission::admitted) {
-        if (it->second == 0) per_client.erase(it);
-        return verdict;
+    if (!conn->peer_trusted) {
+        const auto it = per_client.find(conn->client);
+        if (it != per_client.end() && it->second >= options.max_connections_per_client)
+            return admission::client_full;
     }
-    ++it->second;
+    if (connections.size() >= max_connections + max_shedding ||
+        (connections.size() >= max_connections && !shed_oldest_idle()))
+        return admission::server_full;
+    if (!conn->peer_trusted) {
+        ++per_client[conn->client];
+        conn->counted_as = conn->client;
+    }
     connections.insert(conn);
-    return verdict;
+    return admission::admitted;
+}
+
+bool server::impl::count_forwarded(connection& conn, const std::string& client) {
+    std::lock_guard lock(connections_mutex);
+    if (!conn.counted_as.empty()) return true;  // already counted
+    auto& count = per_client[client];
+    if (count >= options.max_connections_per_client) return false;  // count >= 1: kept
+    ++count;
+    conn.counted_as = client;
+    return true;
 }
 
 // Under connections_mutex. At the cap, the connection idle the longest makes room; it is
@@ -161,8 +193,10 @@ bool server::impl::shed_oldest_idle() {
 void server::impl::release(const std::shared_ptr<connection>& conn) {
     std::lock_guard lock(connections_mutex);
     if (connections.erase(conn) == 0) return;
-    auto it = per_client.find(conn->client);
+    if (conn->counted_as.empty()) return;
+    auto it = per_client.find(conn->counted_as);
     if (it != per_client.end() && --it->second == 0) per_client.erase(it);
+    conn->counted_as.clear();
 }
 
 void server::impl::refuse(const std::shared_ptr<connection>& conn, admission why) {
@@ -187,13 +221,15 @@ void server::impl::refuse(const std::shared_ptr<connection>& conn, admission why
 // The refusal is written at once (the request is not read), then the socket is drained
 // until the client closes, so the answer is not lost to a reset. One second in all.
 asio::awaitable<void> server::impl::write_refusal(std::shared_ptr<connection> conn, admission why) {
-    const bool client_full = why == admission::client_full;
-    bsocial::error e(client_full ? error_code::rate_limited : error_code::unavailable,
-                     client_full ? "too many connections from this address"
-                                 : "the server is at its connection limit");
-    e.retry_after_seconds = 1;
-    response res = problem_response(e);
-    res.set_header("Retry-After", "1");
+    response res;
+    if (why == admission::client_full) {
+        res = per_client_refusal();
+    } else {
+        bsocial::error e(error_code::unavailable, "the server is at its connection limit");
+        e.retry_after_seconds = 1;
+        res = problem_response(e);
+        res.set_header("Retry-After", "1");
+    }
     auto out = to_beast(res, 11, false);
     conn->stream.expires_after(std::chrono::seconds(1));
     auto [ec, n] = co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);

@@ -17,6 +17,12 @@
 // and always beyond the per-address cap, the new connection gets a 503 (global) or 429
 // (per address) problem with Retry-After, written with a 1 s timeout, then is closed.
 // Existing connections are never touched by a refusal.
+//
+// Client identity (http/client_address.hpp): a connection's client is its TCP peer (an IPv6
+// peer counts by its /64). A connection from a trusted proxy (options.trusted_proxies) is
+// not counted against the per-client cap (a proxy multiplexes many clients; they are
+// capped at the proxy); its requests' client_address is the X-Forwarded-For client, and a
+// WebSocket upgraded through it counts against that client's cap (429 beyond it).
 
 #include <chrono>
 #include <cstddef>
@@ -24,6 +30,7 @@
 #include <memory>
 #include <string>
 
+#include "bsocial/http/client_address.hpp"
 #include "bsocial/http/metrics.hpp"
 #include "bsocial/http/router.hpp"
 
@@ -50,6 +57,8 @@ struct server_options {
     /// 0 = derived from the descriptor limit (default_max_connections()).
     std::size_t max_connections = 0;
     std::size_t max_connections_per_client = 256;
+    /// Peers believed about X-Forwarded-For/-Host/-Proto; empty: nobody.
+    trusted_proxies trusted;
 };
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit (logged when changed); returns the

@@ -17,12 +17,13 @@ struct upgrade_decision {
 };
 
 // Runs on the blocking-work pool: authentication at the handshake may need SQL.
-asio::awaitable<upgrade_decision> run_upgrade(const router* routes,
+asio::awaitable<upgrade_decision> run_upgrade(const server_context* ctx,
                                               bhttp::request<bhttp::string_body> in,
-                                              std::string client) {
+                                              std::shared_ptr<connection> conn) {
+    const router* routes = &ctx->routes;
     request req;
     try {
-        req = to_request(in, client);
+        req = to_request(in, *conn, ctx->options.trusted);
     } catch (const transport_error& e) {
         co_return upgrade_decision{ws_decision{problem_response(e), {}}, "bad_request"};
     }
@@ -35,8 +36,17 @@ asio::awaitable<upgrade_decision> run_upgrade(const router* routes,
 asio::awaitable<void> serve_websocket(server_context& ctx, std::shared_ptr<connection> conn,
                                       bhttp::request<bhttp::string_body> in) {
     const auto started = std::chrono::steady_clock::now();
-    upgrade_decision d = co_await asio::co_spawn(
-        ctx.blocking, run_upgrade(&ctx.routes, in, conn->client), asio::use_awaitable);
+    upgrade_decision d;
+    // Through a trusted proxy the connection was not counted at accept; a WebSocket stays
+    // open for hours, so it counts against its forwarded client's cap (docs/security.md).
+    if (conn->peer_trusted &&
+        !ctx.count_forwarded(*conn, client_of(in, *conn, ctx.options.trusted))) {
+        d.decision.refuse = per_client_refusal();
+        d.route = "per_client_cap";
+    } else {
+        d = co_await asio::co_spawn(ctx.blocking, run_upgrade(&ctx, in, conn),
+                                    asio::use_awaitable);
+    }
     if (d.decision.refuse || !d.decision.open) {
         response res = d.decision.refuse.value_or(
             problem_response(bsocial::error(error_code::not_found, "no such resource")));

@@ -1,6 +1,7 @@
 #include "bsocial/sessions/authenticator.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 #include "bsocial/core/error.hpp"
 #include "bsocial/core/text.hpp"
@@ -29,14 +30,44 @@ authenticator::authenticator(const session_service& sessions,
       cookie_secure_(cookie_secure),
       token_ttl_seconds_(token_ttl_seconds) {}
 
+namespace {
+
+/// The last entry of a comma-separated header value, trimmed: the one our own (trusted)
+/// proxy wrote when proxies in front of it appended theirs.
+std::string last_entry(const std::string& value) {
+    const auto comma = value.rfind(',');
+    std::string_view v(value);
+    if (comma != std::string::npos) v.remove_prefix(comma + 1);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return std::string(v);
+}
+
+/// Whether `origin` is the origin the browser addressed: scheme and host[:port] of this
+/// request. Behind a trusted proxy, X-Forwarded-Host and X-Forwarded-Proto (when present)
+/// say what the browser used; from anyone else they are ignored. Without a known scheme
+/// either is accepted (the server itself speaks plain HTTP; TLS ends in front of it).
+bool same_origin(const http::request& req, const std::string& origin) {
+    const std::string* host_header = req.header("host");
+    std::string host = host_header ? *host_header : std::string();
+    std::string scheme;
+    if (req.peer_trusted) {
+        if (const auto* h = req.header("x-forwarded-host")) host = last_entry(*h);
+        if (const auto* p = req.header("x-forwarded-proto")) scheme = ascii_lower(last_entry(*p));
+    }
+    if (host.empty()) return false;
+    if (!scheme.empty()) return origin == scheme + "://" + host;
+    return origin == "http://" + host || origin == "https://" + host;
+}
+
+}  // namespace
+
 bool authenticator::origin_allowed(const http::request& req) const {
     if (const auto* site = req.header("sec-fetch-site"); site && *site == "cross-site")
         return false;
     const auto* origin = req.header("origin");
     if (!origin) return true;  // not a browser cross-origin request; SameSite=Strict also holds
-    if (const auto* host = req.header("host")) {
-        if (*origin == "http://" + *host || *origin == "https://" + *host) return true;
-    }
+    if (same_origin(req, *origin)) return true;
     return std::find(allowed_origins_.begin(), allowed_origins_.end(), *origin) !=
            allowed_origins_.end();
 }
