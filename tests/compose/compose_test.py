@@ -36,7 +36,7 @@ COMPOSE_FILES = ["-f", "compose.yaml", "-f", "deploy/compose.test.yaml"]
 # every podman-compose call gets (--env-file, so a .env of the checkout is not read) and
 # that is removed at the end. The JWT secret is 48 random bytes (serve wants >= 32).
 SECRETS = ("BSOCIAL_JWT_SECRET", "POSTGRES_PASSWORD", "ELASTIC_PASSWORD")
-ENV_FILE = Path("/nonexistent")  # write_env_file() makes it
+ENV_FILE = Path("/nonexistent/env")  # write_env_file() makes it
 RUN_ENV: dict[str, str] = {}
 for _k in SECRETS:  # a secret in the caller's environment would win over the env file
     ENV.pop(_k, None)
@@ -491,7 +491,8 @@ def main() -> int:
     finally:
         runner.stop.set()
         teardown()
-        shutil.rmtree(ENV_FILE.parent, ignore_errors=True)  # the run's secrets
+        if ENV_FILE.parent.name.startswith("bsocial-compose-env-"):  # the run's secrets
+            shutil.rmtree(ENV_FILE.parent, ignore_errors=True)
     passed = sum(1 for _, ok in results if ok)
     failed = len(results) - passed
     print(f"compose: took {time.monotonic() - t_start:.0f}s", flush=True)
