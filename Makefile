@@ -140,8 +140,9 @@ test-reliability: build-debug stack-fetch
 	BSOCIAL_BIN=$(CURDIR)/build/debug/bsocial $(PYTHON) -m pytest tests/reliability -q -s -p no:cacheprovider
 
 # Issue 12: the Dockerfile and compose.yaml run for real with podman (no Docker engine here):
-# images built (Debian bases from mmdebstrap), the stack up with deploy/compose.test.yaml,
-# the walk-through through nginx, one API replica killed, everything torn down. See
+# images built (Debian bases from mmdebstrap), the stack up with deploy/compose.test.yaml and
+# random secrets, the walk-through through nginx, one API replica killed, the web app in
+# Chromium through nginx (web/node_modules: playwright-core), everything torn down. See
 # docs/deploy.md. Not in `make test` (a first run builds the images: 10-15 min on 2 cores);
 # CI (.ci/run) runs it after `make test` and `make test-asan`.
 # podman-compose from PyPI (pinned): Debian's 1.0.3 ignores replicas and depends_on conditions.
@@ -158,6 +159,7 @@ test-compose: deps stack-fetch
 	@$(PODMAN_COMPOSE_VENV)/bin/podman-compose --version 2>/dev/null | grep -q 'version $(PODMAN_COMPOSE_VERSION)' || \
 	  { $(PYTHON) -m venv $(PODMAN_COMPOSE_VENV) && \
 	    $(PODMAN_COMPOSE_VENV)/bin/pip install -q podman-compose==$(PODMAN_COMPOSE_VERSION); }
+	@[ web/node_modules/.package-lock.json -nt web/package-lock.json ] || npm ci --prefix web --no-audit --no-fund
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/compose/test_compose_files.py
 	PODMAN_COMPOSE=$(PODMAN_COMPOSE_VENV)/bin/podman-compose $(PYTHON) tests/compose/compose_test.py
 

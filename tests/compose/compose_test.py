@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -31,6 +32,14 @@ import yaml  # noqa: E402  (make deps installs pyyaml)
 PROJECT = "bsocialtest"
 ENV = dict(os.environ, CONTAINERS_CONF=str(ROOT / "deploy/podman/containers.conf"))
 COMPOSE_FILES = ["-f", "compose.yaml", "-f", "deploy/compose.test.yaml"]
+# compose.yaml's secrets (no defaults): made at random for this run, in an env file that
+# every podman-compose call gets (--env-file, so a .env of the checkout is not read) and
+# that is removed at the end. The JWT secret is 48 random bytes (serve wants >= 32).
+SECRETS = ("BSOCIAL_JWT_SECRET", "POSTGRES_PASSWORD", "ELASTIC_PASSWORD")
+ENV_FILE = Path("/nonexistent/env")  # write_env_file() makes it
+RUN_ENV: dict[str, str] = {}
+for _k in SECRETS:  # a secret in the caller's environment would win over the env file
+    ENV.pop(_k, None)
 PODMAN_COMPOSE = os.environ.get("PODMAN_COMPOSE", "podman-compose")
 APP_IMAGE = "localhost/bsocial:latest"  # compose.yaml's default BSOCIAL_IMAGE, bsocial:latest
 BASES = {"bookworm": "localhost/debian:bookworm", "trixie": "localhost/debian:trixie"}
@@ -69,7 +78,55 @@ def run(cmd: list[str], *, check_rc: bool = True, timeout: float = 900, quiet: b
 
 
 def compose(*args: str, **kw) -> subprocess.CompletedProcess:
-    return run([PODMAN_COMPOSE, "-p", PROJECT, *COMPOSE_FILES, *args], **kw)
+    return run([PODMAN_COMPOSE, "--env-file", str(ENV_FILE), "-p", PROJECT, *COMPOSE_FILES, *args], **kw)
+
+
+def write_env_file(port: int) -> None:
+    """The run's settings: random secrets (a new set each run), the free port, BSOCIAL_ADMINS
+    (the analytics check). Mode 0600 in a private temp dir."""
+    RUN_ENV.update({
+        "BSOCIAL_JWT_SECRET": secrets.token_urlsafe(48),
+        "POSTGRES_PASSWORD": secrets.token_hex(24),  # goes into a postgresql:// URL
+        "ELASTIC_PASSWORD": secrets.token_hex(24),
+        "BSOCIAL_HTTP_PORT": str(port),
+        "BSOCIAL_ADMINS": "grace",
+    })
+    global ENV_FILE
+    ENV_FILE = Path(tempfile.mkdtemp(prefix="bsocial-compose-env-")) / "env"  # the dir is 0700
+    fd = os.open(ENV_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.writelines(f"{k}={v}\n" for k, v in RUN_ENV.items())
+
+
+def debian_mirror() -> str:
+    """The Debian mirror this machine's apt uses (its sources, read now: no registry host
+    is written in the repository): the first `URIs:` of a deb822 stanza in
+    /etc/apt/sources.list.d/*.sources for a release suite (not -security/-updates/...),
+    else the first such `deb` line of /etc/apt/sources.list(.d/*.list)."""
+    found: list[str] = []
+    d = Path("/etc/apt/sources.list.d")
+    for f in sorted(d.glob("*.sources")) if d.is_dir() else []:
+        for stanza in re.split(r"\n\s*\n", f.read_text(errors="replace")):
+            fields: dict[str, str] = {}
+            for line in stanza.splitlines():
+                m = re.match(r"^([A-Za-z-]+):\s*(.*)$", line)
+                if m:
+                    fields[m.group(1).lower()] = m.group(2).strip()
+            if fields.get("enabled", "yes").lower() == "no" or "deb" not in fields.get("types", "").split():
+                continue
+            if any("-" not in suite for suite in fields.get("suites", "").split()):
+                found += [u for u in fields.get("uris", "").split() if u.startswith(("http", "file"))]
+    lists = [Path("/etc/apt/sources.list"), *(sorted(d.glob("*.list")) if d.is_dir() else [])]
+    for f in lists:
+        if f.is_file():
+            for line in f.read_text(errors="replace").splitlines():
+                m = re.match(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+(\S+)", line.strip())
+                if m and "-" not in m.group(2):
+                    found.append(m.group(1))
+    if not found:
+        raise RuntimeError("no Debian mirror in /etc/apt/sources.list.d/*.sources or "
+                           "/etc/apt/sources.list: mmdebstrap needs one")
+    return found[0].rstrip("/")
 
 
 def podman(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -95,7 +152,7 @@ def base_image(release: str) -> None:
         tar = Path(d) / "rootfs.tar"
         run(["mmdebstrap", "--variant=minbase", "--include=usr-is-merged",
              "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
-             release, str(tar), "http://deb.debian.org/debian"], timeout=900)
+             release, str(tar), debian_mirror()], timeout=900)
         run(["podman", "import", "--change", 'CMD ["/bin/bash"]', str(tar), name])
     log(f"base image {name}: {time.monotonic() - t0:.0f}s")
 
@@ -143,6 +200,9 @@ def infra_context(name: str, component: str | None) -> Path:
     (lib/ and classes/), in a temporary build context."""
     ctx = Path(tempfile.mkdtemp(prefix=f"bsocial-ctx-{name}-"))
     shutil.copytree(ROOT / "deploy/test-images" / name, ctx, dirs_exist_ok=True)
+    if name == "elasticsearch":  # its security is stack/'s basic-auth proxy (tls_proxy.py)
+        shutil.copytree(ROOT / "stack/bstacklib", ctx / "bstacklib",
+                        ignore=shutil.ignore_patterns("__pycache__"))
     if component:
         cdir = bstack.fetch(component)
         for sub in ("lib", "classes"):
@@ -293,12 +353,15 @@ class Api:
         self.connection_retries = 0
 
     def call(self, method: str, path: str, body=None, token: str | None = None,
-             expect: tuple[int, ...] = (200,)) -> tuple[int, dict | None]:
+             expect: tuple[int, ...] = (200,), headers: dict[str, str] | None = None
+             ) -> tuple[int, dict | None]:
         """One request. Retried only when the connection to nginx could not be made or the
         request not sent (urllib's URLError); a response, any status, 5xx included, is final,
         and so is a connection lost while waiting for it (the write may have happened)."""
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if data else {}
+        headers = dict(headers or {})
+        if data:
+            headers["Content-Type"] = "application/json"
         if token:
             headers["Authorization"] = f"Bearer {token}"
         for attempt in range(5):
@@ -351,7 +414,9 @@ def register(api: Api, first: str, last: str, username: str, password: str) -> s
 def main() -> int:
     t_start = time.monotonic()
     port = free_port()
-    ENV["BSOCIAL_HTTP_PORT"] = str(port)
+    write_env_file(port)
+    for k in RUN_ENV:  # the caller's environment would win over the env file
+        ENV.pop(k, None)
     api = Api(f"http://127.0.0.1:{port}")
     runner = HealthcheckRunner()
     try:
@@ -374,8 +439,8 @@ def main() -> int:
                 raise RuntimeError(out)
 
         with check("podman-compose config: the test's file = compose.yaml but for image names"):
-            users = yaml.safe_load(run([PODMAN_COMPOSE, "-f", "compose.yaml", "config"],
-                                       quiet=False).stdout)
+            users = yaml.safe_load(run([PODMAN_COMPOSE, "--env-file", str(ENV_FILE),
+                                        "-f", "compose.yaml", "config"], quiet=False).stdout)
             ours = yaml.safe_load(compose("config", quiet=False).stdout)
             swapped = sorted(n for n in users["services"]
                              if users["services"][n].get("image") != ours["services"][n].get("image"))
@@ -384,6 +449,9 @@ def main() -> int:
                     svc.pop("image", None)
             if users != ours or swapped != ["elasticsearch", "kafka", "nginx", "postgres"]:
                 raise RuntimeError(f"the merged files differ beyond the images {swapped}")
+
+        with check("compose.yaml refuses to start without each secret (JWT, PostgreSQL, Elasticsearch)"):
+            refuses_without_secrets()
 
         compose("down", "-v", check_rc=False)  # a previous run's leftovers
         runner.start()
@@ -396,7 +464,24 @@ def main() -> int:
                 if not condition_met(n, "service_started"):
                     raise RuntimeError(f"{n} is not running")
             wait_for("nginx on the published port", lambda: _healthz(api), timeout=60)
+            for name in [*replicas, *service_containers("notifier")]:
+                hc = podman("inspect", "--format", "{{json .Config.Healthcheck.Test}}", name).stdout
+                if "/readyz" not in hc:
+                    raise RuntimeError(f"{name}'s healthcheck is not readiness: {hc.strip()}")
+            nginx_ip = podman("inspect", "--format",
+                              "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+                              container("nginx")).stdout.split()
+            trusted = podman("exec", replicas[0], "printenv", "BSOCIAL_TRUSTED_PROXIES").stdout.strip()
+            if [f"{ip}/32" for ip in nginx_ip] != [trusted]:
+                raise RuntimeError(f"nginx is at {nginx_ip}, serve trusts {trusted!r}")
+            log(f"nginx at {nginx_ip[0]} = serve's BSOCIAL_TRUSTED_PROXIES {trusted}")
         journey(api)
+        # The browser's check does not stop the last one (they test different things).
+        try:
+            browser_journey(api)
+        except Exception:  # noqa: BLE001 - reported by its check
+            pass
+        client_addresses(api)
     except Exception:  # noqa: BLE001 - already reported by its check
         for c in containers():
             if c.get("State") != "running" or os.environ.get("COMPOSE_TEST_LOGS"):
@@ -406,6 +491,8 @@ def main() -> int:
     finally:
         runner.stop.set()
         teardown()
+        if ENV_FILE.parent.name.startswith("bsocial-compose-env-"):  # the run's secrets
+            shutil.rmtree(ENV_FILE.parent, ignore_errors=True)
     passed = sum(1 for _, ok in results if ok)
     failed = len(results) - passed
     print(f"compose: took {time.monotonic() - t_start:.0f}s", flush=True)
@@ -425,9 +512,10 @@ def journey(api: Api) -> None:
     from websockets.sync.client import connect  # make deps installs websockets
 
     with check("README walk-through through nginx: register, log in, follow, post, feed, comment"):
-        ada = register(api, "Ada", "Lovelace", "ada", "analytical engine")
-        charles = register(api, "Charles", "Babbage", "charles", "difference engine")
-        api.call("PUT", "/api/v1/users/me/following/charles", token=ada, expect=(200, 204))
+        # (ada and charles are the browser's, below)
+        ada = register(api, "Grace", "Hopper", "grace", "compiler of compilers")
+        charles = register(api, "Alan", "Turing", "alan", "universal machine")
+        api.call("PUT", "/api/v1/users/me/following/alan", token=ada, expect=(200, 204))
         _, doc = api.call("POST", "/api/v1/posts", {"content": "The engine runs."}, token=charles,
                           expect=(201,))
         post_id = doc["post"]["id"]
@@ -494,9 +582,14 @@ def journey(api: Api) -> None:
             return comment_id in consumed("bsocial.comments", 21)
         wait_for("the post and comment events on Kafka", on_kafka, timeout=240)
 
+    with check("Elasticsearch has security on: no or a wrong password is 401, from its own and "
+               "from another container"):
+        es_security()
+
     with check("events reached Elasticsearch (bsocial-events: the post and its 21 comments)"):
         def count() -> int:
             out = podman("exec", container("elasticsearch"), "curl", "-s",
+                         "-u", f"elastic:{RUN_ENV['ELASTIC_PASSWORD']}",
                          f"http://localhost:9200/bsocial-events/_count?q=post_id:{post_id}",
                          check_rc=False).stdout
             try:
@@ -504,6 +597,10 @@ def journey(api: Api) -> None:
             except ValueError:
                 return 0
         wait_for("22 events of the post in Elasticsearch", lambda: count() >= 22, timeout=60)
+
+    with check("serve logs in to Elasticsearch: an administrator's analytics through nginx"):
+        _, doc = api.call("GET", "/api/v1/analytics/logins?days=1", token=ada)
+        log(f"GET /api/v1/analytics/logins?days=1 (grace, BSOCIAL_ADMINS): 200 {json.dumps(doc)[:160]}")
 
     with check("notifications claimed exactly once; log out kills the token"):
         claimed: list[str] = []  # the notifier may still be storing the last ones
@@ -518,6 +615,138 @@ def journey(api: Api) -> None:
                                f"{len(again['items'])} (want the 20 comments after the kill, then none)")
         api.call("DELETE", "/api/v1/sessions/current", token=ada, expect=(204,))
         api.call("GET", "/api/v1/feed", token=ada, expect=(401,))
+
+
+def refuses_without_secrets() -> None:
+    """compose.yaml with each secret empty in turn (as in a copied .env.example): podman-compose
+    refuses the file, naming the variable (compose.yaml's ${VAR:?message})."""
+    for missing in SECRETS:
+        env_file = ENV_FILE.parent / f"without-{missing}"
+        env_file.write_text("".join(f"{k}={'' if k == missing else v}\n" for k, v in RUN_ENV.items()))
+        p = run([PODMAN_COMPOSE, "--env-file", str(env_file), "-f", "compose.yaml", "config"],
+                check_rc=False)
+        env_file.unlink()
+        said = [ln for ln in p.stdout.splitlines() if missing in ln]
+        if p.returncode == 0 or not said or ".env.example" not in said[-1]:
+            raise RuntimeError(f"with {missing} empty: exit {p.returncode}, {p.stdout[-500:]!r}")
+        log(f"{missing} empty: refused ({said[-1].strip()[:140]})")
+
+
+def es_security() -> None:
+    """curl's HTTP status for GET / of Elasticsearch, from its own container (localhost:9200)
+    and from the kafka container (elasticsearch:9200, across the compose network)."""
+    password = RUN_ENV["ELASTIC_PASSWORD"]
+    seen = {}
+    for where, url in (("elasticsearch", "http://localhost:9200/"),
+                       ("kafka", "http://elasticsearch:9200/")):
+        for login, want in ((None, "401"), ("elastic:wrong-password", "401"),
+                            (f"elastic:{password}", "200")):
+            auth = ["-u", login] if login else []
+            code = podman("exec", container(where), "curl", "-s", "-o", "/dev/null", "-w",
+                          "%{http_code}", *auth, url, check_rc=False).stdout.strip()
+            label = "no password" if not login else "the password" if login.endswith(password) else "a wrong one"
+            seen[f"{where}, {label}"] = code
+            if code != want:
+                raise RuntimeError(f"GET {url} in {where} with {label}: HTTP {code}, want {want}")
+    log("Elasticsearch: " + "; ".join(f"{k} {v}" for k, v in seen.items()))
+
+
+def browser_journey(api: Api) -> None:
+    """tests/web/journey.mjs (Chromium through playwright-core, as `make test` runs it
+    against one server) against nginx's published port: register, log in, follow, post,
+    comment, the live notification in a second browser context, log out."""
+    node = shutil.which("node")
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    shots = BUILD_LOGS / "screenshots"
+    with check("the web app in Chromium through nginx (tests/web/journey.mjs): register, log in, "
+               "follow, post, comment, live notification, log out"):
+        if not node or not os.access(chromium, os.X_OK) or not (
+                ROOT / "web/node_modules/playwright-core/package.json").is_file():
+            raise RuntimeError("needs node, /usr/bin/chromium and web/node_modules "
+                               "(npm ci --prefix web; `make test-compose` runs it)")
+        shutil.rmtree(shots, ignore_errors=True)
+        env = dict(os.environ, BSOCIAL_WEB_URL=api.base, BSOCIAL_SCREENSHOT_DIR=str(shots),
+                   BSOCIAL_LOGIN_MAX_FAILURES="5",  # serve's default; compose.yaml keeps it
+                   CHROMIUM=chromium)
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run([node, str(ROOT / "tests/web/journey.mjs")], cwd=ROOT, env=env,
+                               text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=300)
+        except subprocess.TimeoutExpired as e:
+            raise RuntimeError(f"the journey took over 300 s:\n{(e.stdout or '')[-3000:]}") from None
+        steps = [ln for ln in p.stdout.splitlines() if re.match(r"^\[\s*[\d.]+s\]", ln)
+                 and "screenshot" not in ln]
+        for ln in steps:
+            log(f"browser {ln}")
+        if p.returncode != 0:
+            rejected = [ln for ln in nginx_access_log()[-400:] if '" 403 ' in ln]
+            raise RuntimeError(
+                f"journey.mjs exited {p.returncode} after {time.monotonic() - t0:.0f}s "
+                f"(screenshots: {shots.relative_to(ROOT)}):\n{p.stdout[-2500:]}"
+                + (f"\nnginx: {len(rejected)} request(s) answered 403, the last: "
+                   f"{rejected[-1].strip()}" if rejected else "")
+                + f"\na browser's write through nginx (session cookie, Origin {api.base}): "
+                + browser_like_write(api))
+        log(f"the browser journey through nginx took {time.monotonic() - t0:.1f}s")
+
+
+def browser_like_write(api: Api) -> str:
+    """A write as the web app makes it: the session cookie of a login, and the Origin header
+    of the page (the nginx URL); serve's answer, for the failure message."""
+    def send(path: str, body: dict, headers: dict[str, str]):
+        req = urllib.request.Request(api.base + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Origin": api.base, **headers})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+    try:
+        status, headers, _ = send("/api/v1/sessions", {"login": "grace", "password": "compiler of compilers"}, {})
+        cookies = "; ".join(c.split(";")[0] for c in headers.get_all("Set-Cookie") or [])
+        status, _, body = send("/api/v1/posts", {"content": "a browser-like write"}, {"Cookie": cookies})
+        return f"HTTP {status} {body[:200].decode(errors='replace')}"
+    except (urllib.error.URLError, OSError) as e:
+        return f"no answer ({e})"
+
+
+def client_addresses(api: Api) -> None:
+    """BSOCIAL_TRUSTED_PROXIES = nginx: the registration limit (20 at once per client) counts
+    each client behind nginx apart. Client A (this machine, through the published port)
+    forges a new X-Forwarded-For on each registration and still meets the limit (nginx
+    appends the address it saw; serve takes the right-most address it does not trust);
+    client B (the kafka container, through nginx:8080 on the compose network) registers
+    right after: 201. Without the trusted proxy both are nginx's address: B gets 429."""
+    with check("serve tells clients behind nginx apart (X-Forwarded-For from nginx only): "
+               "a forged header does not escape the limit, another client is not limited"):
+        statuses = []
+        FLOOD_PASSWORD = secrets.token_urlsafe(12)  # noqa: N806 - not a common password
+        for i in range(40):
+            status, _ = api.call("POST", "/api/v1/users", {
+                "first_name": "Flood", "last_name": f"N{i}", "username": f"flood{i}",
+                "email": f"flood{i}@example.com", "password": FLOOD_PASSWORD,
+                "password_confirmation": FLOOD_PASSWORD},
+                expect=(201, 429), headers={"X-Forwarded-For": f"203.0.113.{i + 1}"})
+            statuses.append(status)
+            if status == 429:
+                break
+        if statuses[-1] != 429:
+            raise RuntimeError(f"{len(statuses)} registrations with forged X-Forwarded-For "
+                               f"headers, none limited: serve trusts what clients send")
+        body = json.dumps({"first_name": "Other", "last_name": "Client", "username": "otherclient",
+                           "email": "otherclient@example.com", "password": FLOOD_PASSWORD,
+                           "password_confirmation": FLOOD_PASSWORD})
+        out = podman("exec", container("kafka"), "curl", "-s", "-o", "/dev/null", "-w",
+                     "%{http_code}", "-H", "Content-Type: application/json", "--data", body,
+                     "http://nginx:8080/api/v1/users", check_rc=False).stdout.strip()
+        if out != "201":
+            raise RuntimeError(f"client B's first registration through nginx: HTTP {out} (want 201) "
+                               f"after client A's {len(statuses) - 1} and its 429: serve counts "
+                               f"every client behind nginx as one address")
+        log(f"client A: {len(statuses) - 1} registrations then 429 (forged X-Forwarded-For "
+            f"each time); client B (another container): 201")
 
 
 def teardown() -> None:

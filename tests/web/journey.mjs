@@ -2,7 +2,8 @@
 // against Debian's Chromium (/usr/bin/chromium; no browser is downloaded).
 //
 // Started by tests/web/test_web_e2e.py, which runs the real backend (Kafka, `bsocial
-// serve --static-dir web/dist`, `bsocial notifier`) and passes:
+// serve --static-dir web/dist`, `bsocial notifier`), and by tests/compose/compose_test.py
+// against nginx's published port (compose.yaml: two replicas behind nginx); they pass:
 //   BSOCIAL_WEB_URL        the app's origin, e.g. http://127.0.0.1:PORT
 //   BSOCIAL_SCREENSHOT_DIR where to write screenshots (NN-name.png)
 //   BSOCIAL_LOGIN_MAX_FAILURES the server's failed-login limit (for the 429 check)
