@@ -46,13 +46,15 @@ class OutboxRelay : public ::testing::Test {
         std::filesystem::remove_all(dir_);
     }
     void append(int n) {
-        soci::session sql(db_->pool());
+        bsocial::store::lease sql_lease(db_->requests());
+        soci::session& sql = *sql_lease;
         for (int i = 0; i < n; ++i)
             append_to_outbox(sql,
                              post_created(i + 1, {1, "ada", "ada@example.com"}, "hi", 1000 + i));
     }
     std::int64_t unsent() {
-        soci::session sql(db_->pool());
+        bsocial::store::lease sql_lease(db_->requests());
+        soci::session& sql = *sql_lease;
         return read_backlog(sql).unsent;
     }
 

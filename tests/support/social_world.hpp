@@ -111,7 +111,8 @@ class social_world {
 
     /// A COUNT(*) or other single integer.
     std::int64_t scalar(const std::string& query) {
-        soci::session sql(db->pool());
+        bsocial::store::lease sql_lease(db->requests());
+        soci::session& sql = *sql_lease;
         std::int64_t n = 0;
         sql << query, soci::into(n);
         return n;
@@ -119,7 +120,8 @@ class social_world {
 
     /// Outbox rows of one event type ("post.created", ...).
     std::int64_t events_of_type(const std::string& type) {
-        soci::session sql(db->pool());
+        bsocial::store::lease sql_lease(db->requests());
+        soci::session& sql = *sql_lease;
         std::int64_t n = 0;
         sql << "SELECT COUNT(*) FROM outbox WHERE event_type = :t", soci::into(n), soci::use(type);
         return n;

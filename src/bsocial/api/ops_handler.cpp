@@ -27,7 +27,8 @@ http::response ops_handler::readyz(http::request&) {
     json::object body{{"status", ready ? "ready" : "not_ready"}, {"checks", std::move(checks)}};
     json::object outbox = extras_.outbox_details ? extras_.outbox_details() : json::object{};
     try {
-        soci::session sql(db_.pool());
+        store::lease sql_lease(db_);
+        soci::session& sql = *sql_lease;
         const auto backlog = outbox::read_backlog(sql);
         outbox["backlog"] = backlog.unsent;
     } catch (const std::exception&) {
@@ -42,7 +43,8 @@ http::response ops_handler::metrics(http::request&) {
     res.content_type = "text/plain; version=0.0.4";
     res.body = stats_.render();
     try {
-        soci::session sql(db_.pool());
+        store::lease sql_lease(db_);
+        soci::session& sql = *sql_lease;
         const auto backlog = outbox::read_backlog(sql);
         const double age =
             backlog.oldest_unsent_ms

@@ -196,7 +196,8 @@ void comment_consumer::consume_until_stopped() {
             int created = 0;
             int forged = 0;  // counted once the batch is committed, like `created`
             {
-                soci::session sql(db_.pool());
+                store::lease sql_lease(db_);
+                soci::session& sql = *sql_lease;
                 store::write_transaction tx(sql, db_);
                 for (const auto& msg : batch) {
                     const std::string payload(static_cast<const char*>(msg->payload()), msg->len());

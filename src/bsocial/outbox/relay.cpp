@@ -34,7 +34,8 @@ relay_status outbox_relay::status() const {
 
 outbox_relay::batch_result outbox_relay::run_once() {
     const bool postgres = db_.kind() == store::dialect::postgresql;
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     // PostgreSQL: rows stay locked (SKIP LOCKED) until marked, so relays of several API
     // instances never publish the same row concurrently. SQLite has one instance: no lock,
     // and no write transaction held while waiting for Kafka.
@@ -72,7 +73,8 @@ std::int64_t outbox_relay::prune_sent() {
     const std::int64_t cutoff =
         clock_.now_ms() -
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.retention).count();
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
     const std::int64_t pruned = delete_sent_before(sql, cutoff);
     tx.commit();
