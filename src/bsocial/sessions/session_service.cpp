@@ -60,8 +60,12 @@ void session_service::revoke(const identity& caller) {
 }
 
 std::vector<std::string> session_service::revoked_unexpired() const {
+    return revoked_unexpired(db_.requests());
+}
+
+std::vector<std::string> session_service::revoked_unexpired(store::session_pool& pool) const {
     std::vector<std::string> revoked;
-    store::lease sql_lease(db_);
+    store::lease sql_lease(pool);
     soci::session& sql = *sql_lease;
     const std::int64_t now_s = clock_.now_ms() / 1000;
     std::string jti;

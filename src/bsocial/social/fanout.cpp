@@ -23,7 +23,11 @@ struct queued_post {
 
 timeline_fanout::timeline_fanout(store::database& db, const timelines& timelines,
                                  const clock& clock, fanout_options options)
-    : db_(db), timelines_(timelines), clock_(clock), options_(options) {}
+    : db_(db),
+      conns_(db.make_pool(1, "fanout")),
+      timelines_(timelines),
+      clock_(clock),
+      options_(options) {}
 
 timeline_fanout::~timeline_fanout() { stop(); }
 
@@ -41,7 +45,7 @@ fanout_status timeline_fanout::status() const {
 }
 
 std::int64_t timeline_fanout::backlog() {
-    store::lease sql_lease(db_);
+    store::lease sql_lease(*conns_);
     soci::session& sql = *sql_lease;
     std::int64_t n = 0;
     sql << fanout_backlog_sql, soci::into(n);
@@ -51,7 +55,7 @@ std::int64_t timeline_fanout::backlog() {
 int timeline_fanout::run_once() { return run_once(options_.batch_size, false); }
 
 int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
-    store::lease sql_lease(db_);
+    store::lease sql_lease(*conns_);
     soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
     std::vector<queued_post> batch;
@@ -91,7 +95,7 @@ int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
 }
 
 bool timeline_fanout::small_backlog() {
-    store::lease sql_lease(db_);
+    store::lease sql_lease(*conns_);
     soci::session& sql = *sql_lease;
     std::int64_t n = 0;
     sql << fanout_backlog_up_to_sql, soci::into(n), soci::use(options_.yield_below_backlog);

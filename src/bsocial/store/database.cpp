@@ -11,6 +11,7 @@
 
 #include "bsocial/store/migrations.hpp"
 #include "bsocial/store/sql.hpp"
+#include "bsocial/store/sql_error.hpp"
 
 namespace bsocial::store {
 
@@ -107,24 +108,8 @@ bool database::connection_lost(const std::exception& e) const noexcept {
     if (dialect_ != dialect::postgresql) return false;
     if (const auto* own = dynamic_cast<const bsocial::error*>(&e))
         return own->code() == error_code::unavailable;
-    const auto* sql = dynamic_cast<const soci::soci_error*>(&e);
-    if (!sql) return false;
-    if (sql->get_error_category() == soci::soci_error::connection_error) return true;
-    if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(sql)) {
-        const std::string state = pg->sqlstate();
-        if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" ||
-            state == "57P03")
-            return true;
-    }
-    try {
-        const std::string msg = sql->get_error_message();  // never logged: may quote values
-        for (const char* words :
-             {"server closed the connection", "no connection to the server",
-              "could not send data", "could not receive data", "connection to server",
-              "terminating connection", "Session is not connected", "Connection refused"})
-            if (msg.find(words) != std::string::npos) return true;
-    } catch (...) {
-    }
+    if (!is_sql_error(e)) return false;
+    if (says_connection_lost(e)) return true;
     const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                                  std::chrono::steady_clock::now().time_since_epoch())
                                  .count();

@@ -52,7 +52,8 @@ class database {
     /// True when `e` says the database connection was lost or could not be made (the
     /// request answers 503, not 500): a PostgreSQL connection-class SQLSTATE (08xxx,
     /// 57P01-57P03), libpq's words for a closed connection, or any PostgreSQL error within
-    /// 2 s of a connection found broken. Never true on SQLite.
+    /// 2 s of a connection found broken (says_connection_lost, sql_error.hpp). Never true on
+    /// SQLite.
     bool connection_lost(const std::exception& e) const noexcept;
 
     /// Applies pending migrations (idempotent, safe with several instances starting at once).
