@@ -211,3 +211,39 @@ def test_service_serves_again_after_postgresql_comes_back(kafka, start_server, f
                            for m in read_topic(kafka.bootstrap, "bsocial.posts")),
                30, interval=0.5, what=f"the post written after the {fault} on Kafka")
     srv.stop()
+
+
+def test_listen_wakeups_resume_after_postgresql_restart(kafka, start_server, start_relay):
+    """An API instance without a relay and a `bsocial relay` that polls only every 60 s:
+    after a PostgreSQL restart, a new post still reaches Kafka within seconds, so the
+    writer's NOTIFY connection (pg_doorbell) and the relay's LISTEN connection (pg_wakeup)
+    both came back, and so did the relay's own connection."""
+    srv = start_server(env={"BSOCIAL_RELAY": "false"})
+    c = OutageClient(srv)
+    author = c.new_user()
+    start_relay(srv, env={"BSOCIAL_RELAY_POLL_MS": "60000"})
+    wait_until(lambda: srv.db.outbox_after(0) and
+               all(r["sent_at"] is not None for r in srv.db.outbox_after(0)),
+               30, what="the backlog published by the relay's first look")
+
+    kafka.stack.stop_postgres()
+    time.sleep(AWAY_S)
+    start_postgres_again(kafka)
+    back = time.monotonic()
+
+    def post_once():
+        try:
+            r = c.post("/api/v1/posts", {"content": "after the restart"}, token=author.token,
+                       timeout=5)
+        except OSError:
+            return None
+        return r.json["post"] if r.status == 201 else None
+
+    post = wait_until(post_once, RESUME_BOUND_S, interval=0.2, what="a post accepted again")
+    wait_until(lambda: any(post["id"] in (m.payload or "")
+                           for m in read_topic(kafka.bootstrap, "bsocial.posts")),
+               30, interval=0.5, what="the post on Kafka long before the relay's 60 s poll")
+    took = time.monotonic() - back
+    print(f"\nlisten_wakeup: post published {took:.2f} s after PostgreSQL was back")
+    assert took < 60, "only the 60 s poll found it: the wake-up did not come back"
+    srv.stop()

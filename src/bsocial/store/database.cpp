@@ -88,6 +88,7 @@ void database::open_connection(soci::session& sql) {
     if (dialect_ == dialect::sqlite) {
         sql.open(soci::sqlite3, connect_string_);
         prepare_sqlite_session(sql);
+        if (manual_checkpoints_) sql << sqlite_no_autocheckpoint_pragma;
     } else {
         sql.open(soci::postgresql, connect_string_);
     }

@@ -44,6 +44,9 @@ class database {
 
     /// Opens `sql` on this database (connection string, SQLite pragmas). Throws.
     void open_connection(soci::session& sql);
+    /// SQLite: connections opened from now on leave WAL checkpoints to the checkpointer
+    /// (wal_checkpointer.hpp), like the request pool's: a worker's commit never runs one.
+    void leave_checkpoints_to_checkpointer() noexcept { manual_checkpoints_ = true; }
 
     /// PostgreSQL: a pooled connection was found broken. Moves the outage epoch on, so
     /// every connection is checked once before its next use.
@@ -84,6 +87,7 @@ class database {
     std::atomic<int> writers_waiting_{0};
     std::string connect_string_;  // SOCI connect string of the backend (never logged)
     std::atomic<std::uint64_t> outage_epoch_{1};
+    std::atomic<bool> manual_checkpoints_{false};
     std::atomic<std::int64_t> last_lost_ms_{0};  // steady clock, ms
     std::unique_ptr<statement_cache> statements_;  // outlives every pool (pools forget first)
     std::unique_ptr<session_pool> requests_;
