@@ -235,7 +235,7 @@ def test_listen_wakeups_resume_after_postgresql_restart(kafka, start_server, sta
         try:
             r = c.post("/api/v1/posts", {"content": "after the restart"}, token=author.token,
                        timeout=5)
-        except OSError:
+        except (OSError, AssertionError):  # no answer, or the client's checks (a 500)
             return None
         return r.json["post"] if r.status == 201 else None
 

@@ -27,6 +27,12 @@ std::vector<outbox_row> claim_unsent(soci::session& sql, int limit, bool lock_ro
     return rows;
 }
 
+bool any_claimable(soci::session& sql, std::int64_t now_ms) {
+    int n = 0;
+    sql << any_claimable_sql, soci::into(n), soci::use(now_ms);
+    return n > 0;
+}
+
 void release_claims(soci::session& sql, const std::vector<std::int64_t>& ids) {
     std::int64_t id = 0;
     soci::statement st = (sql.prepare << release_claim_sql, soci::use(id));

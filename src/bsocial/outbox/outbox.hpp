@@ -33,6 +33,9 @@ std::int64_t count_unsent_up_to(soci::session& sql, std::int64_t bound);
 std::vector<outbox_row> claim_unsent(soci::session& sql, int limit, bool lock_rows,
                                      std::int64_t now_ms, std::int64_t until_ms);
 
+/// True when claim_unsent() at `now_ms` would find a row (a read, no transaction).
+bool any_claimable(soci::session& sql, std::int64_t now_ms);
+
 /// Ends the claim on rows the broker did not acknowledge (still unsent): tried again at once.
 void release_claims(soci::session& sql, const std::vector<std::int64_t>& ids);
 

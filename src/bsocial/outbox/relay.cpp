@@ -58,6 +58,9 @@ outbox_relay::batch_result outbox_relay::run_once() {
         const std::int64_t until =
             now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.claim_for).count();
         store::lease sql(*conns_);
+        // An idle relay (most polls) looks first without a write transaction: on SQLite
+        // one would take the process's writer lock, and nudge the fan-out to yield.
+        if (!any_claimable(*sql, now)) return {};
         store::write_transaction tx(*sql, db_);
         rows = claim_unsent(*sql, options_.batch_size, postgres, now, until);
         tx.commit();

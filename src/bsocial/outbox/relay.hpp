@@ -42,7 +42,7 @@ struct relay_options {
     std::chrono::milliseconds max_backoff{5000};     ///< after a failed batch, at most this
     /// How long a claimed batch is this relay's: well past flush_timeout, so no other relay
     /// publishes it while this one still waits for the broker.
-    std::chrono::milliseconds claim_for{45000};
+    std::chrono::milliseconds claim_for{30000};
     /// Sent rows older than this are deleted (hourly), so the outbox does not grow forever.
     std::chrono::hours retention{24 * 7};
     /// Test-only fault injection: exit the process right after a batch was acknowledged

@@ -25,6 +25,10 @@ inline constexpr const char* backlog_sql =
 inline constexpr const char* fetch_claimable_sql = BSOCIAL_OUTBOX_CLAIMABLE;
 inline constexpr const char* fetch_claimable_locked_sql =
     BSOCIAL_OUTBOX_CLAIMABLE " FOR UPDATE SKIP LOCKED";
+/// 1 when some row is claimable: an idle relay looks without a write transaction.
+inline constexpr const char* any_claimable_sql =
+    "SELECT COUNT(*) FROM (SELECT id FROM outbox WHERE sent_at IS NULL"
+    " AND (claimed_until IS NULL OR claimed_until < :now) LIMIT 1) claimable";
 inline constexpr const char* claim_sql =
     "UPDATE outbox SET claimed_until = :until WHERE id = :id";
 inline constexpr const char* mark_sent_sql =
