@@ -65,6 +65,33 @@ TEST(Router, DomainErrorsBecomeProblemsAndOtherExceptions500) {
     EXPECT_EQ(res.body.find("boom"), std::string::npos) << "internal details must not leak";
 }
 
+TEST(Router, TranslatedExceptionsGetTheirProblemAndOthersStay500) {
+    router_hooks hooks;
+    int logged = 0;
+    hooks.on_exception = [&](const request&, const std::exception&) { ++logged; };
+    // What serve does for a lost database connection: 503 + Retry-After instead of 500.
+    hooks.translate_exception = [](const std::exception& e) -> std::optional<bsocial::error> {
+        if (std::string(e.what()) != "connection lost") return std::nullopt;
+        bsocial::error out(bsocial::error_code::unavailable, "the database is unavailable");
+        out.retry_after_seconds = 1;
+        return out;
+    };
+    router r(std::move(hooks));
+    r.add("GET", "/lost", [](request&) -> response { throw std::runtime_error("connection lost"); });
+    r.add("GET", "/bug", [](request&) -> response { throw std::runtime_error("boom"); });
+    auto req = make("GET", "/lost");
+    auto res = r.dispatch(req);
+    EXPECT_EQ(res.status, 503u);
+    bool retry_after_1 = false;
+    for (const auto& [name, value] : res.headers)
+        if (name == "Retry-After" && value == "1") retry_after_1 = true;
+    EXPECT_TRUE(retry_after_1);
+    EXPECT_EQ(logged, 0) << "a translated exception is an answer, not a bug to log";
+    req = make("GET", "/bug");
+    EXPECT_EQ(r.dispatch(req).status, 500u);
+    EXPECT_EQ(logged, 1);
+}
+
 TEST(Router, EmptyParameterDoesNotMatch) {
     router r;
     r.add("GET", "/api/v1/posts/{id}", echo("post"));
