@@ -30,8 +30,6 @@ from bsocial_support import (  # noqa: F401
     Client,
     ServerProcess,
     User,
-    _RECENTLY_STOPPED,
-    _RUNNING,
     hexid,
 )
 from bsocial_support import wait_until as shared_wait_until
@@ -167,14 +165,7 @@ class Pipeline:
 
     def kill9_api(self) -> None:
         """SIGKILL `bsocial serve` (and the relay inside it); bookkeeping as stop()."""
-        srv = self.api
-        assert srv.proc is not None
-        srv.proc.kill()
-        srv.proc.wait()
-        srv._stderr_file.close()
-        if srv in _RUNNING:
-            _RUNNING.remove(srv)
-        srv.proc = None
+        self.api.kill9()
 
     def restart_api(self) -> None:
         """Same data dir (or database) and JWT secret; `--port 0`, so a new port: the
