@@ -298,6 +298,15 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
         spdlog::error("module=http event=handler_failed route={} error=\"{}\"", req.route,
                       store::describe_error(e));
     };
+    // A lost database connection is the environment, not a bug: 503 + Retry-After, so a
+    // client (or nginx) tries again once the pool has reconnected. Never retried here: a
+    // write whose COMMIT was lost may have committed.
+    hooks.translate_exception = [&db](const std::exception& e) -> std::optional<bsocial::error> {
+        if (!db.connection_lost(e)) return std::nullopt;
+        spdlog::warn("module=http event=database_unavailable error=\"{}\"",
+                     store::describe_error(e));
+        return store::database_unavailable();
+    };
     if (web_app) {
         hooks.fallback = [&web_app](const http::request& req) -> std::optional<http::response> {
             if (req.path.rfind("/api/", 0) == 0) return std::nullopt;

@@ -47,7 +47,8 @@ TEST_F(Accounts, RegisterNormalisesAndStoresTheUserWithAnArgon2idHash) {
 
     std::string hash;
     {
-        soci::session sql(w.db->pool());
+        bsocial::store::lease sql_lease(w.db->requests());
+        soci::session& sql = *sql_lease;
         const auto stored = social::detail::find_user_by_username(sql, "ada_l");
         ASSERT_TRUE(stored);
         EXPECT_EQ(stored->id, u.id);
@@ -73,7 +74,8 @@ TEST(AccountsHasher, ProductionKeepsTheInteractiveProfileOnlyTestsLowerIt) {
 }
 
 TEST_F(Accounts, FindUserByUsernameIsNulloptForAnUnknownName) {
-    soci::session sql(w.db->pool());
+    bsocial::store::lease sql_lease(w.db->requests());
+    soci::session& sql = *sql_lease;
     EXPECT_FALSE(social::detail::find_user_by_username(sql, "nobody"));
 }
 

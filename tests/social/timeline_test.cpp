@@ -32,7 +32,8 @@ std::vector<std::int64_t> ids_of(const std::vector<social::post>& posts) {
 
 /// The feed by its definition, straight from posts and follows.
 std::vector<std::int64_t> reference_feed(social_world& w, std::int64_t me) {
-    soci::session sql(w.db->pool());
+    bsocial::store::lease sql_lease(w.db->requests());
+    soci::session& sql = *sql_lease;
     std::vector<std::int64_t> ids(10000);
     sql << "SELECT p.id FROM posts p WHERE p.user_id = :me OR EXISTS (SELECT 1 FROM follows f"
            " WHERE f.follower_id = :me2 AND f.followee_id = p.user_id)"
@@ -123,7 +124,8 @@ class Timelines : public ::testing::Test {
                         std::to_string(u.id));
     }
     std::vector<social::post> read(const social::user& me, int limit) {
-        soci::session sql(w.db->pool());
+        bsocial::store::lease sql_lease(w.db->requests());
+        soci::session& sql = *sql_lease;
         return w.timelines.read(sql, me.id, {INT64_MAX, INT64_MAX}, limit);
     }
     social_world w{world_options{.timelines = {.capacity = 3}}};
@@ -139,7 +141,8 @@ TEST_F(Timelines, SettingsAreTheOnesGiven) {
 TEST_F(Timelines, PublishQueuesAndFanOutWritesTheAuthorsAndFollowersTimelines) {
     w.graph.follow(ada, "bob");
     {
-        soci::session sql(w.db->pool());
+        bsocial::store::lease sql_lease(w.db->requests());
+        soci::session& sql = *sql_lease;
         store::write_transaction tx(sql, *w.db);
         sql << "INSERT INTO posts (id, user_id, content, created_at, comment_count)"
                " VALUES (77, :u, 'x', 5000, 0)",
@@ -150,7 +153,8 @@ TEST_F(Timelines, PublishQueuesAndFanOutWritesTheAuthorsAndFollowersTimelines) {
     EXPECT_EQ(w.fanout.backlog(), 1);
     EXPECT_EQ(entries_of(ada), 0);
     {
-        soci::session sql(w.db->pool());
+        bsocial::store::lease sql_lease(w.db->requests());
+        soci::session& sql = *sql_lease;
         store::write_transaction tx(sql, *w.db);
         w.timelines.lock_author(sql, bob.id);  // a no-op on SQLite, where writers are serial
         w.timelines.fan_out(sql, 77, bob.id, 5000);
@@ -170,7 +174,8 @@ TEST_F(Timelines, TrimKeepsCapacityEntriesAndReadStillFindsTheOlderPosts) {
     }
     w.drain_fanout();
     {
-        soci::session sql(w.db->pool());
+        bsocial::store::lease sql_lease(w.db->requests());
+        soci::session& sql = *sql_lease;
         store::write_transaction tx(sql, *w.db);
         w.timelines.trim(sql, ada.id);
         tx.commit();
@@ -194,7 +199,8 @@ TEST_F(Timelines, OnFollowBackfillsAndOnUnfollowRemovesTheFolloweesEntries) {
     }
     w.drain_fanout();
     {
-        soci::session sql(w.db->pool());
+        bsocial::store::lease sql_lease(w.db->requests());
+        soci::session& sql = *sql_lease;
         store::write_transaction tx(sql, *w.db);
         sql << "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (:a, :b, 1)",
             soci::use(ada.id), soci::use(bob.id);
@@ -203,7 +209,8 @@ TEST_F(Timelines, OnFollowBackfillsAndOnUnfollowRemovesTheFolloweesEntries) {
     }
     EXPECT_EQ(entries_of(ada), 2);
     {
-        soci::session sql(w.db->pool());
+        bsocial::store::lease sql_lease(w.db->requests());
+        soci::session& sql = *sql_lease;
         store::write_transaction tx(sql, *w.db);
         sql << "DELETE FROM follows";
         w.timelines.on_unfollow(sql, ada.id, bob.id);

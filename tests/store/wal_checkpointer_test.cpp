@@ -32,7 +32,8 @@ class WalCheckpointer : public ::testing::Test {
         std::filesystem::create_directories(dir_);
         path_ = (dir_ / "test.db").string();
         db_ = std::make_unique<database>("sqlite:" + path_, 2);
-        soci::session sql(db_->pool());
+        bsocial::store::lease sql_lease(db_->requests());
+        soci::session& sql = *sql_lease;
         write_transaction tx(sql, *db_);
         sql << "CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)";
         tx.commit();
@@ -44,7 +45,8 @@ class WalCheckpointer : public ::testing::Test {
 
     /// `writes` transactions through the pool, as the API writes.
     void write_pages() {
-        soci::session sql(db_->pool());
+        bsocial::store::lease sql_lease(db_->requests());
+        soci::session& sql = *sql_lease;
         for (int i = 0; i < writes; ++i) {
             write_transaction tx(sql, *db_);
             sql << "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < "
@@ -54,7 +56,8 @@ class WalCheckpointer : public ::testing::Test {
     }
 
     void write_one() {
-        soci::session sql(db_->pool());
+        bsocial::store::lease sql_lease(db_->requests());
+        soci::session& sql = *sql_lease;
         write_transaction tx(sql, *db_);
         sql << "INSERT INTO blobs (b) VALUES (randomblob(10))";
         tx.commit();

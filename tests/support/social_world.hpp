@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -56,7 +57,7 @@ class social_world {
     static constexpr const char* password = "correct horse battery";
 
     explicit social_world(world_options options = {})
-        : db(make_database()),
+        : db(make_database(db_file.path)),
           hasher({.threads = 1,
                   .queue_bound = 4,
                   .ops_limit = crypto_pwhash_OPSLIMIT_MIN,
@@ -111,7 +112,8 @@ class social_world {
 
     /// A COUNT(*) or other single integer.
     std::int64_t scalar(const std::string& query) {
-        soci::session sql(db->pool());
+        bsocial::store::lease sql_lease(db->requests());
+        soci::session& sql = *sql_lease;
         std::int64_t n = 0;
         sql << query, soci::into(n);
         return n;
@@ -119,13 +121,25 @@ class social_world {
 
     /// Outbox rows of one event type ("post.created", ...).
     std::int64_t events_of_type(const std::string& type) {
-        soci::session sql(db->pool());
+        bsocial::store::lease sql_lease(db->requests());
+        soci::session& sql = *sql_lease;
         std::int64_t n = 0;
         sql << "SELECT COUNT(*) FROM outbox WHERE event_type = :t", soci::into(n), soci::use(type);
         return n;
     }
 
     manual_clock clock;
+    /// A file, not ":memory:": the fan-out owns a connection of its own (issue 22), and an
+    /// in-memory SQLite database belongs to one connection. Removed with the world.
+    struct temp_file {
+        std::string path = (std::filesystem::temp_directory_path() /
+                            ("social-world-" + random_hex(8) + ".db"))
+                               .string();
+        ~temp_file() {
+            for (const char* suffix : {"", "-wal", "-shm"})
+                std::filesystem::remove(path + suffix);
+        }
+    } db_file;
     std::unique_ptr<store::database> db;
     auth::password_hasher hasher;
     auth::common_passwords common = default_common();
@@ -141,13 +155,11 @@ class social_world {
     social::timeline_fanout fanout;
 
   private:
-    static std::unique_ptr<store::database> make_database() {
+    static std::unique_ptr<store::database> make_database(const std::string& path) {
         init_crypto();
-        // One connection: an in-memory SQLite database belongs to its connection. No
-        // domain function holds two sessions at once, so one is enough; a test must not
-        // hold a soci::session while it calls the domain or a helper here (it would wait
-        // for the connection forever): scope it in a block.
-        auto db = std::make_unique<store::database>("sqlite::memory:", 1);
+        // One request connection: a test must not hold a lease while it calls the domain
+        // or a helper here (it would wait for the connection forever): scope it in a block.
+        auto db = std::make_unique<store::database>("sqlite:" + path, 1);
         db->migrate();
         return db;
     }

@@ -74,6 +74,9 @@ ws_decision router::dispatch_upgrade(request& req) const {
     } catch (const transport_error& e) {
         return ws_decision{problem_response(e), {}};
     } catch (const std::exception& e) {
+        if (hooks_.translate_exception)
+            if (auto mapped = hooks_.translate_exception(e))
+                return ws_decision{problem_response(*mapped), {}};
         if (hooks_.on_exception) hooks_.on_exception(req, e);
         return ws_decision{problem_response(error(error_code::internal_error, "internal error")),
                            {}};
@@ -150,6 +153,8 @@ response router::dispatch(request& req, const resolution& found) const {
     } catch (const transport_error& e) {
         return problem_response(e);
     } catch (const std::exception& e) {
+        if (hooks_.translate_exception)
+            if (auto mapped = hooks_.translate_exception(e)) return problem_response(*mapped);
         if (hooks_.on_exception) hooks_.on_exception(req, e);
         return problem_response(error(error_code::internal_error, "internal error"));
     }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bsocial/core/error.hpp"
 #include "bsocial/http/message.hpp"
 #include "bsocial/http/websocket.hpp"
 
@@ -27,6 +28,9 @@ struct router_hooks {
     /// Told of any exception other than a bsocial::error or http::transport_error (the
     /// request gets a 500), e.g. to log it.
     std::function<void(const request&, const std::exception&)> on_exception;
+    /// Asked first about such an exception: an error to answer instead of the 500 (e.g.
+    /// a lost database connection becomes 503 unavailable + Retry-After), or nullopt.
+    std::function<std::optional<bsocial::error>(const std::exception&)> translate_exception;
     /// Answers requests no route matches (e.g. the web app's files); nullopt means 404.
     std::function<std::optional<response>(const request&)> fallback;
     /// Called after every handled request (e.g. to wake the outbox relay after a write).

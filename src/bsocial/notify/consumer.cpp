@@ -94,7 +94,7 @@ std::optional<comment_event> parse_comment_event(const std::string& payload, boo
 }
 
 comment_consumer::comment_consumer(store::database& db, consumer_options options)
-    : db_(db), options_(std::move(options)) {}
+    : db_(db), conns_(db.make_pool(1, "notifier-consumer")), options_(std::move(options)) {}
 
 comment_consumer::~comment_consumer() { stop(); }
 
@@ -196,7 +196,8 @@ void comment_consumer::consume_until_stopped() {
             int created = 0;
             int forged = 0;  // counted once the batch is committed, like `created`
             {
-                soci::session sql(db_.pool());
+                store::lease sql_lease(*conns_);
+                soci::session& sql = *sql_lease;
                 store::write_transaction tx(sql, db_);
                 for (const auto& msg : batch) {
                     const std::string payload(static_cast<const char*>(msg->payload()), msg->len());

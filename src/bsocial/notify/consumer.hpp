@@ -15,6 +15,7 @@
 // outside a batch) is logged, the Kafka client closed, and after a back-off (1 s doubling
 // to 30 s) a new one starts: it never reaches std::terminate (item 11).
 
+#include <memory>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -69,6 +70,7 @@ class comment_consumer {
     void consume_until_stopped();
 
     store::database& db_;
+    std::unique_ptr<store::session_pool> conns_;  // its own connection, never a request's
     consumer_options options_;
     std::atomic<std::int64_t> events_{0}, notifications_{0}, poison_{0}, forged_{0}, restarts_{0};
     std::atomic<bool> assigned_{false};

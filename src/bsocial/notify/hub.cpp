@@ -72,9 +72,13 @@ std::string notification_frame(const notification& n) {
     return R"({"type":"notification","notification":)" + notification_json(n) + "}";
 }
 
-hub::hub(store::database& db, notification_store& store, const sessions::session_service& sessions,
-         hub_options options)
-    : db_(db), store_(store), sessions_(sessions), options_(std::move(options)) {
+hub::hub(store::database& db, [[maybe_unused]] notification_store& store,
+         const sessions::session_service& sessions, hub_options options)
+    : db_(db),
+      conns_(db.make_pool(1, "hub")),
+      store_(db, *conns_),
+      sessions_(sessions),
+      options_(std::move(options)) {
     if (db_.kind() == store::dialect::sqlite && options_.db_url.rfind(sqlite_prefix, 0) == 0)
         wake_file_ =
             options_.db_url.substr(std::char_traits<char>::length(sqlite_prefix)) + "-notify";
@@ -235,7 +239,7 @@ void hub::close_revoked() {
     }
     // One query for every socket here: the revoked tokens not yet expired (those are few:
     // logouts within one token lifetime), matched against the sockets' token ids.
-    const std::vector<std::string> revoked = sessions_.revoked_unexpired();
+    const std::vector<std::string> revoked = sessions_.revoked_unexpired(*conns_);
     std::lock_guard lock(mutex_);
     for (const auto& jti : revoked) {
         std::vector<std::int64_t> ids;

@@ -64,6 +64,9 @@ struct hub_options {
 
 class hub {
   public:
+    /// The hub reads notifications and revocations over a connection of its own
+    /// (db.make_pool), never the request pool's; `store` is the request path's and is not
+    /// used by the hub.
     hub(store::database& db, notification_store& store, const sessions::session_service& sessions,
         hub_options options);
     ~hub();
@@ -108,7 +111,8 @@ class hub {
     std::int64_t next_expiry_ms() const;
 
     store::database& db_;
-    notification_store& store_;
+    std::unique_ptr<store::session_pool> conns_;  // its own connection, never a request's
+    notification_store store_;                    // over conns_
     const sessions::session_service& sessions_;
     hub_options options_;
     std::string wake_file_;               ///< SQLite only

@@ -75,7 +75,10 @@ std::string excerpt_of(const std::string& content) {
     return content.substr(0, i) + "…";
 }
 
-notification_store::notification_store(store::database& db) : db_(db) {}
+notification_store::notification_store(store::database& db) : db_(db), pool_(db.requests()) {}
+
+notification_store::notification_store(store::database& db, store::session_pool& pool)
+    : db_(db), pool_(pool) {}
 
 bool notification_store::add(soci::session& sql, const comment_event& e) {
     if (e.commenter_id == e.post_author_id) return false;  // no notice of your own comment
@@ -129,7 +132,8 @@ void notification_store::unlisten_committed(int handle) {
 }
 
 std::vector<notification> notification_store::claim(std::int64_t user_id, std::int64_t now_ms) {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(pool_);
+    soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
     auto claimed = fetch_all(sql, claim_sql, [&](soci::statement& st) {
         st.exchange(soci::use(now_ms));
@@ -143,13 +147,15 @@ std::vector<notification> notification_store::claim(std::int64_t user_id, std::i
 }
 
 std::vector<notification> notification_store::undelivered(std::int64_t user_id) {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(pool_);
+    soci::session& sql = *sql_lease;
     return fetch_all(sql, undelivered_sql,
                      [&](soci::statement& st) { st.exchange(soci::use(user_id)); });
 }
 
 bool notification_store::acknowledge(std::int64_t user_id, std::int64_t id, std::int64_t now_ms) {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(pool_);
+    soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
     bool changed = false;
     {
@@ -177,7 +183,8 @@ social::page<notification> notification_store::history(std::int64_t user_id,
         before = c->id;
     }
     const int fetch = req.limit + 1;
-    soci::session sql(db_.pool());
+    store::lease sql_lease(pool_);
+    soci::session& sql = *sql_lease;
     social::page<notification> page;
     page.items = fetch_all(sql, history_page_sql, [&](soci::statement& st) {
         st.exchange(soci::use(user_id));
@@ -193,7 +200,8 @@ social::page<notification> notification_store::history(std::int64_t user_id,
 }
 
 std::vector<notification> notification_store::undelivered_after(std::int64_t after_id, int limit) {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(pool_);
+    soci::session& sql = *sql_lease;
     return fetch_all(sql, undelivered_after_sql, [&](soci::statement& st) {
         st.exchange(soci::use(after_id));
         st.exchange(soci::use(limit));
@@ -207,12 +215,14 @@ std::vector<notification> notification_store::undelivered_among(
     std::string query = undelivered_among_sql_head;
     for (std::size_t i = 0; i < ids.size(); ++i) query += (i ? "," : "") + std::to_string(ids[i]);
     query += ") ORDER BY id";
-    soci::session sql(db_.pool());
+    store::lease sql_lease(pool_);
+    soci::session& sql = *sql_lease;
     return fetch_all(sql, query.c_str(), [](soci::statement&) {});
 }
 
 std::int64_t notification_store::max_id() {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(pool_);
+    soci::session& sql = *sql_lease;
     std::int64_t id = 0;
     sql << max_id_sql, soci::into(id);
     return id;

@@ -52,6 +52,8 @@ inline constexpr const char* notification_channel = "bsocial_notifications";
 class notification_store {
   public:
     explicit notification_store(store::database& db);
+    /// Over `pool` instead of the request pool (the hub's own connection).
+    notification_store(store::database& db, store::session_pool& pool);
 
     /// Stores the notification for `e` unless the commenter is the post's author. A
     /// redelivered event (same comment id) changes nothing. Returns true when a row was
@@ -92,6 +94,7 @@ class notification_store {
 
   private:
     store::database& db_;
+    store::session_pool& pool_;
 };
 
 }  // namespace bsocial::notify

@@ -6,16 +6,34 @@
 
 namespace bsocial::outbox {
 
-std::vector<outbox_row> fetch_unsent(soci::session& sql, int limit, bool lock_rows) {
+std::vector<outbox_row> claim_unsent(soci::session& sql, int limit, bool lock_rows,
+                                     std::int64_t now_ms, std::int64_t until_ms) {
     std::vector<outbox_row> rows;
     outbox_row row;
-    soci::statement st = (sql.prepare << (lock_rows ? fetch_unsent_locked_sql : fetch_unsent_sql),
-                          soci::into(row.id), soci::into(row.event_id), soci::into(row.topic),
-                          soci::into(row.key), soci::into(row.type), soci::into(row.payload),
-                          soci::into(row.created_at_ms), soci::use(limit));
+    soci::statement st =
+        (sql.prepare << (lock_rows ? fetch_claimable_locked_sql : fetch_claimable_sql),
+         soci::into(row.id), soci::into(row.event_id), soci::into(row.topic), soci::into(row.key),
+         soci::into(row.type), soci::into(row.payload), soci::into(row.created_at_ms),
+         soci::use(now_ms), soci::use(limit));
     st.execute();
     while (st.fetch()) rows.push_back(row);
+    if (rows.empty()) return rows;
+    std::int64_t id = 0;
+    soci::statement claim = (sql.prepare << claim_sql, soci::use(until_ms), soci::use(id));
+    for (const auto& r : rows) {
+        id = r.id;
+        claim.execute(true);
+    }
     return rows;
+}
+
+void release_claims(soci::session& sql, const std::vector<std::int64_t>& ids) {
+    std::int64_t id = 0;
+    soci::statement st = (sql.prepare << release_claim_sql, soci::use(id));
+    for (const std::int64_t each : ids) {
+        id = each;
+        st.execute(true);
+    }
 }
 
 std::int64_t delete_sent_before(soci::session& sql, std::int64_t cutoff_ms) {
@@ -40,6 +58,12 @@ void append_to_outbox(soci::session& sql, const events::event& e) {
     const std::int64_t created_at = e.occurred_at_ms;
     sql << insert_outbox_sql, soci::use(e.id), soci::use(e.topic), soci::use(e.key),
         soci::use(e.type), soci::use(payload), soci::use(created_at);
+}
+
+std::int64_t count_unsent_up_to(soci::session& sql, std::int64_t bound) {
+    std::int64_t n = 0;
+    sql << bounded_backlog_sql, soci::into(n), soci::use(bound);
+    return n;
 }
 
 outbox_backlog read_backlog(soci::session& sql) {

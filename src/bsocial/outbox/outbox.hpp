@@ -21,12 +21,20 @@ struct outbox_backlog {
     std::optional<std::int64_t> oldest_unsent_ms;  ///< created_at of the oldest unsent row
 };
 
+/// Counts every unsent row (/metrics).
 outbox_backlog read_backlog(soci::session& sql);
+/// Unsent rows, at most `bound` of them counted (/readyz).
+std::int64_t count_unsent_up_to(soci::session& sql, std::int64_t bound);
 
-/// The oldest unsent rows, in id order. With `lock_rows` (PostgreSQL, inside a
-/// transaction) they are locked FOR UPDATE SKIP LOCKED so that several relays share the
-/// work instead of publishing the same rows.
-std::vector<outbox_row> fetch_unsent(soci::session& sql, int limit, bool lock_rows);
+/// Claims the oldest unsent rows that no relay holds a live claim on (claimed_until absent
+/// or before `now_ms`), in id order: sets their claimed_until to `until_ms`. Run inside a
+/// write transaction and commit before publishing. With `lock_rows` (PostgreSQL) the
+/// SELECT is FOR UPDATE SKIP LOCKED, so relays claiming at once take different rows.
+std::vector<outbox_row> claim_unsent(soci::session& sql, int limit, bool lock_rows,
+                                     std::int64_t now_ms, std::int64_t until_ms);
+
+/// Ends the claim on rows the broker did not acknowledge (still unsent): tried again at once.
+void release_claims(soci::session& sql, const std::vector<std::int64_t>& ids);
 
 /// Deletes rows sent before `cutoff_ms`; returns how many.
 std::int64_t delete_sent_before(soci::session& sql, std::int64_t cutoff_ms);

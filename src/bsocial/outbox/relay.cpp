@@ -13,7 +13,13 @@ namespace bsocial::outbox {
 
 outbox_relay::outbox_relay(store::database& db, publisher& out, const clock& clock,
                            relay_options options)
-    : db_(db), out_(out), clock_(clock), options_(options) {}
+    : db_(db),
+      conns_(db.make_pool(1, "relay")),
+      out_(out),
+      clock_(clock),
+      options_(options) {
+    options_.claim_for = std::max(options_.claim_for, 2 * options_.flush_timeout);
+}
 
 outbox_relay::~outbox_relay() { stop(); }
 
@@ -34,26 +40,54 @@ relay_status outbox_relay::status() const {
 
 outbox_relay::batch_result outbox_relay::run_once() {
     const bool postgres = db_.kind() == store::dialect::postgresql;
-    soci::session sql(db_.pool());
-    // PostgreSQL: rows stay locked (SKIP LOCKED) until marked, so relays of several API
-    // instances never publish the same row concurrently. SQLite has one instance: no lock,
-    // and no write transaction held while waiting for Kafka.
-    std::optional<store::write_transaction> tx;
-    if (postgres) tx.emplace(sql, db_);
-    const auto rows = fetch_unsent(sql, options_.batch_size, postgres);
+    // Rows acknowledged by the broker last time whose mark-sent failed (the database went
+    // away): marked first, so they are not published again once their claim ends.
+    if (!acked_unmarked_.empty()) {
+        store::lease sql(*conns_);
+        store::write_transaction tx(*sql, db_);
+        mark_sent(*sql, acked_unmarked_, clock_.now_ms());
+        tx.commit();
+        acked_unmarked_.clear();
+    }
+
+    // 1. Claim a batch in a short transaction: no connection and no lock is held while
+    // Kafka is waited on, so a broker outage takes nothing from the database.
+    std::vector<outbox_row> rows;
+    {
+        const std::int64_t now = clock_.now_ms();
+        const std::int64_t until =
+            now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.claim_for).count();
+        store::lease sql(*conns_);
+        store::write_transaction tx(*sql, db_);
+        rows = claim_unsent(*sql, options_.batch_size, postgres, now, until);
+        tx.commit();
+    }
     if (rows.empty()) return {};
 
+    // 2. Publish, holding no connection.
     const auto acked = out_.publish(rows, options_.flush_timeout);
     if (options_.crash_after_publish && !acked.empty()) {
         spdlog::warn("module=outbox event=relay_crash_injected acked={}", acked.size());
         ::_exit(86);
     }
+
+    // 3. Mark what the broker acknowledged, free the rest for the next try. If this fails
+    // the acknowledged rows are marked at the next batch (or, should this process die,
+    // published again once their claim ends: at least once, consumers dedupe by event id).
     const std::int64_t now = clock_.now_ms();
-    if (!acked.empty()) {
-        if (!tx) tx.emplace(sql, db_);
-        mark_sent(sql, acked, now);
+    std::vector<std::int64_t> unacked;
+    for (const auto& r : rows)
+        if (std::find(acked.begin(), acked.end(), r.id) == acked.end()) unacked.push_back(r.id);
+    try {
+        store::lease sql(*conns_);
+        store::write_transaction tx(*sql, db_);
+        if (!acked.empty()) mark_sent(*sql, acked, now);
+        if (!unacked.empty()) release_claims(*sql, unacked);
+        tx.commit();
+    } catch (...) {
+        acked_unmarked_ = acked;
+        throw;
     }
-    if (tx) tx->commit();
 
     std::lock_guard lock(status_mutex_);
     status_.published_total += static_cast<std::int64_t>(acked.size());
@@ -72,9 +106,9 @@ std::int64_t outbox_relay::prune_sent() {
     const std::int64_t cutoff =
         clock_.now_ms() -
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.retention).count();
-    soci::session sql(db_.pool());
-    store::write_transaction tx(sql, db_);
-    const std::int64_t pruned = delete_sent_before(sql, cutoff);
+    store::lease sql(*conns_);
+    store::write_transaction tx(*sql, db_);
+    const std::int64_t pruned = delete_sent_before(*sql, cutoff);
     tx.commit();
     return pruned;
 }

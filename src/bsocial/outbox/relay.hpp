@@ -3,6 +3,14 @@
 // broker acknowledged them. At-least-once: a crash between publish and mark-sent publishes
 // those rows again, with the same event ids, so consumers dedupe by id.
 //
+// Each batch is three steps (issue 22): claim (one short write transaction sets the rows'
+// claimed_until; PostgreSQL selects them FOR UPDATE SKIP LOCKED, so relays of several
+// instances take different rows), publish (no connection held while Kafka is waited on),
+// mark sent (a second short transaction; unacknowledged rows are released). A claim ends
+// by itself at claimed_until, so the rows of a relay that died mid-batch go to the others.
+// The relay owns its connection (a session_pool of one, reconnecting): it never takes one
+// from the request pool.
+//
 // Lifecycle (core/worker_thread.hpp): construct -> start() spawns its own thread -> stop()
 // finishes the current batch and joins. Never runs on an I/O thread. status() is thread-safe.
 
@@ -12,7 +20,9 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "bsocial/core/clock.hpp"
 #include "bsocial/core/worker_thread.hpp"
@@ -30,6 +40,9 @@ struct relay_options {
     std::chrono::milliseconds idle_poll{50};         ///< how often an idle relay looks again
     std::chrono::milliseconds flush_timeout{15000};  ///< wait for acks per batch
     std::chrono::milliseconds max_backoff{5000};     ///< after a failed batch, at most this
+    /// How long a claimed batch is this relay's: well past flush_timeout, so no other relay
+    /// publishes it while this one still waits for the broker.
+    std::chrono::milliseconds claim_for{45000};
     /// Sent rows older than this are deleted (hourly), so the outbox does not grow forever.
     std::chrono::hours retention{24 * 7};
     /// Test-only fault injection: exit the process right after a batch was acknowledged
@@ -70,11 +83,13 @@ class outbox_relay {
     void run();
 
     store::database& db_;
+    std::unique_ptr<store::session_pool> conns_;
     publisher& out_;
     const clock& clock_;
     relay_options options_;
     mutable std::mutex status_mutex_;
     relay_status status_;
+    std::vector<std::int64_t> acked_unmarked_;  // relay thread only
     worker_thread worker_{"outbox-relay"};  // last: stopped (joined) before the members it uses go
 };
 

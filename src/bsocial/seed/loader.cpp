@@ -154,7 +154,8 @@ load_totals load(store::database& db, const dataset& d, const options& opts,
                  const social::timeline_settings& feed, const std::string& password_hash,
                  bool show_progress) {
     db.migrate();
-    soci::session sql(db.pool());
+    store::lease sql_lease(db);
+    soci::session& sql = *sql_lease;
     const store::dialect kind = db.kind();
     int existing = 0;
     sql << count_users_sql, soci::into(existing);

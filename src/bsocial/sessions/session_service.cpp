@@ -20,7 +20,8 @@ session_service::session_service(store::database& db, const auth::token_service&
 
 auth::issued_token session_service::open(const social::user& who) {
     auto token = tokens_.issue(who.id);
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
     outbox::append_to_outbox(sql, events::user_logged_in(fields_of(who), clock_.now_ms()));
     tx.commit();
@@ -35,7 +36,8 @@ std::optional<identity> session_service::authenticate(std::string_view token) co
             return identity{std::move(*who), std::move(*claims)};
     }
     const std::uint64_t epoch = cache_ ? cache_->epoch() : 0;
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     auto found = db_.statements().run<social::user>(sql, queries::find_unrevoked_user,
                                                     {claims->user_id, claims->jti},
                                                     social::detail::bind_user);
@@ -45,7 +47,8 @@ std::optional<identity> session_service::authenticate(std::string_view token) co
 }
 
 void session_service::revoke(const identity& caller) {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
     const std::int64_t now_ms = clock_.now_ms();
     const std::int64_t now_s = now_ms / 1000;
@@ -57,8 +60,13 @@ void session_service::revoke(const identity& caller) {
 }
 
 std::vector<std::string> session_service::revoked_unexpired() const {
+    return revoked_unexpired(db_.requests());
+}
+
+std::vector<std::string> session_service::revoked_unexpired(store::session_pool& pool) const {
     std::vector<std::string> revoked;
-    soci::session sql(db_.pool());
+    store::lease sql_lease(pool);
+    soci::session& sql = *sql_lease;
     const std::int64_t now_s = clock_.now_ms() / 1000;
     std::string jti;
     soci::statement st =

@@ -43,6 +43,8 @@ class session_service {
     /// The ids (jti) of revoked tokens that have not expired yet: one query, run by the
     /// notification hub once per revocation check to close the sockets of ended sessions.
     std::vector<std::string> revoked_unexpired() const;
+    /// The same over `pool` (a background worker's own connection).
+    std::vector<std::string> revoked_unexpired(store::session_pool& pool) const;
 
   private:
     store::database& db_;

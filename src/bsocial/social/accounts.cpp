@@ -94,7 +94,8 @@ user accounts::register_user(registration in, const std::string& client_address)
     if (!errors.empty()) throw error(error_code::validation_failed, "invalid registration", errors);
 
     try {
-        soci::session sql(db_.pool());
+        store::lease sql_lease(db_);
+        soci::session& sql = *sql_lease;
         int taken_username = 0, taken_email = 0;
         sql << count_username_sql, soci::into(taken_username), soci::use(in.username);
         sql << count_email_sql, soci::into(taken_email), soci::use(in.email);
@@ -116,7 +117,8 @@ user accounts::register_user(registration in, const std::string& client_address)
     u.first_name = in.first_name;
     u.last_name = in.last_name;
     try {
-        soci::session sql(db_.pool());
+        store::lease sql_lease(db_);
+        soci::session& sql = *sql_lease;
         store::write_transaction tx(sql, db_);
         u.created_at = clock_.now_ms();
         sql << insert_user_sql, soci::use(u.username), soci::use(u.email), soci::use(u.first_name),
@@ -146,7 +148,8 @@ user accounts::check_credentials(std::string login, const std::string& password,
     std::string key;
     try {
         if (!login.empty() && login.size() <= max_email_length) {
-            soci::session sql(db_.pool());
+            store::lease sql_lease(db_);
+            soci::session& sql = *sql_lease;
             user u;
             soci::statement st(sql);
             detail::bind_user(st, u);

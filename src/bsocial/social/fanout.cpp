@@ -23,7 +23,11 @@ struct queued_post {
 
 timeline_fanout::timeline_fanout(store::database& db, const timelines& timelines,
                                  const clock& clock, fanout_options options)
-    : db_(db), timelines_(timelines), clock_(clock), options_(options) {}
+    : db_(db),
+      conns_(db.make_pool(1, "fanout")),
+      timelines_(timelines),
+      clock_(clock),
+      options_(options) {}
 
 timeline_fanout::~timeline_fanout() { stop(); }
 
@@ -41,7 +45,8 @@ fanout_status timeline_fanout::status() const {
 }
 
 std::int64_t timeline_fanout::backlog() {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(*conns_);
+    soci::session& sql = *sql_lease;
     std::int64_t n = 0;
     sql << fanout_backlog_sql, soci::into(n);
     return n;
@@ -50,7 +55,8 @@ std::int64_t timeline_fanout::backlog() {
 int timeline_fanout::run_once() { return run_once(options_.batch_size, false); }
 
 int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(*conns_);
+    soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
     std::vector<queued_post> batch;
     {
@@ -89,7 +95,8 @@ int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
 }
 
 bool timeline_fanout::small_backlog() {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(*conns_);
+    soci::session& sql = *sql_lease;
     std::int64_t n = 0;
     sql << fanout_backlog_up_to_sql, soci::into(n), soci::use(options_.yield_below_backlog);
     return n < options_.yield_below_backlog;

@@ -12,6 +12,7 @@
 // Lifecycle: construct -> start() spawns its own thread -> stop() finishes the current
 // batch and joins. nudge() and status() are thread-safe.
 
+#include <memory>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -62,6 +63,7 @@ class timeline_fanout {
     bool small_backlog();
 
     store::database& db_;
+    std::unique_ptr<store::session_pool> conns_;  // its own connection, never a request's
     const timelines& timelines_;
     const clock& clock_;
     fanout_options options_;

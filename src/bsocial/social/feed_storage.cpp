@@ -38,7 +38,8 @@ feed_storage_lock::~feed_storage_lock() {
 }
 
 bool prepare_timeline_tables(store::database& db, bool in_memory, std::int64_t now_ms) {
-    soci::session sql(db.pool());
+    store::lease sql_lease(db);
+    soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db);
     int stale = 0;
     sql << timelines_stale_sql, soci::into(stale);

@@ -52,7 +52,8 @@ graph::graph(store::database& db, const timelines& timelines, const clock& clock
     : db_(db), timelines_(timelines), clock_(clock) {}
 
 void graph::follow(const user& me, const std::string& username) {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     const user target = require_user(sql, username);
     if (target.id == me.id)
         throw error(error_code::validation_failed, "you cannot follow yourself",
@@ -69,7 +70,8 @@ void graph::follow(const user& me, const std::string& username) {
 }
 
 void graph::unfollow(const user& me, const std::string& username) {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     const user target = require_user(sql, username);
     store::write_transaction tx(sql, db_);
     timelines_.lock_author(sql, target.id);
@@ -82,7 +84,8 @@ void graph::unfollow(const user& me, const std::string& username) {
 }
 
 profile graph::get_profile(const user& me, const std::string& username) {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     profile p;
     p.who = require_user(sql, username);
     std::int64_t followed = 0;
@@ -97,7 +100,8 @@ page<user> graph::list(const char* query, const std::function<void(soci::stateme
                        const page_request& req) {
     const std::string after = decode_after(req);
     const int fetch = req.limit + 1;  // one more tells whether a next page exists
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     user row;
     soci::statement st(sql);
     detail::bind_user(st, row);
@@ -113,7 +117,8 @@ page<user> graph::relation(const char* query, const std::string& username,
                            const page_request& req) {
     user target;
     {
-        soci::session sql(db_.pool());
+        store::lease sql_lease(db_);
+        soci::session& sql = *sql_lease;
         target = require_user(sql, username);
     }
     return list(

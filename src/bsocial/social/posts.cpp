@@ -87,7 +87,8 @@ post posts::create_post(const user& me, std::string content) {
     post p;
     p.by = author_of(me);
     p.content = std::move(content);
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
     p.created_at = clock_.now_ms();  // inside the write lock: ordered like the ids on SQLite
     sql << insert_post_sql, soci::use(me.id), soci::use(p.content), soci::use(p.created_at),
@@ -102,7 +103,8 @@ post posts::create_post(const user& me, std::string content) {
 std::vector<post> posts_by_ids(store::database& db, const std::vector<std::int64_t>& ids) {
     std::vector<post> found;
     if (ids.empty()) return found;
-    soci::session sql(db.pool());
+    store::lease sql_lease(db);
+    soci::session& sql = *sql_lease;
     // One prepared statement, executed per id: at most a few hundred ids (90 days x 10).
     post p;
     std::int64_t id = 0;
@@ -118,19 +120,22 @@ std::vector<post> posts_by_ids(store::database& db, const std::vector<std::int64
 }
 
 post posts::get_post(const user& me, std::int64_t post_id) {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     return require_visible_post(db_, sql, me, post_id);
 }
 
 page<post> posts::feed(const user& me, const page_request& req) {
     const time_cursor from = decode_or_throw(req, newest_first_start);
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     return page_of(timelines_.read(sql, me.id, from, req.limit), req.limit, cursor_after<post>);
 }
 
 page<post> posts::user_posts(const user& me, const std::string& username, const page_request& req) {
     const time_cursor from = decode_or_throw(req, newest_first_start);
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     if (!looks_like_username(username)) throw error(error_code::not_found, "no such user");
     const auto author = detail::find_user_by_username(sql, to_lower(username));
     if (!author) throw error(error_code::not_found, "no such user");
@@ -145,7 +150,8 @@ page<post> posts::user_posts(const user& me, const std::string& username, const 
 }
 
 comment posts::add_comment(const user& me, std::int64_t post_id, std::string content) {
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     const post target = require_visible_post(db_, sql, me, post_id);
     if (auto why = check_text(content, max_comment_length))
         throw error(error_code::validation_failed, "invalid comment", {{"content", *why}});
@@ -167,7 +173,8 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
 
 page<comment> posts::comments(const user& me, std::int64_t post_id, const page_request& req) {
     const time_cursor from = decode_or_throw(req, oldest_first_start);
-    soci::session sql(db_.pool());
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
     (void)require_visible_post(db_, sql, me, post_id);
     // Prepared once per connection, like the feed: a hot path.
     auto rows = db_.statements().run<comment>(

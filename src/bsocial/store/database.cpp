@@ -11,6 +11,7 @@
 
 #include "bsocial/store/migrations.hpp"
 #include "bsocial/store/sql.hpp"
+#include "bsocial/store/sql_error.hpp"
 
 namespace bsocial::store {
 
@@ -58,41 +59,80 @@ void prepare_sqlite_session(soci::session& sql) {
 }  // namespace
 
 database::database(const std::string& url, std::size_t pool_size)
-    : pool_size_(pool_size), pool_(std::make_unique<soci::connection_pool>(pool_size)) {
+    : pool_size_(pool_size), statements_(std::make_unique<statement_cache>()) {
     if (url.rfind(sqlite_prefix, 0) == 0) {
         dialect_ = dialect::sqlite;
         configure_sqlite_library();
         const std::string path = url.substr(std::char_traits<char>::length(sqlite_prefix));
         const auto parent = std::filesystem::path(path).parent_path();
         if (!parent.empty()) std::filesystem::create_directories(parent);
-        for (std::size_t i = 0; i < pool_size; ++i) {
-            soci::session& sql = pool_->at(i);
-            sql.open(soci::sqlite3, "db=\"" + path + "\" timeout=10");
-            if (i == 0) sql << sqlite_wal_pragma;
-            prepare_sqlite_session(sql);
-        }
+        connect_string_ = "db=\"" + path + "\" timeout=10";
+        soci::session first(soci::sqlite3, connect_string_);
+        first << sqlite_wal_pragma;
     } else {
         dialect_ = dialect::postgresql;
-        const std::string conninfo = to_conninfo(url);
-        for (std::size_t i = 0; i < pool_size; ++i) pool_->at(i).open(soci::postgresql, conninfo);
+        connect_string_ = to_conninfo(url);
+        // A connect to an unreachable host must not hold a request (or a worker) for long.
+        if (connect_string_.find("connect_timeout=") == std::string::npos)
+            connect_string_ += " connect_timeout='3'";
     }
-    std::vector<soci::session*> sessions;
-    for (std::size_t i = 0; i < pool_size; ++i) sessions.push_back(&pool_->at(i));
-    statements_ = std::make_unique<statement_cache>(std::move(sessions));
+    requests_ = std::make_unique<session_pool>(*this, pool_size, "requests");
+    // At start-up the database must be there: fail now, clearly, rather than at the first
+    // request (a pool connection that could not be opened is retried by its first lease).
+    lease probe(*this);
 }
 
 database::~database() = default;
 
+void database::open_connection(soci::session& sql) {
+    if (dialect_ == dialect::sqlite) {
+        sql.open(soci::sqlite3, connect_string_);
+        prepare_sqlite_session(sql);
+    } else {
+        sql.open(soci::postgresql, connect_string_);
+    }
+}
+
+std::unique_ptr<session_pool> database::make_pool(std::size_t size, std::string name) {
+    return std::make_unique<session_pool>(*this, size, std::move(name));
+}
+
+void database::note_lost_connection() noexcept {
+    ++outage_epoch_;
+    last_lost_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch())
+                        .count();
+}
+
+bool database::connection_lost(const std::exception& e) const noexcept {
+    if (dialect_ != dialect::postgresql) return false;
+    if (const auto* own = dynamic_cast<const bsocial::error*>(&e))
+        return own->code() == error_code::unavailable;
+    if (!is_sql_error(e)) return false;
+    if (says_connection_lost(e)) return true;
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+    const std::int64_t lost = last_lost_ms_.load();
+    return lost != 0 && now - lost < 2000;
+}
+
+error database_unavailable() {
+    error e(error_code::unavailable, "the database is unavailable; try again shortly");
+    e.retry_after_seconds = 1;
+    return e;
+}
+
 int database::migrate() {
-    soci::session sql(*pool_);
-    return apply_migrations(sql, dialect_);
+    lease sql(*this);
+    return apply_migrations(*sql, dialect_);
 }
 
 bool database::ping() noexcept {
     try {
-        soci::session sql(*pool_);
+        lease sql(*this);
         int one = 0;
-        sql << ping_sql, soci::into(one);
+        *sql << ping_sql, soci::into(one);
         return one == 1;
     } catch (...) {
         return false;

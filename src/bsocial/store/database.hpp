@@ -1,11 +1,13 @@
 #pragma once
-// The SQL database: a SOCI connection pool over SQLite (default) or PostgreSQL.
+// The SQL database: pools of SOCI connections over SQLite (default) or PostgreSQL that
+// reconnect after the database went away (session_pool.hpp).
 // Blocking: call only from the blocking-work pool, never from an I/O thread.
-// Thread-safe: each caller borrows its own session from the pool.
+// Thread-safe: each caller borrows its own connection (store::lease).
 
-#include <soci/connection-pool.h>
 #include <soci/session.h>
 
+#include <chrono>
+#include <exception>
 #include <cstddef>
 #include <cstdint>
 #include <atomic>
@@ -14,6 +16,8 @@
 #include <string>
 #include <utility>
 
+#include "bsocial/core/error.hpp"
+#include "bsocial/store/session_pool.hpp"
 #include "bsocial/store/statement_cache.hpp"
 
 namespace bsocial::store {
@@ -23,16 +27,34 @@ enum class dialect { sqlite, postgresql };
 class database {
   public:
     /// `url`: "sqlite:<path>" or "postgresql://user@host:port/db". Throws on failure.
+    /// `pool_size`: connections of the request pool.
     database(const std::string& url, std::size_t pool_size);
     ~database();
     database(const database&) = delete;
     database& operator=(const database&) = delete;
 
     dialect kind() const noexcept { return dialect_; }
-    soci::connection_pool& pool() noexcept { return *pool_; }
-    /// Prepared statements of the hot paths, kept per pooled connection.
+    /// The request path's connections (`store::lease sql(db)` borrows one).
+    session_pool& requests() noexcept { return *requests_; }
+    /// A pool of its own for a background worker: it never takes a request's connection.
+    std::unique_ptr<session_pool> make_pool(std::size_t size, std::string name);
+    /// Prepared statements of the hot paths, kept per pooled connection (every pool's).
     statement_cache& statements() noexcept { return *statements_; }
     std::size_t pool_size() const noexcept { return pool_size_; }
+
+    /// Opens `sql` on this database (connection string, SQLite pragmas). Throws.
+    void open_connection(soci::session& sql);
+
+    /// PostgreSQL: a pooled connection was found broken. Moves the outage epoch on, so
+    /// every connection is checked once before its next use.
+    void note_lost_connection() noexcept;
+    std::uint64_t outage_epoch() const noexcept { return outage_epoch_.load(); }
+    /// True when `e` says the database connection was lost or could not be made (the
+    /// request answers 503, not 500): a PostgreSQL connection-class SQLSTATE (08xxx,
+    /// 57P01-57P03), libpq's words for a closed connection, or any PostgreSQL error within
+    /// 2 s of a connection found broken (says_connection_lost, sql_error.hpp). Never true on
+    /// SQLite.
+    bool connection_lost(const std::exception& e) const noexcept;
 
     /// Applies pending migrations (idempotent, safe with several instances starting at once).
     /// Returns how many were applied.
@@ -60,9 +82,15 @@ class database {
     std::mutex sqlite_writer_;
     std::atomic<std::int64_t> writes_begun_{0};
     std::atomic<int> writers_waiting_{0};
-    std::unique_ptr<soci::connection_pool> pool_;
-    std::unique_ptr<statement_cache> statements_;  // destroyed before the pool
+    std::string connect_string_;  // SOCI connect string of the backend (never logged)
+    std::atomic<std::uint64_t> outage_epoch_{1};
+    std::atomic<std::int64_t> last_lost_ms_{0};  // steady clock, ms
+    std::unique_ptr<statement_cache> statements_;  // outlives every pool (pools forget first)
+    std::unique_ptr<session_pool> requests_;
 };
+
+/// The error a request gets while the database cannot be reached: unavailable, Retry-After.
+error database_unavailable();
 
 /// A write transaction. On SQLite it first takes the database's writer lock (writers of
 /// one process wait their turn there), then starts with BEGIN IMMEDIATE so writers of

@@ -152,6 +152,11 @@ const std::vector<migration>& all_migrations() {
         // A row while the timelines live in memory (SQLite): the tables are not kept then.
         {4, "home timelines in memory", {"CREATE TABLE home_timeline_stale (since BIGINT NOT NULL)"},
          {"CREATE TABLE home_timeline_stale (since BIGINT NOT NULL)"}},
+        // The relay claims a batch in a short transaction and publishes without holding a
+        // connection; a claim is a lease that ends at claimed_until (ms), so a relay that
+        // died mid-batch leaves its rows to the others once it ends (issue 22).
+        {5, "outbox claims", {"ALTER TABLE outbox ADD COLUMN claimed_until BIGINT"},
+         {"ALTER TABLE outbox ADD COLUMN claimed_until BIGINT"}},
     };
     return list;
 }

@@ -34,6 +34,29 @@ bool is_sql_error(const std::exception& e) noexcept {
     return dynamic_cast<const soci::soci_error*>(&e) != nullptr;
 }
 
+bool says_connection_lost(const std::exception& e) noexcept {
+    const auto* sql = dynamic_cast<const soci::soci_error*>(&e);
+    if (!sql) return false;
+    try {
+        if (sql->get_error_category() == soci::soci_error::connection_error) return true;
+        if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(sql)) {
+            const std::string state = pg->sqlstate();
+            if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" ||
+                state == "57P03")
+                return true;
+        }
+        // Never logged: the message may quote bound values.
+        const std::string& msg = sql->get_error_message();
+        for (const char* words :
+             {"server closed the connection", "no connection to the server",
+              "could not send data", "could not receive data", "connection to server",
+              "terminating connection", "Session is not connected"})
+            if (msg.find(words) != std::string::npos) return true;
+    } catch (...) {
+    }
+    return false;
+}
+
 std::string describe_error(const std::exception& e) {
     const auto* sql = dynamic_cast<const soci::soci_error*>(&e);
     if (!sql) return e.what();

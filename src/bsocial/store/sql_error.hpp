@@ -13,6 +13,11 @@ namespace bsocial::store {
 /// True for a SOCI (database) error.
 bool is_sql_error(const std::exception& e) noexcept;
 
+/// True when a database error says the connection to the server was lost or could not be
+/// made: category connection_error, a PostgreSQL SQLSTATE of class 08 or 57P01-57P03
+/// (shutdown, crash, starting up), or libpq's words for a closed connection.
+bool says_connection_lost(const std::exception& e) noexcept;
+
 /// For a database error: "sql_error category=<...> sqlite_code=<n>" or "... sqlstate=<5>",
 /// never its message. Any other exception: its what().
 std::string describe_error(const std::exception& e);

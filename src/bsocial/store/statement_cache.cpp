@@ -1,19 +1,41 @@
 #include "bsocial/store/statement_cache.hpp"
 
+#include <mutex>
 #include <stdexcept>
 
 namespace bsocial::store {
 
-statement_cache::statement_cache(std::vector<soci::session*> connections) {
-    for (soci::session* s : connections) connections_[s->get_backend()].pooled = s;
+void statement_cache::add(soci::session* pooled) {
+    std::unique_lock lock(registry_);
+    auto& c = connections_[pooled];
+    if (!c) c = std::make_unique<connection>();
+    c->pooled = pooled;
+}
+
+void statement_cache::forget(soci::session* pooled) { connection_of(*pooled).statements.clear(); }
+
+void statement_cache::remove(soci::session* pooled) {
+    std::unique_ptr<connection> gone;
+    {
+        std::unique_lock lock(registry_);
+        const auto it = connections_.find(pooled);
+        if (it == connections_.end()) return;
+        gone = std::move(it->second);
+        connections_.erase(it);
+    }
+}
+
+std::size_t statement_cache::prepared_on(soci::session* pooled) {
+    return connection_of(*pooled).statements.size();
 }
 
 statement_cache::connection& statement_cache::connection_of(soci::session& sql) {
-    // A session leased from the pool shares the pooled session's backend.
-    const auto it = connections_.find(sql.get_backend());
+    // Leases hand out the pooled session itself, so its address names the connection.
+    std::shared_lock lock(registry_);
+    const auto it = connections_.find(&sql);
     if (it == connections_.end())
-        throw std::logic_error("statement_cache: session is not from this database's pool");
-    return it->second;
+        throw std::logic_error("statement_cache: session is not from this database's pools");
+    return *it->second;
 }
 
 }  // namespace bsocial::store

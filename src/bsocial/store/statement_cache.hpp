@@ -3,15 +3,18 @@
 // longer to compile a feed page query than to run it, and PostgreSQL spends a round trip
 // on each prepare; the hot paths (authentication, the feed) keep their statements here.
 //
-// A cached statement belongs to one pooled connection, which one thread uses at a time,
-// so a cache needs no lock once built. It is built against the pool's own session (not
-// the per-request proxy), which outlives every request.
+// A cached statement belongs to one pooled connection, which one thread uses at a time
+// (the holder of its lease), so a connection's statements need no lock. The registry of
+// connections (every session_pool of the database adds its own) is read under a shared
+// lock. A connection that is reconnected first forgets its statements (they were prepared
+// on the old server connection and their destructors still talk to it).
 
 #include <soci/soci.h>
 
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -72,8 +75,18 @@ class cached_query {
 
 class statement_cache {
   public:
-    /// `connections`: the pool's sessions, each of which gets its own cache.
-    explicit statement_cache(std::vector<soci::session*> connections);
+    statement_cache() = default;
+    statement_cache(const statement_cache&) = delete;
+    statement_cache& operator=(const statement_cache&) = delete;
+
+    /// A pooled connection gets its own cache (session_pool, before it lends it out).
+    void add(soci::session* pooled);
+    /// Drops the statements of `pooled` (its holder only: before reconnecting it).
+    void forget(soci::session* pooled);
+    /// Drops `pooled` and its statements (its pool, when destroyed).
+    void remove(soci::session* pooled);
+    /// Statements prepared on `pooled` right now (tests).
+    std::size_t prepared_on(soci::session* pooled);
 
     /// Runs `text` with `values` on `sql`'s connection, preparing it the first time.
     template <class Row, class BindRow>
@@ -106,7 +119,8 @@ class statement_cache {
     };
     connection& connection_of(soci::session& sql);
 
-    std::unordered_map<const void*, connection> connections_;  // by SOCI backend
+    std::shared_mutex registry_;
+    std::unordered_map<const soci::session*, std::unique_ptr<connection>> connections_;
 };
 
 }  // namespace bsocial::store

@@ -32,7 +32,7 @@ wal_checkpointer::wal_checkpointer(database& db, const std::string& path,
         std::max<std::int64_t>(1, options_.max_wal_bytes / std::max<std::int64_t>(page_size, 1));
     // The pragma first: it installs SQLite's own hook, which ours then replaces.
     for (std::size_t i = 0; i < db.pool_size(); ++i) {
-        soci::session& pooled = db.pool().at(i);
+        soci::session& pooled = db.requests().at(i);
         pooled << sqlite_no_autocheckpoint_pragma;
         sqlite_api::sqlite3_wal_hook(
             handle_of(pooled),
@@ -51,7 +51,7 @@ wal_checkpointer::~wal_checkpointer() {
     }
     // SQLite's own checkpoints again (this also removes our hook).
     for (std::size_t i = 0; i < db_.pool_size(); ++i)
-        sqlite_api::sqlite3_wal_autocheckpoint(handle_of(db_.pool().at(i)),
+        sqlite_api::sqlite3_wal_autocheckpoint(handle_of(db_.requests().at(i)),
                                                static_cast<int>(options_.checkpoint_frames));
 }
 
