@@ -241,11 +241,7 @@ class Deployment:
             if rc != 0:
                 problems.append(f"{proc.name} exited {rc} after SIGTERM")
         for api in self.apis:
-            if api.proc is not None:
-                try:
-                    api.stop()
-                except AssertionError as e:
-                    problems.append(str(e)[:500])
+            problems += rs.stop_server(api)
         self.stack.stop_all()
         return problems
 
@@ -316,10 +312,7 @@ class Load:
     # -- the run ---------------------------------------------------------------------
     def start(self) -> "Load":
         self.t0 = time.monotonic()
-        for k in range(self.threads):
-            t = threading.Thread(target=self._worker, name=f"load-{k}", daemon=True)
-            t.start()
-            self._threads.append(t)
+        self._threads = rs.start_threads(self._worker, self.threads)
         return self
 
     def stop(self) -> None:
