@@ -18,13 +18,14 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
 
 .PHONY: help deps build build-app build-debug build-asan run test test-unit test-asan lint-openapi \
         bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry bench-connections clean stack-fetch format web test-reliability \
-        test-opensearch test-compose
+        test-faults test-opensearch test-compose
 
 help:
 	@echo "make run        build (release) and start bSocial on http://127.0.0.1:8080"
 	@echo "make test       build and run every test suite (unit, integration on SQLite and PostgreSQL, stack)"
 	@echo "make test-asan  the unit, SQLite, Kafka and notifier suites under ASan/UBSan"
 	@echo "make test-reliability  the fault runs F1-F7 (Kafka down, kill -9, leader kills...)"
+	@echo "make test-faults  PostgreSQL, Kafka, Elasticsearch, serve, notifier faults under 120 writes/s (2 APIs on PostgreSQL)"
 	@echo "make test-opensearch   the telemetry suite (queries, faults) against OpenSearch 2.19 instead of Elasticsearch 8"
 	@echo "make test-compose  build the images with podman, run compose.yaml (2 APIs behind nginx), check it, tear down"
 	@echo "make bench      seed 1M posts (cached), wrk scenarios on the release server, write docs/benchmarks.md"
@@ -138,6 +139,12 @@ test-opensearch: build-debug stack-fetch web
 # BSOCIAL_TEST_ENGINE=opensearch runs F5/F7 against OpenSearch instead of Elasticsearch.
 test-reliability: build-debug stack-fetch
 	BSOCIAL_BIN=$(CURDIR)/build/debug/bsocial $(PYTHON) -m pytest tests/reliability -q -s -p no:cacheprovider
+
+# Issue 22: the deployment a team runs (PostgreSQL, two `serve` with relays, notifier,
+# telemetry, Kafka, Elasticsearch) under >= 100 writes/s plus feed reads; one fault per
+# test, each prints `fault=... lost=0 duplicated=0 unavailable_s=X`. See tests/faults/README.md.
+test-faults: build-debug stack-fetch
+	BSOCIAL_BIN=$(CURDIR)/build/debug/bsocial $(PYTHON) -m pytest tests/faults -q -s -p no:cacheprovider
 
 # Issue 12: the Dockerfile and compose.yaml run for real with podman (no Docker engine here):
 # images built (Debian bases from mmdebstrap), the stack up with deploy/compose.test.yaml and

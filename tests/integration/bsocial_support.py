@@ -602,6 +602,17 @@ class ServerProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
 
+    def kill9(self) -> None:
+        """SIGKILL (a crash: no shutdown, nothing flushed); start() runs it again on the
+        same data dir (or database) and JWT secret, on a new port."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self._stderr_file.close()
+        if self in _RUNNING:
+            _RUNNING.remove(self)
+        self.proc = None
+
     def stop(self, check: bool = True) -> int | None:
         """SIGTERM, wait up to 10 s; with check, assert exit 0, one stdout line, no secret in log."""
         if self.proc is None:

@@ -30,8 +30,6 @@ from bsocial_support import (  # noqa: F401
     Client,
     ServerProcess,
     User,
-    _RECENTLY_STOPPED,
-    _RUNNING,
     hexid,
 )
 from bsocial_support import wait_until as shared_wait_until
@@ -167,14 +165,7 @@ class Pipeline:
 
     def kill9_api(self) -> None:
         """SIGKILL `bsocial serve` (and the relay inside it); bookkeeping as stop()."""
-        srv = self.api
-        assert srv.proc is not None
-        srv.proc.kill()
-        srv.proc.wait()
-        srv._stderr_file.close()
-        if srv in _RUNNING:
-            _RUNNING.remove(srv)
-        srv.proc = None
+        self.api.kill9()
 
     def restart_api(self) -> None:
         """Same data dir (or database) and JWT secret; `--port 0`, so a new port: the
@@ -244,16 +235,33 @@ class Pipeline:
         rc = self.notifier.stop()
         if rc != 0:
             problems.append(f"notifier exited {rc} after SIGTERM")
-        if self.api.proc is not None:
-            try:
-                self.api.stop()
-            except AssertionError as e:
-                problems.append(str(e)[:500])
+        problems += stop_server(self.api)
         self.stack.stop_all()
         return problems
 
 
+def stop_server(srv: ServerProcess) -> list[str]:
+    """SIGTERM with ServerProcess.stop's checks (exit 0, one stdout line, no secret in
+    the log); returns what failed, as text (nothing if it was not running)."""
+    if srv.proc is None:
+        return []
+    try:
+        srv.stop()
+    except AssertionError as e:
+        return [str(e)[:500]]
+    return []
+
+
 # --------------------------------------------------------------------------- load
+
+
+def start_threads(target, n: int, name: str = "load") -> list[threading.Thread]:
+    """n daemon threads running target(), started."""
+    threads = [threading.Thread(target=target, name=f"{name}-{k}", daemon=True)
+               for k in range(n)]
+    for t in threads:
+        t.start()
+    return threads
 
 
 @dataclass
@@ -360,10 +368,7 @@ class Load:
     # -- the run -------------------------------------------------------------------
     def start(self) -> "Load":
         self.t0 = time.monotonic()
-        for k in range(self.threads):
-            t = threading.Thread(target=self._worker, name=f"load-{k}", daemon=True)
-            t.start()
-            self._threads.append(t)
+        self._threads = start_threads(self._worker, self.threads)
         return self
 
     def progress(self) -> int:
