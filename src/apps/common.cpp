@@ -13,6 +13,7 @@
 
 #include "bsocial/auth/jwt_secret.hpp"
 #include "bsocial/core/random.hpp"
+#include "bsocial/store/database.hpp"
 
 namespace bsocial::apps {
 
@@ -93,7 +94,11 @@ std::string load_jwt_secret(const serve_config& config) {
             fail("the JWT secret file " + path.string() + ": " + *problem);
         return *secret;
     }
-    std::filesystem::create_directories(config.data_dir);
+    if (!std::filesystem::exists(config.data_dir)) {  // it will hold the secret: private
+        std::filesystem::create_directories(config.data_dir);
+        std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
+                                     std::filesystem::perm_options::replace);
+    }
     create_secret_file(path);
     if (auto secret = read_secret_file(path)) return *secret;
     fail("the JWT secret file " + path.string() + " vanished while starting");
@@ -114,14 +119,7 @@ http::server_options server_options_of(const serve_config& config) {
     return options;
 }
 
-std::string describe_db(const std::string& url) {
-    // Never log credentials: keep only the scheme and what follows '@'.
-    const auto at = url.find('@');
-    const auto scheme = url.find("://");
-    if (at != std::string::npos && scheme != std::string::npos)
-        return url.substr(0, scheme + 3) + "***" + url.substr(at);
-    return url;
-}
+std::string describe_db(const std::string& url) { return store::describe_url(url); }
 
 notify::hub_options hub_options_of(const serve_config& config) {
     notify::hub_options o;

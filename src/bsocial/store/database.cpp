@@ -1,6 +1,10 @@
 #include "bsocial/store/database.hpp"
 
+#include <fcntl.h>
 #include <soci/postgresql/soci-postgresql.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -56,6 +60,31 @@ void configure_sqlite_library() {
 void prepare_sqlite_session(soci::session& sql) {
     for (const char* pragma : sqlite_session_pragmas) sql << pragma;
 }
+
+/// The SQLite file holds e-mail addresses and password hashes: a new one is created
+/// readable by its owner only (SQLite gives its -wal and -shm files the same mode), and
+/// the directories made for it are 0700, whatever the umask. An existing file keeps the
+/// mode its operator gave it; one that others can read is logged.
+void create_private_sqlite_file(const std::string& path) {
+    namespace fs = std::filesystem;
+    const fs::path file(path);
+    if (const auto parent = file.parent_path(); !parent.empty() && !fs::exists(parent)) {
+        fs::create_directories(parent);
+        fs::permissions(parent, fs::perms::owner_all, fs::perm_options::replace);
+    }
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        ::fchmod(fd, 0600);  // the umask may have taken bits away, never added any
+        ::close(fd);
+        return;
+    }
+    std::error_code ec;
+    const auto perms = fs::status(file, ec).permissions();
+    if (!ec && (perms & (fs::perms::group_read | fs::perms::others_read)) != fs::perms::none)
+        spdlog::warn("module=store event=database_file_readable_by_others path={} "
+                     "hint=\"chmod 600 it (and its -wal, -shm files)\"",
+                     path);
+}
 }  // namespace
 
 database::database(const std::string& url, std::size_t pool_size)
@@ -64,8 +93,7 @@ database::database(const std::string& url, std::size_t pool_size)
         dialect_ = dialect::sqlite;
         configure_sqlite_library();
         const std::string path = url.substr(std::char_traits<char>::length(sqlite_prefix));
-        const auto parent = std::filesystem::path(path).parent_path();
-        if (!parent.empty()) std::filesystem::create_directories(parent);
+        if (path != ":memory:" && path.rfind("file:", 0) != 0) create_private_sqlite_file(path);
         connect_string_ = "db=\"" + path + "\" timeout=10";
         soci::session first(soci::sqlite3, connect_string_);
         first << sqlite_wal_pragma;
@@ -184,6 +212,37 @@ bool is_unique_violation(const std::exception& e) {
     return what.find("UNIQUE constraint failed") != std::string::npos ||  // SQLite
            what.find("duplicate key value") != std::string::npos ||       // PostgreSQL
            what.find("23505") != std::string::npos;
+}
+
+std::string describe_url(const std::string& url) {
+    std::string out = url;
+    // user:password@host -> user:***@host
+    const auto scheme = out.find("://");
+    const auto at = out.find('@');
+    if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
+        const auto colon = out.find(':', scheme + 3);
+        if (colon != std::string::npos && colon < at)
+            out.replace(colon + 1, at - colon - 1, "***");
+    }
+    // ?password=... or &password=... (any case) -> password=***
+    const auto query = out.find('?');
+    if (query == std::string::npos) return out;
+    std::size_t pos = query + 1;
+    while (pos < out.size()) {
+        const auto end = std::min(out.find('&', pos), out.size());
+        const auto eq = out.find('=', pos);
+        if (eq != std::string::npos && eq < end) {
+            std::string key = out.substr(pos, eq - pos);
+            for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            if (key == "password") {
+                out.replace(eq + 1, end - eq - 1, "***");
+                pos = eq + 1 + 3 + 1;
+                continue;
+            }
+        }
+        pos = end + 1;
+    }
+    return out;
 }
 
 }  // namespace bsocial::store

@@ -129,4 +129,8 @@ class write_transaction {
 /// True when the exception says a UNIQUE constraint was violated (both dialects).
 bool is_unique_violation(const std::exception& e);
 
+/// A database URL safe to log: the password of `user:password@` and the value of any
+/// `password=` parameter are masked ("***").
+std::string describe_url(const std::string& url);
+
 }  // namespace bsocial::store

@@ -1,0 +1,51 @@
+#include "bsocial/store/database.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "bsocial/core/random.hpp"
+
+namespace {
+namespace fs = std::filesystem;
+using namespace bsocial;
+
+mode_t mode_of(const fs::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 0777;
+}
+}  // namespace
+
+// Issue 24 item 6: the SQLite file (e-mails, password hashes), its WAL and the data
+// directory took the umask; now private whatever the umask.
+TEST(Database, NewSqliteFilesAndDirectoryArePrivateWhateverTheUmask) {
+    const fs::path root = fs::temp_directory_path() / ("bsocial-modes-" + random_hex(6));
+    const fs::path dir = root / "data";
+    const fs::path file = dir / "bsocial.db";
+    const mode_t old_umask = ::umask(0);  // the loosest: files 0666, directories 0777
+    {
+        store::database db("sqlite:" + file.string(), 1);
+        store::lease sql(db);
+        *sql << "CREATE TABLE t (x INTEGER)";
+        *sql << "INSERT INTO t (x) VALUES (1)";
+        EXPECT_EQ(mode_of(file), 0600u);
+        EXPECT_EQ(mode_of(fs::path(file.string() + "-wal")), 0600u);
+        EXPECT_EQ(mode_of(fs::path(file.string() + "-shm")), 0600u);
+        EXPECT_EQ(mode_of(dir), 0700u);
+    }
+    ::umask(old_umask);
+    fs::remove_all(root);
+}
+
+TEST(Database, DescribeUrlMasksPasswords) {
+    EXPECT_EQ(store::describe_url("postgresql://ada:s3cret@db:5432/bsocial"),
+              "postgresql://ada:***@db:5432/bsocial");
+    EXPECT_EQ(store::describe_url("postgresql://ada@db/bsocial?password=s3cret&sslmode=require"),
+              "postgresql://ada@db/bsocial?password=***&sslmode=require");
+    EXPECT_EQ(store::describe_url("postgresql://db/b?sslmode=require&PassWord=x&password=y"),
+              "postgresql://db/b?sslmode=require&PassWord=***&password=***");
+    EXPECT_EQ(store::describe_url("postgresql://db/bsocial"), "postgresql://db/bsocial");
+    EXPECT_EQ(store::describe_url("sqlite:data/bsocial.db"), "sqlite:data/bsocial.db");
+}
