@@ -503,7 +503,9 @@ export interface paths {
         };
         /**
          * Liveness probe
-         * @description 200 whenever the process is up and serving HTTP; checks no dependency.
+         * @description Liveness: 200 whenever the process is up and serving HTTP; checks no dependency, so
+         *     a database outage does not make an orchestrator restart a process that will
+         *     reconnect by itself. Route traffic on `/readyz`.
          */
         get: operations["getHealth"];
         put?: never;
@@ -523,9 +525,13 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description 200 when every dependency answers (each check is `"ok"`); otherwise 503 naming the
-         *     failing check(s) in `checks`. Only `"ok"` has a fixed meaning; the text of a
-         *     failing check is diagnostic.
+         * @description Readiness: 200 when the instance can serve, i.e. every dependency answers (each
+         *     check is `"ok"`; `database` is one `SELECT 1` round trip); otherwise 503 naming the
+         *     failing check(s) in `checks`, e.g. while the database is away, and 200 again once
+         *     it is back. Only `"ok"` has a fixed meaning; the text of a failing check is
+         *     diagnostic. Cheap enough to poll every second: the outbox backlog it reports is
+         *     counted up to 10,000 unsent rows (the exact figure is `/metrics`'
+         *     `bsocial_outbox_backlog`).
          */
         get: operations["getReadiness"];
         put?: never;
@@ -820,6 +826,14 @@ export interface components {
             /** @description One entry per dependency (e.g. `database`); `ok` or a failure description. */
             checks: {
                 [key: string]: string;
+            };
+            /**
+             * @description The instance's outbox relay: `relay` (`running` or `off`) and, with a relay,
+             *     `kafka`, `published_total`, `publish_lag_seconds`; `backlog` is the number of
+             *     unsent events counted up to 10,000 (null while the database is away).
+             */
+            outbox?: {
+                [key: string]: unknown;
             };
         };
         /** @description The user whose action caused the notification (the commenter). */
