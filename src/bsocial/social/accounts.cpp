@@ -14,20 +14,6 @@
 namespace bsocial::social {
 
 namespace {
-constexpr const char* count_username_sql = "SELECT COUNT(*) FROM users WHERE username = :u";
-constexpr const char* count_email_sql = "SELECT COUNT(*) FROM users WHERE email = :e";
-constexpr const char* insert_user_sql =
-    "INSERT INTO users (username, email, first_name, last_name, password_hash, created_at)"
-    " VALUES (:username, :email, :first_name, :last_name, :password_hash, :created_at)"
-    " RETURNING id";
-/// The users column list (social/sql.hpp), then the password hash.
-constexpr const char* find_login_by_username_sql =
-    "SELECT " BSOCIAL_USER_COLUMNS ", u.password_hash FROM users u WHERE u.username = :login";
-constexpr const char* find_login_by_email_sql =
-    "SELECT " BSOCIAL_USER_COLUMNS ", u.password_hash FROM users u WHERE u.email = :login";
-constexpr const char* find_user_by_username_sql =
-    "SELECT " BSOCIAL_USER_COLUMNS " FROM users u WHERE u.username = :u";
-
 const char* const invalid_credentials_message = "invalid login or password";
 
 events::user_fields fields_of(const user& u) { return {u.id, u.username, u.email}; }

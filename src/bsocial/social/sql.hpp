@@ -14,6 +14,22 @@ namespace bsocial::social {
 /// users aliased `u`: what detail::bind_user binds, in order.
 #define BSOCIAL_USER_COLUMNS "u.id, u.username, u.email, u.first_name, u.last_name, u.created_at"
 
+// ---- accounts: registration and credentials (accounts.cpp) ----
+inline constexpr const char* count_username_sql =
+    "SELECT COUNT(*) FROM users WHERE username = :u";
+inline constexpr const char* count_email_sql = "SELECT COUNT(*) FROM users WHERE email = :e";
+inline constexpr const char* insert_user_sql =
+    "INSERT INTO users (username, email, first_name, last_name, password_hash, created_at)"
+    " VALUES (:username, :email, :first_name, :last_name, :password_hash, :created_at)"
+    " RETURNING id";
+/// The users column list, then the password hash.
+inline constexpr const char* find_login_by_username_sql =
+    "SELECT " BSOCIAL_USER_COLUMNS ", u.password_hash FROM users u WHERE u.username = :login";
+inline constexpr const char* find_login_by_email_sql =
+    "SELECT " BSOCIAL_USER_COLUMNS ", u.password_hash FROM users u WHERE u.email = :login";
+inline constexpr const char* find_user_by_username_sql =
+    "SELECT " BSOCIAL_USER_COLUMNS " FROM users u WHERE u.username = :u";
+
 // ---- posts and comments (posts.cpp) ----
 inline constexpr const char* insert_post_sql =
     "INSERT INTO posts (user_id, content, created_at, comment_count)"
