@@ -22,26 +22,24 @@ bool all_digits(std::string_view s) {
            std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::optional<ip_address> parse_v4(std::string_view s) {
-    if (s.size() > 15) return std::nullopt;
+/// `s` as an address of family `AF` (inet_pton), `N` bytes, at most `max_length` long.
+template <int AF, std::size_t N>
+std::optional<std::array<std::uint8_t, N>> parse_bytes(std::string_view s, std::size_t max_length) {
+    if (s.size() > max_length) return std::nullopt;
     const std::string z(s);
-    in_addr a{};
-    if (::inet_pton(AF_INET, z.c_str(), &a) != 1) return std::nullopt;
-    ip_address out;
-    std::copy(v4_mapped_prefix.begin(), v4_mapped_prefix.end(), out.bytes.begin());
-    const auto* b = reinterpret_cast<const std::uint8_t*>(&a.s_addr);
-    std::copy(b, b + 4, out.bytes.begin() + 12);
+    std::array<std::uint8_t, N> out{};
+    if (::inet_pton(AF, z.c_str(), out.data()) != 1) return std::nullopt;
     return out;
 }
 
+std::optional<ip_address> parse_v4(std::string_view s) {
+    const auto b = parse_bytes<AF_INET, 4>(s, 15);
+    return b ? std::optional(ip_address::from_v4(*b)) : std::nullopt;
+}
+
 std::optional<ip_address> parse_v6(std::string_view s) {
-    if (s.size() > 45) return std::nullopt;
-    const std::string z(s);
-    in6_addr a{};
-    if (::inet_pton(AF_INET6, z.c_str(), &a) != 1) return std::nullopt;
-    ip_address out;
-    std::copy(a.s6_addr, a.s6_addr + 16, out.bytes.begin());
-    return out;
+    const auto b = parse_bytes<AF_INET6, 16>(s, 45);
+    return b ? std::optional(ip_address::from_v6(*b)) : std::nullopt;
 }
 
 ip_address masked(ip_address a, unsigned prefix) {
@@ -55,6 +53,15 @@ ip_address masked(ip_address a, unsigned prefix) {
 }
 
 }  // namespace
+
+ip_address ip_address::from_v4(const std::array<std::uint8_t, 4>& b) {
+    ip_address out;
+    std::copy(v4_mapped_prefix.begin(), v4_mapped_prefix.end(), out.bytes.begin());
+    std::copy(b.begin(), b.end(), out.bytes.begin() + 12);
+    return out;
+}
+
+ip_address ip_address::from_v6(const std::array<std::uint8_t, 16>& b) { return ip_address{b}; }
 
 bool ip_address::is_v4() const {
     return std::equal(v4_mapped_prefix.begin(), v4_mapped_prefix.end(), bytes.begin());

@@ -30,6 +30,10 @@ struct ip_address {
     /// port: "192.0.2.1:443", "[2001:db8::1]:443" (as some proxies write them). nullopt for
     /// anything else (names, zones, "unknown", blanks inside).
     static std::optional<ip_address> parse(std::string_view text);
+    /// From the 4 bytes of an IPv4 address / the 16 of an IPv6 one (network order); an
+    /// IPv4-mapped IPv6 address is then IPv4.
+    static ip_address from_v4(const std::array<std::uint8_t, 4>& bytes);
+    static ip_address from_v6(const std::array<std::uint8_t, 16>& bytes);
 
     friend bool operator==(const ip_address&, const ip_address&) = default;
 };

@@ -47,16 +47,8 @@ namespace {
 
 /// The peer as an ip_address (IPv4-mapped IPv6 peers become IPv4).
 ip_address peer_address(const asio::ip::address& a) {
-    ip_address out;
-    if (a.is_v4()) {
-        const auto v4 = a.to_v4().to_bytes();
-        out.bytes[10] = out.bytes[11] = 0xff;
-        std::copy(v4.begin(), v4.end(), out.bytes.begin() + 12);
-    } else {
-        const auto v6 = a.to_v6().to_bytes();
-        std::copy(v6.begin(), v6.end(), out.bytes.begin());
-    }
-    return out;
+    return a.is_v4() ? ip_address::from_v4(a.to_v4().to_bytes())
+                     : ip_address::from_v6(a.to_v6().to_bytes());
 }
 
 /// Cancels a connection's wait for its next request (it then closes). On its strand.
