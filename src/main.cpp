@@ -18,6 +18,7 @@
 #include "apps/notifier.hpp"
 #include "apps/seed.hpp"
 #include "apps/serve.hpp"
+#include "apps/settings_cli.hpp"
 #include "apps/telemetry.hpp"
 #include "bsocial/core/config.hpp"
 #include "bsocial/http/client_address.hpp"
@@ -37,7 +38,7 @@ void add_serve_options(CLI::App& cmd, bsocial::serve_config& c,
     cmd.add_option("--token-ttl", c.token_ttl_seconds, "token lifetime in seconds")
         ->envname("BSOCIAL_TOKEN_TTL_SECONDS");
     cmd.add_option("--login-max-failures", c.login_max_failures,
-                   "failed logins per identifier before 429 (4x per address)")
+                   "failed logins per account and client address before 429 (4x per address)")
         ->envname("BSOCIAL_LOGIN_MAX_FAILURES");
     cmd.add_option("--login-window", c.login_window_seconds, "failed-login window in seconds")
         ->envname("BSOCIAL_LOGIN_WINDOW_SECONDS");
@@ -172,6 +173,14 @@ int main(int argc, char** argv) {
         "notifier", "turn comments on Kafka into notifications; serve claim, history, WebSocket");
     add_serve_options(*notifier, notifier_config, "BSOCIAL_NOTIFIER_PORT");
 
+    // Issue 24 (accounts-security): the failed-login ceiling and /metrics access (module-owned
+    // settings), and `bsocial admin`.
+    bsocial::apps::serve_security security;
+    bsocial::apps::bind_settings(*serve, security.logins);
+    bsocial::apps::bind_settings(*serve, security.metrics);
+    bsocial::api::metrics_access notifier_metrics;
+    bsocial::apps::bind_settings(*notifier, notifier_metrics);
+
     // Services with their own configuration register their subcommands here; the one
     // chosen on the command line leaves its entry point in `chosen`.
     std::function<int()> chosen;
@@ -191,12 +200,15 @@ int main(int argc, char** argv) {
     };
     try {
         if (*serve)
-            return run(config, [&analytics](const bsocial::serve_config& c) {
-                return bsocial::apps::run_serve(c, analytics);
+            return run(config, [&analytics, &security](const bsocial::serve_config& c) {
+                return bsocial::apps::run_serve(c, analytics, security);
             });
         if (*migrate) return run(config, bsocial::apps::run_migrate);
         if (*relay) return run(config, bsocial::apps::run_relay);
-        if (*notifier) return run(notifier_config, bsocial::apps::run_notifier);
+        if (*notifier)
+            return run(notifier_config, [&notifier_metrics](const bsocial::serve_config& c) {
+                return bsocial::apps::run_notifier(c, notifier_metrics);
+            });
         if (chosen) return chosen();
     } catch (const std::exception& e) {
         spdlog::critical("module=main event=fatal error=\"{}\"", e.what());

@@ -19,7 +19,8 @@
 
 namespace bsocial::apps {
 
-int run_notifier(const serve_config& config) {
+int run_notifier(const serve_config& config, const api::metrics_access& metrics) {
+    metrics.validate();
     if (config.kafka_brokers.empty())
         throw std::invalid_argument(
             "the notifier needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
@@ -64,6 +65,7 @@ int run_notifier(const serve_config& config) {
                                  "WebSockets open on this process.",
                                  static_cast<double>(pushes.connected()));
     };
+    ops_extras.access = metrics;
     api::ops_handler ops(db, stats,
                          {{"kafka",
                            [&consumer] {

@@ -178,8 +178,11 @@ int run_migrate(const serve_config& config) {
     return 0;
 }
 
-int run_serve(const serve_config& config, const analytics::settings& analytics_settings) {
+int run_serve(const serve_config& config, const analytics::settings& analytics_settings,
+              const serve_security& security) {
     analytics_settings.validate();
+    security.logins.validate();
+    security.metrics.validate();
     stop_signals signals;  // before any thread exists (the hasher's, librdkafka's...)
     init_crypto();
     const system_clock clock;
@@ -188,12 +191,14 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     // Argon2id on its own pool with a bounded queue (docs/security.md, item 1).
     auth::password_hasher hasher(
         {.threads = config.hash_threads, .queue_bound = config.hash_queue});
-    // Per address 4x the per-account limit: several people may share one address (NAT).
+    // Failed logins: per (account, address), per address (4x: several people may share
+    // one address behind NAT) and a much higher per-account ceiling that slows, never locks
+    // (auth/login_guard.hpp).
     const auto keys = static_cast<std::size_t>(config.login_throttle_keys);
-    auth::login_throttle per_login(clock, config.login_max_failures, config.login_window_seconds,
-                                   keys);
-    auth::login_throttle per_address(clock, 4 * config.login_max_failures,
-                                     config.login_window_seconds, keys);
+    auth::login_guard logins(clock, {.max_failures = config.login_max_failures,
+                                     .window_seconds = config.login_window_seconds,
+                                     .capacity = keys,
+                                     .limits = security.logins});
     auth::rate_limiter registrations(clock, config.registrations_per_minute,
                                      config.registration_burst, keys);
 
@@ -208,7 +213,7 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     if (db.kind() == store::dialect::sqlite)
         checkpointer = std::make_unique<store::wal_checkpointer>(db, sqlite_path_of(db_url));
 
-    social::accounts accounts(db, hasher, per_login, per_address, registrations, common, clock);
+    social::accounts accounts(db, hasher, logins, registrations, common, clock);
     // SQLite: the home timelines live in memory (one serve per database file); on
     // PostgreSQL, shared by every instance, in the database (docs/feed.md).
     std::unique_ptr<social::feed_storage_lock> feed_lock;
@@ -281,6 +286,7 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     } else {
         ops_extras.outbox_details = [] { return boost::json::object{{"relay", "off"}}; };
     }
+    ops_extras.access = security.metrics;
     api::ops_handler ops_h(db, stats, {}, std::move(ops_extras));
 
     // Notification delivery is mounted here too, so the browser has one origin; the
