@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "apps/admin.hpp"
 #include "apps/notifier.hpp"
 #include "apps/seed.hpp"
 #include "apps/serve.hpp"
@@ -173,6 +174,12 @@ int main(int argc, char** argv) {
         "notifier", "turn comments on Kafka into notifications; serve claim, history, WebSocket");
     add_serve_options(*notifier, notifier_config, "BSOCIAL_NOTIFIER_PORT");
 
+    // Services with their own configuration register their subcommands here; the one
+    // chosen on the command line leaves its entry point in `chosen`.
+    std::function<int()> chosen;
+    bsocial::apps::add_telemetry_commands(app, chosen);
+    bsocial::apps::add_seed_command(app, config, chosen);
+
     // Issue 24 (accounts-security): the failed-login ceiling and /metrics access (module-owned
     // settings), and `bsocial admin`.
     bsocial::apps::serve_security security;
@@ -180,12 +187,7 @@ int main(int argc, char** argv) {
     bsocial::apps::bind_settings(*serve, security.metrics);
     bsocial::api::metrics_access notifier_metrics;
     bsocial::apps::bind_settings(*notifier, notifier_metrics);
-
-    // Services with their own configuration register their subcommands here; the one
-    // chosen on the command line leaves its entry point in `chosen`.
-    std::function<int()> chosen;
-    bsocial::apps::add_telemetry_commands(app, chosen);
-    bsocial::apps::add_seed_command(app, config, chosen);
+    bsocial::apps::add_admin_command(app, config, chosen);
 
     CLI11_PARSE(app, argc, argv);
 

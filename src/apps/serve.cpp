@@ -139,6 +139,31 @@ std::string relay_metrics(const outbox::relay_status& s) {
 }  // namespace
 
 namespace {
+/// One line per BSOCIAL_ADMINS name: granted, decided before, or a warning that nobody
+/// holds it (registering it later grants nothing).
+void log_admin_bootstrap(const std::vector<sessions::bootstrap_outcome>& outcomes) {
+    using kind = sessions::bootstrap_outcome::kind;
+    for (const auto& o : outcomes) {
+        switch (o.what) {
+            case kind::granted:
+                spdlog::info("module=sessions event=admin_bootstrap_granted username={} account={}",
+                             o.username, o.account_id.value_or(0));
+                break;
+            case kind::already_decided:
+                spdlog::info("module=sessions event=admin_bootstrap_already_decided username={} "
+                             "(bsocial admin list shows who holds the role)",
+                             o.username);
+                break;
+            case kind::nobody_holds_it:
+                spdlog::warn("module=sessions event=admin_bootstrap_unknown_name username={} "
+                             "action=none (BSOCIAL_ADMINS grants only accounts that exist when a "
+                             "name is first listed; register it, then run: bsocial admin grant {})",
+                             o.username, o.username);
+                break;
+        }
+    }
+}
+
 /// On PostgreSQL, a LISTEN that nudges `relay` when another process wrote events; null on
 /// SQLite (one process: its writes nudge the relay directly).
 std::unique_ptr<store::pg_wakeup> relay_wakeup_of(const store::database& db,
@@ -264,7 +289,10 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
         relay_doorbell = std::make_unique<store::pg_doorbell>(db_url, outbox::relay_channel);
 
     http::metrics stats;
-    const sessions::roles roles(config.admins);
+    // Administrators are accounts (sessions/roles.hpp): BSOCIAL_ADMINS only bootstraps them,
+    // each name decided once, at the first start that lists it.
+    log_admin_bootstrap(sessions::bootstrap_admins(db, config.admins, clock.now_ms()));
+    const sessions::roles roles(db);
     api::sessions_handler sessions_h(accounts, sessions, auth);
     api::users_handler users_h(accounts, graph, auth, roles);
     api::posts_handler posts_h(posts, auth);
@@ -334,7 +362,7 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     analytics::add_analytics_routes(router, analytics_h);
     spdlog::info("module=serve event=analytics search_engine={} admins={}",
                  analytics_settings.configured() ? "configured" : "none (analytics answer 503)",
-                 roles.admins().size());
+                 roles.admin_count());
 
     auto options = server_options_of(config);
     // The SQL pool has a thread per database connection. Requests waiting for a password

@@ -142,6 +142,20 @@ std::vector<std::string> timeline_tables(bool sqlite) {
     };
 }
 
+std::vector<std::string> account_role_tables() {
+    return {
+        "CREATE TABLE account_roles ("
+        " user_id BIGINT NOT NULL REFERENCES users(id),"
+        " role TEXT NOT NULL CHECK (role IN ('admin')),"
+        " granted_at BIGINT NOT NULL,"
+        " PRIMARY KEY (user_id, role))",
+        "CREATE TABLE admin_bootstrap ("
+        " username TEXT PRIMARY KEY,"
+        " user_id BIGINT REFERENCES users(id),"
+        " decided_at BIGINT NOT NULL)",
+    };
+}
+
 const std::vector<migration>& all_migrations() {
     static const std::vector<migration> list = {
         {1, "core tables", core_tables("INTEGER PRIMARY KEY"),
@@ -157,6 +171,9 @@ const std::vector<migration>& all_migrations() {
         // died mid-batch leaves its rows to the others once it ends (issue 22).
         {5, "outbox claims", {"ALTER TABLE outbox ADD COLUMN claimed_until BIGINT"},
          {"ALTER TABLE outbox ADD COLUMN claimed_until BIGINT"}},
+        // Administrators are accounts (issue 24, item 1): roles by account id, and the names
+        // BSOCIAL_ADMINS listed, each decided once (user_id NULL: nobody held it then).
+        {6, "account roles", account_role_tables(), account_role_tables()},
     };
     return list;
 }
