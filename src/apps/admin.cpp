@@ -6,8 +6,10 @@
 
 #include "apps/common.hpp"
 #include "bsocial/core/clock.hpp"
+#include "bsocial/core/text.hpp"
 #include "bsocial/core/time_format.hpp"
 #include "bsocial/sessions/roles.hpp"
+#include "bsocial/social/validation.hpp"
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::apps {
@@ -40,7 +42,8 @@ int run_admin(const serve_config& config, const admin_request& req) {
     const bool grant = req.action == "grant";
     const auto result = grant ? sessions::grant_admin(db, req.username, system_clock().now_ms(), &id)
                               : sessions::revoke_admin(db, req.username, &id);
-    const char* name = req.username.c_str();
+    const std::string username = ascii_lower(social::trim(req.username));  // as stored
+    const char* name = username.c_str();
     switch (result) {
         case sessions::role_change::done:
             std::printf(grant ? "granted: %s (account %lld) is now an administrator in %s\n"
