@@ -14,7 +14,7 @@ import pytest
 
 from bsocial_support import hexid
 from conftest import REPO
-from conftest import ADMIN
+from conftest import ADMIN, make_admin
 from telemetry_support import (
     SqlTruth,
     db_url_of,
@@ -44,7 +44,8 @@ def world(stack, server, client, make_telemetry):
     for name in ("alice", "bob", "carol", "dave"):
         users[name] = client.new_user(username=f"{name}_{hexid(3)}")  # one login each
     users["erin"] = client.register(username=f"erin_{hexid(3)}")       # never logs in
-    users["admin"] = client.new_user(username=ADMIN)  # BSOCIAL_ADMINS; one login
+    users["admin"] = client.new_user(username=ADMIN)  # one login
+    make_admin(server, client, users["admin"])
     client.login(users["alice"])
     client.login(users["alice"], login=users["alice"].email)  # 3 logins, one user
     client.login(users["bob"])                                  # 2 logins
@@ -226,7 +227,7 @@ def test_indices_refresh_every_500ms(world, stack):
 
 
 # ------------------------------------------------------------------ the analytics API
-# GET /api/v1/analytics/* on the module's server (BSOCIAL_ADMINS=analyst, the module's search
+# GET /api/v1/analytics/* on the module's server (analyst, made admin by make_admin; its search
 # engine): the same rows as `bsocial query --json`, for administrators only.
 
 ANALYTICS = ("/api/v1/analytics/logins", "/api/v1/analytics/top-posts",
@@ -358,10 +359,11 @@ def test_api_503_without_a_search_engine_and_nothing_else_breaks(world, tmp_path
                  "the search engine is unreachable")]
     for env, why in variants:
         srv = ServerProcess(workdir=tmp_path_factory.mktemp("nosearch"),
-                            env_overrides={"BSOCIAL_ADMINS": ADMIN, **env}).start()
+                            env_overrides=env).start()
         try:
             c = AnalyticsClient(srv)
             admin = c.new_user(username=ADMIN)
+            make_admin(srv, c, admin)
             for path in ANALYTICS:
                 t0 = time.monotonic()
                 r = c.get(path, token=admin.token)
