@@ -17,9 +17,10 @@ inline constexpr const char* revoke_token =
     "INSERT INTO revoked_tokens (jti, expires_at) VALUES (:jti, :expires_at)"
     " ON CONFLICT (jti) DO NOTHING";
 
-/// Binds (:now) in seconds: revocations of tokens that expired anyway.
+/// Binds (:before) in seconds: revocations of tokens that expired before it anyway (the
+/// caller keeps a margin for clock skew).
 inline constexpr const char* prune_revoked_tokens =
-    "DELETE FROM revoked_tokens WHERE expires_at < :now";
+    "DELETE FROM revoked_tokens WHERE expires_at < :before";
 
 /// Binds (:now) in seconds: the revoked tokens still valid (few: logouts within one
 /// token lifetime).
