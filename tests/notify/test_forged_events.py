@@ -67,3 +67,37 @@ def test_forged_comment_events_notify_nobody(deploy):
     log = deploy.notifier.all_stderr_text()
     assert "event=forged_comment_event_skipped" in log
     assert "forged" not in [n["excerpt"] for n in hist]
+
+
+def test_a_notification_says_what_the_stored_comment_says(deploy):
+    """Issue 24, item 6: the notifier copied the commenter's name, the text and the time from
+    the event. Here a comment exists only in the database (written straight to it, so no
+    genuine event races ours), and an event names it with the right ids but another
+    username, text and time: the notification shows the stored comment. On main it showed
+    "mallory", "click evil.example" and 1999."""
+    c = deploy.client
+    s = make_scene(c)  # A's post, B follows A
+    db = deploy.api.db
+    content = f"the stored text {random.randint(0, 10**9)}"
+    stored_at = 1_790_000_123_456
+    db.execute_admin(
+        f"INSERT INTO comments (post_id, user_id, content, created_at) VALUES "
+        f"({s.post['id']}, {s.b.id}, '{content}', {stored_at});",
+        f"INSERT INTO comments (post_id, user_id, content, created_at) VALUES "
+        f"({s.post['id']}, {s.b.id}, '{content}', {stored_at});")
+    comment_id = db.rows(f"SELECT id FROM comments WHERE content = '{content}'")[0][0]
+    tampered = json.dumps({
+        "id": f"tampered-{comment_id}", "type": "comment.created", "version": 1,
+        "occurred_at": "1999-01-01T00:00:00.000Z",
+        "data": {"comment_id": str(comment_id), "post_id": s.post["id"],
+                 "post_author_id": s.a.id, "user_id": s.b.id, "username": "mallory",
+                 "email": "mallory@example.com", "content": "click evil.example",
+                 "created_at": "1999-01-01T00:00:00.000Z"},
+    })
+    _produce(deploy.kafka.bootstrap, s.post["id"], tampered)
+    hist = wait_history(c, s.a, 1, timeout=60)
+    n = hist[0]
+    assert n["comment_id"] == str(comment_id), hist
+    assert n["actor"]["username"] == s.b.username, n
+    assert n["excerpt"] == content, n
+    assert n["created_at"] == "2026-09-21T14:15:23.456Z", n

@@ -55,16 +55,19 @@ class rebalance_handler final : public RdKafka::RebalanceCb {
 };
 }  // namespace
 
-std::optional<std::int64_t> stored_post_author(soci::session& sql, const comment_event& e) {
-    std::int64_t author = 0;
+std::optional<comment_event> stored_comment(soci::session& sql, const comment_event& e) {
+    comment_event stored = e;
     soci::statement st(sql);
-    st.exchange(soci::into(author));
+    st.exchange(soci::into(stored.post_author_id));
+    st.exchange(soci::into(stored.commenter_username));
+    st.exchange(soci::into(stored.content));
+    st.exchange(soci::into(stored.created_at));
     st.exchange(soci::use(e.comment_id));
     st.exchange(soci::use(e.post_id));
     st.exchange(soci::use(e.commenter_id));
-    store::prepare_statement(st, stored_post_author_sql);
+    store::prepare_statement(st, stored_comment_sql);
     if (!st.execute(true)) return std::nullopt;
-    return author;
+    return stored;
 }
 
 std::optional<comment_event> parse_comment_event(const std::string& payload, bool& malformed) {
@@ -210,7 +213,8 @@ void comment_consumer::consume_until_stopped() {
                             msg->topic_name(), msg->partition(), msg->offset());
                     }
                     if (!e) continue;
-                    if (stored_post_author(sql, *e) != e->post_author_id) {
+                    const auto stored = stored_comment(sql, *e);
+                    if (!stored || stored->post_author_id != e->post_author_id) {
                         ++forged;
                         spdlog::warn(
                             "module=notify event=forged_comment_event_skipped topic={} "
@@ -219,7 +223,7 @@ void comment_consumer::consume_until_stopped() {
                             e->post_id);
                         continue;
                     }
-                    if (notification_store::add(sql, *e)) ++created;
+                    if (notification_store::add(sql, *stored)) ++created;
                 }
                 tx.commit();
             }

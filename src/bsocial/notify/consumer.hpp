@@ -4,10 +4,11 @@
 // handled in small batches: rows inserted in one transaction, then the offsets committed
 // (after the store, so a crash re-reads; the UNIQUE comment id makes that harmless).
 //
-// The event is not trusted for who gets notified: the recipient is the post's author as
-// the database has it (docs/security.md, item 8). An event whose comment does not exist,
-// or whose post_author_id is not the author of that post, is skipped, logged and counted
-// (`forged`).
+// The event is not trusted for who gets notified nor for what they read: the recipient is
+// the post's author as the database has it (docs/security.md, item 8), and the commenter's
+// name, the excerpt and the time come from the stored comment (issue 24, item 6). An event
+// whose comment does not exist, or whose post_author_id is not the author of that post, is
+// skipped, logged and counted (`forged`).
 //
 // Lifecycle (core/worker_thread.hpp): construct -> start() (own thread) -> stop()
 // (finishes the batch, commits, closes the consumer). counters() is thread-safe. An
@@ -48,9 +49,10 @@ struct consumer_counters {
     bool assigned = false;           ///< partitions assigned (the group is joined)
 };
 
-/// The author of the post a comment is on, as stored: nullopt when no comment has this id,
-/// post and commenter.
-std::optional<std::int64_t> stored_post_author(soci::session& sql, const comment_event& e);
+/// The comment `e` names as the database has it: `e`'s ids with the stored post author,
+/// commenter username, content and time; nullopt when no comment has this id, post and
+/// commenter. The event's own copies of those are never used (issue 24, item 6).
+std::optional<comment_event> stored_comment(soci::session& sql, const comment_event& e);
 
 /// Parses a comment.created envelope; nullopt for anything else (other types are skipped,
 /// malformed ones count as poison).
