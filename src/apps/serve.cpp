@@ -73,7 +73,11 @@ std::string fanout_metrics(const social::fanout_status& s, std::int64_t backlog)
            prometheus_metric(
                "bsocial_timeline_fanout_lag_seconds", "gauge",
                "Post created -> in its followers' timelines, newest of the last batch.",
-               s.last_lag_seconds);
+               s.last_lag_seconds) +
+           prometheus_metric("bsocial_timeline_fanout_parked_total", "counter",
+                             "Posts given up on after retries of a permanent database error "
+                             "(rows in timeline_fanout_parked).",
+                             static_cast<double>(s.parked_total));
 }
 
 /// "sqlite:<path>" -> "<path>".

@@ -52,4 +52,10 @@ inline constexpr const char* stored_comment_sql =
     " JOIN posts p ON p.id = c.post_id JOIN users u ON u.id = c.user_id"
     " WHERE c.id = :comment_id AND c.post_id = :post_id AND c.user_id = :user_id";
 
+// A message given up on after bounded retries of a permanent database error (consumer.cpp).
+inline constexpr const char* park_message_sql =
+    "INSERT INTO parked_messages (consumer, topic, kafka_partition, kafka_offset, reason, payload,"
+    " parked_at) VALUES (:consumer, :topic, :partition, :offset, :reason, :payload, :parked_at)"
+    " ON CONFLICT (consumer, topic, kafka_partition, kafka_offset) DO NOTHING";
+
 }  // namespace bsocial::notify
