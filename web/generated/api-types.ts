@@ -1059,7 +1059,9 @@ export interface components {
         AnalyticsDays: number;
         /**
          * @description The time zone that defines a calendar day: an IANA name (`Europe/Paris`, `UTC`) or
-         *     an offset (`+02:00`). Default `UTC`. An unknown zone → 400 `bad_request`.
+         *     an offset (`+02:00`). Default `UTC`. The pattern is the shape; a name must also be
+         *     a zone of the server's IANA database (not `posix/…`, `right/…`, `posixrules`,
+         *     `localtime` or `Factory`): an unknown zone → 400 `bad_request`.
          * @example Europe/Paris
          */
         AnalyticsTz: string;
@@ -1885,7 +1887,9 @@ export interface operations {
                 days?: components["parameters"]["AnalyticsDays"];
                 /**
                  * @description The time zone that defines a calendar day: an IANA name (`Europe/Paris`, `UTC`) or
-                 *     an offset (`+02:00`). Default `UTC`. An unknown zone → 400 `bad_request`.
+                 *     an offset (`+02:00`). Default `UTC`. The pattern is the shape; a name must also be
+                 *     a zone of the server's IANA database (not `posix/…`, `right/…`, `posixrules`,
+                 *     `localtime` or `Factory`): an unknown zone → 400 `bad_request`.
                  * @example Europe/Paris
                  */
                 tz?: components["parameters"]["AnalyticsTz"];
@@ -1923,7 +1927,9 @@ export interface operations {
                 days?: components["parameters"]["AnalyticsDays"];
                 /**
                  * @description The time zone that defines a calendar day: an IANA name (`Europe/Paris`, `UTC`) or
-                 *     an offset (`+02:00`). Default `UTC`. An unknown zone → 400 `bad_request`.
+                 *     an offset (`+02:00`). Default `UTC`. The pattern is the shape; a name must also be
+                 *     a zone of the server's IANA database (not `posix/…`, `right/…`, `posixrules`,
+                 *     `localtime` or `Factory`): an unknown zone → 400 `bad_request`.
                  * @example Europe/Paris
                  */
                 tz?: components["parameters"]["AnalyticsTz"];
