@@ -12,10 +12,10 @@ function authShell(title: string, subtitle: string, ...body: Node[]): HTMLElemen
     h(
       'div',
       { class: 'auth-intro' },
-      h('h1', { class: 'auth-brand' }, 'bSocial'),
+      h('p', { class: 'auth-brand' }, 'bSocial'),
       h('p', { class: 'muted' }, 'Share what you are working on, follow the people you care about.'),
     ),
-    h('div', { class: 'card auth-card' }, h('h2', null, title), h('p', { class: 'muted' }, subtitle), ...body),
+    h('div', { class: 'card auth-card' }, h('h1', null, title), h('p', { class: 'muted' }, subtitle), ...body),
   );
 }
 
