@@ -5,6 +5,7 @@ import { api, ApiError, setUnauthorizedHandler, type Notification, type User } f
 import type { Ctx, PublicCtx, ToastKind } from './ctx';
 import { avatar, byId, clear, h, replace } from './dom';
 import { NotificationCenter } from './notifications';
+import { renderAnalyticsPost } from './views/analytics-post';
 import { renderLogin, renderRegister } from './views/auth';
 import { renderFeed } from './views/feed';
 import { renderNotifications } from './views/notifications';
@@ -40,7 +41,10 @@ const renderAnalyticsLazily: View = (root, ctx) => {
   };
 };
 /** Routes of administrators only; to anyone else they do not exist ("Page not found"). */
-const adminRoutes: [RegExp, View][] = [[/^\/analytics$/, renderAnalyticsLazily]];
+const adminRoutes: [RegExp, View][] = [
+  [/^\/analytics$/, renderAnalyticsLazily],
+  [/^\/analytics\/post\/(\d+)$/, renderAnalyticsPost],
+];
 
 export class App {
   private me: User | null = null;
@@ -297,7 +301,7 @@ export class App {
       path === '/' || path === '/feed' ? 'feed'
       : path.startsWith('/people') ? 'people'
       : path.startsWith('/notifications') ? 'notifications'
-      : path === '/analytics' ? 'analytics'
+      : path.startsWith('/analytics') ? 'analytics'
       : this.me && (path === `/u/${this.me.username}` || path.startsWith(`/u/${this.me.username}/`)) ? 'me'
       : '';
     for (const a of this.topbar.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {
