@@ -60,7 +60,8 @@ export function renderLogin(root: HTMLElement, ctx: PublicCtx): void {
       h('p', { class: 'auth-switch' }, 'New to bSocial? ', h('a', { href: '#/register', id: 'to-register' }, 'Create an account')),
     ),
   );
-  login.input.focus();
+  // No autofocus: the app shell focuses the page's heading on a route change, and a fresh
+  // load leaves the focus at the document's start (skip link first; issue 28).
 }
 
 export function renderRegister(root: HTMLElement, ctx: PublicCtx): void {
@@ -131,7 +132,7 @@ export function renderRegister(root: HTMLElement, ctx: PublicCtx): void {
       h('p', { class: 'auth-switch' }, 'Already have an account? ', h('a', { href: '#/login', id: 'to-login' }, 'Log in')),
     ),
   );
-  f.first_name.input.focus();
+  // No autofocus (see renderLogin).
 }
 
 function sentence(s: string): string {

@@ -23,7 +23,7 @@ export function renderProfile(root: HTMLElement, ctx: Ctx, params: string[]): vo
         h(
           'div',
           { class: 'card empty' },
-          h('h3', null, `Follow @${profile.user.username} to see their posts`),
+          h('h2', null, `Follow @${profile.user.username} to see their posts`),
           h('p', { class: 'muted' }, 'Posts are shared with followers only.'),
         ),
       );
