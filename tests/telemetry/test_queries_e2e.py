@@ -405,7 +405,11 @@ def test_browser_analytics_page(world, client, tmp_path_factory):
               "todayLogins": logins["days"][-1]["logged_in_users"],
               "ranking": [p["post_id"] for d in top["days"] if d["day"] == today for p in d["posts"]],
               "user": u["alice"].username, "best": world["posts"]["A1"]["id"],
-              "worst": world["posts"]["A4"]["id"]}
+              "worst": world["posts"]["A4"]["id"],
+              # issue 28: every post with one comment; one post and no comment; unknown
+              "tie": {"user": u["dave"].username, "oldest": world["posts"]["D1"]["id"],
+                      "newest": world["posts"]["D11"]["id"]},
+              "single": {"user": u["carol"].username, "post": world["posts"]["C1"]["id"]}}
     shots = (REPO / "tests/web/screenshots" if os.environ.get("BSOCIAL_KEEP_SCREENSHOTS") == "1"
              else tmp_path_factory.mktemp("analytics-shots"))
     env = {**os.environ, "BSOCIAL_WEB_URL": client.server.base_url,
