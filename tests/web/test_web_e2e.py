@@ -13,7 +13,9 @@ The test builds nothing: it expects `web/dist` (npm --prefix web run build) and
 then runs tests/web/journey.mjs (Node + playwright-core + Chromium) against the api's
 origin (and proxy_journey.mjs through the project's nginx conf in front of it, see
 test_browser_through_nginx): two people register, log in, follow, post, comment; the notification reaches the
-other browser live over the WebSocket. Screenshots land in the test's tmp dir
+other browser live over the WebSocket; tests/web/a11y.mjs (test_accessibility_through_nginx):
+axe-core on every main page and the keyboard checks; test_static_files_gzip: the build's
+gzip files, directly and through nginx. Screenshots land in the test's tmp dir
 (printed at the end; keep them with `--basetemp DIR`).
 
 Environment: BSOCIAL_BIN (default <repo>/build/debug/bsocial), CHROMIUM (default
