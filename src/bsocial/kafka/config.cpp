@@ -23,7 +23,14 @@ std::unique_ptr<RdKafka::Conf> make_conf(const client_security& security, settin
 
 error_log::error_log(std::string client, const client_security& security,
                      std::chrono::seconds quiet)
-    : client_(std::move(client)), as_(security.describe_for_log()), quiet_(quiet) {}
+    : client_(std::move(client)), as_(security.describe_for_log()), quiet_(quiet) {
+    // librdkafka before 2.6.1 answers SCRAM with a final message that Kafka 4.x brokers
+    // refuse as "invalid credentials" even when they are right (confluentinc/librdkafka#4895).
+    if (security.mechanism.rfind("SCRAM", 0) == 0 && RdKafka::version() < 0x020601ff)
+        hint_ = " hint=\"librdkafka " + RdKafka::version_str() +
+                " SCRAM is refused by Kafka 4.x brokers even with the right password (fixed in "
+                "2.6.1): use BSOCIAL_KAFKA_SASL_MECHANISM=PLAIN over sasl_ssl\"";
+}
 
 void error_log::event_cb(RdKafka::Event& event) { report(event); }
 
@@ -49,8 +56,8 @@ void error_log::report(RdKafka::Event& event) {
     if (refused)
         spdlog::error(
             "module=kafka event=broker_refused_credentials client={} as=\"{}\" cause=\"{}\" "
-            "action=retry",
-            client_, as_, text);
+            "action=retry{}",
+            client_, as_, text, hint_);
     else
         spdlog::warn("module=kafka event=broker_error client={} error=\"{}\"{}", client_, text,
                      event.fatal() ? " fatal=true" : "");

@@ -55,6 +55,7 @@ class error_log final : public RdKafka::EventCb {
   private:
     std::string client_;
     std::string as_;
+    std::string hint_;  ///< added to a refusal when the cause may be the client library
     std::chrono::seconds quiet_;
     mutable std::mutex mutex_;
     std::string last_error_;

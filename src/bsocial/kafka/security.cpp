@@ -26,7 +26,7 @@ void client_security::validate() const {
             "Kafka security protocol must be plaintext, ssl, sasl_plaintext or sasl_ssl "
             "(BSOCIAL_KAFKA_SECURITY_PROTOCOL)");
     require(mechanism == "SCRAM-SHA-512" || mechanism == "SCRAM-SHA-256" || mechanism == "PLAIN",
-            "Kafka SASL mechanism must be SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN "
+            "Kafka SASL mechanism must be PLAIN, SCRAM-SHA-512 or SCRAM-SHA-256 "
             "(BSOCIAL_KAFKA_SASL_MECHANISM)");
     if (uses_sasl(p)) {
         require(!user.empty(), "Kafka " + p + " needs a user (BSOCIAL_KAFKA_USER)");
@@ -37,7 +37,8 @@ void client_security::validate() const {
                     ": set BSOCIAL_KAFKA_SECURITY_PROTOCOL=sasl_ssl (or sasl_plaintext)");
     }
     require(p != "sasl_plaintext" || mechanism != "PLAIN",
-            "SASL PLAIN without TLS sends the password in clear: use sasl_ssl");
+            "SASL PLAIN without TLS sends the password in clear: use sasl_ssl "
+            "(BSOCIAL_KAFKA_SECURITY_PROTOCOL) or a SCRAM mechanism");
     if (!ca_file.empty()) {
         require(uses_tls(p), "a Kafka CA file is set but the security protocol is " + p +
                                  " (BSOCIAL_KAFKA_CA_FILE needs ssl or sasl_ssl)");
