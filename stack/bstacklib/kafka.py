@@ -6,9 +6,8 @@ made here with openssl, SCRAM-SHA-512 users created at format time), brokers tal
 other over it as the super user `admin`, the StandardAuthorizer enforces ACLs (nothing is
 allowed without one): the relay's user writes the bsocial.* topics, the notifier's user
 reads bsocial.comments in its group, telemetry's user reads bsocial.* in its group. The
-controller listener stays PLAINTEXT on 127.0.0.1 (its principal, ANONYMOUS, is a super user
-so that brokers can register: it serves controller requests only). Users, passwords and
-the CA file: credentials()."""
+controller listener is SASL_SSL too (PLAIN, the admin only): nothing listens in clear.
+Users, passwords and the CA file: credentials()."""
 from __future__ import annotations
 
 import base64
@@ -86,7 +85,14 @@ class Kafka(Server):
         plain_users = " ".join(f'user_{u}="{p}"' for u, p in st["users"].items())
         return [
             "inter.broker.listener.name=SASL_SSL",
-            "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_SSL",
+            # brokers reach the controllers as the admin too (PLAIN: KRaft controllers cannot
+            # use SCRAM, whose credentials live in the metadata they serve)
+            "sasl.mechanism.controller.protocol=PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config="
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="{ADMIN_USER}" password="{admin}" user_{ADMIN_USER}="{admin}";',
             f"sasl.enabled.mechanisms={SASL_MECHANISM},{CLIENT_MECHANISM}",
             f"sasl.mechanism.inter.broker.protocol={SASL_MECHANISM}",
             "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config="
@@ -103,7 +109,7 @@ class Kafka(Server):
             f"ssl.truststore.location={tls / 'ca.crt'}",
             "ssl.client.auth=none",
             "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-            f"super.users=User:{ADMIN_USER};User:ANONYMOUS",
+            f"super.users=User:{ADMIN_USER}",
             "allow.everyone.if.no.acl.found=false",
         ]
 

@@ -44,10 +44,14 @@ void error_log::report(RdKafka::Event& event) {
     const bool refused = event.err() == RdKafka::ERR__AUTHENTICATION ||
                          event.err() == RdKafka::ERR_SASL_AUTHENTICATION_FAILED;
     const std::string text = RdKafka::err2str(event.err()) + ": " + event.str();
+    // The same error again, told apart from the last only by librdkafka's "(after 301ms in
+    // state AUTH_REQ, 1 identical error(s) suppressed)", is not logged again before `quiet`.
+    const auto same_part = [](const std::string& s) { return s.substr(0, s.find(" (after ")); };
     const auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(mutex_);
-        const bool repeated = text == last_error_ && now - last_logged_ < quiet_;
+        const bool repeated =
+            same_part(text) == same_part(last_error_) && now - last_logged_ < quiet_;
         last_error_ = text;
         refused_ = refused;
         if (repeated) return;
