@@ -16,6 +16,7 @@ stack/bstack.py, one user per bSocial process and ACLs (stack/bstacklib/kafka.py
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -35,7 +36,7 @@ from bsocial_support import Client, hexid  # noqa: E402
 from kafka_support import KCAT_ARGS, kcat, read_topic, unsent, wait_for_events, wait_until  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
-    __import__("os").environ.get("BSOCIAL_TEST_KAFKA_SECURITY", "plaintext") != "sasl_ssl",
+    os.environ.get("BSOCIAL_TEST_KAFKA_SECURITY", "plaintext") != "sasl_ssl",
     reason="needs BSOCIAL_TEST_KAFKA_SECURITY=sasl_ssl (ctest: kafka_sasl_ssl)")
 
 REFUSED = "event=broker_refused_credentials"
