@@ -34,14 +34,18 @@ std::string refusal(const client_security& s) {
 TEST(KafkaSecurity, PlaintextByDefault) {
     client_security s;
     EXPECT_EQ(refusal(s), "");
-    EXPECT_EQ(settings_of(s), (std::map<std::string, std::string>{{"security.protocol", "plaintext"}}));
+    EXPECT_EQ(settings_of(s),
+              (std::map<std::string, std::string>{{"security.protocol", "plaintext"}}));
 }
 
 TEST(KafkaSecurity, SaslSslSetsMechanismUserPasswordAndCa) {
     const std::string ca = testing::TempDir() + "/bsocial-kafka-ca.pem";
     std::ofstream(ca) << "-----BEGIN CERTIFICATE-----\n";
-    client_security s{.protocol = "SASL_SSL", .mechanism = "PLAIN", .user = "bsocial-relay",
-                      .password = "s3cret-value", .ca_file = ca};
+    client_security s{.protocol = "SASL_SSL",
+                      .mechanism = "PLAIN",
+                      .user = "bsocial-relay",
+                      .password = "s3cret-value",
+                      .ca_file = ca};
     EXPECT_EQ(refusal(s), "");
     const auto m = settings_of(s);
     EXPECT_EQ(m.at("security.protocol"), "sasl_ssl");
@@ -70,11 +74,13 @@ TEST(KafkaSecurity, RefusesIncompleteOrUnsafeSettings) {
     // a password without SASL would be silently unused
     EXPECT_NE(refusal({.password = "p"}).find("sasl_ssl"), std::string::npos);
     // PLAIN without TLS sends the password in clear
-    const auto clear = refusal({.protocol = "sasl_plaintext", .mechanism = "PLAIN", .user = "u",
-                                .password = "secret-pw"});
+    const auto clear = refusal(
+        {.protocol = "sasl_plaintext", .mechanism = "PLAIN", .user = "u", .password = "secret-pw"});
     EXPECT_NE(clear.find("in clear"), std::string::npos);
     EXPECT_EQ(clear.find("secret-pw"), std::string::npos);
-    EXPECT_NE(refusal({.protocol = "sasl_ssl", .user = "u", .password = "p",
+    EXPECT_NE(refusal({.protocol = "sasl_ssl",
+                       .user = "u",
+                       .password = "p",
                        .ca_file = "/nonexistent/ca.pem"})
                   .find("BSOCIAL_KAFKA_CA_FILE"),
               std::string::npos);

@@ -36,8 +36,8 @@ void error_log::event_cb(RdKafka::Event& event) { report(event); }
 
 void error_log::report(RdKafka::Event& event) {
     if (event.type() == RdKafka::Event::EVENT_LOG) {
-        spdlog::debug("module=kafka event=client_log client={} facility={} message=\"{}\"",
-                      client_, event.fac(), event.str());
+        spdlog::debug("module=kafka event=client_log client={} facility={} message=\"{}\"", client_,
+                      event.fac(), event.str());
         return;
     }
     if (event.type() != RdKafka::Event::EVENT_ERROR) return;

@@ -61,7 +61,8 @@ class outbox_publisher::delivery_reports final : public RdKafka::DeliveryReportC
 };
 
 outbox_publisher::outbox_publisher(producer_options options)
-    : options_(std::move(options)), reports_(std::make_unique<delivery_reports>(options_.security)) {
+    : options_(std::move(options)),
+      reports_(std::make_unique<delivery_reports>(options_.security)) {
     create_producer();
 }
 

@@ -17,7 +17,7 @@
 namespace bsocial::kafka {
 
 struct client_security {
-    std::string protocol = "plaintext";       ///< plaintext | ssl | sasl_plaintext | sasl_ssl
+    std::string protocol = "plaintext";  ///< plaintext | ssl | sasl_plaintext | sasl_ssl
     /// PLAIN | SCRAM-SHA-512 | SCRAM-SHA-256. PLAIN by default: librdkafka before 2.6.1
     /// (Debian bookworm: 2.0.2) cannot do SCRAM with Kafka 4.x brokers (the broker refuses
     /// its proof, confluentinc/librdkafka#4895); PLAIN is only accepted over TLS (validate).
