@@ -87,7 +87,7 @@ class KafkaStack:
 
     def start_kafka(self) -> str:
         """Start again (same data, same ports); returns the bootstrap string."""
-        again = self.stack.start_kafka(brokers=1)
+        again = self.stack.start_kafka(brokers=1, security=self.security)
         assert again == self.bootstrap, f"Kafka came back on {again}, not {self.bootstrap}"
         return again
 
