@@ -18,6 +18,7 @@
 #include "apps/notifier.hpp"
 #include "apps/seed.hpp"
 #include "apps/serve.hpp"
+#include "apps/settings_cli.hpp"
 #include "apps/telemetry.hpp"
 #include "bsocial/core/config.hpp"
 #include "bsocial/http/client_address.hpp"
@@ -171,6 +172,12 @@ int main(int argc, char** argv) {
     auto* notifier = app.add_subcommand(
         "notifier", "turn comments on Kafka into notifications; serve claim, history, WebSocket");
     add_serve_options(*notifier, notifier_config, "BSOCIAL_NOTIFIER_PORT");
+    // Flood bounds (issue 24): per-user limits (serve), frames per WebSocket (both).
+    bsocial::social::user_limit_settings user_limits;
+    bsocial::apps::bind_settings(*serve, user_limits);
+    bsocial::http::websocket_limits ws_limits, notifier_ws_limits;
+    bsocial::apps::bind_settings(*serve, ws_limits);
+    bsocial::apps::bind_settings(*notifier, notifier_ws_limits);
 
     // Services with their own configuration register their subcommands here; the one
     // chosen on the command line leaves its entry point in `chosen`.
@@ -191,12 +198,15 @@ int main(int argc, char** argv) {
     };
     try {
         if (*serve)
-            return run(config, [&analytics](const bsocial::serve_config& c) {
-                return bsocial::apps::run_serve(c, analytics);
+            return run(config, [&](const bsocial::serve_config& c) {
+                return bsocial::apps::run_serve(c, analytics, user_limits, ws_limits);
             });
         if (*migrate) return run(config, bsocial::apps::run_migrate);
         if (*relay) return run(config, bsocial::apps::run_relay);
-        if (*notifier) return run(notifier_config, bsocial::apps::run_notifier);
+        if (*notifier)
+            return run(notifier_config, [&](const bsocial::serve_config& c) {
+                return bsocial::apps::run_notifier(c, notifier_ws_limits);
+            });
         if (chosen) return chosen();
     } catch (const std::exception& e) {
         spdlog::critical("module=main event=fatal error=\"{}\"", e.what());

@@ -2,13 +2,18 @@
 
 #include "bsocial/analytics/handler.hpp"
 #include "bsocial/core/config.hpp"
+#include "bsocial/http/websocket.hpp"
+#include "bsocial/social/user_limits.hpp"
 
 namespace bsocial::apps {
 
 /// `bsocial serve`: wires the API process together and runs it until SIGTERM. Returns the
 /// process exit code.
 /// `analytics`: the search engine of /api/v1/analytics/* (not configured: they answer 503).
-int run_serve(const serve_config& config, const analytics::settings& analytics = {});
+/// `user_limits`: posts, comments, follows, searches per user; `websocket`: frames per socket.
+int run_serve(const serve_config& config, const analytics::settings& analytics = {},
+              const social::user_limit_settings& user_limits = {},
+              const http::websocket_limits& websocket = {});
 
 /// `bsocial relay`: publishes the outbox to Kafka without serving HTTP (when `serve` runs
 /// with the relay disabled, or to run it on its own).

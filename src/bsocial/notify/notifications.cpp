@@ -174,6 +174,24 @@ bool notification_store::acknowledge(std::int64_t user_id, std::int64_t id, std:
     return changed;
 }
 
+int notification_store::acknowledge_many(std::int64_t user_id,
+                                         const std::vector<std::int64_t>& ids,
+                                         std::int64_t now_ms) {
+    if (ids.empty()) return 0;
+    // Integers only, formatted here: nothing from outside reaches the SQL text.
+    std::string query = acknowledge_many_sql_head;
+    for (std::size_t i = 0; i < ids.size(); ++i) query += (i ? "," : "") + std::to_string(ids[i]);
+    query += ")";
+    store::lease sql_lease(pool_);
+    soci::session& sql = *sql_lease;
+    store::write_transaction tx(sql, db_);
+    soci::statement st = (sql.prepare << query, soci::use(now_ms), soci::use(user_id));
+    st.execute(true);
+    const auto changed = static_cast<int>(st.get_affected_rows());
+    tx.commit();
+    return changed;
+}
+
 social::page<notification> notification_store::history(std::int64_t user_id,
                                                        const social::page_request& req) {
     std::int64_t before = std::numeric_limits<std::int64_t>::max();

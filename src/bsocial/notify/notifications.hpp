@@ -80,6 +80,12 @@ class notification_store {
     /// already delivered.
     bool acknowledge(std::int64_t user_id, std::int64_t id, std::int64_t now_ms);
 
+    /// Marks those of `ids` that are the user's and undelivered delivered, in ONE write
+    /// transaction (the acks a socket sent while the previous batch was written). At most
+    /// a few hundred ids. Returns how many rows changed.
+    int acknowledge_many(std::int64_t user_id, const std::vector<std::int64_t>& ids,
+                         std::int64_t now_ms);
+
     /// History, newest first, keyset on id.
     social::page<notification> history(std::int64_t user_id, const social::page_request& req);
 
