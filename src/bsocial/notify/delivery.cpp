@@ -43,8 +43,9 @@ http::ws_decision delivery::stream(http::request& req) {
         const std::int64_t subscription = pushes_.subscribe(user_id, jti, expires_at, socket);
         for (const auto& n : store_.undelivered(user_id)) pushes_.offer(subscription, n);
         http::ws_callbacks callbacks;
-        callbacks.on_messages = [this, user_id, socket](std::vector<std::string>& texts) {
-            on_client_messages(user_id, socket, texts);
+        callbacks.on_messages = [this, user_id, subscription,
+                                 socket](std::vector<std::string>& texts) {
+            on_client_messages(user_id, subscription, socket, texts);
         };
         callbacks.on_close = [this, subscription] { pushes_.unsubscribe(subscription); };
         return callbacks;
@@ -52,7 +53,7 @@ http::ws_decision delivery::stream(http::request& req) {
     return d;
 }
 
-void delivery::on_client_messages(std::int64_t user_id,
+void delivery::on_client_messages(std::int64_t user_id, std::int64_t subscription,
                                   const std::shared_ptr<http::ws_connection>& socket,
                                   const std::vector<std::string>& texts) {
     // The only client message: {"type":"ack","id":"<notification id>"}.
@@ -77,7 +78,11 @@ void delivery::on_client_messages(std::int64_t user_id,
     acks_ += ids.size();
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    // One transaction for the batch: a flood of acks costs one per batch, not one per frame.
+    // Only what was pushed to this socket and not acked yet needs writing; then one
+    // transaction for the batch: a flood of acks costs one per batch, not one per frame,
+    // and nothing once every notification sent is acknowledged.
+    ids = pushes_.take_unacked(subscription, ids);
+    if (ids.empty()) return;
     ++ack_transactions_;
     store_.acknowledge_many(user_id, ids, clock_.now_ms());
 }

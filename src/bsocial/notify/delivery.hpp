@@ -37,7 +37,7 @@ class delivery {
   private:
     /// The messages a socket sent since the last call: every ack among them is written in
     /// one transaction; anything else gets an error frame.
-    void on_client_messages(std::int64_t user_id,
+    void on_client_messages(std::int64_t user_id, std::int64_t subscription,
                             const std::shared_ptr<http::ws_connection>& socket,
                             const std::vector<std::string>& texts);
 
