@@ -977,6 +977,20 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /**
+         * @description This user's limit for this kind of action (posts, comments, follows and unfollows,
+         *     people searches: each a token bucket per account, BSOCIAL_*_PER_MINUTE and
+         *     BSOCIAL_*_BURST) is used up; nothing was done. Retry after `Retry-After` seconds.
+         */
+        UserRateLimited: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description Too many registrations from this client address; retry after `Retry-After` seconds. */
         RegistrationRateLimited: {
             headers: {
@@ -1131,6 +1145,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ListValidationFailed"];
+            429: components["responses"]["UserRateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1334,6 +1349,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["UserRateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1362,6 +1378,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["ForbiddenOrigin"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["UserRateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1529,6 +1546,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["UserRateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1681,6 +1699,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["UserRateLimited"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -154,7 +154,7 @@ std::optional<username_range> prefix_range(const std::string& prefix) {
     if (!plain) return std::nullopt;
     username_range r{lowered, lowered};
     if (r.to.empty())
-        r.to = "\x7f";  // above every username character
+        r.to.push_back('\x7f');  // above every username character
     else
         ++r.to.back();  // 'z' -> '{', '9' -> ':', '_' -> '`': still ASCII, still valid UTF-8
     return r;
