@@ -95,7 +95,8 @@ std::string ack_metrics(const ack_stats& s) {
                                    static_cast<double>(s.acks)) +
            http::prometheus_metric(
                "bsocial_notification_ack_transactions_total", "counter",
-               "Write transactions those acks cost (one per batch a socket sent meanwhile).",
+               "Write transactions those acks cost: one per batch that acks notifications "
+               "pushed to that socket and not acked yet.",
                static_cast<double>(s.transactions));
 }
 

@@ -153,27 +153,6 @@ std::vector<notification> notification_store::undelivered(std::int64_t user_id) 
                      [&](soci::statement& st) { st.exchange(soci::use(user_id)); });
 }
 
-bool notification_store::acknowledge(std::int64_t user_id, std::int64_t id, std::int64_t now_ms) {
-    store::lease sql_lease(pool_);
-    soci::session& sql = *sql_lease;
-    store::write_transaction tx(sql, db_);
-    bool changed = false;
-    {
-        std::int64_t returned = 0;
-        soci::statement st(sql);
-        st.exchange(soci::into(returned));
-        st.exchange(soci::use(now_ms));
-        st.exchange(soci::use(id));
-        st.exchange(soci::use(user_id));
-        store::prepare_statement(st, acknowledge_sql);
-        changed = st.execute(true);
-        while (st.fetch()) {
-        }
-    }
-    tx.commit();
-    return changed;
-}
-
 int notification_store::acknowledge_many(std::int64_t user_id,
                                          const std::vector<std::int64_t>& ids,
                                          std::int64_t now_ms) {
