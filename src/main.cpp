@@ -172,6 +172,12 @@ int main(int argc, char** argv) {
     auto* notifier = app.add_subcommand(
         "notifier", "turn comments on Kafka into notifications; serve claim, history, WebSocket");
     add_serve_options(*notifier, notifier_config, "BSOCIAL_NOTIFIER_PORT");
+    // Flood bounds (issue 24): per-user limits (serve), frames per WebSocket (both).
+    bsocial::social::user_limit_settings user_limits;
+    bsocial::apps::bind_settings(*serve, user_limits);
+    bsocial::http::websocket_limits ws_limits, notifier_ws_limits;
+    bsocial::apps::bind_settings(*serve, ws_limits);
+    bsocial::apps::bind_settings(*notifier, notifier_ws_limits);
 
     // Kafka TLS / SASL (kafka/security.hpp), one struct per process kind.
     bsocial::kafka::client_security serve_kafka, relay_kafka, notifier_kafka;
@@ -198,8 +204,8 @@ int main(int argc, char** argv) {
     };
     try {
         if (*serve)
-            return run(config, [&analytics, &serve_kafka](const bsocial::serve_config& c) {
-                return bsocial::apps::run_serve(c, analytics, serve_kafka);
+            return run(config, [&](const bsocial::serve_config& c) {
+                return bsocial::apps::run_serve(c, analytics, serve_kafka, user_limits, ws_limits);
             });
         if (*migrate) return run(config, bsocial::apps::run_migrate);
         if (*relay)
@@ -207,8 +213,8 @@ int main(int argc, char** argv) {
                 return bsocial::apps::run_relay(c, relay_kafka);
             });
         if (*notifier)
-            return run(notifier_config, [&notifier_kafka](const bsocial::serve_config& c) {
-                return bsocial::apps::run_notifier(c, notifier_kafka);
+            return run(notifier_config, [&](const bsocial::serve_config& c) {
+                return bsocial::apps::run_notifier(c, notifier_kafka, notifier_ws_limits);
             });
         if (chosen) return chosen();
     } catch (const std::exception& e) {

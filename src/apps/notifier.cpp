@@ -19,7 +19,9 @@
 
 namespace bsocial::apps {
 
-int run_notifier(const serve_config& config, const kafka::client_security& kafka_security) {
+int run_notifier(const serve_config& config, const kafka::client_security& kafka_security,
+                 const http::websocket_limits& websocket) {
+    websocket.validate();
     if (config.kafka_brokers.empty())
         throw std::invalid_argument(
             "the notifier needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
@@ -82,7 +84,9 @@ int run_notifier(const serve_config& config, const kafka::client_security& kafka
     router.add("GET", "/readyz", [&ops](http::request& r) { return ops.readyz(r); });
     router.add("GET", "/metrics", [&ops](http::request& r) { return ops.metrics(r); });
 
-    http::server server(server_options_of(config), router, stats);
+    auto options = server_options_of(config);
+    options.websocket = websocket;
+    http::server server(options, router, stats);
     signals.on_stop([&server] { server.stop(); });
     const unsigned port = server.listen();
     consumer.start();

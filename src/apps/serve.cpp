@@ -183,8 +183,12 @@ int run_migrate(const serve_config& config) {
 }
 
 int run_serve(const serve_config& config, const analytics::settings& analytics_settings,
-              const kafka::client_security& kafka_security) {
+              const kafka::client_security& kafka_security,
+              const social::user_limit_settings& user_limit_settings,
+              const http::websocket_limits& websocket) {
     analytics_settings.validate();
+    user_limit_settings.validate();
+    websocket.validate();
     stop_signals signals;  // before any thread exists (the hasher's, librdkafka's...)
     init_crypto();
     const system_clock clock;
@@ -267,14 +271,20 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     http::metrics stats;
     const sessions::roles roles(config.admins);
     api::sessions_handler sessions_h(accounts, sessions, auth);
-    api::users_handler users_h(accounts, graph, auth, roles);
-    api::posts_handler posts_h(posts, auth);
+    social::user_limits user_limits(clock, user_limit_settings);
+    api::users_handler users_h(accounts, graph, auth, roles, user_limits);
+    api::posts_handler posts_h(posts, auth, user_limits);
     api::ops_extras ops_extras;
-    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &checkpointer] {
+    // Declared before the metrics that read its counters.
+    notify::notification_store notifications(db);
+    notify::hub pushes(db, notifications, sessions, hub_options_of(config));
+    notify::delivery delivery(notifications, pushes, auth, clock);
+    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &checkpointer, &delivery] {
         return fanout_metrics(fanout.status(), fanout.backlog()) +
                (checkpointer ? checkpointer_metrics(checkpointer->status()) : "") +
                (timeline_cache ? timeline_cache_metrics(timeline_cache->stats()) : "") + hasher_metrics(hasher) +
-               (relay ? relay_metrics(relay->status()) : std::string());
+               (relay ? relay_metrics(relay->status()) : std::string()) +
+               notify::ack_metrics(delivery.acks());
     };
     if (relay) {
         ops_extras.outbox_details = [&relay] {
@@ -291,9 +301,6 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
 
     // Notification delivery is mounted here too, so the browser has one origin; the
     // notifier process stores them, any instance pushes them (docs/notifications.md).
-    notify::notification_store notifications(db);
-    notify::hub pushes(db, notifications, sessions, hub_options_of(config));
-    notify::delivery delivery(notifications, pushes, auth, clock);
 
     // The web app (web/dist) at "/", when configured; API paths never fall back to it.
     std::optional<http::static_files> web_app;
@@ -337,6 +344,7 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
                  roles.admins().size());
 
     auto options = server_options_of(config);
+    options.websocket = websocket;
     // The SQL pool has a thread per database connection. Requests waiting for a password
     // hash hold a thread each (at most threads + queue of them), analytics requests wait on
     // the search engine (bounded): they get the waiting pool, so reads never wait behind

@@ -2,7 +2,9 @@
 
 #include "bsocial/analytics/handler.hpp"
 #include "bsocial/core/config.hpp"
+#include "bsocial/http/websocket.hpp"
 #include "bsocial/kafka/security.hpp"
+#include "bsocial/social/user_limits.hpp"
 
 namespace bsocial::apps {
 
@@ -10,8 +12,11 @@ namespace bsocial::apps {
 /// process exit code.
 /// `analytics`: the search engine of /api/v1/analytics/* (not configured: they answer 503).
 /// `kafka`: TLS / SASL of the relay's producer (kafka/security.hpp).
+/// `user_limits`: posts, comments, follows, searches per user; `websocket`: frames per socket.
 int run_serve(const serve_config& config, const analytics::settings& analytics = {},
-              const kafka::client_security& kafka = {});
+              const kafka::client_security& kafka = {},
+              const social::user_limit_settings& user_limits = {},
+              const http::websocket_limits& websocket = {});
 
 /// `bsocial relay`: publishes the outbox to Kafka without serving HTTP (when `serve` runs
 /// with the relay disabled, or to run it on its own).

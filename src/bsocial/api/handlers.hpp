@@ -13,6 +13,7 @@
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/graph.hpp"
 #include "bsocial/social/posts.hpp"
+#include "bsocial/social/user_limits.hpp"
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::api {
@@ -33,7 +34,8 @@ class sessions_handler {
 class users_handler {
   public:
     users_handler(social::accounts& accounts, social::graph& graph,
-                  const sessions::authenticator& auth, const sessions::roles& roles);
+                  const sessions::authenticator& auth, const sessions::roles& roles,
+                  social::user_limits& limits);
     http::response register_user(http::request& req);  // POST /api/v1/users
     http::response me(http::request& req);             // GET /api/v1/users/me (+ is_admin)
     http::response search(http::request& req);         // GET /api/v1/users?q=
@@ -48,11 +50,13 @@ class users_handler {
     social::graph& graph_;
     const sessions::authenticator& auth_;
     const sessions::roles& roles_;
+    social::user_limits& limits_;  ///< follows and searches per user
 };
 
 class posts_handler {
   public:
-    posts_handler(social::posts& posts, const sessions::authenticator& auth);
+    posts_handler(social::posts& posts, const sessions::authenticator& auth,
+                  social::user_limits& limits);
     http::response create(http::request& req);         // POST /api/v1/posts
     http::response get(http::request& req);            // GET /api/v1/posts/{id}
     http::response feed(http::request& req);           // GET /api/v1/feed
@@ -63,6 +67,7 @@ class posts_handler {
   private:
     social::posts& posts_;
     const sessions::authenticator& auth_;
+    social::user_limits& limits_;  ///< posts and comments per user
 };
 
 /// A named readiness check: returns "ok" or why it is not ready.

@@ -157,6 +157,12 @@ const std::vector<migration>& all_migrations() {
         // died mid-batch leaves its rows to the others once it ends (issue 22).
         {5, "outbox claims", {"ALTER TABLE outbox ADD COLUMN claimed_until BIGINT"},
          {"ALTER TABLE outbox ADD COLUMN claimed_until BIGINT"}},
+        // People search reads a range of the username index (social/sql.hpp): that range is
+        // the names starting with a prefix only in byte order. SQLite compares text BINARY
+        // already; PostgreSQL used the database's collation (en_US and the like sort '_'
+        // aside), so the column and its unique index become "C" (rebuilt here, issue 24).
+        {6, "usernames in byte order", {},
+         {"ALTER TABLE users ALTER COLUMN username TYPE TEXT COLLATE \"C\""}},
     };
     return list;
 }
