@@ -17,7 +17,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   nginx-light openssl
 
 .PHONY: help deps build build-app build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry bench-connections clean stack-fetch format web test-reliability \
+        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry bench-connections bench-flood bench-search clean stack-fetch format web test-reliability \
         test-faults test-opensearch test-compose
 
 help:
@@ -35,6 +35,8 @@ help:
 	@echo "make bench-notify   push at 200 comments/s (SQLite; PG 2 APIs + 2 notifiers), 10,000 idle sockets, claims"
 	@echo "make bench-telemetry  indexing throughput and event -> searchable lag"
 	@echo "make bench-connections  5,000 idle connections: a normal request's time, server fds vs cap"
+	@echo "make bench-flood  a reader's feed p99 while acks flood 16 sockets and searches flood"
+	@echo "make bench-search  people search at 1M users, SQLite and PostgreSQL (range vs substr)"
 
 # Installs only what is missing, so a second run is instant.
 deps:
@@ -124,6 +126,14 @@ bench-notify: build stack-fetch
 
 bench-connections: build
 	$(PYTHON) bench/connections_bench.py --bin build/release/bsocial
+
+# Issue 24: a reader's feed p99 while one client floods acks on 16 sockets and another
+# floods searches (printed, not asserted); people search at 1M users on both databases.
+bench-flood: build
+	$(PYTHON) bench/flood.py --bin build/release/bsocial
+
+bench-search: build
+	$(PYTHON) bench/search_bench.py --bin build/release/bsocial
 
 bench-telemetry: build stack-fetch
 	BSOCIAL_BIN=build/release/bsocial $(PYTHON) tests/telemetry/bench_telemetry.py

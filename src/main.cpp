@@ -173,6 +173,18 @@ int main(int argc, char** argv) {
     auto* notifier = app.add_subcommand(
         "notifier", "turn comments on Kafka into notifications; serve claim, history, WebSocket");
     add_serve_options(*notifier, notifier_config, "BSOCIAL_NOTIFIER_PORT");
+    // Flood bounds (issue 24): per-user limits (serve), frames per WebSocket (both).
+    bsocial::social::user_limit_settings user_limits;
+    bsocial::apps::bind_settings(*serve, user_limits);
+    bsocial::http::websocket_limits ws_limits, notifier_ws_limits;
+    bsocial::apps::bind_settings(*serve, ws_limits);
+    bsocial::apps::bind_settings(*notifier, notifier_ws_limits);
+
+    // Kafka TLS / SASL (kafka/security.hpp), one struct per process kind.
+    bsocial::kafka::client_security serve_kafka, relay_kafka, notifier_kafka;
+    bsocial::apps::bind_settings(*serve, serve_kafka);
+    bsocial::apps::bind_settings(*relay, relay_kafka);
+    bsocial::apps::bind_settings(*notifier, notifier_kafka);
 
     // Services with their own configuration register their subcommands here; the one
     // chosen on the command line leaves its entry point in `chosen`.
@@ -202,14 +214,18 @@ int main(int argc, char** argv) {
     };
     try {
         if (*serve)
-            return run(config, [&analytics, &security](const bsocial::serve_config& c) {
-                return bsocial::apps::run_serve(c, analytics, security);
+            return run(config, [&](const bsocial::serve_config& c) {
+                return bsocial::apps::run_serve(c, analytics, serve_kafka, user_limits, ws_limits, security);
             });
         if (*migrate) return run(config, bsocial::apps::run_migrate);
-        if (*relay) return run(config, bsocial::apps::run_relay);
+        if (*relay)
+            return run(config, [&relay_kafka](const bsocial::serve_config& c) {
+                return bsocial::apps::run_relay(c, relay_kafka);
+            });
         if (*notifier)
-            return run(notifier_config, [&notifier_metrics](const bsocial::serve_config& c) {
-                return bsocial::apps::run_notifier(c, notifier_metrics);
+            return run(notifier_config, [&](const bsocial::serve_config& c) {
+                return bsocial::apps::run_notifier(c, notifier_kafka, notifier_ws_limits,
+                                                 notifier_metrics);
             });
         if (chosen) return chosen();
     } catch (const std::exception& e) {

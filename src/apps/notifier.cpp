@@ -19,11 +19,14 @@
 
 namespace bsocial::apps {
 
-int run_notifier(const serve_config& config, const api::metrics_access& metrics) {
+int run_notifier(const serve_config& config, const kafka::client_security& kafka_security,
+                 const http::websocket_limits& websocket, const api::metrics_access& metrics) {
+    websocket.validate();
     metrics.validate();
     if (config.kafka_brokers.empty())
         throw std::invalid_argument(
             "the notifier needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
+    kafka_security.validate();
     stop_signals signals;  // before any thread exists (the hasher's, librdkafka's...)
     init_crypto();
     const system_clock clock;
@@ -40,7 +43,8 @@ int run_notifier(const serve_config& config, const api::metrics_access& metrics)
     notify::notification_store store(db);
     notify::hub pushes(db, store, sessions, hub_options_of(config));
     notify::delivery delivery(store, pushes, auth, clock);
-    notify::comment_consumer consumer(db, {.brokers = config.kafka_brokers});
+    notify::comment_consumer consumer(
+        db, {.brokers = config.kafka_brokers, .security = kafka_security});
 
     http::metrics stats;
     api::ops_extras ops_extras;
@@ -86,7 +90,9 @@ int run_notifier(const serve_config& config, const api::metrics_access& metrics)
     router.add("GET", "/readyz", [&ops](http::request& r) { return ops.readyz(r); });
     router.add("GET", "/metrics", [&ops](http::request& r) { return ops.metrics(r); });
 
-    http::server server(server_options_of(config), router, stats);
+    auto options = server_options_of(config);
+    options.websocket = websocket;
+    http::server server(options, router, stats);
     signals.on_stop([&server] { server.stop(); });
     const unsigned port = server.listen();
     consumer.start();

@@ -44,9 +44,12 @@ namespace {
 /// Checked sessions kept in memory (SQLite, one serve): about 300 bytes each, so at most
 /// ~30 MB; the least recently used go first.
 constexpr std::size_t max_cached_sessions = 100'000;
-kafka::producer_options kafka_options_of(const serve_config& config) {
+kafka::producer_options kafka_options_of(const serve_config& config,
+                                         const kafka::client_security& security) {
+    security.validate();
     kafka::producer_options k;
     k.brokers = config.kafka_brokers;
+    k.security = security;
     k.message_timeout_ms = config.kafka_message_timeout_ms;
     for (const auto topic : {events::topics::users, events::topics::posts,
                              events::topics::comments, events::topics::follows})
@@ -179,19 +182,20 @@ std::unique_ptr<store::pg_wakeup> relay_wakeup_of(const store::database& db,
 }
 }  // namespace
 
-int run_relay(const serve_config& config) {
+int run_relay(const serve_config& config, const kafka::client_security& kafka_security) {
     if (config.kafka_brokers.empty())
         throw std::invalid_argument("the relay needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
     stop_signals signals;  // before any thread exists (librdkafka's, the relay's)
     const system_clock clock;
     store::database db(effective_db_url(config), 1);
     db.migrate();
-    kafka::outbox_publisher publisher(kafka_options_of(config));
+    kafka::outbox_publisher publisher(kafka_options_of(config, kafka_security));
     outbox::outbox_relay relay(db, publisher, clock, relay_options_of(config));
     auto wakeup = relay_wakeup_of(db, effective_db_url(config), relay);
     relay.start();
     if (wakeup) wakeup->start();
-    std::printf("bsocial relay publishing to %s\n", config.kafka_brokers.c_str());
+    std::printf("bsocial relay publishing to %s (%s)\n", config.kafka_brokers.c_str(),
+                kafka_security.describe_for_log().c_str());
     std::fflush(stdout);
     signals.wait();
     if (wakeup) wakeup->stop();
@@ -208,8 +212,12 @@ int run_migrate(const serve_config& config) {
 }
 
 int run_serve(const serve_config& config, const analytics::settings& analytics_settings,
-              const serve_security& security) {
+              const kafka::client_security& kafka_security,
+              const social::user_limit_settings& user_limit_settings,
+              const http::websocket_limits& websocket, const serve_security& security) {
     analytics_settings.validate();
+    user_limit_settings.validate();
+    websocket.validate();
     security.logins.validate();
     security.metrics.validate();
     stop_signals signals;  // before any thread exists (the hasher's, librdkafka's...)
@@ -280,7 +288,8 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     std::unique_ptr<kafka::outbox_publisher> publisher;
     std::unique_ptr<outbox::outbox_relay> relay;
     if (!config.kafka_brokers.empty() && config.relay_enabled) {
-        publisher = std::make_unique<kafka::outbox_publisher>(kafka_options_of(config));
+        publisher = std::make_unique<kafka::outbox_publisher>(
+            kafka_options_of(config, kafka_security));
         relay =
             std::make_unique<outbox::outbox_relay>(db, *publisher, clock, relay_options_of(config));
     }
@@ -298,14 +307,20 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     log_admin_bootstrap(sessions::bootstrap_admins(db, config.admins, clock.now_ms()));
     const sessions::roles roles(db);
     api::sessions_handler sessions_h(accounts, sessions, auth);
-    api::users_handler users_h(accounts, graph, auth, roles);
-    api::posts_handler posts_h(posts, auth);
+    social::user_limits user_limits(clock, user_limit_settings);
+    api::users_handler users_h(accounts, graph, auth, roles, user_limits);
+    api::posts_handler posts_h(posts, auth, user_limits);
     api::ops_extras ops_extras;
-    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &checkpointer] {
+    // Declared before the metrics that read its counters.
+    notify::notification_store notifications(db);
+    notify::hub pushes(db, notifications, sessions, hub_options_of(config));
+    notify::delivery delivery(notifications, pushes, auth, clock);
+    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &checkpointer, &delivery] {
         return fanout_metrics(fanout.status(), fanout.backlog()) +
                (checkpointer ? checkpointer_metrics(checkpointer->status()) : "") +
                (timeline_cache ? timeline_cache_metrics(timeline_cache->stats()) : "") + hasher_metrics(hasher) +
-               (relay ? relay_metrics(relay->status()) : std::string());
+               (relay ? relay_metrics(relay->status()) : std::string()) +
+               notify::ack_metrics(delivery.acks());
     };
     if (relay) {
         ops_extras.outbox_details = [&relay] {
@@ -323,9 +338,6 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
 
     // Notification delivery is mounted here too, so the browser has one origin; the
     // notifier process stores them, any instance pushes them (docs/notifications.md).
-    notify::notification_store notifications(db);
-    notify::hub pushes(db, notifications, sessions, hub_options_of(config));
-    notify::delivery delivery(notifications, pushes, auth, clock);
 
     // The web app (web/dist) at "/", when configured; API paths never fall back to it.
     std::optional<http::static_files> web_app;
@@ -369,6 +381,7 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
                  roles.admin_count());
 
     auto options = server_options_of(config);
+    options.websocket = websocket;
     // The SQL pool has a thread per database connection. Requests waiting for a password
     // hash hold a thread each (at most threads + queue of them), analytics requests wait on
     // the search engine (bounded): they get the waiting pool, so reads never wait behind

@@ -46,8 +46,9 @@ class Handlers : public ::testing::Test {
     Handlers()
         : auth(w.sessions, {"https://app.example"}, false, social_world::token_ttl_seconds),
           sessions(w.accounts, w.sessions, auth),
-          users(w.accounts, w.graph, auth, roles),
-          posts(w.posts, auth),
+          limits(w.clock, {}),
+          users(w.accounts, w.graph, auth, roles, limits),
+          posts(w.posts, auth, limits),
           ops(*w.db, stats, {}),
           router({.on_exception = [](const http::request& req, const std::exception& e) {
               ADD_FAILURE() << "500 from " << req.method << " " << req.path << ": " << e.what();
@@ -120,6 +121,7 @@ class Handlers : public ::testing::Test {
     sessions::authenticator auth;
     sessions::roles roles{*w.db, std::chrono::milliseconds(0)};  // read on every question
     api::sessions_handler sessions;
+    social::user_limits limits;
     api::users_handler users;
     api::posts_handler posts;
     api::ops_handler ops;

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace bsocial::http;
 namespace asio = boost::asio;
@@ -417,4 +418,85 @@ TEST(ServerPools, RequestsWaitingOnTheWaitingPoolLeaveTheSqlPoolFree) {
     cv.notify_all();
     EXPECT_NE(exchange(a, "", closed).find("in"), std::string::npos);
     EXPECT_NE(exchange(b, "", closed).find("in"), std::string::npos);
+}
+
+// ---- flood bounds (issue 24 item 3) -----------------------------------------------------
+
+TEST(ServerWebSockets, FramesThatArriveWhileABatchRunsReachTheApplicationTogether) {
+    std::mutex m;
+    std::condition_variable cv;
+    bool release = false;
+    std::vector<std::vector<std::string>> calls;
+    const router r = routes_with_ws([&](std::shared_ptr<ws_connection>) {
+        ws_callbacks c;
+        c.on_messages = [&](std::vector<std::string>& texts) {
+            std::unique_lock lock(m);
+            calls.push_back(texts);
+            cv.notify_all();
+            cv.wait(lock, [&] { return release; });  // the first call holds the socket's turn
+        };
+        return c;
+    });
+    running_server srv(r);
+    asio::io_context io;
+    auto s = connect_to(io, srv.port());
+    asio::write(s, asio::buffer(upgrade));
+    ASSERT_NE(read_head(s).find("101"), std::string::npos);
+    asio::write(s, asio::buffer(text_frame("m0")));
+    {
+        std::unique_lock lock(m);
+        ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return calls.size() == 1; }));
+    }
+    std::string burst;
+    for (int i = 1; i <= 50; ++i) burst += text_frame("m" + std::to_string(i));
+    asio::write(s, asio::buffer(burst));
+    std::this_thread::sleep_for(500ms);  // the server reads them while the first call runs
+    {
+        std::lock_guard lock(m);
+        release = true;
+    }
+    cv.notify_all();
+    ASSERT_TRUE(eventually([&] {
+        std::lock_guard lock(m);
+        std::size_t n = 0;
+        for (const auto& c : calls) n += c.size();
+        return n == 51;
+    }));
+    std::lock_guard lock(m);
+    // One frame, then the 50 that waited, in one call (one transaction for acks), in order.
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_EQ(calls[0], std::vector<std::string>{"m0"});
+    ASSERT_EQ(calls[1].size(), 50u);
+    for (int i = 1; i <= 50; ++i) EXPECT_EQ(calls[1][i - 1], "m" + std::to_string(i));
+}
+
+TEST(ServerWebSockets, ASocketBeyondItsFrameRateIsClosedWith1008) {
+    std::atomic<int> handled{0};
+    const router r = routes_with_ws([&handled](std::shared_ptr<ws_connection>) {
+        ws_callbacks c;
+        c.on_message = [&handled](const std::string&) { ++handled; };
+        return c;
+    });
+    server_options o;
+    o.websocket.frames_per_second = 1;
+    o.websocket.frame_burst = 5;
+    running_server srv(r, o);
+    asio::io_context io;
+    auto s = connect_to(io, srv.port());
+    asio::write(s, asio::buffer(upgrade));
+    ASSERT_NE(read_head(s).find("101"), std::string::npos);
+    std::string flood;
+    for (int i = 0; i < 40; ++i) flood += text_frame("ack");
+    bool closed = false;
+    const std::string got = exchange(s, flood, closed, 2000ms);
+    // A close frame (0x88) whose status code is 1008 (0x03F0), "too many frames".
+    const auto at = got.find('\x88');
+    ASSERT_NE(at, std::string::npos) << "no close frame after a flood";
+    ASSERT_GE(got.size(), at + 4);
+    EXPECT_EQ(static_cast<unsigned char>(got[at + 2]), 0x03);
+    EXPECT_EQ(static_cast<unsigned char>(got[at + 3]), 0xF0);
+    EXPECT_NE(got.find("too many frames"), std::string::npos);
+    // The burst reached the application; what came after it did not.
+    EXPECT_TRUE(eventually([&] { return handled.load() >= 5; }));
+    EXPECT_LE(handled.load(), 6);
 }

@@ -8,6 +8,9 @@ Environment:
   BSOCIAL_BIN       the binary (default: <repo>/build/debug/bsocial)
   BSOCIAL_TEST_DB   sqlite (default) | postgresql (a PostgreSQL of the same stack,
                     one fresh database per server)
+  BSOCIAL_TEST_KAFKA_SECURITY  plaintext (default) | sasl_ssl: the broker takes TLS + SASL
+                    only, with topic ACLs; servers and relays connect as the relay's user,
+                    kcat as the admin (and OpenSearch starts too, for test_sasl_ssl.py)
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from bsocial_support import (  # noqa: E402
     _RUNNING,
     hexid,
 )
+import kafka_support  # noqa: E402
 from kafka_support import RelayProcess  # noqa: E402
 
 DEFAULT_ENV = {
@@ -53,16 +57,37 @@ class KafkaStack:
             self.db_kind = "postgresql"
         if self.db_kind not in ("sqlite", "postgresql"):
             raise pytest.UsageError(f"BSOCIAL_TEST_DB must be sqlite or postgresql")
-        self.bootstrap = self.stack.start_kafka(brokers=1)
-        if self.db_kind == "postgresql":
-            self.stack.start_postgres()
+        self.security = os.environ.get("BSOCIAL_TEST_KAFKA_SECURITY", "plaintext").strip().lower()
+        if self.security not in ("plaintext", "sasl_ssl"):
+            raise pytest.UsageError("BSOCIAL_TEST_KAFKA_SECURITY must be plaintext or sasl_ssl")
+        if self.security == "sasl_ssl":
+            # OpenSearch alongside (in parallel), for telemetry over SASL_SSL.
+            self.stack.start(kafka=True, opensearch=True, postgres=self.db_kind == "postgresql",
+                             kafka_security="sasl_ssl")
+            self.bootstrap = self.stack.kafka.endpoint()
+        else:
+            self.bootstrap = self.stack.start_kafka(brokers=1)
+            if self.db_kind == "postgresql":
+                self.stack.start_postgres()
+        # kcat (kafka_support.read_topic...) reads as the admin
+        kafka_support.KCAT_ARGS[:] = self.stack.kafka.kcat_args("admin")
+
+    def client_env(self, role: str) -> dict[str, str]:
+        """BSOCIAL_KAFKA_* security variables of a process connecting as `role` (relay,
+        notifier, telemetry); empty for plaintext."""
+        return self.stack.kafka.client_env(role)
+
+    def passwords(self) -> set[str]:
+        """Every SASL password of the stack (none may appear in a log)."""
+        c = self.stack.kafka.credentials()
+        return {v["password"] for v in c.values() if isinstance(v, dict) and "password" in v}
 
     def stop_kafka(self) -> None:
         self.stack.stop_kafka()
 
     def start_kafka(self) -> str:
         """Start again (same data, same ports); returns the bootstrap string."""
-        again = self.stack.start_kafka(brokers=1)
+        again = self.stack.start_kafka(brokers=1, security=self.security)
         assert again == self.bootstrap, f"Kafka came back on {again}, not {self.bootstrap}"
         return again
 
@@ -90,8 +115,10 @@ def kafka(tmp_path_factory) -> KafkaStack:
 def _make_server(kafka: KafkaStack, workdir: Path, env: dict | None) -> ServerProcess:
     merged = dict(DEFAULT_ENV)
     merged["BSOCIAL_KAFKA_BROKERS"] = kafka.bootstrap
+    merged.update(kafka.client_env("relay"))
     merged.update(env or {})
     srv = ServerProcess(workdir=workdir, db_url=kafka.new_database(), env_overrides=merged)
+    srv.secrets.update(kafka.passwords())  # checked absent from its log when it stops
     srv.kind = kafka.db_kind
     return srv.start()
 
@@ -133,6 +160,7 @@ def start_relay(kafka):
 
     def _start(server: ServerProcess, env: dict | None = None, name: str = "relay"):
         merged = {"BSOCIAL_KAFKA_BROKERS": kafka.bootstrap}
+        merged.update(kafka.client_env("relay"))
         merged.update(env or {})
         r = RelayProcess(server, merged, name).start()
         started.append(r)

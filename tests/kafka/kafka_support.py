@@ -27,6 +27,9 @@ TOPIC_OF = {
 }
 TOPICS = ("bsocial.users", "bsocial.posts", "bsocial.comments", "bsocial.follows")
 
+# -X settings every kcat call adds (conftest sets the admin's for a sasl_ssl broker).
+KCAT_ARGS: list[str] = []
+
 
 def kcat() -> str:
     k = shutil.which("kcat") or shutil.which("kafkacat")
@@ -55,7 +58,7 @@ class Msg:
 
 def read_topic(bootstrap: str, topic: str, timeout: float = 60.0) -> list[Msg]:
     """Every message of every partition, from the beginning to the current end."""
-    r = subprocess.run([kcat(), "-b", bootstrap, "-C", "-t", topic, "-o", "beginning",
+    r = subprocess.run([kcat(), "-b", bootstrap, *KCAT_ARGS, "-C", "-t", topic, "-o", "beginning",
                         "-e", "-J", "-q"],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=timeout)

@@ -109,7 +109,9 @@ def main() -> None:
 
             # ---- lag: API write -> searchable
             srv = ServerProcess(workdir=tmp / "srv", env_overrides={
-                "BSOCIAL_KAFKA_BROKERS": kafka, "BSOCIAL_LOGIN_MAX_FAILURES": "1000"}).start()
+                "BSOCIAL_KAFKA_BROKERS": kafka, "BSOCIAL_LOGIN_MAX_FAILURES": "1000",
+                # one user posts --rate/s for the whole run: no per-user post limit
+                "BSOCIAL_POSTS_PER_MINUTE": "0"}).start()
             client = Client(srv)
             user = client.new_user(username=f"bench_{hexid(3)}")
             pending: dict[str, float] = {}

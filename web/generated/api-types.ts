@@ -478,14 +478,48 @@ export interface paths {
         /**
          * A user's best and worst post (Q3)
          * @description Of all the posts of `username`, the one with the most comments (`best`) and the one
-         *     with the fewest, zero included (`worst`); ties go to the older post, then the lower
-         *     id. Both null when the user has no post. Ranking and counts from the search engine
+         *     with the fewest, zero included (`worst`). Ties: `best` goes to the older post (then
+         *     the lower id), `worst` to the newer post (then the higher id), so a user with two or
+         *     more posts gets two different posts even when every count is the same (then
+         *     `best.comments == worst.comments`, which the web app says in words: "no comments
+         *     yet" when it is 0). Both null when the user has no post. Ranking and counts from the search engine
          *     (`queries/q3_user_top_and_worst_post.json`), author, excerpt and `comment_count`
          *     from the database. Exactly what `bsocial query q3 --user NAME --json` prints.
          *     A username of whom no event is indexed is a 404. Administrators only; anyone else
          *     gets 404.
          */
         get: operations["getAnalyticsUserExtremes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/posts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A post id. An unknown or not visible post is a 404.
+                 * @example 1000
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Any post, read-only, for administrators
+         * @description The post that the analytics name (Q2's ranking, Q3's best and worst), whoever wrote
+         *     it: the visibility rule of `GET /api/v1/posts/{id}` (I wrote it or I follow its
+         *     author) does not apply, so an administrator who follows nobody can read what the
+         *     analytics point at. Read-only: commenting still needs the post to be visible. Same
+         *     body as `GET /api/v1/posts/{id}`. From the database alone: answers without a search
+         *     engine. 404 for an unknown post; administrators only, anyone else gets 404.
+         */
+        get: operations["getAnalyticsPost"];
         put?: never;
         post?: never;
         delete?: never;
@@ -594,10 +628,36 @@ export interface components {
          */
         UsernameInput: string;
         /**
-         * @description Trimmed, 1..100 characters, no control characters.
+         * @description Trimmed (of space, tab, newline, CR, VT, FF), then 1..100 characters without control
+         *     characters (C0, DEL, C1 U+0080-U+009F, U+2028/U+2029), invisible formatting
+         *     characters (Unicode category Cf: bidi overrides and isolates, zero-width characters;
+         *     U+200C/U+200D are allowed) or the invisible Hangul fillers (U+115F, U+1160,
+         *     U+3164, U+FFA0). The pattern says exactly that (tools/openapi/patterns.py).
          * @example Alice
          */
         PersonName: string;
+        /**
+         * @description Trimmed, then 1..1000 characters; as `PersonName` but tab, newline and CR are
+         *     allowed inside.
+         * @example Down the rabbit hole.
+         */
+        PostContent: string;
+        /**
+         * @description Trimmed, then 1..500 characters; the characters of `PostContent`.
+         * @example Yes we can!
+         */
+        CommentContent: string;
+        /**
+         * @description What the server issues: base64url (unpadded) of `t1:<created_at, epoch ms>:<id>`.
+         * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
+         */
+        TimeCursor: string;
+        /**
+         * @description What the server issues: base64url (unpadded) of `n1:<username>` (the last username
+         *     of the page).
+         * @example bjE6Ym9i
+         */
+        NameCursor: string;
         /** @description A user as anybody but the user themself sees them: `email` is never present. */
         PublicUser: {
             id: components["schemas"]["Id"];
@@ -728,7 +788,8 @@ export interface components {
         /**
          * @description Pass as `?cursor=` to get the next page; `null` on the last page (and then no
          *     `Link` header is sent).
-         * @example eyJ1IjoiYm9iIn0
+         * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
+         * @example bjE6Ym9i
          */
         NextCursor: string | null;
         UserList: {
@@ -746,22 +807,29 @@ export interface components {
         RegisterUserRequest: {
             first_name: components["schemas"]["PersonName"];
             last_name: components["schemas"]["PersonName"];
-            username: components["schemas"]["UsernameInput"];
             /**
-             * Format: email
-             * @description Trimmed, at most 254 characters, `local@domain.tld`; stored in lower case.
+             * @description Trimmed, then 3..30 ASCII letters, digits and underscores; stored in lower case.
+             * @example Alice
+             */
+            username: string;
+            /**
+             * @description Trimmed, then at most 254 characters of printable ASCII but `<>",;\`: 1..64
+             *     before the one `@`, then a domain of at least two non-empty dot-separated labels;
+             *     stored in lower case.
              * @example Alice@Example.org
              */
             email: string;
             /**
-             * @description 8..128 Unicode code points, no composition rules; refused if it is in the
-             *     common-password list (compared case-insensitively), if it is only whitespace,
-             *     or if it is one character repeated.
+             * @description 8..128 Unicode code points, no composition rules; refused if it is only
+             *     whitespace (the pattern), if it is one character repeated, or if it is in the
+             *     common-password list (compared case-insensitively). The last two are not
+             *     patterns: 422 `validation_failed` names `password`.
              * @example through the looking glass
              */
             password: string;
             /**
-             * @description Must equal `password`.
+             * @description Must equal `password` (JSON Schema cannot say so): otherwise 422
+             *     `validation_failed` naming `password_confirmation`.
              * @example through the looking glass
              */
             password_confirmation: string;
@@ -780,18 +848,10 @@ export interface components {
             password: string;
         };
         CreatePostRequest: {
-            /**
-             * @description Trimmed, then 1..1000 characters.
-             * @example Down the rabbit hole.
-             */
-            content: string;
+            content: components["schemas"]["PostContent"];
         };
         CreateCommentRequest: {
-            /**
-             * @description Trimmed, then 1..500 characters.
-             * @example Yes we can!
-             */
-            content: string;
+            content: components["schemas"]["CommentContent"];
         };
         /**
          * @example {
@@ -980,6 +1040,20 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /**
+         * @description This user's limit for this kind of action (posts, comments, follows and unfollows,
+         *     people searches: each a token bucket per account, BSOCIAL_*_PER_MINUTE and
+         *     BSOCIAL_*_BURST) is used up; nothing was done. Retry after `Retry-After` seconds.
+         */
+        UserRateLimited: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description Too many registrations from this client address; retry after `Retry-After` seconds. */
         RegistrationRateLimited: {
             headers: {
@@ -995,6 +1069,20 @@ export interface components {
          *     Retry after `Retry-After` seconds.
          */
         Busy: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description The database cannot be reached, or the request's connection was lost under it;
+         *     retry after `Retry-After` seconds. A write answered 503 may or may not have
+         *     committed.
+         */
+        Unavailable: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
@@ -1022,7 +1110,9 @@ export interface components {
         AnalyticsDays: number;
         /**
          * @description The time zone that defines a calendar day: an IANA name (`Europe/Paris`, `UTC`) or
-         *     an offset (`+02:00`). Default `UTC`. An unknown zone → 400 `bad_request`.
+         *     an offset (`+02:00`). Default `UTC`. The pattern is the shape; a name must also be
+         *     a zone of the server's IANA database (not `posix/…`, `right/…`, `posixrules`,
+         *     `localtime` or `Factory`): an unknown zone → 400 `bad_request`.
          * @example Europe/Paris
          */
         AnalyticsTz: string;
@@ -1043,11 +1133,19 @@ export interface components {
          */
         Limit: number;
         /**
-         * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-         *     → 422 `validation_failed` with `fields.cursor`.
-         * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+         * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by time:
+         *     feed, a user's posts, comments, notifications). Anything else → 422
+         *     `validation_failed` with `fields.cursor`.
+         * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
          */
-        Cursor: string;
+        TimeCursor: components["schemas"]["TimeCursor"];
+        /**
+         * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by
+         *     username: user search, followers, following). Anything else → 422
+         *     `validation_failed` with `fields.cursor`.
+         * @example bjE6Ym9i
+         */
+        NameCursor: components["schemas"]["NameCursor"];
         /**
          * @description Username prefix (case-insensitive). Absent or empty lists everyone. Longer than 30
          *     characters → 422 `validation_failed` with `fields.q`.
@@ -1081,7 +1179,7 @@ export interface components {
         /**
          * @description Sent only when `next_cursor` is not null: the URL of the next page,
          *     `</api/v1/…?limit=N&cursor=…>; rel="next"`.
-         * @example </api/v1/feed?limit=20&cursor=eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ>; rel="next"
+         * @example </api/v1/feed?limit=20&cursor=dDE6MTc5NTg1NjQwMDAwMDoxMDAw>; rel="next"
          */
         Link: string;
         /**
@@ -1110,11 +1208,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by
+                 *     username: user search, followers, following). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example bjE6Ym9i
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["NameCursor"];
             };
             header?: never;
             path?: never;
@@ -1134,7 +1233,9 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ListValidationFailed"];
+            429: components["responses"]["UserRateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     registerUser: {
@@ -1250,6 +1351,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["ForbiddenOrigin"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getCurrentUser: {
@@ -1272,6 +1374,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getUserProfile: {
@@ -1301,6 +1404,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     followUser: {
@@ -1337,7 +1441,9 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["UserRateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     unfollowUser: {
@@ -1365,7 +1471,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["ForbiddenOrigin"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["UserRateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listFollowers: {
@@ -1378,11 +1486,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by
+                 *     username: user search, followers, following). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example bjE6Ym9i
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["NameCursor"];
             };
             header?: never;
             path: {
@@ -1410,6 +1519,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listFollowing: {
@@ -1422,11 +1532,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by
+                 *     username: user search, followers, following). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example bjE6Ym9i
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["NameCursor"];
             };
             header?: never;
             path: {
@@ -1454,6 +1565,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listUserPosts: {
@@ -1466,11 +1578,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by time:
+                 *     feed, a user's posts, comments, notifications). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["TimeCursor"];
             };
             header?: never;
             path: {
@@ -1498,6 +1611,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createPost: {
@@ -1532,7 +1646,9 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["UserRateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getPost: {
@@ -1562,6 +1678,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getFeed: {
@@ -1574,11 +1691,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by time:
+                 *     feed, a user's posts, comments, notifications). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["TimeCursor"];
             };
             header?: never;
             path?: never;
@@ -1599,6 +1717,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listComments: {
@@ -1611,11 +1730,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by time:
+                 *     feed, a user's posts, comments, notifications). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["TimeCursor"];
             };
             header?: never;
             path: {
@@ -1643,6 +1763,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createComment: {
@@ -1684,7 +1805,9 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["UserRateLimited"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     claimNotifications: {
@@ -1708,6 +1831,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["ForbiddenOrigin"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listNotifications: {
@@ -1720,11 +1844,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by time:
+                 *     feed, a user's posts, comments, notifications). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["TimeCursor"];
             };
             header?: never;
             path?: never;
@@ -1745,6 +1870,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     streamNotifications: {
@@ -1765,7 +1891,10 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["ForbiddenOrigin"];
-            /** @description A plain GET without the WebSocket handshake (`upgrade_required`). */
+            /**
+             * @description A plain GET without the WebSocket handshake (`upgrade_required`), answered
+             *     before authentication. Any other method is a 405 with `Allow: GET`.
+             */
             426: {
                 headers: {
                     /** @description Always `websocket`. */
@@ -1799,6 +1928,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getAnalyticsLogins: {
@@ -1812,7 +1943,9 @@ export interface operations {
                 days?: components["parameters"]["AnalyticsDays"];
                 /**
                  * @description The time zone that defines a calendar day: an IANA name (`Europe/Paris`, `UTC`) or
-                 *     an offset (`+02:00`). Default `UTC`. An unknown zone → 400 `bad_request`.
+                 *     an offset (`+02:00`). Default `UTC`. The pattern is the shape; a name must also be
+                 *     a zone of the server's IANA database (not `posix/…`, `right/…`, `posixrules`,
+                 *     `localtime` or `Factory`): an unknown zone → 400 `bad_request`.
                  * @example Europe/Paris
                  */
                 tz?: components["parameters"]["AnalyticsTz"];
@@ -1850,7 +1983,9 @@ export interface operations {
                 days?: components["parameters"]["AnalyticsDays"];
                 /**
                  * @description The time zone that defines a calendar day: an IANA name (`Europe/Paris`, `UTC`) or
-                 *     an offset (`+02:00`). Default `UTC`. An unknown zone → 400 `bad_request`.
+                 *     an offset (`+02:00`). Default `UTC`. The pattern is the shape; a name must also be
+                 *     a zone of the server's IANA database (not `posix/…`, `right/…`, `posixrules`,
+                 *     `localtime` or `Factory`): an unknown zone → 400 `bad_request`.
                  * @example Europe/Paris
                  */
                 tz?: components["parameters"]["AnalyticsTz"];
@@ -1905,6 +2040,36 @@ export interface operations {
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["AnalyticsUnavailable"];
+        };
+    };
+    getAnalyticsPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A post id. An unknown or not visible post is a 404.
+                 * @example 1000
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The post. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostEnvelope"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getHealth: {

@@ -15,6 +15,7 @@
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/graph.hpp"
 #include "bsocial/social/posts.hpp"
+#include "bsocial/social/user_limits.hpp"
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::api {
@@ -35,7 +36,8 @@ class sessions_handler {
 class users_handler {
   public:
     users_handler(social::accounts& accounts, social::graph& graph,
-                  const sessions::authenticator& auth, const sessions::roles& roles);
+                  const sessions::authenticator& auth, const sessions::roles& roles,
+                  social::user_limits& limits);
     http::response register_user(http::request& req);  // POST /api/v1/users
     http::response me(http::request& req);             // GET /api/v1/users/me (+ is_admin)
     http::response search(http::request& req);         // GET /api/v1/users?q=
@@ -50,11 +52,13 @@ class users_handler {
     social::graph& graph_;
     const sessions::authenticator& auth_;
     const sessions::roles& roles_;
+    social::user_limits& limits_;  ///< follows and searches per user
 };
 
 class posts_handler {
   public:
-    posts_handler(social::posts& posts, const sessions::authenticator& auth);
+    posts_handler(social::posts& posts, const sessions::authenticator& auth,
+                  social::user_limits& limits);
     http::response create(http::request& req);         // POST /api/v1/posts
     http::response get(http::request& req);            // GET /api/v1/posts/{id}
     http::response feed(http::request& req);           // GET /api/v1/feed
@@ -65,6 +69,7 @@ class posts_handler {
   private:
     social::posts& posts_;
     const sessions::authenticator& auth_;
+    social::user_limits& limits_;  ///< posts and comments per user
 };
 
 /// A named readiness check: returns "ok" or why it is not ready.

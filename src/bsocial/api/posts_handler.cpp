@@ -20,11 +20,13 @@ json::object render_comment(const social::comment& c, json::storage_ptr sp) {
 }
 }  // namespace
 
-posts_handler::posts_handler(social::posts& posts, const sessions::authenticator& auth)
-    : posts_(posts), auth_(auth) {}
+posts_handler::posts_handler(social::posts& posts, const sessions::authenticator& auth,
+                             social::user_limits& limits)
+    : posts_(posts), auth_(auth), limits_(limits) {}
 
 http::response posts_handler::create(http::request& req) {
     const auto caller = auth_.require(req);
+    limits_.take_post(caller.who.id);
     const auto p = posts_.create_post(caller.who, content_of(req));
     return json_response(201, json::object{{"post", to_json(p)}});
 }
@@ -49,6 +51,7 @@ http::response posts_handler::user_posts(http::request& req) {
 http::response posts_handler::add_comment(http::request& req) {
     const auto caller = auth_.require(req);
     const auto post_id = parse_id(req.params.at(0));
+    limits_.take_comment(caller.who.id);
     const auto c = posts_.add_comment(caller.who, post_id, content_of(req));
     return json_response(201, json::object{{"comment", to_json(c)}});
 }

@@ -1,5 +1,6 @@
 #include "bsocial/api/handlers.hpp"
 #include "bsocial/api/json_io.hpp"
+#include "bsocial/social/validation.hpp"
 
 namespace bsocial::api {
 
@@ -12,8 +13,9 @@ item_renderer<social::user> render_users_for(const social::user& viewer) {
 }  // namespace
 
 users_handler::users_handler(social::accounts& accounts, social::graph& graph,
-                             const sessions::authenticator& auth, const sessions::roles& roles)
-    : accounts_(accounts), graph_(graph), auth_(auth), roles_(roles) {}
+                             const sessions::authenticator& auth, const sessions::roles& roles,
+                             social::user_limits& limits)
+    : accounts_(accounts), graph_(graph), auth_(auth), roles_(roles), limits_(limits) {}
 
 http::response users_handler::register_user(http::request& req) {
     const auto body = parse_json_body(req);
@@ -40,9 +42,10 @@ http::response users_handler::search(http::request& req) {
     const auto caller = auth_.require(req);
     const auto page = parse_page(req);
     const std::string q = req.query_param("q").value_or("");
-    if (q.size() > 30)
+    if (social::utf8_length(q) > social::max_username_length)  // characters, as documented
         throw error(error_code::validation_failed, "invalid search",
                     {{"q", "must be at most 30 characters"}});
+    limits_.take_search(caller.who.id);
     return list_response<social::user>(req, graph_.search(q, page), render_users_for(caller.who));
 }
 
@@ -57,12 +60,14 @@ http::response users_handler::profile(http::request& req) {
 
 http::response users_handler::follow(http::request& req) {
     const auto caller = auth_.require(req);
+    limits_.take_follow(caller.who.id);
     graph_.follow(caller.who, req.params.at(0));
     return no_content();
 }
 
 http::response users_handler::unfollow(http::request& req) {
     const auto caller = auth_.require(req);
+    limits_.take_follow(caller.who.id);
     graph_.unfollow(caller.who, req.params.at(0));
     return no_content();
 }

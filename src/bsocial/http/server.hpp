@@ -33,6 +33,7 @@
 #include "bsocial/http/client_address.hpp"
 #include "bsocial/http/metrics.hpp"
 #include "bsocial/http/router.hpp"
+#include "bsocial/http/websocket.hpp"
 
 namespace bsocial::http {
 
@@ -59,6 +60,8 @@ struct server_options {
     std::size_t max_connections_per_client = 256;
     /// Peers believed about X-Forwarded-For/-Host/-Proto; empty: nobody.
     trusted_proxies trusted;
+    /// Frames per accepted WebSocket (beyond them: closed with 1008).
+    websocket_limits websocket;
 };
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit (logged when changed); returns the

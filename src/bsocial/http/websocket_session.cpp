@@ -3,9 +3,20 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <stdexcept>
 
 #include "bsocial/http/errc.hpp"
 #include "bsocial/http/problem.hpp"
+
+namespace bsocial::http {
+
+void websocket_limits::validate() const {
+    if (frames_per_second < 0)
+        throw std::invalid_argument("--ws-frames-per-second must not be negative");
+    if (frame_burst < 1) throw std::invalid_argument("--ws-frame-burst must be at least 1");
+}
+
+}  // namespace bsocial::http
 
 namespace bsocial::http::detail {
 
@@ -64,7 +75,8 @@ asio::awaitable<void> serve_websocket(server_context& ctx, std::shared_ptr<conne
 
     conn->stream.expires_never();  // the WebSocket has its own timeouts from here on
     conn->upgraded = true;
-    auto session = std::make_shared<websocket_session>(std::move(conn->stream), ctx.blocking);
+    auto session = std::make_shared<websocket_session>(std::move(conn->stream), ctx.blocking,
+                                                       ctx.options.websocket);
     auto& ws = session->stream();
     websocket::stream_base::timeout timeouts =
         websocket::stream_base::timeout::suggested(beast::role_type::server);

@@ -1,9 +1,11 @@
 #include "bsocial/notify/delivery.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "bsocial/core/parse.hpp"
 #include "bsocial/http/json.hpp"
+#include "bsocial/http/metrics.hpp"
 
 namespace bsocial::notify {
 
@@ -41,8 +43,9 @@ http::ws_decision delivery::stream(http::request& req) {
         const std::int64_t subscription = pushes_.subscribe(user_id, jti, expires_at, socket);
         for (const auto& n : store_.undelivered(user_id)) pushes_.offer(subscription, n);
         http::ws_callbacks callbacks;
-        callbacks.on_message = [this, user_id, socket](const std::string& text) {
-            on_client_message(user_id, socket, text);
+        callbacks.on_messages = [this, user_id, subscription,
+                                 socket](std::vector<std::string>& texts) {
+            on_client_messages(user_id, subscription, socket, texts);
         };
         callbacks.on_close = [this, subscription] { pushes_.unsubscribe(subscription); };
         return callbacks;
@@ -50,23 +53,51 @@ http::ws_decision delivery::stream(http::request& req) {
     return d;
 }
 
-void delivery::on_client_message(std::int64_t user_id,
-                                 const std::shared_ptr<http::ws_connection>& socket,
-                                 const std::string& text) {
+void delivery::on_client_messages(std::int64_t user_id, std::int64_t subscription,
+                                  const std::shared_ptr<http::ws_connection>& socket,
+                                  const std::vector<std::string>& texts) {
     // The only client message: {"type":"ack","id":"<notification id>"}.
-    boost::system::error_code ec;
-    const json::value v = json::parse(text, ec);
-    const json::object* o = (!ec && v.is_object()) ? &v.as_object() : nullptr;
-    const json::value* type = o ? o->if_contains("type") : nullptr;
-    const json::value* id = o ? o->if_contains("id") : nullptr;
-    std::optional<std::int64_t> notification_id;
-    if (type && type->is_string() && type->as_string() == "ack" && id && id->is_string())
-        notification_id = parse_positive_id(id->as_string());
-    if (!notification_id) {
-        socket->send(R"({"type":"error","message":"expected {\"type\":\"ack\",\"id\":\"<id>\"}"})");
-        return;
+    std::vector<std::int64_t> ids;
+    for (const auto& text : texts) {
+        boost::system::error_code ec;
+        const json::value v = json::parse(text, ec);
+        const json::object* o = (!ec && v.is_object()) ? &v.as_object() : nullptr;
+        const json::value* type = o ? o->if_contains("type") : nullptr;
+        const json::value* id = o ? o->if_contains("id") : nullptr;
+        std::optional<std::int64_t> notification_id;
+        if (type && type->is_string() && type->as_string() == "ack" && id && id->is_string())
+            notification_id = parse_positive_id(id->as_string());
+        if (!notification_id) {
+            socket->send(
+                R"({"type":"error","message":"expected {\"type\":\"ack\",\"id\":\"<id>\"}"})");
+            continue;
+        }
+        ids.push_back(*notification_id);
     }
-    store_.acknowledge(user_id, *notification_id, clock_.now_ms());
+    if (ids.empty()) return;
+    acks_ += ids.size();
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    // Only what was pushed to this socket and not acked yet needs writing; then one
+    // transaction for the batch: a flood of acks costs one per batch, not one per frame,
+    // and nothing once every notification sent is acknowledged.
+    ids = pushes_.take_unacked(subscription, ids);
+    if (ids.empty()) return;
+    ++ack_transactions_;
+    store_.acknowledge_many(user_id, ids, clock_.now_ms());
+}
+
+ack_stats delivery::acks() const { return {acks_.load(), ack_transactions_.load()}; }
+
+std::string ack_metrics(const ack_stats& s) {
+    return http::prometheus_metric("bsocial_notification_acks_total", "counter",
+                                   "Ack frames received on notification WebSockets.",
+                                   static_cast<double>(s.acks)) +
+           http::prometheus_metric(
+               "bsocial_notification_ack_transactions_total", "counter",
+               "Write transactions those acks cost: one per batch that acks notifications "
+               "pushed to that socket and not acked yet.",
+               static_cast<double>(s.transactions));
 }
 
 void add_notification_routes(http::router& r, delivery& d) {

@@ -28,6 +28,13 @@ constexpr auto commit_reorder_window = std::chrono::seconds(2);
 constexpr auto reconnect_pause = std::chrono::seconds(1);
 constexpr const char* sqlite_prefix = "sqlite:";
 
+/// Remembers `id` as sent and not acknowledged; the oldest beyond the bound is forgotten
+/// (its ack then changes nothing: it stays undelivered, sent again on the next connect).
+void remember_unacked(std::set<std::int64_t>& unacked, std::int64_t id) {
+    unacked.insert(id);
+    if (unacked.size() > max_sent_remembered) unacked.erase(unacked.begin());
+}
+
 std::int64_t system_now_ms() {
     using namespace std::chrono;
     return duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -168,7 +175,19 @@ void hub::offer(std::int64_t subscription, const notification& n) {
     auto& sent = it->second.sent;
     if (!sent.insert(n.id).second) return;
     if (sent.size() > max_sent_remembered) sent.erase(sent.begin());
+    remember_unacked(it->second.unacked, n.id);
     it->second.socket->send(notification_frame(n));
+}
+
+std::vector<std::int64_t> hub::take_unacked(std::int64_t subscription,
+                                            const std::vector<std::int64_t>& ids) {
+    std::vector<std::int64_t> out;
+    std::lock_guard lock(mutex_);
+    auto it = subscribers_.find(subscription);
+    if (it == subscribers_.end()) return out;
+    for (const auto id : ids)
+        if (it->second.unacked.erase(id)) out.push_back(id);
+    return out;
 }
 
 std::size_t hub::connected() const {
@@ -186,6 +205,7 @@ void hub::dispatch(const std::vector<notification>& fresh) {
             auto& sub = subscribers_.at(id);
             if (!sub.sent.insert(n.id).second) continue;
             if (sub.sent.size() > max_sent_remembered) sub.sent.erase(sub.sent.begin());
+            remember_unacked(sub.unacked, n.id);
             if (frame.empty()) frame = notification_frame(n);
             sub.socket->send(frame);
         }

@@ -84,6 +84,13 @@ class hub {
     /// at connect and the pusher may both offer it).
     void offer(std::int64_t subscription, const notification& n);
 
+    /// Of `ids` (acks received on `subscription`), those that were sent there and not
+    /// acknowledged yet; they count as acknowledged from now on. Acks of anything else (an
+    /// id never pushed to this socket, or acked already) need no SQL: a flood of them
+    /// costs nothing but parsing.
+    std::vector<std::int64_t> take_unacked(std::int64_t subscription,
+                                           const std::vector<std::int64_t>& ids);
+
     std::size_t connected() const;
 
   private:
@@ -92,7 +99,8 @@ class hub {
         std::string jti;
         std::int64_t expires_at;
         std::shared_ptr<http::ws_connection> socket;
-        std::set<std::int64_t> sent;  ///< the most recent ids sent, bounded
+        std::set<std::int64_t> sent;     ///< the most recent ids sent, bounded
+        std::set<std::int64_t> unacked;  ///< sent, not acknowledged yet, bounded
     };
 
     void run();

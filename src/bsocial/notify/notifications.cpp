@@ -153,23 +153,20 @@ std::vector<notification> notification_store::undelivered(std::int64_t user_id) 
                      [&](soci::statement& st) { st.exchange(soci::use(user_id)); });
 }
 
-bool notification_store::acknowledge(std::int64_t user_id, std::int64_t id, std::int64_t now_ms) {
+int notification_store::acknowledge_many(std::int64_t user_id,
+                                         const std::vector<std::int64_t>& ids,
+                                         std::int64_t now_ms) {
+    if (ids.empty()) return 0;
+    // Integers only, formatted here: nothing from outside reaches the SQL text.
+    std::string query = acknowledge_many_sql_head;
+    for (std::size_t i = 0; i < ids.size(); ++i) query += (i ? "," : "") + std::to_string(ids[i]);
+    query += ")";
     store::lease sql_lease(pool_);
     soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
-    bool changed = false;
-    {
-        std::int64_t returned = 0;
-        soci::statement st(sql);
-        st.exchange(soci::into(returned));
-        st.exchange(soci::use(now_ms));
-        st.exchange(soci::use(id));
-        st.exchange(soci::use(user_id));
-        store::prepare_statement(st, acknowledge_sql);
-        changed = st.execute(true);
-        while (st.fetch()) {
-        }
-    }
+    soci::statement st = (sql.prepare << query, soci::use(now_ms), soci::use(user_id));
+    st.execute(true);
+    const auto changed = static_cast<int>(st.get_affected_rows());
     tx.commit();
     return changed;
 }

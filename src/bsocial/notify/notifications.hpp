@@ -76,9 +76,11 @@ class notification_store {
     /// Undelivered ones, oldest first, without marking them (what a new socket receives).
     std::vector<notification> undelivered(std::int64_t user_id);
 
-    /// Marks one delivered (a WebSocket ack). False when it is not the user's or was
-    /// already delivered.
-    bool acknowledge(std::int64_t user_id, std::int64_t id, std::int64_t now_ms);
+    /// WebSocket acks: marks those of `ids` that are the user's and undelivered as
+    /// delivered, in ONE write transaction (the acks a socket sent while its previous
+    /// batch was written). At most a few hundred ids. Returns how many rows changed.
+    int acknowledge_many(std::int64_t user_id, const std::vector<std::int64_t>& ids,
+                         std::int64_t now_ms);
 
     /// History, newest first, keyset on id.
     social::page<notification> history(std::int64_t user_id, const social::page_request& req);

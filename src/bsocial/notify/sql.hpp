@@ -27,9 +27,10 @@ inline constexpr const char* undelivered_sql =
     "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
     " FROM notifications"
     " WHERE user_id = :user_id AND delivered_at IS NULL ORDER BY id";
-inline constexpr const char* acknowledge_sql =
+/// Followed by the ids, comma-separated, and ")": integers formatted by the store.
+inline constexpr const char* acknowledge_many_sql_head =
     "UPDATE notifications SET delivered_at = :now"
-    " WHERE id = :id AND user_id = :user_id AND delivered_at IS NULL RETURNING id";
+    " WHERE user_id = :user_id AND delivered_at IS NULL AND id IN (";
 inline constexpr const char* history_page_sql =
     "SELECT " BSOCIAL_NOTIFICATION_COLUMNS
     " FROM notifications"

@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include <algorithm>
+
 #include "bsocial/core/error.hpp"
 #include "bsocial/outbox/outbox.hpp"
 #include "bsocial/social/cursor.hpp"
@@ -99,17 +101,27 @@ profile graph::get_profile(const user& me, const std::string& username) {
 page<user> graph::list(const char* query, const std::function<void(soci::statement&)>& bind_filter,
                        const page_request& req) {
     const std::string after = decode_after(req);
-    const int fetch = req.limit + 1;  // one more tells whether a next page exists
+    return fetch_page(
+        query,
+        [&](soci::statement& st) {
+            bind_filter(st);
+            st.exchange(soci::use(after));
+        },
+        req.limit);
+}
+
+page<user> graph::fetch_page(const char* query,
+                             const std::function<void(soci::statement&)>& bind_filter, int limit) {
+    const int fetch = limit + 1;  // one more tells whether a next page exists
     store::lease sql_lease(db_);
     soci::session& sql = *sql_lease;
     user row;
     soci::statement st(sql);
     detail::bind_user(st, row);
     bind_filter(st);
-    st.exchange(soci::use(after));
     st.exchange(soci::use(fetch));
     store::prepare_statement(st, query);
-    return collect_page(st, row, req.limit,
+    return collect_page(st, row, limit,
                         [](const user& last) { return encode_cursor(last.username); });
 }
 
@@ -133,16 +145,35 @@ page<user> graph::following(const std::string& username, const page_request& req
     return relation(following_page_sql, username, req);
 }
 
-page<user> graph::search(const std::string& prefix, const page_request& req) {
+std::optional<username_range> prefix_range(const std::string& prefix) {
     const std::string lowered = to_lower(prefix);
-    const int length = static_cast<int>(lowered.size());
-    return list(
+    // Only these characters occur in a username (validation.cpp): any other matches nobody.
+    const bool plain = std::all_of(lowered.begin(), lowered.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+    if (!plain) return std::nullopt;
+    username_range r{lowered, lowered};
+    if (r.to.empty())
+        r.to.push_back('\x7f');  // above every username character
+    else
+        ++r.to.back();  // 'z' -> '{', '9' -> ':', '_' -> '`': still ASCII, still valid UTF-8
+    return r;
+}
+
+page<user> graph::search(const std::string& prefix, const page_request& req) {
+    const std::string after = decode_after(req);
+    auto range = prefix_range(prefix);
+    if (!range) return {};
+    // Strictly after the cursor's username: the least string above it is itself + "\x01"
+    // (no username holds a control character).
+    if (!after.empty()) range->from = std::max(range->from, after + '\x01');
+    return fetch_page(
         search_page_sql,
         [&](soci::statement& st) {
-            st.exchange(soci::use(length));
-            st.exchange(soci::use(lowered));
+            st.exchange(soci::use(range->from));
+            st.exchange(soci::use(range->to));
         },
-        req);
+        req.limit);
 }
 
 }  // namespace bsocial::social

@@ -5,6 +5,7 @@
 #include <soci/statement.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "bsocial/core/clock.hpp"
@@ -13,6 +14,14 @@
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::social {
+
+/// The usernames that start with a search prefix: [from, to) in byte order.
+struct username_range {
+    std::string from;
+    std::string to;
+};
+/// nullopt when `prefix` (lower-cased) holds a character no username can, so nothing matches.
+std::optional<username_range> prefix_range(const std::string& prefix);
 
 class graph {
   public:
@@ -32,6 +41,9 @@ class graph {
   private:
     /// followers/following of `username`: the query binds the user id, then the page.
     page<user> relation(const char* query, const std::string& username, const page_request& req);
+    /// `bind_filter` binds every placeholder before :limit.
+    page<user> fetch_page(const char* query,
+                          const std::function<void(soci::statement&)>& bind_filter, int limit);
     page<user> list(const char* sql, const std::function<void(soci::statement&)>& bind_filter,
                     const page_request& req);
 

@@ -91,11 +91,16 @@ inline constexpr const char* following_page_sql =
     " FROM follows f JOIN users u ON u.id = f.followee_id"
     " WHERE f.follower_id = :user_id AND u.username > :after"
     " ORDER BY u.username LIMIT :limit";
-// substr() rather than LIKE: '_' and '%' in a prefix stay plain characters.
+// A range of the username index, [from, to): `from` is the prefix (or just past the
+// cursor's username), `to` the prefix with its last character incremented (graph.cpp).
+// Both databases compare usernames byte by byte (SQLite: BINARY; PostgreSQL: the column
+// is COLLATE "C" since migration 6), so the range holds exactly the names that start with
+// the prefix. (substr() = :prefix, before issue 24, could not use the index: every
+// search read every username.) Never LIKE: '_' and '%' in a prefix stay plain characters.
 inline constexpr const char* search_page_sql =
     "SELECT " BSOCIAL_USER_COLUMNS
-    " FROM users u WHERE substr(u.username, 1, :prefix_length) = :prefix"
-    " AND u.username > :after ORDER BY u.username LIMIT :limit";
+    " FROM users u WHERE u.username >= :from AND u.username < :to"
+    " ORDER BY u.username LIMIT :limit";
 
 // ---- home timelines: fan-out on write, horizon, backfill (timeline.cpp) ----
 inline constexpr const char* is_celebrity_sql =

@@ -191,12 +191,18 @@ const std::vector<migration>& all_migrations() {
         // died mid-batch leaves its rows to the others once it ends (issue 22).
         {5, "outbox claims", {"ALTER TABLE outbox ADD COLUMN claimed_until BIGINT"},
          {"ALTER TABLE outbox ADD COLUMN claimed_until BIGINT"}},
+        // People search reads a range of the username index (social/sql.hpp): that range is
+        // the names starting with a prefix only in byte order. SQLite compares text BINARY
+        // already; PostgreSQL used the database's collation (en_US and the like sort '_'
+        // aside), so the column and its unique index become "C" (rebuilt here, issue 24).
+        {6, "usernames in byte order", {},
+         {"ALTER TABLE users ALTER COLUMN username TYPE TEXT COLLATE \"C\""}},
         // Administrators are accounts (issue 24, item 1): roles by account id, and the names
         // BSOCIAL_ADMINS listed, each decided once (user_id NULL: nobody held it then).
-        {6, "account roles", account_role_tables(), account_role_tables()},
+        {7, "account roles", account_role_tables(), account_role_tables()},
         // Work a worker gave up on after bounded retries of a permanent error (issue 24,
         // item 6): the notifier's Kafka messages, the fan-out's posts. Kept for an operator.
-        {7, "parked work", parked_tables(), parked_tables()},
+        {8, "parked work", parked_tables(), parked_tables()},
     };
     return list;
 }
