@@ -66,6 +66,9 @@ TEST(Database, TransientErrorsAreToldFromPermanentOnes) {
         EXPECT_TRUE(db.transient(soci::sqlite3_soci_error("database is locked", 5)));
         EXPECT_TRUE(db.transient(soci::sqlite3_soci_error("locked", 6)));
         EXPECT_TRUE(db.transient(soci::sqlite3_soci_error("busy snapshot", 5 | (2 << 8))));
+        EXPECT_TRUE(db.transient(soci::sqlite3_soci_error("database or disk is full", 13)));
+        EXPECT_TRUE(db.transient(soci::sqlite3_soci_error("disk I/O error", 10)));
+        EXPECT_TRUE(db.transient(soci::postgresql_soci_error("disk full", "53100")));
         EXPECT_TRUE(db.transient(bsocial::store::database_unavailable()));
         EXPECT_TRUE(db.transient(soci::postgresql_soci_error("deadlock", "40P01")));
         EXPECT_TRUE(db.transient(soci::postgresql_soci_error("serialization", "40001")));

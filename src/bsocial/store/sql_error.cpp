@@ -63,7 +63,10 @@ bool says_transient(const std::exception& e) noexcept {
     try {
         if (const auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(sql)) {
             const int primary = lite->result() & 0xff;
-            return primary == 5 || primary == 6;  // SQLITE_BUSY, SQLITE_LOCKED
+            // BUSY, LOCKED; the machine's trouble, not the row's: NOMEM, IOERR, FULL,
+            // CANTOPEN, PROTOCOL (a full disk must not get posts parked)
+            return primary == 5 || primary == 6 || primary == 7 || primary == 10 ||
+                   primary == 13 || primary == 14 || primary == 15;
         }
         if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(sql)) {
             const std::string state = pg->sqlstate();

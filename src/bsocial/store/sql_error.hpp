@@ -19,8 +19,9 @@ bool is_sql_error(const std::exception& e) noexcept;
 bool says_connection_lost(const std::exception& e) noexcept;
 
 /// True when a database error is one that passes by itself if the same work is tried again:
-/// SQLite busy or locked; PostgreSQL serialization failure or deadlock (class 40), lock not
-/// available (55P03), insufficient resources (class 53), a cancelled statement (57014).
+/// SQLite busy, locked, out of memory, I/O error, disk full, cannot open, protocol;
+/// PostgreSQL serialization failure or deadlock (class 40), lock not available (55P03),
+/// insufficient resources (class 53: disk full, out of memory), a cancelled statement (57014).
 /// With says_connection_lost, what a worker retries; anything else is permanent for that
 /// piece of work (a constraint, a trigger, bad data): retried a bounded number of times.
 bool says_transient(const std::exception& e) noexcept;
