@@ -1,20 +1,21 @@
-"""Helpers for the Kafka end-to-end tests: read topics with kcat, relay processes,
-outbox peeks. Standard library only (plus kcat on PATH)."""
+"""Kafka for the tests: the session's stack (KafkaStack), topics read with kcat, the
+relay's fault line, /metrics values. Standard library only (plus kcat on PATH); the relay
+process is server.RelayProcess."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
 
-from bsocial_support import ServerProcess, binary_path, wait_until  # noqa: F401 (re-exported)
+from pathlib import Path
+
+from .api import hexid
+from .database import db_kind_from_env
 
 TOPIC_OF = {
     "user.registered": "bsocial.users",
@@ -108,75 +109,42 @@ def fault_line(name: str, produced: int, in_sql: int, found: list[Msg],
     return line, lost, duplicated
 
 
-# --------------------------------------------------------------------------- relay process
+# --------------------------------------------------------------------------- stack
 
 
-class RelayProcess:
-    """`bsocial relay --data-dir D [--db URL]` for the data of a ServerProcess."""
+class KafkaStack:
+    """A session's stack (stack/bstack.py in a tmp dir): Kafka (1 broker) always, PostgreSQL
+    when BSOCIAL_TEST_DB asks for it. A backend of the pytest plugin: new_database()."""
 
-    def __init__(self, server: ServerProcess, env: dict, name: str):
-        self.server = server
-        self.env_overrides = env
-        self.stderr_path = server.workdir / f"relay-{name}.stderr.log"
-        self.stdout_lines: list[str] = []
-        self.proc: subprocess.Popen | None = None
+    def __init__(self, workdir: Path):
+        from .stack import Stack
 
-    def env(self) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
-        env["BSOCIAL_JWT_SECRET"] = self.server.jwt_secret
-        env.update({k: str(v) for k, v in self.env_overrides.items()})
-        return env
+        self.stack = Stack(workdir)
+        self.db_kind = db_kind_from_env()
+        self.kind = self.db_kind
+        self.bootstrap = self.stack.start_kafka(brokers=1)
+        if self.db_kind == "postgresql":
+            self.stack.start_postgres()
 
-    def start(self) -> "RelayProcess":
-        args = [str(binary_path()), "relay", "--data-dir", str(self.server.data_dir)]
-        if self.server.db_url:
-            args += ["--db", self.server.db_url]
-        self._err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._err,
-                                     stdin=subprocess.DEVNULL, env=self.env(),
-                                     cwd=self.server.workdir)
-        threading.Thread(target=self._pump, daemon=True).start()
-        return self
+    def stop_kafka(self) -> None:
+        self.stack.stop_kafka()
 
-    def _pump(self) -> None:
-        assert self.proc and self.proc.stdout
-        for raw in iter(self.proc.stdout.readline, b""):
-            self.stdout_lines.append(raw.decode("utf-8", "replace"))
+    def start_kafka(self) -> str:
+        """Start again (same data, same ports); returns the bootstrap string."""
+        again = self.stack.start_kafka(brokers=1)
+        assert again == self.bootstrap, f"Kafka came back on {again}, not {self.bootstrap}"
+        return again
 
-    def wait(self, timeout: float) -> int:
-        assert self.proc
-        try:
-            return self.proc.wait(timeout=timeout)
-        finally:
-            if self.proc.poll() is not None:
-                self._err.close()
+    def kafka_running(self) -> bool:
+        return bool(self.stack.kafka_running())
 
-    def terminate(self, timeout: float = 10.0) -> int | None:
-        assert self.proc
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            rc = None
-        self._err.close()
-        return rc
+    def new_database(self) -> str | None:
+        if self.db_kind == "sqlite":
+            return None
+        return self.stack.create_database(f"bsocial_kt_{hexid(6)}")
 
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def stderr_text(self) -> str:
-        try:
-            return self.stderr_path.read_text("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def stderr_tail(self, n: int = 60) -> str:
-        return "\n".join(self.stderr_text().splitlines()[-n:])
+    def close(self) -> None:
+        self.stack.stop_all()
 
 
 # --------------------------------------------------------------------------- metrics
