@@ -6,12 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests/integration"))
-
-from bsocial_support import Client, ServerProcess  # noqa: E402
+from bsocial_testkit.http import Client
+from bsocial_testkit.paths import REPO
+from bsocial_testkit.server import ServerProcess
 
 
 def test_no_server_error_on_generated_requests(tmp_path):

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from bsocial_support import Client, ServerProcess, ServerStartError, ts_to_ms
+from bsocial_testkit.api import ts_to_ms
+from bsocial_testkit.http import Client
+from bsocial_testkit.server import ServerProcess, ServerStartError
 
 REFERENCE_SQL = (
     "SELECT id, created_at FROM posts WHERE user_id = {me} OR user_id IN "

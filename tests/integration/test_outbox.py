@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from bsocial_support import ID_RE, TS_RE, UUID_RE, Client, OutboxAction, hexid, ts_to_ms
+from bsocial_testkit.api import ID_RE, TS_RE, UUID_RE, hexid, ts_to_ms
+from bsocial_testkit.database import OutboxAction
+from bsocial_testkit.http import Client
 
 NOW = object()  # "a timestamp taken during the action"
 
