@@ -71,7 +71,7 @@ class BsocialProcess:
 
     # -- what to run (subclasses compute it at each start) -------------------
     def command(self) -> list[str]:
-        binary = Path(self.binary) if self.binary else binary_path()
+        binary = Path(self.binary).expanduser().resolve() if self.binary else binary_path()
         if not binary.exists():
             raise ProcessStartError(
                 f"bsocial binary not found at {binary} (set BSOCIAL_BIN or build build/debug)")

@@ -13,21 +13,23 @@ ServerStartError = ProcessStartError
 
 
 class ServerProcess(BsocialProcess):
-    """`bsocial serve --port 0 --data-dir <workdir>/data [--db URL] EXTRA_ARGS`.
+    """`bsocial serve --port 0 --data-dir <workdir>/data [--db URL] EXTRA_ARGS` (logs in
+    workdir; another data dir with data_dir=).
 
     Its JWT secret is fixed for its life (a restart keeps tokens valid); `secrets` holds
     every password and token a test used, which no answer and no log line may contain."""
 
     def __init__(self, workdir: Path, db_url: str | None = None, env_overrides: dict | None = None,
                  extra_args: list | None = None, jwt_secret: str | None = None,
-                 secrets: set | None = None, name: str = "serve", binary=None):
+                 secrets: set | None = None, name: str = "serve", binary=None,
+                 data_dir: Path | None = None):
         super().__init__("serve", workdir=workdir, env=env_overrides, name=name,
                          ready=listening_re("serve"), binary=binary)
         self.db_url = db_url
         self.extra_args = list(extra_args or [])
         self.jwt_secret = jwt_secret or _secrets.token_hex(32)
         self.secrets = secrets if secrets is not None else set()
-        self.data_dir = self.workdir / "data"
+        self.data_dir = Path(data_dir) if data_dir else self.workdir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.kind = "postgresql" if db_url else "sqlite"
 
@@ -87,7 +89,8 @@ class OnServerData(BsocialProcess):
 
     def __init__(self, subcommand: str, server: ServerProcess, env: dict | None, name: str,
                  ready=None):
-        super().__init__(subcommand, workdir=server.workdir, env=env, name=name, ready=ready)
+        super().__init__(subcommand, workdir=server.workdir, env=env, name=name, ready=ready,
+                         binary=server.binary)
         self.server = server
 
     @property
