@@ -644,9 +644,9 @@ def test_i9_4_jwt_secret_file_created_private_and_shared(start_server):
     # Several serve processes on one database: timelines in the tables (docs/feed.md).
     servers = [ServerProcess(workdir=first.workdir / f"racer{i}", db_url=first.db_url,
                              env_overrides={"BSOCIAL_JWT_SECRET": None,
-                                            "BSOCIAL_FEED_CACHE_USERS": "0"}) for i in range(4)]
-    for s in servers:
-        s.data_dir = data  # one data directory for all four
+                                            "BSOCIAL_FEED_CACHE_USERS": "0"},
+                             data_dir=data)  # one data directory for all four
+               for i in range(4)]
     old_umask = os.umask(0)
     try:
         with ThreadPoolExecutor(4) as pool:
