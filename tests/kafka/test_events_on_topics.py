@@ -11,8 +11,10 @@ import json
 
 import pytest
 
-from bsocial_support import ID_RE, TS_RE, UUID_RE, OutboxAction, hexid, ts_to_ms
-from kafka_support import TOPIC_OF, TOPICS, read_all, unsent, wait_for_events, wait_until
+from bsocial_testkit.api import ID_RE, TS_RE, UUID_RE, hexid, ts_to_ms
+from bsocial_testkit.database import OutboxAction
+from bsocial_testkit.kafka import TOPICS, TOPIC_OF, read_all, unsent, wait_for_events
+from bsocial_testkit.waiting import wait_until
 
 NOW = object()  # a timestamp taken during the action
 
@@ -208,6 +210,6 @@ def test_readyz_and_metrics_report_the_relay(client):
     assert ob["backlog"] == 0, ob
     m = client.get("/metrics")
     assert m.status == 200
-    from kafka_support import metric_value
+    from bsocial_testkit.kafka import metric_value
     assert metric_value(m.raw.decode(), "bsocial_outbox_backlog") == 0
     assert metric_value(m.raw.decode(), "bsocial_outbox_published_total") >= 7
