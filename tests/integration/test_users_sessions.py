@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import urllib.parse
 
-from bsocial_testkit.api import TS_RE, assert_error, hexid, parse_next_link, q, ts_to_ms
+from bsocial_testkit.api import assert_error, hexid, parse_next_link, ts_to_ms
 from bsocial_testkit.http import Client
 from bsocial_testkit.jwt import jwt_parts
 

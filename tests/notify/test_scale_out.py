@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
 from bsocial_testkit.http import Client
 from bsocial_testkit.notify import claim, comment, history, make_scene, open_stream, wait_history
 from bsocial_testkit.server import NotifierProcess

@@ -14,7 +14,7 @@ import tempfile
 import urllib.parse
 from pathlib import Path
 
-from .api import hexid, now_ms
+from .api import ID_RE, TS_RE, UUID_RE, hexid, now_ms, ts_to_ms
 
 
 def db_kind_from_env() -> str:
@@ -109,6 +109,9 @@ class Database:
         return rows[0][0] if rows else None
 
 
+NOW = object()  # in an expected event `data`: "a timestamp taken during the action"
+
+
 class OutboxAction:
     """Context manager around one HTTP action: remembers the outbox position and the time
     before and after, so a test can find the rows the action wrote and check that their
@@ -140,6 +143,32 @@ class OutboxAction:
     def within(self, ms: int, what: str) -> None:
         assert self.t0 - self.slack_ms <= ms <= self.t1 + self.slack_ms, \
             f"{what}={ms} not within the action ({self.t0}..{self.t1})"
+
+    def check_envelope(self, payload: str, etype: str, data: dict) -> dict:
+        """An event of the action against shared/design/events.md: exactly the envelope's
+        keys, a UUID id, `etype`, version 1, occurred_at within the action; exactly the
+        fields of `data` with its values (NOW: a timestamp within the action; every *_id a
+        decimal string). Returns the parsed envelope."""
+        env = json.loads(payload)
+        assert isinstance(env, dict) and set(env) == {"id", "type", "version", "occurred_at",
+                                                      "data"}, f"envelope keys: {env}"
+        assert isinstance(env["id"], str) and UUID_RE.match(env["id"]), env["id"]
+        assert env["type"] == etype
+        assert env["version"] == 1 and type(env["version"]) is int, env["version"]
+        assert isinstance(env["occurred_at"], str) and TS_RE.match(env["occurred_at"]), env
+        self.within(ts_to_ms(env["occurred_at"]), "occurred_at")
+        got = env["data"]
+        assert isinstance(got, dict) and set(got) == set(data), \
+            f"{etype} data fields {sorted(got)} != {sorted(data)}"
+        for k, want in data.items():
+            if want is NOW:
+                assert isinstance(got[k], str) and TS_RE.match(got[k]), (k, got[k])
+                self.within(ts_to_ms(got[k]), k)
+            else:
+                assert got[k] == want, f"{etype} data.{k} = {got[k]!r}, expected {want!r}"
+            if k.endswith("_id"):
+                assert isinstance(got[k], str) and ID_RE.match(got[k]), (k, got[k])
+        return env
 
 
 # --------------------------------------------------------------------------- backends

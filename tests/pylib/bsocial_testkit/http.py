@@ -56,6 +56,18 @@ class Resp:
 NO_BODY = object()
 
 
+def request_headers(token: str | None = None, cookie: str | None = None,
+                    headers: dict | None = None) -> dict[str, str]:
+    """A Bearer token, a Cookie header, then `headers` over them (HTTP and WebSocket)."""
+    hdrs: dict[str, str] = {}
+    if token is not None:
+        hdrs["Authorization"] = f"Bearer {token}"
+    if cookie is not None:
+        hdrs["Cookie"] = cookie
+    hdrs.update(headers or {})
+    return hdrs
+
+
 @dataclass
 class Address:
     """A fixed port, for a Client of a process the kit did not start."""
@@ -89,20 +101,15 @@ class Client:
                 raw: bytes | None = None, content_type: str | None = "application/json",
                 headers: dict | None = None, cookie: str | None = None,
                 timeout: float | None = None) -> Resp:
-        hdrs: dict[str, str] = {}
         data: bytes | None = None
         if raw is not None:
             data = raw
         elif body is not NO_BODY:
             data = json.dumps(body).encode()
+        hdrs: dict[str, str] = {}
         if data is not None and content_type is not None:
             hdrs["Content-Type"] = content_type
-        if token is not None:
-            hdrs["Authorization"] = f"Bearer {token}"
-        if cookie is not None:
-            hdrs["Cookie"] = cookie
-        if headers:
-            hdrs.update(headers)
+        hdrs.update(request_headers(token, cookie, headers))
         if self.keep_alive:
             r = self._keep_alive_request(method, path, data, hdrs)
         else:

@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
 from .api import ID_RE, TS_RE, User
-from .http import Client
+from .http import Client, request_headers
 from .waiting import wait_until
 
 STREAM_PATH = "/api/v1/notifications/stream"
@@ -52,13 +52,7 @@ class Stream:
     def __init__(self, port: int, *, token: str | None = None, cookie: str | None = None,
                  origin: str | None = None, path: str = STREAM_PATH,
                  headers: dict | None = None, open_timeout: float = 10.0):
-        hdrs: dict[str, str] = {}
-        if token is not None:
-            hdrs["Authorization"] = f"Bearer {token}"
-        if cookie is not None:
-            hdrs["Cookie"] = cookie
-        if headers:
-            hdrs.update(headers)
+        hdrs = request_headers(token, cookie, headers)
         try:
             self.ws = ws_connect(ws_url(port, path), additional_headers=hdrs or None,
                                  origin=origin, compression=None, open_timeout=open_timeout,

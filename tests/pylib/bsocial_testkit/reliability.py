@@ -33,8 +33,8 @@ from .kafka import read_all
 from .server import NotifierProcess, RelayProcess, ServerProcess
 from .stack import bstack
 from .telemetry import (EVENTS_INDEX, SearchEndpoint, SqlTruth, TelemetryProcess,
-                               engine_choice, engine_under_test, es_count, es_request,
-                               start_search, stop_search)
+                        engine_choice, engine_under_test, es_count, es_hits,
+                        start_search, stop_search)
 
 
 # --------------------------------------------------------------------------- SQL
@@ -78,7 +78,7 @@ class Sql:
 
 
 class DbTruth(SqlTruth):
-    """telemetry_support.SqlTruth (q1/q2/q3 computed in SQL) on SQLite or PostgreSQL."""
+    """telemetry.SqlTruth (q1/q2/q3 computed in SQL) on SQLite or PostgreSQL."""
 
     def __init__(self, sql: Sql):
         super().__init__(sql.sqlite_path or Path("/nonexistent"))
@@ -482,24 +482,9 @@ ES_FIELDS = ["event_id", "type", "user_id", "post_id", "comment_id", "follower_i
 
 
 def es_docs(base: SearchEndpoint) -> list[dict]:
-    """Every document of the events index (search_after on event_id)."""
-    out: list[dict] = []
-    after = None
-    while True:
-        q = {"size": 5000, "_source": ES_FIELDS, "sort": [{"event_id": "asc"}],
-             "query": {"match_all": {}}}
-        if after:
-            q["search_after"] = after
-        st, body = es_request(base, "POST", f"/{EVENTS_INDEX}/_search", q, timeout=60)
-        assert st == 200, body
-        hits = body["hits"]["hits"]
-        if not hits:
-            return out
-        for h in hits:
-            d = dict(h["_source"])
-            d["_id"] = h["_id"]
-            out.append(d)
-        after = hits[-1]["sort"]
+    """Every document of the events index (ES_FIELDS and `_id`)."""
+    return [{**h["_source"], "_id": h["_id"]}
+            for h in es_hits(base, EVENTS_INDEX, ES_FIELDS, timeout=60)]
 
 
 def outbox_unsent(p: Pipeline) -> int:

@@ -119,22 +119,29 @@ def es_count(base: SearchEndpoint, index: str = EVENTS_INDEX, query: dict | None
     return int(body["count"])
 
 
-def es_ids(base: SearchEndpoint, index: str = EVENTS_INDEX) -> list[str]:
-    """Every _id of the index (search_after on the event id; fine for test sizes)."""
-    ids: list[str] = []
+def es_hits(base: SearchEndpoint, index: str = EVENTS_INDEX, source=False,
+            timeout: float = 30.0) -> list[dict]:
+    """Every hit of the index, `_source` limited to `source` (False: none, or a field list);
+    search_after on the event id, fine for test sizes."""
+    out: list[dict] = []
     after = None
     while True:
-        q = {"size": 5000, "_source": False, "sort": [{"event_id": "asc"}],
+        q = {"size": 5000, "_source": source, "sort": [{"event_id": "asc"}],
              "query": {"match_all": {}}}
         if after:
             q["search_after"] = after
-        st, body = es_request(base, "POST", f"/{index}/_search", q)
+        st, body = es_request(base, "POST", f"/{index}/_search", q, timeout=timeout)
         assert st == 200, body
         hits = body["hits"]["hits"]
         if not hits:
-            return ids
-        ids.extend(h["_id"] for h in hits)
+            return out
+        out.extend(hits)
         after = hits[-1]["sort"]
+
+
+def es_ids(base: SearchEndpoint, index: str = EVENTS_INDEX) -> list[str]:
+    """Every _id of the index."""
+    return [h["_id"] for h in es_hits(base, index)]
 
 
 def es_search(base: SearchEndpoint, index: str, query: dict) -> dict:
