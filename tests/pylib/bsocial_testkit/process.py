@@ -229,6 +229,6 @@ def report_sections(lines: int = 60) -> list[tuple[str, str]]:
         if id(p) in seen:
             continue
         seen.add(id(p))
-        out.append((f"bsocial {p.subcommand} {p.name} stderr ({p.stderr_path})",
-                    p.stderr_tail(lines) or "(empty)"))
+        who = p.subcommand if p.name == p.subcommand else f"{p.subcommand} ({p.name})"
+        out.append((f"bsocial {who} stderr ({p.stderr_path})", p.stderr_tail(lines) or "(empty)"))
     return out
