@@ -26,16 +26,17 @@ NS = "{http://maven.apache.org/POM/4.0.0}"
 class Component:
     pom_dir: Path           # holds pom.xml and the Java sources
     version_property: str   # the pom property that names the version
-    sources: tuple[str, ...] = ()  # Java helpers to compile (in pom_dir)
+    sources: tuple[str, ...] = ()  # Java helpers to compile (relative to pom_dir)
 
 
 # A new Java server adds its line here (and its pom.xml and helpers in stack/<name>/).
 COMPONENTS: dict[str, Component] = {
     "kafka": Component(STACK_DIR / "kafka", "kafka.version", ("TopicSetup.java",)),
-    "opensearch": Component(STACK_DIR / "opensearch", "opensearch.version", ("Launcher.java",)),
+    "opensearch": Component(STACK_DIR / "opensearch", "opensearch.version",
+                            ("Launcher.java", "../common/NodeLauncher.java")),
     "elasticsearch": Component(STACK_DIR / "elasticsearch", "elasticsearch.version",
-                               ("Launcher.java", "BsocialNode.java", "ClasspathPluginsService.java",
-                                "RootInfoPlugin.java")),
+                               ("Launcher.java", "../common/NodeLauncher.java", "BsocialNode.java",
+                                "ClasspathPluginsService.java", "RootInfoPlugin.java")),
 }
 
 

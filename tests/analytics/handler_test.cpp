@@ -82,6 +82,21 @@ TEST_F(Analytics, BadDaysOrZoneIs400BeforeAnythingElse) {
     }
 }
 
+// What cannot be a username is an unknown user: 404 before the search engine is asked
+// (it was a 503 without one, where the document promises a 404; issue 23).
+TEST_F(Analytics, ExtremesOfSomethingThatIsNoUsernameIs404) {
+    analytics::handler h({}, *w.db, auth, roles);
+    for (const auto* name : {"ab", "al%20ice", "caf%C3%A9", "a-b"}) {
+        SCOPED_TRACE(name);
+        const auto [status, body] =
+            get(h, std::string("/api/v1/analytics/users/") + name + "/extremes", ada);
+        EXPECT_EQ(status, 404u);
+        EXPECT_EQ(body.at("error").at("message"), "no such user");
+    }
+    EXPECT_EQ(get(h, "/api/v1/analytics/users/" + std::string(31, 'a') + "/extremes", ada).first,
+              404u);
+}
+
 TEST_F(Analytics, NoSearchEngineIs503NamingTheSetting) {
     analytics::handler h({}, *w.db, auth, roles);
     for (const auto* path : paths) {

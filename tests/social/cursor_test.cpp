@@ -34,6 +34,19 @@ TEST(Cursor, RejectsGarbage) {
     EXPECT_FALSE(decode_time_cursor(std::string(500, 'A')));
 }
 
+// A name cursor carries a stored username and nothing else: bytes PostgreSQL would refuse
+// as text (invalid UTF-8) answered 500 before (schemathesis, issue 23).
+TEST(Cursor, NameCursorIsAStoredUsername) {
+    using bsocial::auth::base64url_encode;
+    EXPECT_FALSE(decode_name_cursor(base64url_encode("n1:\xff\xfe")));
+    EXPECT_FALSE(decode_name_cursor(base64url_encode(std::string("n1:a\0b", 6))));
+    EXPECT_FALSE(decode_name_cursor(base64url_encode("n1:Alice")));
+    EXPECT_FALSE(decode_name_cursor(base64url_encode("n1:ab")));
+    EXPECT_FALSE(decode_name_cursor(base64url_encode("n1:" + std::string(31, 'a'))));
+    EXPECT_EQ(decode_name_cursor(base64url_encode("n1:" + std::string(30, 'a'))),
+              std::string(30, 'a'));
+}
+
 TEST(Cursor, InvalidCursorIsTheOne422Answer) {
     const bsocial::error e = invalid_cursor();
     EXPECT_EQ(e.code(), bsocial::error_code::validation_failed);

@@ -591,10 +591,36 @@ export interface components {
          */
         UsernameInput: string;
         /**
-         * @description Trimmed, 1..100 characters, no control characters.
+         * @description Trimmed (of space, tab, newline, CR, VT, FF), then 1..100 characters without control
+         *     characters (C0, DEL, C1 U+0080-U+009F, U+2028/U+2029), invisible formatting
+         *     characters (Unicode category Cf: bidi overrides and isolates, zero-width characters;
+         *     U+200C/U+200D are allowed) or the invisible Hangul fillers (U+115F, U+1160,
+         *     U+3164, U+FFA0). The pattern says exactly that (tools/openapi/patterns.py).
          * @example Alice
          */
         PersonName: string;
+        /**
+         * @description Trimmed, then 1..1000 characters; as `PersonName` but tab, newline and CR are
+         *     allowed inside.
+         * @example Down the rabbit hole.
+         */
+        PostContent: string;
+        /**
+         * @description Trimmed, then 1..500 characters; the characters of `PostContent`.
+         * @example Yes we can!
+         */
+        CommentContent: string;
+        /**
+         * @description What the server issues: base64url (unpadded) of `t1:<created_at, epoch ms>:<id>`.
+         * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
+         */
+        TimeCursor: string;
+        /**
+         * @description What the server issues: base64url (unpadded) of `n1:<username>` (the last username
+         *     of the page).
+         * @example bjE6Ym9i
+         */
+        NameCursor: string;
         /** @description A user as anybody but the user themself sees them: `email` is never present. */
         PublicUser: {
             id: components["schemas"]["Id"];
@@ -725,7 +751,8 @@ export interface components {
         /**
          * @description Pass as `?cursor=` to get the next page; `null` on the last page (and then no
          *     `Link` header is sent).
-         * @example eyJ1IjoiYm9iIn0
+         * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
+         * @example bjE6Ym9i
          */
         NextCursor: string | null;
         UserList: {
@@ -743,22 +770,29 @@ export interface components {
         RegisterUserRequest: {
             first_name: components["schemas"]["PersonName"];
             last_name: components["schemas"]["PersonName"];
-            username: components["schemas"]["UsernameInput"];
             /**
-             * Format: email
-             * @description Trimmed, at most 254 characters, `local@domain.tld`; stored in lower case.
+             * @description Trimmed, then 3..30 ASCII letters, digits and underscores; stored in lower case.
+             * @example Alice
+             */
+            username: string;
+            /**
+             * @description Trimmed, then at most 254 characters of printable ASCII but `<>",;\`: 1..64
+             *     before the one `@`, then a domain of at least two non-empty dot-separated labels;
+             *     stored in lower case.
              * @example Alice@Example.org
              */
             email: string;
             /**
-             * @description 8..128 Unicode code points, no composition rules; refused if it is in the
-             *     common-password list (compared case-insensitively), if it is only whitespace,
-             *     or if it is one character repeated.
+             * @description 8..128 Unicode code points, no composition rules; refused if it is only
+             *     whitespace (the pattern), if it is one character repeated, or if it is in the
+             *     common-password list (compared case-insensitively). The last two are not
+             *     patterns: 422 `validation_failed` names `password`.
              * @example through the looking glass
              */
             password: string;
             /**
-             * @description Must equal `password`.
+             * @description Must equal `password` (JSON Schema cannot say so): otherwise 422
+             *     `validation_failed` naming `password_confirmation`.
              * @example through the looking glass
              */
             password_confirmation: string;
@@ -777,18 +811,10 @@ export interface components {
             password: string;
         };
         CreatePostRequest: {
-            /**
-             * @description Trimmed, then 1..1000 characters.
-             * @example Down the rabbit hole.
-             */
-            content: string;
+            content: components["schemas"]["PostContent"];
         };
         CreateCommentRequest: {
-            /**
-             * @description Trimmed, then 1..500 characters.
-             * @example Yes we can!
-             */
-            content: string;
+            content: components["schemas"]["CommentContent"];
         };
         /**
          * @example {
@@ -1000,6 +1026,20 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /**
+         * @description The database cannot be reached, or the request's connection was lost under it;
+         *     retry after `Retry-After` seconds. A write answered 503 may or may not have
+         *     committed.
+         */
+        Unavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description An unexpected server error (never caused by bad input). */
         InternalError: {
             headers: {
@@ -1019,7 +1059,9 @@ export interface components {
         AnalyticsDays: number;
         /**
          * @description The time zone that defines a calendar day: an IANA name (`Europe/Paris`, `UTC`) or
-         *     an offset (`+02:00`). Default `UTC`. An unknown zone → 400 `bad_request`.
+         *     an offset (`+02:00`). Default `UTC`. The pattern is the shape; a name must also be
+         *     a zone of the server's IANA database (not `posix/…`, `right/…`, `posixrules`,
+         *     `localtime` or `Factory`): an unknown zone → 400 `bad_request`.
          * @example Europe/Paris
          */
         AnalyticsTz: string;
@@ -1040,11 +1082,19 @@ export interface components {
          */
         Limit: number;
         /**
-         * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-         *     → 422 `validation_failed` with `fields.cursor`.
-         * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+         * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by time:
+         *     feed, a user's posts, comments, notifications). Anything else → 422
+         *     `validation_failed` with `fields.cursor`.
+         * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
          */
-        Cursor: string;
+        TimeCursor: components["schemas"]["TimeCursor"];
+        /**
+         * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by
+         *     username: user search, followers, following). Anything else → 422
+         *     `validation_failed` with `fields.cursor`.
+         * @example bjE6Ym9i
+         */
+        NameCursor: components["schemas"]["NameCursor"];
         /**
          * @description Username prefix (case-insensitive). Absent or empty lists everyone. Longer than 30
          *     characters → 422 `validation_failed` with `fields.q`.
@@ -1078,7 +1128,7 @@ export interface components {
         /**
          * @description Sent only when `next_cursor` is not null: the URL of the next page,
          *     `</api/v1/…?limit=N&cursor=…>; rel="next"`.
-         * @example </api/v1/feed?limit=20&cursor=eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ>; rel="next"
+         * @example </api/v1/feed?limit=20&cursor=dDE6MTc5NTg1NjQwMDAwMDoxMDAw>; rel="next"
          */
         Link: string;
         /**
@@ -1107,11 +1157,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by
+                 *     username: user search, followers, following). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example bjE6Ym9i
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["NameCursor"];
             };
             header?: never;
             path?: never;
@@ -1132,6 +1183,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     registerUser: {
@@ -1247,6 +1299,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["ForbiddenOrigin"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getCurrentUser: {
@@ -1269,6 +1322,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getUserProfile: {
@@ -1298,6 +1352,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     followUser: {
@@ -1335,6 +1390,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     unfollowUser: {
@@ -1363,6 +1419,7 @@ export interface operations {
             403: components["responses"]["ForbiddenOrigin"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listFollowers: {
@@ -1375,11 +1432,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by
+                 *     username: user search, followers, following). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example bjE6Ym9i
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["NameCursor"];
             };
             header?: never;
             path: {
@@ -1407,6 +1465,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listFollowing: {
@@ -1419,11 +1478,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by
+                 *     username: user search, followers, following). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example bjE6Ym9i
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["NameCursor"];
             };
             header?: never;
             path: {
@@ -1451,6 +1511,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listUserPosts: {
@@ -1463,11 +1524,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by time:
+                 *     feed, a user's posts, comments, notifications). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["TimeCursor"];
             };
             header?: never;
             path: {
@@ -1495,6 +1557,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createPost: {
@@ -1530,6 +1593,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getPost: {
@@ -1559,6 +1623,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getFeed: {
@@ -1571,11 +1636,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by time:
+                 *     feed, a user's posts, comments, notifications). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["TimeCursor"];
             };
             header?: never;
             path?: never;
@@ -1596,6 +1662,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listComments: {
@@ -1608,11 +1675,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by time:
+                 *     feed, a user's posts, comments, notifications). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["TimeCursor"];
             };
             header?: never;
             path: {
@@ -1640,6 +1708,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     createComment: {
@@ -1682,6 +1751,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     claimNotifications: {
@@ -1705,6 +1775,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["ForbiddenOrigin"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listNotifications: {
@@ -1717,11 +1788,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque (base64url) position from a previous answer's `next_cursor`. Anything else
-                 *     → 422 `validation_failed` with `fields.cursor`.
-                 * @example eyJ0IjoiMjAyNi0xMS0yOFQwOTowMDowMC4wMDBaIiwiaSI6IjEwMDAifQ
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by time:
+                 *     feed, a user's posts, comments, notifications). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
                  */
-                cursor?: components["parameters"]["Cursor"];
+                cursor?: components["parameters"]["TimeCursor"];
             };
             header?: never;
             path?: never;
@@ -1742,6 +1814,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     streamNotifications: {
@@ -1762,7 +1835,10 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["ForbiddenOrigin"];
-            /** @description A plain GET without the WebSocket handshake (`upgrade_required`). */
+            /**
+             * @description A plain GET without the WebSocket handshake (`upgrade_required`), answered
+             *     before authentication. Any other method is a 405 with `Allow: GET`.
+             */
             426: {
                 headers: {
                     /** @description Always `websocket`. */
@@ -1796,6 +1872,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getAnalyticsLogins: {
@@ -1809,7 +1887,9 @@ export interface operations {
                 days?: components["parameters"]["AnalyticsDays"];
                 /**
                  * @description The time zone that defines a calendar day: an IANA name (`Europe/Paris`, `UTC`) or
-                 *     an offset (`+02:00`). Default `UTC`. An unknown zone → 400 `bad_request`.
+                 *     an offset (`+02:00`). Default `UTC`. The pattern is the shape; a name must also be
+                 *     a zone of the server's IANA database (not `posix/…`, `right/…`, `posixrules`,
+                 *     `localtime` or `Factory`): an unknown zone → 400 `bad_request`.
                  * @example Europe/Paris
                  */
                 tz?: components["parameters"]["AnalyticsTz"];
@@ -1847,7 +1927,9 @@ export interface operations {
                 days?: components["parameters"]["AnalyticsDays"];
                 /**
                  * @description The time zone that defines a calendar day: an IANA name (`Europe/Paris`, `UTC`) or
-                 *     an offset (`+02:00`). Default `UTC`. An unknown zone → 400 `bad_request`.
+                 *     an offset (`+02:00`). Default `UTC`. The pattern is the shape; a name must also be
+                 *     a zone of the server's IANA database (not `posix/…`, `right/…`, `posixrules`,
+                 *     `localtime` or `Factory`): an unknown zone → 400 `bad_request`.
                  * @example Europe/Paris
                  */
                 tz?: components["parameters"]["AnalyticsTz"];

@@ -11,6 +11,7 @@
 #include "bsocial/core/text.hpp"
 #include "bsocial/http/errc.hpp"
 #include "bsocial/http/json.hpp"
+#include "bsocial/social/validation.hpp"
 #include "bsocial/telemetry/es_client.hpp"
 
 namespace bsocial::analytics {
@@ -136,8 +137,11 @@ http::response handler::extremes(http::request& req) {
     require_admin(req);
     telemetry::query_config q;
     q.name = "q3";
+    // Not a username: no event can name it, so 404 without asking the search engine (the
+    // same answer as for an unknown user).
+    if (!social::looks_like_username(req.params.at(0)))
+        throw error(error_code::not_found, "no such user");
     q.user = ascii_lower(req.params.at(0));
-    if (q.user.empty() || q.user.size() > 64) throw error(error_code::not_found, "no such user");
     return run(q);
 }
 

@@ -1,5 +1,6 @@
 #include "bsocial/api/handlers.hpp"
 #include "bsocial/api/json_io.hpp"
+#include "bsocial/social/validation.hpp"
 
 namespace bsocial::api {
 
@@ -40,7 +41,7 @@ http::response users_handler::search(http::request& req) {
     const auto caller = auth_.require(req);
     const auto page = parse_page(req);
     const std::string q = req.query_param("q").value_or("");
-    if (q.size() > 30)
+    if (social::utf8_length(q) > social::max_username_length)  // characters, as documented
         throw error(error_code::validation_failed, "invalid search",
                     {{"q", "must be at most 30 characters"}});
     return list_response<social::user>(req, graph_.search(q, page), render_users_for(caller.who));

@@ -1,7 +1,10 @@
 #include "bsocial/social/cursor.hpp"
 
+#include <algorithm>
+
 #include "bsocial/auth/base64url.hpp"
 #include "bsocial/core/parse.hpp"
+#include "bsocial/social/validation.hpp"
 
 namespace bsocial::social {
 
@@ -37,7 +40,11 @@ std::optional<std::string> decode_name_cursor(std::string_view text) {
     auto raw = auth::base64url_decode(text);
     if (!raw || raw->rfind(name_prefix, 0) != 0) return std::nullopt;
     std::string name = raw->substr(name_prefix.size());
-    if (name.empty() || name.size() > 64) return std::nullopt;
+    // Only what encode_cursor is given: a stored (lower-case) username. Any other bytes
+    // never came from us, and invalid UTF-8 would make PostgreSQL refuse the query.
+    const bool lower_case = std::none_of(name.begin(), name.end(),
+                                         [](char c) { return c >= 'A' && c <= 'Z'; });
+    if (!looks_like_username(name) || !lower_case) return std::nullopt;
     return name;
 }
 

@@ -2,6 +2,14 @@
 // Reading `users` rows with SOCI: the one place that knows the column list and its order.
 // Every query reading a social::user selects BSOCIAL_USER_COLUMNS (sql.hpp) and binds with
 // bind_user (social/sql.hpp, social/accounts.cpp, sessions/sql.hpp).
+//
+// Why not soci::type_conversion<user> (issue 23): with SOCI 4.0.3 (Debian bookworm) it reads
+// through soci::values, a dynamically described row whose C++ types come from each
+// backend's column description. SQLite describes `id INTEGER PRIMARY KEY` as dt_integer:
+// values.get<long long> throws std::bad_cast and get<int> truncates ids over 2^31
+// (5000000000 reads 705032704), and a computed column comes back as a string. Typed
+// `into` binds (here and post_rows.hpp) keep one C++ type per column on both databases,
+// and the prepared statements of store::statement_cache bind them once.
 
 #include <soci/soci.h>
 
