@@ -18,6 +18,7 @@
 #include "apps/notifier.hpp"
 #include "apps/seed.hpp"
 #include "apps/serve.hpp"
+#include "apps/settings_cli.hpp"
 #include "apps/telemetry.hpp"
 #include "bsocial/core/config.hpp"
 #include "bsocial/http/client_address.hpp"
@@ -172,6 +173,12 @@ int main(int argc, char** argv) {
         "notifier", "turn comments on Kafka into notifications; serve claim, history, WebSocket");
     add_serve_options(*notifier, notifier_config, "BSOCIAL_NOTIFIER_PORT");
 
+    // Kafka TLS / SASL (kafka/security.hpp), one struct per process kind.
+    bsocial::kafka::client_security serve_kafka, relay_kafka, notifier_kafka;
+    bsocial::apps::bind_settings(*serve, serve_kafka);
+    bsocial::apps::bind_settings(*relay, relay_kafka);
+    bsocial::apps::bind_settings(*notifier, notifier_kafka);
+
     // Services with their own configuration register their subcommands here; the one
     // chosen on the command line leaves its entry point in `chosen`.
     std::function<int()> chosen;
@@ -191,12 +198,18 @@ int main(int argc, char** argv) {
     };
     try {
         if (*serve)
-            return run(config, [&analytics](const bsocial::serve_config& c) {
-                return bsocial::apps::run_serve(c, analytics);
+            return run(config, [&analytics, &serve_kafka](const bsocial::serve_config& c) {
+                return bsocial::apps::run_serve(c, analytics, serve_kafka);
             });
         if (*migrate) return run(config, bsocial::apps::run_migrate);
-        if (*relay) return run(config, bsocial::apps::run_relay);
-        if (*notifier) return run(notifier_config, bsocial::apps::run_notifier);
+        if (*relay)
+            return run(config, [&relay_kafka](const bsocial::serve_config& c) {
+                return bsocial::apps::run_relay(c, relay_kafka);
+            });
+        if (*notifier)
+            return run(notifier_config, [&notifier_kafka](const bsocial::serve_config& c) {
+                return bsocial::apps::run_notifier(c, notifier_kafka);
+            });
         if (chosen) return chosen();
     } catch (const std::exception& e) {
         spdlog::critical("module=main event=fatal error=\"{}\"", e.what());

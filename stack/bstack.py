@@ -75,7 +75,7 @@ def _start_from_args(args: argparse.Namespace, stack: Stack) -> Stack:
     if not any(chosen.values()):
         raise StackError("nothing to start")
     try:
-        stack.start(brokers=args.brokers, **chosen)
+        stack.start(brokers=args.brokers, kafka_security=args.kafka_security, **chosen)
     except BaseException:
         stack.stop_all()
         raise
@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="the search engine: OpenSearch 2.19 (default) or Elasticsearch 8 "
                             "(https with user/password, behind nginx)")
         p.add_argument("--brokers", type=int, default=1, choices=(1, 3))
+        p.add_argument("--kafka-security", choices=("plaintext", "sasl_ssl"), default="plaintext",
+                       help="sasl_ssl: TLS + SCRAM-SHA-512 users + topic ACLs (credentials "
+                            "printed as BSOCIAL_TEST_KAFKA_* exports)")
         p.add_argument("--free-ports", action="store_true",
                        help="random free ports instead of 9092/9200/5432")
     for name, hlp in (("stop", "stop the servers of --dir (data kept)"),

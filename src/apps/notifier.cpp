@@ -19,10 +19,11 @@
 
 namespace bsocial::apps {
 
-int run_notifier(const serve_config& config) {
+int run_notifier(const serve_config& config, const kafka::client_security& kafka_security) {
     if (config.kafka_brokers.empty())
         throw std::invalid_argument(
             "the notifier needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
+    kafka_security.validate();
     stop_signals signals;  // before any thread exists (the hasher's, librdkafka's...)
     init_crypto();
     const system_clock clock;
@@ -39,7 +40,8 @@ int run_notifier(const serve_config& config) {
     notify::notification_store store(db);
     notify::hub pushes(db, store, sessions, hub_options_of(config));
     notify::delivery delivery(store, pushes, auth, clock);
-    notify::comment_consumer consumer(db, {.brokers = config.kafka_brokers});
+    notify::comment_consumer consumer(
+        db, {.brokers = config.kafka_brokers, .security = kafka_security});
 
     http::metrics stats;
     api::ops_extras ops_extras;

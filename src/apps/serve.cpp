@@ -44,9 +44,12 @@ namespace {
 /// Checked sessions kept in memory (SQLite, one serve): about 300 bytes each, so at most
 /// ~30 MB; the least recently used go first.
 constexpr std::size_t max_cached_sessions = 100'000;
-kafka::producer_options kafka_options_of(const serve_config& config) {
+kafka::producer_options kafka_options_of(const serve_config& config,
+                                         const kafka::client_security& security) {
+    security.validate();
     kafka::producer_options k;
     k.brokers = config.kafka_brokers;
+    k.security = security;
     k.message_timeout_ms = config.kafka_message_timeout_ms;
     for (const auto topic : {events::topics::users, events::topics::posts,
                              events::topics::comments, events::topics::follows})
@@ -150,19 +153,20 @@ std::unique_ptr<store::pg_wakeup> relay_wakeup_of(const store::database& db,
 }
 }  // namespace
 
-int run_relay(const serve_config& config) {
+int run_relay(const serve_config& config, const kafka::client_security& kafka_security) {
     if (config.kafka_brokers.empty())
         throw std::invalid_argument("the relay needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
     stop_signals signals;  // before any thread exists (librdkafka's, the relay's)
     const system_clock clock;
     store::database db(effective_db_url(config), 1);
     db.migrate();
-    kafka::outbox_publisher publisher(kafka_options_of(config));
+    kafka::outbox_publisher publisher(kafka_options_of(config, kafka_security));
     outbox::outbox_relay relay(db, publisher, clock, relay_options_of(config));
     auto wakeup = relay_wakeup_of(db, effective_db_url(config), relay);
     relay.start();
     if (wakeup) wakeup->start();
-    std::printf("bsocial relay publishing to %s\n", config.kafka_brokers.c_str());
+    std::printf("bsocial relay publishing to %s (%s)\n", config.kafka_brokers.c_str(),
+                kafka_security.describe_for_log().c_str());
     std::fflush(stdout);
     signals.wait();
     if (wakeup) wakeup->stop();
@@ -178,7 +182,8 @@ int run_migrate(const serve_config& config) {
     return 0;
 }
 
-int run_serve(const serve_config& config, const analytics::settings& analytics_settings) {
+int run_serve(const serve_config& config, const analytics::settings& analytics_settings,
+              const kafka::client_security& kafka_security) {
     analytics_settings.validate();
     stop_signals signals;  // before any thread exists (the hasher's, librdkafka's...)
     init_crypto();
@@ -246,7 +251,8 @@ int run_serve(const serve_config& config, const analytics::settings& analytics_s
     std::unique_ptr<kafka::outbox_publisher> publisher;
     std::unique_ptr<outbox::outbox_relay> relay;
     if (!config.kafka_brokers.empty() && config.relay_enabled) {
-        publisher = std::make_unique<kafka::outbox_publisher>(kafka_options_of(config));
+        publisher = std::make_unique<kafka::outbox_publisher>(
+            kafka_options_of(config, kafka_security));
         relay =
             std::make_unique<outbox::outbox_relay>(db, *publisher, clock, relay_options_of(config));
     }

@@ -11,6 +11,7 @@
 #include "bsocial/core/clock.hpp"
 #include "bsocial/core/config.hpp"
 #include "bsocial/core/stop_signals.hpp"
+#include "apps/settings_cli.hpp"
 #include "bsocial/telemetry/config.hpp"
 #include "bsocial/telemetry/es_client.hpp"
 #include "bsocial/telemetry/index_templates.hpp"
@@ -129,6 +130,7 @@ void add_telemetry_commands(CLI::App& app, std::function<int()>& chosen) {
     add_elasticsearch_options(*telemetry, tc->es);
     telemetry->add_option("--kafka", tc->kafka_brokers, "Kafka bootstrap servers")
         ->envname("BSOCIAL_KAFKA_BROKERS");
+    bind_settings(*telemetry, tc->kafka_security);
     telemetry->add_option("--group", tc->group_id, "Kafka consumer group")
         ->envname("BSOCIAL_TELEMETRY_GROUP");
     telemetry->add_option("--replicas", tc->replicas, "number_of_replicas of the indices")

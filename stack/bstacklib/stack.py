@@ -97,8 +97,10 @@ class Stack:
         """1-based ids of the brokers that run now."""
         return self.kafka.running_brokers()
 
-    def start_kafka(self, brokers: int = 1, port: int | None = None) -> str:
-        return self.kafka.start(brokers=brokers, port=port)
+    def start_kafka(self, brokers: int = 1, port: int | None = None,
+                    security: str = "plaintext") -> str:
+        """security: plaintext, or sasl_ssl (TLS + SCRAM users + ACLs; kafka.credentials())."""
+        return self.kafka.start(brokers=brokers, port=port, security=security)
 
     def stop_kafka_broker(self, i: int, timeout: float = STOP_TIMEOUT) -> None:
         self.kafka.stop_broker(i, timeout=timeout)
@@ -166,7 +168,8 @@ class Stack:
         self._state.clear()
 
     def start(self, kafka: bool = True, opensearch: bool = True, postgres: bool = False,
-              brokers: int = 1, **others: bool) -> dict[str, Any]:
+              brokers: int = 1, kafka_security: str = "plaintext",
+              **others: bool) -> dict[str, Any]:
         """Start the chosen servers concurrently (a server added to SERVERS is chosen by
         its name: start(elasticsearch=True)); returns endpoints()."""
         chosen = {"kafka": kafka, "opensearch": opensearch, "postgres": postgres, **others}
@@ -178,7 +181,8 @@ class Stack:
         for server in wanted:
             if server.java:
                 fetch(server.java)
-        errors = _run_all({s.name: (lambda s=s: s.start(brokers=brokers)) for s in wanted})
+        errors = _run_all({s.name: (lambda s=s: s.start(brokers=brokers, security=kafka_security))
+                           for s in wanted})
         if errors:
             raise StackError("; ".join(f"{n}: {e}" for n, e in errors.items()))
         return self.endpoints()

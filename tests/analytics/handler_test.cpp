@@ -123,6 +123,39 @@ TEST_F(Analytics, AnEngineThatDoesNotAnswerIs503) {
         << body;
 }
 
+// Issue 28 item 4: a post named by the analytics opens for an administrator who does not
+// follow its author (the post page said "Post not found"); for anyone else the route does
+// not exist, and the ordinary visibility rule is untouched.
+TEST_F(Analytics, AdministratorsReadAnyPostReadOnlyOthersGet404) {
+    const auto carol = w.add_user("carol");
+    const auto p = w.posts.create_post(carol, "carol's post");
+    const std::string path = "/api/v1/analytics/posts/" + std::to_string(p.id);
+    analytics::handler h({}, *w.db, auth, roles);  // no search engine: not needed here
+
+    const auto [status, body] = get(h, path, ada);
+    ASSERT_EQ(status, 200u) << body;
+    const auto& post = body.at("post");
+    EXPECT_EQ(post.at("id").as_string(), std::to_string(p.id));
+    EXPECT_EQ(post.at("content"), "carol's post");
+    EXPECT_EQ(post.at("author").at("username"), "carol");
+    EXPECT_EQ(post.at("comment_count"), 0);
+    EXPECT_TRUE(post.at("created_at").is_string());
+
+    EXPECT_EQ(get(h, path, "").first, 401u);
+    const auto [other, other_body] = get(h, path, bob);
+    EXPECT_EQ(other, 404u);
+    EXPECT_EQ(other_body.at("error").at("message"), "no such resource");  // as an unknown route
+    // the ordinary route keeps the visibility rule: someone who does not follow carol
+    const auto dave = w.add_user("dave");
+    EXPECT_THROW(w.posts.get_post(dave, p.id), bsocial::error);
+
+    for (const auto* bad : {"999999", "0", "-1", "abc", "1x"}) {
+        const auto [s404, b404] = get(h, std::string("/api/v1/analytics/posts/") + bad, ada);
+        EXPECT_EQ(s404, 404u) << bad;
+        EXPECT_EQ(b404.at("error").at("code"), "not_found") << bad;
+    }
+}
+
 TEST_F(Analytics, SqlLookupGivesAuthorExcerptAndCountOfKnownPosts) {
     const auto carol = w.add_user("carol");
     const auto p = w.posts.create_post(carol, std::string(100, 'x'));

@@ -36,7 +36,8 @@ COMPOSE_FILES = ["-f", "compose.yaml", "-f", "deploy/compose.test.yaml"]
 # compose.yaml's secrets (no defaults): made at random for this run, in an env file that
 # every podman-compose call gets (--env-file, so a .env of the checkout is not read) and
 # that is removed at the end. The JWT secret is 48 random bytes (serve wants >= 32).
-SECRETS = ("BSOCIAL_JWT_SECRET", "POSTGRES_PASSWORD", "ELASTIC_PASSWORD")
+SECRETS = ("BSOCIAL_JWT_SECRET", "POSTGRES_PASSWORD", "ELASTIC_PASSWORD", "KAFKA_ADMIN_PASSWORD",
+           "KAFKA_RELAY_PASSWORD", "KAFKA_NOTIFIER_PASSWORD", "KAFKA_TELEMETRY_PASSWORD")
 ENV_FILE = Path("/nonexistent/env")  # write_env_file() makes it
 RUN_ENV: dict[str, str] = {}
 for _k in SECRETS:  # a secret in the caller's environment would win over the env file
@@ -89,6 +90,11 @@ def write_env_file(port: int) -> None:
         "BSOCIAL_JWT_SECRET": secrets.token_urlsafe(48),
         "POSTGRES_PASSWORD": secrets.token_hex(24),  # goes into a postgresql:// URL
         "ELASTIC_PASSWORD": secrets.token_hex(24),
+        # Kafka's SASL users (they go into the broker's JAAS lines: hex)
+        "KAFKA_ADMIN_PASSWORD": secrets.token_hex(24),
+        "KAFKA_RELAY_PASSWORD": secrets.token_hex(24),
+        "KAFKA_NOTIFIER_PASSWORD": secrets.token_hex(24),
+        "KAFKA_TELEMETRY_PASSWORD": secrets.token_hex(24),
         "BSOCIAL_HTTP_PORT": str(port),
         "BSOCIAL_ADMINS": "grace",
     })
@@ -448,10 +454,12 @@ def main() -> int:
             for doc in (users, ours):
                 for svc in doc["services"].values():
                     svc.pop("image", None)
-            if users != ours or swapped != ["elasticsearch", "kafka", "nginx", "postgres"]:
+            if users != ours or swapped != ["elasticsearch", "kafka", "kafka-acls", "kafka-tls",
+                                            "nginx", "postgres"]:
                 raise RuntimeError(f"the merged files differ beyond the images {swapped}")
 
-        with check("compose.yaml refuses to start without each secret (JWT, PostgreSQL, Elasticsearch)"):
+        with check("compose.yaml refuses to start without each secret (JWT, PostgreSQL, "
+                   "Elasticsearch, Kafka's four users)"):
             refuses_without_secrets()
 
         compose("down", "-v", check_rc=False)  # a previous run's leftovers
@@ -568,8 +576,11 @@ def journey(api: Api) -> None:
 
     with check("events reached Kafka (bsocial.posts, bsocial.comments)"):
         def consumed(topic: str, n: int) -> str:
+            # as the admin over TLS + SASL: kafka's healthcheck, which passed, wrote its
+            # client settings to /tmp/admin.properties
             return podman("exec", container("kafka"), "/opt/kafka/bin/kafka-console-consumer.sh",
                           "--bootstrap-server", "localhost:9092", "--topic", topic,
+                          "--consumer.config", "/tmp/admin.properties",
                           "--from-beginning", "--max-messages", str(n), "--timeout-ms", "20000",
                           check_rc=False, timeout=120).stdout
 

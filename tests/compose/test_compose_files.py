@@ -8,6 +8,9 @@
 - nothing public by default: the secrets have no default (compose refuses to start without
   them), .env.example carries none, .env is ignored by git and by the image build;
 - Elasticsearch runs with security on, and serve and telemetry log in;
+- Kafka takes TLS + SASL only, with ACLs; each bSocial process has its own user, only the
+  relay's may write; the broker's key stays in its own volume; kafka-tls makes a certificate
+  for the name clients use, signed by the CA they trust;
 - serve's and the notifier's healthchecks are readiness (/readyz); bsocial-healthcheck takes
   the path;
 - nginx has a fixed address on a fixed subnet, and it is the one proxy serve trusts;
@@ -18,6 +21,7 @@ from __future__ import annotations
 import copy
 import http.server
 import ipaddress
+import os
 import re
 import subprocess
 import threading
@@ -73,7 +77,8 @@ def test_override_swaps_every_infrastructure_image_and_not_the_app():
     assert set(override["services"]) == official
 
 
-SECRETS = ("BSOCIAL_JWT_SECRET", "POSTGRES_PASSWORD", "ELASTIC_PASSWORD")
+SECRETS = ("BSOCIAL_JWT_SECRET", "POSTGRES_PASSWORD", "ELASTIC_PASSWORD", "KAFKA_ADMIN_PASSWORD",
+           "KAFKA_RELAY_PASSWORD", "KAFKA_NOTIFIER_PASSWORD", "KAFKA_TELEMETRY_PASSWORD")
 
 
 def compose_defaults() -> dict[str, str]:
@@ -154,6 +159,98 @@ def test_elasticsearch_runs_with_security_on_and_its_clients_log_in():
         assert env["BSOCIAL_ELASTICSEARCH_PASSWORD"].startswith("${ELASTIC_PASSWORD:?")
     for service in ("migrate", "notifier"):  # no need, no password
         assert "BSOCIAL_ELASTICSEARCH_PASSWORD" not in environment(service)
+
+
+KAFKA_USERS = {"serve": ("bsocial-relay", "KAFKA_RELAY_PASSWORD"),
+               "notifier": ("bsocial-notifier", "KAFKA_NOTIFIER_PASSWORD"),
+               "telemetry": ("bsocial-telemetry", "KAFKA_TELEMETRY_PASSWORD")}
+
+
+def test_kafka_takes_tls_and_sasl_only_with_acls():
+    services = load(COMPOSE)["services"]
+    env = services["kafka"]["environment"]
+    assert "PLAINTEXT" not in env["KAFKA_LISTENERS"] + env["KAFKA_ADVERTISED_LISTENERS"]
+    protocols = {p.split(":")[1] for p in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")}
+    assert protocols == {"SASL_SSL"}, "a listener without TLS + SASL"
+    assert env["KAFKA_LISTENERS"].endswith("CONTROLLER://localhost:9093")  # not on the network
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert env["KAFKA_SUPER_USERS"] == "User:admin"
+    assert "ports" not in services["kafka"], "Kafka must not be published"
+    jaas = env["KAFKA_LISTENER_NAME_SASL__SSL_PLAIN_SASL_JAAS_CONFIG"]
+    for user, secret in KAFKA_USERS.values():
+        assert f'user_{user}="${{{secret}:?' in jaas
+    # the broker's key: only the broker and the one-shot that makes it see its volume
+    holders = {n for n, svc in services.items()
+               if any(str(v).startswith("kafka-tls:") for v in svc.get("volumes", []))}
+    assert holders == {"kafka", "kafka-tls"}, holders
+    healthcheck = " ".join(services["kafka"]["healthcheck"]["test"])
+    assert "--command-config" in healthcheck and "$$BSOCIAL_KAFKA_ADMIN_PASSWORD" in healthcheck
+
+
+def test_each_bsocial_process_has_its_own_kafka_user():
+    services = load(COMPOSE)["services"]
+    for service, (user, secret) in KAFKA_USERS.items():
+        env = environment(service)
+        assert env["BSOCIAL_KAFKA_SECURITY_PROTOCOL"] == "sasl_ssl"
+        assert env["BSOCIAL_KAFKA_SASL_MECHANISM"] == "PLAIN"
+        assert env["BSOCIAL_KAFKA_USER"] == user
+        assert env["BSOCIAL_KAFKA_PASSWORD"].startswith("${" + secret + ":?")
+        assert "kafka-ca:/etc/bsocial/kafka-ca:ro" in services[service]["volumes"]
+        assert env["BSOCIAL_KAFKA_CA_FILE"] == "/etc/bsocial/kafka-ca/ca.crt"
+        assert services[service]["depends_on"]["kafka-acls"]["condition"] == \
+            "service_completed_successfully"
+    assert "BSOCIAL_KAFKA_PASSWORD" not in environment("migrate")
+
+
+def test_only_the_relay_user_may_write_event_topics():
+    script = (ROOT / "deploy/kafka/grant-acls.sh").read_text().replace("\\\n", " ")
+    grants = [ln for ln in script.splitlines() if ln.strip().startswith("acls ")]
+    assert len(grants) == 4, grants
+    for line in grants:
+        ops = set(re.findall(r"--operation (\w+)", line))
+        if ops & {"Write", "Create", "IdempotentWrite", "Alter", "Delete", "All"}:
+            assert "User:bsocial-relay" in line, f"someone else may write: {line}"
+    notifier = next(ln for ln in grants if "bsocial-notifier" in ln)
+    assert "--topic bsocial.comments" in notifier and "prefixed" not in notifier, notifier
+
+
+def test_kafka_tls_makes_a_certificate_clients_can_verify(tmp_path):
+    tls, ca = tmp_path / "tls", tmp_path / "ca"
+    tls.mkdir()
+    ca.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "TLS_DIR": str(tls), "CA_DIR": str(ca), "KAFKA_UID": str(os.getuid())}
+    r = subprocess.run(["bash", str(ROOT / "deploy/kafka/make-tls.sh")], env=env,
+                       capture_output=True, text=True, timeout=90)
+    assert r.returncode == 0, r.stdout + r.stderr
+    password = (tls / "keystore_creds").read_text()
+    assert (tls / "keystore_creds").stat().st_mode & 0o077 == 0
+    # the broker's certificate, out of the keystore, verified against the CA clients get
+    pem = subprocess.run(["openssl", "pkcs12", "-in", str(tls / "broker.p12"), "-nokeys",
+                          "-clcerts", "-passin", f"pass:{password}"],
+                         capture_output=True, text=True, check=True).stdout
+    (tmp_path / "broker.crt").write_text(pem)
+    for name in ("kafka", "localhost"):
+        v = subprocess.run(["openssl", "verify", "-CAfile", str(ca / "ca.crt"), "-verify_hostname",
+                            name, str(tmp_path / "broker.crt")], capture_output=True, text=True)
+        assert v.returncode == 0, v.stdout + v.stderr
+    v = subprocess.run(["openssl", "verify", "-CAfile", str(ca / "ca.crt"), "-verify_hostname",
+                        "elsewhere", str(tmp_path / "broker.crt")], capture_output=True, text=True)
+    assert v.returncode != 0, "the certificate is good for any name"
+    # a second run keeps what exists (clients keep trusting the same CA)
+    before = (ca / "ca.crt").read_text()
+    r = subprocess.run(["bash", str(ROOT / "deploy/kafka/make-tls.sh")], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "kept" in r.stdout and (ca / "ca.crt").read_text() == before
+
+
+def test_the_kafka_stand_in_reads_the_keystore_like_the_official_image():
+    run = (ROOT / "deploy/test-images/kafka/run").read_text()
+    for var in ("KAFKA_SSL_KEYSTORE_FILENAME", "KAFKA_SSL_KEYSTORE_CREDENTIALS",
+                "KAFKA_SSL_KEY_CREDENTIALS"):
+        assert var in run
+    assert "/etc/kafka/secrets/" in run
+    assert (ROOT / "deploy/test-images/kafka/bin/kafka-acls.sh").exists()
 
 
 def test_the_elasticsearch_stand_in_reuses_the_stack_proxy():

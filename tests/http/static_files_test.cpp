@@ -94,3 +94,43 @@ TEST_F(StaticFiles, NeverLeavesTheRoot) {
 TEST_F(StaticFiles, RootWithoutIndexIsAStartError) {
     EXPECT_THROW(static_files(root_ / "assets"), std::invalid_argument);
 }
+
+// Issue 28 item 5: the build's NAME.gz is sent to clients that accept gzip, with
+// Content-Encoding, Vary and an ETag of its own; anyone else gets the plain file.
+TEST_F(StaticFiles, SendsThePrecompressedFileOnlyWhenGzipIsAccepted) {
+    write(root_ / "assets" / "app-1a2b.js.gz", "GZIPPED-BYTES");
+    static_files files(root_);
+    auto ask = [&](const char* accept) {
+        auto r = get("/assets/app-1a2b.js");
+        if (accept) r.headers.emplace_back("accept-encoding", accept);
+        return *files.serve(r);
+    };
+    const auto zipped = ask("gzip, deflate, br");
+    EXPECT_EQ(zipped.body, "GZIPPED-BYTES");
+    EXPECT_EQ(header(zipped, "Content-Encoding"), "gzip");
+    EXPECT_EQ(header(zipped, "Vary"), "Accept-Encoding");
+    EXPECT_EQ(zipped.content_type, "text/javascript; charset=utf-8");
+
+    for (const char* accept : {static_cast<const char*>(nullptr), "identity", "br", "gzip;q=0",
+                               "GZIP;q=0.0, br", "*;q=0"}) {
+        const auto plain = ask(accept);
+        EXPECT_EQ(plain.body, "console.log(1)") << (accept ? accept : "(none)");
+        EXPECT_EQ(header(plain, "Content-Encoding"), "") << (accept ? accept : "(none)");
+        EXPECT_EQ(header(plain, "Vary"), "Accept-Encoding");
+        EXPECT_NE(header(plain, "ETag"), header(zipped, "ETag"));
+    }
+    EXPECT_EQ(ask("x-gzip").body, "GZIPPED-BYTES");
+    EXPECT_EQ(ask("*").body, "GZIPPED-BYTES");
+    EXPECT_EQ(ask("br;q=1, gzip;q=0.5").body, "GZIPPED-BYTES");
+}
+
+TEST_F(StaticFiles, WithoutAGzFileTheAnswerIsPlainEvenWhenGzipIsAccepted) {
+    static_files files(root_);
+    auto r = get("/assets/app-1a2b.js");
+    r.headers.emplace_back("accept-encoding", "gzip");
+    const auto res = files.serve(r);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->body, "console.log(1)");
+    EXPECT_EQ(header(*res, "Content-Encoding"), "");
+    EXPECT_FALSE(header(*res, "ETag").empty());
+}

@@ -9,6 +9,9 @@ Environment:
   BSOCIAL_BIN       the binary (default: <repo>/build/debug/bsocial)
   BSOCIAL_TEST_DB   sqlite (default) | postgresql (a PostgreSQL of the same stack,
                     one fresh database per server)
+  BSOCIAL_TEST_KAFKA_SECURITY  plaintext (default) | sasl_ssl: the broker takes TLS + SASL
+                    only, with topic ACLs; servers and relays connect as the relay's user,
+                    kcat as the admin (and OpenSearch starts too, for test_sasl_ssl.py)
 """
 
 from __future__ import annotations
@@ -23,4 +26,10 @@ def db_backend(kafka):
 
 @pytest.fixture(scope="session")
 def server_env(kafka) -> dict:
-    return {"BSOCIAL_KAFKA_BROKERS": kafka.bootstrap}
+    # the relay inside serve connects as the relay's user (nothing more for plaintext)
+    return {"BSOCIAL_KAFKA_BROKERS": kafka.bootstrap, **kafka.client_env("relay")}
+
+
+@pytest.fixture(scope="session")
+def server_secrets(kafka) -> set:
+    return kafka.passwords()  # checked absent from every server's log when it stops

@@ -160,12 +160,14 @@ def test_q3_top_and_worst_post_per_user(world, stack):
     def q3(name):
         return q3_result(world["query"]("q3", "--user", u[name].username))
 
-    # A1 and A2 both have 3 comments: the older post wins; A3 and A4 have none: older wins.
+    # A1 and A2 both have 3 comments: the older post is the best; A3 and A4 have none: the
+    # newer is the worst (issue 28: so that best and worst differ whenever a user has two
+    # posts or more; dave's eleven posts all have one comment: D1 and D11, not D1 twice).
     # The 5 orphan comments on post 777777 (no post.created) are ignored.
-    assert q3("alice") == {"top_post": (p["A1"]["id"], 3), "worst_post": (p["A3"]["id"], 0)}
+    assert q3("alice") == {"top_post": (p["A1"]["id"], 3), "worst_post": (p["A4"]["id"], 0)}
     assert q3("bob") == {"top_post": (p["B1"]["id"], 2), "worst_post": (p["B2"]["id"], 1)}
     assert q3("carol") == {"top_post": (p["C1"]["id"], 0), "worst_post": (p["C1"]["id"], 0)}
-    assert q3("dave") == {"top_post": (p["D1"]["id"], 1), "worst_post": (p["D1"]["id"], 1)}
+    assert q3("dave") == {"top_post": (p["D1"]["id"], 1), "worst_post": (p["D11"]["id"], 1)}
     assert q3("erin") == {"top_post": None, "worst_post": None}
     by_id = q3_result(world["query"]("q3", "--user-id", u["alice"].id))
     assert by_id == q3("alice")
@@ -196,7 +198,7 @@ def test_table_output(world, stack):
     assert lines[0] == f"user_id {world['users']['alice'].id}"
     assert lines[1].split() == ["which", "post_id", "comments", "created_at"]
     assert lines[2].split()[:3] == ["best", world["posts"]["A1"]["id"], "3"]
-    assert lines[3].split()[:3] == ["worst", world["posts"]["A3"]["id"], "0"]
+    assert lines[3].split()[:3] == ["worst", world["posts"]["A4"]["id"], "0"]
     out = world["query"]("q1", "--from", "2026-03-28", "--to", "2026-03-30",
                     "--tz", "Europe/Paris", as_json=False)
     assert out.splitlines()[1:] == ["2026-03-28   1", "2026-03-29   2", "2026-03-30   1"]
@@ -292,7 +294,7 @@ def test_api_exact_numbers(world, client):
     assert (best["post_id"], best["comments"], best["author"], best["excerpt"],
             best["comment_count"]) == (p["A1"]["id"], 3, u["alice"].username, "alice 1", 3)
     assert (worst["post_id"], worst["comments"], worst["excerpt"], worst["comment_count"]) == (
-        p["A3"]["id"], 0, "alice 3", 0)
+        p["A4"]["id"], 0, "alice 4", 0)
     assert best["created_at"] == p["A1"]["created_at"]
     r = admin_get(client, world, f"/api/v1/analytics/users/{u['erin'].username}/extremes")
     assert r.status == 200 and (r.json["best"], r.json["worst"]) == (None, None)
@@ -393,7 +395,11 @@ def test_browser_analytics_page(world, client, tmp_path_factory):
               "todayLogins": logins["days"][-1]["logged_in_users"],
               "ranking": [p["post_id"] for d in top["days"] if d["day"] == today for p in d["posts"]],
               "user": u["alice"].username, "best": world["posts"]["A1"]["id"],
-              "worst": world["posts"]["A3"]["id"]}
+              "worst": world["posts"]["A4"]["id"],
+              # issue 28: every post with one comment; one post and no comment; unknown
+              "tie": {"user": u["dave"].username, "oldest": world["posts"]["D1"]["id"],
+                      "newest": world["posts"]["D11"]["id"]},
+              "single": {"user": u["carol"].username, "post": world["posts"]["C1"]["id"]}}
     shots = (REPO / "tests/web/screenshots" if os.environ.get("BSOCIAL_KEEP_SCREENSHOTS") == "1"
              else tmp_path_factory.mktemp("analytics-shots"))
     env = {**os.environ, "BSOCIAL_WEB_URL": client.server.base_url,

@@ -9,7 +9,8 @@
 //   BSOCIAL_ADMIN            JSON {"login", "password"} of an administrator (BSOCIAL_ADMINS)
 //   BSOCIAL_OTHER            JSON {"login", "password"} of someone who is not
 //   BSOCIAL_EXPECT           JSON {"points": 30, "day": "YYYY-MM-DD", "ranking": [post ids],
-//                             "user": username, "best": post id, "worst": post id}
+//                             "user": username, "best": post id, "worst": post id,
+//                             "tie": {"user", "oldest", "newest"}, "single": {"user", "post"}}
 //   CHROMIUM                 optional, default /usr/bin/chromium
 // Exit code 0 = every check passed.
 
@@ -89,7 +90,41 @@ async function checkAnalytics(page, who) {
   await best.waitFor({ timeout: T });
   assert.equal(await best.getAttribute('data-post-id'), EXPECT.best);
   assert.equal(await page.locator('.extreme[data-which="worst"]').getAttribute('data-post-id'), EXPECT.worst);
-  assert.equal(await best.locator('a').getAttribute('href'), `#/post/${EXPECT.best}`);
+  // the cards open the read-only view of any post (the admin need not follow the author)
+  assert.equal(await best.locator('a').getAttribute('href'), `#/analytics/post/${EXPECT.best}`);
+  assert.match(await page.locator('#q3 [role=status]').textContent(), /most and the fewest comments/);
+
+  // Issue 28: equal counts are not "best" and "worst"; two posts, never the same one twice
+  await page.fill('#analytics-user', EXPECT.tie.user);
+  await page.click('.user-search button[type=submit]');
+  const tie = page.locator('.extremes.tie');
+  await tie.waitFor({ timeout: T });
+  assert.equal(await tie.locator('.extreme[data-which="best"]').getAttribute('data-post-id'), EXPECT.tie.oldest);
+  assert.equal(await tie.locator('.extreme[data-which="worst"]').getAttribute('data-post-id'), EXPECT.tie.newest);
+  assert.deepEqual(await tie.locator('h3').allTextContents(), ['Oldest post', 'Newest post']);
+  assert.equal(await tie.locator('.extreme-count').first().textContent(), 'Every post has 1 comment');
+  assert.match(await page.locator('#q3 [role=status]').textContent(), /every post has the same number of comments/);
+
+  await page.fill('#analytics-user', EXPECT.single.user);
+  await page.click('.user-search button[type=submit]');
+  await page.locator(`.extremes.tie .extreme[data-post-id="${EXPECT.single.post}"]`).waitFor({ timeout: T });
+  assert.equal(await page.locator('.extremes .extreme').count(), 1, 'one post: one card');
+  assert.equal(await page.locator('.extremes .extreme-count').textContent(), 'No comments yet');
+  assert.match(await page.locator('#q3 [role=status]').textContent(), /no comments yet on any post/);
+
+  await page.fill('#analytics-user', 'nobody_here_at_all');
+  await page.click('.user-search button[type=submit]');
+  await page.locator('#q3 [role=status]', { hasText: 'No figures for @nobody_here_at_all' }).waitFor({ timeout: T });
+  assert.doesNotMatch(await page.locator('#q3 [role=status]').textContent(), /index/i);
+
+  // back to alice's, and open the best post read-only
+  await page.fill('#analytics-user', EXPECT.user);
+  await page.click('.user-search button[type=submit]');
+  await page.locator(`.extreme[data-which="best"][data-post-id="${EXPECT.best}"]`).waitFor({ timeout: T });
+  await page.locator('.extreme[data-which="best"] a').click();
+  await page.locator(`#analytics-post[data-post-id="${EXPECT.best}"] .post-content`).waitFor({ timeout: T });
+  await page.goBack();
+  await page.locator('#q3').waitFor({ timeout: T });
   step(`${who}: chart ${points} points, ranking ${ids.join(',')}, best ${EXPECT.best}, worst ${EXPECT.worst}`);
 }
 

@@ -13,7 +13,9 @@ The test builds nothing: it expects `web/dist` (npm --prefix web run build) and
 then runs tests/web/journey.mjs (Node + playwright-core + Chromium) against the api's
 origin (and proxy_journey.mjs through the project's nginx conf in front of it, see
 test_browser_through_nginx): two people register, log in, follow, post, comment; the notification reaches the
-other browser live over the WebSocket. Screenshots land in the test's tmp dir
+other browser live over the WebSocket; tests/web/a11y.mjs (test_accessibility_through_nginx):
+axe-core on every main page and the keyboard checks; test_static_files_gzip: the build's
+gzip files, directly and through nginx. Screenshots land in the test's tmp dir
 (printed at the end; keep them with `--basetemp DIR`).
 
 Environment: BSOCIAL_BIN (default <repo>/build/debug/bsocial), CHROMIUM (default
@@ -22,6 +24,7 @@ Environment: BSOCIAL_BIN (default <repo>/build/debug/bsocial), CHROMIUM (default
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -48,6 +51,8 @@ READY_TIMEOUT = 90.0
 JOURNEY_TIMEOUT = 300.0
 
 PROXY_JOURNEY = Path(__file__).resolve().parent / "proxy_journey.mjs"
+A11Y = Path(__file__).resolve().parent / "a11y.mjs"
+ADMIN = "a11y_admin"  # BSOCIAL_ADMINS of the deployment; registered by a11y.mjs
 
 
 def _preconditions() -> dict[str, str]:
@@ -72,9 +77,10 @@ def _preconditions() -> dict[str, str]:
     return {"node": str(node), "chromium": chromium, "binary": str(binary)}
 
 
-def _get(url: str, timeout: float = 5.0) -> tuple[int, dict, bytes]:
+def _get(url: str, timeout: float = 5.0, headers: dict | None = None) -> tuple[int, dict, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                    timeout=timeout) as r:
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
@@ -95,6 +101,8 @@ def deployment(tmp_path_factory):
                                 "BSOCIAL_LOGIN_WINDOW_SECONDS": "900",
                                 # nginx, in test_browser_through_nginx
                                 "BSOCIAL_TRUSTED_PROXIES": "127.0.0.1/32",
+                                # the administrator a11y.mjs registers (analytics read-only post)
+                                "BSOCIAL_ADMINS": ADMIN,
                             })
         procs.append(api.start())
         notifier = NotifierProcess(api, {"BSOCIAL_KAFKA_BROKERS": bootstrap})
@@ -203,5 +211,80 @@ def test_browser_through_nginx(deployment):
             f"browser journey through nginx failed (exit {r.returncode}); screenshots in "
             f"{shots}\n--- output ---\n{r.stdout[-4000:]}\n--- errors ---\n{r.stderr[-4000:]}\n"
             f"--- nginx ---\n{nginx.log_tail()}\n--- api stderr ---\n{deployment['api'].stderr_tail(30)}")
+    finally:
+        nginx.stop()
+
+
+def _login_page_files(base: str) -> list[str]:
+    """`/` and the scripts and stylesheets index.html loads (the login page's weight)."""
+    _, _, html = _get(base + "/", headers={"Accept-Encoding": "identity"})
+    refs = re.findall(r'(?:src|href)="(/assets/[^"]+\.(?:js|css))"', html.decode())
+    assert refs, f"no script or stylesheet in index.html: {html[:300]!r}"
+    return ["/", *refs]
+
+
+@pytest.mark.parametrize("through", ["serve", "nginx"])
+def test_static_files_gzip(deployment, through):
+    """Issue 28 item 5: the JS and CSS are sent gzipped (the build's .gz files) to a client
+    that accepts gzip, identical once decompressed, with Vary and an ETag of their own;
+    plain to anyone else; the same through deploy/nginx. Prints the login page's weight."""
+    nginx = None
+    base = deployment["api"].base_url
+    if through == "nginx":
+        nginx = NginxProxy(deployment["root"] / "nginx-gzip", deployment["api"].port).start()
+        base = nginx.url
+    try:
+        plain_total = zipped_total = 0
+        for path in _login_page_files(base):
+            st, plain_h, plain = _get(base + path, headers={"Accept-Encoding": "identity"})
+            assert st == 200, (path, st)
+            st, gz_h, zipped = _get(base + path, headers={"Accept-Encoding": "gzip, deflate, br"})
+            assert st == 200, (path, st)
+            ph = {k.lower(): v for k, v in plain_h.items()}
+            gh = {k.lower(): v for k, v in gz_h.items()}
+            assert "content-encoding" not in ph, (path, ph)
+            assert gh.get("content-encoding") == "gzip", (path, gh)
+            assert "Accept-Encoding" in gh.get("vary", "") and "Accept-Encoding" in ph.get("vary", ""), (path, gh, ph)
+            assert gzip.decompress(zipped) == plain, f"{path}: the gzip body is not the file"
+            assert len(zipped) < len(plain), path
+            if "content-length" in gh:  # nginx may send it chunked
+                assert int(gh["content-length"]) == len(zipped), (path, gh)
+            assert ph.get("etag") and gh.get("etag") and ph["etag"] != gh["etag"], (path, ph, gh)
+            assert gh.get("content-type") == ph.get("content-type"), path
+            plain_total += len(plain)
+            zipped_total += len(zipped)
+        print(f"login page weight through {through}: {plain_total} B plain -> {zipped_total} B gzip")
+        # no Accept-Encoding at all: plain
+        js = _login_page_files(base)[1]
+        req = urllib.request.Request(base + js)
+        req.remove_header("Accept-encoding")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.headers.get("Content-Encoding") is None
+    finally:
+        if nginx:
+            nginx.stop()
+
+
+def test_accessibility_through_nginx(deployment):
+    """Issue 28 items 3 and 4, tests/web/a11y.mjs through deploy/nginx: axe-core finds no
+    serious or critical violation on the main pages; the skip link comes first in the Tab
+    order, every route change focuses the page's heading, the comment box says its shortcut;
+    an administrator who follows nobody reads a post read-only, nobody else can."""
+    shots = deployment["root"] / "screenshots"
+    nginx = NginxProxy(deployment["root"] / "nginx-a11y", deployment["api"].port).start()
+    try:
+        env = dict(os.environ)
+        env.update({"BSOCIAL_WEB_URL": nginx.url, "BSOCIAL_SCREENSHOT_DIR": str(shots),
+                    "BSOCIAL_ADMIN": ADMIN, "CHROMIUM": deployment["tools"]["chromium"]})
+        try:
+            r = subprocess.run([deployment["tools"]["node"], str(A11Y)], env=env, cwd=REPO,
+                               capture_output=True, text=True, timeout=240)
+        except subprocess.TimeoutExpired as e:
+            pytest.fail(f"the accessibility journey took over 240 s\n{e.stdout or ''}")
+        print(r.stdout)
+        assert r.returncode == 0, (
+            f"accessibility journey failed (exit {r.returncode}); screenshots in {shots}\n"
+            f"--- output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-4000:]}\n"
+            f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}")
     finally:
         nginx.stop()

@@ -478,14 +478,48 @@ export interface paths {
         /**
          * A user's best and worst post (Q3)
          * @description Of all the posts of `username`, the one with the most comments (`best`) and the one
-         *     with the fewest, zero included (`worst`); ties go to the older post, then the lower
-         *     id. Both null when the user has no post. Ranking and counts from the search engine
+         *     with the fewest, zero included (`worst`). Ties: `best` goes to the older post (then
+         *     the lower id), `worst` to the newer post (then the higher id), so a user with two or
+         *     more posts gets two different posts even when every count is the same (then
+         *     `best.comments == worst.comments`, which the web app says in words: "no comments
+         *     yet" when it is 0). Both null when the user has no post. Ranking and counts from the search engine
          *     (`queries/q3_user_top_and_worst_post.json`), author, excerpt and `comment_count`
          *     from the database. Exactly what `bsocial query q3 --user NAME --json` prints.
          *     A username of whom no event is indexed is a 404. Administrators only; anyone else
          *     gets 404.
          */
         get: operations["getAnalyticsUserExtremes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/posts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A post id. An unknown or not visible post is a 404.
+                 * @example 1000
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Any post, read-only, for administrators
+         * @description The post that the analytics name (Q2's ranking, Q3's best and worst), whoever wrote
+         *     it: the visibility rule of `GET /api/v1/posts/{id}` (I wrote it or I follow its
+         *     author) does not apply, so an administrator who follows nobody can read what the
+         *     analytics point at. Read-only: commenting still needs the post to be visible. Same
+         *     body as `GET /api/v1/posts/{id}`. From the database alone: answers without a search
+         *     engine. 404 for an unknown post; administrators only, anyone else gets 404.
+         */
+        get: operations["getAnalyticsPost"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1984,6 +2018,36 @@ export interface operations {
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["AnalyticsUnavailable"];
+        };
+    };
+    getAnalyticsPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A post id. An unknown or not visible post is a 404.
+                 * @example 1000
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The post. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostEnvelope"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getHealth: {

@@ -183,6 +183,9 @@ export const api = {
     request<AnalyticsTopPosts>('/analytics/top-posts', { query: { days, tz } }),
   analyticsExtremes: (username: string) =>
     request<AnalyticsExtremes>(`/analytics/users/${enc(username)}/extremes`),
+  /** Any post, read-only, whoever wrote it (administrators only). */
+  analyticsPost: async (id: string): Promise<Post> =>
+    (await request<Schemas['PostEnvelope']>(`/analytics/posts/${enc(id)}`)).post,
 };
 
 export const LIMITS = { post: 1000, comment: 500 } as const;

@@ -5,6 +5,7 @@ import { api, ApiError, setUnauthorizedHandler, type Notification, type User } f
 import type { Ctx, PublicCtx, ToastKind } from './ctx';
 import { avatar, byId, clear, h, replace } from './dom';
 import { NotificationCenter } from './notifications';
+import { renderAnalyticsPost } from './views/analytics-post';
 import { renderLogin, renderRegister } from './views/auth';
 import { renderFeed } from './views/feed';
 import { renderNotifications } from './views/notifications';
@@ -40,7 +41,10 @@ const renderAnalyticsLazily: View = (root, ctx) => {
   };
 };
 /** Routes of administrators only; to anyone else they do not exist ("Page not found"). */
-const adminRoutes: [RegExp, View][] = [[/^\/analytics$/, renderAnalyticsLazily]];
+const adminRoutes: [RegExp, View][] = [
+  [/^\/analytics$/, renderAnalyticsLazily],
+  [/^\/analytics\/post\/(\d+)$/, renderAnalyticsPost],
+];
 
 export class App {
   private me: User | null = null;
@@ -56,10 +60,21 @@ export class App {
     onSessionEnded: () => this.sessionEnded(),
   });
   private badge: HTMLElement | null = null;
+  /** Stops waiting for the current page's heading (see focusHeading). */
+  private stopFocusWait: (() => void) | null = null;
 
   async start(): Promise<void> {
     setUnauthorizedHandler(() => this.sessionEnded());
-    window.addEventListener('hashchange', () => this.route());
+    window.addEventListener('hashchange', () => this.route(true));
+    // The skip link (index.html, first in the Tab order): to the page's heading, without
+    // touching the hash (the hash is the route).
+    byId('skip-link').addEventListener('click', (ev) => {
+      ev.preventDefault();
+      const target = this.root.querySelector<HTMLElement>('.view h1') ?? this.root;
+      if (!target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1');
+      target.focus();
+      target.scrollIntoView({ block: 'nearest' });
+    });
     this.center.subscribe(() => this.updateBadge());
     try {
       const who = await api.me();
@@ -73,7 +88,9 @@ export class App {
     }
     if (this.me) this.center.start(this.me.id);
     this.renderTopbar();
-    this.route();
+    // The first page keeps the browser's focus where it is (the document's start): the
+    // first Tab reaches the skip link, then the top bar.
+    this.route(false);
   }
 
   private path(): { path: string; query: URLSearchParams } {
@@ -83,17 +100,51 @@ export class App {
   }
 
   navigate(hash: string): void {
-    if (window.location.hash === hash) this.route();
+    if (window.location.hash === hash) this.route(true);
     else window.location.hash = hash;
   }
 
-  private route(): void {
+  /** After a route change: focus the page's main heading (<h1 tabindex=-1>) as soon as the
+   * view has drawn it (some views draw it after an API answer or a lazy import), so that a
+   * screen reader announces the new page and the next Tab starts from it. Unless the user
+   * has meanwhile put the focus somewhere in the page; gives up after 10 s. */
+  private focusHeading(section: HTMLElement): void {
+    this.stopFocusWait?.();
+    this.stopFocusWait = null;
+    const tryFocus = (): boolean => {
+      const heading = section.querySelector<HTMLElement>('h1');
+      if (!heading) return false;
+      const active = document.activeElement;
+      if (active && active !== document.body && section.contains(active)) return true;
+      heading.setAttribute('tabindex', '-1');
+      heading.focus({ preventScroll: true });
+      return true;
+    };
+    if (tryFocus()) return;
+    const observer = new MutationObserver(() => {
+      if (tryFocus()) stop();
+    });
+    const timer = window.setTimeout(() => stop(), 10_000);
+    const stop = () => {
+      observer.disconnect();
+      window.clearTimeout(timer);
+      if (this.stopFocusWait === stop) this.stopFocusWait = null;
+    };
+    observer.observe(section, { childList: true, subtree: true });
+    this.stopFocusWait = stop;
+  }
+
+  private route(moveFocus = true): void {
     if (typeof this.cleanup === 'function') this.cleanup();
     this.cleanup = undefined;
+    this.stopFocusWait?.();
     const { path, query } = this.path();
     const section = h('section', { class: 'view' });
     replace(this.root, section);
     window.scrollTo(0, 0);
+    const focus = () => {
+      if (moveFocus) this.focusHeading(section);
+    };
 
     if (!this.me) {
       const pub: PublicCtx = {
@@ -113,12 +164,13 @@ export class App {
         if (path !== '/login') history.replaceState(null, '', '#/login');
       }
       this.highlightNav('');
+      focus();
       return;
     }
 
     if (path === '/login' || path === '/register') {
       history.replaceState(null, '', '#/feed');
-      this.route();
+      this.route(moveFocus);
       return;
     }
     for (const [re, view] of this.isAdmin ? [...routes, ...adminRoutes] : routes) {
@@ -126,6 +178,7 @@ export class App {
       if (!m) continue;
       this.highlightNav(path);
       this.cleanup = view(section, this.ctx(), m.slice(1).map((s) => decodeURIComponent(s)), query);
+      focus();
       return;
     }
     document.title = 'Not found · bSocial';
@@ -133,6 +186,7 @@ export class App {
       section,
       h('div', { class: 'card empty' }, h('h1', null, 'Page not found'), h('p', null, h('a', { href: '#/feed' }, 'Back to your feed'))),
     );
+    focus();
   }
 
   private ctx(): Ctx {
@@ -247,7 +301,7 @@ export class App {
       path === '/' || path === '/feed' ? 'feed'
       : path.startsWith('/people') ? 'people'
       : path.startsWith('/notifications') ? 'notifications'
-      : path === '/analytics' ? 'analytics'
+      : path.startsWith('/analytics') ? 'analytics'
       : this.me && (path === `/u/${this.me.username}` || path.startsWith(`/u/${this.me.username}/`)) ? 'me'
       : '';
     for (const a of this.topbar.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {

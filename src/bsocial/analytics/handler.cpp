@@ -9,8 +9,10 @@
 #include "bsocial/analytics/post_lookup.hpp"
 #include "bsocial/core/error.hpp"
 #include "bsocial/core/text.hpp"
+#include "bsocial/core/time_format.hpp"
 #include "bsocial/http/errc.hpp"
 #include "bsocial/http/json.hpp"
+#include "bsocial/social/posts.hpp"
 #include "bsocial/social/validation.hpp"
 #include "bsocial/telemetry/es_client.hpp"
 
@@ -145,6 +147,25 @@ http::response handler::extremes(http::request& req) {
     return run(q);
 }
 
+http::response handler::post(http::request& req) {
+    require_admin(req);
+    const std::int64_t id = http::parse_id(req.params.at(0));  // 404 unless a positive id
+    const auto found = social::posts_by_ids(db_, {id});  // no visibility rule: admins only
+    if (found.empty()) throw error(error_code::not_found, "no such post");
+    const auto& p = found.front();
+    // The shape of GET /api/v1/posts/{id} (api::to_json of a post; the api module is not
+    // ours to include).
+    return http::json_response(
+        200, boost::json::object{{"post", boost::json::object{{"id", std::to_string(p.id)},
+                                                {"author", boost::json::object{{"id", std::to_string(p.by.id)},
+                                                                        {"username", p.by.username},
+                                                                        {"first_name", p.by.first_name},
+                                                                        {"last_name", p.by.last_name}}},
+                                                {"content", p.content},
+                                                {"created_at", format_rfc3339_ms(p.created_at)},
+                                                {"comment_count", p.comment_count}}}});
+}
+
 void add_analytics_routes(http::router& router, handler& h) {
     // They wait on the search engine: the waiting pool (max_concurrent threads of it).
     constexpr auto where = http::runs_on::waiting_pool;
@@ -156,6 +177,8 @@ void add_analytics_routes(http::router& router, handler& h) {
     router.add(
         "GET", "/api/v1/analytics/users/{username}/extremes",
         [&h](http::request& r) { return h.extremes(r); }, where);
+    // SQL only (one indexed read): the ordinary pool, like GET /api/v1/posts/{id}.
+    router.add("GET", "/api/v1/analytics/posts/{id}", [&h](http::request& r) { return h.post(r); });
 }
 
 }  // namespace bsocial::analytics

@@ -43,6 +43,10 @@ class handler {
     http::response logins(http::request& req);     // GET /api/v1/analytics/logins
     http::response top_posts(http::request& req);  // GET /api/v1/analytics/top-posts
     http::response extremes(http::request& req);   // GET .../users/{username}/extremes
+    /// GET /api/v1/analytics/posts/{id}: any post, read-only, whoever wrote it (the posts the
+    /// analytics name, for an administrator who may not follow their authors). SQL only:
+    /// answers without a search engine. 404 for an unknown post, or for anyone else.
+    http::response post(http::request& req);
 
   private:
     /// The caller, who must be an administrator (else error{not_found}).

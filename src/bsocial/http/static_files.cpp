@@ -1,8 +1,10 @@
 #include "bsocial/http/static_files.hpp"
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 namespace bsocial::http {
 
@@ -47,6 +49,47 @@ std::optional<std::filesystem::path> resolve(const std::filesystem::path& root,
     }
     return root / relative;
 }
+
+/// Whether Accept-Encoding accepts gzip: a "gzip" (or "*") coding whose q is not 0
+/// (RFC 9110 12.5.3; names are case-insensitive, "x-gzip" is the same coding).
+bool accepts_gzip(const request& req) {
+    const std::string* header = req.header("accept-encoding");
+    if (!header) return false;
+    std::string lower;
+    for (const char c : *header)
+        if (c != ' ' && c != '\t') lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool star = false;
+    std::stringstream items(lower);
+    std::string item;
+    while (std::getline(items, item, ',')) {
+        const auto semi = item.find(';');
+        const std::string coding = item.substr(0, semi);
+        bool zero = false;
+        if (semi != std::string::npos) {
+            const std::string_view params = std::string_view(item).substr(semi);
+            const auto q = params.find("q=");
+            if (q != std::string_view::npos) {
+                const std::string_view v = params.substr(q + 2);
+                zero = !v.empty() && v.front() == '0' &&
+                       v.find_first_not_of("0.", 0) == std::string_view::npos;
+            }
+        }
+        if (coding == "gzip" || coding == "x-gzip") return !zero;
+        if (coding == "*") star = !zero;
+    }
+    return star;
+}
+
+/// A validator of the file's bytes as sent: size and modification time, and the coding
+/// (the gzip and the plain answer are different representations with different ETags).
+std::string etag_of(const std::filesystem::path& p, std::size_t size, bool gzip) {
+    std::error_code ec;
+    const auto when = std::filesystem::last_write_time(p, ec);
+    const auto ticks = ec ? 0 : static_cast<long long>(when.time_since_epoch().count());
+    std::ostringstream out;
+    out << '"' << std::hex << size << '-' << ticks << (gzip ? "-gz" : "") << '"';
+    return out.str();
+}
 }  // namespace
 
 static_files::static_files(const std::filesystem::path& root)
@@ -70,6 +113,25 @@ std::optional<response> static_files::serve(const request& req) const {
 
     response res;
     res.content_type = content_type_of(*file);
+    // The web build writes NAME.gz next to each compressible file (web/tools/compress.mjs):
+    // sent as is, with Content-Encoding, to clients that accept gzip. Vary either way, so
+    // that a cache never hands the compressed bytes to a client that did not ask.
+    const bool compressible = file->extension() != ".gz" && file->extension() != ".png" &&
+                              file->extension() != ".ico" && file->extension() != ".woff2";
+    std::filesystem::path sent = *file;
+    if (compressible) {
+        res.set_header("Vary", "Accept-Encoding");
+        if (accepts_gzip(req)) {
+            std::filesystem::path gz = *file;
+            gz += ".gz";
+            if (auto zipped = read_file(gz)) {
+                body = std::move(zipped);
+                sent = gz;
+                res.set_header("Content-Encoding", "gzip");
+            }
+        }
+    }
+    res.set_header("ETag", etag_of(sent, body->size(), sent != *file));
     res.body = std::move(*body);
     // Vite puts content-hashed files under assets/: cache them for good; re-check the rest.
     const bool hashed = req.path.rfind("/assets/", 0) == 0;

@@ -13,12 +13,16 @@ namespace bsocial::kafka {
 class outbox_publisher::delivery_reports final : public RdKafka::DeliveryReportCb,
                                                  public RdKafka::EventCb {
   public:
+    explicit delivery_reports(const client_security& security)
+        : broker_errors_("bsocial-outbox-relay", security) {}
+
     void dr_cb(RdKafka::Message& message) override {
         auto* row_id = static_cast<std::int64_t*>(message.msg_opaque());
         std::lock_guard lock(mutex_);
         if (message.err() == RdKafka::ERR_NO_ERROR) {
             acked_.push_back(*row_id);
             last_error_.clear();
+            broker_errors_.forget();
         } else {
             last_error_ = message.errstr();
         }
@@ -26,6 +30,7 @@ class outbox_publisher::delivery_reports final : public RdKafka::DeliveryReportC
     }
 
     void event_cb(RdKafka::Event& event) override {
+        broker_errors_.report(event);  // logged with its cause (refused credentials...)
         if (event.type() != RdKafka::Event::EVENT_ERROR) return;
         std::lock_guard lock(mutex_);
         last_error_ = RdKafka::err2str(event.err()) + ": " + event.str();
@@ -37,8 +42,10 @@ class outbox_publisher::delivery_reports final : public RdKafka::DeliveryReportC
         return std::exchange(acked_, {});
     }
     std::string last_error() {
+        std::string broker = broker_errors_.last_error();
         std::lock_guard lock(mutex_);
-        return last_error_;
+        if (broker.empty() || broker == last_error_) return last_error_;
+        return last_error_ + " (broker: " + broker + ")";
     }
     bool take_fatal() {
         std::lock_guard lock(mutex_);
@@ -46,6 +53,7 @@ class outbox_publisher::delivery_reports final : public RdKafka::DeliveryReportC
     }
 
   private:
+    error_log broker_errors_;
     std::mutex mutex_;
     std::vector<std::int64_t> acked_;
     std::string last_error_;
@@ -53,14 +61,15 @@ class outbox_publisher::delivery_reports final : public RdKafka::DeliveryReportC
 };
 
 outbox_publisher::outbox_publisher(producer_options options)
-    : options_(std::move(options)), reports_(std::make_unique<delivery_reports>()) {
+    : options_(std::move(options)),
+      reports_(std::make_unique<delivery_reports>(options_.security)) {
     create_producer();
 }
 
 outbox_publisher::~outbox_publisher() { destroy_producer(); }
 
 void outbox_publisher::create_producer() {
-    auto conf = make_conf({
+    auto conf = make_conf(options_.security, {
         {"bootstrap.servers", options_.brokers},
         {"client.id", "bsocial-outbox-relay"},
         {"enable.idempotence", "true"},  // off by default in 2.0.2; implies acks=all

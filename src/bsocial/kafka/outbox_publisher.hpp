@@ -2,6 +2,9 @@
 // The Kafka side of the outbox relay: an idempotent librdkafka producer (acks=all, gzip),
 // recreated when it reports a fatal error (librdkafka 2.0.2 can go fatal after a
 // "possibly persisted" failure; fixed upstream in 2.3.0). Used by one relay thread only.
+// Broker errors are logged with their cause (kafka::error_log); when the broker refuses the
+// credentials, nothing is acknowledged, so the rows stay unsent in the outbox and the relay
+// tries again next round; state() says "unreachable: ... (broker: <cause>)".
 
 #include <librdkafka/rdkafkacpp.h>
 
@@ -11,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bsocial/kafka/security.hpp"
 #include "bsocial/outbox/publisher.hpp"
 
 namespace bsocial::kafka {
@@ -20,6 +24,7 @@ struct producer_options {
     int message_timeout_ms = 10000;  ///< a message not acknowledged by then fails
     std::string compression = "gzip";
     std::vector<std::string> known_topics;  ///< looked up at start, not at their first event
+    client_security security;               ///< TLS / SASL (kafka/security.hpp)
 };
 
 class outbox_publisher final : public outbox::publisher {

@@ -130,7 +130,8 @@ void comment_consumer::run() {
 
 void comment_consumer::consume_until_stopped() {
     rebalance_handler rebalance(assigned_);
-    auto conf = kafka::make_conf({
+    kafka::error_log broker_errors("bsocial-notifier", options_.security);
+    auto conf = kafka::make_conf(options_.security, {
         {"bootstrap.servers", options_.brokers},
         {"group.id", options_.group_id},
         {"client.id", "bsocial-notifier"},
@@ -139,6 +140,7 @@ void comment_consumer::consume_until_stopped() {
         {"session.timeout.ms", "10000"},
     });
     kafka::set_callback(*conf, "rebalance_cb", static_cast<RdKafka::RebalanceCb*>(&rebalance));
+    kafka::set_callback(*conf, "event_cb", static_cast<RdKafka::EventCb*>(&broker_errors));
     std::string err;
     std::unique_ptr<RdKafka::KafkaConsumer> consumer(
         RdKafka::KafkaConsumer::create(conf.get(), err));

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "bsocial/core/worker_thread.hpp"
+#include "bsocial/kafka/security.hpp"
 #include "bsocial/notify/notifications.hpp"
 #include "bsocial/store/database.hpp"
 
@@ -30,6 +31,7 @@ namespace bsocial::notify {
 
 struct consumer_options {
     std::string brokers;
+    kafka::client_security security;  ///< TLS / SASL; broker errors are logged with their cause
     std::string group_id = "bsocial-notifier";
     std::string topic = "bsocial.comments";
     int max_batch = 200;

@@ -49,6 +49,7 @@ void elasticsearch_config::validate() const {
 void telemetry_config::validate() const {
     es.validate();
     require(!kafka_brokers.empty(), "telemetry needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
+    kafka_security.validate();
     require(!group_id.empty(), "consumer group must not be empty (BSOCIAL_TELEMETRY_GROUP)");
     require(replicas >= 0 && replicas <= 10,
             "replicas must be 0..10 (BSOCIAL_ELASTICSEARCH_REPLICAS)");

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "bsocial/kafka/security.hpp"
+
 namespace bsocial::telemetry {
 
 /// Where Elasticsearch is and how to talk to it (shared by both subcommands).
@@ -24,6 +26,7 @@ struct elasticsearch_config {
 struct telemetry_config {
     elasticsearch_config es;
     std::string kafka_brokers;
+    kafka::client_security kafka_security;  ///< TLS / SASL of the consumer (kafka/security.hpp)
     std::string group_id = "bsocial-telemetry";
     /// librdkafka regex subscription: every bsocial.* topic, including ones added later.
     std::string topic_pattern = "^bsocial\\..*";

@@ -54,8 +54,9 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
       clock_(clock),
       indices_{config.es.index, config.es.dead_letter_index()},
       rebalance_(std::make_unique<rebalance_handler>(*this)),
+      broker_errors_("bsocial-telemetry", config.kafka_security),
       worker_("telemetry-indexer", {.on_exit = std::move(on_exit)}) {
-    auto conf = kafka::make_conf({
+    auto conf = kafka::make_conf(config.kafka_security, {
         {"bootstrap.servers", config.kafka_brokers},
         {"group.id", config.group_id},
         {"client.id", "bsocial-telemetry"},
@@ -74,6 +75,7 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
     });
     kafka::set_callback(*conf, "rebalance_cb",
                         static_cast<RdKafka::RebalanceCb*>(rebalance_.get()));
+    kafka::set_callback(*conf, "event_cb", static_cast<RdKafka::EventCb*>(&broker_errors_));
     std::string err;
     consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!consumer_) throw std::runtime_error("kafka consumer: " + err);

@@ -26,6 +26,7 @@
 
 #include "bsocial/core/clock.hpp"
 #include "bsocial/core/worker_thread.hpp"
+#include "bsocial/kafka/config.hpp"
 #include "bsocial/telemetry/config.hpp"
 #include "bsocial/telemetry/document.hpp"
 #include "bsocial/telemetry/es_client.hpp"
@@ -98,6 +99,7 @@ class indexer {
     const clock& clock_;
     index_names indices_;
     std::unique_ptr<rebalance_handler> rebalance_;
+    kafka::error_log broker_errors_;  ///< refused credentials, TLS and broker errors, logged
     std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
     std::vector<entry> batch_;
     std::size_t batch_bytes_ = 0;

@@ -5,6 +5,7 @@ process is server.RelayProcess."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -27,6 +28,10 @@ TOPIC_OF = {
     "follow.deleted": "bsocial.follows",
 }
 TOPICS = ("bsocial.users", "bsocial.posts", "bsocial.comments", "bsocial.follows")
+
+# -X settings every kcat call of this module adds (KafkaStack sets the admin's for a
+# sasl_ssl broker).
+KCAT_ARGS: list[str] = []
 
 
 def kcat() -> str:
@@ -56,7 +61,7 @@ class Msg:
 
 def read_topic(bootstrap: str, topic: str, timeout: float = 60.0) -> list[Msg]:
     """Every message of every partition, from the beginning to the current end."""
-    r = subprocess.run([kcat(), "-b", bootstrap, "-C", "-t", topic, "-o", "beginning",
+    r = subprocess.run([kcat(), "-b", bootstrap, *KCAT_ARGS, "-C", "-t", topic, "-o", "beginning",
                         "-e", "-J", "-q"],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=timeout)
@@ -112,26 +117,65 @@ def fault_line(name: str, produced: int, in_sql: int, found: list[Msg],
 # --------------------------------------------------------------------------- stack
 
 
+def security_from_env() -> str:
+    """BSOCIAL_TEST_KAFKA_SECURITY: plaintext (default) or sasl_ssl; ValueError otherwise."""
+    security = os.environ.get("BSOCIAL_TEST_KAFKA_SECURITY", "plaintext").strip().lower()
+    if security not in KafkaStack.SECURITIES:
+        raise ValueError("BSOCIAL_TEST_KAFKA_SECURITY must be plaintext or sasl_ssl, "
+                         f"not {security!r}")
+    return security
+
+
 class KafkaStack:
     """A session's stack (stack/bstack.py in a tmp dir): Kafka (1 broker) always, PostgreSQL
-    when BSOCIAL_TEST_DB asks for it. A backend of the pytest plugin: new_database()."""
+    when BSOCIAL_TEST_DB asks for it. A backend of the pytest plugin: new_database().
+
+    BSOCIAL_TEST_KAFKA_SECURITY=plaintext (default) | sasl_ssl: with sasl_ssl the broker has
+    a SASL_SSL listener only, one user per bSocial process and topic ACLs, and OpenSearch
+    starts too (telemetry over SASL_SSL); client_env(role) is what a process connecting as
+    `role` needs, kcat (read_topic ...) reads as the admin (KCAT_ARGS)."""
+
+    SECURITIES = ("plaintext", "sasl_ssl")
 
     def __init__(self, workdir: Path):
         from .stack import Stack
 
-        self.stack = Stack(workdir)
         self.db_kind = db_kind_from_env()
         self.kind = self.db_kind
-        self.bootstrap = self.stack.start_kafka(brokers=1)
-        if self.db_kind == "postgresql":
-            self.stack.start_postgres()
+        self.security = security_from_env()
+        self.stack = Stack(workdir)
+        if self.security == "sasl_ssl":
+            # OpenSearch alongside (in parallel), for telemetry over SASL_SSL.
+            self.stack.start(kafka=True, opensearch=True, postgres=self.db_kind == "postgresql",
+                             kafka_security="sasl_ssl")
+            self.bootstrap = self.stack.kafka.endpoint()
+        else:
+            self.bootstrap = self.stack.start_kafka(brokers=1)
+            if self.db_kind == "postgresql":
+                self.stack.start_postgres()
+        # kcat (read_topic, read_all, wait_for_events) reads as the admin
+        KCAT_ARGS[:] = self.stack.kafka.kcat_args("admin")
+
+    def client_env(self, role: str) -> dict[str, str]:
+        """BSOCIAL_KAFKA_* security variables of a process connecting as `role` (relay,
+        notifier, telemetry); empty for plaintext."""
+        return self.stack.kafka.client_env(role)
+
+    def kcat_args(self, role: str = "admin") -> list[str]:
+        """kcat -X settings to connect as `role` (none for plaintext)."""
+        return self.stack.kafka.kcat_args(role)
+
+    def passwords(self) -> set[str]:
+        """Every SASL password of the stack (none may appear in a log); empty for plaintext."""
+        c = self.stack.kafka.credentials()
+        return {v["password"] for v in c.values() if isinstance(v, dict) and "password" in v}
 
     def stop_kafka(self) -> None:
         self.stack.stop_kafka()
 
     def start_kafka(self) -> str:
-        """Start again (same data, same ports); returns the bootstrap string."""
-        again = self.stack.start_kafka(brokers=1)
+        """Start again (same data, same ports, same security); returns the bootstrap string."""
+        again = self.stack.start_kafka(brokers=1, security=self.security)
         assert again == self.bootstrap, f"Kafka came back on {again}, not {self.bootstrap}"
         return again
 

@@ -5,7 +5,10 @@ Fixtures every suite shares; a suite's conftest.py overrides the ones it runs ot
   db_backend     (session) where servers get their database: BSOCIAL_TEST_DB=sqlite
                  (default) | postgresql (BSOCIAL_TEST_PG_URL, or a throw-away PostgreSQL
                  from stack/bstack.py). Kafka suites return their KafkaStack instead.
-  server_env     (session) environment every server of the suite gets ({} here).
+  server_env     (session) environment every server of the suite gets ({} here; Kafka:
+                 the brokers and the relay user's BSOCIAL_KAFKA_* security variables).
+  server_secrets (session) strings no server's answer or log may hold, added to each
+                 server's `secrets` (empty here; Kafka: the stack's SASL passwords).
   server         (module)  one `bsocial serve`; SIGTERM at the end, must exit 0.
   client         (module)  a checked Client of `server`.
   start_server   factory: start_server(env={...}, args=[...]) -> ServerProcess (listening,
@@ -13,7 +16,8 @@ Fixtures every suite shares; a suite's conftest.py overrides the ones it runs ot
   kafka          (session) a KafkaStack (1 broker; PostgreSQL too when BSOCIAL_TEST_DB
                  asks), stopped at the end.
   start_relay    factory: start_relay(server, env={...}, name=...) -> RelayProcess on the
-                 server's data with BSOCIAL_KAFKA_BROKERS set; killed after the test.
+                 server's data with BSOCIAL_KAFKA_BROKERS and the relay user's security
+                 variables (kafka.client_env("relay")) set; killed after the test.
 
 A failing test's report holds the stderr tail of every bsocial process that ran during it.
 """
@@ -39,11 +43,12 @@ DEFAULT_SERVER_ENV = {
 
 
 def make_server(backend, workdir: Path, env: dict | None = None,
-                args: list | None = None) -> ServerProcess:
-    """A started `bsocial serve` on a new database of `backend`, DEFAULT_SERVER_ENV + env."""
+                args: list | None = None, secrets: set | None = None) -> ServerProcess:
+    """A started `bsocial serve` on a new database of `backend`, DEFAULT_SERVER_ENV + env;
+    `secrets` (copied) are checked absent from its answers and, when it stops, its log."""
     srv = ServerProcess(workdir=workdir, db_url=backend.new_database(),
                         env_overrides={**DEFAULT_SERVER_ENV, **(env or {})},
-                        extra_args=list(args or []))
+                        extra_args=list(args or []), secrets=set(secrets or ()))
     srv.kind = backend.kind
     return srv.start()
 
@@ -63,9 +68,15 @@ def server_env() -> dict:
     return {}
 
 
+@pytest.fixture(scope="session")
+def server_secrets() -> set:
+    return set()
+
+
 @pytest.fixture(scope="module")
-def server(db_backend, server_env, tmp_path_factory) -> ServerProcess:
-    srv = make_server(db_backend, tmp_path_factory.mktemp("srv"), server_env)
+def server(db_backend, server_env, server_secrets, tmp_path_factory) -> ServerProcess:
+    srv = make_server(db_backend, tmp_path_factory.mktemp("srv"), server_env,
+                      secrets=server_secrets)
     yield srv
     srv.stop()
 
@@ -76,12 +87,12 @@ def client(server) -> Client:
 
 
 @pytest.fixture
-def start_server(db_backend, server_env, tmp_path_factory):
+def start_server(db_backend, server_env, server_secrets, tmp_path_factory):
     started: list[ServerProcess] = []
 
     def _start(env: dict | None = None, args: list | None = None) -> ServerProcess:
         srv = make_server(db_backend, tmp_path_factory.mktemp("fsrv"),
-                          {**server_env, **(env or {})}, args)
+                          {**server_env, **(env or {})}, args, server_secrets)
         started.append(srv)
         return srv
 
@@ -108,8 +119,8 @@ def start_relay(kafka):
     started: list[RelayProcess] = []
 
     def _start(server: ServerProcess, env: dict | None = None, name: str = "relay"):
-        r = RelayProcess(server, {"BSOCIAL_KAFKA_BROKERS": kafka.bootstrap, **(env or {})},
-                         name).start()
+        r = RelayProcess(server, {"BSOCIAL_KAFKA_BROKERS": kafka.bootstrap,
+                                  **kafka.client_env("relay"), **(env or {})}, name).start()
         started.append(r)
         return r
 

@@ -333,7 +333,8 @@ class SqlTruth:
                 for d, per in counts.items()}
 
     def top_and_worst(self, user_id: str) -> dict[str, tuple[str, int] | None]:
-        """Q3: (post id, comments); ties -> older post first, then lower id."""
+        """Q3: (post id, comments); best: ties -> older post, then lower id; worst: ties ->
+        newer post, then higher id (two different posts whenever there are two)."""
         posts = self.rows("select id, created_at, comment_count from posts where user_id = ?",
                           (int(user_id),))
         if not posts:
@@ -345,5 +346,5 @@ class SqlTruth:
         for pid, _, cc in posts:
             assert real.get(pid, 0) == cc, f"posts.comment_count disagrees for post {pid}"
         top = min(posts, key=lambda p: (-p[2], p[1], p[0]))
-        worst = min(posts, key=lambda p: (p[2], p[1], p[0]))
+        worst = min(posts, key=lambda p: (p[2], -p[1], -p[0]))
         return {"top_post": (str(top[0]), top[2]), "worst_post": (str(worst[0]), worst[2])}

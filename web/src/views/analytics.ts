@@ -86,6 +86,12 @@ function loginsTable(data: AnalyticsLogins): HTMLTableElement {
 
 // ---------------------------------------------------------------- Q2: the rankings
 
+/** The read-only view of any post (GET /api/v1/analytics/posts/{id}): the ordinary post
+ * page keeps the visibility rule, and an administrator need not follow the author. */
+export function postHref(id: string): string {
+  return `#/analytics/post/${encodeURIComponent(id)}`;
+}
+
 function rankedPost(p: AnalyticsRankedPost, best: number): HTMLElement {
   const bar = h('meter', { class: 'rank-bar', aria: { label: `${p.comments} comments that day` } });
   bar.min = 0;
@@ -98,7 +104,7 @@ function rankedPost(p: AnalyticsRankedPost, best: number): HTMLElement {
     h(
       'span',
       { class: 'rank-text' },
-      h('a', { href: `#/post/${encodeURIComponent(p.post_id)}`, class: 'rank-excerpt' }, p.excerpt ?? `post ${p.post_id}`),
+      h('a', { href: postHref(p.post_id), class: 'rank-excerpt' }, p.excerpt ?? `post ${p.post_id}`),
       h('span', { class: 'muted small' }, p.author ? `@${p.author}` : 'unknown author', p.comment_count === null ? '' : ` · ${plural(p.comment_count, 'comment', 'comments')} in all`),
     ),
     h('span', { class: 'rank-count' }, bar, h('span', { class: 'small' }, `${p.comments}`)),
@@ -126,21 +132,33 @@ function rankings(data: AnalyticsTopPosts): HTMLElement {
 
 // ---------------------------------------------------------------- Q3: the two cards
 
-function postCard(title: string, which: string, p: AnalyticsPost | null): HTMLElement {
+function postCard(title: string, which: string, p: AnalyticsPost | null, count?: string): HTMLElement {
   if (!p) return h('div', { class: 'card extreme', dataset: { which } }, h('h3', null, title), h('p', { class: 'muted' }, 'No post.'));
   return h(
     'div',
     { class: 'card extreme', dataset: { which, postId: p.post_id } },
     h('h3', null, title),
-    h('p', { class: 'extreme-count' }, plural(p.comments, 'comment', 'comments')),
+    h('p', { class: 'extreme-count' }, count ?? plural(p.comments, 'comment', 'comments')),
     h('p', { class: 'post-content' }, p.excerpt ?? `post ${p.post_id}`),
     h('p', { class: 'muted small' }, p.created_at ? timeAgo(p.created_at) : '', p.author ? ` · @${p.author}` : ''),
-    h('a', { href: `#/post/${encodeURIComponent(p.post_id)}`, class: 'btn btn-secondary' }, 'Open the post'),
+    h('a', { href: postHref(p.post_id), class: 'btn btn-secondary' }, 'Open the post'),
   );
 }
 
 function extremes(data: AnalyticsExtremes): HTMLElement {
-  return h('div', { class: 'extremes' }, postCard('Best post', 'best', data.best), postCard('Worst post', 'worst', data.worst));
+  const { best, worst } = data;
+  // One post, or every post with the same count: "best" and "worst" would mean nothing.
+  if (best && worst && (best.post_id === worst.post_id || best.comments === worst.comments)) {
+    const title = best.comments === 0 ? 'No comments yet' : `Every post has ${plural(best.comments, 'comment', 'comments')}`;
+    const single = best.post_id === worst.post_id;
+    return h(
+      'div',
+      { class: 'extremes tie', dataset: { tie: String(best.comments) } },
+      postCard(single ? 'The only post' : 'Oldest post', 'best', best, title),
+      single ? null : postCard('Newest post', 'worst', worst, title),
+    );
+  }
+  return h('div', { class: 'extremes' }, postCard('Best post', 'best', best), postCard('Worst post', 'worst', worst));
 }
 
 // ---------------------------------------------------------------- the page
@@ -211,10 +229,21 @@ export function renderAnalytics(root: HTMLElement, ctx: Ctx): () => void {
       const data = await api.analyticsExtremes(name);
       if (closed) return;
       replace(userHost, extremes(data));
-      userStatus.textContent = `@${data.username ?? name}: ${data.best ? 'most and fewest comments, all time.' : 'no post yet.'}`;
+      const who = `@${data.username ?? name}`;
+      const tie = !!data.best && !!data.worst && (data.best.post_id === data.worst.post_id || data.best.comments === data.worst.comments);
+      userStatus.textContent = !data.best
+        ? `${who} has not posted anything yet.`
+        : tie
+          ? data.best.comments === 0
+            ? `${who}: no comments yet on any post.`
+            : `${who}: every post has the same number of comments.`
+          : `${who}: the posts with the most and the fewest comments, all time.`;
     } catch (e) {
       if (closed) return;
-      userStatus.textContent = e instanceof ApiError && e.status === 404 ? `No activity of @${name} is indexed.` : failure(e);
+      userStatus.textContent =
+        e instanceof ApiError && e.status === 404
+          ? `No figures for @${name}: there is no such user, or nothing they did has been counted yet.`
+          : failure(e);
     }
   }
 

@@ -12,10 +12,10 @@ function authShell(title: string, subtitle: string, ...body: Node[]): HTMLElemen
     h(
       'div',
       { class: 'auth-intro' },
-      h('h1', { class: 'auth-brand' }, 'bSocial'),
+      h('p', { class: 'auth-brand' }, 'bSocial'),
       h('p', { class: 'muted' }, 'Share what you are working on, follow the people you care about.'),
     ),
-    h('div', { class: 'card auth-card' }, h('h2', null, title), h('p', { class: 'muted' }, subtitle), ...body),
+    h('div', { class: 'card auth-card' }, h('h1', null, title), h('p', { class: 'muted' }, subtitle), ...body),
   );
 }
 
@@ -60,7 +60,8 @@ export function renderLogin(root: HTMLElement, ctx: PublicCtx): void {
       h('p', { class: 'auth-switch' }, 'New to bSocial? ', h('a', { href: '#/register', id: 'to-register' }, 'Create an account')),
     ),
   );
-  login.input.focus();
+  // No autofocus: the app shell focuses the page's heading on a route change, and a fresh
+  // load leaves the focus at the document's start (skip link first; issue 28).
 }
 
 export function renderRegister(root: HTMLElement, ctx: PublicCtx): void {
@@ -131,7 +132,7 @@ export function renderRegister(root: HTMLElement, ctx: PublicCtx): void {
       h('p', { class: 'auth-switch' }, 'Already have an account? ', h('a', { href: '#/login', id: 'to-login' }, 'Log in')),
     ),
   );
-  f.first_name.input.focus();
+  // No autofocus (see renderLogin).
 }
 
 function sentence(s: string): string {

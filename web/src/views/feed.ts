@@ -11,7 +11,7 @@ export function renderFeed(root: HTMLElement, ctx: Ctx): void {
     h(
       'div',
       { class: 'card empty' },
-      h('h3', null, 'Your feed is empty'),
+      h('h2', null, 'Your feed is empty'),
       h('p', { class: 'muted' }, 'Write your first post above, or ', h('a', { href: '#/people' }, 'find people to follow'), '.'),
     ),
   );

@@ -89,7 +89,7 @@ export function renderPeople(root: HTMLElement, ctx: Ctx, _params: string[], que
     form,
     results.el,
   );
-  q.focus();
+  // No autofocus: the app shell focuses the heading; the search box is the next Tab.
   search();
   return () => window.clearTimeout(timer);
 }

@@ -22,7 +22,9 @@ function authorLine(a: { username: string; first_name: string; last_name: string
   );
 }
 
-/** A textarea with a live character counter and a submit button. */
+let composers = 0;
+
+/** A textarea with a live character counter, the keyboard shortcut's hint and a submit button. */
 export function composer(opts: {
   placeholder: string;
   max: number;
@@ -32,11 +34,21 @@ export function composer(opts: {
   submit: (text: string) => Promise<void>;
   ctx: Ctx;
 }): HTMLFormElement {
-  const ta = h('textarea', { name: 'content', rows: opts.rows, placeholder: opts.placeholder, aria: { label: opts.placeholder } });
-  const counter = h('span', { class: 'counter muted' });
+  const id = `composer-${++composers}`;
+  // The keyboard shortcut, said on screen and to screen readers (aria-describedby);
+  // Enter alone makes a new line, the button sends too.
+  const mac = /Mac|iPhone|iPad/.test(navigator.platform);
+  const hint = h('span', { class: 'composer-hint muted small', id: `${id}-hint` }, `${mac ? '⌘' : 'Ctrl'}+Enter to send`);
+  const ta = h('textarea', {
+    name: 'content',
+    rows: opts.rows,
+    placeholder: opts.placeholder,
+    aria: { label: opts.placeholder, describedby: `${id}-hint ${id}-counter` },
+  });
+  const counter = h('span', { class: 'counter muted', id: `${id}-counter` });
   const btn = h('button', { type: 'submit', class: 'btn btn-primary', disabled: true }, opts.button);
   const error = h('p', { class: 'field-error', hidden: true });
-  const form = h('form', { class: `composer ${opts.className}` }, ta, error, h('div', { class: 'composer-bar' }, counter, btn));
+  const form = h('form', { class: `composer ${opts.className}` }, ta, error, h('div', { class: 'composer-bar' }, hint, counter, btn));
   const update = () => {
     const len = [...ta.value.trim()].length;
     counter.textContent = `${[...ta.value].length}/${opts.max}`;

@@ -23,7 +23,7 @@ export function renderProfile(root: HTMLElement, ctx: Ctx, params: string[]): vo
         h(
           'div',
           { class: 'card empty' },
-          h('h3', null, `Follow @${profile.user.username} to see their posts`),
+          h('h2', null, `Follow @${profile.user.username} to see their posts`),
           h('p', { class: 'muted' }, 'Posts are shared with followers only.'),
         ),
       );
@@ -98,7 +98,7 @@ export function renderProfile(root: HTMLElement, ctx: Ctx, params: string[]): vo
     })
     .catch((e: unknown) => {
       if (e instanceof ApiError && e.status === 404) {
-        replace(head, h('h2', null, 'No such person'), h('p', { class: 'muted' }, `There is no user @${username}. `, h('a', { href: '#/people' }, 'Find people')));
+        replace(head, h('h1', null, 'No such person'), h('p', { class: 'muted' }, `There is no user @${username}. `, h('a', { href: '#/people' }, 'Find people')));
       } else {
         replace(head, h('p', { class: 'alert alert-error' }, e instanceof ApiError ? e.friendly : 'Could not load the profile.'));
         ctx.error(e);
