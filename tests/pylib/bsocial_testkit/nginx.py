@@ -18,7 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from .paths import REPO
+
 PROJECT_CONF = REPO / "deploy" / "nginx" / "bsocial.conf"
 
 

@@ -10,7 +10,7 @@ Prints two numbers:
               seconds at the same rate (printed apart), the p99 by 5-second window, and the
               lag split at Kafka (201 -> produced by the relay; produced -> searchable).
 
-  python3 tests/telemetry/bench_telemetry.py [--events 20000] [--rate 200] [--seconds 30]
+  python3 bench/telemetry_bench.py [--events 20000] [--rate 200] [--seconds 30]
       [--warmup 5] [--batch 500] [--probe-ms 10] [--telemetry-log-level debug] [--keep-logs DIR]
 """
 
@@ -21,19 +21,16 @@ import json
 import shutil
 import subprocess
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-for p in (HERE, REPO / "tests" / "integration", REPO / "stack"):
-    sys.path.insert(0, str(p))
-
-from bsocial_support import Client, ServerProcess, hexid  # noqa: E402
-from telemetry_support import (  # noqa: E402
+from bsocial_testkit.api import hexid
+from bsocial_testkit.http import Client
+from bsocial_testkit.server import ServerProcess
+from bsocial_testkit.stack import Stack
+from bsocial_testkit.telemetry import (
     TelemetryProcess, crafted_comment, crafted_login, engine_choice, engine_under_test, es_count,
     es_request, kcat_produce, ms_to_rfc3339, start_search)
 
@@ -76,8 +73,6 @@ def main() -> None:
                     help="debug logs each bulk request's size and time")
     ap.add_argument("--keep-logs", metavar="DIR", help="copy the servers' logs to DIR")
     args = ap.parse_args()
-    from bstack import Stack  # type: ignore
-
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-") as tmp:
         tmp = Path(tmp)
         stack = Stack(tmp / "stack")

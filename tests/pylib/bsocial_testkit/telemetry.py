@@ -9,13 +9,11 @@ import base64
 import datetime as dt
 import json
 import os
-import queue
+import re
 import shutil
-import signal
 import sqlite3
 import ssl
 import subprocess
-import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -23,12 +21,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bsocial_support import REPO, binary_path
-from bsocial_support import wait_until as shared_wait_until
+from . import waiting
+from .paths import REPO, binary_path
+from .process import BsocialProcess, clean_env
 
 READY_PREFIX = "bsocial telemetry consuming "
 EVENTS_INDEX = "bsocial-events"
 DEAD_LETTER_INDEX = "bsocial-events-deadletter"
+# The administrator of the telemetry suite's servers (BSOCIAL_ADMINS): sees /api/v1/analytics/*.
+ADMIN = "analyst"
 
 
 # --------------------------------------------------------------------------- search engine
@@ -118,22 +119,29 @@ def es_count(base: SearchEndpoint, index: str = EVENTS_INDEX, query: dict | None
     return int(body["count"])
 
 
-def es_ids(base: SearchEndpoint, index: str = EVENTS_INDEX) -> list[str]:
-    """Every _id of the index (search_after on the event id; fine for test sizes)."""
-    ids: list[str] = []
+def es_hits(base: SearchEndpoint, index: str = EVENTS_INDEX, source=False,
+            timeout: float = 30.0) -> list[dict]:
+    """Every hit of the index, `_source` limited to `source` (False: none, or a field list);
+    search_after on the event id, fine for test sizes."""
+    out: list[dict] = []
     after = None
     while True:
-        q = {"size": 5000, "_source": False, "sort": [{"event_id": "asc"}],
+        q = {"size": 5000, "_source": source, "sort": [{"event_id": "asc"}],
              "query": {"match_all": {}}}
         if after:
             q["search_after"] = after
-        st, body = es_request(base, "POST", f"/{index}/_search", q)
+        st, body = es_request(base, "POST", f"/{index}/_search", q, timeout=timeout)
         assert st == 200, body
         hits = body["hits"]["hits"]
         if not hits:
-            return ids
-        ids.extend(h["_id"] for h in hits)
+            return out
+        out.extend(hits)
         after = hits[-1]["sort"]
+
+
+def es_ids(base: SearchEndpoint, index: str = EVENTS_INDEX) -> list[str]:
+    """Every _id of the index."""
+    return [h["_id"] for h in es_hits(base, index)]
 
 
 def es_search(base: SearchEndpoint, index: str, query: dict) -> dict:
@@ -143,114 +151,59 @@ def es_search(base: SearchEndpoint, index: str, query: dict) -> dict:
 
 
 def wait_until(pred, timeout: float, interval: float = 0.3, what: str = "condition"):
-    """bsocial_support.wait_until, riding out search engine restarts."""
-    return shared_wait_until(pred, timeout, interval, what,
-                             tolerate=(OSError, urllib.error.URLError))
+    """waiting.wait_until, riding out search engine restarts."""
+    return waiting.wait_until(pred, timeout, interval, what,
+                              tolerate=(OSError, urllib.error.URLError))
 
 # --------------------------------------------------------------------------- processes
 
 
-class TelemetryProcess:
+class TelemetryProcess(BsocialProcess):
     """`bsocial telemetry` with the given Kafka and search engine; stdout's first line must
-    be the ready line."""
+    be the ready line, naming the engine's URL."""
+
+    stop_timeout = 30.0
 
     def __init__(self, workdir: Path, kafka: str, search: SearchEndpoint, env: dict | None = None,
                  name: str = "telemetry"):
-        self.workdir = workdir
+        super().__init__("telemetry", workdir=workdir, env=env, name=name,
+                         ready=re.compile("^" + re.escape(READY_PREFIX)))
         self.kafka = kafka
         self.search = search
-        self.extra_env = env or {}
-        self.name = name
-        self.starts = 0
-        self.proc: subprocess.Popen | None = None
-        self.stdout_lines: list[str] = []
-        self.stderr_path = workdir / f"{name}-0.stderr.log"
 
     def env(self) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
-        env.update({
+        return clean_env({
             "BSOCIAL_KAFKA_BROKERS": self.kafka,
             **self.search.env(),
             "BSOCIAL_ELASTICSEARCH_REPLICAS": "0",
             "BSOCIAL_TELEMETRY_BATCH_WAIT_MS": "200",
             "BSOCIAL_TELEMETRY_MAX_BACKOFF_MS": "2000",
+            **self.env_overrides,
         })
-        env.update({k: str(v) for k, v in self.extra_env.items()})
-        return env
 
-    def start(self, timeout: float = 60.0) -> "TelemetryProcess":
-        self.stderr_path = self.workdir / f"{self.name}-{self.starts}.stderr.log"
-        self.starts += 1
-        self._err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen([str(binary_path()), "telemetry"], stdout=subprocess.PIPE,
-                                     stderr=self._err, stdin=subprocess.DEVNULL,
-                                     env=self.env(), cwd=self.workdir)
-        q: queue.Queue = queue.Queue()
-
-        def pump(proc=self.proc):
-            for raw in iter(proc.stdout.readline, b""):
-                line = raw.decode("utf-8", "replace")
-                self.stdout_lines.append(line)
-                q.put(line)
-            q.put(None)
-
-        threading.Thread(target=pump, daemon=True).start()
-        try:
-            first = q.get(timeout=timeout)
-        except queue.Empty:
-            first = None
-        if not first or not first.startswith(READY_PREFIX):
-            self.kill()
-            raise AssertionError(f"telemetry did not print its ready line: {first!r}\n"
-                                 f"{self.stderr_tail()}")
-        assert self.search.url in first, first
+    def start(self) -> "TelemetryProcess":
+        super().start()
+        assert self.search.url in self.stdout_lines[0], self.stdout_lines
         return self
 
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout: float = 30.0) -> int | None:
-        """SIGTERM; returns the exit code (None if it had to be killed)."""
-        if not self.proc:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            rc = None
-        self._err.close()
+    def stop(self, timeout: float | None = None) -> int | None:
+        rc = super().stop(timeout)
         self.proc = None
         return rc
 
     def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-        if self.proc:
-            self._err.close()
+        super().kill()
         self.proc = None
 
     def stderr_text(self) -> str:
-        return "".join((self.workdir / f"{self.name}-{i}.stderr.log").read_text("utf-8", "replace")
-                       for i in range(self.starts)
-                       if (self.workdir / f"{self.name}-{i}.stderr.log").exists())
-
-    def stderr_tail(self, n: int = 60) -> str:
-        try:
-            return "\n".join(self.stderr_path.read_text("utf-8", "replace").splitlines()[-n:])
-        except FileNotFoundError:
-            return ""
+        """The logs of every start."""
+        return self.all_stderr_text()
 
 
 def query_process(search: SearchEndpoint, *args: str, env: dict | None = None):
     """`bsocial query ARGS` from the repository root (so ./queries is found): the
     CompletedProcess, whatever its exit code."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
-    full_env.update(search.env())
-    full_env.update(env or {})
+    full_env = clean_env({**search.env(), **(env or {})})
     cmd = [str(binary_path()), "query", *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=REPO, timeout=60)
 

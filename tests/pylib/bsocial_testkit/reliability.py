@@ -2,12 +2,12 @@
 load through the HTTP API, and the end-to-end audit that prints the fault line.
 
 Everything that already exists is imported, not copied:
-  tests/integration/bsocial_support.py  ServerProcess, Client, User
-  tests/kafka/kafka_support.py          read_all (kcat), RelayProcess
-  tests/notify/notify_support.py        NotifierProcess
-  tests/telemetry/telemetry_support.py  TelemetryProcess, es_request/es_count, run_query,
-                                         SqlTruth (the analytics computed in SQL)
-  stack/bstack.py                       Stack (Kafka 1|3 brokers, OpenSearch, PostgreSQL)
+  server     ServerProcess, NotifierProcess, RelayProcess
+  http, api  Client, User
+  kafka      read_all (kcat)
+  telemetry  TelemetryProcess, es_request/es_count, run_query,
+             SqlTruth (the analytics computed in SQL)
+  stack      Stack (Kafka 1|3 brokers, OpenSearch, PostgreSQL)
 
 Standard library only (plus kcat and java on PATH, as the other suites)."""
 
@@ -25,21 +25,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import bstack  # type: ignore
-from bsocial_support import (  # noqa: F401
-    Client,
-    ServerProcess,
-    User,
-    hexid,
-)
-from bsocial_support import wait_until as shared_wait_until
-from kafka_support import TOPICS, RelayProcess, read_all
-from notify_support import NotifierProcess
-from telemetry_support import (EVENTS_INDEX, SearchEndpoint, SqlTruth, TelemetryProcess,
-                               engine_choice, engine_under_test, es_count, es_request,
-                               start_search, stop_search)
+from . import waiting
+from .api import User, hexid  # noqa: F401 (User: for the suites)
+from .database import db_kind_from_env
+from .http import Client
+from .kafka import read_all
+from .server import NotifierProcess, RelayProcess, ServerProcess
+from .stack import bstack
+from .telemetry import (EVENTS_INDEX, SearchEndpoint, SqlTruth, TelemetryProcess,
+                        engine_choice, engine_under_test, es_count, es_hits,
+                        start_search, stop_search)
 
-PROCESSES: list = []  # every process of the current test, for the failure report
 
 # --------------------------------------------------------------------------- SQL
 
@@ -82,7 +78,7 @@ class Sql:
 
 
 class DbTruth(SqlTruth):
-    """telemetry_support.SqlTruth (q1/q2/q3 computed in SQL) on SQLite or PostgreSQL."""
+    """telemetry.SqlTruth (q1/q2/q3 computed in SQL) on SQLite or PostgreSQL."""
 
     def __init__(self, sql: Sql):
         super().__init__(sql.sqlite_path or Path("/nonexistent"))
@@ -96,20 +92,13 @@ class DbTruth(SqlTruth):
 
 
 def wait_until(pred, timeout: float, interval: float = 0.5, what: str = "condition"):
-    """bsocial_support.wait_until; any exception of pred (a server restarting) counts as
-    "not yet"."""
-    return shared_wait_until(pred, timeout, interval, what, tolerate=(Exception,))
+    """waiting.wait_until; any exception of pred (a server restarting) counts as "not yet"."""
+    return waiting.wait_until(pred, timeout, interval, what, tolerate=(Exception,))
 
 # --------------------------------------------------------------------------- pipeline
 
 
-def db_kind() -> str:
-    kind = os.environ.get("BSOCIAL_TEST_DB", "sqlite").strip().lower()
-    if kind in ("postgres", "pg"):
-        kind = "postgresql"
-    if kind not in ("sqlite", "postgresql"):
-        raise ValueError("BSOCIAL_TEST_DB must be sqlite or postgresql")
-    return kind
+db_kind = db_kind_from_env
 
 
 class Pipeline:
@@ -140,15 +129,12 @@ class Pipeline:
             env["BSOCIAL_RELAY"] = "false"
         self.api = ServerProcess(workdir=workdir / "api", db_url=db_url, env_overrides=env)
         self.api.start()
-        PROCESSES.append(self.api)
         self.notifier = NotifierProcess(self.api, {"BSOCIAL_KAFKA_BROKERS": self.kafka})
         self.notifier.start()
-        PROCESSES.append(self.notifier)
         (workdir / "telemetry").mkdir(exist_ok=True)
         self.telemetry = TelemetryProcess(workdir / "telemetry", self.kafka, self.search,
                                           env=telemetry_env)
         self.telemetry.start()
-        PROCESSES.append(self.telemetry)
         self.relays: list[RelayProcess] = []
         self.client = Client(self.api)  # follows the API's port across restarts
         self.sql = Sql(self.api)
@@ -177,7 +163,6 @@ class Pipeline:
         merged.update(env or {})
         r = RelayProcess(self.api, merged, f"{name}-{len(self.relays)}").start()
         self.relays.append(r)
-        PROCESSES.append(r)
         return r
 
     # -- Kafka metadata ----------------------------------------------------------
@@ -497,24 +482,9 @@ ES_FIELDS = ["event_id", "type", "user_id", "post_id", "comment_id", "follower_i
 
 
 def es_docs(base: SearchEndpoint) -> list[dict]:
-    """Every document of the events index (search_after on event_id)."""
-    out: list[dict] = []
-    after = None
-    while True:
-        q = {"size": 5000, "_source": ES_FIELDS, "sort": [{"event_id": "asc"}],
-             "query": {"match_all": {}}}
-        if after:
-            q["search_after"] = after
-        st, body = es_request(base, "POST", f"/{EVENTS_INDEX}/_search", q, timeout=60)
-        assert st == 200, body
-        hits = body["hits"]["hits"]
-        if not hits:
-            return out
-        for h in hits:
-            d = dict(h["_source"])
-            d["_id"] = h["_id"]
-            out.append(d)
-        after = hits[-1]["sort"]
+    """Every document of the events index (ES_FIELDS and `_id`)."""
+    return [{**h["_source"], "_id": h["_id"]}
+            for h in es_hits(base, EVENTS_INDEX, ES_FIELDS, timeout=60)]
 
 
 def outbox_unsent(p: Pipeline) -> int:

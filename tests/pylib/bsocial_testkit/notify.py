@@ -1,5 +1,5 @@
-"""Helpers for the notification end-to-end tests: the `bsocial notifier` process, a
-WebSocket client for /api/v1/notifications/stream, and small domain helpers.
+"""Helpers for the notification end-to-end tests (the `bsocial notifier` process is
+server.NotifierProcess): a WebSocket client for /api/v1/notifications/stream, and small domain helpers.
 
 Standard library plus `websockets` (13.1, its synchronous client). Everything here
 speaks the contract of shared/design/api.md (Notifications) and the notifier's
@@ -9,11 +9,7 @@ documented behaviour; nothing knows the server's internals.
 from __future__ import annotations
 
 import json
-import os
 import queue
-import re
-import signal
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,155 +18,15 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
-from bsocial_support import (
-    ID_RE,
-    TS_RE,
-    Client,
-    ServerProcess,
-    ServerStartError,
-    User,
-    binary_path,
-    wait_until,
-)
+from .api import ID_RE, TS_RE, User
+from .http import Client, request_headers
+from .waiting import wait_until
 
-NOTIFIER_LISTEN_RE = re.compile(r"^bsocial notifier listening on http://127\.0\.0\.1:(\d+)$")
 STREAM_PATH = "/api/v1/notifications/stream"
 CLAIM_PATH = "/api/v1/notifications/claim"
 HISTORY_PATH = "/api/v1/notifications"
 NOTIFICATION_KEYS = {"id", "type", "post_id", "comment_id", "actor", "excerpt", "created_at",
                      "delivered_at"}
-
-START_TIMEOUT = 60.0
-
-
-# --------------------------------------------------------------------------- notifier process
-
-
-class NotifierProcess:
-    """`bsocial notifier --port 0 --data-dir D [--db URL]` on the data of a ServerProcess
-    (same data dir, same database, same JWT secret). Can be killed and started again."""
-
-    def __init__(self, server: ServerProcess, env: dict, name: str = "notifier"):
-        self.server = server
-        self.env_overrides = dict(env)
-        self.name = name
-        self.workdir = server.workdir
-        self.proc: subprocess.Popen | None = None
-        self.port = 0
-        self.starts = 0
-        self.stdout_lines: list[str] = []
-        self.stderr_path = self.workdir / f"{name}-stderr-0.log"
-        self._err = None
-
-    @property
-    def secrets(self) -> set:
-        return self.server.secrets  # Client's leak checks use the same secret set
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def env(self) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
-        env["BSOCIAL_JWT_SECRET"] = self.server.jwt_secret
-        for k, v in self.env_overrides.items():
-            if v is None:
-                env.pop(k, None)
-            else:
-                env[k] = str(v)
-        return env
-
-    def start(self) -> "NotifierProcess":
-        binary = binary_path()
-        if not binary.exists():
-            raise ServerStartError(f"bsocial binary not found at {binary}")
-        args = [str(binary), "notifier", "--port", "0", "--data-dir", str(self.server.data_dir)]
-        if self.server.db_url:
-            args += ["--db", self.server.db_url]
-        self.stderr_path = self.workdir / f"{self.name}-stderr-{self.starts}.log"
-        self.starts += 1
-        self._err = open(self.stderr_path, "wb")
-        q: queue.Queue = queue.Queue()
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._err,
-                                     stdin=subprocess.DEVNULL, env=self.env(), cwd=self.workdir)
-        threading.Thread(target=self._pump, args=(self.proc, q), daemon=True).start()
-        deadline = time.monotonic() + START_TIMEOUT
-        first = None
-        while time.monotonic() < deadline:
-            try:
-                first = q.get(timeout=0.1)
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    break
-                continue
-            break
-        if first is None:
-            self.kill()
-            raise ServerStartError(f"notifier did not print its listening line; args={args}\n"
-                                   f"{self.stderr_tail()}")
-        m = NOTIFIER_LISTEN_RE.match(first.rstrip("\r\n"))
-        if not m:
-            self.kill()
-            raise ServerStartError(f"first notifier stdout line is not the listening line: "
-                                   f"{first!r}\n{self.stderr_tail()}")
-        self.stdout_lines = [first]
-        self.port = int(m.group(1))
-        return self
-
-    def _pump(self, proc: subprocess.Popen, q: queue.Queue) -> None:
-        assert proc.stdout is not None
-        for raw in iter(proc.stdout.readline, b""):
-            line = raw.decode("utf-8", "replace")
-            q.put(line)
-            if proc is self.proc and self.stdout_lines:
-                self.stdout_lines.append(line)
-        q.put(None)
-
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL (no chance to commit offsets or finish a batch)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-        self._close_err()
-
-    def stop(self, timeout: float = 15.0) -> int | None:
-        """SIGTERM; returns the exit code (None if it had to be killed)."""
-        if self.proc is None:
-            return None
-        rc = self.proc.poll()
-        if rc is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                rc = None
-        self._close_err()
-        return rc
-
-    def _close_err(self) -> None:
-        if self._err is not None:
-            self._err.close()
-            self._err = None
-
-    def all_stderr_text(self) -> str:
-        out = []
-        for i in range(self.starts):
-            p = self.workdir / f"{self.name}-stderr-{i}.log"
-            if p.exists():
-                out.append(p.read_text("utf-8", "replace"))
-        return "".join(out)
-
-    def stderr_tail(self, n: int = 60) -> str:
-        try:
-            text = self.stderr_path.read_text("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-n:])
 
 
 # --------------------------------------------------------------------------- WebSocket client
@@ -196,13 +52,7 @@ class Stream:
     def __init__(self, port: int, *, token: str | None = None, cookie: str | None = None,
                  origin: str | None = None, path: str = STREAM_PATH,
                  headers: dict | None = None, open_timeout: float = 10.0):
-        hdrs: dict[str, str] = {}
-        if token is not None:
-            hdrs["Authorization"] = f"Bearer {token}"
-        if cookie is not None:
-            hdrs["Cookie"] = cookie
-        if headers:
-            hdrs.update(headers)
+        hdrs = request_headers(token, cookie, headers)
         try:
             self.ws = ws_connect(ws_url(port, path), additional_headers=hdrs or None,
                                  origin=origin, compression=None, open_timeout=open_timeout,
