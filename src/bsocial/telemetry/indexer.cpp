@@ -56,7 +56,7 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
       rebalance_(std::make_unique<rebalance_handler>(*this)),
       worker_("telemetry-indexer", {.on_exit = std::move(on_exit)}) {
     auto conf = kafka::make_conf({
-        {"bootstrap.servers", config.kafka_brokers},
+        {"bootstrap.servers", config.kafka.brokers},
         {"group.id", config.group_id},
         {"client.id", "bsocial-telemetry"},
         // Offsets are committed by hand, after Elasticsearch acknowledged the batch.
