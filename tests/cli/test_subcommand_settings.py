@@ -119,3 +119,32 @@ def test_notifier_and_serve_read_their_own_port_variable():
     notifier = run("notifier", "--help").stdout
     assert re.search(r"--port UINT=8080 \(Env:BSOCIAL_PORT\)", serve), serve
     assert re.search(r"--port UINT=8081 \(Env:BSOCIAL_NOTIFIER_PORT\)", notifier), notifier
+
+
+def test_the_body_limit_is_a_setting_of_the_http_server(tmp_path):
+    """BSOCIAL_BODY_LIMIT_BYTES (http::server_settings): declared once, taken by serve."""
+    import http.client
+    import signal
+
+    r = run("serve", "--port", "0", "--data-dir", str(tmp_path / "bad"),
+            env={"BSOCIAL_BODY_LIMIT_BYTES": "10"})
+    assert r.returncode == 1 and "BSOCIAL_BODY_LIMIT_BYTES" in r.stderr, r.stderr
+    env = {"PATH": os.environ.get("PATH", ""), "BSOCIAL_BODY_LIMIT_BYTES": "2048"}
+    proc = subprocess.Popen([str(BIN), "serve", "--port", "0", "--data-dir", str(tmp_path / "d")],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+                            stdin=subprocess.DEVNULL)
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        assert m, line
+        statuses = []
+        for size in (1500, 3000):
+            c = http.client.HTTPConnection("127.0.0.1", int(m.group(1)), timeout=10)
+            c.request("POST", "/api/v1/users", body=b"x" * size,
+                      headers={"Content-Type": "application/json"})
+            statuses.append(c.getresponse().status)
+            c.close()
+        assert statuses == [400, 413], statuses  # under the limit: read (and refused as JSON)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)

@@ -23,6 +23,7 @@ void server_settings::validate() const {
     require(max_connections >= 0, "max connections must be >= 0 (BSOCIAL_MAX_CONNECTIONS)");
     require(max_connections_per_client >= 1,
             "max connections per client must be >= 1 (BSOCIAL_MAX_CONNECTIONS_PER_CLIENT)");
+    require(body_limit_bytes >= 1024, "body limit must be >= 1024 bytes (BSOCIAL_BODY_LIMIT_BYTES)");
     http::trusted_proxies{trusted_proxies};  // throws naming BSOCIAL_TRUSTED_PROXIES
 }
 
@@ -36,6 +37,7 @@ server_options server_settings::options() const {
     o.max_connections = static_cast<std::size_t>(max_connections);
     o.max_connections_per_client = static_cast<std::size_t>(max_connections_per_client);
     o.trusted = http::trusted_proxies(trusted_proxies);
+    o.body_limit = static_cast<std::size_t>(body_limit_bytes);
     return o;
 }
 

@@ -20,6 +20,7 @@ struct server_settings {
     int keep_alive_timeout_seconds = 5;  ///< idle time between requests on a connection
     std::int64_t max_connections = 0;    ///< 0 = derived from RLIMIT_NOFILE
     std::int64_t max_connections_per_client = 256;
+    std::int64_t body_limit_bytes = 64 * 1024;  ///< a larger request body: 413
     /// CIDRs of reverse proxies whose X-Forwarded-For/-Host/-Proto are believed.
     std::vector<std::string> trusted_proxies;
 
@@ -46,6 +47,8 @@ struct server_settings {
         d(trusted_proxies, "trusted-proxies", "BSOCIAL_TRUSTED_PROXIES",
           "reverse proxies (CIDRs, comma-separated) whose X-Forwarded-For, "
           "X-Forwarded-Host and X-Forwarded-Proto are believed (default: none)");
+        d(body_limit_bytes, "body-limit", "BSOCIAL_BODY_LIMIT_BYTES",
+          "largest request body in bytes; a larger one is answered 413");
     }
 };
 
