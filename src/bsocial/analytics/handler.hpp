@@ -37,8 +37,7 @@ struct settings {
     template <class Declare>
     void describe(Declare& d) {
         es.describe(d);
-        d(queries_dir, "queries-dir", "BSOCIAL_QUERIES_DIR",
-          "directory of the stored queries (queries/*.json)");
+        telemetry::declare_queries_dir(d, queries_dir);
         d(es.request_timeout_ms, "analytics-timeout-ms", "BSOCIAL_ANALYTICS_TIMEOUT_MS",
           "longest wait for one search engine request of /api/v1/analytics");
         d(max_concurrent, "analytics-max-concurrent", "BSOCIAL_ANALYTICS_MAX_CONCURRENT",

@@ -35,6 +35,12 @@ struct elasticsearch_config {
     }
 };
 
+/// BSOCIAL_QUERIES_DIR, declared once for its two readers (`query`, serve's analytics).
+template <class Declare>
+void declare_queries_dir(Declare& d, std::string& dir) {
+    d(dir, "queries-dir", "BSOCIAL_QUERIES_DIR", "directory of the stored queries (queries/*.json)");
+}
+
 struct telemetry_config {
     elasticsearch_config es;
     kafka::broker_settings kafka;
@@ -93,8 +99,7 @@ struct query_config {
         d(from, "from", nullptr, "q1/q2: first day YYYY-MM-DD (needs --to)");
         d(to, "to", nullptr, "q1/q2: last day YYYY-MM-DD, inclusive");
         d(tz, "tz", "BSOCIAL_QUERY_TZ", "time zone of the calendar days (IANA name or +hh:mm)");
-        d(queries_dir, "queries-dir", "BSOCIAL_QUERIES_DIR",
-          "directory of the stored queries (queries/*.json)");
+        declare_queries_dir(d, queries_dir);
     }
 };
 
