@@ -29,8 +29,8 @@ kafka::producer_options producer_options(const kafka::broker_settings& brokers,
     kafka::producer_options k;
     k.brokers = brokers.brokers;
     k.message_timeout_ms = producer.message_timeout_ms;
-    for (const auto topic : {events::topics::users, events::topics::posts,
-                             events::topics::comments, events::topics::follows})
+    for (const auto topic : {events::topics::users, events::topics::posts, events::topics::comments,
+                             events::topics::follows})
         k.known_topics.emplace_back(topic);
     return k;
 }

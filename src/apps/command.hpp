@@ -29,7 +29,8 @@ CLI::App* add_command(CLI::App& app, const char* name, const char* about, entry_
         chosen = [settings, run] {
             settings->validate();
             if constexpr (Settings::template has<log_settings>)
-                spdlog::set_level(spdlog::level::from_str(settings->template get<log_settings>().level));
+                spdlog::set_level(
+                    spdlog::level::from_str(settings->template get<log_settings>().level));
             return run(std::as_const(*settings));
         };
     });

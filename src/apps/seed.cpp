@@ -42,7 +42,8 @@ int run_seed(const seed_settings& config, seed::options opts, bool quiet) {
     std::printf(
         "seeded %s: %zu users, %lld follows, %zu posts, %zu comments; %lld rows in %.1f s"
         " (%.0f rows/s; generated in %.1f s); password \"%s\"\n",
-        store::describe_url(url).c_str(), d.usernames.size(), static_cast<long long>(d.follow_count()),
+        store::describe_url(url).c_str(), d.usernames.size(),
+        static_cast<long long>(d.follow_count()),
         d.post_author.size(), d.comment_post.size(), static_cast<long long>(totals.rows),
         totals.seconds, totals.seconds > 0 ? static_cast<double>(totals.rows) / totals.seconds : 0,
         generated, seeded_password);

@@ -71,13 +71,14 @@ int run_serve(const serve_settings& s) {
     const std::string db_url = where.effective_url();
     store::database db(db_url, static_cast<std::size_t>(pool.size));
     const int applied = db.migrate();
-    spdlog::info("module=store event=ready db={} migrations_applied={}", store::describe_url(db_url),
-                 applied);
+    spdlog::info("module=store event=ready db={} migrations_applied={}",
+                 store::describe_url(db_url), applied);
     const bool sqlite = db.kind() == store::dialect::sqlite;
     // SQLite: WAL checkpoints on a thread of their own, not in a request's COMMIT
     // (store/wal_checkpointer.hpp). Before anything else uses the pool.
     std::unique_ptr<store::wal_checkpointer> checkpointer;
-    if (sqlite) checkpointer = std::make_unique<store::wal_checkpointer>(db, sqlite_path_of(db_url));
+    if (sqlite)
+        checkpointer = std::make_unique<store::wal_checkpointer>(db, sqlite_path_of(db_url));
 
     social::accounts accounts(db, hasher, per_login, per_address, registrations, common, clock);
     // SQLite: the home timelines live in memory (one serve per database file); on

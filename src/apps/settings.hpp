@@ -29,9 +29,9 @@ using serve_settings =
                    auth::token_settings, auth::throttle_settings, auth::password_settings,
                    store::pool_settings, sessions::cookie_settings, kafka::broker_settings,
                    outbox::embedded_relay_settings, outbox::relay_settings,
-                   kafka::producer_settings, sessions::admin_settings,
-                   http::static_files_settings, social::timeline_settings,
-                   social::feed_cache_settings, notify::hub_settings, analytics::settings>;
+                   kafka::producer_settings, sessions::admin_settings, http::static_files_settings,
+                   social::timeline_settings, social::feed_cache_settings, notify::hub_settings,
+                   analytics::settings>;
 
 /// `bsocial notifier`: Kafka's comments into notifications, and their delivery routes on
 /// a port of its own (BSOCIAL_NOTIFIER_PORT, 8081).
@@ -50,9 +50,9 @@ struct notifier_settings
 using migrate_settings = settings_group<store::database_settings, log_settings>;
 
 /// `bsocial relay`: the outbox to Kafka, no HTTP.
-using relay_settings = settings_group<store::database_settings, log_settings,
-                                      kafka::broker_settings, outbox::relay_settings,
-                                      kafka::producer_settings>;
+using relay_settings =
+    settings_group<store::database_settings, log_settings, kafka::broker_settings,
+                   outbox::relay_settings, kafka::producer_settings>;
 
 /// `bsocial seed`: the database and the timelines' shape (as serve's); the data set's own
 /// flags (seed::options) are bound next to them.

@@ -74,8 +74,10 @@ std::string defaults_of(const row& r) {
     for (const auto& [value, command] : r.defaults) {
         auto it = groups.begin();
         while (it != groups.end() && it->first != value) ++it;
-        if (it == groups.end()) groups.emplace_back(value, command);
-        else it->second += ", " + command;
+        if (it == groups.end())
+            groups.emplace_back(value, command);
+        else
+            it->second += ", " + command;
     }
     if (groups.size() == 1) return cell(groups.front().first);
     std::string out;
@@ -108,9 +110,9 @@ std::string settings_markdown() {
     for (const auto& r : rows) {
         std::string commands;
         for (const auto& command : r.commands) commands += (commands.empty() ? "" : ", ") + command;
-        out += "| `" + r.env + "` | " + (r.flag.empty() ? "(environment only)" : "`" + r.flag + "`") +
-               " | " + escaped(defaults_of(r)) + " | " + commands + " | " + escaped(r.help) +
-               " |\n";
+        out += "| `" + r.env + "` | " +
+               (r.flag.empty() ? "(environment only)" : "`" + r.flag + "`") + " | " +
+               escaped(defaults_of(r)) + " | " + commands + " | " + escaped(r.help) + " |\n";
     }
     return out;
 }

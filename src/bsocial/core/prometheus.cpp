@@ -6,8 +6,8 @@
 
 namespace bsocial {
 
-std::string prometheus_metric(std::string_view name, std::string_view type,
-                              std::string_view help, double value) {
+std::string prometheus_metric(std::string_view name, std::string_view type, std::string_view help,
+                              double value) {
     std::ostringstream out;
     out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
         << name << ' ';

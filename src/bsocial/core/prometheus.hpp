@@ -10,7 +10,7 @@ namespace bsocial {
 
 /// HELP, TYPE and the sample. `type` is "counter" or "gauge". Whole numbers are printed
 /// exactly (1000000, not 1e+06), others with 9 significant digits.
-std::string prometheus_metric(std::string_view name, std::string_view type,
-                              std::string_view help, double value);
+std::string prometheus_metric(std::string_view name, std::string_view type, std::string_view help,
+                              double value);
 
 }  // namespace bsocial

@@ -27,10 +27,10 @@ class service_group {
     ~service_group();
 
     template <class Service>
-        requires requires(Service& s) {
-            s.start();
-            s.stop();
-        }
+    requires requires(Service& s) {
+        s.start();
+        s.stop();
+    }
     void start(Service& service) {
         service.start();
         defer([&service] { service.stop(); });

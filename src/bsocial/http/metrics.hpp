@@ -1,6 +1,7 @@
 #pragma once
 // Request counters and latency histograms by route, rendered in the Prometheus text
-// format. (Unlabelled metrics of the other modules: core/prometheus.hpp.) Thread-safe (one mutex; a scrape is rare, a record is a map lookup).
+// format. Thread-safe (one mutex; a scrape is rare, a record is a map lookup). The other
+// modules' unlabelled metrics: core/prometheus.hpp.
 
 #include <array>
 #include <cstdint>

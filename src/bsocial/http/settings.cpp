@@ -23,7 +23,8 @@ void server_settings::validate() const {
     require(max_connections >= 0, "max connections must be >= 0 (BSOCIAL_MAX_CONNECTIONS)");
     require(max_connections_per_client >= 1,
             "max connections per client must be >= 1 (BSOCIAL_MAX_CONNECTIONS_PER_CLIENT)");
-    require(body_limit_bytes >= 1024, "body limit must be >= 1024 bytes (BSOCIAL_BODY_LIMIT_BYTES)");
+    require(body_limit_bytes >= 1024,
+            "body limit must be >= 1024 bytes (BSOCIAL_BODY_LIMIT_BYTES)");
     http::trusted_proxies{trusted_proxies};  // throws naming BSOCIAL_TRUSTED_PROXIES
 }
 

@@ -13,7 +13,8 @@ struct broker_settings {
     void validate() const {}
     template <class Declare>
     void describe(Declare& d) {
-        d(brokers, "kafka", "BSOCIAL_KAFKA_BROKERS", "Kafka bootstrap servers (serve: empty = relay off)");
+        d(brokers, "kafka", "BSOCIAL_KAFKA_BROKERS",
+          "Kafka bootstrap servers (serve: empty = relay off)");
     }
 };
 

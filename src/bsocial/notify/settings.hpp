@@ -7,8 +7,8 @@
 namespace bsocial::notify {
 
 struct hub_settings {
-    int sockets_per_user = 16;    ///< notification sockets per user and process
-    int safety_poll_ms = 1000;    ///< pushers re-read recent rows this often
+    int sockets_per_user = 16;  ///< notification sockets per user and process
+    int safety_poll_ms = 1000;  ///< pushers re-read recent rows this often
 
     void validate() const {
         if (sockets_per_user < 1 || sockets_per_user > 1000)

@@ -8,7 +8,7 @@
 namespace bsocial::sessions {
 
 struct cookie_settings {
-    bool secure = false;  ///< behind TLS: __Host-bsocial_session with Secure
+    bool secure = false;                       ///< behind TLS: __Host-bsocial_session with Secure
     std::vector<std::string> allowed_origins;  ///< extra origins for cookie-authenticated writes
 
     void validate() const {}

@@ -33,8 +33,8 @@ struct timeline_settings {
 
 /// SQLite, one serve per file: home timelines (and their posts) held in memory.
 struct feed_cache_settings {
-    int users = 10000;    ///< timelines kept, the most recently read (0 = in the database)
-    int posts = 100000;   ///< posts kept for those timelines
+    int users = 10000;   ///< timelines kept, the most recently read (0 = in the database)
+    int posts = 100000;  ///< posts kept for those timelines
 
     void validate() const;
     template <class Declare>
@@ -62,7 +62,8 @@ inline void timeline_settings::validate() const {
 
 inline void feed_cache_settings::validate() const {
     if (users < 0 || users > 10000000)
-        throw std::invalid_argument("feed cache users must be 0..10000000 (BSOCIAL_FEED_CACHE_USERS)");
+        throw std::invalid_argument(
+            "feed cache users must be 0..10000000 (BSOCIAL_FEED_CACHE_USERS)");
     if (posts < 1 || posts > 100000000)
         throw std::invalid_argument(
             "feed cache posts must be 1..100000000 (BSOCIAL_FEED_CACHE_POSTS)");

@@ -7,7 +7,7 @@
 namespace bsocial::store {
 
 struct database_settings {
-    std::string url;              ///< empty = SQLite file in data_dir; or postgresql://...
+    std::string url;                ///< empty = SQLite file in data_dir; or postgresql://...
     std::string data_dir = "data";  ///< the SQLite file, the generated JWT secret
 
     /// The URL actually used: `url`, or the SQLite file under data_dir.
@@ -25,7 +25,8 @@ struct database_settings {
     }
     template <class Declare>
     void describe(Declare& d) {
-        d(data_dir, "data-dir", "BSOCIAL_DATA_DIR", "data directory (SQLite file, generated secret)");
+        d(data_dir, "data-dir", "BSOCIAL_DATA_DIR",
+          "data directory (SQLite file, generated secret)");
         d(url, "db", "BSOCIAL_DB", "database URL: postgresql://... (default: SQLite in data dir)");
     }
 };

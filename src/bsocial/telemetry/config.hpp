@@ -26,10 +26,13 @@ struct elasticsearch_config {
     /// request_timeout_ms is not declared here: only analytics lets it be set.
     template <class Declare>
     void describe(Declare& d) {
-        d(url, "elasticsearch-url", "BSOCIAL_ELASTICSEARCH_URL", "Elasticsearch/OpenSearch base URL");
+        d(url, "elasticsearch-url", "BSOCIAL_ELASTICSEARCH_URL",
+          "Elasticsearch/OpenSearch base URL");
         d(user, "elasticsearch-user", "BSOCIAL_ELASTICSEARCH_USER", "basic-auth user");
-        d(password, "elasticsearch-password", "BSOCIAL_ELASTICSEARCH_PASSWORD", "basic-auth password");
-        d(ca_file, "elasticsearch-ca-file", "BSOCIAL_ELASTICSEARCH_CA_FILE", "PEM CA bundle for https");
+        d(password, "elasticsearch-password", "BSOCIAL_ELASTICSEARCH_PASSWORD",
+          "basic-auth password");
+        d(ca_file, "elasticsearch-ca-file", "BSOCIAL_ELASTICSEARCH_CA_FILE",
+          "PEM CA bundle for https");
         d(index, "index", "BSOCIAL_ELASTICSEARCH_INDEX",
           "events index (dead letters: <index>-deadletter)");
     }
@@ -38,7 +41,8 @@ struct elasticsearch_config {
 /// BSOCIAL_QUERIES_DIR, declared once for its two readers (`query`, serve's analytics).
 template <class Declare>
 void declare_queries_dir(Declare& d, std::string& dir) {
-    d(dir, "queries-dir", "BSOCIAL_QUERIES_DIR", "directory of the stored queries (queries/*.json)");
+    d(dir, "queries-dir", "BSOCIAL_QUERIES_DIR",
+      "directory of the stored queries (queries/*.json)");
 }
 
 struct telemetry_config {
@@ -65,10 +69,12 @@ struct telemetry_config {
         es.describe(d);
         kafka.describe(d);
         d(group_id, "group", "BSOCIAL_TELEMETRY_GROUP", "Kafka consumer group");
-        d(replicas, "replicas", "BSOCIAL_ELASTICSEARCH_REPLICAS", "number_of_replicas of the indices");
+        d(replicas, "replicas", "BSOCIAL_ELASTICSEARCH_REPLICAS",
+          "number_of_replicas of the indices");
         d(refresh_ms, "refresh-ms", "BSOCIAL_ELASTICSEARCH_REFRESH_MS",
           "refresh interval of the indices: searchable at most this long after indexing");
-        d(batch_max_events, "batch-events", "BSOCIAL_TELEMETRY_BATCH_EVENTS", "events per _bulk request");
+        d(batch_max_events, "batch-events", "BSOCIAL_TELEMETRY_BATCH_EVENTS",
+          "events per _bulk request");
         d(batch_max_wait_ms, "batch-wait-ms", "BSOCIAL_TELEMETRY_BATCH_WAIT_MS",
           "send an incomplete batch after this many ms");
         d(max_backoff_ms, "max-backoff-ms", "BSOCIAL_TELEMETRY_MAX_BACKOFF_MS",
