@@ -1,4 +1,4 @@
-#include "apps/common.hpp"
+#include "apps/jwt_secret_file.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -13,7 +13,6 @@
 
 #include "bsocial/auth/jwt_secret.hpp"
 #include "bsocial/core/random.hpp"
-#include "bsocial/store/database.hpp"
 
 namespace bsocial::apps {
 
@@ -82,56 +81,26 @@ void create_secret_file(const std::filesystem::path& path) {
 
 /// The configured secret, or one generated once and kept (mode 0600) in the data directory
 /// so tokens survive restarts (docs/security.md, item 4).
-std::string load_jwt_secret(const serve_config& config) {
-    if (!config.jwt_secret.empty()) {
+std::string load_jwt_secret(const auth::token_settings& tokens, const std::string& data_dir) {
+    if (!tokens.jwt_secret.empty()) {
         // A short or published secret lets anyone sign a token for any user.
-        if (auto problem = auth::jwt_secret_problem(config.jwt_secret)) fail(*problem);
-        return config.jwt_secret;
+        if (auto problem = auth::jwt_secret_problem(tokens.jwt_secret)) fail(*problem);
+        return tokens.jwt_secret;
     }
-    const auto path = std::filesystem::path(config.data_dir) / "jwt-secret";
+    const auto path = std::filesystem::path(data_dir) / "jwt-secret";
     if (auto secret = read_secret_file(path)) {
         if (auto problem = auth::jwt_secret_problem(*secret))
             fail("the JWT secret file " + path.string() + ": " + *problem);
         return *secret;
     }
-    if (!std::filesystem::exists(config.data_dir)) {  // it will hold the secret: private
-        std::filesystem::create_directories(config.data_dir);
-        std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
+    if (!std::filesystem::exists(data_dir)) {  // it will hold the secret: private
+        std::filesystem::create_directories(data_dir);
+        std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
                                      std::filesystem::perm_options::replace);
     }
     create_secret_file(path);
     if (auto secret = read_secret_file(path)) return *secret;
     fail("the JWT secret file " + path.string() + " vanished while starting");
-}
-
-http::server_options server_options_of(const serve_config& config) {
-    http::server_options options;
-    options.bind = config.bind;
-    options.port = config.port;
-    options.io_threads = config.io_threads;
-    options.blocking_threads = config.db_pool_size;
-    options.header_timeout = std::chrono::seconds(config.header_timeout_seconds);
-    options.keep_alive_timeout = std::chrono::seconds(config.keep_alive_timeout_seconds);
-    options.max_connections = static_cast<std::size_t>(config.max_connections);
-    options.max_connections_per_client =
-        static_cast<std::size_t>(config.max_connections_per_client);
-    options.trusted = http::trusted_proxies(config.trusted_proxies);
-    return options;
-}
-
-std::string describe_db(const std::string& url) { return store::describe_url(url); }
-
-notify::hub_options hub_options_of(const serve_config& config) {
-    notify::hub_options o;
-    o.db_url = effective_db_url(config);
-    o.sockets_per_user = config.notify_sockets_per_user;
-    o.safety_poll = std::chrono::milliseconds(config.notify_safety_poll_ms);
-    return o;
-}
-
-social::timeline_settings timeline_settings_of(const serve_config& config) {
-    return {config.feed_timeline_capacity, config.feed_celebrity_followers,
-            config.feed_merge_max_followees, config.feed_walk_max_rows};
 }
 
 }  // namespace bsocial::apps
