@@ -136,7 +136,7 @@ bench-search: build
 	$(PYTHON) bench/search_bench.py --bin build/release/bsocial
 
 bench-telemetry: build stack-fetch
-	BSOCIAL_BIN=build/release/bsocial $(PYTHON) tests/telemetry/bench_telemetry.py
+	BSOCIAL_BIN=build/release/bsocial $(PYTHON) bench/telemetry_bench.py
 
 # `make test` runs the telemetry suite against Elasticsearch 8 (BSOCIAL_TEST_ENGINE's default);
 # this runs it against OpenSearch 2.19 (the other supported engine). ~3 min. `web`: the

@@ -28,59 +28,36 @@ import resource
 import select
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+from benchlib.server import start_server
+
 REPO = Path(__file__).resolve().parents[1]
-LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 LIMITS_RE = re.compile(r"event=limits max_connections=(\d+) max_connections_per_client=(\d+) "
                        r"fd_limit=(\d+)")
 
 
 class Server:
+    """`bsocial serve` (the kit's ServerProcess) at log level info, for its limits line."""
+
     def __init__(self, binary: str, workdir: Path, env: dict[str, str]):
-        self.log: list[str] = []
-        full_env = dict(os.environ, BSOCIAL_LOG_LEVEL="info", **env)
-        self.proc = subprocess.Popen(
-            [binary, "serve", "--port", "0", "--data-dir", str(workdir)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
-        line = self.proc.stdout.readline()
-        m = LISTEN_RE.search(line)
-        if not m:
-            self.proc.kill()
-            raise SystemExit(f"server did not start: {line!r} {self.proc.stderr.read()[-2000:]}")
-        self.port = int(m.group(1))
-        self._pump = threading.Thread(target=self._read_stderr, daemon=True)
-        self._pump.start()
+        self.srv = start_server(binary, workdir, env={"BSOCIAL_LOG_LEVEL": "info", **env})
+        self.port = self.srv.port
         deadline = time.monotonic() + 10
         while not self.limits() and time.monotonic() < deadline:
             time.sleep(0.05)
 
-    def _read_stderr(self) -> None:
-        for line in self.proc.stderr:
-            self.log.append(line)
-
     def limits(self) -> tuple[int, int, int] | None:
-        for line in self.log:
-            m = LIMITS_RE.search(line)
-            if m:
-                return int(m.group(1)), int(m.group(2)), int(m.group(3))
-        return None
+        m = LIMITS_RE.search(self.srv.stderr_text())
+        return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
 
     def fds(self) -> int:
-        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+        return len(os.listdir(f"/proc/{self.srv.proc.pid}/fd"))
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        self.srv.stop(check=False, timeout=20)
 
 
 def source_address(i: int, per_address: int) -> str:

@@ -11,29 +11,17 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import http.client
-import json
 import re
 import subprocess
 import sys
 import tempfile
 import time
 
-LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
-
+from benchlib.server import start_server
+from bsocial_testkit.http import Client
 
 def request(port, method, path, body=None, token=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-    r = conn.getresponse()
-    data = r.read()
-    conn.close()
-    if r.status >= 300:
-        raise RuntimeError(f"{method} {path} -> {r.status} {data[:200]!r}")
-    return json.loads(data) if data else None
+    return Client(port, checks=False).call(method, path, body, token)
 
 
 def main() -> int:
@@ -48,19 +36,11 @@ def main() -> int:
     args = ap.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="bsocial-bench-")
-    cmd = [args.bin, "serve", "--port", "0", "--data-dir", data_dir, "--log-level", "warn",
-           "--registrations-per-minute", "0"]  # all users register from one address
-    if args.db:
-        cmd += ["--db", args.db]
-    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    server = start_server(args.bin, data_dir, [
+        "--log-level", "warn",
+        "--registrations-per-minute", "0"], db_url=args.db or None)  # all from one address
     try:
-        port = None
-        for line in server.stdout:
-            m = LISTEN_RE.search(line)
-            if m:
-                port = int(m.group(1))
-                break
-        assert port, "server did not start"
+        port = server.port
 
         t0 = time.time()
         password = "bench passphrase 42"
@@ -108,8 +88,7 @@ def main() -> int:
                   f"p99={pct.get('99')} non_2xx={non2xx.group(1) if non2xx else 0} "
                   f"connections={args.connections} duration={args.duration}s")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop(check=False, timeout=30)
     return 0
 
 

@@ -22,23 +22,24 @@ import random
 import sqlite3
 import re
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench  # noqa: E402  (the harness: seed cache, server, logins)
+from benchlib.postgres import Postgres
+from benchlib.scenarios import bench_client, login_all, regular_users
+from benchlib.seed_cache import copy_sqlite, dataset_params, ensure_sqlite_seed
+from benchlib.server import serve_args, start_server
+from benchlib.wrk import LUA
+from bsocial_testkit.http import Client
 
 # The POST burst has each of 40 users publish ~125 posts/s for 20 s: beyond the per-user
 # post limit's default burst (docs/security.md, issue 24 item 3). Its server runs without
-# that limit; bench.Server takes its environment from bench.child_env.
-_harness_env = bench.child_env
-bench.child_env = lambda: {**_harness_env(), "BSOCIAL_POSTS_PER_MINUTE": "0"}
+# that limit.
+UNLIMITED_POSTS = {"BSOCIAL_POSTS_PER_MINUTE": "0"}
 
 
-def metrics(h: "bench.Http") -> dict[str, float]:
+def metrics(h: Client) -> dict[str, float]:
     c = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
     c.request("GET", "/metrics")
     text = c.getresponse().read().decode()
@@ -51,19 +52,19 @@ def metrics(h: "bench.Http") -> dict[str, float]:
 
 
 def phase(port: int, pairs, tokens, rate: float, seconds: float, label: str) -> None:
-    h = bench.Http(port)
+    h = bench_client(port)
     latencies, missed, backlog, lag = [], 0, [], []
     stop_at = time.monotonic() + seconds
     rng = random.Random(7)
     while time.monotonic() < stop_at:
         t_next = time.monotonic() + 1.0 / rate
         author, follower = rng.choice(pairs)
-        post = h.request("POST", "/api/v1/posts", {"content": "visibility probe"},
-                         tokens[author])["post"]
+        post = h.call("POST", "/api/v1/posts", {"content": "visibility probe"},
+                      tokens[author])["post"]
         t0 = time.monotonic()
         seen = False
         while time.monotonic() - t0 < 5.0:
-            page = h.request("GET", "/api/v1/feed?limit=20", None, tokens[follower])
+            page = h.call("GET", "/api/v1/feed?limit=20", None, tokens[follower])
             if any(p["id"] == post["id"] for p in page["items"]):
                 seen = True
                 break
@@ -95,18 +96,19 @@ def main() -> int:
     bargs = argparse.Namespace(users=10000, follows=100, posts=1000000, comments=100000,
                                seed=42, days=30, shape_users=20, heavy_follows=5000,
                                star_share=0.5, db_pool=4, io_threads=2)
-    p = bench.dataset_params(bargs)
+    p = dataset_params(bargs)
     run_dir = Path(tempfile.mkdtemp(prefix="bsocial-visibility-"))
     pg, run_db = None, None
     if args.db == "postgresql":
-        pg = bench.Postgres()
+        pg = Postgres()
         template, _ = pg.ensure_seed(args.bin, p)
         run_db = pg.copy(template)
-        server = bench.Server(args.bin, run_dir, pg.url(run_db), bargs)
+        server = start_server(args.bin, run_dir, serve_args(), db_url=pg.url(run_db),
+                              env=UNLIMITED_POSTS)
     else:
-        seed_dir, _ = bench.ensure_sqlite_seed(args.bin, p)
-        bench.copy_sqlite(seed_dir, run_dir)
-        server = bench.Server(args.bin, run_dir, None, bargs)
+        seed_dir, _ = ensure_sqlite_seed(args.bin, p)
+        copy_sqlite(seed_dir, run_dir)
+        server = start_server(args.bin, run_dir, serve_args(), env=UNLIMITED_POSTS)
 
     def query(sql: str) -> list[tuple[str, ...]]:
         if pg:
@@ -120,8 +122,8 @@ def main() -> int:
 
     try:
         port = server.port
-        names = bench.regular_users(p["users"], 40)
-        tokens = bench.login_all(port, names)
+        names = regular_users(p["users"], 40)
+        tokens = login_all(port, names)
         # (author, follower) pairs among the logged-in users, from the follows table
         quoted = ",".join(f"'{n}'" for n in names)  # generated names: user_NNNNNN
         ids = {name: int(i) for i, name in
@@ -138,18 +140,18 @@ def main() -> int:
         lua.write_text("".join(f"POST\t{tokens[n]}\t/api/v1/posts\t{{\"content\":\"burst\"}}\n"
                                for n in names))
         wrk = subprocess.Popen(["wrk", "-t2", "-c16", f"-d{int(args.seconds) + 2}s", "-s",
-                                str(bench.LUA), f"http://127.0.0.1:{port}", "--", str(lua), "2"],
+                                str(LUA), f"http://127.0.0.1:{port}", "--", str(lua), "2"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1)
         phase(port, pairs, tokens, args.rate, args.seconds, "during a POST burst (wrk c16)")
         wrk.wait()
         t0 = time.monotonic()
-        h = bench.Http(port)
+        h = bench_client(port)
         while metrics(h)["bsocial_timeline_fanout_backlog"] > 0 and time.monotonic() - t0 < 300:
             time.sleep(0.5)
         print(f"backlog drained {time.monotonic() - t0:.1f} s after the burst")
     finally:
-        server.stop()
+        server.stop(check=False, timeout=30)
         if pg:
             pg.drop(run_db)
             pg.stop()

@@ -16,35 +16,27 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import http.client
-import json
 import multiprocessing
 import os
-import re
 import secrets
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+from benchlib.server import start_server
+from bsocial_testkit.http import NO_BODY, Client
+
+def connect(port: int, source: str | None = None) -> Client:
+    """One keep-alive connection from `source` (a loopback address), no test checks."""
+    return Client(port, source, checks=False, keep_alive=True, timeout=60)
 
 
-def connect(port: int, source: str | None = None) -> http.client.HTTPConnection:
-    return http.client.HTTPConnection("127.0.0.1", port, timeout=60,
-                                      source_address=(source, 0) if source else None)
-
-
-def call(conn, method: str, path: str, body=None, token: str | None = None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                 headers=headers)
-    r = conn.getresponse()
-    data = r.read()
-    return r.status, (json.loads(data) if data else None)
+def call(conn: Client, method: str, path: str, body=None, token: str | None = None):
+    r = conn.request(method, path, NO_BODY if body is None else body, token=token)
+    return r.status, r.json
 
 
 def registration(tag: str) -> dict:
@@ -108,8 +100,7 @@ def registrants_process(port: int, clients: int, seconds: float, out) -> None:
             try:
                 status, _ = call(conn, "POST", "/api/v1/users", registration(str(i)))
             except (http.client.HTTPException, OSError):
-                conn.close()
-                conn = connect(port, source)
+                conn.close()  # the next request opens a new connection
                 status = -1
             with lock:
                 counts[status] = counts.get(status, 0) + 1
@@ -125,113 +116,97 @@ def registrants_process(port: int, clients: int, seconds: float, out) -> None:
 # --------------------------------------------------------------------------- runs
 
 
-def start_server(binary: str, data_dir: str, extra: list[str]) -> tuple[subprocess.Popen, int]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
-    env["BSOCIAL_JWT_SECRET"] = secrets.token_hex(32)
-    cmd = [binary, "serve", "--port", "0", "--data-dir", data_dir, "--log-level", "warn", *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=env)
-    line = proc.stdout.readline()
-    m = LISTEN_RE.search(line)
-    if not m:
-        proc.kill()
-        raise RuntimeError(f"server did not start: {line!r}")
-    return proc, int(m.group(1))
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+@contextlib.contextmanager
+def serving(binary: str):
+    """`bsocial serve` on a temp data dir with the server's real default limits (not the
+    kit's BSOCIAL_REGISTRATIONS_PER_MINUTE=0); stopped and removed at the end."""
+    with tempfile.TemporaryDirectory(prefix="bsocial-hardening-") as data:
+        srv = start_server(binary, data, ["--log-level", "warn"],
+                           env={"BSOCIAL_REGISTRATIONS_PER_MINUTE": None})
+        try:
+            yield srv
+        finally:
+            srv.stop(check=False, timeout=15)
 
 
 def registration_storm(binary: str, seconds: float, clients: int) -> None:
     print(f"== registration storm: {clients} clients x {seconds:.0f} s, each from its own "
           f"address 127.10.0.x, real default limits; one reader ==")
-    with tempfile.TemporaryDirectory(prefix="bsocial-hardening-") as data:
-        proc, port = start_server(binary, data, [])
-        try:
-            conn = connect(port, "127.0.0.2")
-            reader_fields, author_fields = registration("reader"), registration("author")
-            reader = must(call(conn, "POST", "/api/v1/users", reader_fields), 201)["user"]
-            must(call(conn, "POST", "/api/v1/users", author_fields), 201)
-            tokens = {}
-            for f in (reader_fields, author_fields):
-                tokens[f["username"]] = must(call(conn, "POST", "/api/v1/sessions", {
-                    "login": f["username"], "password": f["password"]}), 200)["token"]
-            reader_token = tokens[reader["username"]]
-            must(call(conn, "PUT", f"/api/v1/users/me/following/{author_fields['username']}",
-                      token=reader_token), 204)
-            for k in range(50):
-                must(call(conn, "POST", "/api/v1/posts", {"content": f"post {k}"},
-                          token=tokens[author_fields["username"]]), 201)
-            conn.close()
+    with serving(binary) as srv:
+        port = srv.port
+        conn = connect(port, "127.0.0.2")
+        reader_fields, author_fields = registration("reader"), registration("author")
+        reader = must(call(conn, "POST", "/api/v1/users", reader_fields), 201)["user"]
+        must(call(conn, "POST", "/api/v1/users", author_fields), 201)
+        tokens = {}
+        for f in (reader_fields, author_fields):
+            tokens[f["username"]] = must(call(conn, "POST", "/api/v1/sessions", {
+                "login": f["username"], "password": f["password"]}), 200)["token"]
+        reader_token = tokens[reader["username"]]
+        must(call(conn, "PUT", f"/api/v1/users/me/following/{author_fields['username']}",
+                  token=reader_token), 204)
+        for k in range(50):
+            must(call(conn, "POST", "/api/v1/posts", {"content": f"post {k}"},
+                      token=tokens[author_fields["username"]]), 201)
+        conn.close()
 
-            ctx = multiprocessing.get_context("fork")
-            out_r, out_w = ctx.Queue(), ctx.Queue()
-            r = ctx.Process(target=reader_process, args=(port, reader_token, seconds, out_r))
-            w = ctx.Process(target=registrants_process, args=(port, clients, seconds, out_w))
-            t0 = time.monotonic()
-            r.start()
-            w.start()
-            kind, latencies = out_r.get()
-            counts = out_w.get()
-            elapsed = time.monotonic() - t0
-            r.join()
-            w.join()
-            if kind != "ok":
-                print(f"reader failed: HTTP {latencies}")
-                return
-            lat = sorted(x * 1000 for x in latencies)
-            print(f"reader: {len(lat)} feed requests, p50 {percentile(lat, 50):.1f} ms, "
-                  f"p99 {percentile(lat, 99):.1f} ms, max {lat[-1]:.1f} ms")
-            total = sum(counts.values())
-            print(f"registrations: {total} answered in {elapsed:.1f} s; "
-                  f"201: {counts.get(201, 0)} ({counts.get(201, 0) / elapsed:.1f}/s), "
-                  f"429: {counts.get(429, 0)}, 503: {counts.get(503, 0)}, "
-                  f"other: { {k: v for k, v in counts.items() if k not in (201, 429, 503)} }")
-        finally:
-            stop(proc)
+        ctx = multiprocessing.get_context("fork")
+        out_r, out_w = ctx.Queue(), ctx.Queue()
+        r = ctx.Process(target=reader_process, args=(port, reader_token, seconds, out_r))
+        w = ctx.Process(target=registrants_process, args=(port, clients, seconds, out_w))
+        t0 = time.monotonic()
+        r.start()
+        w.start()
+        kind, latencies = out_r.get()
+        counts = out_w.get()
+        elapsed = time.monotonic() - t0
+        r.join()
+        w.join()
+        if kind != "ok":
+            print(f"reader failed: HTTP {latencies}")
+            return
+        lat = sorted(x * 1000 for x in latencies)
+        print(f"reader: {len(lat)} feed requests, p50 {percentile(lat, 50):.1f} ms, "
+              f"p99 {percentile(lat, 99):.1f} ms, max {lat[-1]:.1f} ms")
+        total = sum(counts.values())
+        print(f"registrations: {total} answered in {elapsed:.1f} s; "
+              f"201: {counts.get(201, 0)} ({counts.get(201, 0) / elapsed:.1f}/s), "
+              f"429: {counts.get(429, 0)}, 503: {counts.get(503, 0)}, "
+              f"other: { {k: v for k, v in counts.items() if k not in (201, 429, 503)} }")
 
 
 def failed_login_memory(binary: str, logins: int, parallel: int) -> None:
     print(f"== failed-login memory: {logins} failed logins, each from its own address "
           f"127.1.x.y and for its own unknown identifier ==")
-    with tempfile.TemporaryDirectory(prefix="bsocial-hardening-") as data:
-        proc, port = start_server(binary, data, [])
-        try:
-            def fail(i: int, base: int) -> int:
-                n = base + i
-                source = f"127.{base // 60000 + 1}.{n // 250 % 250}.{n % 250 + 1}"
-                conn = connect(port, source)
-                try:
-                    status, _ = call(conn, "POST", "/api/v1/sessions", {
-                        "login": f"ghost_{n}_" + "x" * 150, "password": "wrong-password"})
-                    return status
-                finally:
-                    conn.close()
+    with serving(binary) as srv:
+        port = srv.port
+        def fail(i: int, base: int) -> int:
+            n = base + i
+            source = f"127.{base // 60000 + 1}.{n // 250 % 250}.{n % 250 + 1}"
+            conn = connect(port, source)
+            try:
+                status, _ = call(conn, "POST", "/api/v1/sessions", {
+                    "login": f"ghost_{n}_" + "x" * 150, "password": "wrong-password"})
+                return status
+            finally:
+                conn.close()
 
-            def run(count: int, base: int) -> dict[int, int]:
-                counts: dict[int, int] = {}
-                with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
-                    for status in pool.map(lambda i: fail(i, base), range(count)):
-                        counts[status] = counts.get(status, 0) + 1
-                return counts
+        def run(count: int, base: int) -> dict[int, int]:
+            counts: dict[int, int] = {}
+            with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+                for status in pool.map(lambda i: fail(i, base), range(count)):
+                    counts[status] = counts.get(status, 0) + 1
+            return counts
 
-            warm = run(200, 60000)  # warm-up from another range (127.2.x.y)
-            before = rss_kib(proc.pid)
-            t0 = time.monotonic()
-            counts = run(logins, 0)
-            elapsed = time.monotonic() - t0
-            after = rss_kib(proc.pid)
-            print(f"warm-up answers {warm}; answers {counts} in {elapsed:.1f} s")
-            print(f"server RSS: before {before / 1024:.1f} MiB, after {after / 1024:.1f} MiB, "
-                  f"growth {(after - before) / 1024:.2f} MiB (bound: < 16 MiB)")
-        finally:
-            stop(proc)
+        warm = run(200, 60000)  # warm-up from another range (127.2.x.y)
+        before = rss_kib(srv.proc.pid)
+        t0 = time.monotonic()
+        counts = run(logins, 0)
+        elapsed = time.monotonic() - t0
+        after = rss_kib(srv.proc.pid)
+        print(f"warm-up answers {warm}; answers {counts} in {elapsed:.1f} s")
+        print(f"server RSS: before {before / 1024:.1f} MiB, after {after / 1024:.1f} MiB, "
+              f"growth {(after - before) / 1024:.2f} MiB (bound: < 16 MiB)")
 
 
 def main() -> int:

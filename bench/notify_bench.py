@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import collections
 import concurrent.futures
 import hashlib
@@ -54,7 +53,6 @@ import os
 import re
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -63,44 +61,18 @@ from pathlib import Path
 
 from websockets.sync.client import connect as ws_connect
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "stack"))
+from bsocial_testkit.http import Client
+from bsocial_testkit.jwt import b64url, find_jwt_key, jwt_parts
+from bsocial_testkit.server import NotifierProcess, ServerProcess
+from bsocial_testkit.stack import Stack
 
-LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 PASSWORD = "bench passphrase 42"
 
 
-class Http:
-    """One keep-alive connection (reopened on error)."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.conn = None
-
-    def request(self, method, path, body=None, token=None):
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        data = json.dumps(body) if body is not None else None
-        for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            try:
-                self.conn.request(method, path, body=data, headers=headers)
-                r = self.conn.getresponse()
-                raw = r.read()
-                break
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                self.conn = None
-                if attempt == 2:
-                    raise
-        if r.getheader("Connection", "").lower() == "close":
-            self.conn.close()
-            self.conn = None
-        if r.status >= 300:
-            raise RuntimeError(f"{method} {path} -> {r.status} {raw[:200]!r}")
-        return json.loads(raw) if raw else None
+def http_client(port: int) -> Client:
+    """One keep-alive connection (reopened on error), no test checks; call() returns the
+    JSON body and raises on a non-2xx answer."""
+    return Client(port, checks=False, keep_alive=True, timeout=60)
 
 
 def read_notifications(ws, on_arrival):
@@ -119,17 +91,6 @@ def read_notifications(ws, on_arrival):
         pass
 
 
-def start(cmd, env, what, preexec_fn=None):
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                         env=env, preexec_fn=preexec_fn)
-    line = p.stdout.readline()
-    m = LISTEN_RE.search(line)
-    if not m:
-        p.kill()
-        raise SystemExit(f"{what} did not start: {line!r}")
-    return p, int(m.group(1))
-
-
 def pct(values, q):
     s = sorted(values)
     if not s:
@@ -144,18 +105,18 @@ def summary(name, ms):
 
 
 def make_user(port, name):
-    h = Http(port)
-    h.request("POST", "/api/v1/users", {
+    h = http_client(port)
+    h.call("POST", "/api/v1/users", {
         "first_name": "Bench", "last_name": "User", "username": name,
         "email": f"{name}@example.com", "password": PASSWORD,
         "password_confirmation": PASSWORD})
-    tok = h.request("POST", "/api/v1/sessions", {"login": name, "password": PASSWORD})["token"]
+    tok = h.call("POST", "/api/v1/sessions", {"login": name, "password": PASSWORD})["token"]
     return {"name": name, "token": tok}
 
 
 def wait_notifications(nport, target, timeout=300):
     """Until the notifier's notifications_total reaches target (bounded)."""
-    h = Http(nport)
+    h = http_client(nport)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         h.conn = None
@@ -174,9 +135,9 @@ def push_latency(args, port, nport):
     ws_port = port if args.socket_on == "api" else nport
     a = make_user(port, f"nb_a_{secrets.token_hex(3)}")
     b = make_user(port, f"nb_b_{secrets.token_hex(3)}")
-    hb = Http(port)
-    hb.request("PUT", f"/api/v1/users/me/following/{a['name']}", token=b["token"])
-    post = Http(port).request("POST", "/api/v1/posts", {"content": "bench post"},
+    hb = http_client(port)
+    hb.call("PUT", f"/api/v1/users/me/following/{a['name']}", token=b["token"])
+    post = http_client(port).call("POST", "/api/v1/posts", {"content": "bench post"},
                               token=a["token"])["post"]
 
     arrived: dict[str, float] = {}
@@ -193,7 +154,7 @@ def push_latency(args, port, nport):
     threading.Thread(target=read_notifications, args=(ws, on_arrival), daemon=True).start()
     # warm-up (first produce opens the relay's connections); not measured
     for i in range(5):
-        c = hb.request("POST", f"/api/v1/posts/{post['id']}/comments", {"content": f"warm {i}"},
+        c = hb.call("POST", f"/api/v1/posts/{post['id']}/comments", {"content": f"warm {i}"},
                        token=b["token"])["comment"]
         with arrived_cv:
             arrived_cv.wait_for(lambda: c["id"] in arrived, timeout=60)
@@ -206,7 +167,7 @@ def push_latency(args, port, nport):
             if pause > 0:
                 time.sleep(pause)
         t0 = time.monotonic()
-        c = hb.request("POST", f"/api/v1/posts/{post['id']}/comments",
+        c = hb.call("POST", f"/api/v1/posts/{post['id']}/comments",
                        {"content": f"bench comment {i}"}, token=b["token"])["comment"]
         t1 = time.monotonic()
         sent.append((c["id"], t0, t1))
@@ -235,11 +196,11 @@ def claim_throughput(args, port, nport):
         users = list(pool.map(lambda i: make_user(port, f"nb_r{i}_{secrets.token_hex(3)}"),
                               range(rcount + 1)))
     commenter, recipients = users[0], users[1:]
-    hc = Http(port)
+    hc = http_client(port)
     posts = []
     for r in recipients:
-        hc.request("PUT", f"/api/v1/users/me/following/{r['name']}", token=commenter["token"])
-        posts.append(Http(port).request("POST", "/api/v1/posts", {"content": "p"},
+        hc.call("PUT", f"/api/v1/users/me/following/{r['name']}", token=commenter["token"])
+        posts.append(http_client(port).call("POST", "/api/v1/posts", {"content": "p"},
                                         token=r["token"])["post"]["id"])
     c = http.client.HTTPConnection("127.0.0.1", nport, timeout=30)
     c.request("GET", "/metrics")
@@ -250,9 +211,9 @@ def claim_throughput(args, port, nport):
     t0 = time.monotonic()
 
     def produce(k):
-        h = Http(port)
+        h = http_client(port)
         for i in range(k, n, 4):
-            h.request("POST", f"/api/v1/posts/{posts[i % rcount]}/comments",
+            h.call("POST", f"/api/v1/posts/{posts[i % rcount]}/comments",
                       {"content": f"claim bench {i}"}, token=commenter["token"])
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
@@ -266,8 +227,8 @@ def claim_throughput(args, port, nport):
 
     def claim(tok):
         if not hasattr(tl, "h"):
-            tl.h = Http(port if args.claim_on == "api" else nport)
-        return len(tl.h.request("POST", "/api/v1/notifications/claim", token=tok)["items"])
+            tl.h = http_client(port if args.claim_on == "api" else nport)
+        return len(tl.h.call("POST", "/api/v1/notifications/claim", token=tok)["items"])
 
     t0 = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(args.claim_threads) as pool:
@@ -282,10 +243,10 @@ def claim_throughput(args, port, nport):
     counts = [0] * args.claim_threads
 
     def loop(k):
-        h = Http(port if args.claim_on == "api" else nport)
+        h = http_client(port if args.claim_on == "api" else nport)
         i = k
         while time.monotonic() < stop_at:
-            h.request("POST", "/api/v1/notifications/claim", token=recipients[i % rcount]["token"])
+            h.call("POST", "/api/v1/notifications/claim", token=recipients[i % rcount]["token"])
             counts[k] += 1
             i += args.claim_threads
 
@@ -333,13 +294,13 @@ def sustained(args, api_ports, label):
         users = list(pool.map(lambda i: make_user(api_ports[0], f"ns{i}_{secrets.token_hex(3)}"),
                               range(rcount + ccount)))
     recipients, commenters = users[:rcount], users[rcount:]
-    h = Http(api_ports[0])
+    h = http_client(api_ports[0])
     posts = []
     for r in recipients:
-        posts.append(h.request("POST", "/api/v1/posts", {"content": "sustained"},
+        posts.append(h.call("POST", "/api/v1/posts", {"content": "sustained"},
                                token=r["token"])["post"]["id"])
         for c in commenters:
-            h.request("PUT", f"/api/v1/users/me/following/{r['name']}", token=c["token"])
+            h.call("PUT", f"/api/v1/users/me/following/{r['name']}", token=c["token"])
 
     arrivals: dict[str, list[float]] = collections.defaultdict(list)
     lock = threading.Lock()
@@ -359,7 +320,7 @@ def sustained(args, api_ports, label):
                          daemon=True).start()
     # warm-up: one comment per recipient, not measured
     for i, pid in enumerate(posts):
-        Http(api_ports[0]).request("POST", f"/api/v1/posts/{pid}/comments", {"content": "warm"},
+        http_client(api_ports[0]).call("POST", f"/api/v1/posts/{pid}/comments", {"content": "warm"},
                                    token=commenters[i % ccount]["token"])
     time.sleep(2)
 
@@ -369,13 +330,13 @@ def sustained(args, api_ports, label):
     t_begin = time.monotonic() + 0.5
 
     def produce(k):
-        conns = [Http(p) for p in api_ports]
+        conns = [http_client(p) for p in api_ports]
         out = []
         for i in range(k, total, threads):
             pause = t_begin + i / args.sustained_rate - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
-            c = conns[i % len(conns)].request(
+            c = conns[i % len(conns)].call(
                 "POST", f"/api/v1/posts/{posts[i % rcount]}/comments",
                 {"content": f"sustained {i}"}, token=commenters[i % ccount]["token"])["comment"]
             out.append((c["id"], time.monotonic()))
@@ -406,36 +367,23 @@ def sustained(args, api_ports, label):
         print("  " + summary("from the comment's 201 to the frame", lat))
 
 
-def _b64url(b: bytes) -> str:
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def _b64url_decode(s: str) -> bytes:
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
 class TokenMinter:
     """Signs tokens for any user id with the bench's JWT secret (the key form, text or
     the hex-decoded bytes, is read off a real token)."""
 
     def __init__(self, real_token: str, secret_hex: str):
-        h, p, sig = real_token.split(".")
-        for key in (secret_hex.encode(), bytes.fromhex(secret_hex)):
-            if hmac.compare_digest(hmac.new(key, f"{h}.{p}".encode(), hashlib.sha256).digest(),
-                                   _b64url_decode(sig)):
-                self.key = key
-                break
-        else:
+        self.key = find_jwt_key(real_token, secret_hex)
+        if self.key is None:
             raise SystemExit("cannot tell how the server uses the JWT secret")
-        self.header = h
-        self.payload = json.loads(_b64url_decode(p))
+        self.header = real_token.split(".")[0]
+        self.payload = jwt_parts(real_token)[1]
 
     def token(self, user_id: int) -> str:
         p = dict(self.payload)
         p["sub"] = str(user_id) if isinstance(self.payload["sub"], str) else user_id
         p["jti"] = secrets.token_hex(16)
-        body = f"{self.header}.{_b64url(json.dumps(p, separators=(',', ':')).encode())}"
-        return body + "." + _b64url(hmac.new(self.key, body.encode(), hashlib.sha256).digest())
+        body = f"{self.header}.{b64url(json.dumps(p, separators=(',', ':')).encode())}"
+        return body + "." + b64url(hmac.new(self.key, body.encode(), hashlib.sha256).digest())
 
 
 def proc_rss_kib(pid):
@@ -528,14 +476,14 @@ def idle_sockets(args, api_proc, port, db_file, secret):
           f"(/proc/{api_proc.pid}/stat utime+stime)")
 
     # a push to one of them: user 0's post, commented by the commenter
-    h = Http(port)
+    h = http_client(port)
     target = 0
-    h.request("PUT", f"/api/v1/users/me/following/ni_{tag}_{target}", token=commenter["token"])
-    post = h.request("POST", "/api/v1/posts", {"content": "idle target"},
+    h.call("PUT", f"/api/v1/users/me/following/ni_{tag}_{target}", token=commenter["token"])
+    post = h.call("POST", "/api/v1/posts", {"content": "idle target"},
                      token=tokens[target])["post"]["id"]
     t1s = []
     for i in range(3):
-        c = h.request("POST", f"/api/v1/posts/{post}/comments", {"content": f"to an idle one {i}"},
+        c = h.call("POST", f"/api/v1/posts/{post}/comments", {"content": f"to an idle one {i}"},
                       token=commenter["token"])["comment"]["id"]
         t1 = time.monotonic()
         deadline = t1 + 30
@@ -589,20 +537,19 @@ def main() -> int:
         raise SystemExit(f"no binary at {binary}")
     raise_nofile()
 
-    from bstack import Stack  # type: ignore
-
     work = Path(tempfile.mkdtemp(prefix="bsocial-notify-bench-"))
     stack = Stack(work / "stack")
     procs = []
 
     def stop_all():
         for p in procs:
-            p.terminate()
+            if p.running():
+                p.terminate()
         for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            if isinstance(p, ServerProcess):
+                p.stop(check=False, timeout=15)
+            else:
+                p.stop(timeout=15)
         procs.clear()
 
     try:
@@ -610,40 +557,40 @@ def main() -> int:
         bootstrap = stack.start_kafka(brokers=1)
         print(f"kafka {bootstrap} up in {time.monotonic() - t0:.1f}s; binary {binary}")
         secret = secrets.token_hex(32)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
-        env.update(BSOCIAL_KAFKA_BROKERS=bootstrap, BSOCIAL_JWT_SECRET=secret,
-                   BSOCIAL_REGISTRATIONS_PER_MINUTE="0",  # all users from one address
-                   BSOCIAL_LOG_LEVEL="warn")
+        # the kit's ServerProcess: no BSOCIAL_* of the shell, registrations per minute 0
+        # (all users from one address); the same JWT secret for every process
+        env = {"BSOCIAL_KAFKA_BROKERS": bootstrap, "BSOCIAL_LOG_LEVEL": "warn"}
         for kind in args.dbs.split(","):
             data = work / f"data-{kind}"
             data.mkdir()
-            db = ["--db", stack.start_postgres()] if kind == "postgresql" else []
+            db_url = stack.start_postgres() if kind == "postgresql" else None
             instances = 2 if kind == "postgresql" else 1
-
-            def launch(sub, extra=()):
-                p, port = start([binary, sub, "--port", "0", "--data-dir", str(data), *db,
-                                 *extra], env, sub, preexec_fn=raise_nofile)
-                procs.append(p)
-                return p, port
-
+            # (RLIMIT_NOFILE raised above: the processes inherit it)
             # A few commenters write thousands of comments as fast as the rate asks: no
             # per-user comment limit here (docs/security.md, issue 24 item 3).
-            unlimited = ("--comments-per-minute", "0")
-            apis = [launch("serve", unlimited)]
-            apis += [launch("serve", ("--relay", "false", *unlimited))
-                     for _ in range(instances - 1)]
-            notifiers = [launch("notifier") for _ in range(instances)]
-            for _, nport in notifiers:
-                wait_ready(nport)
+            unlimited = ["--comments-per-minute", "0"]
+            apis = []
+            for i in range(instances):
+                apis.append(ServerProcess(
+                    workdir=work / f"logs-{kind}", data_dir=data, db_url=db_url,
+                    jwt_secret=secret, env_overrides=env, binary=binary, name=f"serve{i}",
+                    extra_args=(["--relay", "false"] if i else []) + unlimited).start())
+                procs.append(apis[-1])
+            notifiers = []
+            for i in range(instances):
+                notifiers.append(NotifierProcess(apis[0], env, name=f"notifier{i}").start())
+                procs.append(notifiers[-1])
+            for n in notifiers:
+                wait_ready(n.port)
             label = (f"{kind}, {instances} API instance{'s' if instances > 1 else ''} + "
                      f"{instances} notifier{'s' if instances > 1 else ''}")
-            print(f"{label}: serve :{', :'.join(str(p) for _, p in apis)}, "
-                  f"notifier :{', :'.join(str(p) for _, p in notifiers)}")
-            port, nport = apis[0][1], notifiers[0][1]
+            print(f"{label}: serve :{', :'.join(str(p.port) for p in apis)}, "
+                  f"notifier :{', :'.join(str(n.port) for n in notifiers)}")
+            port, nport = apis[0].port, notifiers[0].port
             if "sustained" in sections:
-                sustained(args, [p for _, p in apis], label)
+                sustained(args, [p.port for p in apis], label)
             if kind == "sqlite" and "idle" in sections:
-                idle_sockets(args, apis[0][0], port, data / "bsocial.db", secret)
+                idle_sockets(args, apis[0].proc, port, data / "bsocial.db", secret)
             if kind == "sqlite" and "classic" in sections:
                 push_latency(args, port, nport)
                 claim_throughput(args, port, nport)

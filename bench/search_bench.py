@@ -144,8 +144,7 @@ def run_sqlite(args, work: Path) -> None:
 
 
 def run_postgresql(args, work: Path) -> None:
-    sys.path.insert(0, str(REPO / "stack"))
-    from bstack import Stack  # type: ignore
+    from bsocial_testkit.stack import Stack
 
     stack = Stack(work / "stack")
     try:

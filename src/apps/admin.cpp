@@ -1,10 +1,12 @@
-#include "apps/admin.hpp"
+#include <CLI/CLI.hpp>
+
 
 #include <cstdio>
 #include <memory>
 #include <string>
 
-#include "apps/common.hpp"
+#include "apps/commands.hpp"
+#include "apps/settings.hpp"
 #include "bsocial/core/clock.hpp"
 #include "bsocial/core/text.hpp"
 #include "bsocial/core/time_format.hpp"
@@ -20,12 +22,11 @@ struct admin_request {
     std::string username;
 };
 
-int run_admin(const serve_config& config, const admin_request& req) {
-    config.validate();
-    const std::string url = effective_db_url(config);
+int run_admin(const admin_command_settings& config, const admin_request& req) {
+    const std::string url = config.get<store::database_settings>().effective_url();
     store::database db(url, 1);
     db.migrate();  // the roles table exists from here on
-    const std::string where = describe_db(url);
+    const std::string where = store::describe_url(url);
     if (req.action == "list") {
         const auto admins = sessions::list_admins(db);
         std::printf("%zu administrator(s) in %s\n", admins.size(), where.c_str());
@@ -64,21 +65,15 @@ int run_admin(const serve_config& config, const admin_request& req) {
 }
 }  // namespace
 
-void add_admin_command(CLI::App& app, serve_config& config, std::function<int()>& chosen) {
+void add_admin_command(CLI::App& app, entry_point& chosen) {
     auto req = std::make_shared<admin_request>();
-    auto* cmd = app.add_subcommand(
-        "admin", "grant, revoke or list the administrators (accounts that see the analytics)");
-    cmd->add_option("--db", config.db_url, "database URL (default: SQLite in the data dir)")
-        ->envname("BSOCIAL_DB");
-    cmd->add_option("--data-dir", config.data_dir, "data directory (SQLite file)")
-        ->envname("BSOCIAL_DATA_DIR");
+    auto* cmd = add_command<admin_command_settings>(
+        app, "admin", "grant, revoke or list the administrators (accounts that see the analytics)",
+        chosen, [req](const admin_command_settings& config) { return run_admin(config, *req); });
     cmd->add_option("action", req->action, "grant | revoke | list")
         ->required()
         ->check(CLI::IsMember({"grant", "revoke", "list"}));
     cmd->add_option("username", req->username, "the account's username (grant, revoke)");
-    cmd->callback([&config, &chosen, req] {
-        chosen = [&config, req] { return run_admin(config, *req); };
-    });
 }
 
 }  // namespace bsocial::apps

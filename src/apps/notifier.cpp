@@ -1,79 +1,54 @@
-#include "apps/notifier.hpp"
+// `bsocial notifier`: consumes bsocial.comments into notifications and serves their
+// delivery routes (claim, history, WebSocket stream) on its own port.
 
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 
-#include "apps/common.hpp"
+#include "apps/builders.hpp"
+#include "apps/commands.hpp"
+#include "apps/jwt_secret_file.hpp"
+#include "apps/settings.hpp"
 #include "bsocial/api/handlers.hpp"
-#include "bsocial/auth/jwt.hpp"
 #include "bsocial/core/random.hpp"
+#include "bsocial/core/service_group.hpp"
 #include "bsocial/core/stop_signals.hpp"
-#include "bsocial/http/server.hpp"
+#include "bsocial/http/metrics.hpp"
 #include "bsocial/notify/consumer.hpp"
-#include "bsocial/notify/delivery.hpp"
-#include "bsocial/notify/hub.hpp"
-#include "bsocial/sessions/authenticator.hpp"
-#include "bsocial/sessions/session_service.hpp"
-#include "bsocial/store/sql_error.hpp"
 
 namespace bsocial::apps {
 
-int run_notifier(const serve_config& config, const kafka::client_security& kafka_security,
-                 const http::websocket_limits& websocket, const api::metrics_access& metrics) {
-    websocket.validate();
-    metrics.validate();
-    if (config.kafka_brokers.empty())
+namespace {
+
+int run_notifier(const notifier_settings& s) {
+    const auto& brokers = s.get<kafka::broker_settings>().brokers;
+    if (brokers.empty())
         throw std::invalid_argument(
             "the notifier needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
-    kafka_security.validate();
     stop_signals signals;  // before any thread exists (the hasher's, librdkafka's...)
     init_crypto();
     const system_clock clock;
-    store::database db(effective_db_url(config), static_cast<std::size_t>(config.db_pool_size));
+    const auto& where = s.get<store::database_settings>();
+    const std::string db_url = where.effective_url();
+    const auto& pool = s.get<store::pool_settings>();
+    store::database db(db_url, static_cast<std::size_t>(pool.size));
     db.migrate();
-    spdlog::info("module=notify event=db_ready db={}", describe_db(effective_db_url(config)));
+    spdlog::info("module=notify event=db_ready db={}", store::describe_url(db_url));
 
     // Token checks only (signature + revocation + user lookup): nobody logs in here.
-    const auth::token_service tokens(load_jwt_secret(config), clock, config.token_ttl_seconds);
-    sessions::session_service sessions(db, tokens, clock);
-    const sessions::authenticator auth(sessions, config.allowed_origins, config.cookie_secure,
-                                       config.token_ttl_seconds);
-
-    notify::notification_store store(db);
-    notify::hub pushes(db, store, sessions, hub_options_of(config));
-    notify::delivery delivery(store, pushes, auth, clock);
+    identity who(db, clock, load_jwt_secret(s.get<auth::token_settings>(), where.data_dir),
+                 s.get<auth::token_settings>(), s.get<sessions::cookie_settings>());
+    notification_delivery notifications(db, db_url, who, clock, s.get<notify::hub_settings>());
     notify::comment_consumer consumer(
-        db, {.brokers = config.kafka_brokers, .security = kafka_security});
+        db, {.brokers = brokers, .security = s.get<kafka::client_security>()});
 
     http::metrics stats;
     api::ops_extras ops_extras;
-    ops_extras.metrics = [&consumer, &pushes] {
-        const auto c = consumer.counters();
-        using http::prometheus_metric;
-        return prometheus_metric("bsocial_notifier_events_total", "counter",
-                                 "Messages read from bsocial.comments.",
-                                 static_cast<double>(c.events)) +
-               prometheus_metric("bsocial_notifier_notifications_total", "counter",
-                                 "Notifications created.", static_cast<double>(c.notifications)) +
-               prometheus_metric("bsocial_notifier_poison_total", "counter",
-                                 "Messages that were not a valid comment event.",
-                                 static_cast<double>(c.poison)) +
-               prometheus_metric("bsocial_notifier_forged_total", "counter",
-                                 "Comment events skipped: the database does not confirm them.",
-                                 static_cast<double>(c.forged)) +
-               prometheus_metric("bsocial_notifier_parked_total", "counter",
-                                 "Messages given up on after retries of a permanent database "
-                                 "error (rows in parked_messages).",
-                                 static_cast<double>(c.parked)) +
-               prometheus_metric("bsocial_notifier_consumer_restarts_total", "counter",
-                                 "Times the Kafka consumer recovered from a failure.",
-                                 static_cast<double>(c.restarts)) +
-               prometheus_metric("bsocial_notifier_sockets", "gauge",
-                                 "WebSockets open on this process.",
-                                 static_cast<double>(pushes.connected()));
+    ops_extras.metrics = [&consumer, &notifications] {
+        return consumer.metrics() + notifications.pushes.metrics() +
+               notify::ack_metrics(notifications.delivery.acks());
     };
-    ops_extras.access = metrics;
+    ops_extras.access = s.get<api::metrics_access>();
     api::ops_handler ops(db, stats,
                          {{"kafka",
                            [&consumer] {
@@ -81,29 +56,36 @@ int run_notifier(const serve_config& config, const kafka::client_security& kafka
                                                                    : std::string("not assigned");
                            }}},
                          std::move(ops_extras));
-    http::router router({.on_exception = [](const http::request& req, const std::exception& e) {
-        spdlog::error("module=notify event=handler_failed route={} error=\"{}\"", req.route,
-                      store::describe_error(e));
-    }});
-    notify::add_notification_routes(router, delivery);
+    http::router router({.on_exception = log_handler_failures("notify")});
+    notify::add_notification_routes(router, notifications.delivery);
     router.add("GET", "/healthz", [&ops](http::request& r) { return ops.healthz(r); });
     router.add("GET", "/readyz", [&ops](http::request& r) { return ops.readyz(r); });
     router.add("GET", "/metrics", [&ops](http::request& r) { return ops.metrics(r); });
 
-    auto options = server_options_of(config);
-    options.websocket = websocket;
-    http::server server(options, router, stats);
+    http::server server(server_options(s.get<http::server_settings>(), pool,
+                                        s.get<http::websocket_limits>()), router, stats);
     signals.on_stop([&server] { server.stop(); });
     const unsigned port = server.listen();
-    consumer.start();
-    pushes.start();
-    std::printf("bsocial notifier listening on http://%s:%u\n", config.bind.c_str(), port);
+    // Stopped in reverse order when the server returns, or when a start throws.
+    service_group services;
+    services.start(consumer);
+    services.start(notifications.pushes);
+    std::printf("bsocial notifier listening on http://%s:%u\n",
+                s.get<http::server_settings>().bind.c_str(), port);
     std::fflush(stdout);
     server.run();
-    pushes.stop();
-    consumer.stop();
+    services.stop();
     spdlog::info("module=notify event=stopped");
     return 0;
+}
+
+}  // namespace
+
+void add_notifier_command(CLI::App& app, entry_point& chosen) {
+    add_command<notifier_settings>(
+        app, "notifier",
+        "turn comments on Kafka into notifications; serve claim, history, WebSocket", chosen,
+        run_notifier);
 }
 
 }  // namespace bsocial::apps

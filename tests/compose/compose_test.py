@@ -24,10 +24,11 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "stack"))
-import bstack  # noqa: E402  (the jar cache of the local stack)
-import yaml  # noqa: E402  (make deps installs pyyaml)
+import yaml  # make deps installs pyyaml
+
+# bsocial_testkit: a link to tests/pylib/bsocial_testkit beside this script (run outside pytest)
+from bsocial_testkit.paths import REPO as ROOT
+from bsocial_testkit.stack import bstack  # the jar cache of the local stack
 
 PROJECT = "bsocialtest"
 ENV = dict(os.environ, CONTAINERS_CONF=str(ROOT / "deploy/podman/containers.conf"))

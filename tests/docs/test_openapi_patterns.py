@@ -7,16 +7,14 @@ import base64
 import random
 import re
 import string
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools/openapi"))
+from patterns import PATTERNS  # tools/openapi/patterns.py (pytest.ini: pythonpath)
 
-from patterns import PATTERNS  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 SPEC = yaml.safe_load((REPO / "docs/openapi.yaml").read_text())
 SCHEMAS = SPEC["components"]["schemas"]

@@ -12,20 +12,9 @@ Environment: see tests/faults/README.md (BSOCIAL_BIN, BSOCIAL_TEST_ENGINE, BSOCI
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-for p in (HERE, REPO / "tests" / "reliability", REPO / "tests" / "integration",
-          REPO / "tests" / "kafka", REPO / "tests" / "notify", REPO / "tests" / "telemetry",
-          REPO / "stack"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-import faults_support as fs  # noqa: E402
+import faults_support as fs  # tests/faults/ (pytest puts a conftest's dir on the path)
 
 _FAILED: list[str] = []  # tests whose call phase failed, in order
 
@@ -59,11 +48,4 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if rep.failed:
-        _FAILED.append(item.name)
-        for proc in fs.PROCESSES:
-            try:
-                tail = proc.stderr_tail(30)
-            except Exception as e:  # noqa: BLE001
-                tail = repr(e)
-            rep.sections.append((f"{type(proc).__name__} stderr ({proc.stderr_path})",
-                                 tail or "(empty)"))
+        _FAILED.append(item.name)  # the kit's plugin adds the processes' stderr tails

@@ -7,13 +7,13 @@ Elasticsearch (or OpenSearch: BSOCIAL_TEST_ENGINE) from stack/bstack.py; two `bs
 serve` on the same database with their outbox relays on; `bsocial notifier`; `bsocial
 telemetry`.
 
-Imported, not copied:
-  tests/integration/bsocial_support.py   ServerProcess (kill9), Client, User, check_error_shape
-  tests/kafka/kafka_support.py           read_all (kcat, every message with its headers)
-  tests/notify/notify_support.py         NotifierProcess
-  tests/telemetry/telemetry_support.py   TelemetryProcess, start_search/stop_search
-  tests/reliability/reliability_support.py  Sql (psql), es_docs, wait_recovered, wait_until
-  stack/bstack.py                        Stack, pid_alive
+Imported from the test kit (tests/pylib/bsocial_testkit), not copied:
+  server       ServerProcess (kill9), NotifierProcess
+  http, api    Client, User, check_error_shape
+  kafka        read_all (kcat, every message with its headers)
+  telemetry    TelemetryProcess, start_search/stop_search
+  reliability  Sql (psql), es_docs, wait_recovered, wait_until
+  stack        bstack (Stack, pid_alive)
 
 Standard library only (plus kcat, psql and java on PATH, as the other suites)."""
 
@@ -33,15 +33,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import bstack  # type: ignore
-import reliability_support as rs
-from bsocial_support import Client, ServerProcess, User, check_error_shape, hexid, q
-from kafka_support import read_all
-from notify_support import NotifierProcess
-from telemetry_support import (TelemetryProcess, engine_choice, engine_under_test, start_search,
-                               stop_search)
-
-PROCESSES: list = []  # every bSocial process of the session, for the failure report
+import bsocial_testkit.reliability as rs
+from bsocial_testkit.api import User, check_error_shape, hexid, q
+from bsocial_testkit.http import Client
+from bsocial_testkit.kafka import read_all
+from bsocial_testkit.server import NotifierProcess, ServerProcess
+from bsocial_testkit.stack import bstack
+from bsocial_testkit.telemetry import (
+    TelemetryProcess, engine_choice, engine_under_test, start_search, stop_search)
 
 
 def env_float(name: str, default: float) -> float:
@@ -64,13 +63,13 @@ PG_DOWN_S = env_float("BSOCIAL_FAULTS_PG_DOWN_S", 3)       # PostgreSQL away bet
 
 
 class LoadClient(Client):
-    """bsocial_support.Client that hands a 5xx answer back to the caller (the load
+    """bsocial_testkit.http.Client that hands a 5xx answer back to the caller (the load
     classifies it) instead of failing the request; every other check stays."""
 
-    def _global_checks(self, r) -> None:
+    def check_response(self, r) -> None:
         if r.status >= 500:
             return
-        super()._global_checks(r)
+        super().check_response(r)
 
 
 # --------------------------------------------------------------------------- deployment
@@ -114,14 +113,11 @@ class Deployment:
                                    secrets=shared_secrets) for i in (1, 2)]
         for api in self.apis:  # one after the other: the first one migrates
             api.start()
-            PROCESSES.append(api)
         self.notifier = NotifierProcess(self.apis[0], {"BSOCIAL_KAFKA_BROKERS": self.kafka})
         self.notifier.start()
-        PROCESSES.append(self.notifier)
         (workdir / "telemetry").mkdir(exist_ok=True)
         self.telemetry = TelemetryProcess(workdir / "telemetry", self.kafka, self.search)
         self.telemetry.start()
-        PROCESSES.append(self.telemetry)
         self.clients = [LoadClient(api) for api in self.apis]  # follow restarts (new ports)
         self.sql = rs.Sql(self.apis[0])  # psql on the shared database
         self.startup_seconds = time.monotonic() - t0
@@ -519,7 +515,7 @@ def _entity_of_doc(doc: dict) -> tuple | None:
 
 def settle(dep: Deployment) -> float:
     """Bounded wait (SETTLE_S) for the outbox to drain, the index to hold every event and
-    every comment by someone else to have its notification (reliability_support's)."""
+    every comment by someone else to have its notification (bsocial_testkit.reliability's)."""
     return rs.wait_recovered(dep, timeout=SETTLE_S)
 
 

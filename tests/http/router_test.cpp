@@ -110,13 +110,6 @@ TEST(Router, WebSocketRouteWithoutHandshakeIs426AndOtherMethods405) {
     EXPECT_EQ(res.status, 405u);
 }
 
-TEST(PrometheusMetric, HelpTypeAndAnExactValue) {
-    EXPECT_EQ(bsocial::http::prometheus_metric("x_total", "counter", "Things.", 1234567),
-              "# HELP x_total Things.\n# TYPE x_total counter\nx_total 1234567\n");
-    EXPECT_EQ(bsocial::http::prometheus_metric("lag", "gauge", "Lag.", 1.25),
-              "# HELP lag Lag.\n# TYPE lag gauge\nlag 1.25\n");
-}
-
 TEST(Router, ResolveGivesTheMatchedRoutesPool) {
     router r;
     r.add("POST", "/api/v1/sessions", echo("login"), runs_on::waiting_pool);

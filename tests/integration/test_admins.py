@@ -9,7 +9,11 @@ import subprocess
 
 import pytest
 
-from bsocial_support import Client, ServerProcess, binary_path, hexid, wait_until
+from bsocial_testkit.api import hexid
+from bsocial_testkit.http import Client
+from bsocial_testkit.paths import binary_path
+from bsocial_testkit.server import ServerProcess
+from bsocial_testkit.waiting import wait_until
 
 SEEN_WITHIN = 6.0  # the roles are read again after 2 s; room for a loaded machine
 

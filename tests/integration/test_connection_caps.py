@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 
-from bsocial_support import binary_path
+from bsocial_testkit.paths import binary_path
 
 PER_CLIENT = 4
 

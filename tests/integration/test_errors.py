@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from bsocial_support import Client, assert_error, hexid
+from bsocial_testkit.api import assert_error, hexid
+from bsocial_testkit.http import Client
 
 # --------------------------------------------------------------------------- fixtures
 

@@ -20,7 +20,9 @@ import random
 
 import pytest
 
-from bsocial_support import Client, q, ts_to_ms, wait_until
+from bsocial_testkit.api import q, ts_to_ms
+from bsocial_testkit.http import Client
+from bsocial_testkit.waiting import wait_until
 
 REFERENCE_SQL = (
     "SELECT id, created_at FROM posts WHERE user_id = {me} OR user_id IN "

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from bsocial_support import Client, ServerProcess, ServerStartError, ts_to_ms
+from bsocial_testkit.api import ts_to_ms
+from bsocial_testkit.http import Client
+from bsocial_testkit.server import ServerProcess, ServerStartError
 
 REFERENCE_SQL = (
     "SELECT id, created_at FROM posts WHERE user_id = {me} OR user_id IN "
@@ -31,8 +33,7 @@ def beside(srv: ServerProcess, name: str, cache_users: str) -> ServerProcess:
     env = dict(srv.env_overrides)
     env["BSOCIAL_FEED_CACHE_USERS"] = cache_users
     other = ServerProcess(workdir=srv.workdir / name, db_url=srv.db_url, env_overrides=env,
-                          jwt_secret=srv.jwt_secret, secrets=srv.secrets)
-    other.data_dir = srv.data_dir
+                          jwt_secret=srv.jwt_secret, secrets=srv.secrets, data_dir=srv.data_dir)
     return other
 
 

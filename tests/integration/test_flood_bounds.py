@@ -17,7 +17,8 @@ import time
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
-from bsocial_support import Client, assert_error
+from bsocial_testkit.api import assert_error
+from bsocial_testkit.http import Client
 
 BURST = 3
 LIMITS = {

@@ -7,8 +7,8 @@ import select
 import socket
 import time
 
-from bsocial_support import (ID_RE, TS_RE, Client, User, assert_error, hexid, now_ms, q,
-                             ts_to_ms)
+from bsocial_testkit.api import ID_RE, TS_RE, User, assert_error, hexid, now_ms, q, ts_to_ms
+from bsocial_testkit.http import Client
 
 USER_KEYS = {"id", "username", "email", "first_name", "last_name", "created_at"}
 AUTHOR_KEYS = {"id", "username", "first_name", "last_name"}

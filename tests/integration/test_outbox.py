@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from bsocial_support import ID_RE, TS_RE, UUID_RE, Client, OutboxAction, hexid, ts_to_ms
-
-NOW = object()  # "a timestamp taken during the action"
+from bsocial_testkit.api import hexid
+from bsocial_testkit.database import NOW, OutboxAction
+from bsocial_testkit.http import Client
 
 
 class Action(OutboxAction):
@@ -23,26 +23,8 @@ class Action(OutboxAction):
         assert row["sent_at"] is None or isinstance(row["sent_at"], int), row
         payload = row["payload"]
         assert isinstance(payload, str), row
-        env = json.loads(payload)
-        assert isinstance(env, dict) and set(env) == {"id", "type", "version", "occurred_at",
-                                                      "data"}, f"envelope keys: {env}"
-        assert isinstance(env["id"], str) and UUID_RE.match(env["id"]), env["id"]
+        env = self.check_envelope(payload, etype, data)
         assert row["event_id"] == env["id"], (row["event_id"], env["id"])
-        assert env["type"] == etype
-        assert env["version"] == 1 and type(env["version"]) is int, env["version"]
-        assert isinstance(env["occurred_at"], str) and TS_RE.match(env["occurred_at"]), env
-        self.within(ts_to_ms(env["occurred_at"]), "occurred_at")
-        got = env["data"]
-        assert isinstance(got, dict) and set(got) == set(data), \
-            f"data fields {sorted(got)} != {sorted(data)}"
-        for k, want in data.items():
-            if want is NOW:
-                assert isinstance(got[k], str) and TS_RE.match(got[k]), (k, got[k])
-                self.within(ts_to_ms(got[k]), k)
-            else:
-                assert got[k] == want, f"data.{k} = {got[k]!r}, expected {want!r}"
-            if k.endswith("_id"):
-                assert isinstance(got[k], str) and ID_RE.match(got[k]), (k, got[k])
         low = payload.lower()
         for word in ("password", "hash", "token", "$argon2"):
             assert word not in low, f"{word!r} in outbox payload: {payload}"

@@ -8,7 +8,8 @@ import urllib.parse
 
 import pytest
 
-from bsocial_support import Client, assert_error, hexid, parse_next_link, q, ts_to_ms
+from bsocial_testkit.api import assert_error, hexid, parse_next_link, q, ts_to_ms
+from bsocial_testkit.http import Client
 
 
 def key(p: dict) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """Behind the project's own nginx (deploy/nginx/bsocial.conf, issue 22 items 1 and 3).
 
-A real nginx (tests/integration/nginx_proxy.py) in front of `bsocial serve` with
+A real nginx (bsocial_testkit.nginx) in front of `bsocial serve` with
 BSOCIAL_TRUSTED_PROXIES=127.0.0.1/32: nginx reaches serve from 127.0.0.1, the test's
 clients reach nginx from other loopback addresses (127.0.0.2, 127.0.0.3, ...).
 
@@ -21,8 +21,10 @@ import subprocess
 
 import pytest
 
-from bsocial_support import Client, assert_error, binary_path
-from nginx_proxy import NginxProxy
+from bsocial_testkit.api import assert_error
+from bsocial_testkit.http import Client
+from bsocial_testkit.nginx import NginxProxy
+from bsocial_testkit.paths import binary_path
 
 TRUSTED = {"BSOCIAL_TRUSTED_PROXIES": "127.0.0.1/32"}
 

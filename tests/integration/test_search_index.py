@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from bsocial_support import REPO, Client
+from bsocial_testkit.http import Client
+from bsocial_testkit.paths import REPO
 
 SQL_HPP = REPO / "src" / "bsocial" / "social" / "sql.hpp"
 

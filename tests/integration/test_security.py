@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bsocial_support import (Client, assert_error, b64url, binary_path, find_jwt_key, hexid,
-                             jwt_encode, jwt_parts, q)
+from bsocial_testkit.api import assert_error, hexid, q
+from bsocial_testkit.http import Client
+from bsocial_testkit.jwt import b64url, find_jwt_key, jwt_encode, jwt_parts
+from bsocial_testkit.paths import binary_path
 
 # --------------------------------------------------------------------------- S1 S2 S3
 
@@ -533,9 +535,9 @@ class ClientAccepting503(Client):
     """A client for the tests that provoke 503 on purpose (the suite's global check
     refuses every 5xx)."""
 
-    def _global_checks(self, r) -> None:
+    def check_response(self, r) -> None:
         if r.status != 503:
-            super()._global_checks(r)
+            super().check_response(r)
 
 
 def test_i9_1_hashing_pool_full_answers_503_with_retry_after(start_server):
@@ -678,7 +680,7 @@ def test_i9_4_jwt_secret_file_created_private_and_shared(start_server):
     import os
     import stat
     from concurrent.futures import ThreadPoolExecutor
-    from bsocial_support import ServerProcess
+    from bsocial_testkit.server import ServerProcess
     first = start_server(env={"BSOCIAL_JWT_SECRET": None})
     first.stop()
     data = first.data_dir
@@ -686,9 +688,9 @@ def test_i9_4_jwt_secret_file_created_private_and_shared(start_server):
     # Several serve processes on one database: timelines in the tables (docs/feed.md).
     servers = [ServerProcess(workdir=first.workdir / f"racer{i}", db_url=first.db_url,
                              env_overrides={"BSOCIAL_JWT_SECRET": None,
-                                            "BSOCIAL_FEED_CACHE_USERS": "0"}) for i in range(4)]
-    for s in servers:
-        s.data_dir = data  # one data directory for all four
+                                            "BSOCIAL_FEED_CACHE_USERS": "0"},
+                             data_dir=data)  # one data directory for all four
+               for i in range(4)]
     old_umask = os.umask(0)
     try:
         with ThreadPoolExecutor(4) as pool:
@@ -710,7 +712,7 @@ def test_i9_4_jwt_secret_file_created_private_and_shared(start_server):
 
 
 def test_i9_4_jwt_secret_file_readable_by_others_is_refused(start_server):
-    from bsocial_support import ServerStartError
+    from bsocial_testkit.server import ServerStartError
     srv = start_server(env={"BSOCIAL_JWT_SECRET": None})
     srv.stop()
     secret = srv.data_dir / "jwt-secret"

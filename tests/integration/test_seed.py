@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import subprocess
 
-from bsocial_support import Client, binary_path, q, ts_to_ms
+from bsocial_testkit.api import q, ts_to_ms
+from bsocial_testkit.http import Client
+from bsocial_testkit.paths import binary_path
 
 CAPACITY = 30
 CELEBRITY = 40

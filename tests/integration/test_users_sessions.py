@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 import urllib.parse
 
-from bsocial_support import (TS_RE, Client, assert_error, hexid, jwt_parts, parse_next_link, q,
-                             ts_to_ms)
+from bsocial_testkit.api import assert_error, hexid, parse_next_link, ts_to_ms
+from bsocial_testkit.http import Client
+from bsocial_testkit.jwt import jwt_parts
 
 
 def cookie_attrs(set_cookie: str) -> tuple[str, str, dict]:

@@ -22,8 +22,10 @@ import time
 
 import pytest
 
-from bsocial_support import Client, check_error_shape, wait_until
-from kafka_support import read_topic
+from bsocial_testkit.api import check_error_shape
+from bsocial_testkit.http import Client
+from bsocial_testkit.kafka import read_topic
+from bsocial_testkit.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("BSOCIAL_TEST_DB", "sqlite").lower() not in ("postgresql", "postgres", "pg"),
@@ -37,12 +39,12 @@ class OutageClient(Client):
     """The suite's client, for whom a 503 (the database is away) is an answer, not a bug;
     every other check stays (no 500, error shape, no secret)."""
 
-    def _global_checks(self, r) -> None:
+    def check_response(self, r) -> None:
         if r.status == 503:
             if not r.path.startswith("/readyz"):
                 check_error_shape(r)
             return
-        super()._global_checks(r)
+        super().check_response(r)
 
 
 class Load:

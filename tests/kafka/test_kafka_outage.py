@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 
-from bsocial_support import Client
-from kafka_support import fault_line, metric_value, read_topic, unsent, wait_until
+from bsocial_testkit.http import Client
+from bsocial_testkit.kafka import fault_line, metric_value, read_topic, unsent
+from bsocial_testkit.waiting import wait_until
 
 N_POSTS = 500
 

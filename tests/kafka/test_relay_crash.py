@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from bsocial_support import Client
-from kafka_support import fault_line, read_all, unsent, wait_until
+from bsocial_testkit.http import Client
+from bsocial_testkit.kafka import fault_line, read_all, unsent
+from bsocial_testkit.waiting import wait_until
 
 N_POSTS = 50
 CRASH_EXIT = 86
@@ -50,7 +51,7 @@ def test_relay_crash_after_publish_duplicates_but_loses_nothing(kafka, start_ser
     relay = start_relay(srv, name="normal")
     wait_until(lambda: not unsent(srv.db.outbox_after(0)), 90, interval=0.3,
                what="every outbox row marked sent by the second relay")
-    rc = relay.terminate(timeout=15)
+    rc = relay.stop(timeout=15)
     assert rc == 0, f"relay exited {rc} after SIGTERM\n{relay.stderr_tail()}"
     assert any(line.startswith("bsocial relay publishing to") for line in relay.stdout_lines), \
         relay.stdout_lines

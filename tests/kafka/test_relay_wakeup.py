@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from bsocial_support import Client, wait_until
-from kafka_support import read_topic
+from bsocial_testkit.http import Client
+from bsocial_testkit.kafka import read_topic
+from bsocial_testkit.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("BSOCIAL_TEST_DB", "sqlite").lower() not in ("postgresql", "postgres", "pg"),
@@ -47,4 +48,4 @@ def test_events_of_a_process_without_relay_wake_the_relay(kafka, start_server, s
                                                                         "bsocial.posts"))
     assert time.monotonic() - started < RELAY_POLL_MS / 1000, \
         "took as long as the poll: cannot tell a wake-up from the poll"
-    assert relay.terminate(timeout=15) == 0, relay.stdout_lines
+    assert relay.stop(timeout=15) == 0, relay.stdout_lines

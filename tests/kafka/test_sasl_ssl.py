@@ -18,22 +18,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-for p in (REPO / "tests" / "notify", REPO / "tests" / "telemetry"):
-    if str(p) not in sys.path:
-        sys.path.append(str(p))
-
-from bsocial_support import Client, hexid  # noqa: E402
-from kafka_support import KCAT_ARGS, kcat, read_topic, unsent, wait_for_events, wait_until  # noqa: E402
+from bsocial_testkit.api import hexid
+from bsocial_testkit.http import Client
+from bsocial_testkit.kafka import KCAT_ARGS, kcat, read_topic, unsent, wait_for_events
+from bsocial_testkit.notify import wait_history
+from bsocial_testkit.server import NotifierProcess
+from bsocial_testkit.telemetry import TelemetryProcess, es_ids, search_endpoint
+from bsocial_testkit.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("BSOCIAL_TEST_KAFKA_SECURITY", "plaintext") != "sasl_ssl",
@@ -42,23 +39,16 @@ pytestmark = pytest.mark.skipif(
 REFUSED = "event=broker_refused_credentials"
 
 
-def _stderr(proc) -> str:
-    return proc.all_stderr_text() if hasattr(proc, "all_stderr_text") else proc.stderr_text()
-
-
 def _produce(kafka, role: str, topic: str, payload: str) -> subprocess.CompletedProcess:
     """kcat -P as `role`: one message, delivery awaited (kcat exits non-zero on failure)."""
     return subprocess.run(
-        [kcat(), "-b", kafka.bootstrap, *kafka.stack.kafka.kcat_args(role), "-P", "-t", topic,
+        [kcat(), "-b", kafka.bootstrap, *kafka.kcat_args(role), "-P", "-t", topic,
          "-X", "message.timeout.ms=10000"],
         input=payload, capture_output=True, text=True, timeout=60)
 
 
 def test_events_flow_through_sasl_ssl(kafka, start_server, tmp_path):
     """serve (relay user) -> Kafka -> notifier (its user) and telemetry (its user)."""
-    from notify_support import NotifierProcess, wait_history
-    from telemetry_support import TelemetryProcess, es_ids, search_endpoint
-
     # the notifier shares the SQLite file: timelines in the database (tests/notify/conftest.py)
     srv = start_server(env={"BSOCIAL_FEED_CACHE_USERS": "0"})
     client = Client(srv)
@@ -105,7 +95,7 @@ def test_events_flow_through_sasl_ssl(kafka, start_server, tmp_path):
         assert REFUSED not in text, f"{name} was refused:\n{text[-2000:]}"
         for password in kafka.passwords():
             assert password not in text, f"a SASL password in the {name} log"
-    srv.stop()  # checks its log holds no SASL password (conftest adds them to its secrets)
+    srv.stop()  # checks its log holds no SASL password (conftest's server_secrets)
 
 
 def test_wrong_password_is_refused_and_nothing_is_lost(kafka, start_server, start_relay):
@@ -152,15 +142,13 @@ def test_wrong_password_is_refused_and_nothing_is_lost(kafka, start_server, star
     assert set(counts) == ids, f"lost: {ids - set(counts)}"
     assert set(counts.values()) == {1}, f"duplicated: {counts}"
     wait_until(lambda: not unsent(srv.db.outbox_after(0)), 30, what="rows marked sent")
-    assert relay.terminate() == 0, relay.stderr_tail()
+    assert relay.stop() == 0, relay.stderr_tail()
     assert REFUSED not in relay.stderr_text()
     print(f"fault=wrong_password produced={len(ids)} in_kafka={len(counts)} "
           f"lost={len(ids - set(counts))} duplicated={sum(counts.values()) - len(counts)}")
 
 
 def test_notifier_with_wrong_password_says_so(kafka, start_server):
-    from notify_support import NotifierProcess
-
     srv = start_server(env={"BSOCIAL_FEED_CACHE_USERS": "0"})
     wrong = "wrong-" + uuid.uuid4().hex
     notifier = NotifierProcess(srv, {"BSOCIAL_KAFKA_BROKERS": kafka.bootstrap,
@@ -190,11 +178,11 @@ def test_acls_each_user_only_what_it_needs(kafka):
         "a refused message is on the topic"
 
     # the notifier's user reads its topic, not another one
-    r = subprocess.run([kcat(), "-b", kafka.bootstrap, *kafka.stack.kafka.kcat_args("notifier"),
+    r = subprocess.run([kcat(), "-b", kafka.bootstrap, *kafka.kcat_args("notifier"),
                         "-C", "-t", "bsocial.posts", "-o", "beginning", "-e", "-q"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "authorization failed" in r.stderr.lower(), r.stderr[-1000:]
-    r = subprocess.run([kcat(), "-b", kafka.bootstrap, *kafka.stack.kafka.kcat_args("notifier"),
+    r = subprocess.run([kcat(), "-b", kafka.bootstrap, *kafka.kcat_args("notifier"),
                         "-L", "-t", "bsocial.comments"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "bsocial.comments" in r.stdout, r.stderr[-1000:]
 

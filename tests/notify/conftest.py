@@ -1,7 +1,7 @@
 """pytest harness for the notification end-to-end tests (issue #4).
 
-ONE deployment per session, against a real Kafka (stack/bstack.py, via the KafkaStack of
-tests/kafka/conftest.py) and the real binary:
+ONE deployment per session, against a real Kafka (the test kit's `kafka` fixture,
+stack/bstack.py) and the real binary:
 
   api       `bsocial serve` with the outbox relay on (comment.created -> bsocial.comments)
   api2      a second `bsocial serve` on the same data (BSOCIAL_RELAY=false): another
@@ -20,46 +20,21 @@ Environment:
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-for p in (HERE, REPO / "tests" / "integration", REPO / "tests" / "kafka", REPO / "stack"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-from bsocial_support import Client, ServerProcess  # noqa: E402
-from notify_support import NotifierProcess, wait_until  # noqa: E402
-
-
-def _load_kafka_conftest():
-    """tests/kafka/conftest.py under another module name (its KafkaStack and defaults)."""
-    name = "bsocial_kafka_conftest"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "kafka" / "conftest.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-_kc = _load_kafka_conftest()
-KafkaStack = _kc.KafkaStack
-DEFAULT_ENV = dict(_kc.DEFAULT_ENV)
-
-_PROCESSES: list = []  # everything that ran, for the report of a failing test
+from bsocial_testkit.http import Client
+from bsocial_testkit.kafka import KafkaStack
+from bsocial_testkit.pytest_plugin import DEFAULT_SERVER_ENV
+from bsocial_testkit.server import NotifierProcess, ServerProcess
+from bsocial_testkit.waiting import wait_until
 
 
 class Deployment:
     def __init__(self, kafka: KafkaStack, workdir: Path):
         self.kafka = kafka
-        env = dict(DEFAULT_ENV)
+        env = dict(DEFAULT_SERVER_ENV)
         env["BSOCIAL_KAFKA_BROKERS"] = kafka.bootstrap
         # Several serve processes on one SQLite file keep the home timelines in the
         # database (docs/feed.md); in memory, the first would hold the file alone.
@@ -68,20 +43,16 @@ class Deployment:
                                  env_overrides=env)
         self.api.kind = kafka.db_kind
         self.api.start()
-        _PROCESSES.append(self.api)
         # second API instance on the same data: same data dir / database and JWT secret
         env2 = dict(env)
         env2["BSOCIAL_RELAY"] = "false"
         self.api2 = ServerProcess(workdir=workdir / "api2", db_url=self.api.db_url,
                                   env_overrides=env2, jwt_secret=self.api.jwt_secret,
-                                  secrets=self.api.secrets)
-        self.api2.data_dir = self.api.data_dir
+                                  secrets=self.api.secrets, data_dir=self.api.data_dir)
         self.api2.kind = kafka.db_kind
         self.api2.start()
-        _PROCESSES.append(self.api2)
         self.notifier = NotifierProcess(self.api, {"BSOCIAL_KAFKA_BROKERS": kafka.bootstrap})
         self.notifier.start()
-        _PROCESSES.append(self.notifier)
         self.client = Client(self.api)
         self.client2 = Client(self.api2)
         self.nclient = Client(self.notifier)  # follows the notifier's port across restarts
@@ -113,25 +84,16 @@ class Deployment:
         rc = self.notifier.stop()
         if rc != 0:
             problems.append(f"notifier exited with {rc} after SIGTERM")
-        log = self.notifier.all_stderr_text()
-        leaked = [s[:8] + "…" for s in self.api.secrets if s in log]
-        if "$argon2" in log or leaked:
-            problems.append(f"notifier log holds secrets: {leaked}")
+        try:
+            self.api.check_log_secrets(self.notifier.all_stderr_text())
+        except AssertionError as e:
+            problems.append(f"notifier log: {e}")
         for srv in (self.api2, self.api):
             try:
                 srv.stop()
             except AssertionError as e:
                 problems.append(str(e)[:500])
         return problems
-
-
-@pytest.fixture(scope="session")
-def kafka(tmp_path_factory):
-    ks = KafkaStack(tmp_path_factory.mktemp("notifystack"))
-    try:
-        yield ks
-    finally:
-        ks.close()
 
 
 @pytest.fixture(scope="session")
@@ -145,17 +107,3 @@ def deploy(kafka, tmp_path_factory) -> Deployment:
 @pytest.fixture
 def client(deploy) -> Client:
     return deploy.client
-
-
-# --------------------------------------------------------------------------- reporting
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed:
-        for p in _PROCESSES:
-            name = getattr(p, "name", None) or p.workdir.name
-            rep.sections.append((f"{name} stderr ({p.stderr_path})",
-                                 p.stderr_tail(40) or "(empty)"))

@@ -6,7 +6,8 @@ transaction (and the counters did not exist: the test fails there)."""
 
 from __future__ import annotations
 
-from notify_support import claim, comment, history, make_scene, open_stream, wait_until
+from bsocial_testkit.notify import claim, comment, history, make_scene, open_stream
+from bsocial_testkit.waiting import wait_until
 
 N = 60
 REPEATS = 4  # each id acked 4 times: 240 frames in one burst

@@ -9,19 +9,12 @@ import json
 import threading
 import time
 
-from bsocial_support import assert_error, ts_to_ms
-from kafka_support import metric_value
-from notify_support import (
-    CLAIM_PATH,
-    HISTORY_PATH,
-    check_notification,
-    claim,
-    comment,
-    history,
-    make_scene,
-    wait_history,
-    wait_until,
-)
+from bsocial_testkit.api import assert_error, ts_to_ms
+from bsocial_testkit.kafka import metric_value
+from bsocial_testkit.notify import (
+    CLAIM_PATH, HISTORY_PATH, check_notification, claim, comment, history, make_scene,
+    wait_history)
+from bsocial_testkit.waiting import wait_until
 
 
 def notifier_metrics(deploy) -> dict[str, float]:

@@ -8,8 +8,9 @@ import json
 import random
 import subprocess
 
-from kafka_support import kcat, metric_value
-from notify_support import claim, comment, history, make_scene, wait_history, wait_until
+from bsocial_testkit.kafka import kcat, metric_value
+from bsocial_testkit.notify import claim, comment, history, make_scene, wait_history
+from bsocial_testkit.waiting import wait_until
 
 TOPIC = "bsocial.comments"
 

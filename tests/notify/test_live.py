@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from bsocial_support import ServerProcess, find_jwt_key, jwt_encode, jwt_parts
-from notify_support import comment, make_scene, open_stream
+from bsocial_testkit.jwt import find_jwt_key, jwt_encode, jwt_parts
+from bsocial_testkit.notify import comment, make_scene, open_stream
+from bsocial_testkit.server import ServerProcess
 
 SAFETY_POLL_MS = 30000
 SOCKETS_PER_USER = 2
@@ -27,8 +28,7 @@ def api3(deploy, tmp_path_factory):
                BSOCIAL_NOTIFY_SOCKETS_PER_USER=str(SOCKETS_PER_USER))
     srv = ServerProcess(workdir=tmp_path_factory.mktemp("api3"), db_url=deploy.api.db_url,
                         env_overrides=env, jwt_secret=deploy.api.jwt_secret,
-                        secrets=deploy.api.secrets)
-    srv.data_dir = deploy.api.data_dir
+                        secrets=deploy.api.secrets, data_dir=deploy.api.data_dir)
     srv.kind = deploy.kind
     srv.start()
     yield srv

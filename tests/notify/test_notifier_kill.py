@@ -12,7 +12,8 @@ import threading
 import time
 from collections import Counter
 
-from notify_support import claim, comment, history, make_scene, wait_until
+from bsocial_testkit.notify import claim, comment, history, make_scene
+from bsocial_testkit.waiting import wait_until
 
 TOTAL = 1000
 OWN_EVERY = 10  # every 10th comment is A's own (no notification)

@@ -3,8 +3,9 @@ partitions are assigned), /metrics (events, notifications, poison, sockets)."""
 
 from __future__ import annotations
 
-from kafka_support import metric_value
-from notify_support import open_stream, wait_until
+from bsocial_testkit.kafka import metric_value
+from bsocial_testkit.notify import open_stream
+from bsocial_testkit.waiting import wait_until
 
 METRICS = ("bsocial_notifier_events_total", "bsocial_notifier_notifications_total",
            "bsocial_notifier_poison_total", "bsocial_notifier_sockets")

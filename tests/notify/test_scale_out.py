@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
-from bsocial_support import Client
-from notify_support import NotifierProcess, claim, comment, history, make_scene, open_stream, \
-    wait_history, wait_until
+from bsocial_testkit.http import Client
+from bsocial_testkit.notify import claim, comment, history, make_scene, open_stream, wait_history
+from bsocial_testkit.server import NotifierProcess
+from bsocial_testkit.waiting import wait_until
 
 TOTAL = 1200
 

@@ -6,16 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from notify_support import (
-    check_notification,
-    claim,
-    comment,
-    history,
-    make_scene,
-    open_stream,
-    wait_history,
-    wait_until,
-)
+from bsocial_testkit.notify import (
+    check_notification, claim, comment, history, make_scene, open_stream, wait_history)
+from bsocial_testkit.waiting import wait_until
 
 
 def _delivered(client, user, notification_ids: set[str]) -> bool:

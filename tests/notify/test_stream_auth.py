@@ -10,14 +10,8 @@ import time
 
 import pytest
 
-from bsocial_support import find_jwt_key, jwt_encode, jwt_parts
-from notify_support import (
-    STREAM_PATH,
-    comment,
-    make_scene,
-    open_stream,
-    refused_status,
-)
+from bsocial_testkit.jwt import find_jwt_key, jwt_encode, jwt_parts
+from bsocial_testkit.notify import STREAM_PATH, comment, make_scene, open_stream, refused_status
 
 
 def _ports(deploy):
@@ -130,7 +124,7 @@ def test_logout_closes_the_sockets_of_that_token_4001(deploy):
 
 
 def test_handshake_refusals_carry_the_error_body(deploy):
-    from notify_support import Stream, WsRefused
+    from bsocial_testkit.notify import Stream, WsRefused
 
     try:
         Stream(deploy.notifier.port)

@@ -1,6 +1,6 @@
 """pytest harness of the reliability suite (`make test-reliability`; not part of `make test`).
 
-Every test builds its own full pipeline (reliability_support.Pipeline): Kafka (1 or 3
+Every test builds its own full pipeline (bsocial_testkit.reliability.Pipeline): Kafka (1 or 3
 brokers) + OpenSearch (+ PostgreSQL) from stack/bstack.py in a tmp dir, `bsocial serve`
 with the outbox relay, `bsocial notifier` and `bsocial telemetry`; drives a steady mixed
 load through the HTTP API, applies one fault, waits (bounded) for recovery and prints one
@@ -16,19 +16,9 @@ Environment:
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-for p in (HERE, REPO / "tests" / "integration", REPO / "tests" / "kafka",
-          REPO / "tests" / "notify", REPO / "tests" / "telemetry", REPO / "stack"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-import reliability_support as rs  # noqa: E402
+import bsocial_testkit.reliability as rs
 
 
 @pytest.fixture
@@ -36,7 +26,6 @@ def make_pipeline(tmp_path):
     """make_pipeline(brokers=1, relay_in_serve=True, telemetry_env=None) -> Pipeline;
     everything it started is stopped after the test (SIGTERM, exit codes checked)."""
     made: list[rs.Pipeline] = []
-    rs.PROCESSES.clear()
 
     def _make(**kw) -> rs.Pipeline:
         p = rs.Pipeline(tmp_path / f"p{len(made)}", **kw)
@@ -51,16 +40,3 @@ def make_pipeline(tmp_path):
         problems += p.close()
     assert not problems, problems
 
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed:
-        for proc in rs.PROCESSES:
-            name = type(proc).__name__
-            try:
-                tail = proc.stderr_tail(40)
-            except Exception as e:  # noqa: BLE001
-                tail = repr(e)
-            rep.sections.append((f"{name} stderr ({proc.stderr_path})", tail or "(empty)"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 
-import reliability_support as rs
+import bsocial_testkit.reliability as rs
 
 DOWN_S = float(os.environ.get("BSOCIAL_RELIABILITY_KAFKA_DOWN_S", "30"))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-import reliability_support as rs
+import bsocial_testkit.reliability as rs
 
 KILLS = 3
 

@@ -6,7 +6,7 @@ holds duplicates; the index and the notifications do not; nothing is lost."""
 
 from __future__ import annotations
 
-import reliability_support as rs
+import bsocial_testkit.reliability as rs
 
 CRASH_EXIT = 86
 CRASHES = 3
@@ -30,7 +30,7 @@ def test_f4_relay_killed_between_publish_and_mark_sent(make_pipeline):
     load.join()
     recovery = rs.wait_recovered(p)
     lag = rs.lag_zero(p)
-    rc = relay.terminate(timeout=15)
+    rc = relay.stop(timeout=15)
     a = rs.audit(p, load, "relay_crash_after_publish", extra=(
         f"crashes={CRASHES} ({'; '.join(crashes)}) recovery_seconds={recovery:.0f} "
         f"consumer_lag={lag}"))

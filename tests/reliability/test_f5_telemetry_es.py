@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import time
 
-import reliability_support as rs
-from telemetry_support import es_count
+import bsocial_testkit.reliability as rs
+from bsocial_testkit.telemetry import es_count
 
 DOWN_S = float(os.environ.get("BSOCIAL_RELIABILITY_ES_DOWN_S", "30"))
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 
-import reliability_support as rs
-from kafka_support import TOPICS
+import bsocial_testkit.reliability as rs
+from bsocial_testkit.kafka import TOPICS
 
 KILLS = 5
 DOWN_S = 5.0

@@ -1,14 +1,14 @@
 """F7: analytics cross-check. After a mixed run, the per-day figures of the three stored
 queries (`bsocial query q1|q2|q3 --json`, on the index filled by telemetry) equal the
-same figures computed in SQL from the API's database (telemetry_support.SqlTruth, here
+same figures computed in SQL from the API's database (bsocial_testkit.telemetry.SqlTruth, here
 on SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
 import random
 
-import reliability_support as rs
-from telemetry_support import q1_result, q2_result, q3_result, run_query
+import bsocial_testkit.reliability as rs
+from bsocial_testkit.telemetry import q1_result, q2_result, q3_result, run_query
 
 
 def test_f7_queries_equal_sql(make_pipeline):

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "stack"))
+import bstack  # stack/bstack.py (pytest.ini: pythonpath)
 
-import bstack  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _kcat() -> str:

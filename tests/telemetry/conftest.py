@@ -12,28 +12,21 @@ Environment: BSOCIAL_BIN (default <repo>/build/debug/bsocial).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-for p in (HERE, REPO / "tests" / "integration", REPO / "stack"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-from bsocial_support import Client, ServerProcess, _RECENTLY_STOPPED, _RUNNING  # noqa: E402
-from telemetry_support import (SearchEndpoint, TelemetryProcess, engine_choice,  # noqa: E402
-                               engine_under_test, start_search, stop_search)
-
-_TELEMETRY: list[TelemetryProcess] = []
+from bsocial_testkit.http import Client
+from bsocial_testkit.paths import REPO
+from bsocial_testkit.server import ServerProcess
+from bsocial_testkit.stack import Stack
+from bsocial_testkit.telemetry import (
+    ADMIN, SearchEndpoint, TelemetryProcess, engine_choice, engine_under_test, start_search,
+    stop_search)
 
 
 class TelemetryStack:
     def __init__(self, workdir: Path):
-        from bstack import Stack  # type: ignore
-
         self.engine = engine_under_test()
         self.stack = Stack(workdir / "stack")
         ep = self.stack.start(kafka=True, **engine_choice(self.engine))
@@ -59,25 +52,6 @@ def stack(tmp_path_factory) -> TelemetryStack:
         yield s
     finally:
         s.close()
-
-
-# The administrator of the module's server: sees /api/v1/analytics/*. Registered after the
-# start, so BSOCIAL_ADMINS grants it nothing (issue 24, item 1): make_admin does.
-ADMIN = "analyst"
-
-
-def make_admin(srv: ServerProcess, client: Client, user) -> None:
-    """`bsocial admin grant` on srv's database, then waits until srv believes it (the roles
-    are read again every 2 s)."""
-    import subprocess
-    from bsocial_support import binary_path, wait_until
-    cmd = [str(binary_path()), "admin", "grant", user.username, "--data-dir", str(srv.data_dir)]
-    if srv.db_url:
-        cmd += ["--db", srv.db_url]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=srv.env())
-    assert p.returncode == 0 and p.stdout.startswith("granted: "), (p.stdout, p.stderr)
-    wait_until(lambda: client.get("/api/v1/users/me", token=user.token).json["is_admin"], 10,
-               what=f"{user.username} seen as an administrator")
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +86,6 @@ def make_telemetry(stack, tmp_path_factory):
     def _make(env: dict | None = None, name: str = "telemetry") -> TelemetryProcess:
         t = TelemetryProcess(workdir, stack.kafka, stack.search, env, name).start()
         started.append(t)
-        _TELEMETRY.append(t)
         return t
 
     yield _make
@@ -120,20 +93,3 @@ def make_telemetry(stack, tmp_path_factory):
         if t.running():
             rc = t.stop()
             assert rc == 0, f"telemetry exited {rc} after SIGTERM\n{t.stderr_tail()}"
-
-
-def pytest_runtest_setup(item):
-    _RECENTLY_STOPPED.clear()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed:
-        for srv in list(_RUNNING) + list(_RECENTLY_STOPPED):
-            rep.sections.append((f"bsocial serve stderr ({srv.stderr_path})",
-                                 srv.stderr_tail(40) or "(empty)"))
-        for t in _TELEMETRY:
-            rep.sections.append((f"bsocial telemetry stderr ({t.stderr_path})",
-                                 t.stderr_tail(60) or "(empty)"))

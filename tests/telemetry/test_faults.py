@@ -11,16 +11,9 @@ import time
 
 import pytest
 
-from bsocial_support import hexid
-from telemetry_support import (
-    DEAD_LETTER_INDEX,
-    SqlTruth,
-    es_count,
-    es_ids,
-    es_search,
-    kcat_produce,
-    wait_until,
-)
+from bsocial_testkit.api import hexid
+from bsocial_testkit.telemetry import (
+    DEAD_LETTER_INDEX, SqlTruth, es_count, es_ids, es_search, kcat_produce, wait_until)
 
 TELEMETRY_ENV = {"BSOCIAL_TELEMETRY_BATCH_EVENTS": "20", "BSOCIAL_LOG_LEVEL": "debug"}
 

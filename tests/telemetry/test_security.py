@@ -15,9 +15,9 @@ import urllib.request
 
 import pytest
 
-from bsocial_support import binary_path
-from telemetry_support import (SearchEndpoint, TelemetryProcess, es_request, query_process,
-                               engine_under_test)
+from bsocial_testkit.paths import binary_path
+from bsocial_testkit.telemetry import (
+    SearchEndpoint, TelemetryProcess, engine_under_test, es_request, query_process)
 
 pytestmark = pytest.mark.skipif(
     engine_under_test() != "elasticsearch",

@@ -27,42 +27,32 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import queue
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from bsocial_testkit.nginx import NginxProxy
+from bsocial_testkit.paths import REPO, binary_path
+from bsocial_testkit.server import NotifierProcess, ServerProcess
+from bsocial_testkit.stack import Stack
+from bsocial_testkit.waiting import wait_until
+
 WEB = REPO / "web"
 DIST = WEB / "dist"
 JOURNEY = Path(__file__).resolve().parent / "journey.mjs"
 LOGIN_MAX_FAILURES = 3  # small, so the journey can show the 429 screen quickly
-START_TIMEOUT = 60.0
 READY_TIMEOUT = 90.0
 JOURNEY_TIMEOUT = 300.0
 
 PROXY_JOURNEY = Path(__file__).resolve().parent / "proxy_journey.mjs"
 A11Y = Path(__file__).resolve().parent / "a11y.mjs"
 ADMIN = "a11y_admin"  # registered and made an administrator (bsocial admin grant) for a11y.mjs
-for _p in (REPO / "stack", REPO / "tests" / "integration"):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
-from nginx_proxy import NginxProxy  # noqa: E402
-
-
-def _binary() -> Path:
-    env = os.environ.get("BSOCIAL_BIN")
-    return Path(env).expanduser().resolve() if env else REPO / "build" / "debug" / "bsocial"
 
 
 def _preconditions() -> dict[str, str]:
@@ -79,70 +69,12 @@ def _preconditions() -> dict[str, str]:
     if not os.access(chromium, os.X_OK):
         problems.append(f"{chromium} is missing: apt-get install -y chromium "
                         f"(Debian's Chromium; the test downloads no browser)")
-    binary = _binary()
+    binary = binary_path()
     if not os.access(binary, os.X_OK):
         problems.append(f"{binary} is missing: build bSocial first (or set BSOCIAL_BIN)")
     if problems:
         pytest.fail("web e2e test cannot run:\n  - " + "\n  - ".join(problems), pytrace=False)
     return {"node": str(node), "chromium": chromium, "binary": str(binary)}
-
-
-class Proc:
-    """A bSocial process started with --port 0; its port is read from its one stdout line."""
-
-    def __init__(self, name: str, cmd: list[str], env: dict, logdir: Path, listen_re: str):
-        self.name = name
-        self.stderr_path = logdir / f"{name}.stderr.log"
-        self._err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=self._err,
-                                     cwd=logdir, start_new_session=True)
-        lines: queue.Queue = queue.Queue()
-
-        def pump():
-            assert self.proc.stdout is not None
-            for raw in self.proc.stdout:
-                lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
-            lines.put(None)
-
-        threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + START_TIMEOUT
-        pattern = re.compile(listen_re)
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.stop()
-                raise AssertionError(f"{name} did not report its port in {START_TIMEOUT}s; "
-                                     f"stderr: {self.tail()}")
-            try:
-                line = lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                rc = self.proc.wait()
-                raise AssertionError(f"{name} exited with {rc} before listening; "
-                                     f"stderr: {self.tail()}")
-            m = pattern.match(line)
-            if m:
-                self.port = int(m.group(1))
-                self.url = f"http://127.0.0.1:{self.port}"
-                return
-
-    def tail(self, n: int = 30) -> str:
-        try:
-            return "\n".join(self.stderr_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 15.0) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._err.close()
-        return self.proc.returncode
 
 
 def _get(url: str, timeout: float = 5.0, headers: dict | None = None) -> tuple[int, dict, bytes]:
@@ -154,62 +86,41 @@ def _get(url: str, timeout: float = 5.0, headers: dict | None = None) -> tuple[i
         return e.code, dict(e.headers), e.read()
 
 
-def _wait(what: str, check, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            ok, last = check()
-            if ok:
-                return
-        except OSError as e:
-            last = repr(e)
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}; last: {last}")
-
-
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
     tools = _preconditions()
-    from bstack import Stack  # type: ignore
-
     root = tmp_path_factory.mktemp("web-e2e")
     stack = Stack(root / "stack")
-    procs: list[Proc] = []
+    procs = []
     try:
         bootstrap = stack.start_kafka(brokers=1)
-        data = root / "data"
-        data.mkdir()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BSOCIAL_")}
-        env.update({
-            "BSOCIAL_KAFKA_BROKERS": bootstrap,
-            "BSOCIAL_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
-            "BSOCIAL_LOGIN_WINDOW_SECONDS": "900",
-            "BSOCIAL_REGISTRATIONS_PER_MINUTE": "0",  # every user registers from 127.0.0.1
-            "BSOCIAL_TRUSTED_PROXIES": "127.0.0.1/32",  # nginx, in test_browser_through_nginx
-        })
-        api = Proc("api", [tools["binary"], "serve", "--port", "0", "--data-dir", str(data),
-                           "--static-dir", str(DIST)],
-                   env, root, r"^bsocial serve listening on http://127\.0\.0\.1:(\d+)$")
-        procs.append(api)
-        notifier = Proc("notifier", [tools["binary"], "notifier", "--port", "0",
-                                     "--data-dir", str(data)],
-                        env, root, r"^bsocial notifier listening on http://127\.0\.0\.1:(\d+)$")
-        procs.append(notifier)
+        api = ServerProcess(workdir=root / "api", extra_args=["--static-dir", str(DIST)],
+                            env_overrides={
+                                "BSOCIAL_KAFKA_BROKERS": bootstrap,
+                                "BSOCIAL_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
+                                "BSOCIAL_LOGIN_WINDOW_SECONDS": "900",
+                                # nginx, in test_browser_through_nginx
+                                "BSOCIAL_TRUSTED_PROXIES": "127.0.0.1/32",
+                            })
+        procs.append(api.start())
+        notifier = NotifierProcess(api, {"BSOCIAL_KAFKA_BROKERS": bootstrap})
+        procs.append(notifier.start())
 
         def notifier_ready():
-            status, _, body = _get(notifier.url + "/readyz")
+            status, _, body = _get(notifier.base_url + "/readyz")
             checks = json.loads(body or b"{}").get("checks") or {}
-            return status == 200 and checks.get("kafka") == "ok", (status, body[:300])
+            return status == 200 and checks.get("kafka") == "ok"
 
-        _wait("the notifier's /readyz (kafka ok)", notifier_ready, READY_TIMEOUT)
-        _wait("the api's /readyz", lambda: (_get(api.url + "/readyz")[0] == 200, None), READY_TIMEOUT)
+        wait_until(notifier_ready, READY_TIMEOUT, what="the notifier's /readyz (kafka ok)",
+                   tolerate=(OSError,))
+        wait_until(lambda: _get(api.base_url + "/readyz")[0] == 200, READY_TIMEOUT,
+                   what="the api's /readyz", tolerate=(OSError,))
         yield {"root": root, "api": api, "notifier": notifier, "tools": tools}
     finally:
         for p in reversed(procs):
-            rc = p.stop()
+            rc = p.stop(check=False) if isinstance(p, ServerProcess) else p.stop()
             if rc not in (0, None):
-                print(f"{p.name} exited with {rc}; stderr tail:\n{p.tail()}")
+                print(f"{p.name} exited with {rc}; stderr tail:\n{p.stderr_tail(30)}")
         stack.stop_kafka()
 
 
@@ -239,7 +150,7 @@ def test_built_index_has_nothing_inline():
 
 def test_csp_header_on_index(deployment):
     """`/` is the app's index.html with the strict CSP (security checklist S12)."""
-    status, headers, body = _get(deployment["api"].url + "/")
+    status, headers, body = _get(deployment["api"].base_url + "/")
     assert status == 200, f"GET / answered {status}: {body[:200]!r}"
     assert b'<div id="toasts"' in body, "GET / is not web/dist/index.html"
     h = {k.lower(): v for k, v in headers.items()}
@@ -258,7 +169,7 @@ def test_browser_journey(deployment):
     shots = deployment["root"] / "screenshots"
     env = dict(os.environ)
     env.update({
-        "BSOCIAL_WEB_URL": deployment["api"].url,
+        "BSOCIAL_WEB_URL": deployment["api"].base_url,
         "BSOCIAL_SCREENSHOT_DIR": str(shots),
         "BSOCIAL_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
         "CHROMIUM": deployment["tools"]["chromium"],
@@ -274,8 +185,8 @@ def test_browser_journey(deployment):
     assert r.returncode == 0, (
         f"browser journey failed (exit {r.returncode}); screenshots in {shots}\n"
         f"--- journey output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-6000:]}\n"
-        f"--- api stderr ---\n{deployment['api'].tail()}\n"
-        f"--- notifier stderr ---\n{deployment['notifier'].tail()}")
+        f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}\n"
+        f"--- notifier stderr ---\n{deployment['notifier'].stderr_tail(30)}")
 
 
 def test_browser_through_nginx(deployment):
@@ -297,7 +208,7 @@ def test_browser_through_nginx(deployment):
         assert r.returncode == 0, (
             f"browser journey through nginx failed (exit {r.returncode}); screenshots in "
             f"{shots}\n--- output ---\n{r.stdout[-4000:]}\n--- errors ---\n{r.stderr[-4000:]}\n"
-            f"--- nginx ---\n{nginx.log_tail()}\n--- api stderr ---\n{deployment['api'].tail()}")
+            f"--- nginx ---\n{nginx.log_tail()}\n--- api stderr ---\n{deployment['api'].stderr_tail(30)}")
     finally:
         nginx.stop()
 
@@ -316,9 +227,9 @@ def test_static_files_gzip(deployment, through):
     that accepts gzip, identical once decompressed, with Vary and an ETag of their own;
     plain to anyone else; the same through deploy/nginx. Prints the login page's weight."""
     nginx = None
-    base = deployment["api"].url
+    base = deployment["api"].base_url
     if through == "nginx":
-        nginx = NginxProxy(deployment["root"] / f"nginx-gzip", deployment["api"].port).start()
+        nginx = NginxProxy(deployment["root"] / "nginx-gzip", deployment["api"].port).start()
         base = nginx.url
     try:
         plain_total = zipped_total = 0
@@ -362,7 +273,7 @@ def test_accessibility_through_nginx(deployment):
     # `bsocial admin grant` it, and let a11y.mjs log in with it.
     password = "a11y admin pass " + os.urandom(4).hex()
     req = urllib.request.Request(
-        deployment["api"].url + "/api/v1/users", method="POST",
+        deployment["api"].base_url + "/api/v1/users", method="POST",
         headers={"Content-Type": "application/json"},
         data=json.dumps({"first_name": "Ada", "last_name": "Admin", "username": ADMIN,
                          "email": f"{ADMIN}@example.com", "password": password,
@@ -370,7 +281,7 @@ def test_accessibility_through_nginx(deployment):
     with urllib.request.urlopen(req, timeout=30) as r:
         assert r.status == 201
     grant = subprocess.run([deployment["tools"]["binary"], "admin", "grant", ADMIN, "--data-dir",
-                            str(deployment["root"] / "data")], capture_output=True, text=True,
+                            str(deployment["api"].data_dir)], capture_output=True, text=True,
                            timeout=60)
     assert grant.returncode == 0, grant.stderr
     time.sleep(2.5)  # the server reads the roles again after 2 s
@@ -389,6 +300,6 @@ def test_accessibility_through_nginx(deployment):
         assert r.returncode == 0, (
             f"accessibility journey failed (exit {r.returncode}); screenshots in {shots}\n"
             f"--- output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-4000:]}\n"
-            f"--- api stderr ---\n{deployment['api'].tail()}")
+            f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}")
     finally:
         nginx.stop()

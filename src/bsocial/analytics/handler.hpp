@@ -24,7 +24,7 @@ inline constexpr int max_days = 90;
 
 struct settings {
     /// url empty = no search engine configured: every analytics request answers 503.
-    telemetry::elasticsearch_config es{.url = ""};
+    telemetry::elasticsearch_config es{.url = "", .request_timeout_ms = 5000};
     std::string queries_dir = "queries";
     /// Analytics requests running at once; one more answers 503 with Retry-After. The
     /// server adds this many blocking threads, so they never take an SQL request's thread.
@@ -33,6 +33,16 @@ struct settings {
     bool configured() const { return !es.url.empty(); }
     /// Throws std::invalid_argument naming the setting (only when configured).
     void validate() const;
+    /// The same BSOCIAL_ELASTICSEARCH_* as `bsocial query` (core/settings.hpp).
+    template <class Declare>
+    void describe(Declare& d) {
+        es.describe(d);
+        telemetry::declare_queries_dir(d, queries_dir);
+        d(es.request_timeout_ms, "analytics-timeout-ms", "BSOCIAL_ANALYTICS_TIMEOUT_MS",
+          "longest wait for one search engine request of /api/v1/analytics");
+        d(max_concurrent, "analytics-max-concurrent", "BSOCIAL_ANALYTICS_MAX_CONCURRENT",
+          "analytics requests at once (one more answers 503)");
+    }
 };
 
 class handler {

@@ -53,16 +53,7 @@ http::response ops_handler::metrics(http::request& req) {
     try {
         store::lease sql_lease(db_);
         soci::session& sql = *sql_lease;
-        const auto backlog = outbox::read_backlog(sql);
-        const double age =
-            backlog.oldest_unsent_ms
-                ? static_cast<double>(system_clock().now_ms() - *backlog.oldest_unsent_ms) / 1000.0
-                : 0.0;
-        res.body += http::prometheus_metric("bsocial_outbox_backlog", "gauge",
-                                            "Outbox events not yet published to Kafka.",
-                                            static_cast<double>(backlog.unsent)) +
-                    http::prometheus_metric("bsocial_outbox_oldest_unsent_age_seconds", "gauge",
-                                            "Age of the oldest unpublished event.", age);
+        res.body += outbox::backlog_metrics(outbox::read_backlog(sql), system_clock().now_ms());
     } catch (const std::exception&) {
         res.body += "# outbox backlog unavailable: database unreachable\n";
     }

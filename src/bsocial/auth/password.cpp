@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "bsocial/core/error.hpp"
+#include "bsocial/core/prometheus.hpp"
 #include "bsocial/core/random.hpp"
 #include "bsocial/core/text.hpp"
 
@@ -143,5 +144,17 @@ bool common_passwords::contains(std::string_view password) const {
 }
 
 void common_passwords::add(std::string_view word) { words_.insert(ascii_lower(word)); }
+
+std::string password_hasher::metrics() const {
+    return prometheus_metric("bsocial_password_hashes_total", "counter",
+                             "Argon2id hashes computed (registrations).",
+                             static_cast<double>(hashed_total())) +
+           prometheus_metric("bsocial_password_verifications_total", "counter",
+                             "Argon2id verifications run (logins, unknown users included).",
+                             static_cast<double>(verified_total())) +
+           prometheus_metric("bsocial_password_hash_refused_total", "counter",
+                             "Hashes refused with 503 because the hashing queue was full.",
+                             static_cast<double>(refused_total()));
+}
 
 }  // namespace bsocial::auth

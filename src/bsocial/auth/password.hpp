@@ -46,6 +46,8 @@ class password_hasher {
     std::uint64_t refused_total() const;
     std::uint64_t hashed_total() const;
     std::uint64_t verified_total() const;
+    /// Its /metrics lines: the three counters above.
+    std::string metrics() const;
 
     /// A new "$argon2id$..." string with a fresh random salt.
     std::string hash(std::string_view password);

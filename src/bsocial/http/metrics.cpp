@@ -6,20 +6,6 @@
 
 namespace bsocial::http {
 
-std::string prometheus_metric(std::string_view name, std::string_view type,
-                              std::string_view help, double value) {
-    std::ostringstream out;
-    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
-        << name << ' ';
-    // Counters stay exact integers (the stream's default precision would print 1e+06).
-    if (std::floor(value) == value && std::fabs(value) < 9e15)
-        out << static_cast<long long>(value);
-    else
-        out << std::setprecision(9) << value;
-    out << '\n';
-    return out.str();
-}
-
 void metrics::record(const std::string& route, const std::string& method, unsigned status,
                      double seconds) {
     std::lock_guard lock(mutex_);

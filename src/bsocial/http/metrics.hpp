@@ -1,6 +1,7 @@
 #pragma once
 // Request counters and latency histograms by route, rendered in the Prometheus text
-// format. Thread-safe (one mutex; a scrape is rare, a record is a map lookup).
+// format. Thread-safe (one mutex; a scrape is rare, a record is a map lookup). The other
+// modules' unlabelled metrics: core/prometheus.hpp.
 
 #include <array>
 #include <cstdint>
@@ -11,11 +12,6 @@
 #include <tuple>
 
 namespace bsocial::http {
-
-/// One unlabelled metric in the Prometheus text format: HELP, TYPE and the sample.
-/// `type` is "counter" or "gauge".
-std::string prometheus_metric(std::string_view name, std::string_view type,
-                              std::string_view help, double value);
 
 class metrics {
   public:

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "bsocial/core/parse.hpp"
+#include "bsocial/core/prometheus.hpp"
 #include "bsocial/core/time_format.hpp"
 #include "bsocial/events/envelope.hpp"
 #include "bsocial/kafka/config.hpp"
@@ -323,6 +324,24 @@ void comment_consumer::consume_until_stopped() {
     }
     commit(true);
     spdlog::info("module=notify event=consumer_stopped");
+}
+
+std::string comment_consumer::metrics() const {
+    const auto c = counters();
+    return prometheus_metric("bsocial_notifier_events_total", "counter",
+                             "Messages read from bsocial.comments.",
+                             static_cast<double>(c.events)) +
+           prometheus_metric("bsocial_notifier_notifications_total", "counter",
+                             "Notifications created.", static_cast<double>(c.notifications)) +
+           prometheus_metric("bsocial_notifier_poison_total", "counter",
+                             "Messages that were not a valid comment event.",
+                             static_cast<double>(c.poison)) +
+           prometheus_metric("bsocial_notifier_forged_total", "counter",
+                             "Comment events skipped: the database does not confirm them.",
+                             static_cast<double>(c.forged)) +
+           prometheus_metric("bsocial_notifier_consumer_restarts_total", "counter",
+                             "Times the Kafka consumer recovered from a failure.",
+                             static_cast<double>(c.restarts));
 }
 
 }  // namespace bsocial::notify

@@ -81,6 +81,8 @@ class comment_consumer {
     void start();
     void stop();
     consumer_counters counters() const;
+    /// Its /metrics lines: the counters above.
+    std::string metrics() const;
 
   private:
     void run();

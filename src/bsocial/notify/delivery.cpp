@@ -5,7 +5,7 @@
 
 #include "bsocial/core/parse.hpp"
 #include "bsocial/http/json.hpp"
-#include "bsocial/http/metrics.hpp"
+#include "bsocial/core/prometheus.hpp"
 
 namespace bsocial::notify {
 
@@ -90,10 +90,10 @@ void delivery::on_client_messages(std::int64_t user_id, std::int64_t subscriptio
 ack_stats delivery::acks() const { return {acks_.load(), ack_transactions_.load()}; }
 
 std::string ack_metrics(const ack_stats& s) {
-    return http::prometheus_metric("bsocial_notification_acks_total", "counter",
+    return prometheus_metric("bsocial_notification_acks_total", "counter",
                                    "Ack frames received on notification WebSockets.",
                                    static_cast<double>(s.acks)) +
-           http::prometheus_metric(
+           prometheus_metric(
                "bsocial_notification_ack_transactions_total", "counter",
                "Write transactions those acks cost: one per batch that acks notifications "
                "pushed to that socket and not acked yet.",

@@ -13,6 +13,7 @@
 #include <chrono>
 
 #include "bsocial/core/parse.hpp"
+#include "bsocial/core/prometheus.hpp"
 #include "bsocial/core/time_format.hpp"
 #include "bsocial/store/pg_listener.hpp"
 #include "bsocial/sessions/session_service.hpp"
@@ -363,6 +364,11 @@ void hub::run() {
         }
     }
     if (watch_fd >= 0) ::close(watch_fd);
+}
+
+std::string hub::metrics() const {
+    return prometheus_metric("bsocial_notifier_sockets", "gauge",
+                             "WebSockets open on this process.", static_cast<double>(connected()));
 }
 
 }  // namespace bsocial::notify

@@ -36,6 +36,7 @@
 #include "bsocial/core/worker_thread.hpp"
 #include "bsocial/http/websocket.hpp"
 #include "bsocial/notify/notifications.hpp"
+#include "bsocial/notify/settings.hpp"
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::sessions {
@@ -61,6 +62,15 @@ struct hub_options {
     std::chrono::milliseconds safety_poll{1000};
     std::chrono::milliseconds revocation_check{500};
 };
+
+/// The hub's options from its settings (settings.hpp) and the URL of the database it reads.
+inline hub_options make_hub_options(const hub_settings& settings, std::string db_url) {
+    hub_options o;
+    o.db_url = std::move(db_url);
+    o.sockets_per_user = settings.sockets_per_user;
+    o.safety_poll = std::chrono::milliseconds(settings.safety_poll_ms);
+    return o;
+}
 
 class hub {
   public:
@@ -92,6 +102,8 @@ class hub {
                                            const std::vector<std::int64_t>& ids);
 
     std::size_t connected() const;
+    /// Its /metrics line: the sockets open on this process.
+    std::string metrics() const;
 
   private:
     struct subscriber {

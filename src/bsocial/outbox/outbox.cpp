@@ -2,6 +2,7 @@
 
 #include <soci/soci.h>
 
+#include "bsocial/core/prometheus.hpp"
 #include "bsocial/outbox/sql.hpp"
 
 namespace bsocial::outbox {
@@ -79,6 +80,17 @@ outbox_backlog read_backlog(soci::session& sql) {
     sql << backlog_sql, soci::into(b.unsent), soci::into(oldest, oldest_ind);
     if (oldest_ind == soci::i_ok) b.oldest_unsent_ms = oldest;
     return b;
+}
+
+std::string backlog_metrics(const outbox_backlog& backlog, std::int64_t now_ms) {
+    const double age = backlog.oldest_unsent_ms
+                           ? static_cast<double>(now_ms - *backlog.oldest_unsent_ms) / 1000.0
+                           : 0.0;
+    return prometheus_metric("bsocial_outbox_backlog", "gauge",
+                             "Outbox events not yet published to Kafka.",
+                             static_cast<double>(backlog.unsent)) +
+           prometheus_metric("bsocial_outbox_oldest_unsent_age_seconds", "gauge",
+                             "Age of the oldest unpublished event.", age);
 }
 
 }  // namespace bsocial::outbox

@@ -23,6 +23,10 @@ struct outbox_backlog {
 
 /// Counts every unsent row (/metrics).
 outbox_backlog read_backlog(soci::session& sql);
+
+/// The backlog's /metrics lines (events not yet published, age of the oldest one at
+/// `now_ms`).
+std::string backlog_metrics(const outbox_backlog& backlog, std::int64_t now_ms);
 /// Unsent rows, at most `bound` of them counted (/readyz).
 std::int64_t count_unsent_up_to(soci::session& sql, std::int64_t bound);
 

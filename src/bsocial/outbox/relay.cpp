@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "bsocial/core/prometheus.hpp"
 #include "bsocial/outbox/outbox.hpp"
 #include "bsocial/store/sql_error.hpp"
 
@@ -154,6 +155,19 @@ void outbox_relay::run() {
         worker_.wait(std::chrono::duration_cast<std::chrono::milliseconds>(backoff));
     }
     spdlog::info("module=outbox event=relay_stopped");
+}
+
+std::string outbox_relay::metrics() const {
+    const auto s = status();
+    return prometheus_metric("bsocial_outbox_published_total", "counter",
+                             "Outbox events acknowledged by Kafka.",
+                             static_cast<double>(s.published_total)) +
+           prometheus_metric("bsocial_outbox_failed_batches_total", "counter",
+                             "Relay batches not fully acknowledged.",
+                             static_cast<double>(s.failed_batches_total)) +
+           prometheus_metric("bsocial_outbox_publish_lag_seconds", "gauge",
+                             "Write-to-acknowledged time of the newest published event.",
+                             s.last_lag_seconds);
 }
 
 }  // namespace bsocial::outbox

@@ -68,6 +68,8 @@ class outbox_relay {
     void nudge();
 
     relay_status status() const;
+    /// Its /metrics lines: events published, failed batches, publish lag.
+    std::string metrics() const;
 
     struct batch_result {
         int fetched = 0;  ///< unsent rows found

@@ -30,6 +30,21 @@ struct options {
 
     /// Throws std::invalid_argument naming the bad option.
     void validate() const;
+    /// Command-line flags only (core/settings.hpp): a data set is chosen per run.
+    template <class Declare>
+    void describe(Declare& d) {
+        d(seed, "seed", nullptr, "random seed");
+        d(users, "users", nullptr, "regular users");
+        d(follows, "follows", nullptr, "followees per regular user (power law)");
+        d(posts, "posts", nullptr, "posts (power law of activity)");
+        d(comments, "comments", nullptr, "comments on random posts");
+        d(days, "days", nullptr, "posts spread over this many days up to now");
+        d(shape_users, "shape-users", nullptr,
+          "accounts of each benchmark shape (sparse, new, heavy, fan)");
+        d(heavy_follows, "heavy-follows", nullptr, "followees of each heavy_NN");
+        d(star_share, "star-share", nullptr, "share of all posts written by `star`");
+        d(end_ms, "end-ms", nullptr, "newest timestamp (0: now)");
+    }
 };
 
 struct dataset {

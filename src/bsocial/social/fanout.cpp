@@ -8,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bsocial/core/prometheus.hpp"
 #include "bsocial/social/sql.hpp"
 #include "bsocial/store/sql_error.hpp"
 
@@ -182,6 +183,24 @@ void timeline_fanout::run() {
         worker_.wait(wait);
     }
     spdlog::info("module=social event=fanout_stopped");
+}
+
+std::string timeline_fanout::metrics() {
+    const auto s = status();
+    return prometheus_metric("bsocial_timeline_fanout_posts_total", "counter",
+                             "Posts copied into their followers' home timelines.",
+                             static_cast<double>(s.posts_total)) +
+           prometheus_metric("bsocial_timeline_fanout_backlog", "gauge",
+                             "Posts waiting for the fan-out worker.",
+                             static_cast<double>(backlog())) +
+           prometheus_metric(
+               "bsocial_timeline_fanout_lag_seconds", "gauge",
+               "Post created -> in its followers' timelines, newest of the last batch.",
+               s.last_lag_seconds) +
+           prometheus_metric("bsocial_timeline_fanout_parked_total", "counter",
+                             "Posts given up on after retries of a permanent database error "
+                             "(rows in timeline_fanout_parked).",
+                             static_cast<double>(s.parked_total));
 }
 
 }  // namespace bsocial::social

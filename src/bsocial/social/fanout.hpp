@@ -13,6 +13,7 @@
 // batch and joins. nudge() and status() are thread-safe.
 
 #include <memory>
+#include <string>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -63,6 +64,8 @@ class timeline_fanout {
     int run_once(int batch_size, bool yield_to_writers);
     /// Posts still waiting (for /metrics and /readyz).
     std::int64_t backlog();
+    /// Its /metrics lines: posts fanned out, backlog (reads the queue), lag.
+    std::string metrics();
 
   private:
     void run();

@@ -23,22 +23,11 @@
 #include "bsocial/social/cursor.hpp"
 #include "bsocial/social/models.hpp"
 #include "bsocial/social/post_cache.hpp"
+#include "bsocial/social/settings.hpp"
 #include "bsocial/social/timeline_cache.hpp"
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::social {
-
-struct timeline_settings {
-    /// Entries kept per home timeline (trimmed back to this size now and then).
-    int capacity = 1000;
-    /// Authors with this many followers are merged at read time instead of fanned out.
-    int celebrity_followers = 10000;
-    /// Below the horizon: up to this many followees are merged one index range each;
-    /// with more, everyone's posts are walked first (they are dense there).
-    int merge_max_followees = 256;
-    /// The walk reads at most this many posts before it hands over to the merge.
-    int walk_max_rows = 8192;
-};
 
 namespace detail {
 class assembled_query;

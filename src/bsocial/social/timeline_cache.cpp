@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "bsocial/core/prometheus.hpp"
+
 namespace bsocial::social {
 
 namespace {
@@ -141,6 +143,22 @@ void timeline_cache::forget(std::int64_t user) {
 timeline_cache_stats timeline_cache::stats() const {
     std::lock_guard lock(mutex_);
     return {timelines_.size(), entries_, hits_, builds_, evictions_};
+}
+
+std::string timeline_cache::metrics() const {
+    const auto s = stats();
+    return prometheus_metric("bsocial_feed_cache_users", "gauge",
+                             "Home timelines held in memory (SQLite).",
+                             static_cast<double>(s.users)) +
+           prometheus_metric("bsocial_feed_cache_entries", "gauge",
+                             "Posts held in the in-memory home timelines.",
+                             static_cast<double>(s.entries)) +
+           prometheus_metric("bsocial_feed_cache_builds_total", "counter",
+                             "Home timelines built from the posts (first read, after a follow).",
+                             static_cast<double>(s.builds)) +
+           prometheus_metric("bsocial_feed_cache_evictions_total", "counter",
+                             "Home timelines dropped to stay within BSOCIAL_FEED_CACHE_USERS.",
+                             static_cast<double>(s.evictions));
 }
 
 }  // namespace bsocial::social

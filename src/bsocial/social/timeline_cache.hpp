@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -84,6 +85,8 @@ class timeline_cache {
     void forget(std::int64_t user);
 
     timeline_cache_stats stats() const;
+    /// Its /metrics lines: timelines and posts held, builds, evictions.
+    std::string metrics() const;
     int capacity() const noexcept { return capacity_; }
 
   private:

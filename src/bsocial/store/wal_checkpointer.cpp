@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "bsocial/core/prometheus.hpp"
 #include "bsocial/store/database.hpp"
 #include "bsocial/store/sql.hpp"
 #include "bsocial/store/sql_error.hpp"
@@ -124,6 +125,19 @@ void wal_checkpointer::catch_up() {
                  std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::steady_clock::now() - started)
                      .count());
+}
+
+std::string wal_checkpointer::metrics() const {
+    const auto s = status();
+    return prometheus_metric("bsocial_sqlite_checkpoints_total", "counter",
+                             "Background WAL checkpoints (PASSIVE) run by the checkpointer.",
+                             static_cast<double>(s.checkpoints_total)) +
+           prometheus_metric("bsocial_sqlite_wal_catch_ups_total", "counter",
+                             "Checkpoints run with writers held: the WAL outgrew its bound.",
+                             static_cast<double>(s.catch_ups_total)) +
+           prometheus_metric("bsocial_sqlite_wal_bytes", "gauge",
+                             "WAL size after the last checkpoint.",
+                             static_cast<double>(s.wal_frames * s.page_size));
 }
 
 }  // namespace bsocial::store

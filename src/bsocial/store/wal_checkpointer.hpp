@@ -72,6 +72,8 @@ class wal_checkpointer {
     void start();
     void stop();
     wal_checkpointer_status status() const;
+    /// Its /metrics lines: checkpoints, catch-ups, WAL size.
+    std::string metrics() const;
 
   private:
     void on_commit(std::int64_t wal_frames);  ///< the WAL hook, on the committing thread

@@ -10,9 +10,6 @@ namespace {
 void require(bool ok, const std::string& what) {
     if (!ok) throw std::invalid_argument(what);
 }
-bool valid_log_level(const std::string& l) {
-    return l == "trace" || l == "debug" || l == "info" || l == "warn" || l == "error";
-}
 // Index names Elasticsearch accepts, minus the ones it turns into data streams.
 bool valid_index_name(const std::string& s) {
     static const std::regex re("[a-z0-9][a-z0-9._-]{0,200}");
@@ -48,7 +45,7 @@ void elasticsearch_config::validate() const {
 
 void telemetry_config::validate() const {
     es.validate();
-    require(!kafka_brokers.empty(), "telemetry needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
+    require(!kafka.brokers.empty(), "telemetry needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
     kafka_security.validate();
     require(!group_id.empty(), "consumer group must not be empty (BSOCIAL_TELEMETRY_GROUP)");
     require(replicas >= 0 && replicas <= 10,
@@ -62,8 +59,6 @@ void telemetry_config::validate() const {
             "batch wait must be 1..60000 ms (BSOCIAL_TELEMETRY_BATCH_WAIT_MS)");
     require(max_backoff_ms >= 10, "max backoff must be >= 10 ms");
     require(shutdown_flush_timeout_ms >= 0, "shutdown flush timeout must be >= 0");
-    require(valid_log_level(log_level),
-            "log level must be one of trace, debug, info, warn, error (BSOCIAL_LOG_LEVEL)");
 }
 
 void query_config::validate() const {
@@ -82,7 +77,6 @@ void query_config::validate() const {
         require(user_id.empty() || std::regex_match(user_id, std::regex("[0-9]{1,20}")),
                 "--user-id must be digits");
     }
-    require(valid_log_level(log_level), "log level must be one of trace, debug, info, warn, error");
 }
 
 }  // namespace bsocial::telemetry

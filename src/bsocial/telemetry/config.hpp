@@ -1,11 +1,13 @@
 #pragma once
-// Configuration of `bsocial telemetry` and `bsocial query`: filled from flags and BSOCIAL_*
-// environment variables in apps/telemetry.cpp, validated once at start (validate() throws
+// Configuration of `bsocial telemetry` and `bsocial query`: each struct declares its
+// settings once (describe, core/settings.hpp; apps/ binds them to flags and BSOCIAL_*
+// environment variables), is validated once at start (validate() throws
 // std::invalid_argument naming the setting), then passed by const&.
 
 #include <string>
 
 #include "bsocial/kafka/security.hpp"
+#include "bsocial/kafka/settings.hpp"
 
 namespace bsocial::telemetry {
 
@@ -21,11 +23,32 @@ struct elasticsearch_config {
     void validate() const;
     /// The dead-letter index name derived from `index`.
     std::string dead_letter_index() const { return index + "-deadletter"; }
+
+    /// request_timeout_ms is not declared here: only analytics lets it be set.
+    template <class Declare>
+    void describe(Declare& d) {
+        d(url, "elasticsearch-url", "BSOCIAL_ELASTICSEARCH_URL",
+          "Elasticsearch/OpenSearch base URL");
+        d(user, "elasticsearch-user", "BSOCIAL_ELASTICSEARCH_USER", "basic-auth user");
+        d(password, "elasticsearch-password", "BSOCIAL_ELASTICSEARCH_PASSWORD",
+          "basic-auth password");
+        d(ca_file, "elasticsearch-ca-file", "BSOCIAL_ELASTICSEARCH_CA_FILE",
+          "PEM CA bundle for https");
+        d(index, "index", "BSOCIAL_ELASTICSEARCH_INDEX",
+          "events index (dead letters: <index>-deadletter)");
+    }
 };
+
+/// BSOCIAL_QUERIES_DIR, declared once for its two readers (`query`, serve's analytics).
+template <class Declare>
+void declare_queries_dir(Declare& d, std::string& dir) {
+    d(dir, "queries-dir", "BSOCIAL_QUERIES_DIR",
+      "directory of the stored queries (queries/*.json)");
+}
 
 struct telemetry_config {
     elasticsearch_config es;
-    std::string kafka_brokers;
+    kafka::broker_settings kafka;
     kafka::client_security kafka_security;  ///< TLS / SASL of the consumer (kafka/security.hpp)
     std::string group_id = "bsocial-telemetry";
     /// librdkafka regex subscription: every bsocial.* topic, including ones added later.
@@ -40,9 +63,26 @@ struct telemetry_config {
     int refresh_ms = 500;
     int max_backoff_ms = 5000;  ///< retry delay when Elasticsearch fails, doubling to this
     int shutdown_flush_timeout_ms = 15000;  ///< on SIGTERM, try this long to flush the batch
-    std::string log_level = "info";
 
     void validate() const;
+    /// The log level is composed next to it (apps/telemetry.cpp).
+    template <class Declare>
+    void describe(Declare& d) {
+        es.describe(d);
+        kafka.describe(d);
+        kafka_security.describe(d);
+        d(group_id, "group", "BSOCIAL_TELEMETRY_GROUP", "Kafka consumer group");
+        d(replicas, "replicas", "BSOCIAL_ELASTICSEARCH_REPLICAS",
+          "number_of_replicas of the indices");
+        d(refresh_ms, "refresh-ms", "BSOCIAL_ELASTICSEARCH_REFRESH_MS",
+          "refresh interval of the indices: searchable at most this long after indexing");
+        d(batch_max_events, "batch-events", "BSOCIAL_TELEMETRY_BATCH_EVENTS",
+          "events per _bulk request");
+        d(batch_max_wait_ms, "batch-wait-ms", "BSOCIAL_TELEMETRY_BATCH_WAIT_MS",
+          "send an incomplete batch after this many ms");
+        d(max_backoff_ms, "max-backoff-ms", "BSOCIAL_TELEMETRY_MAX_BACKOFF_MS",
+          "longest wait between retries when Elasticsearch fails");
+    }
 };
 
 struct query_config {
@@ -56,9 +96,20 @@ struct query_config {
     std::string to;                       ///< q1/q2: last day YYYY-MM-DD, inclusive
     std::string tz = "UTC";               ///< calendar days in this zone
     bool json = false;                    ///< print the rows as JSON instead of a table
-    std::string log_level = "warn";
 
     void validate() const;
+    /// `name` and --json are the command's arguments (apps/telemetry.cpp), not settings.
+    template <class Declare>
+    void describe(Declare& d) {
+        es.describe(d);
+        d(user, "user", "BSOCIAL_QUERY_USER", "q3: username");
+        d(user_id, "user-id", nullptr, "q3: user id (instead of --user)");
+        d(days, "days", "BSOCIAL_QUERY_DAYS", "q1/q2: the last N days, today included");
+        d(from, "from", nullptr, "q1/q2: first day YYYY-MM-DD (needs --to)");
+        d(to, "to", nullptr, "q1/q2: last day YYYY-MM-DD, inclusive");
+        d(tz, "tz", "BSOCIAL_QUERY_TZ", "time zone of the calendar days (IANA name or +hh:mm)");
+        declare_queries_dir(d, queries_dir);
+    }
 };
 
 /// An offset like +02:00, or an IANA zone name (Europe/Paris, UTC) that the system's zone

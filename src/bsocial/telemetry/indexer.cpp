@@ -57,7 +57,7 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
       broker_errors_("bsocial-telemetry", config.kafka_security),
       worker_("telemetry-indexer", {.on_exit = std::move(on_exit)}) {
     auto conf = kafka::make_conf(config.kafka_security, {
-        {"bootstrap.servers", config.kafka_brokers},
+        {"bootstrap.servers", config.kafka.brokers},
         {"group.id", config.group_id},
         {"client.id", "bsocial-telemetry"},
         // Offsets are committed by hand, after Elasticsearch acknowledged the batch.

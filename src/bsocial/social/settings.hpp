@@ -1,0 +1,72 @@
+#pragma once
+// The feed's settings (core/settings.hpp; docs/feed.md): the home timelines' shape, how
+// pages below the horizon are read, and the SQLite in-memory timelines.
+
+#include <stdexcept>
+
+namespace bsocial::social {
+
+struct timeline_settings {
+    /// Entries kept per home timeline (trimmed back to this size now and then).
+    int capacity = 1000;
+    /// Authors with this many followers are merged at read time instead of fanned out.
+    int celebrity_followers = 10000;
+    /// Below the horizon: up to this many followees are merged one index range each;
+    /// with more, everyone's posts are walked first (they are dense there).
+    int merge_max_followees = 256;
+    /// The walk reads at most this many posts before it hands over to the merge.
+    int walk_max_rows = 8192;
+
+    void validate() const;
+    template <class Declare>
+    void describe(Declare& d) {
+        d(capacity, "feed-timeline-capacity", "BSOCIAL_FEED_TIMELINE_CAPACITY",
+          "entries kept per home timeline");
+        d(celebrity_followers, "feed-celebrity-followers", "BSOCIAL_FEED_CELEBRITY_FOLLOWERS",
+          "followers from which an author's posts are merged at read time");
+        d(merge_max_followees, "feed-merge-max-followees", "BSOCIAL_FEED_MERGE_MAX_FOLLOWEES",
+          "below the horizon, merge one index range per followee up to this many");
+        d(walk_max_rows, "feed-walk-max-rows", "BSOCIAL_FEED_WALK_MAX_ROWS",
+          "below the horizon, walk at most this many posts before merging");
+    }
+};
+
+/// SQLite, one serve per file: home timelines (and their posts) held in memory.
+struct feed_cache_settings {
+    int users = 10000;   ///< timelines kept, the most recently read (0 = in the database)
+    int posts = 100000;  ///< posts kept for those timelines
+
+    void validate() const;
+    template <class Declare>
+    void describe(Declare& d) {
+        d(users, "feed-cache-users", "BSOCIAL_FEED_CACHE_USERS",
+          "SQLite: keep the home timelines of this many users in memory (0: in the database)");
+        d(posts, "feed-cache-posts", "BSOCIAL_FEED_CACHE_POSTS",
+          "SQLite, with --feed-cache-users: keep this many posts in memory");
+    }
+};
+
+inline void timeline_settings::validate() const {
+    if (capacity < 1 || capacity > 100000)
+        throw std::invalid_argument(
+            "feed timeline capacity must be 1..100000 (BSOCIAL_FEED_TIMELINE_CAPACITY)");
+    if (celebrity_followers < 1)
+        throw std::invalid_argument(
+            "feed celebrity followers must be >= 1 (BSOCIAL_FEED_CELEBRITY_FOLLOWERS)");
+    if (merge_max_followees < 0)
+        throw std::invalid_argument(
+            "feed merge max followees must be >= 0 (BSOCIAL_FEED_MERGE_MAX_FOLLOWEES)");
+    if (walk_max_rows < 1)
+        throw std::invalid_argument("feed walk max rows must be >= 1 (BSOCIAL_FEED_WALK_MAX_ROWS)");
+}
+
+inline void feed_cache_settings::validate() const {
+    if (users < 0 || users > 10000000)
+        throw std::invalid_argument(
+            "feed cache users must be 0..10000000 (BSOCIAL_FEED_CACHE_USERS)");
+    if (posts < 1 || posts > 100000000)
+        throw std::invalid_argument(
+            "feed cache posts must be 1..100000000 (BSOCIAL_FEED_CACHE_POSTS)");
+}
+
+}  // namespace bsocial::social
