@@ -339,6 +339,10 @@ std::string comment_consumer::metrics() const {
            prometheus_metric("bsocial_notifier_forged_total", "counter",
                              "Comment events skipped: the database does not confirm them.",
                              static_cast<double>(c.forged)) +
+           prometheus_metric("bsocial_notifier_parked_total", "counter",
+                             "Messages given up on after retries of a permanent database error "
+                             "(rows in parked_messages).",
+                             static_cast<double>(c.parked)) +
            prometheus_metric("bsocial_notifier_consumer_restarts_total", "counter",
                              "Times the Kafka consumer recovered from a failure.",
                              static_cast<double>(c.restarts));
