@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
         bsocial::apps::add_telemetry_commands(app, chosen);
         bsocial::apps::add_seed_command(app, chosen);
         bsocial::apps::add_settings_command(app, chosen);
+        bsocial::apps::add_admin_command(app, chosen);  // issue 24, item 1
     } catch (const std::exception& e) {
         return fatal(e);
     }

@@ -23,5 +23,9 @@ void add_seed_command(CLI::App& app, entry_point& chosen);
 /// `bsocial telemetry` (Kafka -> Elasticsearch) and `bsocial query` (the stored analytics
 /// queries) (apps/telemetry.cpp).
 void add_telemetry_commands(CLI::App& app, entry_point& chosen);
+/// `bsocial admin grant|revoke USERNAME`, `bsocial admin list`: the administrators (accounts
+/// holding the role, sessions/roles.hpp) in the database of `--db`/`--data-dir`, SQLite or
+/// PostgreSQL; prints what was done (exit 1 for an unknown user) (apps/admin.cpp).
+void add_admin_command(CLI::App& app, entry_point& chosen);
 
 }  // namespace bsocial::apps

@@ -48,6 +48,7 @@ int run_notifier(const notifier_settings& s) {
         return consumer.metrics() + notifications.pushes.metrics() +
                notify::ack_metrics(notifications.delivery.acks());
     };
+    ops_extras.access = s.get<api::metrics_access>();
     api::ops_handler ops(db, stats,
                          {{"kafka",
                            [&consumer] {

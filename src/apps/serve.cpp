@@ -12,7 +12,7 @@
 #include "apps/settings.hpp"
 #include "bsocial/api/handlers.hpp"
 #include "bsocial/api/routes.hpp"
-#include "bsocial/auth/login_throttle.hpp"
+#include "bsocial/auth/login_guard.hpp"
 #include "bsocial/auth/password.hpp"
 #include "bsocial/auth/rate_limiter.hpp"
 #include "bsocial/core/random.hpp"
@@ -43,6 +43,31 @@ std::string sqlite_path_of(const std::string& db_url) {
     return db_url.rfind(prefix, 0) == 0 ? db_url.substr(prefix.size()) : db_url;
 }
 
+/// One line per BSOCIAL_ADMINS name: granted, decided before, or a warning that nobody
+/// holds it (registering it later grants nothing).
+void log_admin_bootstrap(const std::vector<sessions::bootstrap_outcome>& outcomes) {
+    using kind = sessions::bootstrap_outcome::kind;
+    for (const auto& o : outcomes) {
+        switch (o.what) {
+            case kind::granted:
+                spdlog::info("module=sessions event=admin_bootstrap_granted username={} account={}",
+                             o.username, o.account_id.value_or(0));
+                break;
+            case kind::already_decided:
+                spdlog::info("module=sessions event=admin_bootstrap_already_decided username={} "
+                             "(bsocial admin list shows who holds the role)",
+                             o.username);
+                break;
+            case kind::nobody_holds_it:
+                spdlog::warn("module=sessions event=admin_bootstrap_unknown_name username={} "
+                             "action=none (BSOCIAL_ADMINS grants only accounts that exist when a "
+                             "name is first listed; register it, then run: bsocial admin grant {})",
+                             o.username, o.username);
+                break;
+        }
+    }
+}
+
 int run_serve(const serve_settings& s) {
     const auto& analytics_settings = s.get<analytics::settings>();
     const auto& passwords = s.get<auth::password_settings>();
@@ -59,12 +84,14 @@ int run_serve(const serve_settings& s) {
     // Argon2id on its own pool with a bounded queue (docs/security.md, item 1).
     auth::password_hasher hasher(
         {.threads = passwords.hash_threads, .queue_bound = passwords.hash_queue});
-    // Per address 4x the per-account limit: several people may share one address (NAT).
+    // Failed logins: per (account, address), per address (4x: several people may share
+    // one address behind NAT) and a much higher per-account ceiling that slows, never locks
+    // (auth/login_guard.hpp).
     const auto keys = static_cast<std::size_t>(throttle.login_throttle_keys);
-    auth::login_throttle per_login(clock, throttle.login_max_failures,
-                                   throttle.login_window_seconds, keys);
-    auth::login_throttle per_address(clock, 4 * throttle.login_max_failures,
-                                     throttle.login_window_seconds, keys);
+    auth::login_guard logins(clock, {.max_failures = throttle.login_max_failures,
+                                     .window_seconds = throttle.login_window_seconds,
+                                     .capacity = keys,
+                                     .limits = s.get<auth::login_limits>()});
     auth::rate_limiter registrations(clock, throttle.registrations_per_minute,
                                      throttle.registration_burst, keys);
 
@@ -80,7 +107,7 @@ int run_serve(const serve_settings& s) {
     if (sqlite)
         checkpointer = std::make_unique<store::wal_checkpointer>(db, sqlite_path_of(db_url));
 
-    social::accounts accounts(db, hasher, per_login, per_address, registrations, common, clock);
+    social::accounts accounts(db, hasher, logins, registrations, common, clock);
     // SQLite: the home timelines live in memory (one serve per database file); on
     // PostgreSQL, shared by every instance, in the database (docs/feed.md). Checked sessions
     // in memory too, when this is the one serve of the file: only it can revoke them
@@ -129,7 +156,11 @@ int run_serve(const serve_settings& s) {
     notification_delivery notifications(db, db_url, who, clock, s.get<notify::hub_settings>());
 
     http::metrics stats;
-    const sessions::roles roles(s.get<sessions::admin_settings>().admins);
+    // Administrators are accounts (sessions/roles.hpp): BSOCIAL_ADMINS only bootstraps them,
+    // each name decided once, at the first start that lists it.
+    log_admin_bootstrap(
+        sessions::bootstrap_admins(db, s.get<sessions::admin_settings>().admins, clock.now_ms()));
+    const sessions::roles roles(db);
     api::sessions_handler sessions_h(accounts, who.sessions, who.auth);
     social::user_limits user_limits(clock, s.get<social::user_limit_settings>());
     api::users_handler users_h(accounts, graph, who.auth, roles, user_limits);
@@ -154,6 +185,7 @@ int run_serve(const serve_settings& s) {
     } else {
         ops_extras.outbox_details = [] { return boost::json::object{{"relay", "off"}}; };
     }
+    ops_extras.access = s.get<api::metrics_access>();
     api::ops_handler ops_h(db, stats, {}, std::move(ops_extras));
 
 
@@ -193,7 +225,7 @@ int run_serve(const serve_settings& s) {
     analytics::add_analytics_routes(router, analytics_h);
     spdlog::info("module=serve event=analytics search_engine={} admins={}",
                  analytics_settings.configured() ? "configured" : "none (analytics answer 503)",
-                 roles.admins().size());
+                 roles.admin_count());
 
     auto options =
         server_options(s.get<http::server_settings>(), pool, s.get<http::websocket_limits>());

@@ -7,6 +7,8 @@
 // in its validate); every subcommand that composes the struct takes it from there.
 
 #include "bsocial/analytics/handler.hpp"
+#include "bsocial/api/metrics_access.hpp"
+#include "bsocial/auth/login_guard.hpp"
 #include "bsocial/auth/settings.hpp"
 #include "bsocial/core/log_settings.hpp"
 #include "bsocial/core/settings.hpp"
@@ -35,7 +37,8 @@ using serve_settings =
                    outbox::relay_settings, kafka::producer_settings, sessions::admin_settings,
                    http::static_files_settings, social::timeline_settings,
                    social::feed_cache_settings, social::user_limit_settings,
-                   http::websocket_limits, notify::hub_settings, analytics::settings>;
+                   http::websocket_limits, notify::hub_settings, analytics::settings,
+                   auth::login_limits, api::metrics_access>;
 
 /// `bsocial notifier`: Kafka's comments into notifications, and their delivery routes on
 /// a port of its own (BSOCIAL_NOTIFIER_PORT, 8081).
@@ -43,13 +46,16 @@ struct notifier_settings
     : settings_group<http::server_settings, store::database_settings, log_settings,
                      auth::token_settings, store::pool_settings, sessions::cookie_settings,
                      kafka::broker_settings, kafka::client_security, notify::hub_settings,
-                     http::websocket_limits> {
+                     http::websocket_limits, api::metrics_access> {
     notifier_settings() {
         auto& server = get<http::server_settings>();
         server.port = 8081;
         server.port_env = "BSOCIAL_NOTIFIER_PORT";
     }
 };
+
+/// `bsocial admin`: the database whose administrators it manages.
+using admin_command_settings = settings_group<store::database_settings, log_settings>;
 
 /// `bsocial migrate`: the database only.
 using migrate_settings = settings_group<store::database_settings, log_settings>;

@@ -27,6 +27,7 @@ class Analytics : public ::testing::Test {
     void SetUp() override {
         w.add_user("ada");
         w.add_user("bob");
+        sessions::grant_admin(*w.db, "ADA", 0);  // case-insensitive
         ada = w.log_in("ada").token.token;
         bob = w.log_in("bob").token.token;
     }
@@ -50,7 +51,7 @@ class Analytics : public ::testing::Test {
 
     social_world w;
     sessions::authenticator auth;
-    sessions::roles roles{std::vector<std::string>{"ADA"}};
+    sessions::roles roles{*w.db};
     std::string ada, bob;
 };
 

@@ -59,6 +59,7 @@ class Handlers : public ::testing::Test {
     void SetUp() override {
         ada = w.add_user("ada");
         bob = w.add_user("bob");
+        sessions::grant_admin(*w.db, "Ada", 0);  // case-insensitive
         ada_token = login_token("ada");
         bob_token = login_token("bob");
     }
@@ -83,7 +84,7 @@ class Handlers : public ::testing::Test {
                 rest = amp == std::string::npos ? "" : rest.substr(amp + 1);
             }
         }
-        req.client_address = "192.0.2.1";
+        req.client_address = client;
         req.headers.emplace_back("host", "bsocial.test");
         if (!body.empty()) req.headers.emplace_back("content-type", "application/json");
         if (token) req.headers.emplace_back("authorization", "Bearer " + *token);
@@ -114,10 +115,11 @@ class Handlers : public ::testing::Test {
         }
     }
 
+    std::string client = "192.0.2.1";  ///< the requests' client address
     social_world w;
     http::metrics stats;
     sessions::authenticator auth;
-    sessions::roles roles{std::vector<std::string>{"Ada"}};  // BSOCIAL_ADMINS=Ada: case-insensitive
+    sessions::roles roles{*w.db, std::chrono::milliseconds(0)};  // read on every question
     api::sessions_handler sessions;
     social::user_limits limits;
     api::users_handler users;
@@ -211,7 +213,9 @@ TEST_F(Handlers, MeTellsWhetherTheCallerIsAnAdministrator) {
     const auto b = get("/api/v1/users/me", bob_token);
     ASSERT_EQ(b.status, 200u);
     EXPECT_EQ(b.body.at("is_admin"), json::value(false));
-    EXPECT_FALSE(bsocial::sessions::roles(std::vector<std::string>{" ", ""}).is_admin(ada));
+    // Revoked: the next question reads the database again.
+    EXPECT_EQ(sessions::revoke_admin(*w.db, "ada"), sessions::role_change::done);
+    EXPECT_EQ(get("/api/v1/users/me", ada_token).body.at("is_admin"), json::value(false));
 }
 
 TEST_F(Handlers, LoginErrors) {
@@ -506,6 +510,9 @@ TEST_F(Handlers, HealthzReadyzAndMetrics) {
     EXPECT_EQ(r.body.at("outbox").at("backlog").as_int64(), unsent);
 
     r = call("GET", "/metrics");
+    EXPECT_EQ(r.status, 404u) << "not for a client elsewhere (BSOCIAL_METRICS_TOKEN unset)";
+    client = "127.0.0.1";
+    r = call("GET", "/metrics");
     EXPECT_EQ(r.status, 200u);
     EXPECT_EQ(r.raw.content_type, "text/plain; version=0.0.4");
     EXPECT_NE(r.raw.body.find("\nbsocial_outbox_backlog " + std::to_string(unsent) + "\n"),
@@ -531,6 +538,7 @@ TEST_F(Handlers, ReadyzIs503WhenACheckFailsAndShowsExtraDetails) {
     EXPECT_EQ(body.at("checks").at("hub").as_string(), "ok");
     EXPECT_EQ(body.at("outbox").at("relay").as_string(), "paused");
     EXPECT_TRUE(body.at("outbox").as_object().contains("backlog"));
+    req.client_address = "127.0.0.1";  // /metrics: this host only (no token set)
     res = failing.metrics(req);
     EXPECT_NE(res.body.find("extra_metric 1\n"), std::string::npos);
 }

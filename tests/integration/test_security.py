@@ -161,35 +161,52 @@ def check_429(r, window: int) -> int:
     return ra
 
 
-def test_s6_per_account_limit_is_temporary(start_server):
-    """Per identifier; every attempt from another client address so that only the
-    per-identifier limit can trigger."""
+def test_s6_per_account_and_address_limit_is_temporary(start_server):
+    """Per (account, client address): max_failures failures, then 429 for that address,
+    even with the right password (else it could keep guessing); other addresses and other
+    accounts are not affected (issue 24, item 2)."""
     n, window = 3, 8
     srv = start_server(env={"BSOCIAL_LOGIN_MAX_FAILURES": str(n),
                             "BSOCIAL_LOGIN_WINDOW_SECONDS": str(window)})
     base = Client(srv)
     u = base.register()
     other = base.register()
-    ips = (f"127.0.0.{i}" for i in range(10, 250))
+    attacker = base.from_address("127.0.0.10")
 
-    def attempt(login: str, password: str):
-        return base.from_address(next(ips)).login_raw(login, password)
-
-    # a successful login clears the identifier's counter
+    # a successful login clears the pair's counter
     for _ in range(n - 1):
-        assert_error(attempt(u.username, "wrong-" + hexid(4)), 401, "invalid_credentials")
-    assert attempt(u.username, u.password).status == 200
+        assert_error(attacker.login_raw(u.username, "wrong-" + hexid(4)), 401, "invalid_credentials")
+    assert attacker.login_raw(u.username, u.password).status == 200
     for i in range(n):
-        assert_error(attempt(u.username, "wrong-" + hexid(4)), 401, "invalid_credentials")
-    check_429(attempt(u.username, "wrong-" + hexid(4)), window)
+        assert_error(attacker.login_raw(u.username, "wrong-" + hexid(4)), 401, "invalid_credentials")
+    check_429(attacker.login_raw(u.username, "wrong-" + hexid(4)), window)
     before = srv.db.outbox_max_id()
-    ra = check_429(attempt(u.username, u.password), window)  # even the right password
+    ra = check_429(attacker.login_raw(u.username, u.password), window)  # even the right password
     assert srv.db.outbox_after(before) == [], "a refused login must not emit user.logged_in"
-    # another account is not locked
-    assert attempt(other.username, other.password).status == 200
-    time.sleep(ra + 1.0)  # Retry-After is when the lockout ends
-    r = attempt(u.username, u.password)
-    assert r.status == 200, f"lockout must be temporary: {r!r}"
+    # another account from that address, and the account from another address, are not limited
+    assert attacker.login_raw(other.username, other.password).status == 200
+    assert base.from_address("127.0.0.11").login_raw(u.username, u.password).status == 200
+    time.sleep(ra + 1.0)  # Retry-After is when the limit ends
+    r = attacker.login_raw(u.username, u.password)
+    assert r.status == 200, f"the limit must be temporary: {r!r}"
+
+
+def test_i24_2_an_attackers_failures_do_not_lock_the_owner_out(start_server):
+    """Issue 24, item 2, black-box with the real defaults: 12 wrong passwords from another
+    address. On main the owner then got 429 for 15 minutes, even with the right password;
+    now the attacker is limited (429 from its 6th) and the owner logs in."""
+    srv = start_server(env={"BSOCIAL_LOGIN_MAX_FAILURES": None,
+                            "BSOCIAL_LOGIN_WINDOW_SECONDS": None})
+    owner = Client(srv).from_address("127.0.0.30")
+    attacker = Client(srv).from_address("127.0.0.31")
+    u = owner.register()
+    statuses = [attacker.login_raw(u.username, "wrong-" + hexid(6)).status for _ in range(12)]
+    assert statuses == [401] * 5 + [429] * 7, statuses
+    check_429(attacker.login_raw(u.email, u.password), 900)  # the attacker cannot try more
+    r = owner.login_raw(u.username, u.password)
+    assert r.status == 200, f"the attacker's failures locked the owner out: {r!r}"
+    r = owner.login_raw(u.email, u.password)
+    assert r.status == 200, r
 
 
 def test_s6_per_address_limit_is_temporary(start_server):
@@ -571,31 +588,58 @@ def test_i9_2_username_and_email_share_one_budget(start_server):
                             "BSOCIAL_LOGIN_WINDOW_SECONDS": "60"})
     base = Client(srv)
     u = base.register()
-    ips = (f"127.0.1.{i}" for i in range(1, 250))  # only the per-account limit can trigger
-    logins = [u.username, u.email.upper(), u.username.upper()]
-    for login in logins:
-        r = base.from_address(next(ips)).login_raw(login, "wrong-" + hexid(4))
+    attacker = base.from_address("127.0.1.1")
+    for login in [u.username, u.email.upper(), u.username.upper()]:
+        r = attacker.login_raw(login, "wrong-" + hexid(4))
         assert_error(r, 401, "invalid_credentials")
     for login in (u.email, u.username):
-        r = base.from_address(next(ips)).login_raw(login, u.password)
-        check_429(r, 60)
+        check_429(attacker.login_raw(login, u.password), 60)
 
 
 def test_i9_2_parallel_guesses_cannot_pass_the_limit(start_server):
-    """12 wrong passwords at once for one account, each from its own address: exactly
-    max_failures of them reach the password check, the rest are refused (429)."""
+    """12 wrong passwords at once for one account from one address: exactly max_failures
+    of them reach the password check, the rest are refused (429)."""
     from concurrent.futures import ThreadPoolExecutor
     n = 3
     srv = start_server(env={"BSOCIAL_LOGIN_MAX_FAILURES": str(n),
                             "BSOCIAL_LOGIN_WINDOW_SECONDS": "60"})
     base = Client(srv)
     u = base.register()
-    clients = [base.from_address(f"127.0.2.{i}") for i in range(1, 13)]
+    clients = [base.from_address("127.0.2.1") for _ in range(12)]
     with ThreadPoolExecutor(12) as pool:
         answers = list(pool.map(lambda c: c.login_raw(u.username, "wrong-" + hexid(4)), clients))
     statuses = sorted(r.status for r in answers)
     assert statuses.count(401) == n, statuses
     assert statuses.count(429) == 12 - n, statuses
+
+
+def test_i24_2_the_account_ceiling_slows_many_addresses_but_not_the_owners(start_server):
+    """12 wrong passwords at once for one account, each from its own address: exactly
+    BSOCIAL_LOGIN_IDENTIFIER_CEILING of them reach the password check, the rest wait a
+    short Retry-After (a delay, not the window); the owner's own address (it logged in
+    before) is not slowed, and after the delay another address gets its turn."""
+    from concurrent.futures import ThreadPoolExecutor
+    ceiling, slow = 4, 3
+    srv = start_server(env={"BSOCIAL_LOGIN_MAX_FAILURES": "3",
+                            "BSOCIAL_LOGIN_WINDOW_SECONDS": "600",
+                            "BSOCIAL_LOGIN_IDENTIFIER_CEILING": str(ceiling),
+                            "BSOCIAL_LOGIN_SLOW_SECONDS": str(slow)})
+    base = Client(srv)
+    owner = base.from_address("127.0.3.200")
+    u = owner.register()
+    assert owner.login_raw(u.username, u.password).status == 200
+    clients = [base.from_address(f"127.0.3.{i}") for i in range(1, 13)]
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda c: c.login_raw(u.username, "wrong-" + hexid(4)), clients))
+    statuses = sorted(r.status for r in answers)
+    assert statuses.count(401) == ceiling, statuses
+    for r in answers:
+        if r.status == 429:
+            assert 1 <= check_429(r, 600) <= slow, r.header("Retry-After")
+    assert owner.login_raw(u.username, u.password).status == 200, "the owner was slowed"
+    time.sleep(slow + 0.5)
+    late = base.from_address("127.0.3.100")
+    assert late.login_raw(u.username, u.password).status == 200, "slowed, not locked"
 
 
 def test_i9_3_database_error_during_registration_leaks_nothing(start_server):

@@ -84,12 +84,29 @@ TEST_F(Sessions, ARevokedTokenIsRefused) {
     EXPECT_FALSE(w.sessions.authenticate(session.token.token));
 }
 
-TEST_F(Sessions, RevokeForgetsRevocationsThatHaveExpired) {
+TEST_F(Sessions, RevokeForgetsRevocationsADayAfterTheyExpired) {
     w.sessions.revoke(w.sign_in("ada"));
     w.clock.advance_seconds(social_world::token_ttl_seconds + 1);
     w.sessions.revoke(w.sign_in("ada"));
-    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM revoked_tokens"), 1)
-        << "the first token has expired: its revocation is no longer needed";
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM revoked_tokens"), 2) << "kept for skewed clocks";
+    w.clock.advance_seconds(sessions::session_service::revocation_prune_margin_seconds);
+    w.sessions.revoke(w.sign_in("ada"));
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM revoked_tokens"), 2)
+        << "the first token expired more than a day ago: its revocation is no longer needed";
+}
+
+// Issue 24, item 6: on main an instance whose clock ran ahead pruned the revocation of a
+// token the other instances still accept.
+TEST_F(Sessions, AnInstanceWithAClockAheadDoesNotForgetARevocationOthersNeed) {
+    const auto session = w.log_in("ada");
+    const auto caller = w.sessions.authenticate(session.token.token);
+    ASSERT_TRUE(caller);
+    w.sessions.revoke(*caller);
+    bsocial::testing::manual_clock ahead(w.clock.now_ms() + 6 * 3600 * 1000);  // 6 h ahead
+    sessions::session_service skewed(*w.db, w.tokens, ahead);
+    skewed.revoke(w.sign_in("ada"));  // its logout prunes by its own clock
+    EXPECT_FALSE(w.sessions.authenticate(session.token.token))
+        << "the revoked token is accepted again by an instance with the right time";
 }
 
 TEST_F(Sessions, RevokedUnexpiredListsTheRevokedTokensUntilTheyExpire) {

@@ -163,7 +163,7 @@ TEST_F(Accounts, WrongPasswordAndUnknownLoginFailAlikeAndBothVerifyAHash) {
     EXPECT_EQ(w.events_of_type("user.logged_in"), 0);
 }
 
-TEST_F(Accounts, AnAccountIsLockedAfterMaxFailuresSharedByUsernameAndEmail) {
+TEST_F(Accounts, AnAccountAndAddressPairIsLimitedSharedByUsernameAndEmail) {
     w.add_user("ada");
     for (int i = 0; i < social_world::max_login_failures; ++i) {
         const std::string login = i % 2 ? "ada@example.com" : "ada";
@@ -172,14 +172,35 @@ TEST_F(Accounts, AnAccountIsLockedAfterMaxFailuresSharedByUsernameAndEmail) {
                   }).code(),
                   error_code::invalid_credentials);
     }
-    // Locked now, even with the right password and from another address.
-    const auto locked = error_of(
-        [&] { w.accounts.check_credentials("ada", social_world::password, "203.0.113.5"); });
-    EXPECT_EQ(locked.code(), error_code::rate_limited);
-    EXPECT_GT(locked.retry_after_seconds, 0);
-    EXPECT_LE(locked.retry_after_seconds, social_world::login_window_seconds);
+    // That address is limited for this account, even with the right password (else it
+    // could keep guessing)...
+    const auto limited = error_of(
+        [&] { w.accounts.check_credentials("ada", social_world::password, "192.0.2.9"); });
+    EXPECT_EQ(limited.code(), error_code::rate_limited);
+    EXPECT_GT(limited.retry_after_seconds, 0);
+    EXPECT_LE(limited.retry_after_seconds, social_world::login_window_seconds);
+    // ...and stays so for its e-mail too.
+    EXPECT_EQ(error_of([&] {
+                  w.accounts.check_credentials("ada@example.com", social_world::password,
+                                               "192.0.2.9");
+              }).code(),
+              error_code::rate_limited);
 
     w.clock.advance_seconds(social_world::login_window_seconds + 1);
+    EXPECT_NO_THROW(w.accounts.check_credentials("ada", social_world::password, "192.0.2.9"));
+}
+
+// Issue 24, item 2: on main, these failures locked ada out from every address.
+TEST_F(Accounts, AnAttackerFromAnotherAddressCannotLockTheOwnerOut) {
+    w.add_user("ada");
+    for (int i = 0; i < 12; ++i)
+        EXPECT_THROW(w.accounts.check_credentials("ada", "wrong password", "198.51.100.66"),
+                     bsocial::error);
+    EXPECT_EQ(error_of([&] {
+                  w.accounts.check_credentials("ada", "another guess", "198.51.100.66");
+              }).code(),
+              error_code::rate_limited)
+        << "the attacker is still limited";
     EXPECT_NO_THROW(w.accounts.check_credentials("ada", social_world::password, "203.0.113.5"));
 }
 
@@ -199,7 +220,7 @@ TEST_F(Accounts, ASuccessfulLoginClearsTheAccountsFailures) {
 
 TEST_F(Accounts, AClientAddressIsLimitedAcrossManyLogins) {
     w.add_user("ada");
-    // 4x the per-account limit, spread over unknown logins so no account is locked.
+    // 4x the per-pair limit, spread over unknown logins so no pair is limited.
     for (int i = 0; i < 4 * social_world::max_login_failures; ++i)
         EXPECT_THROW(
             w.accounts.check_credentials("guess" + std::to_string(i), "x", "198.51.100.66"),

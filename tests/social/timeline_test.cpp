@@ -275,3 +275,30 @@ TEST(TimelineFanout, TheStartedWorkerDrainsTheQueueAndStopJoins) {
     EXPECT_EQ(fanout.backlog(), 0);
     EXPECT_NO_THROW(fanout.stop()) << "stopping twice is fine";
 }
+
+// Issue 24, item 6: on main a post whose fan-out the database refused for good was retried
+// forever, and no post after it reached a follower's timeline.
+TEST_F(Timelines, APoisonPostIsParkedAndTheQueueMovesOn) {
+    w.graph.follow(ada, "bob");
+    const auto first = w.posts.create_post(bob, "first");
+    const auto poison = w.posts.create_post(bob, "poison");
+    const auto last = w.posts.create_post(bob, "last");
+    {
+        bsocial::store::lease sql_lease(w.db->requests());
+        soci::session& sql = *sql_lease;
+        sql << "CREATE TRIGGER refuse_one BEFORE INSERT ON home_timeline WHEN NEW.post_id = " +
+                   std::to_string(poison.id) + " BEGIN SELECT RAISE(ABORT, 'for good'); END";
+    }
+    w.fanout.start();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (w.fanout.backlog() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    w.fanout.stop();
+    EXPECT_EQ(w.fanout.backlog(), 0) << "the queue is stuck behind the poison post";
+    EXPECT_EQ(w.fanout.status().parked_total, 1);
+    EXPECT_EQ(w.scalar("SELECT post_id FROM timeline_fanout_parked"), poison.id);
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM home_timeline WHERE user_id = " +
+                       std::to_string(ada.id) + " AND post_id IN (" + std::to_string(first.id) +
+                       ", " + std::to_string(last.id) + ")"),
+              2);
+}

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "bsocial/auth/jwt.hpp"
-#include "bsocial/auth/login_throttle.hpp"
+#include "bsocial/auth/login_guard.hpp"
 #include "bsocial/auth/password.hpp"
 #include "bsocial/auth/rate_limiter.hpp"
 #include "bsocial/core/clock.hpp"
@@ -46,6 +46,7 @@ struct world_options {
     social::timeline_settings timelines{};
     int registrations_per_minute = 1000;
     int registration_burst = 1000;
+    auth::login_limits login_limits{};
 };
 
 /// Everything the domain needs, owned in the order `serve` builds it.
@@ -63,10 +64,11 @@ class social_world {
                   .ops_limit = crypto_pwhash_OPSLIMIT_MIN,
                   .mem_limit = crypto_pwhash_MEMLIMIT_MIN}),
           tokens(std::string(32, 'k'), clock, token_ttl_seconds),
-          per_login(clock, max_login_failures, login_window_seconds),
-          per_address(clock, 4 * max_login_failures, login_window_seconds),
+          logins(clock, {.max_failures = max_login_failures,
+                         .window_seconds = login_window_seconds,
+                         .limits = options.login_limits}),
           registrations(clock, options.registrations_per_minute, options.registration_burst),
-          accounts(*db, hasher, per_login, per_address, registrations, common, clock),
+          accounts(*db, hasher, logins, registrations, common, clock),
           sessions(*db, tokens, clock),
           timelines(*db, options.timelines),
           graph(*db, timelines, clock),
@@ -144,8 +146,7 @@ class social_world {
     auth::password_hasher hasher;
     auth::common_passwords common = default_common();
     auth::token_service tokens;
-    auth::login_throttle per_login;
-    auth::login_throttle per_address;
+    auth::login_guard logins;
     auth::rate_limiter registrations;
     social::accounts accounts;
     sessions::session_service sessions;

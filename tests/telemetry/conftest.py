@@ -54,17 +54,15 @@ def stack(tmp_path_factory) -> TelemetryStack:
         s.close()
 
 
-
 @pytest.fixture(scope="module")
 def server(stack, tmp_path_factory) -> ServerProcess:
     """`bsocial serve` with the outbox relay on, and the analytics API on the module's search
-    engine (BSOCIAL_ADMINS=analyst); it serves web/dist too when it is built."""
+    engine (the administrator: make_admin); it serves web/dist too when it is built."""
     env = {
         "BSOCIAL_KAFKA_BROKERS": stack.kafka,
         "BSOCIAL_LOGIN_MAX_FAILURES": "1000",
         **stack.search.env(),
         "BSOCIAL_QUERIES_DIR": str(REPO / "queries"),
-        "BSOCIAL_ADMINS": ADMIN,
     }
     if (REPO / "web" / "dist" / "index.html").is_file():
         env["BSOCIAL_STATIC_DIR"] = str(REPO / "web" / "dist")

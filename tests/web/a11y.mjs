@@ -15,7 +15,8 @@
 // Started by tests/web/test_web_e2e.py::test_accessibility_through_nginx, which passes:
 //   BSOCIAL_WEB_URL        nginx's origin
 //   BSOCIAL_SCREENSHOT_DIR where to write screenshots
-//   BSOCIAL_ADMIN          the username of an administrator (BSOCIAL_ADMINS), not yet registered
+//   BSOCIAL_ADMIN          the username of an administrator (`bsocial admin grant`)
+//   BSOCIAL_ADMIN_PASSWORD its password (the harness registered and granted it)
 //   CHROMIUM               optional, default /usr/bin/chromium
 // Exit code 0 = every check passed.
 
@@ -35,8 +36,9 @@ const AXE = readFileSync(createRequire(path.join(webDir, 'package.json')).resolv
 const BASE = (process.env.BSOCIAL_WEB_URL ?? '').replace(/\/$/, '');
 const SHOTS = process.env.BSOCIAL_SCREENSHOT_DIR;
 const ADMIN = process.env.BSOCIAL_ADMIN;
-if (!BASE || !SHOTS || !ADMIN) {
-  console.error('BSOCIAL_WEB_URL, BSOCIAL_SCREENSHOT_DIR and BSOCIAL_ADMIN must be set');
+const ADMIN_PASSWORD = process.env.BSOCIAL_ADMIN_PASSWORD;
+if (!BASE || !SHOTS || !ADMIN || !ADMIN_PASSWORD) {
+  console.error('BSOCIAL_WEB_URL, BSOCIAL_SCREENSHOT_DIR, BSOCIAL_ADMIN and BSOCIAL_ADMIN_PASSWORD must be set');
   process.exit(2);
 }
 mkdirSync(SHOTS, { recursive: true });
@@ -200,7 +202,12 @@ try {
   const ctxA = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   const A = await ctxA.newPage();
   watch(A, 'admin', problems);
-  await register(A, { username: ADMIN, first: 'Ada', last: 'Admin', password: `admin ${tag} pass` });
+  await A.goto(`${BASE}/#/login`);
+  await visible(A.locator('#login-form'));
+  await A.fill('#f-login', ADMIN);
+  await A.fill('#f-password', ADMIN_PASSWORD);
+  await A.click('#login-form button[type=submit]');
+  await visible(A.locator('#logout'));
   await A.click('#nav-analytics');
   await headingFocused(A, 'Analytics');
   await visible(A.locator('#q3'));

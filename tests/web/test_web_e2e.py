@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import sys
 import urllib.error
 import urllib.request
@@ -52,7 +53,7 @@ JOURNEY_TIMEOUT = 300.0
 
 PROXY_JOURNEY = Path(__file__).resolve().parent / "proxy_journey.mjs"
 A11Y = Path(__file__).resolve().parent / "a11y.mjs"
-ADMIN = "a11y_admin"  # BSOCIAL_ADMINS of the deployment; registered by a11y.mjs
+ADMIN = "a11y_admin"  # registered and made an administrator (bsocial admin grant) for a11y.mjs
 
 
 def _preconditions() -> dict[str, str]:
@@ -101,8 +102,6 @@ def deployment(tmp_path_factory):
                                 "BSOCIAL_LOGIN_WINDOW_SECONDS": "900",
                                 # nginx, in test_browser_through_nginx
                                 "BSOCIAL_TRUSTED_PROXIES": "127.0.0.1/32",
-                                # the administrator a11y.mjs registers (analytics read-only post)
-                                "BSOCIAL_ADMINS": ADMIN,
                             })
         procs.append(api.start())
         notifier = NotifierProcess(api, {"BSOCIAL_KAFKA_BROKERS": bootstrap})
@@ -271,11 +270,28 @@ def test_accessibility_through_nginx(deployment):
     order, every route change focuses the page's heading, the comment box says its shortcut;
     an administrator who follows nobody reads a post read-only, nobody else can."""
     shots = deployment["root"] / "screenshots"
+    # An administrator is an account the operator granted (issue 24, item 1): register it,
+    # `bsocial admin grant` it, and let a11y.mjs log in with it.
+    password = "a11y admin pass " + os.urandom(4).hex()
+    req = urllib.request.Request(
+        deployment["api"].base_url + "/api/v1/users", method="POST",
+        headers={"Content-Type": "application/json"},
+        data=json.dumps({"first_name": "Ada", "last_name": "Admin", "username": ADMIN,
+                         "email": f"{ADMIN}@example.com", "password": password,
+                         "password_confirmation": password}).encode())
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status == 201
+    grant = subprocess.run([deployment["tools"]["binary"], "admin", "grant", ADMIN, "--data-dir",
+                            str(deployment["api"].data_dir)], capture_output=True, text=True,
+                           timeout=60)
+    assert grant.returncode == 0, grant.stderr
+    time.sleep(2.5)  # the server reads the roles again after 2 s
     nginx = NginxProxy(deployment["root"] / "nginx-a11y", deployment["api"].port).start()
     try:
         env = dict(os.environ)
         env.update({"BSOCIAL_WEB_URL": nginx.url, "BSOCIAL_SCREENSHOT_DIR": str(shots),
-                    "BSOCIAL_ADMIN": ADMIN, "CHROMIUM": deployment["tools"]["chromium"]})
+                    "BSOCIAL_ADMIN": ADMIN, "BSOCIAL_ADMIN_PASSWORD": password,
+                    "CHROMIUM": deployment["tools"]["chromium"]})
         try:
             r = subprocess.run([deployment["tools"]["node"], str(A11Y)], env=env, cwd=REPO,
                                capture_output=True, text=True, timeout=240)

@@ -424,7 +424,7 @@ export interface paths {
          *     (today included), every day present (zero included), oldest first. Runs the stored
          *     query `queries/q1_logged_in_users_per_day.json` on the search engine: the body is
          *     exactly what `bsocial query q1 --days D --tz Z --json` prints.
-         *     Administrators only (`BSOCIAL_ADMINS`); anyone else gets 404, as for an unknown
+         *     Administrators only (`bsocial admin grant`); anyone else gets 404, as for an unknown
          *     route. See docs/analytics.md.
          */
         get: operations["getAnalyticsLogins"];
@@ -589,6 +589,9 @@ export interface paths {
          *     `bsocial_http_requests_total{route,method,status}`,
          *     the `bsocial_http_request_duration_seconds` histogram by route,
          *     `bsocial_outbox_backlog` and `bsocial_outbox_oldest_unsent_age_seconds`.
+         *     Not public: with `BSOCIAL_METRICS_TOKEN` set, only a request with
+         *     `Authorization: Bearer <that token>`; unset, only a direct client on the server's own
+         *     host (loopback, not through a proxy). Anyone else gets 404 (docs/security.md).
          */
         get: operations["getMetrics"];
         put?: never;
@@ -725,7 +728,7 @@ export interface components {
         };
         CurrentUserEnvelope: {
             user: components["schemas"]["User"];
-            /** @description Whether the caller is an administrator (named in `BSOCIAL_ADMINS`) and may read `/api/v1/analytics/*`. */
+            /** @description Whether the caller's account holds the administrator role (`bsocial admin grant`) and may read `/api/v1/analytics/*`. */
             is_admin: boolean;
         };
         AnalyticsLogins: {
@@ -2144,6 +2147,7 @@ export interface operations {
                     "text/plain; version=0.0.4": string;
                 };
             };
+            404: components["responses"]["NotFound"];
         };
     };
 }

@@ -10,7 +10,7 @@ export type ToastKind = 'info' | 'success' | 'error' | 'notify';
 /** A view's context once logged in. */
 export interface Ctx {
   me: User;
-  /** An administrator (BSOCIAL_ADMINS): sees the Analytics page. */
+  /** An administrator (bsocial admin grant): sees the Analytics page. */
   isAdmin: boolean;
   notifications: NotificationCenter;
   toast(message: string, kind?: ToastKind, link?: { href: string; text: string }): void;

@@ -5,9 +5,11 @@
 #include <boost/json/object.hpp>
 #include <functional>
 
+#include "bsocial/api/metrics_access.hpp"
 #include "bsocial/http/message.hpp"
 #include "bsocial/http/metrics.hpp"
 #include "bsocial/sessions/authenticator.hpp"
+#include "bsocial/api/metrics_access.hpp"
 #include "bsocial/sessions/roles.hpp"
 #include "bsocial/sessions/session_service.hpp"
 #include "bsocial/social/accounts.hpp"
@@ -83,6 +85,8 @@ struct ops_extras {
     /// Extra details shown by /readyz under "outbox" (informational: the API stays ready
     /// while Kafka is down, since writes keep working and the outbox keeps the events).
     std::function<boost::json::object()> outbox_details;
+    /// Who may read /metrics (everyone else: 404).
+    metrics_access access;
 };
 
 class ops_handler {

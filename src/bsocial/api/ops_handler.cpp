@@ -45,7 +45,8 @@ http::response ops_handler::readyz(http::request&) {
     return json_response(ready ? 200 : 503, std::move(body));
 }
 
-http::response ops_handler::metrics(http::request&) {
+http::response ops_handler::metrics(http::request& req) {
+    if (!extras_.access.allows(req)) throw error(error_code::not_found, "no such resource");
     http::response res;
     res.content_type = "text/plain; version=0.0.4";
     res.body = stats_.render();

@@ -53,7 +53,8 @@ struct throttle_settings {
     template <class Declare>
     void describe(Declare& d) {
         d(login_max_failures, "login-max-failures", "BSOCIAL_LOGIN_MAX_FAILURES",
-          "failed logins per identifier before 429 (4x per address)");
+          "failed logins per account (or unknown login) and client address before 429 (4x per "
+          "address; docs/security.md)");
         d(login_window_seconds, "login-window", "BSOCIAL_LOGIN_WINDOW_SECONDS",
           "failed-login window in seconds");
         d(login_throttle_keys, "login-throttle-keys", "BSOCIAL_LOGIN_THROTTLE_KEYS",

@@ -56,16 +56,19 @@ class rebalance_handler final : public RdKafka::RebalanceCb {
 };
 }  // namespace
 
-std::optional<std::int64_t> stored_post_author(soci::session& sql, const comment_event& e) {
-    std::int64_t author = 0;
+std::optional<comment_event> stored_comment(soci::session& sql, const comment_event& e) {
+    comment_event stored = e;
     soci::statement st(sql);
-    st.exchange(soci::into(author));
+    st.exchange(soci::into(stored.post_author_id));
+    st.exchange(soci::into(stored.commenter_username));
+    st.exchange(soci::into(stored.content));
+    st.exchange(soci::into(stored.created_at));
     st.exchange(soci::use(e.comment_id));
     st.exchange(soci::use(e.post_id));
     st.exchange(soci::use(e.commenter_id));
-    store::prepare_statement(st, stored_post_author_sql);
+    store::prepare_statement(st, stored_comment_sql);
     if (!st.execute(true)) return std::nullopt;
-    return author;
+    return stored;
 }
 
 std::optional<comment_event> parse_comment_event(const std::string& payload, bool& malformed) {
@@ -106,8 +109,8 @@ void comment_consumer::start() {
 void comment_consumer::stop() { worker_.stop(); }
 
 consumer_counters comment_consumer::counters() const {
-    return {events_.load(), notifications_.load(), poison_.load(),
-            forged_.load(), restarts_.load(),      assigned_.load()};
+    return {events_.load(),   notifications_.load(), poison_.load(), forged_.load(),
+            restarts_.load(), parked_.load(),        assigned_.load()};
 }
 
 void comment_consumer::run() {
@@ -126,6 +129,67 @@ void comment_consumer::run() {
         ++restarts_;
         worker_.sleep_for(delay);
         delay = std::min(delay * 2, std::chrono::milliseconds(30000));
+    }
+}
+
+void comment_consumer::store_messages(const std::vector<const RdKafka::Message*>& msgs,
+                                      int& created, int& forged) {
+    int added = 0, skipped = 0;
+    store::lease sql_lease(*conns_);
+    soci::session& sql = *sql_lease;
+    store::write_transaction tx(sql, db_);
+    for (const auto* msg : msgs) {
+        const std::string payload(static_cast<const char*>(msg->payload()), msg->len());
+        bool malformed = false;
+        const auto e = parse_comment_event(payload, malformed);
+        if (malformed) {
+            ++poison_;
+            spdlog::warn("module=notify event=poison_message topic={} partition={} offset={}",
+                         msg->topic_name(), msg->partition(), msg->offset());
+        }
+        if (!e) continue;
+        const auto stored = stored_comment(sql, *e);
+        if (!stored || stored->post_author_id != e->post_author_id) {
+            ++skipped;
+            spdlog::warn(
+                "module=notify event=forged_comment_event_skipped topic={} "
+                "partition={} offset={} comment_id={} post_id={}",
+                msg->topic_name(), msg->partition(), msg->offset(), e->comment_id, e->post_id);
+            continue;
+        }
+        if (notification_store::add(sql, *stored)) ++added;
+    }
+    tx.commit();
+    created += added;
+    forged += skipped;
+}
+
+void comment_consumer::park(const RdKafka::Message& msg, const std::exception& why,
+                            int attempts) {
+    ++parked_;
+    const std::string reason = store::describe_error(why);
+    spdlog::error(
+        "module=notify event=poison_message_parked topic={} partition={} offset={} attempts={} "
+        "reason=\"{}\" action=skipped (row in parked_messages)",
+        msg.topic_name(), msg.partition(), msg.offset(), attempts, reason);
+    try {
+        const std::string consumer = options_.group_id;
+        const std::string topic = msg.topic_name();
+        const int partition = msg.partition();
+        const std::int64_t offset = msg.offset();
+        const std::string payload(static_cast<const char*>(msg.payload()), msg.len());
+        const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+        store::lease sql_lease(*conns_);
+        soci::session& sql = *sql_lease;
+        store::write_transaction tx(sql, db_);
+        sql << park_message_sql, soci::use(consumer), soci::use(topic), soci::use(partition),
+            soci::use(offset), soci::use(reason), soci::use(payload), soci::use(now);
+        tx.commit();
+    } catch (const std::exception& e) {
+        spdlog::error("module=notify event=park_failed topic={} partition={} offset={} error=\"{}\"",
+                      msg.topic_name(), msg.partition(), msg.offset(), store::describe_error(e));
     }
 }
 
@@ -195,48 +259,9 @@ void comment_consumer::consume_until_stopped() {
         }
         if (batch.empty()) continue;
 
-        try {
-            int created = 0;
-            int forged = 0;  // counted once the batch is committed, like `created`
-            {
-                store::lease sql_lease(*conns_);
-                soci::session& sql = *sql_lease;
-                store::write_transaction tx(sql, db_);
-                for (const auto& msg : batch) {
-                    const std::string payload(static_cast<const char*>(msg->payload()), msg->len());
-                    bool malformed = false;
-                    const auto e = parse_comment_event(payload, malformed);
-                    if (malformed) {
-                        ++poison_;
-                        spdlog::warn(
-                            "module=notify event=poison_message topic={} partition={} offset={}",
-                            msg->topic_name(), msg->partition(), msg->offset());
-                    }
-                    if (!e) continue;
-                    if (stored_post_author(sql, *e) != e->post_author_id) {
-                        ++forged;
-                        spdlog::warn(
-                            "module=notify event=forged_comment_event_skipped topic={} "
-                            "partition={} offset={} comment_id={} post_id={}",
-                            msg->topic_name(), msg->partition(), msg->offset(), e->comment_id,
-                            e->post_id);
-                        continue;
-                    }
-                    if (notification_store::add(sql, *e)) ++created;
-                }
-                tx.commit();
-            }
-            if (created) notification_store::announce_committed();  // wake the pushers
-            // Offsets only after the rows are durable; sent with the next commit.
-            for (const auto& msg : batch) uncommitted[msg->partition()] = msg->offset() + 1;
-            events_ += static_cast<std::int64_t>(batch.size());
-            notifications_ += created;
-            forged_ += forged;
-        } catch (const std::exception& e) {
-            // The database refused: do not commit; seek each partition back to its first
-            // message of this batch so the batch is read again.
-            spdlog::error("module=notify event=store_failed error=\"{}\" action=retry",
-                          store::describe_error(e));
+        const auto seek_back = [&] {
+            // Do not commit; seek each partition back to its first message of this batch
+            // so the batch is read again (what was stored meanwhile is a no-op then).
             std::map<int32_t, int64_t> first_offsets;
             for (const auto& msg : batch)
                 first_offsets.try_emplace(msg->partition(), msg->offset());
@@ -246,7 +271,56 @@ void comment_consumer::consume_until_stopped() {
                 consumer->seek(*tp, 1000);
             }
             worker_.sleep_for(std::chrono::seconds(1));
+        };
+        std::vector<const RdKafka::Message*> all;
+        for (const auto& msg : batch) all.push_back(msg.get());
+        int created = 0;
+        int forged = 0;  // counted once stored, like `created`
+        try {
+            store_messages(all, created, forged);
+        } catch (const std::exception& e) {
+            if (db_.transient(e)) {
+                spdlog::error("module=notify event=store_failed error=\"{}\" action=retry",
+                              store::describe_error(e));
+                seek_back();
+                continue;
+            }
+            // Permanent for something in this batch: find the message, one at a time.
+            spdlog::warn("module=notify event=store_failed error=\"{}\" action=one_by_one",
+                         store::describe_error(e));
+            bool interrupted = false;
+            created = forged = 0;
+            for (const auto* msg : all) {
+                for (int attempt = 1;; ++attempt) {
+                    try {
+                        store_messages({msg}, created, forged);
+                        break;
+                    } catch (const std::exception& e2) {
+                        if (db_.transient(e2)) {
+                            interrupted = true;
+                            break;
+                        }
+                        if (attempt >= options_.max_attempts) {
+                            park(*msg, e2, attempt);
+                            break;
+                        }
+                        worker_.sleep_for(options_.retry_pause);
+                    }
+                }
+                if (interrupted || worker_.stopping()) break;
+            }
+            if (interrupted || worker_.stopping()) {
+                if (created) notification_store::announce_committed();
+                seek_back();
+                continue;
+            }
         }
+        if (created) notification_store::announce_committed();  // wake the pushers
+        // Offsets only after the rows are durable (or parked); sent with the next commit.
+        for (const auto& msg : batch) uncommitted[msg->partition()] = msg->offset() + 1;
+        events_ += static_cast<std::int64_t>(batch.size());
+        notifications_ += created;
+        forged_ += forged;
     }
     commit(true);
     spdlog::info("module=notify event=consumer_stopped");
@@ -265,6 +339,10 @@ std::string comment_consumer::metrics() const {
            prometheus_metric("bsocial_notifier_forged_total", "counter",
                              "Comment events skipped: the database does not confirm them.",
                              static_cast<double>(c.forged)) +
+           prometheus_metric("bsocial_notifier_parked_total", "counter",
+                             "Messages given up on after retries of a permanent database error "
+                             "(rows in parked_messages).",
+                             static_cast<double>(c.parked)) +
            prometheus_metric("bsocial_notifier_consumer_restarts_total", "counter",
                              "Times the Kafka consumer recovered from a failure.",
                              static_cast<double>(c.restarts));

@@ -46,9 +46,17 @@ inline constexpr const char* pg_notify_sql = "SELECT pg_notify(:channel, :payloa
 inline constexpr const char* max_id_sql = "SELECT COALESCE(MAX(id), 0) FROM notifications";
 
 // ---- the comment consumer (consumer.cpp) ----
-// The author of the post a comment is on, when that comment, post and commenter exist.
-inline constexpr const char* stored_post_author_sql =
-    "SELECT p.user_id FROM comments c JOIN posts p ON p.id = c.post_id"
+// The comment as stored, with the author of its post and its commenter's username, when
+// that comment, post and commenter exist.
+inline constexpr const char* stored_comment_sql =
+    "SELECT p.user_id, u.username, c.content, c.created_at FROM comments c"
+    " JOIN posts p ON p.id = c.post_id JOIN users u ON u.id = c.user_id"
     " WHERE c.id = :comment_id AND c.post_id = :post_id AND c.user_id = :user_id";
+
+// A message given up on after bounded retries of a permanent database error (consumer.cpp).
+inline constexpr const char* park_message_sql =
+    "INSERT INTO parked_messages (consumer, topic, kafka_partition, kafka_offset, reason, payload,"
+    " parked_at) VALUES (:consumer, :topic, :partition, :offset, :reason, :payload, :parked_at)"
+    " ON CONFLICT (consumer, topic, kafka_partition, kafka_offset) DO NOTHING";
 
 }  // namespace bsocial::notify

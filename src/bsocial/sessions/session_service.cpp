@@ -53,7 +53,12 @@ void session_service::revoke(const identity& caller) {
     const std::int64_t now_ms = clock_.now_ms();
     const std::int64_t now_s = now_ms / 1000;
     sql << queries::revoke_token, soci::use(caller.claims.jti), soci::use(caller.claims.expires_at);
-    sql << queries::prune_revoked_tokens, soci::use(now_s);
+    // Forgotten only a day after the token expired by this instance's clock: the instances
+    // that check tokens have clocks of their own, and one whose clock is behind (or this
+    // one's ahead: a VM resumed, a time zone taken for UTC) would otherwise accept a token
+    // whose revocation was already pruned (issue 24, item 6).
+    const std::int64_t forget_before = now_s - revocation_prune_margin_seconds;
+    sql << queries::prune_revoked_tokens, soci::use(forget_before);
     outbox::append_to_outbox(sql, events::user_logged_out(fields_of(caller.who), now_ms));
     tx.commit();
     if (cache_) cache_->revoked(caller.claims.jti);

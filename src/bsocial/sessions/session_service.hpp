@@ -25,6 +25,9 @@ struct identity {
 
 class session_service {
   public:
+    /// A revocation is kept this long after its token expired (clock skew between instances).
+    static constexpr std::int64_t revocation_prune_margin_seconds = 86400;
+
     /// `cache`: the checked sessions in memory, only when this process is the one serve
     /// of its database (session_cache.hpp); nullptr: every check reads SQL.
     session_service(store::database& db, const auth::token_service& tokens, const clock& clock,
@@ -37,7 +40,8 @@ class session_service {
     std::optional<identity> authenticate(std::string_view token) const;
 
     /// Revokes the caller's token everywhere at once and records user.logged_out. Also
-    /// forgets revocations whose token has expired anyway. Twice is harmless.
+    /// forgets revocations whose token expired more than a day ago
+    /// (revocation_prune_margin_seconds: clocks of instances differ). Twice is harmless.
     void revoke(const identity& caller);
 
     /// The ids (jti) of revoked tokens that have not expired yet: one query, run by the

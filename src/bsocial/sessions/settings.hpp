@@ -20,7 +20,8 @@ struct cookie_settings {
     }
 };
 
-/// The administrators (roles.hpp): they see /api/v1/analytics.
+/// BSOCIAL_ADMINS: a bootstrap of the administrators (roles.hpp: accounts holding the role,
+/// managed with `bsocial admin`): they see /api/v1/analytics.
 struct admin_settings {
     std::vector<std::string> admins;
 
@@ -28,7 +29,9 @@ struct admin_settings {
     template <class Declare>
     void describe(Declare& d) {
         d(admins, "admins", "BSOCIAL_ADMINS",
-          "usernames of the administrators (they see /api/v1/analytics), comma-separated");
+          "usernames made administrators (they see /api/v1/analytics) if their accounts exist "
+          "at the first start that lists them (else warned about, never granted); "
+          "comma-separated; then: bsocial admin grant|revoke|list");
     }
 };
 

@@ -17,13 +17,51 @@ inline constexpr const char* revoke_token =
     "INSERT INTO revoked_tokens (jti, expires_at) VALUES (:jti, :expires_at)"
     " ON CONFLICT (jti) DO NOTHING";
 
-/// Binds (:now) in seconds: revocations of tokens that expired anyway.
+/// Binds (:before) in seconds: revocations of tokens that expired before it anyway (the
+/// caller keeps a margin for clock skew).
 inline constexpr const char* prune_revoked_tokens =
-    "DELETE FROM revoked_tokens WHERE expires_at < :now";
+    "DELETE FROM revoked_tokens WHERE expires_at < :before";
 
 /// Binds (:now) in seconds: the revoked tokens still valid (few: logouts within one
 /// token lifetime).
 inline constexpr const char* revoked_unexpired =
     "SELECT jti FROM revoked_tokens WHERE expires_at > :now";
+
+}  // namespace bsocial::sessions::queries
+
+namespace bsocial::sessions::queries {
+
+// ---- roles (roles.cpp): table account_roles, and admin_bootstrap (BSOCIAL_ADMINS) ----
+inline constexpr const char* admin_role = "admin";
+
+/// Binds (:username) (lower case).
+inline constexpr const char* account_id_by_username =
+    "SELECT id FROM users WHERE username = :username";
+/// Binds (:role).
+inline constexpr const char* accounts_with_role =
+    "SELECT user_id FROM account_roles WHERE role = :role";
+/// Binds (:user_id, :role).
+inline constexpr const char* count_role =
+    "SELECT COUNT(*) FROM account_roles WHERE user_id = :user_id AND role = :role";
+/// Binds (:user_id, :role, :granted_at).
+inline constexpr const char* grant_role =
+    "INSERT INTO account_roles (user_id, role, granted_at) VALUES (:user_id, :role, :granted_at)"
+    " ON CONFLICT (user_id, role) DO NOTHING";
+/// Binds (:user_id, :role).
+inline constexpr const char* revoke_role =
+    "DELETE FROM account_roles WHERE user_id = :user_id AND role = :role";
+/// Binds (:role): id, username, granted_at of every holder, by username.
+inline constexpr const char* list_role =
+    "SELECT u.id, u.username, r.granted_at FROM account_roles r JOIN users u ON u.id = r.user_id"
+    " WHERE r.role = :role ORDER BY u.username";
+/// Binds (:username).
+inline constexpr const char* bootstrap_decided =
+    "SELECT COUNT(*) FROM admin_bootstrap WHERE username = :username";
+/// Binds (:username, :user_id or NULL, :decided_at); returns a row only when this insert
+/// decided (two instances starting together: the first decision stands).
+inline constexpr const char* record_bootstrap =
+    "INSERT INTO admin_bootstrap (username, user_id, decided_at)"
+    " VALUES (:username, :user_id, :decided_at) ON CONFLICT (username) DO NOTHING"
+    " RETURNING username";
 
 }  // namespace bsocial::sessions::queries

@@ -55,13 +55,12 @@ std::optional<user> find_user_by_username(soci::session& sql, const std::string&
 }  // namespace detail
 
 accounts::accounts(store::database& db, auth::password_hasher& hasher,
-                   auth::login_throttle& per_login, auth::login_throttle& per_address,
+                   auth::login_guard& logins,
                    auth::rate_limiter& registrations, const auth::common_passwords& common,
                    const clock& clock)
     : db_(db),
       hasher_(hasher),
-      per_login_(per_login),
-      per_address_(per_address),
+      logins_(logins),
       registrations_(registrations),
       common_(common),
       clock_(clock) {}
@@ -127,7 +126,7 @@ user accounts::check_credentials(std::string login, const std::string& password,
                                  const std::string& client_address) {
     const bool by_email = login.find('@') != std::string::npos;
     login = by_email ? normalise_email(login) : to_lower(trim(login));
-    if (auto wait = per_address_.try_begin(client_address)) throw_rate_limited(*wait);
+    if (auto wait = logins_.begin_address(client_address)) throw_rate_limited(*wait);
 
     std::optional<user> found;
     std::string stored_hash;
@@ -145,15 +144,12 @@ user accounts::check_credentials(std::string login, const std::string& password,
                 st, by_email ? find_login_by_email_sql : find_login_by_username_sql);
             if (st.execute(true)) found = u;
         }
-        key = throttle_key(found, login);
-        if (auto wait = per_login_.try_begin(key)) {
-            per_address_.cancel(client_address);
-            throw_rate_limited(*wait);
-        }
     } catch (const soci::soci_error&) {
-        per_address_.cancel(client_address);
+        logins_.cancel_address(client_address);
         throw;
     }
+    key = throttle_key(found, login);
+    if (auto wait = logins_.begin_identifier(key, client_address)) throw_rate_limited(*wait);
 
     // Unknown user and wrong password cost the same Argon2 verification. Both
     // attempts are counted already; a full hashing pool (503) takes them back.
@@ -162,13 +158,11 @@ user accounts::check_credentials(std::string login, const std::string& password,
         ok =
             found ? hasher_.verify(stored_hash, password) : (hasher_.verify_dummy(password), false);
     } catch (...) {
-        per_login_.cancel(key);
-        per_address_.cancel(client_address);
+        logins_.cancel(key, client_address);
         throw;
     }
     if (!ok) throw error(error_code::invalid_credentials, invalid_credentials_message);
-    per_login_.clear(key);
-    per_address_.cancel(client_address);
+    logins_.succeeded(key, client_address);
 
     return std::move(*found);
 }

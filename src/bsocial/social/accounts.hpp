@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "bsocial/auth/login_throttle.hpp"
+#include "bsocial/auth/login_guard.hpp"
 #include "bsocial/auth/password.hpp"
 #include "bsocial/auth/rate_limiter.hpp"
 #include "bsocial/core/clock.hpp"
@@ -28,17 +28,19 @@ struct registration {
 
 class accounts {
   public:
-    accounts(store::database& db, auth::password_hasher& hasher, auth::login_throttle& per_login,
-             auth::login_throttle& per_address, auth::rate_limiter& registrations,
-             const auth::common_passwords& common, const clock& clock);
+    accounts(store::database& db, auth::password_hasher& hasher, auth::login_guard& logins,
+             auth::rate_limiter& registrations, const auth::common_passwords& common,
+             const clock& clock);
 
     /// Throws error{validation_failed | already_exists | rate_limited (per client address)
     /// | unavailable (hashing pool full, or the database failed)}.
     user register_user(registration input, const std::string& client_address = {});
 
-    /// `login` is a username or an e-mail. Failures count per account once the login names
-    /// one (its username and e-mail share one budget), else per identifier, and per client
-    /// address; an attempt counts before the hash, so parallel guesses cannot pass the limit.
+    /// `login` is a username or an e-mail. Failures count (auth::login_guard) per client
+    /// address, per (account, address) and per account, the account once the login names
+    /// one (its username and e-mail share one budget), else the identifier; an attempt
+    /// counts before the hash, so parallel guesses cannot pass a limit. Another address's
+    /// failures never refuse the owner at theirs.
     /// Returns the account whose password matched; the caller then opens its session
     /// (sessions::session_service::open). Throws error{invalid_credentials | rate_limited |
     /// unavailable}.
@@ -48,8 +50,7 @@ class accounts {
   private:
     store::database& db_;
     auth::password_hasher& hasher_;
-    auth::login_throttle& per_login_;    ///< failures per account, or per unknown identifier
-    auth::login_throttle& per_address_;  ///< failures per client address
+    auth::login_guard& logins_;          ///< failed-login budgets
     auth::rate_limiter& registrations_;  ///< registrations per client address
     const auth::common_passwords& common_;
     const clock& clock_;

@@ -59,6 +59,7 @@ int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
     store::lease sql_lease(*conns_);
     soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
+    claimed_first_ = 0;
     std::vector<queued_post> batch;
     {
         queued_post row;
@@ -71,6 +72,7 @@ int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
         while (st.fetch()) batch.push_back(row);
     }
     if (batch.empty()) return 0;
+    claimed_first_ = batch.front().post_id;
     // Authors' locks in one order, so that two workers never wait for each other.
     std::vector<std::int64_t> authors;
     for (const auto& p : batch) authors.push_back(p.author_id);
@@ -95,6 +97,29 @@ int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
     return done;
 }
 
+void timeline_fanout::park(std::int64_t post_id, const std::exception& why) {
+    const std::string reason = store::describe_error(why);
+    spdlog::error(
+        "module=social event=fanout_post_parked post_id={} attempts={} reason=\"{}\" "
+        "action=removed_from_queue (row in timeline_fanout_parked)",
+        post_id, options_.max_attempts, reason);
+    try {
+        store::lease sql_lease(*conns_);
+        soci::session& sql = *sql_lease;
+        store::write_transaction tx(sql, db_);
+        const std::int64_t now = clock_.now_ms();
+        sql << fanout_park_sql, soci::use(reason), soci::use(now), soci::use(post_id);
+        sql << fanout_done_sql, soci::use(post_id);
+        tx.commit();
+    } catch (const std::exception& e) {
+        spdlog::error("module=social event=fanout_park_failed post_id={} error=\"{}\"", post_id,
+                      store::describe_error(e));
+        return;  // still queued: tried again
+    }
+    std::lock_guard lock(status_mutex_);
+    ++status_.parked_total;
+}
+
 bool timeline_fanout::small_backlog() {
     store::lease sql_lease(*conns_);
     soci::session& sql = *sql_lease;
@@ -107,6 +132,7 @@ void timeline_fanout::run() {
     spdlog::info("module=social event=fanout_started batch_size={}", options_.batch_size);
     auto wait = options_.idle_poll;
     int batch = options_.batch_size;
+    int single_failures = 0;  // of the oldest queued post, alone, in a row
     std::int64_t writes_seen = db_.writes_begun();
     while (!worker_.stopping()) {
         int done = 0;
@@ -127,11 +153,26 @@ void timeline_fanout::run() {
             batch =
                 done == batch ? std::min(2 * batch, options_.max_batch_size) : options_.batch_size;
             wait = options_.idle_poll;
+            if (done > 0) single_failures = 0;
         } catch (const std::exception& e) {
-            // Database trouble: the rows stay queued; try again later.
-            spdlog::warn("module=social event=fanout_batch_failed error=\"{}\"",
-                         store::describe_error(e));
-            wait = std::min(wait * 2, std::chrono::milliseconds(5000));
+            if (db_.transient(e)) {
+                // The database is away or busy: the rows stay queued; try again later.
+                spdlog::warn("module=social event=fanout_batch_failed error=\"{}\" action=retry",
+                             store::describe_error(e));
+                wait = std::min(wait * 2, std::chrono::milliseconds(5000));
+            } else if (batch > 1) {
+                // Permanent for some post of the batch: find it, one post at a time.
+                spdlog::warn("module=social event=fanout_batch_failed error=\"{}\" action=one_by_one",
+                             store::describe_error(e));
+                batch = 1;
+                wait = std::chrono::milliseconds(1);
+            } else if (++single_failures >= options_.max_attempts && claimed_first_ != 0) {
+                park(claimed_first_, e);
+                single_failures = 0;
+                wait = std::chrono::milliseconds(1);
+            } else {
+                wait = std::chrono::milliseconds(200);
+            }
         }
         if (done > 0) {
             // More may be waiting. Let the writers that queued behind this batch go
@@ -155,7 +196,11 @@ std::string timeline_fanout::metrics() {
            prometheus_metric(
                "bsocial_timeline_fanout_lag_seconds", "gauge",
                "Post created -> in its followers' timelines, newest of the last batch.",
-               s.last_lag_seconds);
+               s.last_lag_seconds) +
+           prometheus_metric("bsocial_timeline_fanout_parked_total", "counter",
+                             "Posts given up on after retries of a permanent database error "
+                             "(rows in timeline_fanout_parked).",
+                             static_cast<double>(s.parked_total));
 }
 
 }  // namespace bsocial::social

@@ -33,11 +33,17 @@ struct fanout_options {
     /// with room for a batch in flight and a burst's arrivals.
     int yield_below_backlog = 768;
     std::chrono::milliseconds idle_poll{200};  ///< safety net when no nudge comes
+    /// A batch that fails with a permanent database error (not a lost connection, not busy)
+    /// is taken one post at a time; a post that fails alone this many times in a row is
+    /// parked: moved to timeline_fanout_parked, logged and counted, so one post cannot stop
+    /// every later one (its followers then miss it in their feeds; its page still shows it).
+    int max_attempts = 3;
 };
 
 struct fanout_status {
     std::int64_t posts_total = 0;  ///< posts fanned out by this worker
     double last_lag_seconds = 0;   ///< post created -> in its followers' timelines
+    std::int64_t parked_total = 0; ///< posts given up on (permanent database error)
 };
 
 class timeline_fanout {
@@ -64,6 +70,8 @@ class timeline_fanout {
   private:
     void run();
     bool small_backlog();
+    /// Moves `post_id` out of the queue into timeline_fanout_parked; logs and counts it.
+    void park(std::int64_t post_id, const std::exception& why);
 
     store::database& db_;
     std::unique_ptr<store::session_pool> conns_;  // its own connection, never a request's
@@ -72,6 +80,7 @@ class timeline_fanout {
     fanout_options options_;
     mutable std::mutex status_mutex_;
     fanout_status status_;
+    std::int64_t claimed_first_ = 0;  ///< oldest post of the last claimed batch (worker thread)
     worker_thread worker_{
         "timeline-fanout"};  // last: stopped (joined) before the members it uses go
 };

@@ -285,6 +285,12 @@ inline constexpr const char* fanout_claim_postgresql_sql =
 inline constexpr const char* fanout_done_sql =
     "DELETE FROM timeline_fanout WHERE post_id = :post_id";
 inline constexpr const char* fanout_backlog_sql = "SELECT COUNT(*) FROM timeline_fanout";
+// A post the worker gave up on (a permanent database error, retried): out of the queue,
+// kept in timeline_fanout_parked for an operator. Binds (:reason, :parked_at, :post_id).
+inline constexpr const char* fanout_park_sql =
+    "INSERT INTO timeline_fanout_parked (post_id, author_id, created_at, reason, parked_at)"
+    " SELECT post_id, author_id, created_at, :reason, :parked_at FROM timeline_fanout"
+    " WHERE post_id = :post_id ON CONFLICT (post_id) DO NOTHING";
 inline constexpr const char* fanout_backlog_up_to_sql =
     "SELECT COUNT(*) FROM (SELECT 1 FROM timeline_fanout LIMIT :n) q";
 

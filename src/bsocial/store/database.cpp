@@ -146,6 +146,12 @@ bool database::connection_lost(const std::exception& e) const noexcept {
     return lost != 0 && now - lost < 2000;
 }
 
+bool database::transient(const std::exception& e) const noexcept {
+    if (const auto* own = dynamic_cast<const bsocial::error*>(&e))
+        return own->code() == error_code::unavailable;
+    return connection_lost(e) || says_connection_lost(e) || says_transient(e);
+}
+
 error database_unavailable() {
     error e(error_code::unavailable, "the database is unavailable; try again shortly");
     e.retry_after_seconds = 1;

@@ -59,6 +59,13 @@ class database {
     /// SQLite.
     bool connection_lost(const std::exception& e) const noexcept;
 
+    /// True when a worker should try `e`'s work again as it is, without limit: the
+    /// connection was lost (connection_lost), no connection could be leased
+    /// (error{unavailable}), or the error passes by itself (says_transient: busy, deadlock).
+    /// Anything else is permanent for that piece of work: the notifier and the fan-out retry
+    /// it a few times, then park it (docs/security.md, "Poison messages").
+    bool transient(const std::exception& e) const noexcept;
+
     /// Applies pending migrations (idempotent, safe with several instances starting at once).
     /// Returns how many were applied.
     int migrate();

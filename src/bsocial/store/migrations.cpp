@@ -142,6 +142,40 @@ std::vector<std::string> timeline_tables(bool sqlite) {
     };
 }
 
+std::vector<std::string> account_role_tables() {
+    return {
+        "CREATE TABLE account_roles ("
+        " user_id BIGINT NOT NULL REFERENCES users(id),"
+        " role TEXT NOT NULL CHECK (role IN ('admin')),"
+        " granted_at BIGINT NOT NULL,"
+        " PRIMARY KEY (user_id, role))",
+        "CREATE TABLE admin_bootstrap ("
+        " username TEXT PRIMARY KEY,"
+        " user_id BIGINT REFERENCES users(id),"
+        " decided_at BIGINT NOT NULL)",
+    };
+}
+
+std::vector<std::string> parked_tables() {
+    return {
+        "CREATE TABLE parked_messages ("
+        " consumer TEXT NOT NULL,"
+        " topic TEXT NOT NULL,"
+        " kafka_partition INTEGER NOT NULL,"
+        " kafka_offset BIGINT NOT NULL,"
+        " reason TEXT NOT NULL,"
+        " payload TEXT NOT NULL,"
+        " parked_at BIGINT NOT NULL,"
+        " PRIMARY KEY (consumer, topic, kafka_partition, kafka_offset))",
+        "CREATE TABLE timeline_fanout_parked ("
+        " post_id BIGINT PRIMARY KEY,"
+        " author_id BIGINT NOT NULL,"
+        " created_at BIGINT NOT NULL,"
+        " reason TEXT NOT NULL,"
+        " parked_at BIGINT NOT NULL)",
+    };
+}
+
 const std::vector<migration>& all_migrations() {
     static const std::vector<migration> list = {
         {1, "core tables", core_tables("INTEGER PRIMARY KEY"),
@@ -163,6 +197,12 @@ const std::vector<migration>& all_migrations() {
         // aside), so the column and its unique index become "C" (rebuilt here, issue 24).
         {6, "usernames in byte order", {},
          {"ALTER TABLE users ALTER COLUMN username TYPE TEXT COLLATE \"C\""}},
+        // Administrators are accounts (issue 24, item 1): roles by account id, and the names
+        // BSOCIAL_ADMINS listed, each decided once (user_id NULL: nobody held it then).
+        {7, "account roles", account_role_tables(), account_role_tables()},
+        // Work a worker gave up on after bounded retries of a permanent error (issue 24,
+        // item 6): the notifier's Kafka messages, the fan-out's posts. Kept for an operator.
+        {8, "parked work", parked_tables(), parked_tables()},
     };
     return list;
 }

@@ -57,6 +57,27 @@ bool says_connection_lost(const std::exception& e) noexcept {
     return false;
 }
 
+bool says_transient(const std::exception& e) noexcept {
+    const auto* sql = dynamic_cast<const soci::soci_error*>(&e);
+    if (!sql) return false;
+    try {
+        if (const auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(sql)) {
+            const int primary = lite->result() & 0xff;
+            // BUSY, LOCKED; the machine's trouble, not the row's: NOMEM, IOERR, FULL,
+            // CANTOPEN, PROTOCOL (a full disk must not get posts parked)
+            return primary == 5 || primary == 6 || primary == 7 || primary == 10 ||
+                   primary == 13 || primary == 14 || primary == 15;
+        }
+        if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(sql)) {
+            const std::string state = pg->sqlstate();
+            return state.rfind("40", 0) == 0 || state.rfind("53", 0) == 0 || state == "55P03" ||
+                   state == "57014";
+        }
+    } catch (...) {
+    }
+    return false;
+}
+
 std::string describe_error(const std::exception& e) {
     const auto* sql = dynamic_cast<const soci::soci_error*>(&e);
     if (!sql) return e.what();

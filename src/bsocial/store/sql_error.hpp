@@ -18,6 +18,14 @@ bool is_sql_error(const std::exception& e) noexcept;
 /// (shutdown, crash, starting up), or libpq's words for a closed connection.
 bool says_connection_lost(const std::exception& e) noexcept;
 
+/// True when a database error is one that passes by itself if the same work is tried again:
+/// SQLite busy, locked, out of memory, I/O error, disk full, cannot open, protocol;
+/// PostgreSQL serialization failure or deadlock (class 40), lock not available (55P03),
+/// insufficient resources (class 53: disk full, out of memory), a cancelled statement (57014).
+/// With says_connection_lost, what a worker retries; anything else is permanent for that
+/// piece of work (a constraint, a trigger, bad data): retried a bounded number of times.
+bool says_transient(const std::exception& e) noexcept;
+
 /// For a database error: "sql_error category=<...> sqlite_code=<n>" or "... sqlstate=<5>",
 /// never its message. Any other exception: its what().
 std::string describe_error(const std::exception& e);
