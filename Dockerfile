@@ -47,7 +47,6 @@ WORKDIR /src
 # Only what the C++ build reads, so a change elsewhere (docs, tests, web) rebuilds nothing.
 COPY CMakeLists.txt CMakePresets.json ./
 COPY cmake cmake
-COPY bench/CMakeLists.txt bench/CMakeLists.txt
 COPY src src
 ARG JOBS=2
 # ccache in a cache mount: rebuilding after a small change recompiles only what changed.

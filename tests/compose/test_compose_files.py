@@ -392,3 +392,28 @@ def test_kafka_and_elasticsearch_test_images_share_their_java_layer():
     kafka, es = first_run(images / "kafka/Dockerfile"), first_run(images / "elasticsearch/Dockerfile")
     assert "openjdk-17-jre-headless" in kafka
     assert kafka == es
+
+
+def _copy_sources(dockerfile: Path) -> list[str]:
+    """The build-context paths a Dockerfile's COPY lines read (not --from= stages)."""
+    sources = []
+    for line in dockerfile.read_text().splitlines():
+        words = line.split()
+        if not words or words[0] != "COPY" or any(w.startswith("--from=") for w in words):
+            continue
+        args = [w for w in words[1:] if not w.startswith("--")]
+        sources += args[:-1]  # the last one is the destination
+    return sources
+
+
+def test_every_file_the_dockerfile_copies_is_in_the_repository():
+    """A COPY of a file that is gone fails the image build at once (a removed
+    bench/CMakeLists.txt did): caught here in seconds instead of in make test-compose."""
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=ROOT, check=True, text=True,
+                                 capture_output=True).stdout.splitlines())
+    sources = _copy_sources(ROOT / "Dockerfile")
+    assert sources, "no COPY line found in the Dockerfile"
+    missing = [s for s in sources
+               if s.rstrip("/") not in tracked
+               and not any(t.startswith(s.rstrip("/") + "/") for t in tracked)]
+    assert not missing, f"the Dockerfile copies what the repository does not have: {missing}"
