@@ -91,7 +91,8 @@ int run_serve(const serve_settings& s) {
     auth::login_guard logins(clock, {.max_failures = throttle.login_max_failures,
                                      .window_seconds = throttle.login_window_seconds,
                                      .capacity = keys,
-                                     .limits = s.get<auth::login_limits>()});
+                                     .identifier_ceiling = throttle.login_identifier_ceiling,
+                                     .slow_seconds = throttle.login_slow_seconds});
     auth::rate_limiter registrations(clock, throttle.registrations_per_minute,
                                      throttle.registration_burst, keys);
 

@@ -36,7 +36,8 @@ login_guard::options opts(int max_failures, int ceiling, int slow_seconds = 2) {
     return {.max_failures = max_failures,
             .window_seconds = 900,
             .capacity = 1000,
-            .limits = {.identifier_ceiling = ceiling, .slow_seconds = slow_seconds}};
+            .identifier_ceiling = ceiling,
+            .slow_seconds = slow_seconds};
 }
 }  // namespace
 

@@ -46,7 +46,7 @@ struct world_options {
     social::timeline_settings timelines{};
     int registrations_per_minute = 1000;
     int registration_burst = 1000;
-    auth::login_limits login_limits{};
+    int login_identifier_ceiling = 100;
 };
 
 /// Everything the domain needs, owned in the order `serve` builds it.
@@ -66,7 +66,7 @@ class social_world {
           tokens(std::string(32, 'k'), clock, token_ttl_seconds),
           logins(clock, {.max_failures = max_login_failures,
                          .window_seconds = login_window_seconds,
-                         .limits = options.login_limits}),
+                         .identifier_ceiling = options.login_identifier_ceiling}),
           registrations(clock, options.registrations_per_minute, options.registration_burst),
           accounts(*db, hasher, logins, registrations, common, clock),
           sessions(*db, tokens, clock),

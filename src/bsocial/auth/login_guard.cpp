@@ -5,14 +5,6 @@
 
 namespace bsocial::auth {
 
-void login_limits::validate() const {
-    if (identifier_ceiling < 1)
-        throw std::invalid_argument(
-            "login identifier ceiling must be >= 1 (BSOCIAL_LOGIN_IDENTIFIER_CEILING)");
-    if (slow_seconds < 1 || slow_seconds > 3600)
-        throw std::invalid_argument("login slow seconds must be 1..3600 (BSOCIAL_LOGIN_SLOW_SECONDS)");
-}
-
 login_guard::login_guard(const clock& clock, options o)
     : clock_(clock),
       options_(o),
@@ -47,11 +39,11 @@ std::optional<std::int64_t> login_guard::begin_identifier(const std::string& ide
         state.window_start_ms = now;
         state.failures = 0;
     }
-    if (state.failures >= options_.limits.identifier_ceiling) {
+    if (state.failures >= options_.identifier_ceiling) {
         // Slowed: the owner's own address passes; any other waits its turn.
         const auto* known = known_.peek(pair);
         const bool owners = known && now - *known < options_.known_address_seconds * 1000;
-        const std::int64_t slow_ms = std::int64_t{options_.limits.slow_seconds} * 1000;
+        const std::int64_t slow_ms = std::int64_t{options_.slow_seconds} * 1000;
         if (!owners && now - state.last_admitted_ms < slow_ms) {
             per_pair_.cancel(pair);
             per_address_.cancel(address);

@@ -29,30 +29,16 @@
 
 namespace bsocial::auth {
 
-/// The settings of the per-identifier ceiling (the other two budgets follow
-/// BSOCIAL_LOGIN_MAX_FAILURES and BSOCIAL_LOGIN_WINDOW_SECONDS).
-struct login_limits {
-    int identifier_ceiling = 100;
-    int slow_seconds = 2;
-    /// Throws std::invalid_argument naming the bad setting.
-    void validate() const;
-    template <class Declare>
-    void describe(Declare& d) {
-        d(identifier_ceiling, "login-identifier-ceiling", "BSOCIAL_LOGIN_IDENTIFIER_CEILING",
-          "failed logins per account (all addresses) within the window beyond which addresses "
-          "it never logged in from are slowed (never locked)");
-        d(slow_seconds, "login-slow-seconds", "BSOCIAL_LOGIN_SLOW_SECONDS",
-          "beyond that ceiling: one attempt per this many seconds from such addresses");
-    }
-};
-
 class login_guard {
   public:
     struct options {
         int max_failures = 5;  ///< per (identifier, address); 4x per address
         std::int64_t window_seconds = 900;
         std::size_t capacity = login_throttle::default_capacity;
-        login_limits limits;
+        /// Failed logins per identifier (all addresses) beyond which addresses it never
+        /// logged in from are slowed to one attempt per `slow_seconds` (never locked).
+        int identifier_ceiling = 100;
+        int slow_seconds = 2;
         /// An address the account logged in from counts as the owner's this long.
         std::int64_t known_address_seconds = 30 * 86400;
     };

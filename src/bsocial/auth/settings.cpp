@@ -29,6 +29,10 @@ void throttle_settings::validate() const {
     require(login_window_seconds >= 1, "login window must be >= 1 second");
     require(login_throttle_keys >= 1 && login_throttle_keys <= 10000000,
             "login throttle keys must be 1..10000000 (BSOCIAL_LOGIN_THROTTLE_KEYS)");
+    require(login_identifier_ceiling >= 1,
+            "login identifier ceiling must be >= 1 (BSOCIAL_LOGIN_IDENTIFIER_CEILING)");
+    require(login_slow_seconds >= 1 && login_slow_seconds <= 3600,
+            "login slow seconds must be 1..3600 (BSOCIAL_LOGIN_SLOW_SECONDS)");
     require(registrations_per_minute >= 0,
             "registrations per minute must be >= 0 (BSOCIAL_REGISTRATIONS_PER_MINUTE)");
     require(registration_burst >= 1,

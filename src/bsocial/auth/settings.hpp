@@ -41,11 +41,14 @@ struct password_settings {
     }
 };
 
-/// Failed logins (per identifier, 4x per address) and registrations (per address).
+/// Failed logins (per account and address, 4x per address, a ceiling per account that
+/// slows: auth/login_guard.hpp) and registrations (per address).
 struct throttle_settings {
     int login_max_failures = 5;
     std::int64_t login_window_seconds = 900;
     int login_throttle_keys = 65536;    ///< keys each limiter remembers at most (LRU)
+    int login_identifier_ceiling = 100;  ///< per account, all addresses: beyond it, slowed
+    int login_slow_seconds = 2;          ///< ... to one attempt per this many seconds
     int registrations_per_minute = 10;  ///< per client address (token bucket); 0 = no limit
     int registration_burst = 20;        ///< registrations one address may make at once
 
@@ -59,6 +62,11 @@ struct throttle_settings {
           "failed-login window in seconds");
         d(login_throttle_keys, "login-throttle-keys", "BSOCIAL_LOGIN_THROTTLE_KEYS",
           "keys each failed-login limiter remembers (least recently used forgotten)");
+        d(login_identifier_ceiling, "login-identifier-ceiling", "BSOCIAL_LOGIN_IDENTIFIER_CEILING",
+          "failed logins per account (all addresses) within the window beyond which addresses "
+          "it never logged in from are slowed (never locked)");
+        d(login_slow_seconds, "login-slow-seconds", "BSOCIAL_LOGIN_SLOW_SECONDS",
+          "beyond that ceiling: one attempt per this many seconds from such addresses");
         d(registrations_per_minute, "registrations-per-minute", "BSOCIAL_REGISTRATIONS_PER_MINUTE",
           "registrations per client address per minute (0 = no limit)");
         d(registration_burst, "registration-burst", "BSOCIAL_REGISTRATION_BURST",

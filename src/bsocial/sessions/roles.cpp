@@ -49,8 +49,10 @@ std::size_t roles::admin_count() const {
     return admins_now().size();
 }
 
-role_change grant_admin(store::database& db, const std::string& name, std::int64_t now_ms,
-                        std::int64_t* id_out) {
+namespace {
+/// Grants (`grant`) or revokes the administrator role of `name` in one transaction.
+role_change change_admin(store::database& db, const std::string& name, bool grant,
+                         std::int64_t now_ms, std::int64_t* id_out) {
     const std::string username = username_of(name);
     store::lease sql_lease(db);
     soci::session& sql = *sql_lease;
@@ -61,27 +63,23 @@ role_change grant_admin(store::database& db, const std::string& name, std::int64
     const std::string role = queries::admin_role;
     int held = 0;
     sql << queries::count_role, soci::into(held), soci::use(*id), soci::use(role);
-    if (held > 0) return role_change::unchanged;
-    sql << queries::grant_role, soci::use(*id), soci::use(role), soci::use(now_ms);
+    if ((held > 0) == grant) return role_change::unchanged;
+    if (grant)
+        sql << queries::grant_role, soci::use(*id), soci::use(role), soci::use(now_ms);
+    else
+        sql << queries::revoke_role, soci::use(*id), soci::use(role);
     tx.commit();
     return role_change::done;
 }
+}  // namespace
+
+role_change grant_admin(store::database& db, const std::string& name, std::int64_t now_ms,
+                        std::int64_t* id_out) {
+    return change_admin(db, name, true, now_ms, id_out);
+}
 
 role_change revoke_admin(store::database& db, const std::string& name, std::int64_t* id_out) {
-    const std::string username = username_of(name);
-    store::lease sql_lease(db);
-    soci::session& sql = *sql_lease;
-    store::write_transaction tx(sql, db);
-    const auto id = account_id_of(sql, username);
-    if (!id) return role_change::no_such_user;
-    if (id_out) *id_out = *id;
-    const std::string role = queries::admin_role;
-    int held = 0;
-    sql << queries::count_role, soci::into(held), soci::use(*id), soci::use(role);
-    if (held == 0) return role_change::unchanged;
-    sql << queries::revoke_role, soci::use(*id), soci::use(role);
-    tx.commit();
-    return role_change::done;
+    return change_admin(db, name, false, 0, id_out);
 }
 
 std::vector<admin_account> list_admins(store::database& db) {
