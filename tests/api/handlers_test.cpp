@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include "bsocial/api/json_io.hpp"
 #include "bsocial/api/routes.hpp"
 #include "bsocial/http/router.hpp"
 #include "bsocial/sessions/authenticator.hpp"
