@@ -270,6 +270,8 @@ def scale_table(s: dict) -> str:
     for group, label in (("feed_throughput", "typical feed throughput, c32 (req/s, % of healthz)"),
                          ("healthz", "GET /healthz, c32 (req/s)"),
                          ("nginx", "nginx static /healthz, c32 (req/s)")):
+        if not any(x["group"] == group for r in runs for x in r["scenarios"]):
+            continue  # e.g. runs from before the nginx row
         row = [label]
         for r in runs:
             x = next((x for x in r["scenarios"] if x["group"] == group), None)
