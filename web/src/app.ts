@@ -351,7 +351,7 @@ export class App {
   }
 
   private notificationToast(n: Notification): void {
-    this.toast(`@${n.actor.username} commented on your post: “${n.excerpt}”`, 'notify', {
+    this.toast(`@${n.actor.username} commented on “${n.post_excerpt}”: “${n.excerpt}”`, 'notify', {
       href: `#/post/${encodeURIComponent(n.post_id)}`,
       text: 'View',
     });
