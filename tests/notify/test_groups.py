@@ -5,10 +5,15 @@ delivering (the claim still returns exactly the undelivered ones)."""
 
 from __future__ import annotations
 
+import sqlite3
 from urllib.parse import quote
 
 from bsocial_testkit.api import TS_RE, assert_error, ts_to_ms
+from bsocial_testkit.database import psql
+from bsocial_testkit.http import Client
 from bsocial_testkit.notify import claim, comment, history, wait_history
+from bsocial_testkit.pytest_plugin import DEFAULT_SERVER_ENV
+from bsocial_testkit.server import ServerProcess
 
 GROUPS_PATH = "/api/v1/notifications/groups"
 UNREAD_PATH = "/api/v1/notifications/unread"
@@ -155,3 +160,62 @@ def test_groups_paging_and_errors(deploy):
         assert_error(c.post(READ_PATH, body, token=a.token), 422, "validation_failed", [field])
     assert c.post(READ_PATH, [1], token=a.token).status == 422
     assert unread(c, a) == {"groups": 5, "notifications": 5}
+
+
+# --------------------------------------------------------------------------- migration 11
+
+def _write_sql(srv, statements: list[str]) -> None:
+    """Writes to the (stopped) server's database: the SQLite file or PostgreSQL."""
+    if srv.db_url:
+        psql(srv.db_url, "; ".join(statements))
+        return
+    con = sqlite3.connect(srv.sqlite_path)
+    try:
+        for s in statements:
+            con.execute(s)
+        con.commit()
+    finally:
+        con.close()
+
+
+def test_migration_11_summarises_existing_notifications(kafka, tmp_path):
+    """A database from before migration 11 (no groups, no post_excerpt) with notifications:
+    the migration fills the groups (counts, distinct commenters, the newest commenter, the
+    undelivered ones unread) and each notification's post_excerpt, on both databases."""
+    srv = ServerProcess(workdir=tmp_path / "api", db_url=kafka.new_database(),
+                        env_overrides=dict(DEFAULT_SERVER_ENV))
+    srv.kind = kafka.db_kind
+    srv.start()
+    c = Client(srv)
+    a, b, d = c.new_user(), c.new_user(), c.new_user()
+    text = "é" * 90 + " the end"
+    p = c.create_post(a, text)
+    c.create_post(a, "nobody comments on this one")
+    srv.stop()
+    pid, aid, bid, did = int(p["id"]), int(a.id), int(b.id), int(d.id)
+    # Back to the schema before migration 11, then notifications as it stored them.
+    rows = [(1001, bid, b.username, 100, 1000), (1002, bid, b.username, 200, None),
+            (1003, did, d.username, 300, None)]
+    _write_sql(srv, [
+        "DROP TABLE notification_groups", "DROP TABLE notification_group_actors",
+        "ALTER TABLE notifications DROP COLUMN post_excerpt",
+        "DELETE FROM schema_migrations WHERE version = 11",
+        *[f"INSERT INTO notifications (user_id, comment_id, post_id, actor_id, actor_username,"
+          f" excerpt, created_at, delivered_at) VALUES ({aid}, {cid}, {pid}, {actor}, '{name}',"
+          f" 'x', {at}, {'NULL' if delivered is None else delivered})"
+          for cid, actor, name, at, delivered in rows],
+    ])
+    srv.start()
+    try:
+        gs = groups(c, a)
+        assert len(gs) == 1, gs
+        g = gs[0]
+        assert g["post_id"] == p["id"]
+        assert g["post_excerpt"] == "é" * 80 + "…", g
+        assert (g["count"], g["unread"], g["actor_count"]) == (3, 2, 2), g
+        assert g["actors"] == [{"id": d.id, "username": d.username}], g
+        assert ts_to_ms(g["latest_at"]) == 300
+        assert unread(c, a) == {"groups": 1, "notifications": 2}
+        assert {n["post_excerpt"] for n in history(c, a)} == {"é" * 80 + "…"}
+    finally:
+        srv.stop()
