@@ -159,6 +159,9 @@ def test_groups_paging_and_errors(deploy):
                         ({"all": True, "post_id": posts[0]["id"]}, "all")):
         assert_error(c.post(READ_PATH, body, token=a.token), 422, "validation_failed", [field])
     assert c.post(READ_PATH, [1], token=a.token).status == 422
+    # digits that name no post (0, beyond 64 bits): nothing to mark, as the document says
+    for pid in ("0", "99999999999999999999999"):
+        assert mark(c, a, {"post_id": pid})["marked"] == 0
     assert unread(c, a) == {"groups": 5, "notifications": 5}
 
 

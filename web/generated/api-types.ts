@@ -1028,11 +1028,15 @@ export interface components {
             /** @description Unread notifications in them. */
             notifications: number;
         };
-        /** @description Exactly one of `post_id` and `all`. */
+        /**
+         * @description Exactly one of `post_id` (that post's group; an id no group of the caller has,
+         *     however large, marks nothing) and `all` (every group).
+         */
         MarkNotificationsRead: {
-            post_id?: components["schemas"]["Id"];
+            post_id: components["schemas"]["Id"];
+        } | {
             /** @enum {boolean} */
-            all?: true;
+            all: true;
         };
         MarkNotificationsReadResult: {
             /** @description Groups that had unread notifications and now have none. */

@@ -77,8 +77,16 @@ http::response delivery::mark_read(http::request& req) {
     if (post && all) {
         errors["all"] = "must not be given with post_id";
     } else if (post) {
-        if (post->is_string()) post_id = parse_positive_id(post->as_string());
-        if (!post_id) errors["post_id"] = "must be a post id (a string of digits)";
+        const auto digits = [](std::string_view s) {
+            return !s.empty() && std::all_of(s.begin(), s.end(),
+                                             [](char c) { return c >= '0' && c <= '9'; });
+        };
+        if (!post->is_string() || !digits(post->as_string()))
+            errors["post_id"] = "must be a post id (a string of digits)";
+        else if (!(post_id = parse_positive_id(post->as_string())))
+            // "0", or beyond 64 bits: no post has that id, so no group to mark
+            return http::json_response(
+                200, json::object{{"marked", 0}, {"unread", counts_json(store_.unread(caller.who.id))}});
     } else if (!all) {
         errors["post_id"] = "is required (or \"all\": true)";
     } else if (!all->is_bool() || !all->as_bool()) {
