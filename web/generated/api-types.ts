@@ -430,7 +430,8 @@ export interface paths {
         /**
          * How much of my notifications is unread
          * @description The number of groups (posts) with unread notifications, which the web app's badge
-         *     shows, and the number of unread notifications in them.
+         *     shows, and the number of unread notifications in them. At most 1,000 groups are
+         *     counted (and the notifications of those): `groups` never exceeds 1000.
          */
         get: operations["getNotificationUnreadCounts"];
         put?: never;
@@ -1023,7 +1024,7 @@ export interface components {
             next_cursor: components["schemas"]["NextCursor"];
         };
         NotificationUnreadCounts: {
-            /** @description Groups (posts) with at least one unread notification. */
+            /** @description Groups (posts) with at least one unread notification, counted up to 1,000. */
             groups: number;
             /** @description Unread notifications in them. */
             notifications: number;

@@ -390,7 +390,6 @@ social::page<notification_group> notification_store::groups(std::int64_t user_id
     st.exchange(soci::into(row.latest_id));
     st.exchange(soci::use(user_id));
     st.exchange(soci::use(before_at));
-    st.exchange(soci::use(before_at));
     st.exchange(soci::use(before_post));
     st.exchange(soci::use(fetch));
     store::prepare_statement(st, groups_page_sql);

@@ -75,17 +75,18 @@ inline constexpr const char* set_group_recent_actors_sql =
 inline constexpr const char* groups_page_sql =
     "SELECT " BSOCIAL_GROUP_COLUMNS
     " FROM notification_groups WHERE user_id = :user_id"
-    " AND (latest_at < :before_at OR (latest_at = :before_at2 AND post_id < :before_post))"
+    " AND (latest_at, post_id) < (:before_at, :before_post)"
     " ORDER BY latest_at DESC, post_id DESC LIMIT :limit";
 inline constexpr const char* mark_group_read_sql =
     "UPDATE notification_groups SET unread = 0"
     " WHERE user_id = :user_id AND post_id = :post_id AND unread > 0";
 inline constexpr const char* mark_all_read_sql =
     "UPDATE notification_groups SET unread = 0 WHERE user_id = :user_id AND unread > 0";
-// notification_groups_unread is partial (unread > 0): this reads the unread groups only.
+// notification_groups_unread is partial (unread > 0): this reads the unread groups only,
+// at most 1,000 of them (a badge says "99+" long before; docs/notifications.md).
 inline constexpr const char* unread_counts_sql =
-    "SELECT COUNT(*), CAST(COALESCE(SUM(unread), 0) AS BIGINT) FROM notification_groups"
-    " WHERE user_id = :user_id AND unread > 0";
+    "SELECT COUNT(*), CAST(COALESCE(SUM(unread), 0) AS BIGINT) FROM (SELECT unread"
+    " FROM notification_groups WHERE user_id = :user_id AND unread > 0 LIMIT 1000) u";
 
 inline constexpr const char* pg_notify_sql = "SELECT pg_notify(:channel, :payload)";
 inline constexpr const char* max_id_sql = "SELECT COALESCE(MAX(id), 0) FROM notifications";
