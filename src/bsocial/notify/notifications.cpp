@@ -252,6 +252,42 @@ bool notification_store::add(soci::session& sql, const comment_event& e) {
     return added;
 }
 
+void notification_store::refresh_group(soci::session& sql, std::int64_t user_id,
+                                       std::int64_t post_id) {
+    std::int64_t read_up_to = 0;
+    sql << group_read_up_to_sql, soci::use(user_id), soci::use(post_id), soci::into(read_up_to);
+    if (!sql.got_data()) return;  // no group: nothing to summarise
+    std::int64_t total = 0, actors = 0, latest_at = 0, latest_id = 0, unread = 0;
+    sql << group_recount_sql, soci::use(read_up_to), soci::use(user_id), soci::use(post_id),
+        soci::into(total), soci::into(actors), soci::into(latest_at), soci::into(latest_id),
+        soci::into(unread);
+    if (total == 0) {
+        sql << delete_group_sql, soci::use(user_id), soci::use(post_id);
+        sql << delete_group_actors_sql, soci::use(user_id), soci::use(post_id);
+        return;
+    }
+    std::vector<notification_group::actor> recent;
+    {
+        notification_group::actor a;
+        soci::statement st(sql);
+        st.exchange(soci::into(a.id));
+        st.exchange(soci::into(a.username));
+        st.exchange(soci::use(user_id));
+        st.exchange(soci::use(post_id));
+        store::prepare_statement(st, group_recent_actors_recount_sql);
+        if (st.execute(true)) {
+            do recent.push_back(a);
+            while (st.fetch());
+        }
+    }
+    sql << delete_group_actors_sql, soci::use(user_id), soci::use(post_id);
+    sql << refill_group_actors_sql, soci::use(user_id), soci::use(post_id);
+    const std::string recent_text = format_actors(recent);
+    sql << update_group_sql, soci::use(total), soci::use(unread), soci::use(actors),
+        soci::use(recent_text), soci::use(latest_at), soci::use(latest_id), soci::use(user_id),
+        soci::use(post_id);
+}
+
 void notification_store::announce_committed() noexcept {
     auto& l = listeners();
     std::lock_guard lock(l.mutex);

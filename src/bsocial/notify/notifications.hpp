@@ -92,6 +92,12 @@ class notification_store {
     /// On PostgreSQL, also NOTIFY `notification_channel` (sent when the caller commits).
     static bool add(soci::session& sql, const comment_event& e);
 
+    /// Summarises the group of (recipient `user_id`, `post_id`) again from its
+    /// notifications: call it in the transaction that deleted some of them (a deleted
+    /// comment or post). No notification left: the group is removed. Unread are those
+    /// after the group was last marked read. Costs one range of notifications_by_post.
+    static void refresh_group(soci::session& sql, std::int64_t user_id, std::int64_t post_id);
+
     /// Call after committing a transaction in which add() returned true: wakes every
     /// listener registered in this process (each hub, which on SQLite passes the wake-up on
     /// to the other processes). Cheap, thread-safe, never throws.

@@ -78,10 +78,34 @@ inline constexpr const char* groups_page_sql =
     " AND (latest_at, post_id) < (:before_at, :before_post)"
     " ORDER BY latest_at DESC, post_id DESC LIMIT :limit";
 inline constexpr const char* mark_group_read_sql =
-    "UPDATE notification_groups SET unread = 0"
+    "UPDATE notification_groups SET unread = 0, read_up_to = latest_id"
     " WHERE user_id = :user_id AND post_id = :post_id AND unread > 0";
 inline constexpr const char* mark_all_read_sql =
-    "UPDATE notification_groups SET unread = 0 WHERE user_id = :user_id AND unread > 0";
+    "UPDATE notification_groups SET unread = 0, read_up_to = latest_id"
+    " WHERE user_id = :user_id AND unread > 0";
+// refresh_group: one group summarised again from its notifications (notifications_by_post).
+inline constexpr const char* group_read_up_to_sql =
+    "SELECT read_up_to FROM notification_groups WHERE user_id = :user_id AND post_id = :post_id";
+inline constexpr const char* group_recount_sql =
+    "SELECT COUNT(*), COUNT(DISTINCT actor_id), COALESCE(MAX(created_at), 0),"
+    " COALESCE(MAX(id), 0), CAST(COALESCE(SUM(CASE WHEN id > :read_up_to THEN 1 ELSE 0 END), 0)"
+    " AS BIGINT) FROM notifications WHERE user_id = :user_id AND post_id = :post_id";
+inline constexpr const char* group_recent_actors_recount_sql =
+    "SELECT actor_id, actor_username FROM notifications"
+    " WHERE user_id = :user_id AND post_id = :post_id"
+    " GROUP BY actor_id, actor_username ORDER BY MAX(id) DESC LIMIT 3";
+inline constexpr const char* delete_group_sql =
+    "DELETE FROM notification_groups WHERE user_id = :user_id AND post_id = :post_id";
+inline constexpr const char* delete_group_actors_sql =
+    "DELETE FROM notification_group_actors WHERE user_id = :user_id AND post_id = :post_id";
+inline constexpr const char* refill_group_actors_sql =
+    "INSERT INTO notification_group_actors (user_id, post_id, actor_id)"
+    " SELECT DISTINCT user_id, post_id, actor_id FROM notifications"
+    " WHERE user_id = :user_id AND post_id = :post_id";
+inline constexpr const char* update_group_sql =
+    "UPDATE notification_groups SET total = :total, unread = :unread, actor_count = :actors,"
+    " recent_actors = :recent, latest_at = :latest_at, latest_id = :latest_id"
+    " WHERE user_id = :user_id AND post_id = :post_id";
 // notification_groups_unread is partial (unread > 0): this reads the unread groups only,
 // at most 1,000 of them (a badge says "99+" long before; docs/notifications.md).
 inline constexpr const char* unread_counts_sql =

@@ -180,7 +180,8 @@ std::vector<std::string> parked_tables() {
 // with each stored notification (notify/sql.hpp), so the grouped list is one index range;
 // the distinct commenters of a group; the post's excerpt in every notification. Existing
 // notifications are summarised here (the excerpt cut by SQL: 80 code points, no grapheme
-// care; new ones are cut by notify::post_excerpt_of); their undelivered ones count unread.
+// care; new ones are cut by notify::post_excerpt_of); they count as read (the web app had
+// shown them: its "seen" marker lived in the browser).
 std::vector<std::string> notification_group_tables() {
     return {
         "ALTER TABLE notifications ADD COLUMN post_excerpt TEXT NOT NULL DEFAULT ''",
@@ -197,6 +198,7 @@ std::vector<std::string> notification_group_tables() {
         " recent_actors TEXT NOT NULL,"   // up to 3 'id:username', newest first, space-separated
         " latest_at BIGINT NOT NULL,"     // the newest notification's time (ms)
         " latest_id BIGINT NOT NULL,"
+        " read_up_to BIGINT NOT NULL DEFAULT 0,"  // latest_id when last marked read
         " PRIMARY KEY (user_id, post_id))",
         "CREATE INDEX notification_groups_by_latest"
         " ON notification_groups (user_id, latest_at DESC, post_id DESC)",
@@ -209,10 +211,12 @@ std::vector<std::string> notification_group_tables() {
         "INSERT INTO notification_group_actors (user_id, post_id, actor_id)"
         " SELECT DISTINCT user_id, post_id, actor_id FROM notifications",
         "INSERT INTO notification_groups (user_id, post_id, post_excerpt, total, unread,"
-        " actor_count, recent_actors, latest_at, latest_id)"
-        " SELECT user_id, post_id, MAX(post_excerpt), COUNT(*),"
-        " SUM(CASE WHEN delivered_at IS NULL THEN 1 ELSE 0 END), COUNT(DISTINCT actor_id), '',"
-        " MAX(created_at), MAX(id) FROM notifications GROUP BY user_id, post_id",
+        " actor_count, recent_actors, latest_at, latest_id, read_up_to)"
+        " SELECT user_id, post_id, MAX(post_excerpt), COUNT(*), 0, COUNT(DISTINCT actor_id), '',"
+        " MAX(created_at), MAX(id), MAX(id) FROM notifications GROUP BY user_id, post_id",
+        // One group's notifications (notify::notification_store::refresh_group, after a
+        // deletion).
+        "CREATE INDEX notifications_by_post ON notifications (user_id, post_id, id)",
         "UPDATE notification_groups SET recent_actors = (SELECT CAST(n.actor_id AS TEXT) || ':' ||"
         " n.actor_username FROM notifications n WHERE n.id = notification_groups.latest_id)",
     };
