@@ -43,6 +43,7 @@ from typing import Any
 
 from benchlib.common import CACHE, FEED_ENV, REPO, feed_env, git_commit, log, machine
 from benchlib.plots import ensure_matplotlib
+from benchlib.nginx import StaticNginx
 from benchlib.postgres import Postgres
 from benchlib.report import load_results, print_run, render, scale_table
 from benchlib.scenarios import (DEEP_PAGE, MIXED_USERS, SHAPES, annotate, bench_client,
@@ -60,6 +61,7 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
     pg = None
     run_db = None
     server = None
+    ceiling = None
     record: dict[str, Any] = {"db": kind, "params": p, "full": full,
                               "shape_connections": args.shape_connections}
     try:
@@ -116,6 +118,11 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
                               "file": write_requests(files / f"{len(scenarios):02d}.txt", lines),
                               **extra})
 
+        if not args.no_nginx:
+            ceiling = StaticNginx(run_dir / "nginx").start()
+            log(f"nginx (the ceiling) on port {ceiling.port}")
+            add("nginx static /healthz", "nginx", 32, [("GET", "", "/healthz", "")] * 100,
+                port=ceiling.port)
         add("GET /healthz", "healthz", 32, [("GET", "", "/healthz", "")] * 100)
         add("feed typical, first page", "feed_throughput", 32,
             [("GET", tokens[n], feed_path(), "") for n in regular], shape="typical", page=1)
@@ -159,14 +166,15 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
         h.close()
 
         if args.only:
-            wanted = {"healthz", *args.only.split(",")}  # /healthz: the percentages' base
+            # /healthz and nginx: the percentages' bases
+            wanted = {"healthz", "nginx", *args.only.split(",")}
             scenarios = [sc for sc in scenarios if sc["group"] in wanted]
         results = []
         for sc in scenarios:
             if not server.running():
                 raise SystemExit(f"the server exited ({server.proc.poll()}); log:\n"
                                  + "\n".join(log_lines(server)[-30:]))
-            res = measure(port, sc, args)
+            res = measure(sc.get("port", port), sc, args)
             results.append(res)
             log(f"{res['name']:<28} c{res['connections']:<3} {res['rps']:>10.1f} req/s  "
                 f"p50 {res['p50_ms']:.2f} ms  p99 {res['p99_ms']:.2f} ms  errors {res['errors']}"
@@ -174,6 +182,8 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
         record["scenarios"] = results
         annotate(record)
     finally:
+        if ceiling:
+            ceiling.stop()
         if server:
             rc = server.stop(check=False, timeout=30)
             record["server_exit"] = -9 if rc is None else rc  # None: killed after 30 s
@@ -245,6 +255,8 @@ def main() -> int:
                     help="with --scale: keep the recorded runs of the datasets not run now "
                          "(e.g. --sizes '' --pg-sizes 1000000 re-measures PostgreSQL only)")
     ap.add_argument("--keep", action="store_true", help="keep the run's temp dir")
+    ap.add_argument("--no-nginx", action="store_true",
+                    help="leave out the nginx row (the ceiling: a static answer, one worker)")
     ap.add_argument("--only", default="",
                     help="only these scenario groups (comma-separated: feed_throughput, shape, "
                          "mixed, posts; /healthz always runs); results are printed, not "

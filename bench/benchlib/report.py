@@ -12,13 +12,18 @@ from .scenarios import DEEP_PAGE, SHAPE_TEXT, SHAPES, TARGETS, run_name, scenari
 
 
 def fmt_vs(r: dict) -> str:
-    if r["group"] == "healthz":
-        return "ceiling"
+    if r["group"] == "nginx":
+        return "ceiling (nginx, static)"
+    parts = []
     if "pct_of_healthz" in r:
-        return f"{r['pct_of_healthz']:.1f}% of healthz"
+        parts.append(f"{r['pct_of_healthz']:.1f}% of healthz")
+    if "pct_of_nginx" in r:
+        parts.append(f"{r['pct_of_nginx']:.1f}% of nginx")
     if "ratio_to_typical" in r:
-        return f"{r['ratio_to_typical']:.2f}x typical"
-    return ""
+        parts.append(f"{r['ratio_to_typical']:.2f}x typical")
+    if not parts and r["group"] == "healthz":
+        return "ceiling"
+    return ", ".join(parts)
 
 
 def table_rows(record: dict) -> list[list[str]]:
@@ -87,6 +92,17 @@ def acceptance(record: dict) -> list[str]:
         else:
             out.append(f"Post creation (c{r['connections']}): {r['rps']:,.0f} posts/s "
                        f"on PostgreSQL (reported, no target)")
+    ceiling = by_group.get("nginx", [None])[0]
+    if ceiling:
+        for group, target, what in (("healthz", "healthz_nginx_pct", "GET /healthz"),
+                                    ("feed_throughput", "feed_nginx_pct",
+                                     "Feed throughput, typical user")):
+            r = by_group.get(group, [None])[0]
+            if r and "pct_of_nginx" in r:
+                out.append(f"{what} (c{r['connections']}) against nginx's static answer "
+                           f"({ceiling['rps']:,.0f} req/s, one worker, issue 26): "
+                           f"{r['pct_of_nginx']:.1f}% (target >= {TARGETS[target]:.0f}%): "
+                           f"{verdict(r['pct_of_nginx'] >= TARGETS[target])}")
     errs = record.get("errors", 0)
     if errs:
         bad = [f"{r['name']}: {r['errors']} ({r['status'] or r['socket_errors']})"
@@ -166,7 +182,7 @@ def render(results: dict, docs: Path) -> None:
         md += run_meta_md(b, r) + [""]
         md += [md_table(table_rows(r)), ""]
         md += notes_md(r)
-        md += ["", "Acceptance (issue 8):", ""] + [f"- {a}" for a in acceptance(r)] + [""]
+        md += ["", "Acceptance (issues 8 and 26):", ""] + [f"- {a}" for a in acceptance(r)] + [""]
         if "bench" in plots:
             md += [f"![throughput and p99 per scenario]({plots['bench']})", ""]
     s = results.get("scale")
@@ -203,6 +219,12 @@ def notes_md(r: dict) -> list[str]:
            f"connections, 20 users each; the typical feed throughput row at 32 connections over "
            f"100 regular users; mixed = 60% GET feed, 30% GET comments of a post on the user's "
            f"first page, 10% POST a post, 100 regular users."]
+    if any(x["group"] == "nginx" for x in r["scenarios"]):
+        out.append("")
+        out.append("nginx = Debian's nginx-light, one worker, `return 200 '{\"status\":\"ok\"}'` "
+                   "on a free port, measured in the same run with the same wrk settings: what "
+                   "an HTTP/1.1 server can answer on these cores ([bench/benchlib/nginx.py]"
+                   "(../bench/benchlib/nginx.py)).")
     borrowed = [x for x in r["scenarios"] if x.get("borrowed_cursors")]
     if borrowed:
         fp = r.get("feed_pages", {})
@@ -246,13 +268,16 @@ def scale_table(s: dict) -> str:
                 row.append(cell)
         out.append("| " + " | ".join(row) + " |")
     for group, label in (("feed_throughput", "typical feed throughput, c32 (req/s, % of healthz)"),
-                         ("healthz", "GET /healthz, c32 (req/s)")):
+                         ("healthz", "GET /healthz, c32 (req/s)"),
+                         ("nginx", "nginx static /healthz, c32 (req/s)")):
+        if not any(x["group"] == group for r in runs for x in r["scenarios"]):
+            continue  # e.g. runs from before the nginx row
         row = [label]
         for r in runs:
             x = next((x for x in r["scenarios"] if x["group"] == group), None)
             if x is None:
                 row.append("")
-            elif group == "healthz":
+            elif group in ("healthz", "nginx"):
                 row.append(f"{x['rps']:,.0f}")
             else:
                 row.append(f"{x['rps']:,.0f} ({x.get('pct_of_healthz', 0):.1f}%)")

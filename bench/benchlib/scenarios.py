@@ -22,7 +22,9 @@ DEEP_PAGE = 50
 MIXED_USERS = 100
 SHAPE_USERS = 20
 TARGETS = {"feed_pct": 40.0, "mixed_pct": 30.0, "mixed_p99_ms": 20.0, "posts_rps": 2000.0,
-           "shape_ratio": 2.0}
+           "shape_ratio": 2.0,
+           # issue 26: shares of nginx's static answer (the "nginx" row)
+           "healthz_nginx_pct": 75.0, "feed_nginx_pct": 50.0}
 
 
 def bench_client(port: int) -> Client:
@@ -82,13 +84,18 @@ def shape_users(shape: str, users: int, shape_count: int) -> list[str]:
 
 
 def annotate(record: dict) -> None:
-    """Ratios: % of /healthz, shape median / typical median (same page)."""
+    """Ratios: % of /healthz, % of nginx's static answer, shape median / typical median
+    (same page)."""
     sc = record["scenarios"]
     healthz = next((r for r in sc if r["group"] == "healthz"), None)
+    ceiling = next((r for r in sc if r["group"] == "nginx"), None)
     typical = {r["page"]: r for r in sc if r["group"] == "shape" and r["shape"] == "typical"}
     for r in sc:
         if healthz and r["group"] in ("feed_throughput", "mixed", "posts") and healthz["rps"]:
             r["pct_of_healthz"] = round(100 * r["rps"] / healthz["rps"], 1)
+        if ceiling and r["group"] in ("healthz", "feed_throughput", "mixed", "posts") \
+                and ceiling["rps"]:
+            r["pct_of_nginx"] = round(100 * r["rps"] / ceiling["rps"], 1)
         if r["group"] == "shape" and r["page"] in typical and typical[r["page"]]["p50_ms"]:
             r["ratio_to_typical"] = round(r["p50_ms"] / typical[r["page"]]["p50_ms"], 2)
 

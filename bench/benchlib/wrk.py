@@ -38,7 +38,7 @@ def measure(port: int, sc: dict, args) -> dict:
     lat = w["latency_us"]
     e = w["errors"]
     socket_errors = e["connect"] + e["read"] + e["write"] + e["timeout"]
-    out = {k: v for k, v in sc.items() if k != "file"}
+    out = {k: v for k, v in sc.items() if k not in ("file", "port")}
     out.update({
         "requests": w["requests"], "seconds": round(w["duration_us"] / 1e6, 2),
         "rps": round(w["requests"] / (w["duration_us"] / 1e6), 1) if w["duration_us"] else 0.0,

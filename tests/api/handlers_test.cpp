@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include "bsocial/api/json_io.hpp"
 #include "bsocial/api/routes.hpp"
 #include "bsocial/http/router.hpp"
 #include "bsocial/sessions/authenticator.hpp"
@@ -549,4 +550,45 @@ TEST_F(Handlers, RoutesAnswer405WithAllowForAWrongMethod) {
     EXPECT_EQ(r.code(), "method_not_allowed");
     ASSERT_TRUE(r.header("Allow"));
     EXPECT_EQ(*r.header("Allow"), "POST");
+}
+
+// Issue 26: a page written from the posts' JSON serialized once is byte for byte the page
+// list_response() builds as a JSON tree, and a reused post shows its current comment count.
+TEST(PostJson, PageIsTheSameBytesAsTheJsonTreeAndCountsStayCurrent) {
+    social::page<social::post> page;
+    social::post p;
+    p.id = 12;
+    p.by = {7, "ada", "Ada \"the\" first", "Lövelace \\ \u2028"};
+    p.content = "line\nbreak, tab\t, control \x01, emoji \xF0\x9F\x98\x80, </script>";
+    p.created_at = 1'700'000'000'123;
+    p.comment_count = 0;
+    page.items.push_back(p);
+    p.id = 9;
+    p.by = {8, "bob", "", ""};
+    p.content = "";
+    p.created_at = 1'600'000'000'000;
+    p.comment_count = 1234567890123;
+    page.items.push_back(p);
+    page.next_cursor = "dDE6MTYwMDAwMDAwMDAwMDo5";
+
+    http::request req;
+    req.method = "GET";
+    req.path = "/api/v1/feed";
+    req.query = {{"limit", "2"}};
+    const auto tree = api::list_response<social::post>(
+        req, page, [](const social::post& x, json::storage_ptr sp) { return api::to_json(x, sp); });
+    api::post_json cache(4);
+    const auto first = cache.page_response(req, page, 2);
+    EXPECT_EQ(first.body, tree.body);
+    EXPECT_EQ(first.headers, tree.headers);  // the Link header
+    // Served again from the serialized text, after the first post got a comment.
+    page.items[0].comment_count = 1;
+    page.next_cursor.reset();
+    const auto tree2 = api::list_response<social::post>(
+        req, page, [](const social::post& x, json::storage_ptr sp) { return api::to_json(x, sp); });
+    const auto second = cache.page_response(req, page, 2);
+    EXPECT_EQ(cache.size(), 2u);
+    EXPECT_EQ(second.body, tree2.body);
+    EXPECT_TRUE(second.headers.empty());
+    EXPECT_NE(second.body.find("\"comment_count\":1}"), std::string::npos);
 }

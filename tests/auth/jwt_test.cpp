@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "bsocial/auth/base64url.hpp"
+#include "bsocial/auth/verified_tokens.hpp"
 #include "bsocial/core/random.hpp"
 
 namespace {
@@ -145,4 +146,41 @@ TEST_F(TokenService, RefusesCritHeaderAndForeignTyp) {
     EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS256","crit":[]})", payload(), secret)));
     EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS256","typ":"at+jwt"})", payload(), secret)));
     EXPECT_FALSE(tokens_.verify(sign(R"({"alg":"HS256","typ":7})", payload(), secret)));
+}
+
+// Issue 26: a verified token is remembered (no HMAC the next time), but a remembered token
+// is no more valid than a fresh check says.
+TEST_F(TokenService, RememberedTokenStillExpires) {
+    const auto issued = tokens_.issue(42);
+    ASSERT_TRUE(tokens_.verify(issued.token));  // verified, now remembered
+    ASSERT_TRUE(tokens_.verify(issued.token));  // found in memory
+    clock_.ms += 3600 * 1000;                   // exactly at "exp"
+    EXPECT_FALSE(tokens_.verify(issued.token));
+}
+
+TEST_F(TokenService, RememberedTokenDoesNotVouchForAnother) {
+    const auto issued = tokens_.issue(42);
+    ASSERT_TRUE(tokens_.verify(issued.token));
+    // Same length, one character of the signature changed: a different token.
+    std::string forged = issued.token;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(tokens_.verify(forged));
+    EXPECT_FALSE(tokens_.verify(issued.token + "A"));
+    EXPECT_FALSE(tokens_.verify(issued.token.substr(0, issued.token.size() - 1)));
+    EXPECT_TRUE(tokens_.verify(issued.token));
+}
+
+TEST(VerifiedTokens, BoundedAndKeyedByTheWholeToken) {
+    verified_tokens cache(32);
+    token_claims c;
+    c.user_id = 1;
+    c.jti = "j";
+    c.expires_at = 100;
+    for (int i = 0; i < 1000; ++i) cache.put("token-" + std::to_string(i), c);
+    EXPECT_LE(cache.size(), 32u);
+    cache.put("the-token", c);
+    EXPECT_TRUE(cache.find("the-token", 99));
+    EXPECT_FALSE(cache.find("the-token", 100));  // expired
+    EXPECT_FALSE(cache.find("the-tokeN", 99));
+    EXPECT_FALSE(cache.find("the-token ", 99));
 }

@@ -124,3 +124,57 @@ TEST(Router, ResolveGivesTheMatchedRoutesPool) {
     EXPECT_EQ(r.resolve(make("DELETE", "/api/v1/sessions")).where, runs_on::sql_pool);
     EXPECT_EQ(r.resolve(make("GET", "/nowhere")).where, runs_on::sql_pool);
 }
+
+// Issue 26: a route answered from memory on the I/O thread, else by its handler on the pool.
+TEST(Router, AnswerFromMemoryOrNulloptForThePool) {
+    router r;
+    bool in_memory = true;
+    r.add(
+        "GET", "/feed/{id}",
+        [&in_memory](request& req) -> std::optional<response> {
+            if (!in_memory) return std::nullopt;
+            response res;
+            res.body = "memory|" + req.params.at(0);
+            return res;
+        },
+        echo("pool"));
+    r.add("GET", "/plain", echo("plain"));
+    auto req = make("GET", "/feed/7");
+    auto found = r.resolve(req);
+    auto res = r.answer_from_memory(req, found);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->body, "memory|7");
+    EXPECT_EQ(req.route, "/feed/{id}");
+    in_memory = false;
+    req = make("GET", "/feed/7");
+    found = r.resolve(req);
+    EXPECT_FALSE(r.answer_from_memory(req, found));
+    EXPECT_EQ(r.dispatch(req, found).body, "pool|7");  // the same request, then on the pool
+    req = make("GET", "/plain");
+    EXPECT_FALSE(r.answer_from_memory(req, r.resolve(req)));  // no memory handler
+    req = make("GET", "/nope");
+    EXPECT_FALSE(r.answer_from_memory(req, r.resolve(req)));  // 404 is the pool's
+}
+
+TEST(Router, AnswerFromMemoryMapsErrorsAsDispatchDoes) {
+    router r;
+    r.add(
+        "GET", "/feed",
+        [](request&) -> std::optional<response> {
+            throw bsocial::error(bsocial::error_code::unauthorized, "invalid or expired token");
+        },
+        echo("pool"));
+    auto req = make("GET", "/feed");
+    auto res = r.answer_from_memory(req, r.resolve(req));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 401u);
+}
+
+TEST(Router, IoThreadRoutesResolveSo) {
+    router r;
+    r.add("GET", "/healthz", echo("ok"), runs_on::io_thread);
+    auto req = make("GET", "/healthz");
+    const auto found = r.resolve(req);
+    EXPECT_EQ(found.where, runs_on::io_thread);
+    EXPECT_EQ(r.dispatch(req, found).body, "ok");
+}

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -499,4 +500,73 @@ TEST(ServerWebSockets, ASocketBeyondItsFrameRateIsClosedWith1008) {
     // The burst reached the application; what came after it did not.
     EXPECT_TRUE(eventually([&] { return handled.load() >= 5; }));
     EXPECT_LE(handled.load(), 6);
+}
+
+// ---- the request path (issue 26) -------------------------------------------------------
+
+TEST(ServerRequestPath, MemoryAnswersRunOnTheIoThreadOthersOnThePoolPipelinedInOrder) {
+    // Which thread answered: the I/O thread (the one running server::run here) or a pool's.
+    std::mutex m;
+    std::set<std::thread::id> memory_threads, pool_threads, io_threads;
+    router r;
+    r.add(
+        "GET", "/thing/{n}",
+        [&](request& req) -> std::optional<response> {
+            {
+                std::lock_guard lock(m);
+                memory_threads.insert(std::this_thread::get_id());
+            }
+            if (req.params.at(0) == "cold") return std::nullopt;  // needs the pool
+            response res;
+            res.body = "memory " + req.params.at(0);
+            return res;
+        },
+        [&](request& req) {
+            std::this_thread::sleep_for(50ms);  // slower than the memory answers behind it
+            {
+                std::lock_guard lock(m);
+                pool_threads.insert(std::this_thread::get_id());
+            }
+            response res;
+            res.body = "pool " + req.params.at(0);
+            return res;
+        });
+    r.add(
+        "GET", "/io",
+        [&](request&) {
+            {
+                std::lock_guard lock(m);
+                io_threads.insert(std::this_thread::get_id());
+            }
+            response res;
+            res.body = "io";
+            return res;
+        },
+        runs_on::io_thread);
+    running_server srv(r);
+    asio::io_context io;
+    auto s = connect_to(io, srv.port());
+    // Four requests in one write: each answered, in the order asked.
+    const std::string get = " HTTP/1.1\r\nHost: x\r\n\r\n";
+    bool closed = false;
+    const std::string got =
+        exchange(s,
+                 "GET /thing/cold" + get + "GET /thing/1" + get + "GET /io" + get +
+                     "GET /thing/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                 closed);
+    const auto cold = got.find("pool cold"), one = got.find("memory 1"), io_at = got.find("\r\n\r\nio"),
+               two = got.find("memory 2");
+    ASSERT_NE(cold, std::string::npos) << got;
+    ASSERT_NE(one, std::string::npos) << got;
+    ASSERT_NE(io_at, std::string::npos) << got;
+    ASSERT_NE(two, std::string::npos) << got;
+    EXPECT_LT(cold, one);
+    EXPECT_LT(one, io_at);
+    EXPECT_LT(io_at, two);
+    EXPECT_TRUE(closed);
+    std::lock_guard lock(m);
+    ASSERT_EQ(memory_threads.size(), 1u);  // one I/O thread, and it is not a pool's
+    EXPECT_EQ(io_threads, memory_threads);
+    ASSERT_EQ(pool_threads.size(), 1u);
+    EXPECT_NE(*pool_threads.begin(), *memory_threads.begin());
 }

@@ -337,6 +337,27 @@ def test_s8_token_after_logout_401(client: Client):
     assert client.get("/api/v1/users/me", token=u.token).status == 200
 
 
+def test_s8_warm_feed_page_after_logout_401(client: Client):
+    # Issue 26: a warm feed page (session, timeline and posts in memory on SQLite) is
+    # answered on the I/O thread without SQL; a logout must end it there too, at once,
+    # and only for that token.
+    u = client.new_user()
+    first = u.token
+    other = client.login(u)  # a second session of the same user
+    u.token = first
+    assert client.post("/api/v1/posts", {"content": "warm"}, token=u.token).status == 201
+    for _ in range(3):  # the first builds the timeline and caches the session; then warm
+        r = client.get("/api/v1/feed", token=u.token)
+        assert r.status == 200 and [p["content"] for p in r.json["items"]] == ["warm"], r
+    assert client.delete("/api/v1/sessions/current", token=u.token).status == 204
+    for _ in range(2):
+        assert_error(client.get("/api/v1/feed", token=u.token), 401, "unauthorized")
+        assert_error(client.get("/api/v1/feed", cookie=f"bsocial_session={u.token}"), 401,
+                     "unauthorized")
+    r = client.get("/api/v1/feed", token=other)
+    assert r.status == 200 and [p["content"] for p in r.json["items"]] == ["warm"], r
+
+
 # --------------------------------------------------------------------------- S13
 
 

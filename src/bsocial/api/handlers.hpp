@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "bsocial/api/metrics_access.hpp"
+#include "bsocial/api/post_json.hpp"
 #include "bsocial/http/message.hpp"
 #include "bsocial/http/metrics.hpp"
 #include "bsocial/sessions/authenticator.hpp"
@@ -62,6 +63,9 @@ class posts_handler {
     http::response create(http::request& req);         // POST /api/v1/posts
     http::response get(http::request& req);            // GET /api/v1/posts/{id}
     http::response feed(http::request& req);           // GET /api/v1/feed
+    /// GET /api/v1/feed on the I/O thread: the page when memory holds the session and the
+    /// whole page, else nullopt (feed() then runs on the SQL pool). Same answer as feed().
+    std::optional<http::response> feed_in_memory(http::request& req);
     http::response user_posts(http::request& req);     // GET /api/v1/users/{username}/posts
     http::response add_comment(http::request& req);    // POST /api/v1/posts/{id}/comments
     http::response list_comments(http::request& req);  // GET /api/v1/posts/{id}/comments
@@ -70,6 +74,7 @@ class posts_handler {
     social::posts& posts_;
     const sessions::authenticator& auth_;
     social::user_limits& limits_;  ///< posts and comments per user
+    post_json json_;               ///< the posts' JSON, serialized once
 };
 
 /// A named readiness check: returns "ok" or why it is not ready.

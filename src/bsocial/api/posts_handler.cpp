@@ -12,9 +12,6 @@ std::string content_of(const http::request& req) {
     return content;
 }
 
-json::object render_post(const social::post& p, json::storage_ptr sp) {
-    return to_json(p, std::move(sp));
-}
 json::object render_comment(const social::comment& c, json::storage_ptr sp) {
     return to_json(c, std::move(sp));
 }
@@ -39,13 +36,24 @@ http::response posts_handler::get(http::request& req) {
 
 http::response posts_handler::feed(http::request& req) {
     const auto caller = auth_.require(req);
-    return list_response<social::post>(req, posts_.feed(caller.who, parse_page(req)), render_post);
+    const auto page = parse_page(req);
+    return json_.page_response(req, posts_.feed(caller.who, page), page.limit);
+}
+
+std::optional<http::response> posts_handler::feed_in_memory(http::request& req) {
+    const auto caller = auth_.require_in_memory(req);
+    if (!caller) return std::nullopt;
+    const auto page = parse_page(req);
+    auto found = posts_.feed_in_memory(caller->who, page);
+    if (!found) return std::nullopt;
+    return json_.page_response(req, *found, page.limit);
 }
 
 http::response posts_handler::user_posts(http::request& req) {
     const auto caller = auth_.require(req);
-    return list_response<social::post>(
-        req, posts_.user_posts(caller.who, req.params.at(0), parse_page(req)), render_post);
+    const auto page = parse_page(req);
+    return json_.page_response(req, posts_.user_posts(caller.who, req.params.at(0), page),
+                               page.limit);
 }
 
 http::response posts_handler::add_comment(http::request& req) {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "bsocial/auth/base64url.hpp"
+#include "bsocial/auth/verified_tokens.hpp"
 #include "bsocial/core/parse.hpp"
 #include "bsocial/core/random.hpp"
 #include "bsocial/core/text.hpp"
@@ -65,7 +66,8 @@ token_service::token_service(std::string secret, const clock& clock, std::int64_
       clock_(clock),
       ttl_seconds_(ttl_seconds),
       issuer_(std::move(issuer)),
-      audience_(std::move(audience)) {
+      audience_(std::move(audience)),
+      verified_(std::make_unique<verified_tokens>()) {
     if (secret_.size() < 32) throw std::invalid_argument("JWT secret shorter than 32 bytes");
 }
 
@@ -86,7 +88,17 @@ issued_token token_service::issue(std::int64_t user_id) const {
     return {input + "." + signature, std::move(claims)};
 }
 
+token_service::~token_service() = default;
+
 std::optional<token_claims> token_service::verify(std::string_view token) const {
+    if (token.empty() || token.size() > max_token_length) return std::nullopt;
+    if (auto claims = verified_->find(token, clock_.now_seconds())) return claims;
+    auto claims = verify_uncached(token);
+    if (claims) verified_->put(token, *claims);
+    return claims;
+}
+
+std::optional<token_claims> token_service::verify_uncached(std::string_view token) const {
     if (token.empty() || token.size() > max_token_length) return std::nullopt;
     const auto dot1 = token.find('.');
     if (dot1 == std::string_view::npos) return std::nullopt;

@@ -4,11 +4,16 @@
 // ours, and iss, aud, exp, iat, nbf, sub and jti are all checked. Thread-safe (immutable).
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "bsocial/core/clock.hpp"
+
+namespace bsocial::auth {
+class verified_tokens;
+}
 
 namespace bsocial::auth {
 
@@ -37,14 +42,23 @@ class token_service {
     issued_token issue(std::int64_t user_id) const;
 
     /// The claims of a valid token; nullopt for anything malformed, forged or expired.
+    /// A token verified before is found in memory (verified_tokens.hpp): no HMAC, no
+    /// JSON, its expiry checked again.
     std::optional<token_claims> verify(std::string_view token) const;
 
+    token_service(const token_service&) = delete;
+    token_service& operator=(const token_service&) = delete;
+    ~token_service();
+
   private:
+    std::optional<token_claims> verify_uncached(std::string_view token) const;
+
     std::string secret_;
     const clock& clock_;
     std::int64_t ttl_seconds_;
     std::string issuer_;
     std::string audience_;
+    std::unique_ptr<verified_tokens> verified_;
 };
 
 }  // namespace bsocial::auth

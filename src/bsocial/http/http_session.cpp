@@ -12,9 +12,10 @@
 #include "bsocial/http/problem.hpp"
 
 // The HTTP side of one connection: read a request (header and keep-alive deadlines,
-// size limits), run its handler on the blocking-work pool (the SQL pool, or the waiting
-// pool for routes marked so), write the response; repeat
-// while kept alive. An Upgrade request goes to websocket_session.cpp.
+// size limits), answer it on this I/O thread when it needs no database (routes that run
+// here, answers from memory: router::answer_from_memory), else run its handler on the
+// blocking-work pool (the SQL pool, or the waiting pool for routes marked so), write the
+// response; repeat while kept alive. An Upgrade request goes to websocket_session.cpp.
 
 namespace bsocial::http::detail {
 
@@ -45,20 +46,33 @@ asio::awaitable<handled> dispatch(const router* routes, request req,
 
 // Runs on the SQL pool; a route that waits long outside SQL moves on to the waiting pool
 // (this thread is free meanwhile).
-asio::awaitable<handled> run_handler(server_context* ctx, bhttp::request<bhttp::string_body> in,
-                                     std::shared_ptr<connection> conn) {
-    request req;
-    try {
-        req = to_request(in, *conn, ctx->options.trusted);
-    } catch (const transport_error& e) {
-        co_return handled{problem_response(e), "bad_request"};
-    }
-    auto found = ctx->routes.resolve(req);  // once: it picks the pool, then it runs
+asio::awaitable<handled> run_handler(server_context* ctx, request req, router::resolution found) {
     if (&ctx->waiting != &ctx->blocking && found.where == runs_on::waiting_pool)
         co_return co_await asio::co_spawn(
             ctx->waiting, dispatch(&ctx->routes, std::move(req), std::move(found)),
             asio::use_awaitable);
     co_return co_await dispatch(&ctx->routes, std::move(req), std::move(found));
+}
+
+/// On the connection's I/O thread: the answer when no database is needed (a route that
+/// runs there, a route answered from memory, a request that does not parse), else
+/// nullopt and `req`/`found` filled for the pool.
+std::optional<handled> answer_here(server_context& ctx, const bhttp::request<bhttp::string_body>& in,
+                                   const connection& conn, request& req,
+                                   router::resolution& found) {
+    try {
+        req = to_request(in, conn, ctx.options.trusted);
+    } catch (const transport_error& e) {
+        return handled{problem_response(e), "bad_request"};
+    }
+    found = ctx.routes.resolve(req);  // once: it picks where the handler runs
+    if (found.best && found.where == runs_on::io_thread) {
+        response res = ctx.routes.dispatch(req, found);
+        return handled{std::move(res), std::move(req.route)};
+    }
+    if (auto res = ctx.routes.answer_from_memory(req, found))
+        return handled{std::move(*res), std::move(req.route)};
+    return std::nullopt;
 }
 
 /// Answers a request that failed as HTTP, then the connection closes.
@@ -192,8 +206,14 @@ asio::awaitable<void> serve_http(server_context& ctx, std::shared_ptr<connection
         const bool keep_alive = in.keep_alive();
         const std::string method(in.method_string());
         const auto started = std::chrono::steady_clock::now();
-        handled h = co_await asio::co_spawn(
-            ctx.blocking, run_handler(&ctx, std::move(in), conn), asio::use_awaitable);
+        request req;
+        router::resolution found;
+        std::optional<handled> here = answer_here(ctx, in, *conn, req, found);
+        if (!here)
+            here = co_await asio::co_spawn(
+                ctx.blocking, run_handler(&ctx, std::move(req), std::move(found)),
+                asio::use_awaitable);
+        handled h = std::move(*here);
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         ctx.stats.record(h.route, method, h.res.status, seconds);

@@ -105,13 +105,15 @@ response json_list_response(const request& req, json::array items,
     body["items"] = std::move(items);
     body["next_cursor"] = next_cursor ? json::value(*next_cursor) : json::value(nullptr);
     auto res = json_response(200, std::move(body));
-    if (next_cursor) {
-        std::string link = "<" + req.path + "?limit=" + std::to_string(limit);
-        if (auto q = req.query_param("q"); q && is_base64url(*q)) link += "&q=" + *q;
-        link += "&cursor=" + *next_cursor + ">; rel=\"next\"";
-        res.set_header("Link", link);
-    }
+    if (next_cursor) set_next_link(req, res, *next_cursor, limit);
     return res;
+}
+
+void set_next_link(const request& req, response& res, const std::string& next_cursor, int limit) {
+    std::string link = "<" + req.path + "?limit=" + std::to_string(limit);
+    if (auto q = req.query_param("q"); q && is_base64url(*q)) link += "&q=" + *q;
+    link += "&cursor=" + next_cursor + ">; rel=\"next\"";
+    res.set_header("Link", link);
 }
 
 }  // namespace bsocial::http

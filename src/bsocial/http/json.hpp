@@ -41,6 +41,10 @@ response json_response(unsigned status, json::value body);
 /// 204 No Content.
 response no_content();
 
+/// Adds `Link: <path?limit=N&cursor=...>; rel="next"` (what json_list_response adds) to a
+/// list answer whose body was written otherwise.
+void set_next_link(const request& req, response& res, const std::string& next_cursor, int limit);
+
 /// {"items":[...],"next_cursor":...} plus a Link: <path?limit=N&cursor=...>; rel="next".
 response json_list_response(const request& req, json::array items,
                             const std::optional<std::string>& next_cursor, int limit);

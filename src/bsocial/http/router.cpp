@@ -23,7 +23,13 @@ router::router(router_hooks hooks) : hooks_(std::move(hooks)) {}
 void router::add(std::string method, std::string pattern, handler h, runs_on where) {
     auto segments = split_path(pattern);
     routes_.push_back(
-        {std::move(method), std::move(pattern), std::move(segments), std::move(h), where});
+        {std::move(method), std::move(pattern), std::move(segments), std::move(h), where, {}});
+}
+
+void router::add(std::string method, std::string pattern, memory_handler first, handler h) {
+    auto segments = split_path(pattern);
+    routes_.push_back({std::move(method), std::move(pattern), std::move(segments), std::move(h),
+                       runs_on::sql_pool, std::move(first)});
 }
 
 namespace {
@@ -104,11 +110,48 @@ router::resolution router::resolve(const request& req) const {
     return found;
 }
 
+// bsocial::error and transport_error become their problem; anything else a 500 (or what
+// translate_exception maps it to).
+template <class F>
+response router::guarded(request& req, F&& run) const {
+    try {
+        return run();
+    } catch (const bsocial::error& e) {
+        return problem_response(e);
+    } catch (const transport_error& e) {
+        return problem_response(e);
+    } catch (const std::exception& e) {
+        if (hooks_.translate_exception)
+            if (auto mapped = hooks_.translate_exception(e)) return problem_response(*mapped);
+        if (hooks_.on_exception) hooks_.on_exception(req, e);
+        return problem_response(error(error_code::internal_error, "internal error"));
+    }
+}
+
+std::optional<response> router::answer_from_memory(request& req, const resolution& found) const {
+    const route* best = found.best;
+    if (!best || !best->first) return std::nullopt;
+    std::optional<response> answer;
+    bool returned = false;
+    response failed = guarded(req, [&]() -> response {
+        req.route = best->pattern;
+        fill_params(req, best->segments, found.segments);
+        answer = best->first(req);
+        returned = true;
+        if (answer && hooks_.on_response) hooks_.on_response(req, *answer);
+        return {};
+    });
+    // An exception is answered here too: its problem needs no database (a forged token's
+    // 401, a bad cursor's 422).
+    if (!returned) return failed;
+    return answer;
+}
+
 response router::dispatch(request& req, const resolution& found) const {
     const auto& segments = found.segments;
     const auto& allow = found.allow;
     const route* best = found.best;
-    try {
+    return guarded(req, [&]() -> response {
         if (!best) {
             if (!allow.empty()) {
                 req.route = "method_not_allowed";
@@ -148,16 +191,7 @@ response router::dispatch(request& req, const resolution& found) const {
         response res = best->h(req);
         if (hooks_.on_response) hooks_.on_response(req, res);
         return res;
-    } catch (const bsocial::error& e) {
-        return problem_response(e);
-    } catch (const transport_error& e) {
-        return problem_response(e);
-    } catch (const std::exception& e) {
-        if (hooks_.translate_exception)
-            if (auto mapped = hooks_.translate_exception(e)) return problem_response(*mapped);
-        if (hooks_.on_exception) hooks_.on_exception(req, e);
-        return problem_response(error(error_code::internal_error, "internal error"));
-    }
+    });
 }
 
 }  // namespace bsocial::http

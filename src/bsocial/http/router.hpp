@@ -16,12 +16,19 @@ namespace bsocial::http {
 
 using handler = std::function<response(request&)>;
 
+/// A route's answer from memory: runs on the connection's I/O thread, so it must never
+/// block (no SQL, no pool lease, only locks held for microseconds). nullopt: it needs the
+/// database; the route's handler then runs on its pool, as if this had not been asked.
+using memory_handler = std::function<std::optional<response>(request&)>;
+
 /// Where a route's handler runs. Most run on the SQL pool, one thread per database
 /// connection (more threads than connections would only queue for one, and switching
 /// between them cost more than the feed's own work). A handler that waits long on
 /// something other than SQL (a password hash, the search engine) runs on the waiting
 /// pool, so its wait never takes an SQL request's thread.
-enum class runs_on { sql_pool, waiting_pool };
+/// `io_thread`: the handler never blocks (e.g. /healthz): it runs where the request was
+/// read, with no hop to a pool and back (docs/performance.md).
+enum class runs_on { sql_pool, waiting_pool, io_thread };
 
 /// What the process adds around every request; each may be empty.
 struct router_hooks {
@@ -44,6 +51,9 @@ class router {
     /// `pattern` like "/api/v1/users/{username}"; literal segments win over parameters.
     void add(std::string method, std::string pattern, handler h,
              runs_on where = runs_on::sql_pool);
+    /// A route asked first on the I/O thread (`first`), then, when that needs the
+    /// database, on the SQL pool (`h`). Both must give the same answer to the same state.
+    void add(std::string method, std::string pattern, memory_handler first, handler h);
 
     /// A route as added.
     struct route {
@@ -52,6 +62,7 @@ class router {
         std::vector<std::string> segments;
         handler h;
         runs_on where;
+        memory_handler first;  ///< may be empty
     };
     /// The route of a request, found once: `where` picks the pool, dispatch() runs it.
     struct resolution {
@@ -75,12 +86,19 @@ class router {
     response dispatch(request& req, const resolution& found) const;
     response dispatch(request& req) const { return dispatch(req, resolve(req)); }
 
+    /// On the I/O thread: the route's memory_handler's answer (errors mapped as dispatch()
+    /// maps them), or nullopt when the route has none or it needs the database.
+    std::optional<response> answer_from_memory(request& req, const resolution& found) const;
+
   private:
     struct ws_route {
         std::string pattern;
         std::vector<std::string> segments;
         ws_handler h;
     };
+    template <class F>
+    response guarded(request& req, F&& run) const;
+
     router_hooks hooks_;
     std::vector<route> routes_;
     std::vector<ws_route> ws_routes_;

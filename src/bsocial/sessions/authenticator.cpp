@@ -78,29 +78,54 @@ identity authenticator::require_websocket(const http::request& req) const {
     return identify(req, true);
 }
 
-identity authenticator::identify(const http::request& req, bool always_check_origin) const {
-    std::optional<std::string> token;
+std::string_view authenticator::token_of(const http::request& req, bool always_check_origin,
+                                        std::string& cookie_token) const {
+    std::optional<std::string_view> token;
     bool from_cookie = false;
     if (const auto* authz = req.header("authorization")) {
         constexpr std::string_view scheme = "Bearer ";
         if (authz->size() > scheme.size() && ascii_istarts_with(*authz, scheme))
-            token = authz->substr(scheme.size());
+            token = std::string_view(*authz).substr(scheme.size());
         else
             throw error(error_code::unauthorized,
                         "the Authorization header must be Bearer <token>");
     } else if (const auto* cookies = req.header("cookie")) {
         // Only the name this configuration sets: with Secure, a plain "bsocial_session"
         // could have been planted by a sibling subdomain or over plain HTTP.
-        token = cookie_value(*cookies, cookie_name());
-        from_cookie = token.has_value();
+        if (auto value = cookie_value(*cookies, cookie_name())) {
+            cookie_token = std::move(*value);
+            token = cookie_token;
+            from_cookie = true;
+        }
     }
     if (!token) throw error(error_code::unauthorized, "authentication required");
     const bool state_changing = req.method != "GET" && req.method != "HEAD";
     if ((always_check_origin || (from_cookie && state_changing)) && !origin_allowed(req))
         throw error(error_code::forbidden_origin, "cross-origin request refused");
-    auto who = sessions_.authenticate(*token);
+    return *token;
+}
+
+identity authenticator::identify(const http::request& req, bool always_check_origin) const {
+    std::string cookie_token;
+    const std::string_view token = token_of(req, always_check_origin, cookie_token);
+    auto who = sessions_.authenticate(token);
     if (!who) throw error(error_code::unauthorized, "invalid or expired token");
     return std::move(*who);
+}
+
+std::optional<identity> authenticator::require_in_memory(const http::request& req) const {
+    std::string cookie_token;
+    const std::string_view token = token_of(req, false, cookie_token);
+    std::optional<identity> who;
+    switch (sessions_.authenticate_in_memory(token, who)) {
+        case session_service::memory_check::found:
+            return who;
+        case session_service::memory_check::invalid:
+            throw error(error_code::unauthorized, "invalid or expired token");
+        case session_service::memory_check::needs_sql:
+            break;
+    }
+    return std::nullopt;
 }
 
 const char* authenticator::cookie_name() const {

@@ -26,6 +26,12 @@ class authenticator {
     /// The caller, or error{unauthorized | forbidden_origin}. Blocking (one SQL lookup).
     identity require(const http::request& req) const;
 
+    /// require() without SQL, on an I/O thread (http::memory_handler): the caller when
+    /// the token's session is known valid in memory, the same errors as require() when
+    /// none needs SQL to decide, nullopt when only SQL can tell (then call require() on
+    /// the pool). Never blocks.
+    std::optional<identity> require_in_memory(const http::request& req) const;
+
     /// The caller of a WebSocket handshake: like require(), but a foreign Origin is refused
     /// whatever carries the token (a browser sends cookies with cross-site handshakes).
     identity require_websocket(const http::request& req) const;
@@ -39,6 +45,9 @@ class authenticator {
   private:
     bool origin_allowed(const http::request& req) const;
     identity identify(const http::request& req, bool always_check_origin) const;
+    /// The request's token (throws what require() throws before the session check).
+    std::string_view token_of(const http::request& req, bool always_check_origin,
+                              std::string& cookie_token) const;
 
     const session_service& sessions_;
     std::vector<std::string> allowed_origins_;

@@ -46,6 +46,17 @@ std::optional<identity> session_service::authenticate(std::string_view token) co
     return identity{std::move(found.front()), std::move(*claims)};
 }
 
+session_service::memory_check session_service::authenticate_in_memory(
+    std::string_view token, std::optional<identity>& out) const {
+    auto claims = tokens_.verify(token);
+    if (!claims) return memory_check::invalid;
+    if (!cache_) return memory_check::needs_sql;
+    auto who = cache_->find(claims->jti, claims->user_id);
+    if (!who) return memory_check::needs_sql;
+    out.emplace(identity{std::move(*who), std::move(*claims)});
+    return memory_check::found;
+}
+
 void session_service::revoke(const identity& caller) {
     store::lease sql_lease(db_);
     soci::session& sql = *sql_lease;

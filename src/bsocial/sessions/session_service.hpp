@@ -39,6 +39,14 @@ class session_service {
     /// nullopt when the token is malformed, forged, expired or revoked, or its user is gone.
     std::optional<identity> authenticate(std::string_view token) const;
 
+    /// authenticate() without SQL, for a request answered on an I/O thread: `invalid` when
+    /// the token is malformed, forged or expired (no SQL needed to know), the identity
+    /// when the checked sessions in memory know it valid, else `needs_sql` (not cached,
+    /// or no cache: PostgreSQL). Never blocks.
+    enum class memory_check { found, invalid, needs_sql };
+    memory_check authenticate_in_memory(std::string_view token,
+                                        std::optional<identity>& out) const;
+
     /// Revokes the caller's token everywhere at once and records user.logged_out. Also
     /// forgets revocations whose token expired more than a day ago
     /// (revocation_prune_margin_seconds: clocks of instances differ). Twice is harmless.

@@ -132,6 +132,14 @@ page<post> posts::feed(const user& me, const page_request& req) {
     return page_of(timelines_.read(sql, me.id, from, req.limit), req.limit, cursor_after<post>);
 }
 
+std::optional<page<post>> posts::feed_in_memory(const user& me, const page_request& req) const {
+    if (!timelines_.in_memory()) return std::nullopt;
+    const time_cursor from = decode_or_throw(req, newest_first_start);
+    auto rows = timelines_.read_in_memory(me.id, from, req.limit);
+    if (!rows) return std::nullopt;
+    return page_of(std::move(*rows), req.limit, cursor_after<post>);
+}
+
 page<post> posts::user_posts(const user& me, const std::string& username, const page_request& req) {
     const time_cursor from = decode_or_throw(req, newest_first_start);
     store::lease sql_lease(db_);

@@ -269,6 +269,23 @@ std::vector<post> timelines::read_cached(soci::session& sql, std::int64_t me, ti
     return out;
 }
 
+std::optional<std::vector<post>> timelines::read_in_memory(std::int64_t me, time_cursor from,
+                                                          int limit) const {
+    if (!cache_ || !posts_) return std::nullopt;
+    const int fetch = limit + 1;
+    auto page = cache_->read(me, from, fetch);
+    if (!page) return std::nullopt;
+    if (static_cast<int>(page->entries.size()) < fetch && page->continue_from)
+        return std::nullopt;  // below the floor: the posts in SQL
+    std::vector<std::int64_t> ids;
+    ids.reserve(page->entries.size());
+    for (const timeline_key& k : page->entries) ids.push_back(k.id);
+    std::vector<std::int64_t> missing;
+    std::vector<post> found = posts_->get(ids, missing);
+    if (!missing.empty()) return std::nullopt;
+    return found;
+}
+
 std::vector<post> timelines::cached_posts(soci::session& sql, const std::vector<std::int64_t>& ids,
                                           int pad_to) const {
     if (!posts_) return posts_by_id(sql, ids, pad_to);

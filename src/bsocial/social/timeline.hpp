@@ -15,6 +15,7 @@
 // Every function runs on a caller's session; the write ones inside the caller's write
 // transaction. Blocking: blocking-work pool only. Thread-safe (no mutable state).
 
+#include <optional>
 #include <soci/soci.h>
 
 #include <cstdint>
@@ -83,6 +84,11 @@ class timelines {
     /// The page of `me`'s feed strictly older than `from`: `limit` posts at most, plus
     /// one more when it exists (the caller turns it into the next cursor).
     std::vector<post> read(soci::session& sql, std::int64_t me, time_cursor from, int limit) const;
+    /// read() when the cached timeline and the post cache hold the whole page (in memory
+    /// only): no SQL, never blocks; nullopt when read() must run (timeline not cached or
+    /// being built, the page reaching below its floor, a post not cached).
+    std::optional<std::vector<post>> read_in_memory(std::int64_t me, time_cursor from,
+                                                    int limit) const;
 
     /// Trims `user_id`'s timeline to `capacity` entries, raising the horizon.
     void trim(soci::session& sql, std::int64_t user_id) const;

@@ -1,0 +1,74 @@
+#include "bsocial/api/post_json.hpp"
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "bsocial/api/json_io.hpp"
+#include "bsocial/core/time_format.hpp"
+
+namespace bsocial::api {
+
+post_json::post_json(std::size_t max_posts) : heads_(max_posts) {}
+
+std::string post_json::head_of(const social::post& p) {
+    // to_json(post) without its last member, then that member's key: the same bytes.
+    json::object o = to_json(p);
+    o.erase("comment_count");
+    std::string text = json::serialize(o);
+    text.pop_back();  // '}'
+    text += ",\"comment_count\":";
+    return text;
+}
+
+http::response post_json::page_response(const http::request& req,
+                                        const social::page<social::post>& page, int limit) {
+    std::vector<text> heads(page.items.size());
+    std::size_t bytes = 64;
+    {
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = 0; i < page.items.size(); ++i) {
+            if (text* found = heads_.find(page.items[i].id)) {
+                heads[i] = *found;
+                bytes += heads[i]->size() + 24;
+            }
+        }
+    }
+    std::vector<std::pair<std::int64_t, text>> fresh;
+    for (std::size_t i = 0; i < page.items.size(); ++i) {
+        if (heads[i]) continue;
+        heads[i] = std::make_shared<const std::string>(head_of(page.items[i]));
+        bytes += heads[i]->size() + 24;
+        fresh.emplace_back(page.items[i].id, heads[i]);
+    }
+    if (!fresh.empty()) {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, t] : fresh)
+            heads_.try_emplace_evicting([](const auto&, const auto&) {}, id, std::move(t));
+    }
+
+    http::response res;
+    std::string& body = res.body;
+    body.reserve(bytes + (page.next_cursor ? page.next_cursor->size() : 0));
+    body += "{\"items\":[";
+    char digits[24];
+    for (std::size_t i = 0; i < page.items.size(); ++i) {
+        if (i) body += ',';
+        body += *heads[i];
+        const auto r = std::to_chars(digits, digits + sizeof digits, page.items[i].comment_count);
+        body.append(digits, r.ptr);
+        body += '}';
+    }
+    body += "],\"next_cursor\":";
+    body += page.next_cursor ? json::serialize(json::string_view(*page.next_cursor))
+                             : std::string("null");
+    body += '}';
+    if (page.next_cursor) http::set_next_link(req, res, *page.next_cursor, limit);
+    return res;
+}
+
+std::size_t post_json::size() const {
+    std::lock_guard lock(mutex_);
+    return heads_.size();
+}
+
+}  // namespace bsocial::api
