@@ -23,6 +23,8 @@ struct elasticsearch_config {
     void validate() const;
     /// The dead-letter index name derived from `index`.
     std::string dead_letter_index() const { return index + "-deadletter"; }
+    /// The posts' and comments' entity index (q2, q3; docs/telemetry.md).
+    std::string entities_index() const { return index + "-entities"; }
 
     /// request_timeout_ms is not declared here: only analytics lets it be set.
     template <class Declare>

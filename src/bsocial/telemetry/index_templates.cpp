@@ -47,6 +47,23 @@ constexpr const char* events_mappings = R"({
   }
 })";
 
+// One document per post (_id post:<id>) and per comment (_id comment:<id>): created by the
+// creation event (`create`), overwritten by the deletion event (`index`, deleted: true).
+constexpr const char* entities_mappings = R"({
+  "dynamic": "strict",
+  "properties": {
+    "kind":           {"type": "keyword"},
+    "post_id":        {"type": "keyword", "fields": {"num": {"type": "long"}}},
+    "comment_id":     {"type": "keyword", "fields": {"num": {"type": "long"}}},
+    "user_id":        {"type": "keyword", "fields": {"num": {"type": "long"}}},
+    "post_author_id": {"type": "keyword", "fields": {"num": {"type": "long"}}},
+    "created_at": {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
+    "deleted_at": {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
+    "deleted":    {"type": "boolean"},
+    "event_id":   {"type": "keyword"}
+  }
+})";
+
 constexpr const char* dead_letter_mappings = R"({
   "dynamic": "strict",
   "properties": {
@@ -121,6 +138,11 @@ std::string events_template_json(const std::string& index, int replicas, int ref
                          "bSocial events, one per Kafka event");
 }
 
+std::string entities_template_json(const std::string& index, int replicas, int refresh_ms) {
+    return template_json(index, replicas, refresh_ms, entities_mappings,
+                         "bSocial posts and comments, one per entity, deletions win");
+}
+
 std::string dead_letter_template_json(const std::string& index, int replicas, int refresh_ms) {
     return template_json(index, replicas, refresh_ms, dead_letter_mappings,
                          "Kafka messages telemetry could not index");
@@ -129,12 +151,14 @@ std::string dead_letter_template_json(const std::string& index, int replicas, in
 void install_templates(es_client& es, const elasticsearch_config& config, int replicas,
                        int refresh_ms) {
     const auto dead = config.dead_letter_index();
+    const auto entities = config.entities_index();
     put_template(es, config.index, events_template_json(config.index, replicas, refresh_ms));
     put_template(es, dead, dead_letter_template_json(dead, replicas, refresh_ms));
-    create_index(es, config.index);
-    create_index(es, dead);
-    set_refresh(es, config.index, refresh_ms);
-    set_refresh(es, dead, refresh_ms);
+    put_template(es, entities, entities_template_json(entities, replicas, refresh_ms));
+    for (const auto& index : {config.index, dead, entities}) {
+        create_index(es, index);
+        set_refresh(es, index, refresh_ms);
+    }
     spdlog::info(
         "module=telemetry event=templates_installed index={} dead_letter_index={} "
         "replicas={}",

@@ -13,6 +13,7 @@ struct elasticsearch_config;
 /// Body of the template for exactly the index `index` (no wildcard: the dead-letter index
 /// `<index>-deadletter` must not match the events template).
 std::string events_template_json(const std::string& index, int replicas, int refresh_ms = 500);
+std::string entities_template_json(const std::string& index, int replicas, int refresh_ms = 500);
 std::string dead_letter_template_json(const std::string& index, int replicas, int refresh_ms = 500);
 
 /// PUTs both templates and creates both indices if missing (so queries never hit a

@@ -52,7 +52,7 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
     : config_(config),
       es_(es),
       clock_(clock),
-      indices_{config.es.index, config.es.dead_letter_index()},
+      indices_{config.es.index, config.es.dead_letter_index(), config.es.entities_index()},
       rebalance_(std::make_unique<rebalance_handler>(*this)),
       broker_errors_("bsocial-telemetry", config.kafka_security),
       worker_("telemetry-indexer", {.on_exit = std::move(on_exit)}) {
@@ -167,15 +167,19 @@ void indexer::add(const RdKafka::Message& message) {
     msg.has_payload = message.payload() != nullptr;
     if (msg.has_payload)
         msg.payload.assign(static_cast<const char*>(message.payload()), message.len());
-    auto action = to_index_action(msg, indices_, clock_.now_ms());
-    if (action.dead_letter)
+    auto actions = to_index_actions(msg, indices_, clock_.now_ms());
+    if (actions.front().dead_letter)
         spdlog::warn(
             "module=telemetry event=poison_message topic={} partition={} offset={} "
             "reason=\"{}\" action=dead_letter",
-            msg.topic, msg.partition, msg.offset, action.reason);
+            msg.topic, msg.partition, msg.offset, actions.front().reason);
     if (batch_.empty()) batch_started_ = clock_type::now() - waited_since_produced(message);
-    batch_bytes_ += action.source.size() + action.id.size() + 64;
-    batch_.push_back(entry{std::move(msg), std::move(action), false});
+    // One entry per _bulk item (the event, and a post's or comment's entity document); the
+    // message's offset is committed once all of them are acknowledged.
+    for (auto& action : actions) {
+        batch_bytes_ += action.source.size() + action.id.size() + 64;
+        batch_.push_back(entry{msg, std::move(action), false});
+    }
 }
 
 std::chrono::milliseconds indexer::waited_since_produced(const RdKafka::Message& message) const {
