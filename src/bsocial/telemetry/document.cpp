@@ -87,6 +87,15 @@ json::object kafka_origin(const source_message& msg) {
             {"key", sanitize_utf8(msg.key)}};
 }
 
+std::int64_t epoch_ms_of(std::string_view occurred_at, std::int64_t fallback) {
+    if (const auto ms = parse_rfc3339_ms(occurred_at)) return *ms;
+    if (all_digits(occurred_at) && occurred_at.size() <= 15) {  // epoch_millis, as the mapping
+        const auto ms = std::stoll(std::string(occurred_at));
+        if (ms <= 253'402'300'799'999) return ms;  // up to 9999-12-31
+    }
+    return fallback;
+}
+
 /// The entity document of a post/comment event (see index_names::entities), if any.
 std::optional<index_action> entity_action(const std::string& type, const json::object& doc,
                                           const index_names& indices) {
@@ -141,12 +150,21 @@ std::vector<index_action> event_actions(const source_message& msg, const index_n
     doc["kafka"] = kafka_origin(msg);
     std::vector<index_action> out;
     auto entity = entity_action(type, doc, indices);
-    out.push_back(index_action{indices.events, envelope.id, json::serialize(doc), false, {}});
+    out.push_back(index_action{event_index(indices.events, envelope.occurred_at, now_ms),
+                               envelope.id, json::serialize(doc), false, {}});
     if (entity) out.push_back(std::move(*entity));
     return out;
 }
 
 }  // namespace
+
+std::string event_index(std::string_view base, std::string_view occurred_at,
+                        std::int64_t now_ms) {
+    // An occurred_at we cannot read goes to the current month, where the mapping refuses it
+    // too (a dead letter, "refused by Elasticsearch (400)").
+    const auto utc = format_rfc3339_ms(epoch_ms_of(occurred_at, now_ms));  // YYYY-MM-...
+    return std::string(base) + "-" + utc.substr(0, 4) + "." + utc.substr(5, 2);
+}
 
 std::vector<index_action> to_index_actions(const source_message& msg, const index_names& indices,
                                            std::int64_t now_ms) {

@@ -37,6 +37,8 @@ struct index_action {
 };
 
 struct index_names {
+    /// The events alias: each event goes to the monthly index `<events>-YYYY.MM` of its
+    /// occurred_at (UTC), a deterministic name, so a redelivery meets its first copy.
     std::string events;
     std::string dead_letter;
     /// Entity index (docs/telemetry.md): one document per post (`_id` post:<id>) and per
@@ -50,6 +52,10 @@ struct index_names {
 /// `now_ms` stamps `ingested_at` / `failed_at`.
 index_action to_index_action(const source_message& msg, const index_names& indices,
                              std::int64_t now_ms);
+
+/// `<base>-YYYY.MM`, the month (UTC) of `occurred_at` (RFC 3339 or epoch ms; `now_ms`'s
+/// month when it is neither).
+std::string event_index(std::string_view base, std::string_view occurred_at, std::int64_t now_ms);
 
 /// Every _bulk item of `msg`: its event (or dead-letter) document, then, for
 /// post.created/deleted and comment.created/deleted, the entity document.

@@ -9,6 +9,7 @@
 
 #include "bsocial/kafka/config.hpp"
 #include "bsocial/telemetry/bulk.hpp"
+#include "bsocial/telemetry/index_templates.hpp"
 
 namespace bsocial::telemetry {
 
@@ -106,6 +107,7 @@ void indexer::run() {
                  config_.topic_pattern, indices_.events);
     while (!worker_.stopping()) {
         auto now = clock_type::now();
+        if (config_.retention_days > 0 && now >= next_retention_) retention_pass();
         if (batch_due(now) && now >= next_attempt_) {
             drain_fetched();
             if (flush_once()) {
@@ -372,6 +374,15 @@ void indexer::resume_all() {
         consumer_->resume(parts);
     free_partitions(parts);
     paused_ = false;
+}
+
+void indexer::retention_pass() {
+    next_retention_ = clock_type::now() + std::chrono::hours(1);
+    try {
+        apply_retention(es_, config_.es, config_.retention_days, clock_.now_ms());
+    } catch (const std::exception& e) {  // next hour again; indexing goes on
+        spdlog::warn("module=telemetry event=retention_failed error=\"{}\"", e.what());
+    }
 }
 
 void indexer::on_revoke() {
