@@ -1,4 +1,4 @@
-"""q1 and q3 exact at sizes that break the old queries (issue 29): over 40,000 distinct users
+"""q1 and q3 exact at sizes that break the old queries (issue 29): 60,000 distinct users
 logging in on one day (the old `cardinality` estimates above 40,000), a user with 12,000
 posts (the old `terms` saw 10,000 per shard) and indices with 3 primary shards (a `terms`
 ordered by a sub-aggregation is then not exact). The documents are written with _bulk
@@ -19,9 +19,9 @@ from bsocial_testkit.telemetry import (
     SearchEndpoint, db_url_of, es_request, q1_result, q3_result, query_process)
 
 INDEX = "exact"
-DAY = "2026-01-15"            # a Thursday in the past: the q1 day with 45,000 users
+DAY = "2026-01-15"            # the q1 day: 60,000 users (2 pages of 50,000)
 NEXT = "2026-01-16"           # 3 users
-USERS = 45_000
+USERS = 60_000
 POSTS = 12_000                # posts of user 7
 SHARDS = 3
 

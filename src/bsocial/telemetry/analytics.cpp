@@ -205,9 +205,12 @@ json::value parse_response(std::string_view body) {
 /// Runs `body`, whose aggregation `name` is a `composite`, page after page (its
 /// after_key), handing each page's buckets to `on_page`. Returns the first page's whole
 /// response (for the other aggregations); the next pages carry the composite only.
+/// `next_page` (optional) may narrow the query of the next page, given its after key.
 json::value paged_composite(es_client& es, const std::string& index, std::string_view body,
                             std::string_view name,
-                            const std::function<void(const json::array&)>& on_page) {
+                            const std::function<void(const json::array&)>& on_page,
+                            const std::function<void(json::value&, const json::value&)>&
+                                next_page = {}) {
     auto query = json::parse(body);
     const auto page_size = query.at("aggs").at(name).at("composite").as_object().if_contains("size");
     const std::size_t size = page_size ? page_size->to_number<std::size_t>() : 10;
@@ -228,6 +231,7 @@ json::value paged_composite(es_client& es, const std::string& index, std::string
             query.as_object()["aggs"] = std::move(only);
         }
         if (!more) break;
+        if (next_page) next_page(query, after);
         query.at("aggs").at(name).at("composite").as_object()["after"] = std::move(after);
     }
     return first;
@@ -237,11 +241,25 @@ json::value paged_composite(es_client& es, const std::string& index, std::string
 /// (day, user) buckets of the composite pages, i.e. the exact number of distinct users.
 json::value q1_response(es_client& es, const query_config& config, std::string_view body) {
     std::map<std::string, std::int64_t> users;
-    auto first = paged_composite(es, config.es.index, body, "day_users",
-                                 [&](const json::array& page) {
-                                     for (const auto& b : page)
-                                         ++users[str(b.at("key").at("day"))];
-                                 });
+    // The pages walk the days in order: a page after day D needs no event before D, so its
+    // range starts there (D at 00:00 in tz); each page then reads from its day on, not the
+    // whole range again.
+    const auto from_after_day = [](json::value& query, const json::value& after) {
+        const auto* filters = query.at("query").at("bool").as_object().if_contains("filter");
+        if (!filters || !filters->is_array() || !after.at("day").is_string()) return;
+        for (auto& f : query.at("query").at("bool").at("filter").as_array()) {
+            auto* range = f.as_object().if_contains("range");
+            if (!range || !range->as_object().contains("occurred_at")) continue;
+            range->at("occurred_at").as_object()["gte"] =
+                std::string(after.at("day").as_string()) + "||/d";
+        }
+    };
+    auto first = paged_composite(
+        es, config.es.index, body, "day_users",
+        [&](const json::array& page) {
+            for (const auto& b : page) ++users[str(b.at("key").at("day"))];
+        },
+        from_after_day);
     return q1_merge(std::move(first), users);
 }
 
