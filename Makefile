@@ -17,7 +17,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   nginx-light openssl
 
 .PHONY: help deps build build-app build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry bench-connections bench-flood bench-search clean stack-fetch format web test-reliability \
+        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry bench-analytics bench-connections bench-flood bench-search clean stack-fetch format web test-reliability \
         test-faults test-opensearch test-compose
 
 help:
@@ -34,6 +34,7 @@ help:
 	@echo "make bench-feed wrk on GET /api/v1/feed (prints requests/s and latency percentiles)"
 	@echo "make bench-notify   push at 200 comments/s (SQLite; PG 2 APIs + 2 notifiers), 10,000 idle sockets, claims"
 	@echo "make bench-telemetry  indexing throughput and event -> searchable lag"
+	@echo "make bench-analytics  indexer events/s, analytics API p50/p95 at 1M events, cold-start lag"
 	@echo "make bench-connections  5,000 idle connections: a normal request's time, server fds vs cap"
 	@echo "make bench-flood  a reader's feed p99 while acks flood 16 sockets and searches flood"
 	@echo "make bench-search  people search at 1M users, SQLite and PostgreSQL (range vs substr)"
@@ -137,6 +138,13 @@ bench-search: build
 
 bench-telemetry: build stack-fetch
 	BSOCIAL_BIN=build/release/bsocial $(PYTHON) bench/telemetry_bench.py
+
+# Issue 29: indexer events/s into Elasticsearch, the analytics API calls at 1M events
+# (ANALYTICS_SIZES=1000000,10000000 adds 10M), then the cold-start event -> searchable lag.
+ANALYTICS_SIZES ?= 1000000
+bench-analytics: build stack-fetch
+	BSOCIAL_BIN=build/release/bsocial $(PYTHON) bench/analytics_bench.py --sizes $(ANALYTICS_SIZES)
+	BSOCIAL_BIN=build/release/bsocial $(PYTHON) bench/telemetry_bench.py --events 200 --warmup 0 --seconds 30
 
 # `make test` runs the telemetry suite against Elasticsearch 8 (BSOCIAL_TEST_ENGINE's default);
 # this runs it against OpenSearch 2.19 (the other supported engine). ~3 min. `web`: the

@@ -35,7 +35,11 @@ bool install_when_reachable(telemetry::es_client& es, const telemetry_config& co
     auto backoff = std::chrono::milliseconds(200);
     while (!signals.stop_requested()) {
         try {
-            telemetry::install_templates(es, config.es, config.replicas, config.refresh_ms);
+            const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+            telemetry::install_templates(es, config.es, config.replicas, config.refresh_ms,
+                                         now_ms);
             return true;
         } catch (const telemetry::es_unreachable& e) {
             spdlog::warn(

@@ -1,4 +1,5 @@
 #include "bsocial/telemetry/bulk.hpp"
+#include "bsocial/telemetry/index_templates.hpp"
 
 #include <gtest/gtest.h>
 
@@ -64,4 +65,15 @@ TEST(Bulk, RefusesAResponseThatDoesNotMatchTheRequest) {
                  std::runtime_error);
     EXPECT_NO_THROW(
         parse_bulk_response(R"({"errors":false,"items":[{"index":{"status":200}}]})", 1));
+}
+
+TEST(Retention, ExpiresWholeMonthsOlderThanTheRetention) {
+    // now = 2026-11-28T10:15:30Z; 60 days back = 2026-09-29T10:15:30Z
+    const std::int64_t now = 1'795'860'930'123;
+    const std::vector<std::string> names = {"ev-2026.07", "ev-2026.08", "ev-2026.09",
+                                            "ev-2026.11", "ev-deadletter", "ev-entities",
+                                            "ev-2026.13", "other-2020.01", "ev-x-2020.01"};
+    EXPECT_EQ(expired_indices(names, "ev", 60, now),
+              (std::vector<std::string>{"ev-2026.07", "ev-2026.08"}));
+    EXPECT_TRUE(expired_indices(names, "ev", 0, now).empty());  // 0: keep every month
 }

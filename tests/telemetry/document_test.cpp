@@ -25,7 +25,7 @@ const std::string comment =
 TEST(Document, EventBecomesAFlatDocumentKeyedByEventId) {
     const auto a = to_index_action(message(comment), indices, now);
     ASSERT_FALSE(a.dead_letter) << a.reason;
-    EXPECT_EQ(a.index, "bsocial-events");
+    EXPECT_EQ(a.index, "bsocial-events-2026.11");  // the month of occurred_at
     EXPECT_EQ(a.id, "0b9d7c1e-8c2a-4f7e-9a51-3a0f5b6c7d8e");
     const auto doc = json::parse(a.source).as_object();
     EXPECT_EQ(doc.at("event_id").as_string(), a.id);
@@ -80,4 +80,64 @@ TEST(Document, SanitizeUtf8ReplacesOnlyBadBytes) {
               "a\xEF\xBF\xBD"
               "b");
     EXPECT_EQ(sanitize_utf8("\xC3"), "\xEF\xBF\xBD");  // truncated sequence
+}
+
+namespace {
+const index_names with_entities{"bsocial-events", "bsocial-events-deadletter",
+                                "bsocial-events-entities"};
+
+std::string post_event(std::string_view type, std::string_view extra) {
+    return std::string(R"({"id":"e-)") + std::string(type) + R"(","type":")" + std::string(type) +
+           R"(","version":1,"occurred_at":"2026-12-31T23:30:00.000-01:00","data":{"post_id":"5",)"
+           R"("user_id":"3","username":"ada",)" + std::string(extra) + "}}";
+}
+}  // namespace
+
+TEST(Document, PostsAndCommentsAlsoGetAnEntityDocumentThatADeletionOverwrites) {
+    const auto created = to_index_actions(
+        message(post_event("post.created", R"("email":"a@b.c","content":"x","created_at":"x")")),
+        with_entities, now);
+    ASSERT_EQ(created.size(), 2u);
+    EXPECT_EQ(created[0].index, "bsocial-events-2027.01");  // the UTC month of occurred_at
+    EXPECT_EQ(created[0].op, "create");
+    EXPECT_EQ(created[1].index, "bsocial-events-entities");
+    EXPECT_EQ(created[1].id, "post:5");
+    EXPECT_EQ(created[1].op, "create");  // never overwrites a deletion
+    auto doc = json::parse(created[1].source).as_object();
+    EXPECT_EQ(doc.at("deleted"), false);
+    EXPECT_EQ(doc.at("created_at"), "2026-12-31T23:30:00.000-01:00");
+
+    const auto deleted =
+        to_index_actions(message(post_event("post.deleted", R"("deleted_at":"x")")),
+                         with_entities, now);
+    ASSERT_EQ(deleted.size(), 2u);
+    EXPECT_EQ(deleted[1].id, "post:5");
+    EXPECT_EQ(deleted[1].op, "index");  // overwrites the creation, whatever came first
+    doc = json::parse(deleted[1].source).as_object();
+    EXPECT_EQ(doc.at("deleted"), true);
+    EXPECT_EQ(doc.at("kind"), "post");
+
+    const auto comment_gone = to_index_actions(
+        message(R"({"id":"e9","type":"comment.deleted","version":1,"occurred_at":"2026-11-28T09:00:00Z",)"
+                R"("data":{"comment_id":"12","post_id":"7","post_author_id":"3","user_id":"4",)"
+                R"("username":"bob","deleted_at":"2026-11-28T09:00:00Z"}})"),
+        with_entities, now);
+    ASSERT_EQ(comment_gone.size(), 2u);
+    EXPECT_EQ(comment_gone[1].id, "comment:12");
+    EXPECT_EQ(comment_gone[1].op, "index");
+    // A deletion without its ids is poison.
+    const auto bad = to_index_actions(
+        message(R"({"id":"e9","type":"comment.deleted","version":1,"occurred_at":"2026-11-28T09:00:00Z",)"
+                R"("data":{"comment_id":"12","user_id":"4","username":"bob","deleted_at":"x"}})"),
+        with_entities, now);
+    ASSERT_EQ(bad.size(), 1u);
+    EXPECT_TRUE(bad[0].dead_letter);
+    // A login gets no entity document.
+    EXPECT_EQ(to_index_actions(message(comment), indices, now).size(), 1u);  // no entities index
+}
+
+TEST(Document, EventIndexIsTheUtcMonthOfOccurredAt) {
+    EXPECT_EQ(event_index("ev", "2026-03-01T00:30:00+01:00", now), "ev-2026.02");
+    EXPECT_EQ(event_index("ev", "1767225600000", now), "ev-2026.01");  // epoch ms
+    EXPECT_EQ(event_index("ev", "yesterday", now), "ev-2026.11");      // now's month
 }

@@ -183,3 +183,35 @@ TEST(QueryConfig, TimeZonesAreOffsetsOrKnownIanaNames) {
         EXPECT_FALSE(is_time_zone("Europe"));  // a directory, not a zone
     }
 }
+
+// q3's ranking over composite pages (issue 29): best = most comments, then older, then lower
+// id; worst = fewest, then newer, then higher id; a bucket without a live post never wins.
+TEST(Q3Ranking, RanksEveryBucketOfEveryPage) {
+    const auto bucket = [](std::int64_t id, std::int64_t comments, double created, int posts = 1) {
+        return json::parse(R"({"key":{"post":)" + std::to_string(id) + R"(},"post":{"doc_count":)" +
+                           std::to_string(posts) + R"(,"created":{"value":)" +
+                           std::to_string(created) + R"(,"value_as_string":"t"}},"comments":{"doc_count":)" +
+                           std::to_string(comments) + "}}")
+            .as_object();
+    };
+    q3_ranking r;
+    r.add(bucket(10, 3, 100));
+    r.add(bucket(11, 3, 50));      // same count, older: best
+    r.add(bucket(12, 0, 70));
+    r.add(bucket(13, 0, 90));      // same count, newer: worst
+    r.add(bucket(14, 9, 10, 0));   // comments of a deleted post: never an answer
+    const auto out = r.response();
+    EXPECT_EQ(out.at("aggregations").at("top_post").at("buckets").at(0).at("key"), "11");
+    EXPECT_EQ(out.at("aggregations").at("worst_post").at("buckets").at(0).at("key"), "13");
+    EXPECT_TRUE(q3_ranking{}.response().at("aggregations").at("top_post").at("buckets").as_array().empty());
+}
+
+TEST(Q1Merge, CountsTheUsersOfEachDayZeroIncluded) {
+    const auto merged = q1_merge(json::parse(R"({"aggregations":{"per_day":{"buckets":[
+        {"key_as_string":"2026-01-15","doc_count":9},{"key_as_string":"2026-01-16","doc_count":0}]}}})"),
+                                 {{"2026-01-15", 60000}});
+    query_config c;
+    EXPECT_EQ(json::value(analytics_rows("q1", json::serialize(merged), c, {})),
+              json::parse(R"({"tz":"UTC","days":[{"day":"2026-01-15","logged_in_users":60000},
+                               {"day":"2026-01-16","logged_in_users":0}]})"));
+}

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "bsocial/core/text.hpp"
 #include "bsocial/telemetry/query_runner.hpp"
@@ -22,6 +24,13 @@ const json::object& obj(const json::value& v, std::string_view key) {
     if (!o || !o->is_object())
         throw std::runtime_error("response lacks object \"" + std::string(key) + "\"");
     return o->get_object();
+}
+
+const json::object& obj(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (!v || !v->is_object())
+        throw std::runtime_error("response lacks object \"" + std::string(key) + "\"");
+    return v->get_object();
 }
 
 const json::array& buckets(const json::object& agg) {
@@ -174,20 +183,193 @@ std::string table_q3(const json::object& rows) {
     return out.str();
 }
 
-}  // namespace
-
-boost::json::object analytics_rows(std::string_view name, std::string_view response,
-                                   const query_config& config, const post_lookup& lookup,
-                                   const std::string& user_id) {
-    boost::system::error_code ec;
-    const auto parsed = json::parse(response, ec);
-    if (ec || !parsed.is_object()) throw std::runtime_error("search response is not JSON");
-    const auto* aggs = parsed.as_object().if_contains("aggregations");
+json::object rows_of(std::string_view name, const json::value& response,
+                     const query_config& config, const post_lookup& lookup,
+                     const std::string& user_id) {
+    const auto* aggs = response.is_object() ? response.as_object().if_contains("aggregations")
+                                            : nullptr;
     if (!aggs || !aggs->is_object())
         throw std::runtime_error("search response has no aggregations");
     if (name == "q1") return rows_q1(*aggs, config);
     if (name == "q2") return rows_q2(*aggs, config, lookup);
     return rows_q3(*aggs, config, lookup, user_id);
+}
+
+json::value parse_response(std::string_view body) {
+    boost::system::error_code ec;
+    auto parsed = json::parse(body, ec);
+    if (ec || !parsed.is_object()) throw std::runtime_error("search response is not JSON");
+    return parsed;
+}
+
+/// Runs `body`, whose aggregation `name` is a `composite`, page after page (its
+/// after_key), handing each page's buckets to `on_page`. Returns the first page's whole
+/// response (for the other aggregations); the next pages carry the composite only.
+/// `next_page` (optional) may narrow the query of the next page, given its after key.
+json::value paged_composite(es_client& es, const std::string& index, std::string_view body,
+                            std::string_view name,
+                            const std::function<void(const json::array&)>& on_page,
+                            const std::function<void(json::value&, const json::value&)>&
+                                next_page = {}) {
+    auto query = json::parse(body);
+    const auto page_size = query.at("aggs").at(name).at("composite").as_object().if_contains("size");
+    const std::size_t size = page_size ? page_size->to_number<std::size_t>() : 10;
+    json::value first;
+    for (int page = 0;; ++page) {
+        auto response = parse_response(search(es, index, json::serialize(query)));
+        const auto& agg = obj(obj(response.as_object(), "aggregations"), name);
+        const auto& list = buckets(agg);
+        on_page(list);
+        const auto* after_key = agg.if_contains("after_key");
+        const bool more = after_key && list.size() >= size;
+        json::value after = more ? *after_key : json::value();
+        if (page == 0) {
+            first = std::move(response);
+            // Every later page: only the composite, from where the previous one ended.
+            json::object only;
+            only[name] = query.at("aggs").at(name);
+            query.as_object()["aggs"] = std::move(only);
+        }
+        if (!more) break;
+        if (next_page) next_page(query, after);
+        query.at("aggs").at(name).at("composite").as_object()["after"] = std::move(after);
+    }
+    return first;
+}
+
+/// q1: the days of the range (the per_day histogram) with, for each, the number of
+/// (day, user) buckets of the composite pages, i.e. the exact number of distinct users.
+json::value q1_response(es_client& es, const query_config& config, std::string_view body) {
+    std::map<std::string, std::int64_t> users;
+    // The pages walk the days in order: a page after day D needs no event before D, so its
+    // range starts there (D at 00:00 in tz); each page then reads from its day on, not the
+    // whole range again.
+    const auto from_after_day = [](json::value& query, const json::value& after) {
+        const auto* filters = query.at("query").at("bool").as_object().if_contains("filter");
+        if (!filters || !filters->is_array() || !after.at("day").is_string()) return;
+        for (auto& f : query.at("query").at("bool").at("filter").as_array()) {
+            auto* range = f.as_object().if_contains("range");
+            if (!range || !range->as_object().contains("occurred_at")) continue;
+            range->at("occurred_at").as_object()["gte"] =
+                std::string(after.at("day").as_string()) + "||/d";
+        }
+    };
+    auto first = paged_composite(
+        es, config.es.index, body, "day_users",
+        [&](const json::array& page) {
+            for (const auto& b : page) ++users[str(b.at("key").at("day"))];
+        },
+        from_after_day);
+    return q1_merge(std::move(first), users);
+}
+
+/// q3: every post of the user, page after page, ranked here.
+json::value q3_response(es_client& es, const query_config& config, std::string_view body) {
+    q3_ranking ranking;
+    paged_composite(es, config.es.entities_index(), body, "posts",
+                    [&](const json::array& page) {
+                        for (const auto& b : page) ranking.add(b.as_object());
+                    });
+    return ranking.response();
+}
+
+/// The ids among `ids` whose post is deleted (its entity document says so).
+std::vector<std::string> deleted_posts(es_client& es, const std::string& index,
+                                       const std::vector<std::string>& ids) {
+    if (ids.empty()) return {};
+    json::array terms;
+    for (const auto& id : ids) terms.push_back(json::value(id));
+    const json::object query{
+        {"size", ids.size()},
+        {"_source", json::array{"post_id"}},
+        {"query",
+         {{"bool",
+           {{"filter", json::array{json::object{{"term", {{"kind", "post"}}}},
+                                   json::object{{"term", {{"deleted", true}}}},
+                                   json::object{{"terms", {{"post_id", terms}}}}}}}}}}};
+    const auto response = parse_response(search(es, index, json::serialize(query)));
+    std::vector<std::string> out;
+    for (const auto& hit : obj(response.as_object(), "hits").at("hits").as_array())
+        out.push_back(str(hit.at("_source").at("post_id")));
+    return out;
+}
+
+/// q2: the ranking of the comments that are not deleted; a post that is deleted is left
+/// out of it (must_not), asking again until no ranked post is a deleted one.
+json::value q2_response(es_client& es, const query_config& config, std::string_view body) {
+    const auto index = config.es.entities_index();
+    const auto query = json::parse(body);
+    std::set<std::string> excluded;
+    for (int round = 0; round < 100; ++round) {
+        auto q = query;
+        if (!excluded.empty()) {
+            json::array ids;
+            for (const auto& id : excluded) ids.push_back(json::value(id));
+            q.at("query").at("bool").as_object()["must_not"] =
+                json::array{json::object{{"terms", {{"post_id", std::move(ids)}}}}};
+        }
+        auto response = parse_response(search(es, index, json::serialize(q)));
+        std::set<std::string> ranked;
+        for (const auto& day : buckets(obj(obj(response.as_object(), "aggregations"), "per_day")))
+            for (const auto& p : buckets(day.at("top_posts").as_object()))
+                ranked.insert(str(p.at("key")));
+        const auto deleted =
+            deleted_posts(es, index, std::vector<std::string>(ranked.begin(), ranked.end()));
+        if (deleted.empty()) return response;
+        excluded.insert(deleted.begin(), deleted.end());
+    }
+    throw std::runtime_error("q2: too many deleted posts among the ranked ones");
+}
+
+}  // namespace
+
+json::value q1_merge(json::value first, const std::map<std::string, std::int64_t>& users) {
+    auto& per_day = first.at("aggregations").at("per_day").as_object();
+    for (auto& b : per_day.at("buckets").as_array()) {
+        const auto it = users.find(str(b.at("key_as_string")));
+        b.as_object()["users"] =
+            json::object{{"value", it == users.end() ? std::int64_t{0} : it->second}};
+    }
+    return first;
+}
+
+void q3_ranking::add(const json::object& bucket) {
+    if (count(bucket.at("post").at("doc_count")) == 0) return;  // comments of no (live) post
+    candidate c;
+    c.comments = count(bucket.at("comments").at("doc_count"));
+    const auto& created = bucket.at("post").at("created").as_object();
+    const auto& v = created.at("value");
+    c.created = v.is_number() ? v.to_number<double>() : 0.0;
+    const auto& key = bucket.at("key").at("post");
+    c.number = key.is_string() ? std::stoll(std::string(key.get_string()))
+                               : key.to_number<std::int64_t>();
+    json::object post{{"doc_count", 1}, {"created", created}};
+    c.bucket = json::object{{"key", std::to_string(c.number)},
+                            {"comments", {{"doc_count", c.comments}}},
+                            {"post", std::move(post)}};
+    // best: most comments, then the older post, then the lower id
+    if (!best_ || std::tie(c.comments, best_->created, best_->number) >
+                      std::tie(best_->comments, c.created, c.number))
+        best_ = c;
+    // worst: fewest comments, then the newer post, then the higher id
+    if (!worst_ || std::tie(worst_->comments, c.created, c.number) >
+                       std::tie(c.comments, worst_->created, worst_->number))
+        worst_ = std::move(c);
+}
+
+json::value q3_ranking::response() const {
+    json::array top, worst;
+    if (best_) top.push_back(best_->bucket);
+    if (worst_) worst.push_back(worst_->bucket);
+    return json::object{{"aggregations",
+                         {{"top_post", {{"buckets", std::move(top)}}},
+                          {"worst_post", {{"buckets", std::move(worst)}}}}}};
+}
+
+boost::json::object analytics_rows(std::string_view name, std::string_view response,
+                                   const query_config& config, const post_lookup& lookup,
+                                   const std::string& user_id) {
+    return rows_of(name, parse_response(response), config, lookup, user_id);
 }
 
 boost::json::object run_analytics(es_client& es, const query_config& config,
@@ -196,10 +378,15 @@ boost::json::object run_analytics(es_client& es, const query_config& config,
     if (config.name == "q3" && user_id.empty()) user_id = lookup_user_id(es, config);
     const auto body = substitute(load_query_file(config.queries_dir, query_file(config.name)),
                                  query_parameters(config, user_id));
-    spdlog::debug("module=telemetry event=query name={} index={} body={}", config.name,
-                  config.es.index, body);
-    return analytics_rows(config.name, search(es, config.es.index, body), config, lookup,
-                          user_id);
+    spdlog::debug("module=telemetry event=query name={} body={}", config.name, body);
+    json::value response;
+    if (config.name == "q1")
+        response = q1_response(es, config, body);
+    else if (config.name == "q2")
+        response = q2_response(es, config, body);
+    else
+        response = q3_response(es, config, body);
+    return rows_of(config.name, response, config, lookup, user_id);
 }
 
 std::string render_table(std::string_view name, const boost::json::object& rows) {

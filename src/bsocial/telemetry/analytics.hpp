@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -62,6 +63,31 @@ boost::json::object run_analytics(es_client& es, const query_config& config,
 boost::json::object analytics_rows(std::string_view name, std::string_view response,
                                    const query_config& config, const post_lookup& lookup,
                                    const std::string& user_id = {});
+
+/// q1 is paged (a `composite` of (day, user) buckets, docs/telemetry.md): the first page's
+/// response with, in each per_day bucket, "users": {"value": the distinct users counted}.
+boost::json::value q1_merge(boost::json::value first,
+                            const std::map<std::string, std::int64_t>& users);
+
+/// q3 is paged (a `composite` over the user's posts): each bucket goes through add(), and
+/// response() is the answer in the shape of one search response whose top_post and
+/// worst_post hold the best and worst post (or nothing), as analytics_rows reads it.
+class q3_ranking {
+  public:
+    /// One composite bucket {"key": {"post": id}, "post": {"doc_count", "created"},
+    /// "comments": {"doc_count"}}; a bucket without a live post is ignored.
+    void add(const boost::json::object& bucket);
+    boost::json::value response() const;
+
+  private:
+    struct candidate {
+        std::int64_t comments = 0;
+        double created = 0;  ///< epoch ms of the post's creation
+        std::int64_t number = 0;
+        boost::json::object bucket;
+    };
+    std::optional<candidate> best_, worst_;
+};
 
 /// Human-readable table of analytics_rows' result for query `name`.
 std::string render_table(std::string_view name, const boost::json::object& rows);

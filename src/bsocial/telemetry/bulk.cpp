@@ -14,7 +14,7 @@ std::string bulk_body(const std::vector<const index_action*>& items) {
     out.reserve(size);
     for (const auto* item : items) {
         json::object meta{{"_index", item->index}, {"_id", item->id}};
-        out += json::serialize(json::object{{"create", std::move(meta)}});
+        out += json::serialize(json::object{{item->op, std::move(meta)}});
         out += '\n';
         out += item->source;  // compact JSON: holds no raw newline
         out += '\n';

@@ -1,8 +1,9 @@
 #pragma once
 // The _bulk request body and the reading of its response. Pure functions, unit-tested.
 //
-// Every item is a `create` with _id = the event id: a redelivered event (the relay is
+// Event items are `create` with _id = the event id: a redelivered event (the relay is
 // at-least-once) gets 409 and changes nothing already indexed, so 409 counts as done.
+// Entity items (document.hpp) are `create` for a creation, `index` for a deletion.
 
 #include <string>
 #include <string_view>

@@ -58,6 +58,8 @@ void telemetry_config::validate() const {
     require(batch_max_wait_ms >= 1 && batch_max_wait_ms <= 60000,
             "batch wait must be 1..60000 ms (BSOCIAL_TELEMETRY_BATCH_WAIT_MS)");
     require(max_backoff_ms >= 10, "max backoff must be >= 10 ms");
+    require(retention_days >= 0 && retention_days <= 36500,
+            "retention must be 0..36500 days (BSOCIAL_TELEMETRY_RETENTION_DAYS)");
     require(shutdown_flush_timeout_ms >= 0, "shutdown flush timeout must be >= 0");
 }
 

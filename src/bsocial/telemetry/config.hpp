@@ -23,6 +23,8 @@ struct elasticsearch_config {
     void validate() const;
     /// The dead-letter index name derived from `index`.
     std::string dead_letter_index() const { return index + "-deadletter"; }
+    /// The posts' and comments' entity index (q2, q3; docs/telemetry.md).
+    std::string entities_index() const { return index + "-entities"; }
 
     /// request_timeout_ms is not declared here: only analytics lets it be set.
     template <class Declare>
@@ -63,6 +65,9 @@ struct telemetry_config {
     int refresh_ms = 500;
     int max_backoff_ms = 5000;  ///< retry delay when Elasticsearch fails, doubling to this
     int shutdown_flush_timeout_ms = 15000;  ///< on SIGTERM, try this long to flush the batch
+    /// Monthly events indices whose whole month is older than this many days are deleted
+    /// (at start, then hourly); 0 keeps every month.
+    int retention_days = 0;
 
     void validate() const;
     /// The log level is composed next to it (apps/telemetry.cpp).
@@ -82,6 +87,8 @@ struct telemetry_config {
           "send an incomplete batch after this many ms");
         d(max_backoff_ms, "max-backoff-ms", "BSOCIAL_TELEMETRY_MAX_BACKOFF_MS",
           "longest wait between retries when Elasticsearch fails");
+        d(retention_days, "retention-days", "BSOCIAL_TELEMETRY_RETENTION_DAYS",
+          "delete monthly events indices older than this many days (0: keep all)");
     }
 };
 

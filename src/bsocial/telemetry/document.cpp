@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
+#include <optional>
 #include <stdexcept>
 
 #include "bsocial/core/time_format.hpp"
@@ -45,6 +46,12 @@ const std::vector<event_shape>& shapes() {
          {"comment_id", "post_id", "post_author_id", "user_id", "username", "email", "content",
           "created_at"},
          {"comment_id", "post_id", "post_author_id", "user_id", "username", "email", "content"}},
+        {"post.deleted",
+         {"post_id", "user_id", "username", "deleted_at"},
+         {"post_id", "user_id", "username"}},
+        {"comment.deleted",
+         {"comment_id", "post_id", "post_author_id", "user_id", "username", "deleted_at"},
+         {"comment_id", "post_id", "post_author_id", "user_id", "username"}},
         {"follow.created",
          {"follower_id", "follower_username", "followee_id", "followee_username", "at"},
          {"follower_id", "follower_username", "followee_id", "followee_username"}},
@@ -80,8 +87,41 @@ json::object kafka_origin(const source_message& msg) {
             {"key", sanitize_utf8(msg.key)}};
 }
 
-index_action event_action(const source_message& msg, const index_names& indices,
-                          std::int64_t now_ms) {
+std::int64_t epoch_ms_of(std::string_view occurred_at, std::int64_t fallback) {
+    if (const auto ms = parse_rfc3339_ms(occurred_at)) return *ms;
+    if (all_digits(occurred_at) && occurred_at.size() <= 15) {  // epoch_millis, as the mapping
+        const auto ms = std::stoll(std::string(occurred_at));
+        if (ms <= 253'402'300'799'999) return ms;  // up to 9999-12-31
+    }
+    return fallback;
+}
+
+/// The entity document of a post/comment event (see index_names::entities), if any.
+std::optional<index_action> entity_action(const std::string& type, const json::object& doc,
+                                          const index_names& indices) {
+    if (indices.entities.empty()) return std::nullopt;
+    const bool post = type == "post.created" || type == "post.deleted";
+    const bool comment = type == "comment.created" || type == "comment.deleted";
+    if (!post && !comment) return std::nullopt;
+    const bool deleted = type == "post.deleted" || type == "comment.deleted";
+    json::object e;
+    e["kind"] = post ? "post" : "comment";
+    for (const auto* field : {"post_id", "comment_id", "post_author_id", "user_id"})
+        if (const auto* v = doc.if_contains(field)) e[field] = *v;
+    e[deleted ? "deleted_at" : "created_at"] = doc.at("occurred_at");
+    e["deleted"] = deleted;
+    e["event_id"] = doc.at("event_id");
+    std::string id = post ? "post:" + std::string(doc.at("post_id").as_string())
+                          : "comment:" + std::string(doc.at("comment_id").as_string());
+    index_action a{indices.entities, std::move(id), json::serialize(e), false, {}};
+    // A creation never overwrites (409 when the deletion or an earlier delivery is there);
+    // a deletion always does, so the document ends deleted whatever the order.
+    a.op = deleted ? "index" : "create";
+    return a;
+}
+
+std::vector<index_action> event_actions(const source_message& msg, const index_names& indices,
+                                        std::int64_t now_ms) {
     if (!msg.has_payload) throw poison("empty message (tombstone)");
     const auto reading = events::parse_envelope(msg.payload);
     if (!reading.value) throw poison(reading.error);
@@ -108,18 +148,36 @@ index_action event_action(const source_message& msg, const index_names& indices,
     for (const auto field : shape->copied) doc[field] = data.at(field);
     doc["data"] = data;
     doc["kafka"] = kafka_origin(msg);
-    return index_action{indices.events, envelope.id, json::serialize(doc), false, {}};
+    std::vector<index_action> out;
+    auto entity = entity_action(type, doc, indices);
+    out.push_back(index_action{event_index(indices.events, envelope.occurred_at, now_ms),
+                               envelope.id, json::serialize(doc), false, {}});
+    if (entity) out.push_back(std::move(*entity));
+    return out;
 }
 
 }  // namespace
 
+std::string event_index(std::string_view base, std::string_view occurred_at,
+                        std::int64_t now_ms) {
+    // An occurred_at we cannot read goes to the current month, where the mapping refuses it
+    // too (a dead letter, "refused by Elasticsearch (400)").
+    const auto utc = format_rfc3339_ms(epoch_ms_of(occurred_at, now_ms));  // YYYY-MM-...
+    return std::string(base) + "-" + utc.substr(0, 4) + "." + utc.substr(5, 2);
+}
+
+std::vector<index_action> to_index_actions(const source_message& msg, const index_names& indices,
+                                           std::int64_t now_ms) {
+    try {
+        return event_actions(msg, indices, now_ms);
+    } catch (const poison& p) {
+        return {dead_letter_action(msg, p.what(), indices, now_ms)};
+    }
+}
+
 index_action to_index_action(const source_message& msg, const index_names& indices,
                              std::int64_t now_ms) {
-    try {
-        return event_action(msg, indices, now_ms);
-    } catch (const poison& p) {
-        return dead_letter_action(msg, p.what(), indices, now_ms);
-    }
+    return to_index_actions(msg, indices, now_ms).front();
 }
 
 index_action dead_letter_action(const source_message& msg, std::string_view reason,

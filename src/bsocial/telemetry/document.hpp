@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bsocial::telemetry {
 
@@ -24,24 +25,42 @@ struct source_message {
     bool has_payload = true;  ///< false for a tombstone (null value)
 };
 
-/// One `create` item of a _bulk request.
+/// One item of a _bulk request: `create` (the default; 409 = already there = done) or
+/// `index` (overwrite: a deletion's entity document, so that "deleted" always wins).
 struct index_action {
     std::string index;
     std::string id;      ///< event id; for dead letters "topic:partition:offset"
     std::string source;  ///< the document, compact JSON
     bool dead_letter = false;
     std::string reason;  ///< why it is a dead letter (empty for events)
+    std::string op = "create";  ///< "create" or "index"
 };
 
 struct index_names {
+    /// The events alias: each event goes to the monthly index `<events>-YYYY.MM` of its
+    /// occurred_at (UTC), a deterministic name, so a redelivery meets its first copy.
     std::string events;
     std::string dead_letter;
+    /// Entity index (docs/telemetry.md): one document per post (`_id` post:<id>) and per
+    /// comment (`_id` comment:<id>), written by their creation (`create`) and their
+    /// deletion (`index`, deleted: true), so a deletion wins in whatever order the two
+    /// events arrive. Empty: no entity documents.
+    std::string entities = {};
 };
 
 /// The event document of `msg`, or (when `msg` is poison) its dead-letter document.
 /// `now_ms` stamps `ingested_at` / `failed_at`.
 index_action to_index_action(const source_message& msg, const index_names& indices,
                              std::int64_t now_ms);
+
+/// `<base>-YYYY.MM`, the month (UTC) of `occurred_at` (RFC 3339 or epoch ms; `now_ms`'s
+/// month when it is neither).
+std::string event_index(std::string_view base, std::string_view occurred_at, std::int64_t now_ms);
+
+/// Every _bulk item of `msg`: its event (or dead-letter) document, then, for
+/// post.created/deleted and comment.created/deleted, the entity document.
+std::vector<index_action> to_index_actions(const source_message& msg, const index_names& indices,
+                                           std::int64_t now_ms);
 
 /// The dead-letter document for `msg` with the given reason (also used when Elasticsearch
 /// itself refuses an event document, e.g. a date it cannot parse).

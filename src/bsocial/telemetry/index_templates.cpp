@@ -3,7 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
+#include <cstdio>
+#include <regex>
 #include <stdexcept>
+
+#include "bsocial/core/time_format.hpp"
+#include "bsocial/telemetry/document.hpp"
 
 #include "bsocial/telemetry/config.hpp"
 #include "bsocial/telemetry/es_client.hpp"
@@ -47,6 +52,23 @@ constexpr const char* events_mappings = R"({
   }
 })";
 
+// One document per post (_id post:<id>) and per comment (_id comment:<id>): created by the
+// creation event (`create`), overwritten by the deletion event (`index`, deleted: true).
+constexpr const char* entities_mappings = R"({
+  "dynamic": "strict",
+  "properties": {
+    "kind":           {"type": "keyword"},
+    "post_id":        {"type": "keyword", "fields": {"num": {"type": "long"}}},
+    "comment_id":     {"type": "keyword", "fields": {"num": {"type": "long"}}},
+    "user_id":        {"type": "keyword", "fields": {"num": {"type": "long"}}},
+    "post_author_id": {"type": "keyword", "fields": {"num": {"type": "long"}}},
+    "created_at": {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
+    "deleted_at": {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
+    "deleted":    {"type": "boolean"},
+    "event_id":   {"type": "keyword"}
+  }
+})";
+
 constexpr const char* dead_letter_mappings = R"({
   "dynamic": "strict",
   "properties": {
@@ -65,8 +87,9 @@ constexpr const char* dead_letter_mappings = R"({
 
 std::string refresh_interval(int refresh_ms) { return std::to_string(refresh_ms) + "ms"; }
 
-std::string template_json(const std::string& index, int replicas, int refresh_ms,
-                          const char* mappings, const char* meta) {
+std::string template_json(const std::string& pattern, int replicas, int refresh_ms,
+                          const char* mappings, const char* meta, int priority = 510,
+                          const std::string& alias = {}) {
     json::object settings;
     // One primary shard: terms aggregations ordered by count (queries q2, q3) are exact
     // only when one shard sees every document; the volume of a social network's events
@@ -77,10 +100,13 @@ std::string template_json(const std::string& index, int replicas, int refresh_ms
     json::object tmpl;
     tmpl["settings"] = settings;
     tmpl["mappings"] = json::parse(mappings);
+    if (!alias.empty()) tmpl["aliases"] = json::object{{alias, json::object{}}};
     json::object body;
-    body["index_patterns"] = json::array{json::value(index)};
-    // Above the built-in templates (priority 100-200 in Elasticsearch 8) so ours wins.
-    body["priority"] = 500;
+    body["index_patterns"] = json::array{json::value(pattern)};
+    // Above the built-in templates (priority 100-200 in Elasticsearch 8) so ours wins; the
+    // exact names (dead letters, entities) above the events' <index>-* pattern (510 > 500:
+    // overlapping patterns need different priorities).
+    body["priority"] = priority;
     body["template"] = tmpl;
     body["_meta"] = {{"owner", "bsocial telemetry"}, {"description", meta}};
     return json::serialize(body);
@@ -117,8 +143,15 @@ void create_index(es_client& es, const std::string& index) {
 }  // namespace
 
 std::string events_template_json(const std::string& index, int replicas, int refresh_ms) {
-    return template_json(index, replicas, refresh_ms, events_mappings,
-                         "bSocial events, one per Kafka event");
+    return template_json(index + "-*", replicas, refresh_ms, events_mappings,
+                         "bSocial events, one per Kafka event, monthly indices <index>-YYYY.MM "
+                         "under the alias <index>",
+                         500, index);
+}
+
+std::string entities_template_json(const std::string& index, int replicas, int refresh_ms) {
+    return template_json(index, replicas, refresh_ms, entities_mappings,
+                         "bSocial posts and comments, one per entity, deletions win");
 }
 
 std::string dead_letter_template_json(const std::string& index, int replicas, int refresh_ms) {
@@ -127,18 +160,76 @@ std::string dead_letter_template_json(const std::string& index, int replicas, in
 }
 
 void install_templates(es_client& es, const elasticsearch_config& config, int replicas,
-                       int refresh_ms) {
+                       int refresh_ms, std::int64_t now_ms) {
     const auto dead = config.dead_letter_index();
+    const auto entities = config.entities_index();
     put_template(es, config.index, events_template_json(config.index, replicas, refresh_ms));
     put_template(es, dead, dead_letter_template_json(dead, replicas, refresh_ms));
-    create_index(es, config.index);
-    create_index(es, dead);
-    set_refresh(es, config.index, refresh_ms);
-    set_refresh(es, dead, refresh_ms);
+    put_template(es, entities, entities_template_json(entities, replicas, refresh_ms));
+    // This month's events index exists from the start (and with it the alias), so queries
+    // never hit a missing index; a concrete index named like the alias (made before issue
+    // 29) is refused here by the search engine with a clear error (docs/telemetry.md).
+    const auto month = event_index(config.index, "", now_ms);
+    for (const auto& index : {month, dead, entities}) {
+        create_index(es, index);
+        set_refresh(es, index, refresh_ms);
+    }
+    set_refresh(es, config.index, refresh_ms);  // every monthly index, through the alias
     spdlog::info(
-        "module=telemetry event=templates_installed index={} dead_letter_index={} "
-        "replicas={}",
-        config.index, dead, replicas);
+        "module=telemetry event=templates_installed alias={} month_index={} dead_letter_index={} "
+        "entities_index={} replicas={}",
+        config.index, month, dead, entities, replicas);
+}
+
+std::vector<std::string> expired_indices(const std::vector<std::string>& names,
+                                         const std::string& base, int retention_days,
+                                         std::int64_t now_ms) {
+    std::vector<std::string> out;
+    if (retention_days <= 0) return out;
+    static const std::regex monthly("([0-9]{4})\\.([0-9]{2})");
+    const auto cutoff = now_ms - std::int64_t{retention_days} * 86'400'000;
+    for (const auto& name : names) {
+        if (name.size() != base.size() + 8 || name.compare(0, base.size() + 1, base + "-") != 0)
+            continue;
+        std::smatch m;
+        const std::string suffix = name.substr(base.size() + 1);
+        if (!std::regex_match(suffix, m, monthly)) continue;
+        int year = std::stoi(m[1]), month = std::stoi(m[2]);
+        if (month < 1 || month > 12) continue;
+        // The index holds the month; it expires when the first instant after it is older
+        // than the retention.
+        if (++month == 13) {
+            month = 1;
+            ++year;
+        }
+        char next[32];
+        std::snprintf(next, sizeof next, "%04d-%02d-01T00:00:00.000Z", year, month);
+        const auto end = parse_rfc3339_ms(next);
+        if (end && *end <= cutoff) out.push_back(name);
+    }
+    return out;
+}
+
+std::vector<std::string> apply_retention(es_client& es, const elasticsearch_config& config,
+                                         int retention_days, std::int64_t now_ms) {
+    if (retention_days <= 0) return {};
+    const auto r = es.request("GET", "/_cat/indices/" + config.index + "-*?format=json&h=index");
+    if (r.status != 200)
+        throw std::runtime_error("cannot list the events indices: HTTP " +
+                                 std::to_string(r.status) + " " + r.body.substr(0, 300));
+    std::vector<std::string> names;
+    for (const auto& row : json::parse(r.body).as_array())
+        names.emplace_back(row.at("index").as_string());
+    const auto expired = expired_indices(names, config.index, retention_days, now_ms);
+    for (const auto& index : expired) {
+        const auto d = es.request("DELETE", "/" + index);
+        if (d.status != 200 && d.status != 404)
+            throw std::runtime_error("cannot delete " + index + ": HTTP " +
+                                     std::to_string(d.status) + " " + d.body.substr(0, 300));
+        spdlog::info("module=telemetry event=index_expired index={} retention_days={}", index,
+                     retention_days);
+    }
+    return expired;
 }
 
 }  // namespace bsocial::telemetry

@@ -9,6 +9,7 @@
 
 #include "bsocial/kafka/config.hpp"
 #include "bsocial/telemetry/bulk.hpp"
+#include "bsocial/telemetry/index_templates.hpp"
 
 namespace bsocial::telemetry {
 
@@ -52,7 +53,7 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
     : config_(config),
       es_(es),
       clock_(clock),
-      indices_{config.es.index, config.es.dead_letter_index()},
+      indices_{config.es.index, config.es.dead_letter_index(), config.es.entities_index()},
       rebalance_(std::make_unique<rebalance_handler>(*this)),
       broker_errors_("bsocial-telemetry", config.kafka_security),
       worker_("telemetry-indexer", {.on_exit = std::move(on_exit)}) {
@@ -106,6 +107,7 @@ void indexer::run() {
                  config_.topic_pattern, indices_.events);
     while (!worker_.stopping()) {
         auto now = clock_type::now();
+        if (config_.retention_days > 0 && now >= next_retention_) retention_pass();
         if (batch_due(now) && now >= next_attempt_) {
             drain_fetched();
             if (flush_once()) {
@@ -167,15 +169,19 @@ void indexer::add(const RdKafka::Message& message) {
     msg.has_payload = message.payload() != nullptr;
     if (msg.has_payload)
         msg.payload.assign(static_cast<const char*>(message.payload()), message.len());
-    auto action = to_index_action(msg, indices_, clock_.now_ms());
-    if (action.dead_letter)
+    auto actions = to_index_actions(msg, indices_, clock_.now_ms());
+    if (actions.front().dead_letter)
         spdlog::warn(
             "module=telemetry event=poison_message topic={} partition={} offset={} "
             "reason=\"{}\" action=dead_letter",
-            msg.topic, msg.partition, msg.offset, action.reason);
+            msg.topic, msg.partition, msg.offset, actions.front().reason);
     if (batch_.empty()) batch_started_ = clock_type::now() - waited_since_produced(message);
-    batch_bytes_ += action.source.size() + action.id.size() + 64;
-    batch_.push_back(entry{std::move(msg), std::move(action), false});
+    // One entry per _bulk item (the event, and a post's or comment's entity document); the
+    // message's offset is committed once all of them are acknowledged.
+    for (auto& action : actions) {
+        batch_bytes_ += action.source.size() + action.id.size() + 64;
+        batch_.push_back(entry{msg, std::move(action), false});
+    }
 }
 
 std::chrono::milliseconds indexer::waited_since_produced(const RdKafka::Message& message) const {
@@ -368,6 +374,15 @@ void indexer::resume_all() {
         consumer_->resume(parts);
     free_partitions(parts);
     paused_ = false;
+}
+
+void indexer::retention_pass() {
+    next_retention_ = clock_type::now() + std::chrono::hours(1);
+    try {
+        apply_retention(es_, config_.es, config_.retention_days, clock_.now_ms());
+    } catch (const std::exception& e) {  // next hour again; indexing goes on
+        spdlog::warn("module=telemetry event=retention_failed error=\"{}\"", e.what());
+    }
 }
 
 void indexer::on_revoke() {

@@ -93,6 +93,8 @@ class indexer {
     void pause_all();
     void resume_all();
     void on_revoke();
+    /// Deletes the expired monthly indices, at most once an hour (telemetry_config).
+    void retention_pass();
 
     const telemetry_config& config_;
     es_client& es_;
@@ -105,6 +107,7 @@ class indexer {
     std::size_t batch_bytes_ = 0;
     clock_type::time_point batch_started_{};
     clock_type::time_point next_attempt_{};
+    clock_type::time_point next_retention_{};
     std::chrono::milliseconds backoff_{0};
     bool paused_ = false;
     bool clean_ = false;

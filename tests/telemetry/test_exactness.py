@@ -1,0 +1,193 @@
+"""q1 and q3 exact at sizes that break the old queries (issue 29): 60,000 distinct users
+logging in on one day (the old `cardinality` estimates above 40,000), a user with 12,000
+posts (the old `terms` saw 10,000 per shard) and indices with 3 primary shards (a `terms`
+ordered by a sub-aggregation is then not exact). The documents are written with _bulk
+directly (fast), in the indices and mappings `bsocial telemetry` installs; the answers
+come from `bsocial query --json`, and the old queries' answers on the same data are printed
+next to them (`old_approach ...`)."""
+
+from __future__ import annotations
+
+import json
+import random
+import urllib.request
+import uuid
+
+import pytest
+
+from bsocial_testkit.telemetry import (
+    SearchEndpoint, db_url_of, es_request, q1_result, q3_result, query_process)
+
+INDEX = "exact"
+DAY = "2026-01-15"            # the q1 day: 60,000 users (2 pages of 50,000)
+NEXT = "2026-01-16"           # 3 users
+USERS = 60_000
+POSTS = 12_000                # posts of user 7
+SHARDS = 3
+
+
+def events_index(day: str) -> str:
+    """The concrete index telemetry writes an event of `day` (UTC) into."""
+    y, m, _ = day.split("-")
+    return f"{INDEX}-{y}.{m}"
+
+
+def bulk(search: SearchEndpoint, lines: list[dict]) -> None:
+    """_bulk in chunks of 20,000 documents, refresh at the end; every item must be 201."""
+    step = 2 * 20_000
+    for i in range(0, len(lines), step):
+        body = "".join(json.dumps(x, separators=(",", ":")) + "\n" for x in lines[i:i + step])
+        req = urllib.request.Request(search.url + "/_bulk", data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/x-ndjson"})
+        with search.open(req, 300) as r:
+            answer = json.loads(r.read())
+        assert not answer["errors"], [it for it in answer["items"]
+                                      if "error" in next(iter(it.values()))][:3]
+    st, body = es_request(search, "POST", "/_refresh")
+    assert st == 200, body
+
+
+def recreate(search: SearchEndpoint, index: str) -> None:
+    """Deletes `index` and makes it again with SHARDS primary shards (the mappings, aliases
+    and other settings come from telemetry's templates)."""
+    es_request(search, "DELETE", f"/{index}")
+    st, body = es_request(search, "PUT", f"/{index}",
+                          {"settings": {"number_of_shards": SHARDS, "number_of_replicas": 0}})
+    assert st == 200, body
+    st, body = es_request(search, "GET", f"/{index}/_settings")
+    assert st == 200 and body[index]["settings"]["index"]["number_of_shards"] == str(SHARDS), body
+
+
+def query(search: SearchEndpoint, *args: str, db: str | None = None) -> dict:
+    env = {"BSOCIAL_ELASTICSEARCH_INDEX": INDEX, **({"BSOCIAL_DB": db} if db else {})}
+    r = query_process(search, *args, "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def search(search: SearchEndpoint, index: str, body: dict) -> dict:
+    st, answer = es_request(search, "POST", f"/{index}/_search", body, timeout=120)
+    assert st == 200, answer
+    return answer
+
+
+@pytest.fixture(scope="module")
+def indices(stack, make_telemetry):
+    """telemetry's templates installed for INDEX, the indices made again with 3 shards."""
+    make_telemetry(env={"BSOCIAL_ELASTICSEARCH_INDEX": INDEX}, name="installer").stop()
+    for index in (events_index(DAY), f"{INDEX}-entities"):
+        recreate(stack.search, index)
+    return stack.search
+
+
+def login_doc(user: int, at: str) -> list[dict]:
+    eid = str(uuid.uuid4())
+    return [{"create": {"_index": events_index(at[:10]), "_id": eid}},
+            {"event_id": eid, "type": "user.logged_in", "version": 1, "occurred_at": at,
+             "user_id": str(user), "username": f"u{user}"}]
+
+
+def test_q1_counts_every_user_of_a_day_past_40000(indices):
+    rnd = random.Random(29)
+    lines: list[dict] = []
+    for u in range(1, USERS + 1):
+        lines += login_doc(u, f"{DAY}T{rnd.randrange(24):02d}:{rnd.randrange(60):02d}:00.000Z")
+    for u in rnd.sample(range(1, USERS + 1), 5_000):  # a second login the same day
+        lines += login_doc(u, f"{DAY}T23:59:59.999Z")
+    for u in (1, 2, USERS + 1):
+        lines += login_doc(u, f"{NEXT}T00:00:00.000Z")
+    bulk(indices, lines)
+
+    rows = query(indices, "q1", "--from", DAY, "--to", NEXT, "--tz", "UTC")
+    got = q1_result(rows)
+
+    old = search(indices, INDEX, {"size": 0, "query": {"term": {"type": "user.logged_in"}},
+                                  "aggs": {"d": {"date_histogram": {
+                                      "field": "occurred_at", "calendar_interval": "day",
+                                      "format": "yyyy-MM-dd"},
+                                      "aggs": {"u": {"cardinality": {
+                                          "field": "user_id", "precision_threshold": 40000}}}}}})
+    old_counts = {b["key_as_string"]: b["u"]["value"]
+                  for b in old["aggregations"]["d"]["buckets"]}
+    print(f"\nold_approach q1 engine={indices.engine} cardinality={old_counts[DAY]} "
+          f"exact={USERS} new={got[DAY]}")
+    assert got == {DAY: USERS, NEXT: 3}
+    # The same days in another zone: 00:00Z of NEXT is DAY in New York.
+    ny = q1_result(query(indices, "q1", "--from", DAY, "--to", NEXT, "--tz", "America/New_York"))
+    assert ny[NEXT] == 0 and ny[DAY] <= USERS + 1
+
+
+def entity(kind: str, n: int, routing: str, **fields) -> list[dict]:
+    return [{"create": {"_index": f"{INDEX}-entities", "_id": f"{kind}:{n}", "routing": routing}},
+            {"kind": kind, "deleted": False, "event_id": str(uuid.uuid4()), **fields}]
+
+
+def two_shards(search: SearchEndpoint, index: str) -> tuple[str, str]:
+    """Two routing values that lead to different shards of `index`."""
+    seen: dict[int, str] = {}
+    for i in range(50):
+        st, body = es_request(search, "GET", f"/{index}/_search_shards?routing=r{i}")
+        assert st == 200, body
+        seen.setdefault(body["shards"][0][0]["shard"], f"r{i}")
+        if len(seen) == 2:
+            return tuple(seen.values())
+    raise AssertionError("no two shards found")
+
+
+def test_q3_ranks_12000_posts_over_3_shards(indices, server):
+    """User 7 has 12,000 posts with 2 comments each, except: post 1_000_017 has 5 (the
+    best), 1_000_042 has 1 (the worst), 1_000_099 has 9 but is deleted, 1_000_100 has 8 of
+    which 6 are deleted (2 left). User 8's posts are others'. Laid out (routing) to break a
+    `terms` ranking: every document on shard A except the best's and the worst's posts,
+    which are on shard B, so shard A holds over 10,000 posts and the old query's
+    shard_size cuts the two posts' comments off there."""
+    best, worst, deleted_post, thinned = 1_000_017, 1_000_042, 1_000_099, 1_000_100
+    comments = {p: 2 for p in range(1_000_000, 1_000_000 + POSTS)}
+    comments.update({best: 5, worst: 1, deleted_post: 9, thinned: 8})
+    lines: list[dict] = []
+    cid = 5_000_000
+    a, b = two_shards(indices, f"{INDEX}-entities")
+    for i, (post, n) in enumerate(comments.items()):
+        at = f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00.000Z"
+        lines += entity("post", post, b if post in (best, worst) else a, post_id=str(post),
+                        user_id="7", created_at=at)
+        for j in range(n):
+            cid += 1
+            doc = entity("comment", cid, a, comment_id=str(cid), post_id=str(post),
+                         post_author_id="7", user_id="9", created_at=at)
+            if post == thinned and j < 6:
+                doc[1].update(deleted=True, deleted_at=at)
+            lines += doc
+    lines[lines.index({"create": {"_index": f"{INDEX}-entities", "_id": f"post:{deleted_post}",
+                                  "routing": a}}) + 1].update(deleted=True, deleted_at="2026-02-01T00:00:00.000Z")
+    for post in range(2_000_000, 2_000_050):  # another user's posts, 20 comments each
+        lines += entity("post", post, a, post_id=str(post), user_id="8",
+                        created_at="2026-01-02T00:00:00.000Z")
+        for _ in range(20):
+            cid += 1
+            lines += entity("comment", cid, b, comment_id=str(cid), post_id=str(post),
+                            post_author_id="8", user_id="9",
+                            created_at="2026-01-02T00:00:00.000Z")
+    bulk(indices, lines)
+
+    db = db_url_of(server)  # q3 adds SQL's details (none here: the posts are only indexed)
+    got = q3_result(query(indices, "q3", "--user-id", "7", db=db))
+
+    old = search(indices, f"{INDEX}-entities", {
+        "size": 0, "query": {"bool": {"filter": [{"term": {"deleted": False}}], "should": [
+            {"bool": {"filter": [{"term": {"kind": "post"}}, {"term": {"user_id": "7"}}]}},
+            {"bool": {"filter": [{"term": {"kind": "comment"}},
+                                 {"term": {"post_author_id": "7"}}]}}],
+            "minimum_should_match": 1}},
+        "aggs": {order: {"terms": {"field": "post_id", "size": 1, "shard_size": 10000,
+                                   "order": [{"post": "desc"}, {"comments": direction}]},
+                         "aggs": {"post": {"filter": {"term": {"kind": "post"}}},
+                                  "comments": {"filter": {"term": {"kind": "comment"}}}}}
+                 for order, direction in (("top", "desc"), ("worst", "asc"))}})
+    old_answer = {k: [(b["key"], b["comments"]["doc_count"])
+                      for b in old["aggregations"][k]["buckets"]] for k in ("top", "worst")}
+    print(f"\nold_approach q3 engine={indices.engine} terms={old_answer} "
+          f"exact=top ({best}, 5) worst ({worst}, 1) new={got}")
+    assert got == {"top_post": (str(best), 5), "worst_post": (str(worst), 1)}
+    other = q3_result(query(indices, "q3", "--user-id", "8", db=db))
+    assert other == {"top_post": ("2000000", 20), "worst_post": ("2000049", 20)}
