@@ -26,9 +26,11 @@ void add_routes(http::router& r, handlers h) {
 
     r.add("POST", "/api/v1/posts", bind(h.posts, &posts_handler::create));
     r.add("GET", "/api/v1/posts/{id}", bind(h.posts, &posts_handler::get));
+    r.add("DELETE", "/api/v1/posts/{id}", bind(h.posts, &posts_handler::delete_post));
     r.add("GET", "/api/v1/feed", bind(h.posts, &posts_handler::feed));
     r.add("POST", "/api/v1/posts/{id}/comments", bind(h.posts, &posts_handler::add_comment));
     r.add("GET", "/api/v1/posts/{id}/comments", bind(h.posts, &posts_handler::list_comments));
+    r.add("DELETE", "/api/v1/comments/{id}", bind(h.posts, &posts_handler::delete_comment));
 
     r.add("GET", "/healthz", bind(h.ops, &ops_handler::healthz));
     r.add("GET", "/readyz", bind(h.ops, &ops_handler::readyz));

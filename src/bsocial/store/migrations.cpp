@@ -203,6 +203,10 @@ const std::vector<migration>& all_migrations() {
         // Work a worker gave up on after bounded retries of a permanent error (issue 24,
         // item 6): the notifier's Kafka messages, the fan-out's posts. Kept for an operator.
         {8, "parked work", parked_tables(), parked_tables()},
+        // Deletion (issue 27): a deleted post takes its notifications with it, found by post.
+        {9, "notifications by post",
+         {"CREATE INDEX notifications_by_post ON notifications (post_id)"},
+         {"CREATE INDEX notifications_by_post ON notifications (post_id)"}},
     };
     return list;
 }
