@@ -9,6 +9,8 @@ with deletions between pages: test_feed_property.py."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bsocial_testkit.api import assert_error
@@ -31,6 +33,15 @@ def add_notification(db, recipient, comment: dict, post_id: str) -> None:
            f" excerpt, created_at) VALUES ({recipient.id}, {comment['id']}, {post_id}, 1, 'x',"
            " 'x', 1);")
     db.execute_admin(sql, sql)
+
+
+def notify_like_the_notifier(db, recipient, comment_id: str) -> None:
+    """As the notifier stores one: only while the comment exists, holding its row on
+    PostgreSQL (FOR SHARE), so a deletion either comes first or deletes it afterwards."""
+    sql = ("INSERT INTO notifications (user_id, comment_id, post_id, actor_id, actor_username,"
+           f" excerpt, created_at) SELECT {recipient.id}, c.id, c.post_id, 1, 'x', 'x', 1"
+           f" FROM comments c WHERE c.id = {comment_id}")
+    db.execute_admin(sql + ";", sql + " FOR SHARE OF c;")
 
 
 def count(db, sql: str) -> int:
@@ -165,3 +176,85 @@ def test_a_delete_on_one_replica_is_gone_from_the_other_at_once(start_server, tm
         assert b.list_all(f"/api/v1/posts/{kept['id']}/comments", token=fan.token) == []
     finally:
         second.stop()
+
+
+def test_deletions_racing_comments_and_the_fan_out_never_fail_and_leave_nothing_behind(
+        start_server):
+    """Threads at once: an author posting and deleting, followers commenting on those posts
+    and deleting their comments. Every answer is 201, 204 or 404 (never a 500, a deadlock
+    or a foreign-key error: the lock order in docs/feed.md), and afterwards no timeline
+    entry, queued post, comment or notification names a deleted post, and every post's
+    comment_count is its number of comments."""
+    import random
+    import threading
+
+    client = Client(start_server(env={"BSOCIAL_POSTS_PER_MINUTE": "0",
+                                      "BSOCIAL_COMMENTS_PER_MINUTE": "0"}))
+    db = client.server.db
+    author = client.new_user()
+    fans = [client.new_user() for _ in range(3)]
+    for f in fans:
+        client.follow(f, author)
+    posts: list[str] = []
+    lock = threading.Lock()
+    statuses: dict[int, int] = {}
+    stop = time.monotonic() + 8
+
+    def record(r) -> None:
+        with lock:
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+        assert r.status in (201, 204, 404), r
+
+    def authoring():
+        c, rng = Client(client.server), random.Random(1)
+        while time.monotonic() < stop:
+            r = c.post("/api/v1/posts", {"content": "racing"}, token=author.token)
+            record(r)
+            with lock:
+                posts.append(r.json["post"]["id"])
+                victim = rng.choice(posts) if len(posts) > 2 else None
+            if victim:
+                record(c.delete(f"/api/v1/posts/{victim}", token=author.token))
+
+    def commenting(fan, seed):
+        c, rng = Client(client.server), random.Random(seed)
+        mine: list[str] = []
+        while time.monotonic() < stop:
+            with lock:
+                target = posts[-1 - rng.randrange(min(len(posts), 3))] if posts else None
+            if target is None:
+                continue
+            r = c.post(f"/api/v1/posts/{target}/comments", {"content": "hi"}, token=fan.token)
+            record(r)
+            if r.status == 201:
+                mine.append(r.json["comment"]["id"])
+                notify_like_the_notifier(db, author, r.json["comment"]["id"])
+            if mine and rng.random() < 0.4:
+                record(c.delete(f"/api/v1/comments/{mine.pop(rng.randrange(len(mine)))}",
+                                token=fan.token))
+
+    errors: list[BaseException] = []
+
+    def run(f, *a):
+        try:
+            f(*a)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(authoring,))] + [
+        threading.Thread(target=run, args=(commenting, f, i)) for i, f in enumerate(fans)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+    assert statuses.get(204, 0) > 10 and statuses.get(201, 0) > 20, statuses
+    gone = "NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = {col})"
+    for table, col in (("home_timeline", "t.post_id"), ("timeline_fanout", "t.post_id"),
+                       ("notifications", "t.post_id"), ("comments", "t.post_id")):
+        assert count(db, f"SELECT COUNT(*) FROM {table} t WHERE "
+                         + gone.format(col=col)) == 0, f"{table} names a deleted post"
+    assert count(db, "SELECT COUNT(*) FROM notifications n WHERE NOT EXISTS "
+                     "(SELECT 1 FROM comments c WHERE c.id = n.comment_id)") == 0
+    assert count(db, "SELECT COUNT(*) FROM posts p WHERE p.comment_count <> "
+                     "(SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id)") == 0

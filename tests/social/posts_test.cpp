@@ -374,3 +374,15 @@ TEST_F(Posts, ForgetDeletedReadsTheBusPayloadsAndIgnoresMalformedOnes) {
     EXPECT_FALSE(w.posts.forget_deleted("post.deleted", R"({"post_id":7,"created_at":"70"})"));
     EXPECT_FALSE(w.posts.forget_deleted("post.created", R"({"post_id":"7","author_id":"2"})"));
 }
+
+TEST_F(Posts, IdsOfDeletedPostsAndCommentsAreNeverGivenAgain) {
+    // SQLite gives max(rowid) + 1 unless the table is AUTOINCREMENT (migration 9): deleting
+    // the newest post or comment must not hand its id to the next one.
+    w.graph.follow(ada, "bob");
+    const auto p = post_as(bob, "newest");
+    const auto c = w.posts.add_comment(ada, p.id, "newest comment");
+    w.posts.delete_comment(ada, c.id);
+    EXPECT_GT(w.posts.add_comment(ada, p.id, "next").id, c.id);
+    w.posts.delete_post(bob, p.id);
+    EXPECT_GT(post_as(bob, "next").id, p.id);
+}
