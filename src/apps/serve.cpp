@@ -146,6 +146,7 @@ int run_serve(const serve_settings& s) {
     posts.announce_with([&bus](std::string_view topic, const std::string& payload) {
         bus.publish(topic, payload);
     });
+    posts.refresh_notifications_with(&notify::notification_store::refresh_group);
     for (const char* topic : {"post.deleted", "comment.deleted"})
         bus.subscribe(topic, [&posts, topic](std::string_view payload) {
             if (!posts.forget_deleted(topic, payload))

@@ -208,7 +208,8 @@ void posts::delete_post(const user& me, std::int64_t post_id) {
     // Comments before their notifications: a notifier storing one for a comment of this
     // post holds that comment's row (PostgreSQL), so its row is visible after the wait.
     sql << delete_post_comments_sql, soci::use(post_id);
-    sql << delete_post_notifications_sql, soci::use(post_id);
+    sql << delete_post_notifications_sql, soci::use(me.id), soci::use(post_id);
+    if (refresh_notifications_) refresh_notifications_(sql, me.id, post_id);
     sql << delete_post_sql, soci::use(post_id);
     const std::int64_t at = clock_.now_ms();
     outbox::append_to_outbox(sql, events::post_deleted(post_id, fields_of(me), at));
@@ -234,6 +235,7 @@ void posts::delete_comment(const user& me, std::int64_t comment_id) {
     sql << delete_comment_sql, soci::use(comment_id), soci::use(me.id), soci::into(deleted);
     if (!sql.got_data()) throw error(error_code::not_found, "no such comment");  // raced
     sql << delete_comment_notification_sql, soci::use(comment_id);
+    if (refresh_notifications_) refresh_notifications_(sql, post_author_id, post_id);
     const std::int64_t at = clock_.now_ms();
     outbox::append_to_outbox(
         sql, events::comment_deleted(comment_id, post_id, post_author_id, fields_of(me), at));

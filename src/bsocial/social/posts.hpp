@@ -51,6 +51,14 @@ class posts {
     /// subscribers call forget_deleted(). Set before serving; none by default.
     using announcer = std::function<void(std::string_view topic, const std::string& payload)>;
     void announce_with(announcer a) { announce_ = std::move(a); }
+    /// Called in a deletion's transaction after notifications of (recipient, post) were
+    /// deleted: serve passes notify::notification_store::refresh_group, which summarises
+    /// that notification group again (or removes it). None by default (unit tests).
+    using notification_refresher =
+        std::function<void(soci::session& sql, std::int64_t user_id, std::int64_t post_id)>;
+    void refresh_notifications_with(notification_refresher f) {
+        refresh_notifications_ = std::move(f);
+    }
     /// A cluster-bus message of those topics: drops the deleted post (or the post whose
     /// count changed) from this process's caches. Malformed payloads are ignored (false).
     bool forget_deleted(std::string_view topic, std::string_view payload) const;
@@ -62,6 +70,7 @@ class posts {
     const timelines& timelines_;
     const clock& clock_;
     announcer announce_;
+    notification_refresher refresh_notifications_;
 };
 
 /// The posts of `ids` that exist, in the order of `ids`, whoever wrote them: no visibility

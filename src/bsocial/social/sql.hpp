@@ -86,9 +86,11 @@ inline constexpr const char* remove_post_entries_sql =
     "DELETE FROM home_timeline WHERE created_at = :at AND post_id = :id AND user_id IN ("
     " SELECT follower_id FROM follows WHERE followee_id = :author UNION ALL SELECT :author2)";
 // The notifications table is notify's (notify/notifications.hpp); its rows name the
-// comment and the post, and go with them.
+// comment and the post, and go with them. All of a post's are its author's
+// (notifications_by_post: user_id, post_id); their group is then summarised again by notify
+// (posts::refresh_notifications_with).
 inline constexpr const char* delete_post_notifications_sql =
-    "DELETE FROM notifications WHERE post_id = :id";
+    "DELETE FROM notifications WHERE user_id = :author AND post_id = :id";
 inline constexpr const char* delete_post_comments_sql = "DELETE FROM comments WHERE post_id = :id";
 inline constexpr const char* delete_post_sql = "DELETE FROM posts WHERE id = :id";
 // The comment, if it is mine, with its post's author.

@@ -6,6 +6,7 @@ import type { Ctx } from '../ctx';
 import { avatar, fullName, h, plural, replace, timeAgo } from '../dom';
 import { pager } from '../pager';
 import { addCommentDelete, addPostDelete, COMMENT_DELETED } from '../delete';
+import { dirAuto, timeLink, userText } from '../text';
 
 function authorLine(a: { username: string; first_name: string; last_name: string }, when: HTMLElement): HTMLElement {
   const profile = `#/u/${encodeURIComponent(a.username)}`;
@@ -16,7 +17,7 @@ function authorLine(a: { username: string; first_name: string; last_name: string
     h(
       'div',
       { class: 'byline-text' },
-      h('a', { href: profile, class: 'author-name' }, fullName(a)),
+      dirAuto(h('a', { href: profile, class: 'author-name' }, fullName(a))),
       h('span', { class: 'muted' }, ` @${a.username} · `),
       when,
     ),
@@ -90,7 +91,7 @@ function commentItem(c: Comment): HTMLElement {
     'li',
     { class: 'comment', dataset: { commentId: c.id } },
     authorLine(c.author, timeAgo(c.created_at)),
-    h('p', { class: 'comment-content' }, c.content),
+    userText('p', c.content, 'comment-content'),
   );
 }
 
@@ -152,8 +153,8 @@ export function postCard(post: Post, ctx: Ctx, opts: { open?: boolean } = {}): H
   const card = h(
     'article',
     { class: 'card post', dataset: { postId: post.id } },
-    authorLine(post.author, h('a', { href: `#/post/${post.id}`, class: 'muted permalink' }, timeAgo(post.created_at))),
-    h('p', { class: 'post-content' }, post.content),
+    authorLine(post.author, timeLink(`#/post/${post.id}`, post.created_at)),
+    userText('p', post.content, 'post-content'),
     h('div', { class: 'post-actions' }, toggle),
   );
   addPostDelete(card, post, ctx);
