@@ -75,14 +75,22 @@ def test_a_comment_deleted_at_once_and_a_deleted_post_leave_no_notification(depl
     wait_history(c, s.a, 1, timeout=60)
     assert c.delete(f"/api/v1/comments/{first['id']}", token=other.token).status == 204
     assert history(c, s.a) == []
+    db = deploy.api.db
+    groups = f"SELECT COUNT(*) FROM notification_groups WHERE post_id = {s.post['id']}"
+    assert int(db.rows(groups)[0][0]) == 0, "the group of a deleted notification stayed"
     # Comments after them (same partition): consumed in order, so everything before is done.
     kept, _, _ = comment(c, b, s.post["id"], "kept")
     hist = wait_history(c, s.a, 1, timeout=60)
     assert [n["comment_id"] for n in hist] == [kept["id"]], hist
+    assert db.rows(f"SELECT total, actor_count FROM notification_groups"
+                   f" WHERE post_id = {s.post['id']}") == [(1, 1)] or \
+        [tuple(map(int, r)) for r in db.rows(f"SELECT total, actor_count FROM"
+                                             f" notification_groups WHERE post_id = {s.post['id']}")] \
+        == [(1, 1)]
 
     # Deleting the post takes the notifications of its comments.
     assert c.delete(f"/api/v1/posts/{s.post['id']}", token=s.a.token).status == 204
     assert history(c, s.a) == []
-    db = deploy.api.db
+    assert int(db.rows(groups)[0][0]) == 0
     assert int(db.rows(
         f"SELECT COUNT(*) FROM notifications WHERE post_id = {s.post['id']}")[0][0]) == 0
