@@ -141,6 +141,18 @@ int run_serve(const serve_settings& s) {
     const social::timelines timelines(db, feed, timeline_cache.get(), post_cache.get());
     social::graph graph(db, timelines, clock);
     social::posts posts(db, timelines, clock);
+    // Deletions (issue 27, docs/feed.md): after the commit the deleting process has dropped
+    // the post from its own caches; the bus tells every replica (itself included, again).
+    posts.announce_with([&bus](std::string_view topic, const std::string& payload) {
+        bus.publish(topic, payload);
+    });
+    posts.refresh_notifications_with(&notify::notification_store::refresh_group);
+    for (const char* topic : {"post.deleted", "comment.deleted"})
+        bus.subscribe(topic, [&posts, topic](std::string_view payload) {
+            if (!posts.forget_deleted(topic, payload))
+                spdlog::warn("module=social event=bus_message_ignored topic={} reason=malformed",
+                             topic);
+        });
     social::timeline_fanout fanout(db, timelines, clock);
 
     // The outbox relay runs inside serve unless disabled or Kafka is not configured; the

@@ -49,3 +49,28 @@ TEST(Event, KeysFollowTheContract) {
     EXPECT_EQ(keys_of(logout.at("data").as_object()),
               (std::set<std::string>{"user_id", "username", "logged_out_at"}));
 }
+
+TEST(Event, DeletionsFollowTheContract) {
+    bsocial::init_crypto();
+    const user_fields a{1, "a", "a@x.io"};
+    const auto post = post_deleted(7, a, 1'795'860'930'123);
+    EXPECT_EQ(post.type, "post.deleted");
+    EXPECT_EQ(post.topic, "bsocial.posts");
+    EXPECT_EQ(post.key, "7");  // post_id
+    const auto p = json::parse(envelope_json(post)).as_object();
+    EXPECT_EQ(keys_of(p.at("data").as_object()),
+              (std::set<std::string>{"post_id", "user_id", "username", "deleted_at"}));
+    EXPECT_EQ(p.at("data").at("deleted_at"), "2026-11-28T10:15:30.123Z");
+    EXPECT_EQ(p.at("occurred_at"), "2026-11-28T10:15:30.123Z");
+
+    const auto comment = comment_deleted(9, 5, 2, a, 0);
+    EXPECT_EQ(comment.type, "comment.deleted");
+    EXPECT_EQ(comment.topic, "bsocial.comments");
+    EXPECT_EQ(comment.key, "5");  // post_id, like comment.created: one partition per post
+    const auto c = json::parse(envelope_json(comment)).as_object();
+    EXPECT_EQ(keys_of(c.at("data").as_object()),
+              (std::set<std::string>{"comment_id", "post_id", "post_author_id", "user_id",
+                                     "username", "deleted_at"}));
+    EXPECT_EQ(c.at("data").at("post_author_id"), "2");
+    EXPECT_EQ(c.at("data").at("user_id"), "1");
+}

@@ -77,6 +77,8 @@ AUTH_ROUTES = [
     ("GET", "/api/v1/posts/{p}"),
     ("GET", "/api/v1/posts/{p}/comments"),
     ("POST", "/api/v1/posts/{p}/comments"),
+    ("DELETE", "/api/v1/posts/{p}"),
+    ("DELETE", "/api/v1/comments/{p}"),  # any id: the token is checked first
 ]
 
 
@@ -149,6 +151,8 @@ def test_odd_post_ids_are_not_found(client: Client, alice, pid):
     ("PATCH", "/api/v1/posts", {"POST"}),
     ("GET", "/api/v1/sessions", {"POST"}),
     ("POST", "/api/v1/sessions/current", {"DELETE"}),
+    ("GET", "/api/v1/comments/1", {"DELETE"}),
+    ("PUT", "/api/v1/posts/1", {"GET", "DELETE"}),
 ])
 def test_method_not_allowed_405(client: Client, alice, method, path, allowed):
     r = client.request(method, path, token=alice.token)

@@ -138,6 +138,40 @@ def test_comment_created(kafka, client, people):
         "content": "a comment on Kafka", "created_at": c["created_at"]})
 
 
+def test_comment_deleted(kafka, client, people):
+    """Issue 27: comment.deleted on bsocial.comments, keyed by the post like comment.created,
+    exactly once, through the outbox (written in the delete's transaction)."""
+    a, b = people
+    client.follow(b, a)
+    p = client.create_post(a, "a comment on me will go")
+    c = client.create_comment(b, p["id"], "soon gone")
+    with Action(client) as act:
+        assert client.delete(f"/api/v1/comments/{c['id']}", token=b.token).status == 204
+    act.expect(kafka, "comment.deleted", p["id"], {
+        "comment_id": c["id"], "post_id": p["id"], "post_author_id": a.id,
+        "user_id": b.id, "username": b.username, "deleted_at": NOW})
+    # A refused delete (not the author, or a second time) writes nothing.
+    with Action(client) as act:
+        assert client.delete(f"/api/v1/comments/{c['id']}", token=b.token).status == 404
+    assert act.rows() == []
+
+
+def test_post_deleted(kafka, client, people):
+    """Issue 27: post.deleted on bsocial.posts, keyed by the post, exactly once; its comments
+    get no comment.deleted of their own."""
+    a, b = people
+    client.follow(b, a)
+    p = client.create_post(a, "a post that goes")
+    client.create_comment(b, p["id"], "with a comment")
+    with Action(client) as act:
+        assert client.delete(f"/api/v1/posts/{p['id']}", token=b.token).status == 404
+    assert act.rows() == [], "a refused delete wrote an event"
+    with Action(client) as act:
+        assert client.delete(f"/api/v1/posts/{p['id']}", token=a.token).status == 204
+    act.expect(kafka, "post.deleted", p["id"], {
+        "post_id": p["id"], "user_id": a.id, "username": a.username, "deleted_at": NOW})
+
+
 def test_follow_created_and_deleted(kafka, client):
     x = client.new_user()
     y = client.register()

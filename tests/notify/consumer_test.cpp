@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "bsocial/core/random.hpp"
+#include "bsocial/events/event.hpp"
 #include "bsocial/notify/hub.hpp"
 #include "bsocial/notify/notifications.hpp"
 
@@ -49,6 +51,16 @@ TEST(ParseCommentEvent, ACreatedAtThatIsNotAnRfc3339TimeIsPoison) {
 TEST(ParseCommentEvent, OtherTypesAreSkippedNotPoison) {
     bool malformed = true;
     EXPECT_FALSE(parse_comment_event(R"({"type":"post.created","data":{}})", malformed));
+    EXPECT_FALSE(malformed);
+}
+
+TEST(ParseCommentEvent, CommentDeletedOnTheSameTopicIsSkippedNotPoison) {
+    // Issue 27: bsocial.comments also carries comment.deleted; the notifier deletes nothing
+    // from it (the API deleted the notification in the delete's transaction).
+    bsocial::init_crypto();
+    const auto deleted = bsocial::events::comment_deleted(9, 5, 2, {3, "bob", "bob@x.io"}, 0);
+    bool malformed = true;
+    EXPECT_FALSE(parse_comment_event(bsocial::events::envelope_json(deleted), malformed));
     EXPECT_FALSE(malformed);
 }
 

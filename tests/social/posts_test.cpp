@@ -248,3 +248,141 @@ TEST_F(Posts, CommentsAreOldestFirstPagedAndHiddenWithTheirPost) {
               }).code(),
               error_code::not_found);
 }
+
+namespace {
+/// A notification row as the notifier would store it for `comment_id` (notify's table).
+void notify_about(social_world& w, std::int64_t comment_id, std::int64_t post_id,
+                  std::int64_t recipient) {
+    bsocial::store::lease sql_lease(w.db->requests());
+    soci::session& sql = *sql_lease;
+    sql << "INSERT INTO notifications (user_id, comment_id, post_id, actor_id, actor_username,"
+           " excerpt, created_at) VALUES (:u, :c, :p, 1, 'x', 'x', 1)",
+        soci::use(recipient), soci::use(comment_id), soci::use(post_id);
+}
+}  // namespace
+
+TEST_F(Posts, OnlyTheAuthorDeletesAPostAndEveryoneElseGetsNotFound) {
+    const auto p = post_as(bob, "mine");
+    w.graph.follow(ada, "bob");
+    for (const auto& who : {ada, eve})  // a follower who sees it, a stranger who does not
+        EXPECT_EQ(error_of([&] { w.posts.delete_post(who, p.id); }).code(), error_code::not_found);
+    EXPECT_EQ(error_of([&] { w.posts.delete_post(bob, p.id + 99); }).code(),
+              error_code::not_found);
+    EXPECT_EQ(w.posts.get_post(ada, p.id).id, p.id) << "still there";
+    EXPECT_EQ(w.events_of_type("post.deleted"), 0);
+
+    w.posts.delete_post(bob, p.id);
+    EXPECT_EQ(error_of([&] { w.posts.get_post(bob, p.id); }).code(), error_code::not_found);
+    EXPECT_EQ(error_of([&] { w.posts.delete_post(bob, p.id); }).code(), error_code::not_found)
+        << "a second delete";
+    EXPECT_EQ(w.events_of_type("post.deleted"), 1);
+}
+
+TEST_F(Posts, ADeletedPostTakesItsCommentsNotificationsAndQueueEntryAndLeavesTheFeeds) {
+    w.graph.follow(ada, "bob");
+    const auto kept = post_as(bob, "kept");
+    const auto p = post_as(bob, "doomed");
+    const auto c1 = w.posts.add_comment(ada, p.id, "one");
+    const auto c2 = w.posts.add_comment(bob, p.id, "two");
+    const auto other = w.posts.add_comment(ada, kept.id, "on the kept post");
+    notify_about(w, c1.id, p.id, bob.id);
+    notify_about(w, other.id, kept.id, bob.id);
+    EXPECT_EQ(w.fanout.backlog(), 2) << "both still queued for the fan-out";
+    std::vector<std::string> announced;
+    w.posts.announce_with([&](std::string_view topic, const std::string& payload) {
+        announced.push_back(std::string(topic) + " " + payload);
+    });
+
+    w.posts.delete_post(bob, p.id);
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM comments WHERE post_id = " + std::to_string(p.id)), 0);
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM comments"), 1);
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM notifications"), 1);
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM timeline_fanout"), 1);
+    (void)c2;
+    w.drain_fanout();  // the worker never sees the deleted post
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM home_timeline WHERE post_id = " +
+                       std::to_string(p.id)),
+              0);
+    for (const auto& reader : {ada, bob})
+        EXPECT_EQ(walk([&](const auto& r) { return w.posts.feed(reader, r); }, 1),
+                  std::vector<std::string>{"kept"});
+    EXPECT_EQ(walk([&](const auto& r) { return w.posts.user_posts(ada, "bob", r); }, 5),
+              std::vector<std::string>{"kept"});
+    ASSERT_EQ(announced.size(), 1u);
+    EXPECT_EQ(announced[0], "post.deleted {\"post_id\":\"" + std::to_string(p.id) +
+                                "\",\"author_id\":\"" + std::to_string(bob.id) +
+                                "\",\"created_at\":\"" + std::to_string(p.created_at) + "\"}");
+}
+
+TEST_F(Posts, AFannedOutPostLeavesTheTimelinesOfItsAuthorAndFollowers) {
+    w.graph.follow(ada, "bob");
+    w.graph.follow(eve, "bob");
+    const auto p = post_as(bob, "fanned out");
+    w.drain_fanout();
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM home_timeline WHERE post_id = " +
+                       std::to_string(p.id)),
+              3);
+    w.posts.delete_post(bob, p.id);
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM home_timeline"), 0);
+    for (const auto& reader : {ada, bob, eve})
+        EXPECT_TRUE(w.posts.feed(reader, {20, std::nullopt}).items.empty());
+}
+
+TEST_F(Posts, OnlyItsAuthorDeletesACommentWhichLowersTheCountAndTakesItsNotification) {
+    const auto p = post_as(bob, "post");
+    w.graph.follow(ada, "bob");
+    const auto c = w.posts.add_comment(ada, p.id, "mine");
+    w.posts.add_comment(bob, p.id, "the author's");
+    notify_about(w, c.id, p.id, bob.id);
+    // The post's author does not delete others' comments here; nor does anyone else.
+    for (const auto& who : {bob, eve})
+        EXPECT_EQ(error_of([&] { w.posts.delete_comment(who, c.id); }).code(),
+                  error_code::not_found);
+    EXPECT_EQ(error_of([&] { w.posts.delete_comment(ada, c.id + 99); }).code(),
+              error_code::not_found);
+    std::vector<std::string> announced;
+    w.posts.announce_with([&](std::string_view topic, const std::string&) {
+        announced.emplace_back(topic);
+    });
+
+    w.posts.delete_comment(ada, c.id);
+    EXPECT_EQ(w.posts.get_post(bob, p.id).comment_count, 1);
+    EXPECT_EQ(walk([&](const auto& r) { return w.posts.comments(bob, p.id, r); }, 5),
+              std::vector<std::string>{"the author's"});
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM notifications"), 0);
+    EXPECT_EQ(error_of([&] { w.posts.delete_comment(ada, c.id); }).code(), error_code::not_found);
+    EXPECT_EQ(w.events_of_type("comment.deleted"), 1);
+    EXPECT_EQ(announced, std::vector<std::string>{"comment.deleted"});
+    EXPECT_EQ(w.posts.get_post(bob, p.id).comment_count, 1) << "a second delete changed nothing";
+}
+
+TEST_F(Posts, ACommentIsNotAddedToADeletedPost) {
+    const auto p = post_as(bob, "post");
+    w.posts.delete_post(bob, p.id);
+    EXPECT_EQ(error_of([&] { w.posts.add_comment(bob, p.id, "late"); }).code(),
+              error_code::not_found);
+    EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM comments"), 0);
+}
+
+TEST_F(Posts, ForgetDeletedReadsTheBusPayloadsAndIgnoresMalformedOnes) {
+    EXPECT_TRUE(w.posts.forget_deleted("post.deleted",
+                                       R"({"post_id":"7","author_id":"2","created_at":"70"})"));
+    EXPECT_TRUE(w.posts.forget_deleted(
+        "comment.deleted", R"({"comment_id":"9","post_id":"7","post_author_id":"2"})"));
+    EXPECT_FALSE(w.posts.forget_deleted("post.deleted", R"({"post_id":"7"})"));
+    EXPECT_FALSE(w.posts.forget_deleted("post.deleted", "not json"));
+    EXPECT_FALSE(w.posts.forget_deleted("post.deleted", R"({"post_id":7,"created_at":"70"})"));
+    EXPECT_FALSE(w.posts.forget_deleted("post.created", R"({"post_id":"7","author_id":"2"})"));
+}
+
+TEST_F(Posts, IdsOfDeletedPostsAndCommentsAreNeverGivenAgain) {
+    // SQLite gives max(rowid) + 1 unless the table is AUTOINCREMENT (migration 9): deleting
+    // the newest post or comment must not hand its id to the next one.
+    w.graph.follow(ada, "bob");
+    const auto p = post_as(bob, "newest");
+    const auto c = w.posts.add_comment(ada, p.id, "newest comment");
+    w.posts.delete_comment(ada, c.id);
+    EXPECT_GT(w.posts.add_comment(ada, p.id, "next").id, c.id);
+    w.posts.delete_post(bob, p.id);
+    EXPECT_GT(post_as(bob, "next").id, p.id);
+}

@@ -163,3 +163,47 @@ TEST(PostCache, KeepsAtMostItsSize) {
 }
 
 }  // namespace
+
+TEST(TimelineCache, ADeletedPostLeavesEveryCachedTimelineAndBuildsUnderWayAreDropped) {
+    timeline_cache cache(100, 10);
+    for (std::int64_t user : {1, 2}) {
+        const auto g = cache.begin_build(user);
+        cache.finish_build(user, g, newest_first(5, 1), true);
+    }
+    const auto building = cache.begin_build(3);  // its build may have read post 3
+    cache.remove(key(3));
+    EXPECT_EQ(ids(*cache.read(1, top, 10)), (std::vector<std::int64_t>{5, 4, 2, 1}));
+    EXPECT_EQ(ids(*cache.read(2, top, 10)), (std::vector<std::int64_t>{5, 4, 2, 1}));
+    cache.finish_build(3, building, newest_first(5, 1), true);
+    EXPECT_FALSE(cache.read(3, top, 10)) << "a build that raced the deletion is not kept";
+    EXPECT_EQ(cache.stats().entries, 8u);
+    cache.remove(key(3));  // again, or a post nobody has cached: nothing changes
+    cache.remove(key(42));
+    EXPECT_EQ(cache.stats().entries, 8u);
+}
+
+TEST(TimelineCache, AnExtensionReadBeforeADeletionIsIgnored) {
+    timeline_cache cache(100, 10);
+    const auto g = cache.begin_build(1);
+    cache.finish_build(1, g, newest_first(5, 4), false);
+    const auto page = cache.read(1, top, 5);  // then the posts below are read: 3, 2, 1
+    cache.remove(key(2));                     // and post 2 is deleted meanwhile
+    cache.extend(1, *page, newest_first(3, 1), true);
+    EXPECT_EQ(ids(*cache.read(1, top, 10)), (std::vector<std::int64_t>{5, 4}));
+}
+
+TEST(PostCache, ADroppedPostIsGoneAndARowReadBeforeTheDropIsNotKept) {
+    social::post_cache cache(10);
+    cache.put({row(1, 2), row(2, 0)}, cache.epoch());
+    const auto before = cache.epoch();
+    cache.drop(1);  // deleted, or one of its comments deleted (the count went down)
+    std::vector<std::int64_t> missing;
+    EXPECT_EQ(cache.get({1, 2}, missing).size(), 1u);
+    EXPECT_EQ(missing, (std::vector<std::int64_t>{1}));
+    cache.put({row(1, 2)}, before);  // read before the drop: stale
+    missing.clear();
+    EXPECT_TRUE(cache.get({1}, missing).empty());
+    cache.put({row(1, 1)}, cache.epoch());
+    missing.clear();
+    EXPECT_EQ(cache.get({1}, missing).at(0).comment_count, 1) << "a lower count is taken";
+}

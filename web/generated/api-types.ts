@@ -290,7 +290,11 @@ export interface paths {
         get: operations["getPost"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete my post
+         * @description The author only. The post leaves every feed, timeline and profile list at once, on every instance; its comments and their notifications go with it; Kafka gets `post.deleted` (docs/events.md). Anyone else, an unknown id and a second delete get the same 404 (a post's existence is not revealed). A malformed id is a 404 too.
+         */
+        delete: operations["deletePost"];
         options?: never;
         head?: never;
         patch?: never;
@@ -341,6 +345,32 @@ export interface paths {
          */
         post: operations["createComment"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/comments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A comment id. An unknown comment, or one written by someone else, is a 404.
+                 * @example 2000
+                 */
+                id: components["parameters"]["CommentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete my comment
+         * @description The comment's author only. The post's `comment_count` goes down by one and the comment's notification goes; Kafka gets `comment.deleted` (docs/events.md). Anyone else (the post's author too), an unknown id and a second delete get the same 404.
+         */
+        delete: operations["deleteComment"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1250,6 +1280,11 @@ export interface components {
          */
         PostId: components["schemas"]["Id"];
         /**
+         * @description A comment id. An unknown comment, or one written by someone else, is a 404.
+         * @example 2000
+         */
+        CommentId: components["schemas"]["Id"];
+        /**
          * @description Page size. Default 20; values above 100 are clamped to 100. 0, a negative value or
          *     anything that is not an integer → 422 `validation_failed` with `fields.limit`.
          * @example 20
@@ -1804,6 +1839,35 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    deletePost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A post id. An unknown or not visible post is a 404.
+                 * @example 1000
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The post and its comments are deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenOrigin"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getFeed: {
         parameters: {
             query?: {
@@ -1929,6 +1993,35 @@ export interface operations {
                 };
             };
             429: components["responses"]["UserRateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteComment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A comment id. An unknown comment, or one written by someone else, is a 404.
+                 * @example 2000
+                 */
+                id: components["parameters"]["CommentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The comment is deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenOrigin"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };

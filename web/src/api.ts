@@ -174,6 +174,8 @@ export const api = {
   post: async (id: string): Promise<Post> => (await request<Schemas['PostEnvelope']>(`/posts/${enc(id)}`)).post,
   comments: (postId: string, cursor?: string | null) =>
     request<Schemas['CommentList']>(`/posts/${enc(postId)}/comments`, { query: { cursor, limit: 50 } }),
+  deletePost: (id: string) => request<void>(`/posts/${enc(id)}`, { method: 'DELETE' }),
+  deleteComment: (id: string) => request<void>(`/comments/${enc(id)}`, { method: 'DELETE' }),
   addComment: async (postId: string, content: string): Promise<Comment> =>
     (await request<Schemas['CommentEnvelope']>(`/posts/${enc(postId)}/comments`, { method: 'POST', body: { content } }))
       .comment,

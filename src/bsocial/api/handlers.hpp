@@ -69,6 +69,8 @@ class posts_handler {
     http::response user_posts(http::request& req);     // GET /api/v1/users/{username}/posts
     http::response add_comment(http::request& req);    // POST /api/v1/posts/{id}/comments
     http::response list_comments(http::request& req);  // GET /api/v1/posts/{id}/comments
+    http::response delete_post(http::request& req);     // DELETE /api/v1/posts/{id}
+    http::response delete_comment(http::request& req);  // DELETE /api/v1/comments/{id}
 
   private:
     social::posts& posts_;

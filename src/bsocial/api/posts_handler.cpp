@@ -71,4 +71,17 @@ http::response posts_handler::list_comments(http::request& req) {
         req, posts_.comments(caller.who, post_id, parse_page(req)), render_comment);
 }
 
+// The author only; anyone else, an unknown id and a second delete get the same 404.
+http::response posts_handler::delete_post(http::request& req) {
+    const auto caller = auth_.require(req);
+    posts_.delete_post(caller.who, parse_id(req.params.at(0)));
+    return no_content();
+}
+
+http::response posts_handler::delete_comment(http::request& req) {
+    const auto caller = auth_.require(req);
+    posts_.delete_comment(caller.who, parse_id(req.params.at(0)));
+    return no_content();
+}
+
 }  // namespace bsocial::api

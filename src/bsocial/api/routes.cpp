@@ -26,6 +26,7 @@ void add_routes(http::router& r, handlers h) {
 
     r.add("POST", "/api/v1/posts", bind(h.posts, &posts_handler::create));
     r.add("GET", "/api/v1/posts/{id}", bind(h.posts, &posts_handler::get));
+    r.add("DELETE", "/api/v1/posts/{id}", bind(h.posts, &posts_handler::delete_post));
     // A warm page (session, timeline and posts in memory) is answered on the I/O thread;
     // the rest runs on the SQL pool (docs/performance.md).
     r.add(
@@ -34,6 +35,7 @@ void add_routes(http::router& r, handlers h) {
         bind(h.posts, &posts_handler::feed));
     r.add("POST", "/api/v1/posts/{id}/comments", bind(h.posts, &posts_handler::add_comment));
     r.add("GET", "/api/v1/posts/{id}/comments", bind(h.posts, &posts_handler::list_comments));
+    r.add("DELETE", "/api/v1/comments/{id}", bind(h.posts, &posts_handler::delete_comment));
 
     r.add("GET", "/healthz", bind(h.ops, &ops_handler::healthz), http::runs_on::io_thread);
     r.add("GET", "/readyz", bind(h.ops, &ops_handler::readyz));

@@ -77,6 +77,23 @@ class lru_map {
         return true;
     }
 
+    /// Visits every entry, order unchanged: `visit(key, value)` may change the value, and
+    /// the entry is removed when it returns true. Returns how many were removed.
+    template <class Visit>
+    std::size_t visit_erasing(Visit visit) {
+        std::size_t removed = 0;
+        for (auto node = items_.begin(); node != items_.end();) {
+            if (!visit(node->first, node->second)) {
+                ++node;
+                continue;
+            }
+            index_.erase(&node->first);
+            node = items_.erase(node);
+            ++removed;
+        }
+        return removed;
+    }
+
     std::size_t size() const noexcept { return items_.size(); }
     std::size_t capacity() const noexcept { return capacity_; }
 

@@ -77,6 +77,25 @@ event comment_created(std::int64_t comment_id, std::int64_t post_id, std::int64_
                  {"created_at", format_rfc3339_ms(at_ms)}});
 }
 
+event post_deleted(std::int64_t post_id, const user_fields& author, std::int64_t at_ms) {
+    return make("post.deleted", topics::posts, post_id, at_ms,
+                {{"post_id", id(post_id)},
+                 {"user_id", id(author.id)},
+                 {"username", author.username},
+                 {"deleted_at", format_rfc3339_ms(at_ms)}});
+}
+
+event comment_deleted(std::int64_t comment_id, std::int64_t post_id, std::int64_t post_author_id,
+                      const user_fields& commenter, std::int64_t at_ms) {
+    return make("comment.deleted", topics::comments, post_id, at_ms,
+                {{"comment_id", id(comment_id)},
+                 {"post_id", id(post_id)},
+                 {"post_author_id", id(post_author_id)},
+                 {"user_id", id(commenter.id)},
+                 {"username", commenter.username},
+                 {"deleted_at", format_rfc3339_ms(at_ms)}});
+}
+
 event follow_changed(bool created, const user_fields& follower, const user_fields& followee,
                      std::int64_t at_ms) {
     return make(created ? "follow.created" : "follow.deleted", topics::follows, follower.id, at_ms,

@@ -43,6 +43,11 @@ event post_created(std::int64_t post_id, const user_fields& author, const std::s
                    std::int64_t at_ms);
 event comment_created(std::int64_t comment_id, std::int64_t post_id, std::int64_t post_author_id,
                       const user_fields& commenter, const std::string& content, std::int64_t at_ms);
+/// A post deleted by its author (its comments and notifications went with it).
+event post_deleted(std::int64_t post_id, const user_fields& author, std::int64_t at_ms);
+/// A comment deleted by its author.
+event comment_deleted(std::int64_t comment_id, std::int64_t post_id, std::int64_t post_author_id,
+                      const user_fields& commenter, std::int64_t at_ms);
 /// follow.created when `created`, else follow.deleted.
 event follow_changed(bool created, const user_fields& follower, const user_fields& followee,
                      std::int64_t at_ms);

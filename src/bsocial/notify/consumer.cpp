@@ -67,7 +67,9 @@ std::optional<comment_event> stored_comment(soci::session& sql, const comment_ev
     st.exchange(soci::use(e.comment_id));
     st.exchange(soci::use(e.post_id));
     st.exchange(soci::use(e.commenter_id));
-    store::prepare_statement(st, stored_comment_sql);
+    store::prepare_statement(st, sql.get_backend_name() == "postgresql"
+                                     ? stored_comment_postgresql_sql
+                                     : stored_comment_sql);
     if (!st.execute(true)) return std::nullopt;
     return stored;
 }
@@ -151,11 +153,19 @@ void comment_consumer::store_messages(const std::vector<const RdKafka::Message*>
         if (!e) continue;
         const auto stored = stored_comment(sql, *e);
         if (!stored || stored->post_author_id != e->post_author_id) {
+            // Not in the database as the event says: deleted since (a late comment.created,
+            // the usual case) or forged. Either way nothing to notify; skipped, not parked.
             ++skipped;
-            spdlog::warn(
-                "module=notify event=forged_comment_event_skipped topic={} "
-                "partition={} offset={} comment_id={} post_id={}",
-                msg->topic_name(), msg->partition(), msg->offset(), e->comment_id, e->post_id);
+            if (stored)
+                spdlog::warn(
+                    "module=notify event=forged_comment_event_skipped topic={} "
+                    "partition={} offset={} comment_id={} post_id={}",
+                    msg->topic_name(), msg->partition(), msg->offset(), e->comment_id, e->post_id);
+            else
+                spdlog::info(
+                    "module=notify event=comment_event_skipped reason=no_such_comment topic={} "
+                    "partition={} offset={} comment_id={} post_id={}",
+                    msg->topic_name(), msg->partition(), msg->offset(), e->comment_id, e->post_id);
             continue;
         }
         if (notification_store::add(sql, *stored)) ++added;
@@ -338,7 +348,8 @@ std::string comment_consumer::metrics() const {
                              "Messages that were not a valid comment event.",
                              static_cast<double>(c.poison)) +
            prometheus_metric("bsocial_notifier_forged_total", "counter",
-                             "Comment events skipped: the database does not confirm them.",
+                             "Comment events skipped: the database does not confirm them "
+                             "(the comment was deleted since, or the event is forged).",
                              static_cast<double>(c.forged)) +
            prometheus_metric("bsocial_notifier_parked_total", "counter",
                              "Messages given up on after retries of a permanent database error "

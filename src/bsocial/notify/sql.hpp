@@ -118,10 +118,17 @@ inline constexpr const char* max_id_sql = "SELECT COALESCE(MAX(id), 0) FROM noti
 // ---- the comment consumer (consumer.cpp) ----
 // The comment as stored, with the author of its post and its commenter's username, when
 // that comment, post and commenter exist.
-inline constexpr const char* stored_comment_sql =
-    "SELECT p.user_id, u.username, c.content, c.created_at, p.content FROM comments c"
-    " JOIN posts p ON p.id = c.post_id JOIN users u ON u.id = c.user_id"
-    " WHERE c.id = :comment_id AND c.post_id = :post_id AND c.user_id = :user_id";
+/// No row when the comment was deleted (or never existed): the event is skipped, never
+/// parked. PostgreSQL holds the comment's row until the notification commits, so a
+/// deletion either comes first (no row here) or waits and then deletes the notification.
+#define BSOCIAL_STORED_COMMENT_SQL                                                     \
+    "SELECT p.user_id, u.username, c.content, c.created_at, p.content FROM comments c" \
+    " JOIN posts p ON p.id = c.post_id JOIN users u ON u.id = c.user_id"               \
+    " WHERE c.id = :comment_id AND c.post_id = :post_id AND c.user_id = :user_id"
+inline constexpr const char* stored_comment_sql = BSOCIAL_STORED_COMMENT_SQL;
+inline constexpr const char* stored_comment_postgresql_sql =
+    BSOCIAL_STORED_COMMENT_SQL " FOR SHARE OF c";
+#undef BSOCIAL_STORED_COMMENT_SQL
 
 // A message given up on after bounded retries of a permanent database error (consumer.cpp).
 inline constexpr const char* park_message_sql =

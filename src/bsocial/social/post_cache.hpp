@@ -31,6 +31,10 @@ class post_cache {
     /// count is now `comment_count`.
     void comment_added(std::int64_t post_id, std::int64_t comment_count);
 
+    /// A post deleted, or its comment count lowered (a comment deleted): out of the cache,
+    /// read from SQL next time; rows read before this are not kept (the epoch moves).
+    void drop(std::int64_t post_id);
+
     std::size_t size() const;
 
   private:

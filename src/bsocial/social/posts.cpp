@@ -1,10 +1,13 @@
 #include "bsocial/social/posts.hpp"
 
 #include <soci/soci.h>
+#include <spdlog/spdlog.h>
 
+#include <boost/json.hpp>
 #include <limits>
 
 #include "bsocial/core/error.hpp"
+#include "bsocial/core/parse.hpp"
 #include "bsocial/outbox/outbox.hpp"
 #include "bsocial/social/cursor.hpp"
 #include "bsocial/social/paging.hpp"
@@ -169,14 +172,114 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
     c.content = std::move(content);
     store::write_transaction tx(sql, db_);
     c.created_at = clock_.now_ms();
-    sql << insert_comment_sql, soci::use(post_id), soci::use(me.id), soci::use(c.content),
-        soci::use(c.created_at), soci::into(c.id);
+    // The count first: on PostgreSQL that locks the post's row, so a deletion of the post
+    // in flight is waited for, and then there is no post (no row updated).
     std::int64_t comment_count = 0;
     sql << bump_comment_count_sql, soci::use(post_id), soci::into(comment_count);
+    if (!sql.got_data()) throw error(error_code::not_found, "no such post");
+    sql << insert_comment_sql, soci::use(post_id), soci::use(me.id), soci::use(c.content),
+        soci::use(c.created_at), soci::into(c.id);
     outbox::append_to_outbox(sql, events::comment_created(c.id, post_id, target.by.id,
                                                           fields_of(me), c.content, c.created_at));
     tx.commit([&] { timelines_.comment_added(post_id, comment_count); });
     return c;
+}
+
+void posts::announce(std::string_view topic, const boost::json::object& payload) const {
+    if (!announce_) return;
+    try {
+        announce_(topic, boost::json::serialize(payload));
+    } catch (const std::exception& e) {
+        // Committed already: the deletion stands; other replicas' caches may keep the post
+        // until they drop it (a bus resync, an eviction).
+        spdlog::error("module=social event=announce_failed topic={} error=\"{}\"", topic, e.what());
+    }
+}
+
+void posts::delete_post(const user& me, std::int64_t post_id) {
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
+    store::write_transaction tx(sql, db_);
+    // Mine? (PostgreSQL: its row locked from here on; see sql.hpp for the lock order.)
+    std::int64_t created_at = 0;
+    sql << (db_.kind() == store::dialect::postgresql ? own_post_postgresql_sql
+                                                     : own_post_sqlite_sql),
+        soci::into(created_at), soci::use(post_id), soci::use(me.id);
+    if (!sql.got_data()) throw error(error_code::not_found, "no such post");
+    const timeline_key key{created_at, post_id};
+    // Out of the fan-out queue before the author's lock: a worker that claimed it holds the
+    // queue row and then takes that lock, so the other order could deadlock.
+    sql << unqueue_post_sql, soci::use(post_id);
+    timelines_.lock_author(sql, me.id);
+    timelines_.remove_post(sql, key, me.id);
+    sql << unpark_post_sql, soci::use(post_id);
+    // Comments before their notifications: a notifier storing one for a comment of this
+    // post holds that comment's row (PostgreSQL), so its row is visible after the wait.
+    sql << delete_post_comments_sql, soci::use(post_id);
+    sql << delete_post_notifications_sql, soci::use(me.id), soci::use(post_id);
+    if (refresh_notifications_) refresh_notifications_(sql, me.id, post_id);
+    sql << delete_post_sql, soci::use(post_id);
+    const std::int64_t at = clock_.now_ms();
+    outbox::append_to_outbox(sql, events::post_deleted(post_id, fields_of(me), at));
+    tx.commit([&] { timelines_.post_deleted(key); });
+    announce("post.deleted", boost::json::object{{"post_id", std::to_string(post_id)},
+                                                 {"author_id", std::to_string(me.id)},
+                                                 {"created_at", std::to_string(created_at)}});
+}
+
+void posts::delete_comment(const user& me, std::int64_t comment_id) {
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
+    store::write_transaction tx(sql, db_);
+    std::int64_t post_id = 0, post_author_id = 0;
+    sql << own_comment_sql, soci::into(post_id), soci::into(post_author_id),
+        soci::use(comment_id), soci::use(me.id);
+    if (!sql.got_data()) throw error(error_code::not_found, "no such comment");
+    // The post's row first (as adding a comment and deleting the post do), then the comment.
+    std::int64_t comment_count = 0;
+    sql << drop_comment_count_sql, soci::use(post_id), soci::into(comment_count);
+    if (!sql.got_data()) throw error(error_code::not_found, "no such comment");  // post gone
+    std::int64_t deleted = 0;
+    sql << delete_comment_sql, soci::use(comment_id), soci::use(me.id), soci::into(deleted);
+    if (!sql.got_data()) throw error(error_code::not_found, "no such comment");  // raced
+    sql << delete_comment_notification_sql, soci::use(comment_id);
+    if (refresh_notifications_) refresh_notifications_(sql, post_author_id, post_id);
+    const std::int64_t at = clock_.now_ms();
+    outbox::append_to_outbox(
+        sql, events::comment_deleted(comment_id, post_id, post_author_id, fields_of(me), at));
+    tx.commit([&] { timelines_.comment_deleted(post_id); });
+    announce("comment.deleted", boost::json::object{
+                                    {"comment_id", std::to_string(comment_id)},
+                                    {"post_id", std::to_string(post_id)},
+                                    {"post_author_id", std::to_string(post_author_id)}});
+}
+
+namespace {
+std::optional<std::int64_t> id_in(const boost::json::object& o, std::string_view name) {
+    const auto* v = o.if_contains(name);
+    if (!v || !v->is_string()) return std::nullopt;
+    return parse_int64(v->as_string());
+}
+}  // namespace
+
+bool posts::forget_deleted(std::string_view topic, std::string_view payload) const {
+    boost::system::error_code ec;
+    const auto value = boost::json::parse(payload, ec);
+    if (ec || !value.is_object()) return false;
+    const auto& o = value.as_object();
+    const auto post_id = id_in(o, "post_id");
+    if (!post_id) return false;
+    if (topic == "post.deleted") {
+        const auto created_at = id_in(o, "created_at");
+        if (!created_at) return false;
+        timelines_.post_deleted({*created_at, *post_id});
+        return true;
+    }
+    if (topic == "comment.deleted") {
+        timelines_.comment_deleted(*post_id);
+        return true;
+    }
+    return false;
 }
 
 page<comment> posts::comments(const user& me, std::int64_t post_id, const page_request& req) {

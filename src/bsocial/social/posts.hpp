@@ -3,9 +3,12 @@
 // wrote it or follow its author now. Anything not visible is "not found". Blocking:
 // blocking-work pool only. Thread-safe.
 
+#include <boost/json/object.hpp>
 #include <optional>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bsocial/core/clock.hpp"
@@ -38,10 +41,40 @@ class posts {
     /// Oldest first; error{not_found} when the post is not visible.
     page<comment> comments(const user& me, std::int64_t post_id, const page_request& req);
 
+    /// Deletes my post with its comments, their notifications, its timeline entries and
+    /// its place in the fan-out queue, and writes post.deleted to the outbox, in one
+    /// transaction; then drops it from the caches and announces it. error{not_found} when
+    /// it does not exist or is not mine (a second delete too).
+    void delete_post(const user& me, std::int64_t post_id);
+    /// Deletes my comment and its notification, lowers the post's count, writes
+    /// comment.deleted to the outbox; error{not_found} when missing or not mine.
+    void delete_comment(const user& me, std::int64_t comment_id);
+
+    /// Called after a deletion commits, with a cluster-bus topic ("post.deleted",
+    /// "comment.deleted") and its JSON payload: serve publishes it to every replica, whose
+    /// subscribers call forget_deleted(). Set before serving; none by default.
+    using announcer = std::function<void(std::string_view topic, const std::string& payload)>;
+    void announce_with(announcer a) { announce_ = std::move(a); }
+    /// Called in a deletion's transaction after notifications of (recipient, post) were
+    /// deleted: serve passes notify::notification_store::refresh_group, which summarises
+    /// that notification group again (or removes it). None by default (unit tests).
+    using notification_refresher =
+        std::function<void(soci::session& sql, std::int64_t user_id, std::int64_t post_id)>;
+    void refresh_notifications_with(notification_refresher f) {
+        refresh_notifications_ = std::move(f);
+    }
+    /// A cluster-bus message of those topics: drops the deleted post (or the post whose
+    /// count changed) from this process's caches. Malformed payloads are ignored (false).
+    bool forget_deleted(std::string_view topic, std::string_view payload) const;
+
   private:
+    void announce(std::string_view topic, const boost::json::object& payload) const;
+
     store::database& db_;
     const timelines& timelines_;
     const clock& clock_;
+    announcer announce_;
+    notification_refresher refresh_notifications_;
 };
 
 /// The posts of `ids` that exist, in the order of `ids`, whoever wrote them: no visibility

@@ -67,6 +67,44 @@ inline constexpr const char* comments_page_sql =
     " WHERE c.post_id = :post_id AND (c.created_at, c.id) > (:after_created_at, :after_id)"
     " ORDER BY c.created_at, c.id LIMIT :limit";
 
+// ---- deletion (posts.cpp; docs/feed.md "Deletion"): hard deletes, in one transaction ----
+// The post, if it is mine. PostgreSQL locks its row first: a comment being added (which
+// updates the post's count before inserting) waits, then finds no post; a comment being
+// deleted locks it in the same order (post row, then comment row).
+inline constexpr const char* own_post_sqlite_sql =
+    "SELECT created_at FROM posts WHERE id = :id AND user_id = :me";
+inline constexpr const char* own_post_postgresql_sql =
+    "SELECT created_at FROM posts WHERE id = :id AND user_id = :me FOR UPDATE";
+// Out of the fan-out queue. PostgreSQL: when a worker has claimed it, this waits for the
+// worker's commit (its timeline entries are then visible to the deletes below).
+inline constexpr const char* unqueue_post_sql = "DELETE FROM timeline_fanout WHERE post_id = :id";
+inline constexpr const char* unpark_post_sql =
+    "DELETE FROM timeline_fanout_parked WHERE post_id = :id";
+// Its timeline entries: only its author's and their followers' timelines can hold it (an
+// unfollow removes the author's entries), one primary-key probe each.
+inline constexpr const char* remove_post_entries_sql =
+    "DELETE FROM home_timeline WHERE created_at = :at AND post_id = :id AND user_id IN ("
+    " SELECT follower_id FROM follows WHERE followee_id = :author UNION ALL SELECT :author2)";
+// The notifications table is notify's (notify/notifications.hpp); its rows name the
+// comment and the post, and go with them. All of a post's are its author's
+// (notifications_by_post: user_id, post_id); their group is then summarised again by notify
+// (posts::refresh_notifications_with).
+inline constexpr const char* delete_post_notifications_sql =
+    "DELETE FROM notifications WHERE user_id = :author AND post_id = :id";
+inline constexpr const char* delete_post_comments_sql = "DELETE FROM comments WHERE post_id = :id";
+inline constexpr const char* delete_post_sql = "DELETE FROM posts WHERE id = :id";
+// The comment, if it is mine, with its post's author.
+inline constexpr const char* own_comment_sql =
+    "SELECT c.post_id, p.user_id FROM comments c JOIN posts p ON p.id = c.post_id"
+    " WHERE c.id = :id AND c.user_id = :me";
+inline constexpr const char* drop_comment_count_sql =
+    "UPDATE posts SET comment_count = comment_count - 1 WHERE id = :post_id"
+    " RETURNING comment_count";
+inline constexpr const char* delete_comment_sql =
+    "DELETE FROM comments WHERE id = :id AND user_id = :me RETURNING id";
+inline constexpr const char* delete_comment_notification_sql =
+    "DELETE FROM notifications WHERE comment_id = :id";
+
 // ---- the follow graph and people search (graph.cpp) ----
 inline constexpr const char* insert_follow_sql =
     "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (:follower, :followee, :at)"

@@ -140,6 +140,22 @@ void timelines::comment_added(std::int64_t post_id, std::int64_t comment_count) 
     if (posts_) posts_->comment_added(post_id, comment_count);
 }
 
+void timelines::remove_post(soci::session& sql, timeline_key post,
+                            std::int64_t author_id) const {
+    if (cache_) return;  // post_deleted() after the commit
+    sql << remove_post_entries_sql, soci::use(post.created_at), soci::use(post.id),
+        soci::use(author_id), soci::use(author_id);
+}
+
+void timelines::post_deleted(timeline_key post) const {
+    if (cache_) cache_->remove(post);
+    if (posts_) posts_->drop(post.id);
+}
+
+void timelines::comment_deleted(std::int64_t post_id) const {
+    if (posts_) posts_->drop(post_id);
+}
+
 void timelines::fan_out(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
                         std::int64_t created_at) const {
     const int every = trim_every(settings_.capacity);

@@ -62,6 +62,16 @@ class timelines {
     /// Right after a comment's transaction commits, still holding the writer lock: the
     /// post's comment count is now `comment_count` (for the posts kept in memory).
     void comment_added(std::int64_t post_id, std::int64_t comment_count) const;
+    /// In a post deletion's write transaction, holding lock_author(author_id) (after the
+    /// post left the fan-out queue): removes its entries from the timeline tables.
+    void remove_post(soci::session& sql, timeline_key post, std::int64_t author_id) const;
+    /// After a post deletion commits (still holding the writer lock), and again on every
+    /// process when the cluster bus says "post.deleted": out of the timelines and posts
+    /// kept in memory. Idempotent.
+    void post_deleted(timeline_key post) const;
+    /// After a comment deletion commits, and on every process on "comment.deleted": the
+    /// post's count went down, so its cached row goes (read again from SQL). Idempotent.
+    void comment_deleted(std::int64_t post_id) const;
     /// Whether the timelines live in memory (no fan-out worker needed).
     bool in_memory() const noexcept { return cache_ != nullptr; }
     /// In the fan-out worker's write transaction, holding lock_author(author_id): adds the

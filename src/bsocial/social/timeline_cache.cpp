@@ -132,6 +132,23 @@ void timeline_cache::add(const std::vector<std::int64_t>& users, timeline_key po
     }
 }
 
+void timeline_cache::remove(timeline_key post) {
+    std::lock_guard lock(mutex_);
+    timelines_.visit_erasing([&](std::int64_t, timeline& t) {
+        if (t.building) {  // forgotten: its build may have read the post
+            entries_ -= t.entries.size();
+            return true;
+        }
+        t.generation = next_generation_++;
+        const auto at = std::lower_bound(t.entries.begin(), t.entries.end(), post);
+        if (at != t.entries.end() && *at == post) {
+            t.entries.erase(at);
+            --entries_;
+        }
+        return false;
+    });
+}
+
 void timeline_cache::forget(std::int64_t user) {
     std::lock_guard lock(mutex_);
     const timeline* found = timelines_.peek(user);

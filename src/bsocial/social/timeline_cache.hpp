@@ -81,6 +81,10 @@ class timeline_cache {
 
     /// A new post: into the cached timelines of `users` (its author and followers).
     void add(const std::vector<std::int64_t>& users, timeline_key post);
+    /// A deleted post: out of every cached timeline (a scan: one binary search per cached
+    /// timeline). Timelines being built are forgotten (their build may have read it), and
+    /// every generation moves (an extension read before the delete is dropped).
+    void remove(timeline_key post);
     /// `user`'s feed changed in a way entries cannot express (a follow, an unfollow).
     void forget(std::int64_t user);
 

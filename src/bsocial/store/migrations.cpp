@@ -176,6 +176,40 @@ std::vector<std::string> parked_tables() {
     };
 }
 
+// Deletion (issue 27). SQLite gives a new row the largest rowid + 1, so deleting the newest
+// post or comment would hand its id to the next one: a URL, a cached page or a Kafka
+// consumer that saw "post 42 deleted" would then take the new post 42 for the old. Posts and
+// comments are rebuilt with AUTOINCREMENT (ids only grow; foreign keys are not enforced on
+// SQLite here, so the copy keeps every id and reference). PostgreSQL identities never reuse.
+std::vector<std::string> deletion_tables(bool sqlite) {
+    std::vector<std::string> ddl;
+    if (sqlite) {
+        ddl = {
+            "CREATE TABLE posts_v9 (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " user_id BIGINT NOT NULL REFERENCES users(id), content TEXT NOT NULL,"
+            " created_at BIGINT NOT NULL, comment_count BIGINT NOT NULL DEFAULT 0)",
+            "INSERT INTO posts_v9 (id, user_id, content, created_at, comment_count)"
+            " SELECT id, user_id, content, created_at, comment_count FROM posts",
+            "DROP TABLE posts",
+            "ALTER TABLE posts_v9 RENAME TO posts",
+            "CREATE INDEX posts_by_user_time ON posts (user_id, created_at DESC, id DESC)",
+            "CREATE INDEX posts_by_time ON posts (created_at DESC, id DESC)",
+            "CREATE TABLE comments_v9 (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " post_id BIGINT NOT NULL REFERENCES posts(id),"
+            " user_id BIGINT NOT NULL REFERENCES users(id), content TEXT NOT NULL,"
+            " created_at BIGINT NOT NULL)",
+            "INSERT INTO comments_v9 (id, post_id, user_id, content, created_at)"
+            " SELECT id, post_id, user_id, content, created_at FROM comments",
+            "DROP TABLE comments",
+            "ALTER TABLE comments_v9 RENAME TO comments",
+            "CREATE INDEX comments_by_post_time ON comments (post_id, created_at, id)",
+        };
+    }
+    // A deleted post's notifications are found by (its author, post):
+    // notifications_by_post (migration 11).
+    return ddl;
+}
+
 // Notifications grouped by post (issue 27): one summary row per (recipient, post), kept
 // with each stored notification (notify/sql.hpp), so the grouped list is one index range;
 // the distinct commenters of a group; the post's excerpt in every notification. Existing
@@ -249,6 +283,8 @@ const std::vector<migration>& all_migrations() {
         // Work a worker gave up on after bounded retries of a permanent error (issue 24,
         // item 6): the notifier's Kafka messages, the fan-out's posts. Kept for an operator.
         {8, "parked work", parked_tables(), parked_tables()},
+        // Deletion (issue 27): on SQLite, ids are never given again (see deletion_tables).
+        {9, "deletion", deletion_tables(true), deletion_tables(false)},
         {11, "notification groups", notification_group_tables(), notification_group_tables()},
     };
     return list;

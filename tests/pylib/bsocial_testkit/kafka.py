@@ -24,6 +24,8 @@ TOPIC_OF = {
     "user.logged_out": "bsocial.users",
     "post.created": "bsocial.posts",
     "comment.created": "bsocial.comments",
+    "post.deleted": "bsocial.posts",
+    "comment.deleted": "bsocial.comments",
     "follow.created": "bsocial.follows",
     "follow.deleted": "bsocial.follows",
 }

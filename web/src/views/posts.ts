@@ -5,6 +5,7 @@ import { api, ApiError, LIMITS, type Comment, type Page, type Post } from '../ap
 import type { Ctx } from '../ctx';
 import { avatar, fullName, h, plural, replace, timeAgo } from '../dom';
 import { pager } from '../pager';
+import { addCommentDelete, addPostDelete, COMMENT_DELETED } from '../delete';
 import { dirAuto, timeLink, userText } from '../text';
 
 function authorLine(a: { username: string; first_name: string; last_name: string }, when: HTMLElement): HTMLElement {
@@ -103,7 +104,9 @@ function commentsSection(post: Post, ctx: Ctx, onAdded: () => void): HTMLElement
   const add = (c: Comment) => {
     if (seen.has(c.id)) return;
     seen.add(c.id);
-    list.appendChild(commentItem(c));
+    const item = commentItem(c);
+    addCommentDelete(item, c, ctx);
+    list.appendChild(item);
   };
   const more = pager<Comment>({
     label: 'Show more comments',
@@ -154,6 +157,11 @@ export function postCard(post: Post, ctx: Ctx, opts: { open?: boolean } = {}): H
     userText('p', post.content, 'post-content'),
     h('div', { class: 'post-actions' }, toggle),
   );
+  addPostDelete(card, post, ctx);
+  card.addEventListener(COMMENT_DELETED, () => {
+    count--;
+    setLabel();
+  });
   const open = () => {
     if (!section) {
       section = commentsSection(post, ctx, () => {
