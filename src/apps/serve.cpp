@@ -25,6 +25,7 @@
 #include "bsocial/social/fanout.hpp"
 #include "bsocial/social/feed_storage.hpp"
 #include "bsocial/social/graph.hpp"
+#include "bsocial/social/people.hpp"
 #include "bsocial/social/posts.hpp"
 #include "bsocial/store/sql_error.hpp"
 #include "bsocial/store/wal_checkpointer.hpp"
@@ -164,7 +165,11 @@ int run_serve(const serve_settings& s) {
     const sessions::roles roles(db);
     api::sessions_handler sessions_h(accounts, who.sessions, who.auth);
     social::user_limits user_limits(clock, s.get<social::user_limit_settings>());
-    api::users_handler users_h(accounts, graph, who.auth, roles, user_limits);
+    // People search keys of accounts that have none yet (migration 10), then who to follow.
+    if (const auto filled = social::backfill_search_keys(db))
+        spdlog::info("module=social event=search_keys_backfilled users={}", filled);
+    social::people people(db, clock);
+    api::users_handler users_h(accounts, graph, people, who.auth, roles, user_limits);
     api::posts_handler posts_h(posts, who.auth, user_limits);
     api::ops_extras ops_extras;
     // Each module renders its own metrics (core/prometheus.hpp); the order is the page's.
