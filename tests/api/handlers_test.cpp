@@ -47,7 +47,8 @@ class Handlers : public ::testing::Test {
         : auth(w.sessions, {"https://app.example"}, false, social_world::token_ttl_seconds),
           sessions(w.accounts, w.sessions, auth),
           limits(w.clock, {}),
-          users(w.accounts, w.graph, auth, roles, limits),
+          people(*w.db, w.clock),
+          users(w.accounts, w.graph, people, auth, roles, limits),
           posts(w.posts, auth, limits),
           ops(*w.db, stats, {}),
           router({.on_exception = [](const http::request& req, const std::exception& e) {
@@ -122,6 +123,7 @@ class Handlers : public ::testing::Test {
     sessions::roles roles{*w.db, std::chrono::milliseconds(0)};  // read on every question
     api::sessions_handler sessions;
     social::user_limits limits;
+    social::people people;
     api::users_handler users;
     api::posts_handler posts;
     api::ops_handler ops;

@@ -44,7 +44,7 @@ auth::issued_token session_service::open(const social::user& who, std::string_vi
     return token;
 }
 
-void session_service::touch(const std::string& jti) const {
+void session_service::touch(const std::string& jti, soci::session* held) const {
     const std::int64_t now_ms = clock_.now_ms();
     {
         std::lock_guard lock(touched_mutex_);
@@ -53,8 +53,11 @@ void session_service::touch(const std::string& jti) const {
         if (touched_.size() > 100000) touched_.clear();
         touched_[jti] = now_ms;
     }
-    store::lease sql_lease(db_);
-    soci::session& sql = *sql_lease;
+    // The caller's connection when it holds one: a second lease could wait forever for a
+    // pool whose every connection is held by such a caller.
+    std::optional<store::lease> own;
+    if (!held) own.emplace(db_);
+    soci::session& sql = held ? *held : **own;
     std::int64_t now = now_ms;
     std::string id = jti;
     sql << queries::touch_session, soci::use(now), soci::use(id);
@@ -144,7 +147,7 @@ std::optional<identity> session_service::authenticate(std::string_view token) co
                                                     social::detail::bind_user);
     if (found.empty()) return std::nullopt;
     if (cache_) cache_->put(claims->jti, found.front(), epoch);
-    touch(claims->jti);
+    touch(claims->jti, &sql);
     return identity{std::move(found.front()), std::move(*claims)};
 }
 

@@ -97,7 +97,8 @@ class session_service {
                    std::int64_t expires_at, std::int64_t now_ms) const;
     void revoked_committed(std::int64_t user_id, const std::string& jti) const;
     /// Writes the last use of `jti` when this instance has not in last_use_interval_ms.
-    void touch(const std::string& jti) const;
+    /// `held`: the connection the caller already holds, if any (never a second lease).
+    void touch(const std::string& jti, soci::session* held = nullptr) const;
     mutable std::mutex touched_mutex_;
     mutable std::unordered_map<std::string, std::int64_t> touched_;  ///< jti -> ms written
 };
