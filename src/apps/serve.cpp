@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <optional>
@@ -161,6 +163,25 @@ int run_serve(const serve_settings& s) {
     // notifier process stores them, any instance pushes them (docs/notifications.md).
     // Declared before the metrics that read its counters.
     notification_delivery notifications(db, db_url, who, clock, s.get<notify::hub_settings>());
+
+    // Sessions ended on any replica (issue 28: logout, DELETE /api/v1/sessions/{id}, log out
+    // everywhere else): every replica drops the session from its cache and closes its
+    // sockets at once (4001); the hub's safety poll stays the backstop. Payload ids as strings.
+    who.sessions.on_revoked([&bus](std::int64_t user_id, const std::string& jti) {
+        bus.publish("session.revoked",
+                    boost::json::serialize(boost::json::object{
+                        {"user_id", std::to_string(user_id)}, {"session_id", jti}}));
+    });
+    bus.subscribe("session.revoked", [&session_cache, &notifications](std::string_view payload) {
+        boost::system::error_code ec;
+        const auto v = boost::json::parse(payload, ec);
+        const auto* o = ec ? nullptr : v.if_object();
+        const auto* id = o ? o->if_contains("session_id") : nullptr;
+        if (!id || !id->is_string()) return;
+        const std::string jti(id->as_string());
+        if (session_cache) session_cache->revoked(jti);
+        notifications.pushes.close_session(jti);
+    });
 
     http::metrics stats;
     // Administrators are accounts (sessions/roles.hpp): BSOCIAL_ADMINS only bootstraps them,
