@@ -215,7 +215,8 @@ std::vector<std::pair<std::int64_t, std::int64_t>> people::popular_authors() {
         ranked.resize(static_cast<std::size_t>(bounds_.popular_kept));
     std::lock_guard lock(mutex_);
     popular_ = ranked;
-    popular_at_ = std::chrono::steady_clock::now();
+    // Nobody posted yet: look again next time rather than keep "nobody" for a minute.
+    if (!ranked.empty()) popular_at_ = std::chrono::steady_clock::now();
     return ranked;
 }
 
