@@ -5,6 +5,8 @@ once per BSOCIAL_TEST_DB)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from urllib.parse import quote
 
 from bsocial_testkit.api import hexid
@@ -137,3 +139,54 @@ def test_suggestions_limit_is_checked(client):
         r = client.get(f"/api/v1/users/me/suggestions?limit={bad}", token=u.token)
         assert r.status == 422, r
     assert len(suggested(client, u, 1)) <= 1
+
+
+PEOPLE_CPP = Path(__file__).resolve().parents[2] / "src" / "bsocial" / "social" / "people.cpp"
+SQL_HPP = Path(__file__).resolve().parents[2] / "src" / "bsocial" / "social" / "sql.hpp"
+
+
+def people_search_statement() -> str:
+    """search_sql(0) of social/people.cpp as the server prepares it (one word): its string
+    literals before the loop of extra words, the column macro expanded, then its ORDER BY."""
+    text = PEOPLE_CPP.read_text()
+    m = re.search(r"std::string search_sql\(int extra\) \{(.*?)for \(", text, re.S)
+    assert m, "search_sql not found in social/people.cpp"
+    body = m.group(1)
+    cols = re.search(r"#define BSOCIAL_USER_COLUMNS((?:.*\\\n)*.*)", SQL_HPP.read_text())
+    columns = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', cols.group(1)))
+    body = body.replace("BSOCIAL_USER_COLUMNS", f'"{columns}"')
+    order = re.search(r's \+= "( ORDER BY [^"]*)";', text)
+    assert order, "the ORDER BY of search_sql not found"
+    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body)) + order.group(1)
+
+
+def test_search_plan_reads_index_ranges(server, client):
+    """EXPLAIN of the very statement the server runs: a range of the key index, the other
+    keys of each hit through user_search_keys_by_user, users by primary key: no scan."""
+    db = server.db
+    word = "ostergaard"
+    values = {"from": word, "to": word + "\U0010ffff", "after_key": word, "after_key2": word,
+              "after_id": 0, "from2": word, "limit": 21}
+    sql = people_search_statement()
+    for name, v in values.items():
+        lit = str(v) if isinstance(v, int) else "'" + v.replace("'", "''") + "'"
+        sql = re.sub(rf":{name}\b", lit, sql)
+    assert not re.search(r"(?<!:):[a-z_]+\d*\b", sql), sql
+    if db.pg_url:
+        db.execute_admin("", (
+            "INSERT INTO users (username, email, first_name, last_name, password_hash,"
+            " created_at) SELECT 'plan_' || g, 'plan_' || g || '@example.com', 'P', 'X',"
+            " 'x', 0 FROM generate_series(1, 20000) g;"
+            " INSERT INTO user_search_keys (search_key, user_id)"
+            " SELECT username, id FROM users WHERE username LIKE 'plan\\_%';"
+            " ANALYZE users; ANALYZE user_search_keys"))
+        plan = "\n".join(r[0] for r in db.rows("EXPLAIN " + sql))
+        print("\n" + plan)
+        assert "Seq Scan" not in plan, plan
+        assert re.search(r"Index (Only )?Scan using user_search_keys_pkey on user_search_keys k", plan), plan
+        assert re.search(r"Index Cond: \(\(search_key >= 'ostergaard'", plan), plan
+    else:
+        plan = "\n".join(str(r[-1]) for r in db.rows("EXPLAIN QUERY PLAN " + sql))
+        print("\n" + plan)
+        assert re.search(r"SEARCH k USING PRIMARY KEY \(search_key>\? AND search_key<\?\)", plan), plan
+        assert "SCAN" not in plan, plan
