@@ -22,9 +22,13 @@ WS_CLOSED_WITHIN = {"postgresql": 0.5, "sqlite": 3.0}
 
 
 @pytest.fixture
-def replicas(start_server, tmp_path):
-    """Two serve processes on one database."""
-    first = start_server(env={"BSOCIAL_FEED_CACHE_USERS": "0"})
+def replicas(start_server, db_backend, tmp_path):
+    """Two serve processes on one database. On PostgreSQL their hubs' safety poll is 30 s,
+    so only the cluster bus's session.revoked can close a socket within WS_CLOSED_WITHIN."""
+    env = {"BSOCIAL_FEED_CACHE_USERS": "0"}
+    if db_backend.kind == "postgresql":
+        env["BSOCIAL_NOTIFY_SAFETY_POLL_MS"] = "30000"
+    first = start_server(env=env)
     second = ServerProcess(workdir=tmp_path / "replica", db_url=first.db_url,
                            data_dir=None if first.db_url else first.data_dir,
                            env_overrides=dict(first.env_overrides), jwt_secret=first.jwt_secret,
@@ -92,7 +96,10 @@ def test_list_end_one_and_end_the_others_across_replicas(replicas):
               f"the answer; socket on B closed {(ws.closed_at - t0) * 1000:.1f} ms after the "
               f"request (code {ws.closed_code})")
         assert ws.closed_code == 4001, ws.closed_code
-        assert refused_after < 0.1
+        # The first request B answers after the commit is refused (B reads revoked_tokens on
+        # every check; its cache, if any, was dropped through the bus). The figure is that
+        # request's own round trip on this (shared, loaded) machine; bound it loosely.
+        assert refused_after < 1.0
     assert {s["device"] for s in sessions(a, t_firefox)} == {"Firefox on Windows", "curl"}
     assert a.delete(f"/api/v1/sessions/{iphone_id}", token=t_firefox).status == 404  # once
 
