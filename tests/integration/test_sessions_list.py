@@ -1,6 +1,6 @@
 """Issue 28: every session in view. GET /api/v1/sessions (device from the User-Agent, last
 use, the current one marked), DELETE /api/v1/sessions/{id} (own sessions only) and
-POST /api/v1/sessions/revoke-others, with two serve replicas on one database (PostgreSQL;
+DELETE /api/v1/sessions/others, with two serve replicas on one database (PostgreSQL;
 SQLite: two serves on one file, timelines in the tables): a session ended on replica A is
 refused by replica B at once, and its WebSocket on B is closed (4001, as a logout)."""
 
@@ -107,7 +107,7 @@ def test_list_end_one_and_end_the_others_across_replicas(replicas):
     t_fourth = login_as(b, u, IPHONE)
     with open_stream(a_srv.port, token=t_third) as ws:
         time.sleep(0.2)
-        r = b.post("/api/v1/sessions/revoke-others", token=t_firefox)
+        r = b.delete("/api/v1/sessions/others", token=t_firefox)
         assert r.status == 200 and r.json == {"revoked": 2}, r
         assert refused(a, t_third) and refused(b, t_fourth) and refused(a, t_fourth)
         assert ws.wait_closed(WS_CLOSED_WITHIN[a_srv.kind]), "socket of an ended session open"
@@ -140,5 +140,5 @@ def test_logout_closes_the_socket_on_the_other_replica(replicas):
 
 def test_sessions_need_a_token(client):
     assert client.get("/api/v1/sessions").status == 401
-    assert client.post("/api/v1/sessions/revoke-others").status == 401
+    assert client.delete("/api/v1/sessions/others").status == 401
     assert client.delete("/api/v1/sessions/abc").status == 401

@@ -132,7 +132,7 @@ def test_user_logged_out_when_another_session_is_ended(kafka, client):
     client.login(u)
     third = u.token
     with Action(client) as act:
-        r = client.post("/api/v1/sessions/revoke-others", token=third)
+        r = client.delete("/api/v1/sessions/others", token=third)
         assert r.status == 200 and r.json == {"revoked": 1}, r
     act.expect(kafka, "user.logged_out", u.id, {
         "user_id": u.id, "username": u.username, "logged_out_at": NOW})

@@ -139,7 +139,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/sessions/revoke-others": {
+    "/api/v1/sessions/others": {
         parameters: {
             query?: never;
             header?: never;
@@ -148,13 +148,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        post?: never;
         /**
          * Log out everywhere else
-         * @description Ends every open session of the caller but the current one, each as `endSession`
-         *     does (one `user.logged_out` event each), in one transaction. Answers how many.
+         * @description "Log out everywhere else": ends every open session of the caller but the current
+         *     one, each as `endSession` does (one `user.logged_out` event each), in one
+         *     transaction. Answers how many. (`others` and `current` are not session ids: those
+         *     are UUIDs.)
          */
-        post: operations["endOtherSessions"];
-        delete?: never;
+        delete: operations["endOtherSessions"];
         options?: never;
         head?: never;
         patch?: never;

@@ -163,7 +163,7 @@ export const api = {
   suggestions: (limit = 5) => request<Schemas['SuggestionList']>('/users/me/suggestions', { query: { limit } }),
   sessions: () => request<Schemas['SessionList']>('/sessions'),
   endSession: (id: string) => request<void>(`/sessions/${enc(id)}`, { method: 'DELETE' }),
-  endOtherSessions: () => request<{ revoked: number }>('/sessions/revoke-others', { method: 'POST' }),
+  endOtherSessions: () => request<{ revoked: number }>('/sessions/others', { method: 'DELETE' }),
   follow: (username: string) => request<void>(`/users/me/following/${enc(username)}`, { method: 'PUT' }),
   unfollow: (username: string) => request<void>(`/users/me/following/${enc(username)}`, { method: 'DELETE' }),
   followers: (username: string, cursor?: string | null) =>

@@ -29,7 +29,7 @@ class sessions_handler {
     http::response logout(http::request& req);  // DELETE /api/v1/sessions/current
     http::response list(http::request& req);             // GET /api/v1/sessions
     http::response revoke(http::request& req);           // DELETE /api/v1/sessions/{id}
-    http::response revoke_others(http::request& req);    // POST /api/v1/sessions/revoke-others
+    http::response revoke_others(http::request& req);    // DELETE /api/v1/sessions/others
 
   private:
     social::accounts& accounts_;

@@ -25,8 +25,7 @@ void add_routes(http::router& r, handlers h) {
           http::runs_on::waiting_pool);
     r.add("DELETE", "/api/v1/sessions/current", bind(h.sessions, &sessions_handler::logout));
     r.add("GET", "/api/v1/sessions", bind(h.sessions, &sessions_handler::list));
-    r.add("POST", "/api/v1/sessions/revoke-others",
-          bind(h.sessions, &sessions_handler::revoke_others));
+    r.add("DELETE", "/api/v1/sessions/others", bind(h.sessions, &sessions_handler::revoke_others));
     r.add("DELETE", "/api/v1/sessions/{id}", bind(h.sessions, &sessions_handler::revoke));
 
     r.add("POST", "/api/v1/posts", bind(h.posts, &posts_handler::create));
