@@ -17,7 +17,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   nginx-light openssl
 
 .PHONY: help deps build build-app build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry bench-analytics bench-connections bench-flood bench-search clean stack-fetch format web test-reliability \
+        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry bench-analytics bench-connections bench-flood bench-search bench-people clean stack-fetch format web test-reliability \
         test-faults test-opensearch test-compose
 
 help:
@@ -38,6 +38,7 @@ help:
 	@echo "make bench-connections  5,000 idle connections: a normal request's time, server fds vs cap"
 	@echo "make bench-flood  a reader's feed p99 while acks flood 16 sockets and searches flood"
 	@echo "make bench-search  people search at 1M users, SQLite and PostgreSQL (range vs substr)"
+	@echo "make bench-people  who to follow at 10k users / 1M follows / 1M posts, both databases"
 
 # Installs only what is missing, so a second run is instant.
 deps:
@@ -135,6 +136,10 @@ bench-flood: build
 
 bench-search: build
 	$(PYTHON) bench/search_bench.py --bin build/release/bsocial
+
+# Issue 28: who to follow (suggestions) at 10k users / 1M follows / 1M posts, both databases.
+bench-people: build
+	$(PYTHON) bench/people_bench.py --bin build/release/bsocial
 
 bench-telemetry: build stack-fetch
 	BSOCIAL_BIN=build/release/bsocial $(PYTHON) bench/telemetry_bench.py

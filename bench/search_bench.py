@@ -16,6 +16,13 @@ off, so every request runs). Printed:
 Prefixes: zzzz (matches nobody: before, it read every username), user_0999 (the end of
 the range), user_05 (a page out of 100,000 matches), u (everybody).
 
+Issue 28 (search by username, first or last name): every user also gets a first and a last
+name from FIRST and LAST (accents, double names) and its folded search keys
+(user_search_keys, written here as serve would: social/search_keys.hpp), then:
+3. EXPLAIN of the people search statement (social/people.cpp, search_sql(0)) for one word:
+   a range of the key index, no scan (asserted);
+4. GET /api/v1/users?q=<words>&limit=20 for each of WORDS: p50/p95 over --repeat requests.
+
     python3 bench/search_bench.py --bin build/release/bsocial [--users 1000000]
         [--dbs sqlite,postgresql] [--repeat 200]
 """
@@ -31,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,6 +50,35 @@ RANGE_SQL = (f"SELECT {COLUMNS} FROM users u WHERE u.username >= {{lo}} AND u.us
 SUBSTR_SQL = (f"SELECT {COLUMNS} FROM users u WHERE substr(u.username, 1, {{n}}) = {{lo}}"
               " AND u.username > '' ORDER BY u.username LIMIT 21")
 PASSWORD = "search-bench-pw-1"
+# Names of the users (issue 28): user i is FIRST[i % 10] LAST[(i // 10) % 10]; each with its
+# folded words (social/search_keys.hpp folds them so: checked by tests/social/search_keys_test.cpp).
+FIRST = [("Søren", "soren"), ("Zoë", "zoe"), ("José", "jose"), ("Anne-Marie", "anne marie"),
+         ("Łukasz", "lukasz"), ("Ærin", "aerin"), ("Mia", "mia"), ("Noah", "noah"),
+         ("Émile", "emile"), ("Björn", "bjorn")]
+LAST = [("Østergaard", "ostergaard"), ("Müller", "muller"), ("Nuñez", "nunez"),
+        ("Straße", "strasse"), ("Dvořák", "dvorak"), ("Kowalski", "kowalski"),
+        ("Smith", "smith"), ("Lefèvre", "lefevre"), ("Jensen", "jensen"), ("O'Brien", "o brien")]
+WORDS = ["Østergaard", "oster", "OSTER", "soren oster", "marie dvor", "z", "user_0999", "zzzz"]
+PEOPLE_CPP = REPO / "src" / "bsocial" / "social" / "people.cpp"
+
+
+def people_search_sql(word: str) -> str:
+    """search_sql(0) of social/people.cpp for one folded word, values inlined."""
+    text = PEOPLE_CPP.read_text()
+    body = re.search(r"std::string search_sql\(int extra\) \{(.*?)for \(", text, re.S).group(1)
+    body = body.replace("BSOCIAL_USER_COLUMNS", f'"{COLUMNS}"')
+    sql = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+    sql += re.search(r's \+= "( ORDER BY [^"]*)";', text).group(1)
+    values = {"from": word, "to": word + "\U0010ffff", "after_key": word, "after_key2": word,
+              "after_id": 0, "from2": word, "limit": 21}
+    for name, v in values.items():
+        sql = re.sub(rf":{name}\b", str(v) if isinstance(v, int) else lit(v), sql)
+    return sql
+
+
+def keys_of(i: int) -> list[str]:
+    words = [f"user_{i:07d}"] + FIRST[i % 10][1].split() + LAST[(i // 10) % 10][1].split()
+    return list(dict.fromkeys(words))
 
 
 def upper(prefix: str) -> str:
@@ -109,6 +146,18 @@ def serve_and_measure(args, data_dir: Path, db_url: str | None) -> None:
                 count = len(body["items"])
             print(f"  HTTP GET /api/v1/users?q={prefix:<10} {count:>2} items: "
                   f"p50 {pct(ms, 50):7.2f} ms  p99 {pct(ms, 99):7.2f} ms")
+        for words in WORDS:  # issue 28: first and last names, folded
+            ms = []
+            count = 0
+            q = urllib.parse.quote(words)
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                status, body = h.request("GET", f"/api/v1/users?q={q}&limit=20", token=token)
+                ms.append((time.perf_counter() - t0) * 1000)
+                assert status == 200, (status, body)
+                count = len(body["items"])
+            print(f"  HTTP GET /api/v1/users?q={words:<12} {count:>2} items: "
+                  f"p50 {pct(ms, 50):7.2f} ms  p95 {pct(ms, 95):7.2f} ms")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -122,10 +171,15 @@ def run_sqlite(args, work: Path) -> None:
     con = sqlite3.connect(path)
     t0 = time.monotonic()
     con.executemany(
-        "INSERT INTO users (username, email, first_name, last_name, password_hash, created_at)"
-        " VALUES (?, ?, 'Seed', 'User', 'x', 0)",
-        ((f"user_{i:07d}", f"user_{i:07d}@example.com") for i in range(args.users)))
+        "INSERT INTO users (id, username, email, first_name, last_name, password_hash, created_at)"
+        " VALUES (?, ?, ?, ?, ?, 'x', 0)",
+        ((i + 1, f"user_{i:07d}", f"user_{i:07d}@example.com", FIRST[i % 10][0],
+          LAST[(i // 10) % 10][0]) for i in range(args.users)))
+    con.executemany("INSERT INTO user_search_keys (search_key, user_id) VALUES (?, ?)",
+                    ((k, i + 1) for i in range(args.users) for k in keys_of(i)))
+    con.execute("UPDATE search_keys_backfill SET done_up_to = ?", (args.users,))
     con.commit()
+    con.execute("ANALYZE")
     print(f"\n== SQLite, {args.users:,} users (inserted in {time.monotonic() - t0:.1f} s)")
     for prefix in PREFIXES:
         for label, sql in (("range ", RANGE_SQL.format(lo=lit(prefix), hi=lit(upper(prefix)))),
@@ -139,6 +193,9 @@ def run_sqlite(args, work: Path) -> None:
                 ms.append((time.perf_counter() - t) * 1000)
             print(f"  SQL {label} q={prefix:<10} p50 {pct(ms, 50):9.3f} ms  "
                   f"max {max(ms):9.3f} ms  ({plan})")
+    plan = "; ".join(str(r[-1]) for r in con.execute("EXPLAIN QUERY PLAN " + people_search_sql("ostergaard")))
+    print(f"  people search plan (q=ostergaard): {plan}")
+    assert "SEARCH k USING PRIMARY KEY (search_key>? AND search_key<?)" in plan and "SCAN" not in plan, plan
     con.close()
     serve_and_measure(args, data, None)
 
@@ -159,11 +216,24 @@ def run_postgresql(args, work: Path) -> None:
                                   check=True, capture_output=True, text=True).stdout
 
         t0 = time.monotonic()
-        psql("INSERT INTO users (username, email, first_name, last_name, password_hash,"
-             " created_at) SELECT 'user_' || lpad(g::text, 7, '0'),"
-             " 'user_' || lpad(g::text, 7, '0') || '@example.com', 'Seed', 'User', 'x', 0"
+        firsts = ",".join(lit(f) for f, _ in FIRST)
+        lasts = ",".join(lit(n) for n, _ in LAST)
+        psql("INSERT INTO users (id, username, email, first_name, last_name, password_hash,"
+             " created_at) SELECT g + 1, 'user_' || lpad(g::text, 7, '0'),"
+             " 'user_' || lpad(g::text, 7, '0') || '@example.com',"
+             f" (ARRAY[{firsts}])[g % 10 + 1], (ARRAY[{lasts}])[(g / 10) % 10 + 1], 'x', 0"
              f" FROM generate_series(0, {args.users - 1}) g")
+        folded = ",".join(f"({lit(n)}, {lit(f)})" for n, f in FIRST + LAST)
+        psql(f"WITH m(name, folded) AS (VALUES {folded})"
+             " INSERT INTO user_search_keys (search_key, user_id)"
+             " SELECT DISTINCT t, u.id FROM users u JOIN m f ON f.name = u.first_name"
+             " JOIN m l ON l.name = u.last_name,"
+             " unnest(array_prepend(u.username::text,"
+             " string_to_array(f.folded || ' ' || l.folded, ' '))) t ON CONFLICT DO NOTHING")
+        psql(f"UPDATE search_keys_backfill SET done_up_to = {args.users}")
+        psql(f"SELECT setval(pg_get_serial_sequence('users', 'id'), {args.users})")
         psql("VACUUM ANALYZE users")
+        psql("VACUUM ANALYZE user_search_keys")
         collation = psql("SELECT datcollate FROM pg_database WHERE datname = current_database()")
         print(f"\n== PostgreSQL, {args.users:,} users (inserted in {time.monotonic() - t0:.1f} s;"
               f" database collation {collation.strip()}, users.username COLLATE \"C\")")
@@ -180,6 +250,9 @@ def run_postgresql(args, work: Path) -> None:
                     plan = "; ".join(ln.strip() for ln in out.splitlines()
                                      if "Scan" in ln or "Cond" in ln or "Filter" in ln)
                 print(f"  SQL {label} q={prefix:<10} best {best:9.3f} ms  ({plan})")
+        out = psql("EXPLAIN (ANALYZE, COSTS OFF) " + people_search_sql("ostergaard"))
+        print("  people search plan (q=ostergaard):\n    " + "\n    ".join(out.splitlines()))
+        assert "Seq Scan" not in out and "Index Cond: ((search_key >= 'ostergaard'" in out, out
         serve_and_measure(args, data, url)
     finally:
         stack.stop_all()

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <optional>
@@ -25,6 +27,7 @@
 #include "bsocial/social/fanout.hpp"
 #include "bsocial/social/feed_storage.hpp"
 #include "bsocial/social/graph.hpp"
+#include "bsocial/social/people.hpp"
 #include "bsocial/social/posts.hpp"
 #include "bsocial/store/cluster_bus.hpp"
 #include "bsocial/store/sql_error.hpp"
@@ -173,6 +176,25 @@ int run_serve(const serve_settings& s) {
     // Declared before the metrics that read its counters.
     notification_delivery notifications(db, db_url, who, clock, s.get<notify::hub_settings>());
 
+    // Sessions ended on any replica (issue 28: logout, DELETE /api/v1/sessions/{id}, log out
+    // everywhere else): every replica drops the session from its cache and closes its
+    // sockets at once (4001); the hub's safety poll stays the backstop. Payload ids as strings.
+    who.sessions.on_revoked([&bus](std::int64_t user_id, const std::string& jti) {
+        bus.publish("session.revoked",
+                    boost::json::serialize(boost::json::object{
+                        {"user_id", std::to_string(user_id)}, {"session_id", jti}}));
+    });
+    bus.subscribe("session.revoked", [&session_cache, &notifications](std::string_view payload) {
+        boost::system::error_code ec;
+        const auto v = boost::json::parse(payload, ec);
+        const auto* o = ec ? nullptr : v.if_object();
+        const auto* id = o ? o->if_contains("session_id") : nullptr;
+        if (!id || !id->is_string()) return;
+        const std::string jti(id->as_string());
+        if (session_cache) session_cache->revoked(jti);
+        notifications.pushes.close_session(jti);
+    });
+
     http::metrics stats;
     // Administrators are accounts (sessions/roles.hpp): BSOCIAL_ADMINS only bootstraps them,
     // each name decided once, at the first start that lists it.
@@ -181,7 +203,11 @@ int run_serve(const serve_settings& s) {
     const sessions::roles roles(db);
     api::sessions_handler sessions_h(accounts, who.sessions, who.auth);
     social::user_limits user_limits(clock, s.get<social::user_limit_settings>());
-    api::users_handler users_h(accounts, graph, who.auth, roles, user_limits);
+    // People search keys of accounts that have none yet (migration 10), then who to follow.
+    if (const auto filled = social::backfill_search_keys(db))
+        spdlog::info("module=social event=search_keys_backfilled users={}", filled);
+    social::people people(db, clock);
+    api::users_handler users_h(accounts, graph, people, who.auth, roles, user_limits);
     api::posts_handler posts_h(posts, who.auth, user_limits);
     api::ops_extras ops_extras;
     // Each module renders its own metrics (core/prometheus.hpp); the order is the page's.

@@ -117,6 +117,27 @@ def test_user_logged_out(kafka, client):
         "user_id": u.id, "username": u.username, "logged_out_at": NOW})
 
 
+def test_user_logged_out_when_another_session_is_ended(kafka, client):
+    """Issue 28: ending a session from the list (DELETE /api/v1/sessions/{id}) publishes
+    user.logged_out as a logout does; so does each session "log out everywhere else" ends."""
+    u = client.new_user()
+    second = client.login(u)
+    others = [s["id"] for s in client.get("/api/v1/sessions", token=second).json["items"]
+              if not s["current"]]
+    assert len(others) == 1, others
+    with Action(client) as act:
+        assert client.delete(f"/api/v1/sessions/{others[0]}", token=second).status == 204
+    act.expect(kafka, "user.logged_out", u.id, {
+        "user_id": u.id, "username": u.username, "logged_out_at": NOW})
+    client.login(u)
+    third = u.token
+    with Action(client) as act:
+        r = client.delete("/api/v1/sessions/others", token=third)
+        assert r.status == 200 and r.json == {"revoked": 1}, r
+    act.expect(kafka, "user.logged_out", u.id, {
+        "user_id": u.id, "username": u.username, "logged_out_at": NOW})
+
+
 def test_post_created(kafka, client, people):
     a, _ = people
     with Action(client) as act:

@@ -2,7 +2,7 @@
 // project's nginx (deploy/nginx/bsocial.conf), as users run it:
 //   - axe-core (web/ devDependency) on every main page: login, register, feed (empty and
 //     with a post and its comments open), post, profile, people, followers, notifications,
-//     analytics and the read-only post (as an administrator), "page not found": no
+//     analytics and the read-only post (as an administrator), "page not found", sessions: no
 //     violation of impact "serious" or "critical" (the others are printed);
 //   - keyboard: from a fresh load the first Tab reaches the skip link, the second the top
 //     bar; the skip link moves the focus to the page's heading; every route change (a link,
@@ -186,6 +186,10 @@ try {
   await B.goto(`${BASE}/#/no/such/page`);
   await headingFocused(B, 'Page not found');
   await audit(B, 'not-found');
+  await B.goto(`${BASE}/#/sessions`);
+  await headingFocused(B, 'Sessions');
+  await visible(B.locator('.session-item'));
+  await audit(B, 'sessions');
 
   // ---- a fresh load while logged in: Tab reaches the skip link, then the top bar
   await B.goto(`${BASE}/#/feed`);

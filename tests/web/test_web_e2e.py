@@ -53,6 +53,7 @@ JOURNEY_TIMEOUT = 300.0
 
 PROXY_JOURNEY = Path(__file__).resolve().parent / "proxy_journey.mjs"
 NOTIFICATIONS_JOURNEY = Path(__file__).resolve().parent / "notifications_journey.mjs"
+PEOPLE_JOURNEY = Path(__file__).resolve().parent / "people_journey.mjs"
 A11Y = Path(__file__).resolve().parent / "a11y.mjs"
 ADMIN = "a11y_admin"  # registered and made an administrator (bsocial admin grant) for a11y.mjs
 
@@ -213,6 +214,27 @@ def test_notifications_and_text_journey(deployment):
         f"--- output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-6000:]}\n"
         f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}\n"
         f"--- notifier stderr ---\n{deployment['notifier'].stderr_tail(30)}")
+
+
+def test_people_journey(deployment):
+    """Issue 28: suggestions on a new user's empty feed, a search by a last name without
+    its accent, follow from the list, the Sessions page with two logins and "log out
+    everywhere else" (tests/web/people_journey.mjs)."""
+    shots = deployment["root"] / "screenshots"
+    env = dict(os.environ)
+    env.update({"BSOCIAL_WEB_URL": deployment["api"].base_url,
+                "BSOCIAL_SCREENSHOT_DIR": str(shots),
+                "CHROMIUM": deployment["tools"]["chromium"]})
+    try:
+        r = subprocess.run([deployment["tools"]["node"], str(PEOPLE_JOURNEY)], env=env, cwd=REPO,
+                           capture_output=True, text=True, timeout=JOURNEY_TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"the people journey took over {JOURNEY_TIMEOUT}s\n{e.stdout or ''}")
+    print(r.stdout)
+    assert r.returncode == 0, (
+        f"people journey failed (exit {r.returncode}); screenshots in {shots}\n"
+        f"--- output ---\n{r.stdout[-4000:]}\n--- errors ---\n{r.stderr[-4000:]}\n"
+        f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}")
 
 
 def test_browser_through_nginx(deployment):

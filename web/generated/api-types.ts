@@ -12,10 +12,18 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Search users by username prefix
-         * @description Finds people to follow: users whose username starts with `q` (case-insensitive),
-         *     by username ascending. Without `q` everyone is listed. The caller's own entry (if
-         *     it is in the page) carries `email`; no other entry does.
+         * Search users by username, first or last name
+         * @description Finds people to follow (issue 28). `q` is folded as every account's names are:
+         *     lower case, accents and marks stripped (é → e, ø → o, æ → ae, ß → ss, ł → l),
+         *     punctuation and spaces separate words ("Anne-Marie" is "anne" and "marie"). A user
+         *     matches when each word of `q` (the first three) starts one of their keys: the
+         *     username, each word of the first name, each word of the last name. So
+         *     "Østergaard", "ostergaard", "øster" and "Oster" all find Søren Østergaard, and
+         *     "soren oster" too. Each user once, ordered by the matching key, then id; the
+         *     search reads a range of an index, never every account. Without `q` (or with only
+         *     punctuation) everyone is listed by username, as before. Each entry says whether the
+         *     caller follows that user (`followed_by_me`). The caller's own entry (if it is in
+         *     the page) carries `email`; no other entry does.
          */
         get: operations["listUsers"];
         put?: never;
@@ -48,7 +56,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List my sessions
+         * @description Every open session of the caller (a login not logged out and not expired), newest
+         *     first: its id, the device in plain words from the login's User-Agent ("Firefox on
+         *     Windows", "Safari on iPhone"), the client address of the login, when it was opened
+         *     and last used (written at most once a minute per session and server), and
+         *     `current: true` for the session of this request. Sessions opened before this list
+         *     existed (schema version 10) are not listed, and stay valid until they expire.
+         */
+        get: operations["listSessions"];
         put?: never;
         /**
          * Log in
@@ -95,6 +112,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A session's `id` from `GET /api/v1/sessions`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Log out one session
+         * @description Ends one of the caller's own sessions, as a logout of it would: its token is
+         *     refused at once by every server, its WebSockets close (4001) on every replica (the
+         *     cluster bus's `session.revoked`), and `user.logged_out` is published. Ending the
+         *     current session also clears the cookie. Someone else's session, an ended or
+         *     unknown one → 404.
+         */
+        delete: operations["endSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/others": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Log out everywhere else
+         * @description "Log out everywhere else": ends every open session of the caller but the current
+         *     one, each as `endSession` does (one `user.logged_out` event each), in one
+         *     transaction. Answers how many. (`others` and `current` are not session ids: those
+         *     are UUIDs.)
+         */
+        delete: operations["endOtherSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/me": {
         parameters: {
             query?: never;
@@ -107,6 +174,32 @@ export interface paths {
          * @description The caller's own user, including `email`, and whether the caller is an administrator.
          */
         get: operations["getCurrentUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who to follow
+         * @description People the caller may want to follow (issue 28; docs/people.md): those followed by
+         *     the people the caller follows, ranked by how many of them follow each
+         *     (`followed_by_count`, reason `followed_by_your_follows`), then, to fill the list
+         *     (a new user: only), active and followed authors: the authors of the newest posts,
+         *     by their followers (reason `popular`, refreshed at most once a minute per server).
+         *     Never the caller, never someone the caller follows. Bounded work whatever the
+         *     graph: at most 50 followees sampled, at most 200 followees read of each.
+         */
+        get: operations["listSuggestions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -770,6 +863,11 @@ export interface components {
             first_name: components["schemas"]["PersonName"];
             last_name: components["schemas"]["PersonName"];
             created_at: components["schemas"]["Timestamp"];
+            /**
+             * @description In lists of people (search, followers, following, suggestions): whether the
+             *     caller follows this user, for its follow button. Absent elsewhere.
+             */
+            followed_by_me?: boolean;
             email?: never;
         };
         /** @description The caller's own account, the only view of a user that carries `email`. */
@@ -785,6 +883,11 @@ export interface components {
             first_name: components["schemas"]["PersonName"];
             last_name: components["schemas"]["PersonName"];
             created_at: components["schemas"]["Timestamp"];
+            /**
+             * @description In lists of people (search, followers, following, suggestions): whether the
+             *     caller follows this user, for its follow button. Absent elsewhere.
+             */
+            followed_by_me?: boolean;
         };
         /**
          * @description A user in a list or profile: `User` (with `email`) when it is the caller,
@@ -795,6 +898,8 @@ export interface components {
         UserView: components["schemas"]["User"] | components["schemas"]["PublicUser"];
         UserProfile: {
             user: components["schemas"]["UserView"];
+            /** @description How many posts this user wrote (a count on the posts-by-author index). */
+            post_count: number;
             /** @description How many users follow this user. */
             followers_count: number;
             /** @description How many users this user follows. */
@@ -897,6 +1002,38 @@ export interface components {
          * @example bjE6Ym9i
          */
         NextCursor: string | null;
+        SuggestionList: {
+            items: (components["schemas"]["PublicUser"] & {
+                /** @description How many of the people the caller follows (sampled) follow this user. */
+                followed_by_count: number;
+                /** @enum {string} */
+                reason: "followed_by_your_follows" | "popular";
+            })[];
+        };
+        SessionList: {
+            items: components["schemas"]["SessionInfo"][];
+        };
+        /** @description One open session (a login), as `GET /api/v1/sessions` lists it. */
+        SessionInfo: {
+            /** @description The session's id (its token's `jti`; not the token). */
+            id: string;
+            /**
+             * @description Browser and operating system in plain words, from the login's User-Agent.
+             * @example Firefox on Windows
+             * @example Safari on iPhone
+             * @example curl
+             * @example Unknown device
+             */
+            device: string;
+            user_agent: string;
+            /** @description The client address of the login (empty when unknown). */
+            ip: string;
+            created_at: components["schemas"]["Timestamp"];
+            last_used_at: components["schemas"]["Timestamp"];
+            expires_at: components["schemas"]["Timestamp"];
+            /** @description True for the session of this request. */
+            current: boolean;
+        };
         UserList: {
             items: components["schemas"]["UserView"][];
             next_cursor: components["schemas"]["NextCursor"];
@@ -1305,11 +1442,19 @@ export interface components {
          */
         NameCursor: components["schemas"]["NameCursor"];
         /**
-         * @description Username prefix (case-insensitive). Absent or empty lists everyone. Longer than 30
-         *     characters → 422 `validation_failed` with `fields.q`.
-         * @example bo
+         * @description Words that start a username, first name or last name (case- and
+         *     accent-insensitive). Absent or empty lists everyone. Longer than 60 characters, or
+         *     not UTF-8 → 422 `validation_failed` with `fields.q`.
+         * @example øster
          */
         Q: string;
+        /**
+         * @description Opaque position from a previous answer's `next_cursor` of the same search (with
+         *     `q`: a position in the key index; without: a username, as `NameCursor`). A cursor
+         *     of the other kind, or anything else → 422 `validation_failed` with `fields.cursor`.
+         * @example azE6NDI6b3N0ZXJnYWFyZA
+         */
+        SearchCursor: string;
     };
     requestBodies: {
         RegisterUser: {
@@ -1354,9 +1499,10 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Username prefix (case-insensitive). Absent or empty lists everyone. Longer than 30
-                 *     characters → 422 `validation_failed` with `fields.q`.
-                 * @example bo
+                 * @description Words that start a username, first name or last name (case- and
+                 *     accent-insensitive). Absent or empty lists everyone. Longer than 60 characters, or
+                 *     not UTF-8 → 422 `validation_failed` with `fields.q`.
+                 * @example øster
                  */
                 q?: components["parameters"]["Q"];
                 /**
@@ -1366,12 +1512,12 @@ export interface operations {
                  */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by
-                 *     username: user search, followers, following). Anything else → 422
-                 *     `validation_failed` with `fields.cursor`.
-                 * @example bjE6Ym9i
+                 * @description Opaque position from a previous answer's `next_cursor` of the same search (with
+                 *     `q`: a position in the key index; without: a username, as `NameCursor`). A cursor
+                 *     of the other kind, or anything else → 422 `validation_failed` with `fields.cursor`.
+                 * @example azE6NDI6b3N0ZXJnYWFyZA
                  */
-                cursor?: components["parameters"]["NameCursor"];
+                cursor?: components["parameters"]["SearchCursor"];
             };
             header?: never;
             path?: never;
@@ -1430,6 +1576,45 @@ export interface operations {
             429: components["responses"]["RegistrationRateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Busy"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's sessions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0b4c7a52-5d0e-4f5c-9d4a-6a1e2f3b4c5d",
+                     *           "device": "Firefox on Windows",
+                     *           "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+                     *           "ip": "203.0.113.7",
+                     *           "created_at": "2026-12-01T08:00:00.000Z",
+                     *           "last_used_at": "2026-12-06T07:00:00.000Z",
+                     *           "expires_at": "2026-12-08T08:00:00.000Z",
+                     *           "current": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     login: {
@@ -1512,6 +1697,63 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    endSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A session's `id` from `GET /api/v1/sessions`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenOrigin"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    endOtherSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many sessions were ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "revoked": 2
+                     *     }
+                     */
+                    "application/json": {
+                        revoked: number;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenOrigin"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getCurrentUser: {
         parameters: {
             query?: never;
@@ -1531,6 +1773,49 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listSuggestions: {
+        parameters: {
+            query?: {
+                /** @description How many (1..50, default 10). Anything else → 422 `validation_failed`. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The suggestions, best first (not paged). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "7",
+                     *           "username": "bob",
+                     *           "first_name": "Bob",
+                     *           "last_name": "Builder",
+                     *           "created_at": "2026-10-15T12:00:00.000Z",
+                     *           "followed_by_me": false,
+                     *           "followed_by_count": 3,
+                     *           "reason": "followed_by_your_follows"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SuggestionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ListValidationFailed"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };

@@ -13,6 +13,8 @@ export type User = Schemas['User'];
 /** A user in a list or profile: `User` when it is the caller, `PublicUser` for anyone else. */
 export type UserView = Schemas['UserView'];
 export type Profile = Schemas['UserProfile'];
+export type Suggestion = Schemas['SuggestionList']['items'][number];
+export type SessionInfo = Schemas['SessionInfo'];
 export type Author = Schemas['Author'];
 export type Post = Schemas['Post'];
 export type Comment = Schemas['Comment'];
@@ -160,6 +162,10 @@ export const api = {
   searchUsers: (q: string, cursor?: string | null) =>
     request<Schemas['UserList']>('/users', { query: { q, cursor, limit: 20 } }),
   profile: (username: string) => request<Profile>(`/users/${enc(username)}`),
+  suggestions: (limit = 5) => request<Schemas['SuggestionList']>('/users/me/suggestions', { query: { limit } }),
+  sessions: () => request<Schemas['SessionList']>('/sessions'),
+  endSession: (id: string) => request<void>(`/sessions/${enc(id)}`, { method: 'DELETE' }),
+  endOtherSessions: () => request<{ revoked: number }>('/sessions/others', { method: 'DELETE' }),
   follow: (username: string) => request<void>(`/users/me/following/${enc(username)}`, { method: 'PUT' }),
   unfollow: (username: string) => request<void>(`/users/me/following/${enc(username)}`, { method: 'DELETE' }),
   followers: (username: string, cursor?: string | null) =>

@@ -12,6 +12,7 @@ import { renderNotifications } from './views/notifications';
 import { renderPeople, renderUserList } from './views/people';
 import { renderPostPage } from './views/post';
 import { renderProfile } from './views/profile';
+import { renderSessions } from './views/sessions';
 
 type Cleanup = (() => void) | void;
 type View = (root: HTMLElement, ctx: Ctx, params: string[], query: URLSearchParams) => Cleanup;
@@ -23,6 +24,7 @@ const routes: [RegExp, View][] = [
   [/^\/u\/([^/]+)\/(followers|following)$/, renderUserList],
   [/^\/post\/(\d+)$/, renderPostPage],
   [/^\/notifications$/, renderNotifications],
+  [/^\/sessions$/, renderSessions],
 ];
 /** The Analytics page, loaded on first use: its chart library (uPlot) stays out of the
  * bundle everybody else downloads. */
@@ -288,6 +290,7 @@ export class App {
           'div',
           { class: 'me' },
           h('a', { href: `#/u/${encodeURIComponent(me.username)}`, class: 'me-link', dataset: { nav: 'me' }, title: 'Your profile' }, avatar(me, 'sm'), h('span', { class: 'me-name' }, `@${me.username}`)),
+          h('a', { href: '#/sessions', dataset: { nav: 'sessions' }, id: 'nav-sessions', class: 'btn btn-ghost btn-sm' }, 'Sessions'),
           logoutBtn,
         ),
       ),
@@ -302,6 +305,7 @@ export class App {
       : path.startsWith('/people') ? 'people'
       : path.startsWith('/notifications') ? 'notifications'
       : path.startsWith('/analytics') ? 'analytics'
+      : path.startsWith('/sessions') ? 'sessions'
       : this.me && (path === `/u/${this.me.username}` || path.startsWith(`/u/${this.me.username}/`)) ? 'me'
       : '';
     for (const a of this.topbar.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {

@@ -15,6 +15,7 @@
 #include "bsocial/sessions/session_service.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/graph.hpp"
+#include "bsocial/social/people.hpp"
 #include "bsocial/social/posts.hpp"
 #include "bsocial/social/user_limits.hpp"
 #include "bsocial/store/database.hpp"
@@ -27,6 +28,9 @@ class sessions_handler {
                      const sessions::authenticator& auth);
     http::response login(http::request& req);   // POST /api/v1/sessions
     http::response logout(http::request& req);  // DELETE /api/v1/sessions/current
+    http::response list(http::request& req);             // GET /api/v1/sessions
+    http::response revoke(http::request& req);           // DELETE /api/v1/sessions/{id}
+    http::response revoke_others(http::request& req);    // DELETE /api/v1/sessions/others
 
   private:
     social::accounts& accounts_;
@@ -36,7 +40,7 @@ class sessions_handler {
 
 class users_handler {
   public:
-    users_handler(social::accounts& accounts, social::graph& graph,
+    users_handler(social::accounts& accounts, social::graph& graph, social::people& people,
                   const sessions::authenticator& auth, const sessions::roles& roles,
                   social::user_limits& limits);
     http::response register_user(http::request& req);  // POST /api/v1/users
@@ -47,10 +51,12 @@ class users_handler {
     http::response unfollow(http::request& req);       // DELETE .../me/following/{username}
     http::response followers(http::request& req);      // GET .../{username}/followers
     http::response following(http::request& req);      // GET .../{username}/following
+    http::response suggestions(http::request& req);    // GET /api/v1/users/me/suggestions
 
   private:
     social::accounts& accounts_;
     social::graph& graph_;
+    social::people& people_;  ///< search, suggestions, follow state of lists, post counts
     const sessions::authenticator& auth_;
     const sessions::roles& roles_;
     social::user_limits& limits_;  ///< follows and searches per user

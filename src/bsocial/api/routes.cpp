@@ -12,6 +12,7 @@ void add_routes(http::router& r, handlers h) {
           http::runs_on::waiting_pool);
     r.add("GET", "/api/v1/users", bind(h.users, &users_handler::search));
     r.add("GET", "/api/v1/users/me", bind(h.users, &users_handler::me));
+    r.add("GET", "/api/v1/users/me/suggestions", bind(h.users, &users_handler::suggestions));
     r.add("GET", "/api/v1/users/{username}", bind(h.users, &users_handler::profile));
     r.add("PUT", "/api/v1/users/me/following/{username}", bind(h.users, &users_handler::follow));
     r.add("DELETE", "/api/v1/users/me/following/{username}",
@@ -23,6 +24,9 @@ void add_routes(http::router& r, handlers h) {
     r.add("POST", "/api/v1/sessions", bind(h.sessions, &sessions_handler::login),
           http::runs_on::waiting_pool);
     r.add("DELETE", "/api/v1/sessions/current", bind(h.sessions, &sessions_handler::logout));
+    r.add("GET", "/api/v1/sessions", bind(h.sessions, &sessions_handler::list));
+    r.add("DELETE", "/api/v1/sessions/others", bind(h.sessions, &sessions_handler::revoke_others));
+    r.add("DELETE", "/api/v1/sessions/{id}", bind(h.sessions, &sessions_handler::revoke));
 
     r.add("POST", "/api/v1/posts", bind(h.posts, &posts_handler::create));
     r.add("GET", "/api/v1/posts/{id}", bind(h.posts, &posts_handler::get));

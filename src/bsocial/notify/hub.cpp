@@ -270,6 +270,13 @@ void hub::close_revoked() {
     }
 }
 
+void hub::close_session(const std::string& jti) {
+    std::lock_guard lock(mutex_);
+    std::vector<std::int64_t> ids;
+    for (auto [j, end] = by_jti_.equal_range(jti); j != end; ++j) ids.push_back(j->second);
+    for (const auto id : ids) drop_locked(id, close_session_ended, "session ended");
+}
+
 void hub::close_expired(std::int64_t now_ms) {
     std::lock_guard lock(mutex_);
     while (!by_expiry_.empty() && by_expiry_.begin()->first * 1000 <= now_ms)

@@ -101,6 +101,11 @@ class hub {
     std::vector<std::int64_t> take_unacked(std::int64_t subscription,
                                            const std::vector<std::int64_t>& ids);
 
+    /// Closes at once the sockets of the session `jti` (4001, "session ended"): a
+    /// "session.revoked" message of the cluster bus (a logout or a session ended on any
+    /// replica). Any thread. The safety poll's close_revoked() stays the backstop.
+    void close_session(const std::string& jti);
+
     std::size_t connected() const;
     /// Its /metrics line: the sockets open on this process.
     std::string metrics() const;

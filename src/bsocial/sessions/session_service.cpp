@@ -2,9 +2,11 @@
 
 #include <soci/soci.h>
 
+#include "bsocial/core/utf8.hpp"
 #include "bsocial/events/event.hpp"
 #include "bsocial/outbox/outbox.hpp"
 #include "bsocial/sessions/sql.hpp"
+#include "bsocial/sessions/user_agent.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/store/statement.hpp"
 
@@ -18,22 +20,124 @@ session_service::session_service(store::database& db, const auth::token_service&
                                  const clock& clock, session_cache* cache)
     : db_(db), tokens_(tokens), clock_(clock), cache_(cache) {}
 
-auth::issued_token session_service::open(const social::user& who) {
+auth::issued_token session_service::open(const social::user& who, std::string_view user_agent,
+                                         std::string_view ip) {
     auto token = tokens_.issue(who.id);
     store::lease sql_lease(db_);
     soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
-    outbox::append_to_outbox(sql, events::user_logged_in(fields_of(who), clock_.now_ms()));
+    const std::int64_t now_ms = clock_.now_ms();
+    std::string agent(user_agent.substr(0, max_user_agent_bytes));
+    if (!is_valid_utf8(agent)) agent.clear();  // PostgreSQL refuses invalid UTF-8
+    std::string address(ip.substr(0, 64));
+    std::int64_t user_id = who.id, last_used = now_ms, expires = token.claims.expires_at;
+    sql << queries::insert_session, soci::use(token.claims.jti), soci::use(user_id),
+        soci::use(now_ms), soci::use(last_used), soci::use(expires), soci::use(agent),
+        soci::use(address);
+    outbox::append_to_outbox(sql, events::user_logged_in(fields_of(who), now_ms));
     tx.commit();
+    {
+        std::lock_guard lock(touched_mutex_);
+        if (touched_.size() > 100000) touched_.clear();  // bounded; costs one early write each
+        touched_[token.claims.jti] = now_ms;
+    }
     return token;
+}
+
+void session_service::touch(const std::string& jti, soci::session* held) const {
+    const std::int64_t now_ms = clock_.now_ms();
+    {
+        std::lock_guard lock(touched_mutex_);
+        auto it = touched_.find(jti);
+        if (it != touched_.end() && now_ms - it->second < last_use_interval_ms) return;
+        if (touched_.size() > 100000) touched_.clear();
+        touched_[jti] = now_ms;
+    }
+    // The caller's connection when it holds one: a second lease could wait forever for a
+    // pool whose every connection is held by such a caller.
+    std::optional<store::lease> own;
+    if (!held) own.emplace(db_);
+    soci::session& sql = held ? *held : **own;
+    std::int64_t now = now_ms;
+    std::string id = jti;
+    sql << queries::touch_session, soci::use(now), soci::use(id);
+}
+
+std::vector<session_info> session_service::list(std::int64_t user_id) const {
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
+    std::vector<session_info> out;
+    session_info row;
+    std::int64_t now_s = clock_.now_ms() / 1000;
+    soci::statement st = (sql.prepare << queries::list_sessions, soci::use(user_id),
+                          soci::use(now_s), soci::into(row.id), soci::into(row.created_at),
+                          soci::into(row.last_used_at), soci::into(row.expires_at),
+                          soci::into(row.user_agent), soci::into(row.ip));
+    st.execute();
+    while (st.fetch()) out.push_back(row);
+    return out;
+}
+
+void session_service::revoke_in(soci::session& sql, const social::user& who,
+                                const std::string& jti, std::int64_t expires_at,
+                                std::int64_t now_ms) const {
+    std::string id = jti;
+    std::int64_t exp = expires_at;
+    sql << queries::revoke_token, soci::use(id), soci::use(exp);
+    sql << queries::delete_session, soci::use(id);
+    outbox::append_to_outbox(sql, events::user_logged_out(fields_of(who), now_ms));
+}
+
+void session_service::revoked_committed(std::int64_t user_id, const std::string& jti) const {
+    if (cache_) cache_->revoked(jti);
+    if (on_revoked_) on_revoked_(user_id, jti);
+}
+
+bool session_service::revoke_session(const identity& caller, const std::string& id) {
+    if (id.empty() || id.size() > 64) return false;
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
+    store::write_transaction tx(sql, db_);
+    std::int64_t expires_at = 0;
+    std::int64_t user_id = caller.who.id;
+    std::string jti = id;
+    soci::indicator ind = soci::i_null;
+    sql << queries::own_session_expiry, soci::use(jti), soci::use(user_id),
+        soci::into(expires_at, ind);
+    if (!sql.got_data() || ind != soci::i_ok) return false;
+    const std::int64_t now_ms = clock_.now_ms();
+    if (expires_at <= now_ms / 1000) return false;  // expired: not an open session
+    revoke_in(sql, caller.who, jti, expires_at, now_ms);
+    tx.commit();
+    revoked_committed(caller.who.id, jti);
+    return true;
+}
+
+int session_service::revoke_other_sessions(const identity& caller) {
+    const auto open = list(caller.who.id);
+    store::lease sql_lease(db_);
+    soci::session& sql = *sql_lease;
+    store::write_transaction tx(sql, db_);
+    const std::int64_t now_ms = clock_.now_ms();
+    std::vector<std::string> ended;
+    for (const auto& s : open) {
+        if (s.id == caller.claims.jti) continue;
+        revoke_in(sql, caller.who, s.id, s.expires_at, now_ms);
+        ended.push_back(s.id);
+    }
+    tx.commit();
+    for (const auto& jti : ended) revoked_committed(caller.who.id, jti);
+    return static_cast<int>(ended.size());
 }
 
 std::optional<identity> session_service::authenticate(std::string_view token) const {
     auto claims = tokens_.verify(token);
     if (!claims) return std::nullopt;
     if (cache_) {
-        if (auto who = cache_->find(claims->jti, claims->user_id))
+        if (auto who = cache_->find(claims->jti, claims->user_id)) {
+            touch(claims->jti);
             return identity{std::move(*who), std::move(*claims)};
+        }
     }
     const std::uint64_t epoch = cache_ ? cache_->epoch() : 0;
     store::lease sql_lease(db_);
@@ -43,6 +147,7 @@ std::optional<identity> session_service::authenticate(std::string_view token) co
                                                     social::detail::bind_user);
     if (found.empty()) return std::nullopt;
     if (cache_) cache_->put(claims->jti, found.front(), epoch);
+    touch(claims->jti, &sql);
     return identity{std::move(found.front()), std::move(*claims)};
 }
 
@@ -70,9 +175,12 @@ void session_service::revoke(const identity& caller) {
     // whose revocation was already pruned (issue 24, item 6).
     const std::int64_t forget_before = now_s - revocation_prune_margin_seconds;
     sql << queries::prune_revoked_tokens, soci::use(forget_before);
+    sql << queries::prune_sessions, soci::use(now_s);
+    std::string jti = caller.claims.jti;
+    sql << queries::delete_session, soci::use(jti);
     outbox::append_to_outbox(sql, events::user_logged_out(fields_of(caller.who), now_ms));
     tx.commit();
-    if (cache_) cache_->revoked(caller.claims.jti);
+    revoked_committed(caller.who.id, caller.claims.jti);
 }
 
 std::vector<std::string> session_service::revoked_unexpired() const {

@@ -4,8 +4,11 @@
 // service starts once they passed. Blocking (SQL): call from the blocking-work pool.
 // Thread-safe; lives as long as the process.
 
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -16,6 +19,16 @@
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::sessions {
+
+/// One open session (a login's token), as GET /api/v1/sessions lists it (issue 28).
+struct session_info {
+    std::string id;                ///< the token's jti
+    std::int64_t created_at = 0;   ///< ms
+    std::int64_t last_used_at = 0; ///< ms, written at most once a minute (last_use_interval_ms)
+    std::int64_t expires_at = 0;   ///< s
+    std::string user_agent;        ///< of the login, at most max_user_agent_bytes
+    std::string ip;                ///< the client address of the login
+};
 
 /// The caller of a request, once its token was checked.
 struct identity {
@@ -33,8 +46,30 @@ class session_service {
     session_service(store::database& db, const auth::token_service& tokens, const clock& clock,
                     session_cache* cache = nullptr);
 
-    /// Issues a token for `who` (whose credentials were checked) and records user.logged_in.
-    auth::issued_token open(const social::user& who);
+    /// A session's last use is written when a request comes at least this long after the
+    /// last write by this instance (at most one write a minute per session and instance).
+    static constexpr std::int64_t last_use_interval_ms = 60000;
+
+    /// Issues a token for `who` (whose credentials were checked), records the session
+    /// (user_sessions: the login's User-Agent and client address) and user.logged_in.
+    auth::issued_token open(const social::user& who, std::string_view user_agent = {},
+                            std::string_view ip = {});
+
+    /// The open sessions of `user_id` (not revoked, not expired), newest first.
+    std::vector<session_info> list(std::int64_t user_id) const;
+    /// Ends the session `id` of the caller (any of their own, the current one included):
+    /// false when the caller has no such open session (someone else's is "no such").
+    bool revoke_session(const identity& caller, const std::string& id);
+    /// Ends every open session of the caller but the current one; how many it ended.
+    int revoke_other_sessions(const identity& caller);
+
+    /// Called after each revocation committed (logout, revoke_session, revoke_other_sessions)
+    /// with (user id, jti): serve publishes "session.revoked" on the cluster bus, so every
+    /// replica drops the session from its cache and closes its sockets at once. Set before
+    /// serving.
+    void on_revoked(std::function<void(std::int64_t, const std::string&)> f) {
+        on_revoked_ = std::move(f);
+    }
 
     /// nullopt when the token is malformed, forged, expired or revoked, or its user is gone.
     std::optional<identity> authenticate(std::string_view token) const;
@@ -63,6 +98,17 @@ class session_service {
     const auth::token_service& tokens_;
     const clock& clock_;
     session_cache* cache_;
+    std::function<void(std::int64_t, const std::string&)> on_revoked_;
+    /// Revokes `jti` (expiring at `expires_at`) in the caller's transaction: the revocation,
+    /// the session row gone, user.logged_out.
+    void revoke_in(soci::session& sql, const social::user& who, const std::string& jti,
+                   std::int64_t expires_at, std::int64_t now_ms) const;
+    void revoked_committed(std::int64_t user_id, const std::string& jti) const;
+    /// Writes the last use of `jti` when this instance has not in last_use_interval_ms.
+    /// `held`: the connection the caller already holds, if any (never a second lease).
+    void touch(const std::string& jti, soci::session* held = nullptr) const;
+    mutable std::mutex touched_mutex_;
+    mutable std::unordered_map<std::string, std::int64_t> touched_;  ///< jti -> ms written
 };
 
 }  // namespace bsocial::sessions

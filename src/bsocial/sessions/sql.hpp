@@ -27,6 +27,26 @@ inline constexpr const char* prune_revoked_tokens =
 inline constexpr const char* revoked_unexpired =
     "SELECT jti FROM revoked_tokens WHERE expires_at > :now";
 
+// ---- user_sessions (migration 10): one row per login, gone when revoked ----
+/// Binds (:jti, :user_id, :created_at, :last_used_at, :expires_at, :user_agent, :ip).
+inline constexpr const char* insert_session =
+    "INSERT INTO user_sessions (jti, user_id, created_at, last_used_at, expires_at, user_agent, ip)"
+    " VALUES (:jti, :user_id, :created_at, :last_used_at, :expires_at, :user_agent, :ip)";
+/// Binds (:now, :jti).
+inline constexpr const char* touch_session =
+    "UPDATE user_sessions SET last_used_at = :now WHERE jti = :jti";
+/// Binds (:user_id, :now) (s): the open sessions, newest first.
+inline constexpr const char* list_sessions =
+    "SELECT jti, created_at, last_used_at, expires_at, user_agent, ip FROM user_sessions"
+    " WHERE user_id = :user_id AND expires_at > :now ORDER BY created_at DESC, jti";
+/// Binds (:jti, :user_id): the session's expiry (s), when it is that user's.
+inline constexpr const char* own_session_expiry =
+    "SELECT expires_at FROM user_sessions WHERE jti = :jti AND user_id = :user_id";
+/// Binds (:jti).
+inline constexpr const char* delete_session = "DELETE FROM user_sessions WHERE jti = :jti";
+/// Binds (:before) (s): rows of sessions that expired anyway.
+inline constexpr const char* prune_sessions = "DELETE FROM user_sessions WHERE expires_at < :before";
+
 }  // namespace bsocial::sessions::queries
 
 namespace bsocial::sessions::queries {

@@ -5,6 +5,7 @@
 
 #include "bsocial/core/error.hpp"
 #include "bsocial/outbox/outbox.hpp"
+#include "bsocial/social/people.hpp"
 #include "bsocial/social/sql.hpp"
 #include "bsocial/social/user_rows.hpp"
 #include "bsocial/social/validation.hpp"
@@ -109,6 +110,7 @@ user accounts::register_user(registration in, const std::string& client_address)
         sql << insert_user_sql, soci::use(u.username), soci::use(u.email), soci::use(u.first_name),
             soci::use(u.last_name), soci::use(password_hash), soci::use(u.created_at),
             soci::into(u.id);
+        write_search_keys(sql, u);  // people search (people.hpp), in the same transaction
         outbox::append_to_outbox(
             sql, events::user_registered(fields_of(u), u.first_name, u.last_name, u.created_at));
         tx.commit();

@@ -256,6 +256,37 @@ std::vector<std::string> notification_group_tables() {
     };
 }
 
+// People search and sessions (issue 28). user_search_keys: the folded keys of every
+// account (social/search_keys.hpp: username, each token of first and last name); a search
+// reads a range of its primary key, in byte order (PostgreSQL: COLLATE "C", as usernames
+// since migration 6), and each hit's other keys through user_search_keys_by_user.
+// search_keys_backfill: the accounts up to done_up_to (id) have keys; serve fills the rest
+// at start (social/people.hpp: folding is C++, not SQL). user_sessions: one row per login
+// (sessions/session_service.hpp): GET /api/v1/sessions lists them, DELETE ends them;
+// last_used_at is written at most once a minute per session and instance.
+std::vector<std::string> people_tables(bool sqlite) {
+    const std::string without_rowid = sqlite ? " WITHOUT ROWID" : "";
+    const std::string byte_order = sqlite ? "" : " COLLATE \"C\"";
+    return {
+        "CREATE TABLE user_search_keys ("
+        " search_key TEXT" + byte_order + " NOT NULL,"
+        " user_id BIGINT NOT NULL REFERENCES users(id),"
+        " PRIMARY KEY (search_key, user_id))" + without_rowid,
+        "CREATE INDEX user_search_keys_by_user ON user_search_keys (user_id, search_key)",
+        "CREATE TABLE search_keys_backfill (done_up_to BIGINT NOT NULL)",
+        "INSERT INTO search_keys_backfill (done_up_to) VALUES (0)",
+        "CREATE TABLE user_sessions ("
+        " jti TEXT PRIMARY KEY,"
+        " user_id BIGINT NOT NULL REFERENCES users(id),"
+        " created_at BIGINT NOT NULL,"
+        " last_used_at BIGINT NOT NULL,"
+        " expires_at BIGINT NOT NULL,"
+        " user_agent TEXT NOT NULL,"
+        " ip TEXT NOT NULL)",
+        "CREATE INDEX user_sessions_by_user ON user_sessions (user_id, created_at)",
+    };
+}
+
 const std::vector<migration>& all_migrations() {
     static const std::vector<migration> list = {
         {1, "core tables", core_tables("INTEGER PRIMARY KEY"),
@@ -285,6 +316,9 @@ const std::vector<migration>& all_migrations() {
         {8, "parked work", parked_tables(), parked_tables()},
         // Deletion (issue 27): on SQLite, ids are never given again (see deletion_tables).
         {9, "deletion", deletion_tables(true), deletion_tables(false)},
+        // People search keys and sessions (issue 28): see people_tables.
+        {10, "people search keys and sessions", people_tables(true), people_tables(false)},
+        // Notifications grouped by post (issue 27): see notification_group_tables.
         {11, "notification groups", notification_group_tables(), notification_group_tables()},
     };
     return list;

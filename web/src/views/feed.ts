@@ -3,6 +3,7 @@
 import { api, LIMITS } from '../api';
 import type { Ctx } from '../ctx';
 import { h } from '../dom';
+import { suggestionsCard } from './people';
 import { composer, postList } from './posts';
 
 export function renderFeed(root: HTMLElement, ctx: Ctx): void {
@@ -13,6 +14,7 @@ export function renderFeed(root: HTMLElement, ctx: Ctx): void {
       { class: 'card empty' },
       h('h2', null, 'Your feed is empty'),
       h('p', { class: 'muted' }, 'Write your first post above, or ', h('a', { href: '#/people' }, 'find people to follow'), '.'),
+      suggestionsCard(ctx, 5, 'People you may want to follow'),
     ),
   );
   const refresh = h('button', { type: 'button', class: 'btn btn-ghost', title: 'Load the newest posts' }, 'Refresh');

@@ -4,6 +4,7 @@
 import { api, ApiError, type Profile } from '../api';
 import type { Ctx } from '../ctx';
 import { avatar, fullName, h, replace } from '../dom';
+import { suggestionsCard } from './people';
 import { postList } from './posts';
 import { dirAuto } from '../text';
 
@@ -12,7 +13,8 @@ export function renderProfile(root: HTMLElement, ctx: Ctx, params: string[]): vo
   document.title = `@${username} · bSocial`;
   const head = h('div', { class: 'card profile' }, h('p', { class: 'muted' }, 'Loading…'));
   const posts = h('div', { class: 'profile-posts' });
-  root.append(head, posts);
+  const after = h('div', { class: 'after-follow' }); // who to follow, once you followed
+  root.append(head, after, posts);
 
   let profile: Profile;
   const isMe = username.toLowerCase() === ctx.me.username;
@@ -57,6 +59,7 @@ export function renderProfile(root: HTMLElement, ctx: Ctx, params: string[]): vo
           render();
           showPosts();
           ctx.toast(follow ? `You now follow @${u.username}.` : `You no longer follow @${u.username}.`, 'success');
+          if (follow) replace(after, suggestionsCard(ctx, 3, 'You may also like'));
         } catch (e) {
           btn.disabled = false;
           ctx.error(e);
@@ -86,6 +89,7 @@ export function renderProfile(root: HTMLElement, ctx: Ctx, params: string[]): vo
         { class: 'stats' },
         h('a', { href: `#/u/${enc}/followers`, id: 'followers-count' }, h('strong', null, String(profile.followers_count)), profile.followers_count === 1 ? ' follower' : ' followers'),
         h('a', { href: `#/u/${enc}/following`, id: 'following-count' }, h('strong', null, String(profile.following_count)), ' following'),
+        h('span', { id: 'post-count' }, h('strong', null, String(profile.post_count)), profile.post_count === 1 ? ' post' : ' posts'),
       ),
     );
   };
