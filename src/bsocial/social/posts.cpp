@@ -119,6 +119,51 @@ std::vector<post> posts_by_ids(store::database& db, const std::vector<std::int64
     return found;
 }
 
+std::optional<post> post_by_id(soci::session& sql, std::int64_t id) {
+    post p;
+    soci::statement st(sql);
+    bind_post(st, p);
+    st.exchange(soci::use(id));
+    store::prepare_statement(st, select_post_by_id_sql);
+    if (!st.execute(true)) return std::nullopt;
+    return p;
+}
+
+std::optional<comment> comment_by_id(soci::session& sql, std::int64_t id) {
+    comment c;
+    soci::statement st(sql);
+    bind_comment(st, c);
+    st.exchange(soci::use(id));
+    store::prepare_statement(st, select_comment_by_id_sql);
+    if (!st.execute(true)) return std::nullopt;
+    return c;
+}
+
+std::optional<post> visible_post(soci::session& sql, std::int64_t me, std::int64_t post_id) {
+    post p;
+    soci::statement st(sql);
+    bind_post(st, p);
+    st.exchange(soci::use(post_id));
+    st.exchange(soci::use(me));
+    st.exchange(soci::use(me));
+    store::prepare_statement(st, select_visible_post_sql);
+    if (!st.execute(true)) return std::nullopt;
+    return p;
+}
+
+std::vector<std::int64_t> follower_ids(soci::session& sql, std::int64_t author_id) {
+    // One statement, rows fetched in batches: a celebrity's audience costs one query.
+    std::vector<std::int64_t> batch(1000), out;
+    soci::statement st = (sql.prepare << select_follower_ids_sql, soci::into(batch),
+                          soci::use(author_id));
+    st.execute();
+    while (st.fetch()) {
+        out.insert(out.end(), batch.begin(), batch.end());
+        batch.resize(1000);
+    }
+    return out;
+}
+
 post posts::get_post(const user& me, std::int64_t post_id) {
     store::lease sql_lease(db_);
     soci::session& sql = *sql_lease;
@@ -171,15 +216,17 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
     return c;
 }
 
-page<comment> posts::comments(const user& me, std::int64_t post_id, const page_request& req) {
-    const time_cursor from = decode_or_throw(req, oldest_first_start);
+page<comment> posts::comments(const user& me, std::int64_t post_id, const page_request& req,
+                              bool newest_first) {
+    const time_cursor from =
+        decode_or_throw(req, newest_first ? newest_first_start : oldest_first_start);
     store::lease sql_lease(db_);
     soci::session& sql = *sql_lease;
     (void)require_visible_post(db_, sql, me, post_id);
     // Prepared once per connection, like the feed: a hot path.
     auto rows = db_.statements().run<comment>(
-        sql, comments_page_sql, {post_id, from.created_at, from.id, std::int64_t{req.limit} + 1},
-        bind_comment);
+        sql, newest_first ? comments_newest_page_sql : comments_page_sql,
+        {post_id, from.created_at, from.id, std::int64_t{req.limit} + 1}, bind_comment);
     return page_of(std::move(rows), req.limit, cursor_after<comment>);
 }
 
