@@ -141,7 +141,7 @@ int run_serve(const serve_settings& s) {
                  s.get<sessions::cookie_settings>(), session_cache.get());
     const social::timelines timelines(db, feed, timeline_cache.get(), post_cache.get());
     social::graph graph(db, timelines, clock);
-    social::posts posts(db, timelines, clock);
+    social::posts posts(db, timelines, clock, &bus);
     social::timeline_fanout fanout(db, timelines, clock);
 
     // The outbox relay runs inside serve unless disabled or Kafka is not configured; the
@@ -169,6 +169,11 @@ int run_serve(const serve_settings& s) {
                            return boost::json::serialize(api::to_json(c));
                        }});
     notifications.delivery.set_live(&live);
+    bus.subscribe("post.created", [&live](std::string_view m) { live.on_post_created(m); });
+    bus.subscribe("post.deleted", [&live](std::string_view m) { live.on_post_deleted(m); });
+    bus.subscribe("comment.created", [&live](std::string_view m) { live.on_comment_created(m); });
+    bus.subscribe("comment.deleted", [&live](std::string_view m) { live.on_comment_deleted(m); });
+    bus.on_resync([&live] { live.on_resync(); });
 
     http::metrics stats;
     // Administrators are accounts (sessions/roles.hpp): BSOCIAL_ADMINS only bootstraps them,

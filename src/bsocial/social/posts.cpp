@@ -29,6 +29,18 @@ time_cursor decode_or_throw(const page_request& req, time_cursor first_page) {
     return *c;
 }
 
+/// The cluster bus payloads agreed for the live pushes: ids as strings.
+std::string live_post_payload(std::int64_t post_id, std::int64_t author_id) {
+    return R"({"post_id":")" + std::to_string(post_id) + R"(","author_id":")" +
+           std::to_string(author_id) + "\"}";
+}
+std::string live_comment_payload(std::int64_t comment_id, std::int64_t post_id,
+                                 std::int64_t post_author_id) {
+    return R"({"comment_id":")" + std::to_string(comment_id) + R"(","post_id":")" +
+           std::to_string(post_id) + R"(","post_author_id":")" + std::to_string(post_author_id) +
+           "\"}";
+}
+
 constexpr time_cursor newest_first_start{std::numeric_limits<std::int64_t>::max(),
                                          std::numeric_limits<std::int64_t>::max()};
 constexpr time_cursor oldest_first_start{-1, 0};
@@ -78,8 +90,9 @@ void bind_comment(soci::statement& st, comment& c) {
 }
 }  // namespace
 
-posts::posts(store::database& db, const timelines& timelines, const clock& clock)
-    : db_(db), timelines_(timelines), clock_(clock) {}
+posts::posts(store::database& db, const timelines& timelines, const clock& clock,
+             store::cluster_bus* bus)
+    : db_(db), timelines_(timelines), clock_(clock), bus_(bus) {}
 
 post posts::create_post(const user& me, std::string content) {
     if (auto why = check_text(content, max_post_length))
@@ -97,6 +110,7 @@ post posts::create_post(const user& me, std::string content) {
     outbox::append_to_outbox(sql,
                              events::post_created(p.id, fields_of(me), p.content, p.created_at));
     tx.commit([&] { timelines_.deliver(delivery); });
+    if (bus_) bus_->publish("post.created", live_post_payload(p.id, me.id));  // live pushes
     return p;
 }
 
@@ -213,6 +227,7 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
     outbox::append_to_outbox(sql, events::comment_created(c.id, post_id, target.by.id,
                                                           fields_of(me), c.content, c.created_at));
     tx.commit([&] { timelines_.comment_added(post_id, comment_count); });
+    if (bus_) bus_->publish("comment.created", live_comment_payload(c.id, post_id, target.by.id));  // live pushes
     return c;
 }
 
