@@ -5,15 +5,20 @@ import type { Ctx } from '../ctx';
 import { h } from '../dom';
 import { composer, postList } from './posts';
 
-export function renderFeed(root: HTMLElement, ctx: Ctx): void {
+export function renderFeed(root: HTMLElement, ctx: Ctx): () => void {
   document.title = 'Feed · bSocial';
-  const list = postList(ctx, (cursor) => api.feed(cursor), () =>
+  // Live "N new posts", infinite scroll, and Back/reload at the same place (posts.ts).
+  const list = postList(
+    ctx,
+    (cursor) => api.feed(cursor),
+    () =>
     h(
       'div',
       { class: 'card empty' },
       h('h2', null, 'Your feed is empty'),
       h('p', { class: 'muted' }, 'Write your first post above, or ', h('a', { href: '#/people' }, 'find people to follow'), '.'),
     ),
+    { stateKey: `bsocial.feed.${ctx.me.id}`, live: true },
   );
   const refresh = h('button', { type: 'button', class: 'btn btn-ghost', title: 'Load the newest posts' }, 'Refresh');
   refresh.addEventListener('click', async () => {
@@ -39,4 +44,5 @@ export function renderFeed(root: HTMLElement, ctx: Ctx): void {
     h('div', { class: 'card' }, form),
     list.el,
   );
+  return () => list.dispose();
 }
