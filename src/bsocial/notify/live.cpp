@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 
 #include "bsocial/core/parse.hpp"
 #include "bsocial/core/prometheus.hpp"
@@ -109,7 +110,11 @@ void live::run() {
         }
         for (const auto& m : batch) {
             try {
+                const auto t0 = std::chrono::steady_clock::now();
                 handle(m);
+                last_push_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::steady_clock::now() - t0)
+                                    .count();
             } catch (const std::exception& e) {
                 // A database away: this push is lost (the clients resync on reconnect or
                 // reload); the next messages are tried again.
@@ -183,7 +188,8 @@ void live::handle(const message& m) {
 }
 
 live_stats live::stats() const {
-    return {messages_.load(), frames_.load(), sql_statements_.load()};
+    return {messages_.load(), frames_.load(), sql_statements_.load(),
+            static_cast<double>(last_push_us_.load()) / 1000.0};
 }
 
 std::string live::metrics() const {
@@ -196,7 +202,11 @@ std::string live::metrics() const {
                              static_cast<double>(s.frames)) +
            prometheus_metric("bsocial_live_sql_statements_total", "counter",
                              "SQL statements issued by live pushes and watch requests.",
-                             static_cast<double>(s.sql_statements));
+                             static_cast<double>(s.sql_statements)) +
+           prometheus_metric("bsocial_live_last_push_milliseconds", "gauge",
+                             "The last live message's handling here: its reads, its frame "
+                             "built once and queued to every socket of its audience.",
+                             s.last_push_ms);
 }
 
 }  // namespace bsocial::notify

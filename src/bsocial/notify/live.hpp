@@ -49,6 +49,7 @@ struct live_stats {
     std::uint64_t messages = 0;        ///< bus messages handled
     std::uint64_t frames = 0;          ///< frames queued to sockets
     std::uint64_t sql_statements = 0;  ///< SQL statements the pushes and watches issued
+    double last_push_ms = 0;           ///< the last message: from its dequeue to its last frame queued
 };
 
 class live {
@@ -101,6 +102,7 @@ class live {
     std::atomic<std::uint64_t> messages_{0};
     std::atomic<std::uint64_t> frames_{0};
     std::atomic<std::uint64_t> sql_statements_{0};
+    std::atomic<std::int64_t> last_push_us_{0};
 
     worker_thread worker_{"notify-live"};
 };
