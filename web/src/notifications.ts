@@ -250,6 +250,13 @@ export class NotificationCenter {
         m.type === 'comment.deleted' ||
         m.type === 'resync'
       ) {
+        if (m.type === 'resync') {
+          // every socket of a replica gets it at once: spread the refetches over 5 s
+          window.setTimeout(() => {
+            if (gen === this.generation) this.emitLive({ type: 'resync' });
+          }, Math.random() * 5000);
+          return;
+        }
         this.emitLive(msg as LiveMessage);
         return;
       }
