@@ -210,6 +210,12 @@ void hub::watch(std::int64_t subscription, std::int64_t post_id) {
     if (post_id != 0) watchers_.emplace(post_id, subscription);
 }
 
+std::int64_t hub::watching(std::int64_t subscription) const {
+    std::lock_guard lock(mutex_);
+    const auto it = subscribers_.find(subscription);
+    return it == subscribers_.end() ? 0 : it->second.watching;
+}
+
 bool hub::watched(std::int64_t post_id) const {
     std::lock_guard lock(mutex_);
     return watchers_.contains(post_id);

@@ -104,6 +104,8 @@ class hub {
     // ---- live conversation (live.hpp; docs/notifications.md "Live posts and comments") ----
     /// The post `subscription` shows now (one per socket; 0: none). Replaces the previous.
     void watch(std::int64_t subscription, std::int64_t post_id);
+    /// The post `subscription` watches (0: none, or no such subscription).
+    std::int64_t watching(std::int64_t subscription) const;
     /// Whether any socket here watches `post_id`.
     bool watched(std::int64_t post_id) const;
     /// Whether `user_id` has a socket here.

@@ -92,7 +92,9 @@ void live::on_comment_deleted(std::string_view payload) {
 void live::on_resync() { enqueue(kind::resync, {}); }
 
 bool live::watch(std::int64_t subscription, std::int64_t user_id, std::int64_t post_id) {
-    if (post_id != 0) {
+    // A repeated watch of the same post costs nothing (a client re-sends it after a
+    // reconnect; a flood of them is bounded by the socket's frame rate and costs no SQL).
+    if (post_id != 0 && pushes_.watching(subscription) != post_id) {
         store::lease sql(*conns_);
         ++sql_statements_;
         if (!social::visible_post(*sql, user_id, post_id)) return false;
