@@ -133,6 +133,7 @@ function commentsSection(
     fetch: (cursor) => api.comments(post.id, cursor, 'newest'),
     show(items) {
       items.forEach(addOlder);
+      if (earlier.atEnd && list.childElementCount === seen.size) count.set(seen.size); // all here: exact
       shown();
     },
     failed(e) {
@@ -196,6 +197,9 @@ function commentsSection(
   };
 }
 
+/** Each card's comment count setter: a list refreshes the counts of restored cards. */
+const cardCounts = new WeakMap<Element, (n: number) => void>();
+
 /** A post card. In a list (the feed, a profile) a deleted post leaves it live; on its own
  * page (`open`) it says so. */
 export function postCard(post: Post, ctx: Ctx, opts: { open?: boolean } = {}): HTMLElement {
@@ -216,13 +220,16 @@ export function postCard(post: Post, ctx: Ctx, opts: { open?: boolean } = {}): H
   const counter = {
     add(d: number) {
       count = Math.max(0, count + d);
+      post.comment_count = count; // the list saves this object for Back and reload
       setLabel();
     },
     set(n: number) {
       count = n;
+      post.comment_count = count;
       setLabel();
     },
   };
+  cardCounts.set(card, counter.set);
   const open = () => {
     if (!section) {
       section = commentsSection(post, ctx, counter);
@@ -400,6 +407,11 @@ export function postList(
     try {
       const page = await fetchPage(null);
       const newest = items[0]?.created_at ?? '';
+      // restored cards may be stale: the first page's comment counts are fresh
+      for (const p of page.items) {
+        const card = seen.has(p.id) ? list.querySelector(`[data-post-id="${CSS.escape(p.id)}"]`) : null;
+        if (card) cardCounts.get(card)?.(p.comment_count);
+      }
       for (const p of page.items)
         if (!seen.has(p.id) && !gone.has(p.id) && p.created_at >= newest) pending.set(p.id, p);
       showPending();
