@@ -28,7 +28,8 @@ HISTORY_PATH = "/api/v1/notifications"
 # Live frames on the same socket (docs/notifications.md, issue 27).
 LIVE_TYPES = {"post.created", "post.deleted", "comment.created", "comment.deleted", "resync",
               "watching"}
-NOTIFICATION_KEYS = {"id", "type", "post_id", "comment_id", "actor", "excerpt", "created_at",
+NOTIFICATION_KEYS = {"id", "type", "post_id", "post_excerpt", "comment_id", "actor", "excerpt",
+                     "created_at",
                      "delivered_at"}
 
 
@@ -229,6 +230,7 @@ def check_notification(n: dict, *, delivered: bool | None = None) -> None:
     assert isinstance(n["actor"]["id"], str) and ID_RE.match(n["actor"]["id"]), n
     assert isinstance(n["actor"]["username"], str) and n["actor"]["username"], n
     assert isinstance(n["excerpt"], str), n
+    assert isinstance(n["post_excerpt"], str), n
     assert isinstance(n["created_at"], str) and TS_RE.match(n["created_at"]), n
     if n["delivered_at"] is not None:
         assert isinstance(n["delivered_at"], str) and TS_RE.match(n["delivered_at"]), n
