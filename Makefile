@@ -17,7 +17,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   nginx-light openssl
 
 .PHONY: help deps build build-app build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-telemetry bench-analytics bench-connections bench-flood bench-search bench-people clean stack-fetch format web test-reliability \
+        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-live bench-telemetry bench-analytics bench-connections bench-flood bench-search bench-people clean stack-fetch format web test-reliability \
         test-faults test-opensearch test-compose
 
 help:
@@ -33,6 +33,7 @@ help:
 	@echo "make bench-visibility  post -> visible in a follower's feed, fan-out lag, steady and in a burst"
 	@echo "make bench-feed wrk on GET /api/v1/feed (prints requests/s and latency percentiles)"
 	@echo "make bench-notify   push at 200 comments/s (SQLite; PG 2 APIs + 2 notifiers), 10,000 idle sockets, claims"
+	@echo "make bench-live     a post pushed live to 10,000 online followers: SQL statements, time to the last socket"
 	@echo "make bench-telemetry  indexing throughput and event -> searchable lag"
 	@echo "make bench-analytics  indexer events/s, analytics API p50/p95 at 1M events, cold-start lag"
 	@echo "make bench-connections  5,000 idle connections: a normal request's time, server fds vs cap"
@@ -107,6 +108,11 @@ lint-openapi: deps
 BENCH_ARGS ?=
 bench: build
 	$(PYTHON) bench/bench.py --bin build/release/bsocial $(BENCH_ARGS)
+	$(PYTHON) bench/live_bench.py --bin build/release/bsocial
+
+# Issue 27: a new post's live push to 10,000 online followers (SQL statements, last socket).
+bench-live: build
+	$(PYTHON) bench/live_bench.py --bin build/release/bsocial
 
 bench-scale: build
 	$(PYTHON) bench/bench.py --bin build/release/bsocial --scale $(BENCH_ARGS)

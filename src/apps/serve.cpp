@@ -13,6 +13,7 @@
 #include "apps/jwt_secret_file.hpp"
 #include "apps/settings.hpp"
 #include "bsocial/api/handlers.hpp"
+#include "bsocial/api/json_io.hpp"
 #include "bsocial/api/routes.hpp"
 #include "bsocial/auth/login_guard.hpp"
 #include "bsocial/auth/password.hpp"
@@ -175,6 +176,19 @@ int run_serve(const serve_settings& s) {
     // notifier process stores them, any instance pushes them (docs/notifications.md).
     // Declared before the metrics that read its counters.
     notification_delivery notifications(db, db_url, who, clock, s.get<notify::hub_settings>());
+    // Live posts and comments on the same sockets (issue 27; docs/notifications.md): the
+    // cluster bus's messages, pushed to this process's sockets in the API's JSON shapes.
+    notify::live live(db, notifications.pushes,
+                      {[](const social::post& p) { return boost::json::serialize(api::to_json(p)); },
+                       [](const social::comment& c) {
+                           return boost::json::serialize(api::to_json(c));
+                       }});
+    notifications.delivery.set_live(&live);
+    bus.subscribe("post.created", [&live](std::string_view m) { live.on_post_created(m); });
+    bus.subscribe("post.deleted", [&live](std::string_view m) { live.on_post_deleted(m); });
+    bus.subscribe("comment.created", [&live](std::string_view m) { live.on_comment_created(m); });
+    bus.subscribe("comment.deleted", [&live](std::string_view m) { live.on_comment_deleted(m); });
+    bus.on_resync([&live] { live.on_resync(); });
 
     // Sessions ended on any replica (issue 28: logout, DELETE /api/v1/sessions/{id}, log out
     // everywhere else): every replica drops the session from its cache and closes its
@@ -212,11 +226,11 @@ int run_serve(const serve_settings& s) {
     api::ops_extras ops_extras;
     // Each module renders its own metrics (core/prometheus.hpp); the order is the page's.
     ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &checkpointer,
-                          &notifications] {
+                          &notifications, &live] {
         return fanout.metrics() + (checkpointer ? checkpointer->metrics() : "") +
                (timeline_cache ? timeline_cache->metrics() : "") + hasher.metrics() +
                (relay ? relay->relay.metrics() : "") +
-               notify::ack_metrics(notifications.delivery.acks());
+               notify::ack_metrics(notifications.delivery.acks()) + live.metrics();
     };
     if (relay) {
         ops_extras.outbox_details = [&relay] {
@@ -301,6 +315,7 @@ int run_serve(const serve_settings& s) {
     services.start(relay_doorbell);
     if (!timelines.in_memory()) services.start(fanout);
     services.start(notifications.pushes);
+    services.start(live);
     server.run();
     services.stop();
     spdlog::info("module=serve event=stopped hashes_refused={}", hasher.refused_total());

@@ -260,3 +260,35 @@ def test_sqlite_wal_is_checkpointed_in_the_background(client: Client, db_backend
             break
         assert time.monotonic() < deadline, "no background checkpoint within 10 s"
         time.sleep(0.05)
+
+
+def test_comments_newest_first_reach_the_newest_in_one_request(client: Client):
+    """?order=newest (issue 27): a post with 202 comments gives its newest 50 in the first
+    answer, newest first; following the cursors (and the Link header, which keeps the
+    order) walks back to the oldest, every comment exactly once; a bad order is 422."""
+    a = client.new_user()
+    post = client.create_post(a, "busy post")
+    writers = [a]  # 120 comments per minute and person: three people write them
+    for _ in range(2):
+        w = client.new_user()
+        assert client.follow(w, a).status == 204
+        writers.append(w)
+    made = [client.create_comment(writers[i % 3], post["id"], f"c{i}")["id"] for i in range(202)]
+    path = f"/api/v1/posts/{post['id']}/comments"
+    r = client.get(f"{path}?order=newest&limit=50", token=a.token)
+    assert r.status == 200, r
+    assert [c["id"] for c in r.json["items"]] == made[::-1][:50]
+    seen = [c["id"] for c in r.json["items"]]
+    link = parse_next_link(r)
+    assert link is not None and "order=newest" in link, link
+    while link:
+        r = client.get(link, token=a.token)
+        assert r.status == 200, r
+        seen += [c["id"] for c in r.json["items"]]
+        link = parse_next_link(r)
+    assert seen == made[::-1]
+    # the default order is unchanged: oldest first
+    r = client.get(f"{path}?limit=3", token=a.token)
+    assert [c["id"] for c in r.json["items"]] == made[:3]
+    assert_error(client.get(f"{path}?order=sideways", token=a.token), 422, "validation_failed",
+                 ["order"])

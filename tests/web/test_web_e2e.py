@@ -52,6 +52,7 @@ READY_TIMEOUT = 90.0
 JOURNEY_TIMEOUT = 300.0
 
 PROXY_JOURNEY = Path(__file__).resolve().parent / "proxy_journey.mjs"
+LIVE_JOURNEY = Path(__file__).resolve().parent / "live_journey.mjs"
 NOTIFICATIONS_JOURNEY = Path(__file__).resolve().parent / "notifications_journey.mjs"
 PEOPLE_JOURNEY = Path(__file__).resolve().parent / "people_journey.mjs"
 A11Y = Path(__file__).resolve().parent / "a11y.mjs"
@@ -257,6 +258,33 @@ def test_browser_through_nginx(deployment):
             f"browser journey through nginx failed (exit {r.returncode}); screenshots in "
             f"{shots}\n--- output ---\n{r.stdout[-4000:]}\n--- errors ---\n{r.stderr[-4000:]}\n"
             f"--- nginx ---\n{nginx.log_tail()}\n--- api stderr ---\n{deployment['api'].stderr_tail(30)}")
+    finally:
+        nginx.stop()
+
+
+def test_live_journey_through_nginx(deployment):
+    """Issue 27, tests/web/live_journey.mjs through deploy/nginx, two people in Chromium:
+    the 202-comment post (newest first, own comment on screen at once), live comments, a
+    live "new posts" indicator, Back and reload after a deep infinite scroll restore the
+    pages and the place, and deletions seen live by the other person (a SKIP line while
+    the DELETE endpoints are not on the build)."""
+    shots = deployment["root"] / "screenshots"
+    nginx = NginxProxy(deployment["root"] / "nginx-live", deployment["api"].port).start()
+    try:
+        env = dict(os.environ)
+        env.update({"BSOCIAL_WEB_URL": nginx.url, "BSOCIAL_SCREENSHOT_DIR": str(shots),
+                    "CHROMIUM": deployment["tools"]["chromium"]})
+        try:
+            r = subprocess.run([deployment["tools"]["node"], str(LIVE_JOURNEY)], env=env,
+                               cwd=REPO, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired as e:
+            pytest.fail(f"the live journey took over 300 s\n{e.stdout or ''}")
+        print(r.stdout)
+        print(f"screenshots: {shots}")
+        assert r.returncode == 0, (
+            f"live journey failed (exit {r.returncode}); screenshots in {shots}\n"
+            f"--- output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-6000:]}\n"
+            f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}")
     finally:
         nginx.stop()
 

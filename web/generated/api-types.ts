@@ -428,7 +428,10 @@ export interface paths {
         };
         /**
          * List a post's comments
-         * @description Comments on a visible post, oldest first. 404 when the post does not exist or is not visible.
+         * @description Comments on a visible post, oldest first, or newest first with `order=newest` (the
+         *     newest comments of a busy post in one request; the web app shows them with "earlier
+         *     comments" above). A cursor continues the order it came from. 404 when the post does
+         *     not exist or is not visible.
          */
         get: operations["listComments"];
         put?: never;
@@ -2208,6 +2211,8 @@ export interface operations {
                  * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
                  */
                 cursor?: components["parameters"]["TimeCursor"];
+                /** @description `oldest` (default) or `newest`. Anything else → 422 `validation_failed` with `fields.order`. */
+                order?: "oldest" | "newest";
             };
             header?: never;
             path: {
@@ -2221,7 +2226,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of comments, oldest first. */
+            /** @description One page of comments, oldest first (newest first with `order=newest`). */
             200: {
                 headers: {
                     Link: components["headers"]["Link"];

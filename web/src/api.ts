@@ -178,8 +178,9 @@ export const api = {
   createPost: async (content: string): Promise<Post> =>
     (await request<Schemas['PostEnvelope']>('/posts', { method: 'POST', body: { content } })).post,
   post: async (id: string): Promise<Post> => (await request<Schemas['PostEnvelope']>(`/posts/${enc(id)}`)).post,
-  comments: (postId: string, cursor?: string | null) =>
-    request<Schemas['CommentList']>(`/posts/${enc(postId)}/comments`, { query: { cursor, limit: 50 } }),
+  /** A post's comments, 50 a page: oldest first, or newest first (`newest`: the newest in one request). */
+  comments: (postId: string, cursor?: string | null, order?: 'newest') =>
+    request<Schemas['CommentList']>(`/posts/${enc(postId)}/comments`, { query: { cursor, limit: 50, order } }),
   deletePost: (id: string) => request<void>(`/posts/${enc(id)}`, { method: 'DELETE' }),
   deleteComment: (id: string) => request<void>(`/comments/${enc(id)}`, { method: 'DELETE' }),
   addComment: async (postId: string, content: string): Promise<Comment> =>

@@ -66,6 +66,9 @@ export class App {
   private stopFocusWait: (() => void) | null = null;
 
   async start(): Promise<void> {
+    // The feed puts its own scroll offset back (Back, reload: views/posts.ts), after it has
+    // drawn the pages; the browser's restoration would jump before they are there.
+    if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
     setUnauthorizedHandler(() => this.sessionEnded());
     window.addEventListener('hashchange', () => this.route(true));
     // The skip link (index.html, first in the Tab order): to the page's heading, without
@@ -139,6 +142,7 @@ export class App {
   private route(moveFocus = true): void {
     if (typeof this.cleanup === 'function') this.cleanup();
     this.cleanup = undefined;
+    this.center.watch(null); // a view that shows a post's comments watches it again
     this.stopFocusWait?.();
     const { path, query } = this.path();
     const section = h('section', { class: 'view' });
@@ -234,12 +238,18 @@ export class App {
       if (!(e instanceof ApiError) || e.status !== 401) this.showError(e);
     }
     this.center.stop();
+    this.forgetSavedLists();
     this.me = null;
     this.isAdmin = false;
     clear(this.toasts); // nothing of the old session stays on screen
     this.flash = 'You have logged out.';
     this.renderTopbar();
     this.navigate('#/login');
+  }
+
+  /** The feed's saved pages (views/posts.ts) are not left behind for the next person. */
+  private forgetSavedLists(): void {
+    for (const k of Object.keys(sessionStorage)) if (k.startsWith('bsocial.feed.')) sessionStorage.removeItem(k);
   }
 
   private sessionEnded(): void {

@@ -8,10 +8,25 @@
 //   {"type":"ack","id":"…"}
 // once it has been shown. An unacked notification stays claimable and is sent again on
 // the next connect, so we ack only when the page is visible (the toast and badge were seen).
+//
+// Live posts and comments on the same socket (issue 27): the server also sends
+// post.created / post.deleted (to the author's followers), comment.created /
+// comment.deleted (to the sockets watching that post: we send {"type":"watch","post_id"}
+// when a post's comments are on screen, {"type":"unwatch"} when they are not) and
+// {"type":"resync"} (its cluster bus lost messages). They are not replayed after a
+// reconnect: listeners get a local {"type":"resync"} then and fetch what they show again,
+// deduplicating by id.
 // Delivered is not read: the badge counts the posts with unread notifications, read state
 // kept by the server (GET /api/v1/notifications/unread, POST /api/v1/notifications/read).
 
-import { api, type Notification } from './api';
+import { api, type Comment, type Notification, type Post } from './api';
+
+export type LiveMessage =
+  | { type: 'post.created'; post: Post }
+  | { type: 'post.deleted'; post_id: string }
+  | { type: 'comment.created'; comment: Comment }
+  | { type: 'comment.deleted'; comment_id: string; post_id: string }
+  | { type: 'resync' };
 
 export type StreamStatus = 'stopped' | 'connecting' | 'live' | 'offline';
 
@@ -39,6 +54,9 @@ export class NotificationCenter {
   private pendingAcks: string[] = [];
   private listeners = new Set<(n?: Notification) => void>();
   private generation = 0; // bumps on stop(): late events of an old socket are ignored
+  private liveListeners = new Set<(m: LiveMessage) => void>();
+  private watching: string | null = null;
+  private everOpened = false;
 
   constructor(private readonly hooks: Hooks) {
     document.addEventListener('visibilitychange', () => {
@@ -59,6 +77,35 @@ export class NotificationCenter {
   subscribe(fn: (n?: Notification) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /** Live posts and comments (see the top of this file); returns the unsubscribe. */
+  onLive(fn: (m: LiveMessage) => void): () => void {
+    this.liveListeners.add(fn);
+    return () => this.liveListeners.delete(fn);
+  }
+
+  /** The post whose comments are on screen now (null: none); kept across reconnects. */
+  watch(postId: string | null): void {
+    if (this.watching === postId) return;
+    this.watching = postId;
+    this.sendWatch();
+  }
+
+  private sendWatch(): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return; // sent at the next open
+    ws.send(JSON.stringify(this.watching ? { type: 'watch', post_id: this.watching } : { type: 'unwatch' }));
+  }
+
+  private emitLive(m: LiveMessage): void {
+    for (const fn of [...this.liveListeners]) {
+      try {
+        fn(m);
+      } catch (e) {
+        console.error(e);
+      }
+    }
   }
 
   private emit(n?: Notification): void {
@@ -85,6 +132,8 @@ export class NotificationCenter {
     this.unreadGroups = 0;
     this.pendingAcks = [];
     this.attempt = 0;
+    this.everOpened = false;
+    this.watching = null;
     this.status = 'stopped';
     this.emit();
   }
@@ -160,6 +209,10 @@ export class NotificationCenter {
       window.clearInterval(this.pollTimer);
       this.pollTimer = undefined;
       this.emit();
+      if (this.watching) this.sendWatch();
+      // Live messages are not replayed: after a reconnect the views fetch again.
+      if (this.everOpened) this.emitLive({ type: 'resync' });
+      this.everOpened = true;
     });
 
     ws.addEventListener('message', (ev: MessageEvent) => {
@@ -171,6 +224,23 @@ export class NotificationCenter {
         return;
       }
       const m = msg as { type?: unknown; notification?: Notification };
+      if (
+        m.type === 'post.created' ||
+        m.type === 'post.deleted' ||
+        m.type === 'comment.created' ||
+        m.type === 'comment.deleted' ||
+        m.type === 'resync'
+      ) {
+        if (m.type === 'resync') {
+          // every socket of a replica gets it at once: spread the refetches over 5 s
+          window.setTimeout(() => {
+            if (gen === this.generation) this.emitLive({ type: 'resync' });
+          }, Math.random() * 5000);
+          return;
+        }
+        this.emitLive(msg as LiveMessage);
+        return;
+      }
       if (m.type !== 'notification' || !m.notification || typeof m.notification.id !== 'string') return;
       const n = m.notification;
       this.accept(n); // shows it (toast + badge) when new

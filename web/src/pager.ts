@@ -24,27 +24,39 @@ export interface Pager {
   readonly atEnd: boolean;
   /** Loads the first page again (`reset`) or the next one. */
   load(reset: boolean): Promise<void>;
+  /** Continues after `cursor` without loading (pages restored from sessionStorage). */
+  resume(cursor: string | null): void;
+  /** The cursor of the next page (null: none). */
+  readonly cursor: string | null;
+  /** True while a page is loading. */
+  readonly loading: boolean;
 }
 
 export function pager<T>(opts: PagerOptions<T>): Pager {
   const button = h('button', { type: 'button', class: opts.className, hidden: true }, opts.label);
   let cursor: string | null = null;
   let generation = 0;
+  let loading = false;
 
   const load = async (reset: boolean) => {
     const mine = reset ? ++generation : generation;
+    if (loading && !reset) return; // one next page at a time (a click and the scroll observer)
+    loading = true;
     button.disabled = true;
     try {
       const page = await opts.fetch(reset ? null : cursor);
       if (mine !== generation) return; // a newer start-over began meanwhile
+      cursor = page.next_cursor; // before show(): it may save where the list goes on
       opts.show(page.items, reset);
-      cursor = page.next_cursor;
       button.hidden = cursor === null;
     } catch (e) {
       if (mine !== generation) return;
       opts.failed(e);
     } finally {
-      button.disabled = false;
+      if (mine === generation) {
+        loading = false;
+        button.disabled = false;
+      }
     }
   };
   button.addEventListener('click', () => void load(false));
@@ -53,6 +65,19 @@ export function pager<T>(opts: PagerOptions<T>): Pager {
     get atEnd() {
       return cursor === null;
     },
+    get cursor() {
+      return cursor;
+    },
+    get loading() {
+      return loading;
+    },
     load,
+    resume(c) {
+      ++generation; // a page still loading from before is dropped
+      loading = false;
+      button.disabled = false;
+      cursor = c;
+      button.hidden = cursor === null;
+    },
   };
 }

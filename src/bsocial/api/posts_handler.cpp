@@ -67,8 +67,14 @@ http::response posts_handler::add_comment(http::request& req) {
 http::response posts_handler::list_comments(http::request& req) {
     const auto caller = auth_.require(req);
     const auto post_id = parse_id(req.params.at(0));
+    // ?order=oldest (default) | newest: the newest comments in one request (issue 27).
+    const auto order = req.query_param("order");
+    if (order && *order != "oldest" && *order != "newest")
+        throw error(error_code::validation_failed, "invalid order",
+                    {{"order", "must be oldest or newest"}});
+    const bool newest = order && *order == "newest";
     return list_response<social::comment>(
-        req, posts_.comments(caller.who, post_id, parse_page(req)), render_comment);
+        req, posts_.comments(caller.who, post_id, parse_page(req), newest), render_comment);
 }
 
 // The author only; anyone else, an unknown id and a second delete get the same 404.

@@ -112,6 +112,7 @@ response json_list_response(const request& req, json::array items,
 void set_next_link(const request& req, response& res, const std::string& next_cursor, int limit) {
     std::string link = "<" + req.path + "?limit=" + std::to_string(limit);
     if (auto q = req.query_param("q"); q && is_base64url(*q)) link += "&q=" + *q;
+    if (auto o = req.query_param("order"); o == "newest") link += "&order=newest";
     link += "&cursor=" + next_cursor + ">; rel=\"next\"";
     res.set_header("Link", link);
 }

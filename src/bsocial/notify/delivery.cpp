@@ -123,7 +123,8 @@ http::ws_decision delivery::stream(http::request& req) {
 void delivery::on_client_messages(std::int64_t user_id, std::int64_t subscription,
                                   const std::shared_ptr<http::ws_connection>& socket,
                                   const std::vector<std::string>& texts) {
-    // The only client message: {"type":"ack","id":"<notification id>"}.
+    // Client messages: {"type":"ack","id":"<notification id>"}, and for live comments
+    // {"type":"watch","post_id":"<id>"} / {"type":"unwatch"} (docs/notifications.md).
     std::vector<std::int64_t> ids;
     for (const auto& text : texts) {
         boost::system::error_code ec;
@@ -131,6 +132,11 @@ void delivery::on_client_messages(std::int64_t user_id, std::int64_t subscriptio
         const json::object* o = (!ec && v.is_object()) ? &v.as_object() : nullptr;
         const json::value* type = o ? o->if_contains("type") : nullptr;
         const json::value* id = o ? o->if_contains("id") : nullptr;
+        if (type && type->is_string() &&
+            (type->as_string() == "watch" || type->as_string() == "unwatch")) {
+            on_watch(user_id, subscription, socket, *o, type->as_string() == "watch");
+            continue;
+        }
         std::optional<std::int64_t> notification_id;
         if (type && type->is_string() && type->as_string() == "ack" && id && id->is_string())
             notification_id = parse_positive_id(id->as_string());
@@ -152,6 +158,37 @@ void delivery::on_client_messages(std::int64_t user_id, std::int64_t subscriptio
     if (ids.empty()) return;
     ++ack_transactions_;
     store_.acknowledge_many(user_id, ids, clock_.now_ms());
+}
+
+void delivery::on_watch(std::int64_t user_id, std::int64_t subscription,
+                        const std::shared_ptr<http::ws_connection>& socket,
+                        const json::object& message, bool watch) {
+    std::int64_t post_id = 0;
+    if (watch) {
+        const json::value* p = message.if_contains("post_id");
+        if (p && p->is_string()) post_id = parse_positive_id(p->as_string()).value_or(0);
+        if (post_id == 0) {
+            socket->send(
+                R"({"type":"error","message":"expected {\"type\":\"watch\",\"post_id\":\"<id>\"}"})");
+            return;
+        }
+    }
+    if (!live_) {
+        socket->send(R"({"type":"error","message":"live comments are not served here"})");
+        return;
+    }
+    try {
+        if (!live_->watch(subscription, user_id, post_id)) {
+            socket->send(R"({"type":"error","message":"no such post"})");
+            return;
+        }
+    } catch (const std::exception&) {
+        socket->send(R"({"type":"error","message":"try again later"})");
+        return;
+    }
+    // Said back, so that a client (a test) knows from when the comments come live.
+    socket->send(post_id ? R"({"type":"watching","post_id":")" + std::to_string(post_id) + "\"}"
+                         : std::string(R"({"type":"watching","post_id":null})"));
 }
 
 ack_stats delivery::acks() const { return {acks_.load(), ack_transactions_.load()}; }

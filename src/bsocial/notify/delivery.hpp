@@ -5,6 +5,7 @@
 // listener AND in every API instance (the browser's single origin), reading the same SQL.
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "bsocial/core/clock.hpp"
 #include "bsocial/http/router.hpp"
 #include "bsocial/notify/hub.hpp"
+#include "bsocial/notify/live.hpp"
 #include "bsocial/notify/notifications.hpp"
 #include "bsocial/sessions/authenticator.hpp"
 
@@ -37,17 +39,26 @@ class delivery {
 
     ack_stats acks() const;
 
+    /// Live posts and comments (live.hpp): the "watch"/"unwatch" client messages go there.
+    /// Without one (the notifier process builds none), a watch gets an error frame.
+    void set_live(live* l) noexcept { live_ = l; }
+
   private:
     /// The messages a socket sent since the last call: every ack among them is written in
     /// one transaction; anything else gets an error frame.
     void on_client_messages(std::int64_t user_id, std::int64_t subscription,
                             const std::shared_ptr<http::ws_connection>& socket,
                             const std::vector<std::string>& texts);
+    /// {"type":"watch","post_id":"…"} (watch) or {"type":"unwatch"}.
+    void on_watch(std::int64_t user_id, std::int64_t subscription,
+                  const std::shared_ptr<http::ws_connection>& socket,
+                  const boost::json::object& message, bool watch);
 
     notification_store& store_;
     hub& pushes_;
     const sessions::authenticator& auth_;
     const clock& clock_;
+    live* live_ = nullptr;
     std::atomic<std::uint64_t> acks_{0};
     std::atomic<std::uint64_t> ack_transactions_{0};
 };

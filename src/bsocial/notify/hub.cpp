@@ -167,6 +167,7 @@ void hub::drop_locked(std::int64_t subscription, unsigned short code, const char
             by_expiry_.erase(e);
             break;
         }
+    unwatch_locked(subscription, sub.watching);
     subscribers_.erase(it);
 }
 
@@ -190,6 +191,77 @@ std::vector<std::int64_t> hub::take_unacked(std::int64_t subscription,
     for (const auto id : ids)
         if (it->second.unacked.erase(id)) out.push_back(id);
     return out;
+}
+
+void hub::unwatch_locked(std::int64_t subscription, std::int64_t post_id) {
+    if (post_id == 0) return;
+    for (auto [w, end] = watchers_.equal_range(post_id); w != end; ++w)
+        if (w->second == subscription) {
+            watchers_.erase(w);
+            break;
+        }
+}
+
+void hub::watch(std::int64_t subscription, std::int64_t post_id) {
+    std::lock_guard lock(mutex_);
+    auto it = subscribers_.find(subscription);
+    if (it == subscribers_.end() || it->second.watching == post_id) return;
+    unwatch_locked(subscription, it->second.watching);
+    it->second.watching = post_id;
+    if (post_id != 0) watchers_.emplace(post_id, subscription);
+}
+
+std::int64_t hub::watching(std::int64_t subscription) const {
+    std::lock_guard lock(mutex_);
+    const auto it = subscribers_.find(subscription);
+    return it == subscribers_.end() ? 0 : it->second.watching;
+}
+
+bool hub::watched(std::int64_t post_id) const {
+    std::lock_guard lock(mutex_);
+    return watchers_.contains(post_id);
+}
+
+bool hub::online(std::int64_t user_id) const {
+    std::lock_guard lock(mutex_);
+    return by_user_.contains(user_id);
+}
+
+std::size_t hub::online_users() const {
+    std::lock_guard lock(mutex_);
+    return by_user_.size();
+}
+
+std::size_t hub::send_to_users(const std::vector<std::int64_t>& users, const std::string& frame,
+                               std::int64_t except) {
+    std::size_t sent = 0;
+    std::lock_guard lock(mutex_);
+    for (const auto user_id : users) {
+        const auto u = by_user_.find(user_id);
+        if (u == by_user_.end()) continue;
+        for (const std::int64_t id : u->second) {
+            if (id == except) continue;
+            subscribers_.at(id).socket->send(frame);
+            ++sent;
+        }
+    }
+    return sent;
+}
+
+std::size_t hub::send_to_watchers(std::int64_t post_id, const std::string& frame) {
+    std::size_t sent = 0;
+    std::lock_guard lock(mutex_);
+    for (auto [w, end] = watchers_.equal_range(post_id); w != end; ++w) {
+        subscribers_.at(w->second).socket->send(frame);
+        ++sent;
+    }
+    return sent;
+}
+
+std::size_t hub::broadcast(const std::string& frame) {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, sub] : subscribers_) sub.socket->send(frame);
+    return subscribers_.size();
 }
 
 std::size_t hub::connected() const {

@@ -105,6 +105,25 @@ class hub {
     /// "session.revoked" message of the cluster bus (a logout or a session ended on any
     /// replica). Any thread. The safety poll's close_revoked() stays the backstop.
     void close_session(const std::string& jti);
+    // ---- live conversation (live.hpp; docs/notifications.md "Live posts and comments") ----
+    /// The post `subscription` shows now (one per socket; 0: none). Replaces the previous.
+    void watch(std::int64_t subscription, std::int64_t post_id);
+    /// The post `subscription` watches (0: none, or no such subscription).
+    std::int64_t watching(std::int64_t subscription) const;
+    /// Whether any socket here watches `post_id`.
+    bool watched(std::int64_t post_id) const;
+    /// Whether `user_id` has a socket here.
+    bool online(std::int64_t user_id) const;
+    /// How many users have a socket here.
+    std::size_t online_users() const;
+    /// Sends `frame` to every socket here of each of `users` (those offline are skipped),
+    /// except the socket `except` (0: none); returns the number of sockets it went to.
+    std::size_t send_to_users(const std::vector<std::int64_t>& users, const std::string& frame,
+                              std::int64_t except = 0);
+    /// Sends `frame` to the sockets watching `post_id`; returns how many.
+    std::size_t send_to_watchers(std::int64_t post_id, const std::string& frame);
+    /// Sends `frame` to every socket here; returns how many.
+    std::size_t broadcast(const std::string& frame);
 
     std::size_t connected() const;
     /// Its /metrics line: the sockets open on this process.
@@ -118,6 +137,7 @@ class hub {
         std::shared_ptr<http::ws_connection> socket;
         std::set<std::int64_t> sent;     ///< the most recent ids sent, bounded
         std::set<std::int64_t> unacked;  ///< sent, not acknowledged yet, bounded
+        std::int64_t watching = 0;       ///< the post whose comments it gets live (0: none)
     };
 
     void run();
@@ -131,6 +151,8 @@ class hub {
     void fetch_notified(const std::vector<std::string>& payloads);
     void close_revoked();
     void close_expired(std::int64_t now_ms);
+    /// Forgets that `subscription` watches `post_id`; mutex_ held.
+    void unwatch_locked(std::int64_t subscription, std::int64_t post_id);
     /// Closes and forgets one subscription; mutex_ held.
     void drop_locked(std::int64_t subscription, unsigned short code, const char* reason);
     std::int64_t next_expiry_ms() const;
@@ -150,6 +172,7 @@ class hub {
     std::unordered_map<std::int64_t, std::deque<std::int64_t>> by_user_;  ///< oldest first
     std::unordered_multimap<std::string, std::int64_t> by_jti_;
     std::multimap<std::int64_t, std::int64_t> by_expiry_;  ///< expires_at (s) -> subscription
+    std::unordered_multimap<std::int64_t, std::int64_t> watchers_;  ///< post id -> subscription
     std::int64_t next_subscription_ = 1;
 
     std::int64_t last_seen_id_ = 0;  ///< pusher thread only

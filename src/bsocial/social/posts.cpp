@@ -32,6 +32,18 @@ time_cursor decode_or_throw(const page_request& req, time_cursor first_page) {
     return *c;
 }
 
+/// The cluster bus payloads agreed for the live pushes: ids as strings.
+std::string live_post_payload(std::int64_t post_id, std::int64_t author_id) {
+    return R"({"post_id":")" + std::to_string(post_id) + R"(","author_id":")" +
+           std::to_string(author_id) + "\"}";
+}
+std::string live_comment_payload(std::int64_t comment_id, std::int64_t post_id,
+                                 std::int64_t post_author_id) {
+    return R"({"comment_id":")" + std::to_string(comment_id) + R"(","post_id":")" +
+           std::to_string(post_id) + R"(","post_author_id":")" + std::to_string(post_author_id) +
+           "\"}";
+}
+
 constexpr time_cursor newest_first_start{std::numeric_limits<std::int64_t>::max(),
                                          std::numeric_limits<std::int64_t>::max()};
 constexpr time_cursor oldest_first_start{-1, 0};
@@ -100,6 +112,7 @@ post posts::create_post(const user& me, std::string content) {
     outbox::append_to_outbox(sql,
                              events::post_created(p.id, fields_of(me), p.content, p.created_at));
     tx.commit([&] { timelines_.deliver(delivery); });
+    announce("post.created", live_post_payload(p.id, me.id));  // live pushes
     return p;
 }
 
@@ -120,6 +133,51 @@ std::vector<post> posts_by_ids(store::database& db, const std::vector<std::int64
         if (st.execute(true)) found.push_back(p);
     }
     return found;
+}
+
+std::optional<post> post_by_id(soci::session& sql, std::int64_t id) {
+    post p;
+    soci::statement st(sql);
+    bind_post(st, p);
+    st.exchange(soci::use(id));
+    store::prepare_statement(st, select_post_by_id_sql);
+    if (!st.execute(true)) return std::nullopt;
+    return p;
+}
+
+std::optional<comment> comment_by_id(soci::session& sql, std::int64_t id) {
+    comment c;
+    soci::statement st(sql);
+    bind_comment(st, c);
+    st.exchange(soci::use(id));
+    store::prepare_statement(st, select_comment_by_id_sql);
+    if (!st.execute(true)) return std::nullopt;
+    return c;
+}
+
+std::optional<post> visible_post(soci::session& sql, std::int64_t me, std::int64_t post_id) {
+    post p;
+    soci::statement st(sql);
+    bind_post(st, p);
+    st.exchange(soci::use(post_id));
+    st.exchange(soci::use(me));
+    st.exchange(soci::use(me));
+    store::prepare_statement(st, select_visible_post_sql);
+    if (!st.execute(true)) return std::nullopt;
+    return p;
+}
+
+std::vector<std::int64_t> follower_ids(soci::session& sql, std::int64_t author_id) {
+    // One statement, rows fetched in batches: a celebrity's audience costs one query.
+    std::vector<std::int64_t> batch(1000), out;
+    soci::statement st = (sql.prepare << select_follower_ids_sql, soci::into(batch),
+                          soci::use(author_id));
+    st.execute();
+    while (st.fetch()) {
+        out.insert(out.end(), batch.begin(), batch.end());
+        batch.resize(1000);
+    }
+    return out;
 }
 
 post posts::get_post(const user& me, std::int64_t post_id) {
@@ -182,13 +240,18 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
     outbox::append_to_outbox(sql, events::comment_created(c.id, post_id, target.by.id,
                                                           fields_of(me), c.content, c.created_at));
     tx.commit([&] { timelines_.comment_added(post_id, comment_count); });
+    announce("comment.created", live_comment_payload(c.id, post_id, target.by.id));  // live pushes
     return c;
 }
 
 void posts::announce(std::string_view topic, const boost::json::object& payload) const {
+    announce(topic, boost::json::serialize(payload));
+}
+
+void posts::announce(std::string_view topic, const std::string& payload) const {
     if (!announce_) return;
     try {
-        announce_(topic, boost::json::serialize(payload));
+        announce_(topic, payload);
     } catch (const std::exception& e) {
         // Committed already: the deletion stands; other replicas' caches may keep the post
         // until they drop it (a bus resync, an eviction).
@@ -282,15 +345,17 @@ bool posts::forget_deleted(std::string_view topic, std::string_view payload) con
     return false;
 }
 
-page<comment> posts::comments(const user& me, std::int64_t post_id, const page_request& req) {
-    const time_cursor from = decode_or_throw(req, oldest_first_start);
+page<comment> posts::comments(const user& me, std::int64_t post_id, const page_request& req,
+                              bool newest_first) {
+    const time_cursor from =
+        decode_or_throw(req, newest_first ? newest_first_start : oldest_first_start);
     store::lease sql_lease(db_);
     soci::session& sql = *sql_lease;
     (void)require_visible_post(db_, sql, me, post_id);
     // Prepared once per connection, like the feed: a hot path.
     auto rows = db_.statements().run<comment>(
-        sql, comments_page_sql, {post_id, from.created_at, from.id, std::int64_t{req.limit} + 1},
-        bind_comment);
+        sql, newest_first ? comments_newest_page_sql : comments_page_sql,
+        {post_id, from.created_at, from.id, std::int64_t{req.limit} + 1}, bind_comment);
     return page_of(std::move(rows), req.limit, cursor_after<comment>);
 }
 

@@ -20,6 +20,8 @@ namespace bsocial::social {
 
 class posts {
   public:
+    /// `bus` (may be null): where "post.created" / "comment.created" are published after
+    /// the commit, for the live pushes of every replica (notify::live).
     posts(store::database& db, const timelines& timelines, const clock& clock);
 
     /// Throws error{validation_failed}.
@@ -38,8 +40,10 @@ class posts {
 
     /// Throws error{not_found | validation_failed}.
     comment add_comment(const user& me, std::int64_t post_id, std::string content);
-    /// Oldest first; error{not_found} when the post is not visible.
-    page<comment> comments(const user& me, std::int64_t post_id, const page_request& req);
+    /// Oldest first (`newest_first`: newest first, the cursor then goes back in time);
+    /// error{not_found} when the post is not visible.
+    page<comment> comments(const user& me, std::int64_t post_id, const page_request& req,
+                           bool newest_first = false);
 
     /// Deletes my post with its comments, their notifications, its timeline entries and
     /// its place in the fan-out queue, and writes post.deleted to the outbox, in one
@@ -69,6 +73,7 @@ class posts {
 
   private:
     void announce(std::string_view topic, const boost::json::object& payload) const;
+    void announce(std::string_view topic, const std::string& payload) const;
 
     store::database& db_;
     const timelines& timelines_;
@@ -80,5 +85,13 @@ class posts {
 /// The posts of `ids` that exist, in the order of `ids`, whoever wrote them: no visibility
 /// rule, so only for administrators' analytics (src/bsocial/analytics). Blocking.
 std::vector<post> posts_by_ids(store::database& db, const std::vector<std::int64_t>& ids);
+
+/// For the live pushes (notify::live), on the caller's connection, no visibility rule (the
+/// caller sends to the post's audience only): one post, one comment, an author's followers.
+std::optional<post> post_by_id(soci::session& sql, std::int64_t id);
+std::optional<comment> comment_by_id(soci::session& sql, std::int64_t id);
+std::vector<std::int64_t> follower_ids(soci::session& sql, std::int64_t author_id);
+/// The post if `me` may see it (wrote it or follows its author now).
+std::optional<post> visible_post(soci::session& sql, std::int64_t me, std::int64_t post_id);
 
 }  // namespace bsocial::social

@@ -66,6 +66,19 @@ inline constexpr const char* comments_page_sql =
     " c.created_at FROM comments c JOIN users u ON u.id = c.user_id"
     " WHERE c.post_id = :post_id AND (c.created_at, c.id) > (:after_created_at, :after_id)"
     " ORDER BY c.created_at, c.id LIMIT :limit";
+/// The same, newest first (GET .../comments?order=newest: the newest in one request).
+inline constexpr const char* comments_newest_page_sql =
+    "SELECT c.id, c.post_id, c.user_id, u.username, u.first_name, u.last_name, c.content,"
+    " c.created_at FROM comments c JOIN users u ON u.id = c.user_id"
+    " WHERE c.post_id = :post_id AND (c.created_at, c.id) < (:before_created_at, :before_id)"
+    " ORDER BY c.created_at DESC, c.id DESC LIMIT :limit";
+/// One comment by id, whoever may see it (the live pushes: notify::live picks the audience).
+inline constexpr const char* select_comment_by_id_sql =
+    "SELECT c.id, c.post_id, c.user_id, u.username, u.first_name, u.last_name, c.content,"
+    " c.created_at FROM comments c JOIN users u ON u.id = c.user_id WHERE c.id = :id";
+/// Who follows an author (index follows_by_followee): the audience of a live post.
+inline constexpr const char* select_follower_ids_sql =
+    "SELECT follower_id FROM follows WHERE followee_id = :author";
 
 // ---- deletion (posts.cpp; docs/feed.md "Deletion"): hard deletes, in one transaction ----
 // The post, if it is mine. PostgreSQL locks its row first: a comment being added (which

@@ -25,6 +25,9 @@ from .waiting import wait_until
 STREAM_PATH = "/api/v1/notifications/stream"
 CLAIM_PATH = "/api/v1/notifications/claim"
 HISTORY_PATH = "/api/v1/notifications"
+# Live frames on the same socket (docs/notifications.md, issue 27).
+LIVE_TYPES = {"post.created", "post.deleted", "comment.created", "comment.deleted", "resync",
+              "watching"}
 NOTIFICATION_KEYS = {"id", "type", "post_id", "post_excerpt", "comment_id", "actor", "excerpt",
                      "created_at",
                      "delivered_at"}
@@ -61,6 +64,7 @@ class Stream:
         except InvalidStatus as e:
             raise WsRefused(e.response.status_code, e.response.body or b"") from None
         self.frames: queue.Queue = queue.Queue()
+        self.live: list[dict] = []  # live frames skipped by next_notification
         self.all_frames: list[tuple[float, Any]] = []
         self.closed_code: int | None = None
         self.closed_reason: str | None = None
@@ -100,7 +104,14 @@ class Stream:
                                  f"(closed={self._closed.is_set()}, code={self.closed_code})")
 
     def next_notification(self, timeout: float = 30.0) -> tuple[float, dict]:
-        t, f = self.next_frame(timeout)
+        """The next notification frame; live post/comment frames (issue 27) before it are
+        kept in `live` (see next_live)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            t, f = self.next_frame(max(0.0, deadline - time.monotonic()))
+            if f.get("type") not in LIVE_TYPES:
+                break
+            self.live.append(f)
         assert f.get("type") == "notification", f"expected a notification frame, got {f!r}"
         assert set(f) == {"type", "notification"}, f"unexpected frame keys: {f!r}"
         return t, f["notification"]
@@ -128,6 +139,30 @@ class Stream:
             if n["comment_id"] == comment_id:
                 return t, n
             self.skipped.append(n)
+
+    def next_live(self, kind: str, timeout: float = 10.0,
+                  match=lambda f: True) -> tuple[float, dict]:
+        """Reads frames until a live frame of type `kind` satisfying `match` arrives (other
+        frames are kept in `skipped`)."""
+        deadline = time.monotonic() + timeout
+        self.skipped = getattr(self, "skipped", [])
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {kind} frame in {timeout:.0f}s (skipped "
+                                     f"{self.skipped[-5:]!r})")
+            try:
+                t, f = self.frames.get(timeout=left)
+            except queue.Empty:
+                continue
+            if f.get("type") == kind and match(f):
+                return t, f
+            self.skipped.append(f)
+
+    def watch(self, post_id: str, timeout: float = 10.0) -> None:
+        """{"type":"watch"} and wait for the server's {"type":"watching"}."""
+        self.send_json({"type": "watch", "post_id": post_id})
+        self.next_live("watching", timeout, lambda f: f.get("post_id") == post_id)
 
     def quiet(self, seconds: float) -> list:
         """Frames that arrive within `seconds` (expected: none)."""

@@ -6,9 +6,13 @@ import { h } from '../dom';
 import { suggestionsCard } from './people';
 import { composer, postList } from './posts';
 
-export function renderFeed(root: HTMLElement, ctx: Ctx): void {
+export function renderFeed(root: HTMLElement, ctx: Ctx): () => void {
   document.title = 'Feed · bSocial';
-  const list = postList(ctx, (cursor) => api.feed(cursor), () =>
+  // Live "N new posts", infinite scroll, and Back/reload at the same place (posts.ts).
+  const list = postList(
+    ctx,
+    (cursor) => api.feed(cursor),
+    () =>
     h(
       'div',
       { class: 'card empty' },
@@ -16,6 +20,7 @@ export function renderFeed(root: HTMLElement, ctx: Ctx): void {
       h('p', { class: 'muted' }, 'Write your first post above, or ', h('a', { href: '#/people' }, 'find people to follow'), '.'),
       suggestionsCard(ctx, 5, 'People you may want to follow'),
     ),
+    { stateKey: `bsocial.feed.${ctx.me.id}`, live: true },
   );
   const refresh = h('button', { type: 'button', class: 'btn btn-ghost', title: 'Load the newest posts' }, 'Refresh');
   refresh.addEventListener('click', async () => {
@@ -41,4 +46,5 @@ export function renderFeed(root: HTMLElement, ctx: Ctx): void {
     h('div', { class: 'card' }, form),
     list.el,
   );
+  return () => list.dispose();
 }
