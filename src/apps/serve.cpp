@@ -23,6 +23,7 @@
 #include "bsocial/sessions/roles.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/fanout.hpp"
+#include "bsocial/social/feed_bus.hpp"
 #include "bsocial/social/feed_storage.hpp"
 #include "bsocial/social/graph.hpp"
 #include "bsocial/social/posts.hpp"
@@ -110,10 +111,12 @@ int run_serve(const serve_settings& s) {
 
     social::accounts accounts(db, hasher, logins, registrations, common, clock);
     // SQLite: the home timelines live in memory (one serve per database file); on
-    // PostgreSQL, shared by every instance, in the database (docs/feed.md). Checked sessions
-    // in memory too, when this is the one serve of the file: only it can revoke them
-    // (sessions/session_cache.hpp).
+    // PostgreSQL, shared by every instance, in the database, and each instance keeps the
+    // timelines and posts it reads in memory too, kept right by the cluster bus
+    // (docs/feed.md). Checked sessions in memory too, when this is the one serve of the
+    // file: only it can revoke them (sessions/session_cache.hpp).
     const bool in_memory = sqlite && feed_cache.users > 0;
+    const bool feed_cached = feed_cache.users > 0;
     std::unique_ptr<social::feed_storage_lock> feed_lock;
     std::unique_ptr<sessions::session_cache> session_cache;
     std::unique_ptr<social::timeline_cache> timeline_cache;
@@ -124,8 +127,8 @@ int run_serve(const serve_settings& s) {
             spdlog::warn("module=social event=timelines_reset reason=kept_in_memory_before "
                          "(older pages are read from the posts until new posts fill them)");
     }
-    if (in_memory) {
-        session_cache = std::make_unique<sessions::session_cache>(max_cached_sessions);
+    if (in_memory) session_cache = std::make_unique<sessions::session_cache>(max_cached_sessions);
+    if (feed_cached) {
         timeline_cache = std::make_unique<social::timeline_cache>(
             feed.capacity, static_cast<std::size_t>(feed_cache.users));
         post_cache = std::make_unique<social::post_cache>(
@@ -134,8 +137,12 @@ int run_serve(const serve_settings& s) {
     identity who(db, clock, std::move(secret), s.get<auth::token_settings>(),
                  s.get<sessions::cookie_settings>(), session_cache.get());
     const social::timelines timelines(db, feed, timeline_cache.get(), post_cache.get());
-    social::graph graph(db, timelines, clock);
-    social::posts posts(db, timelines, clock);
+    // Messages between the replicas of one PostgreSQL (in-process on SQLite): the feed's
+    // caches hear of every other replica's posts, comments and follows.
+    store::cluster_bus bus(sqlite ? std::string() : db_url);
+    social::keep_feed_caches_right(bus, timelines);
+    social::graph graph(db, timelines, clock, &bus);
+    social::posts posts(db, timelines, clock, &bus);
     social::timeline_fanout fanout(db, timelines, clock);
 
     // The outbox relay runs inside serve unless disabled or Kafka is not configured; the
@@ -249,6 +256,7 @@ int run_serve(const serve_settings& s) {
 
     // Stopped in reverse order when the server returns, or when a start throws.
     service_group services;
+    services.start(bus);
     services.start(checkpointer);
     if (relay) {
         services.start(relay->relay);

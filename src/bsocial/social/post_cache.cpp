@@ -39,6 +39,18 @@ void post_cache::comment_added(std::int64_t post_id, std::int64_t comment_count)
         row->comment_count = std::max(row->comment_count, comment_count);
 }
 
+void post_cache::forget_count(std::int64_t post_id) {
+    std::lock_guard lock(mutex_);
+    ++epoch_;
+    posts_.erase(post_id);
+}
+
+void post_cache::clear() {
+    std::lock_guard lock(mutex_);
+    ++epoch_;
+    posts_.clear();
+}
+
 std::size_t post_cache::size() const {
     std::lock_guard lock(mutex_);
     return posts_.size();

@@ -6,6 +6,11 @@
 // SQL while a comment was being added may carry the old count: put() drops the rows when
 // a comment was added since their read began.
 // Least recently read posts are dropped beyond `max_posts`. Thread-safe.
+//
+// On PostgreSQL (several replicas) another replica's comment is announced over the cluster
+// bus ("comment.created"/"comment.deleted": forget_count()), and a bus resync (messages
+// may have been missed) empties the cache (clear()); both move the epoch, so a row read
+// before them is not kept.
 
 #include <cstdint>
 #include <mutex>
@@ -30,6 +35,12 @@ class post_cache {
     /// Right after a comment's transaction commits, holding the writer lock: the post's
     /// count is now `comment_count`.
     void comment_added(std::int64_t post_id, std::int64_t comment_count);
+
+    /// The post's comment count changed somewhere (another replica): drops the post; it
+    /// is read again, with its count, by the next page that shows it.
+    void forget_count(std::int64_t post_id);
+    /// Drops every post (cluster bus resync).
+    void clear();
 
     std::size_t size() const;
 

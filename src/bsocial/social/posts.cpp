@@ -7,6 +7,7 @@
 #include "bsocial/core/error.hpp"
 #include "bsocial/outbox/outbox.hpp"
 #include "bsocial/social/cursor.hpp"
+#include "bsocial/social/feed_bus.hpp"
 #include "bsocial/social/paging.hpp"
 #include "bsocial/social/post_rows.hpp"
 #include "bsocial/social/sql.hpp"
@@ -66,6 +67,8 @@ post require_visible_post(store::database& db, soci::session& sql, const user& m
     return std::move(found.front());
 }
 
+void bind_id(soci::statement& st, std::int64_t& id) { st.exchange(soci::into(id)); }
+
 void bind_comment(soci::statement& st, comment& c) {
     st.exchange(soci::into(c.id));
     st.exchange(soci::into(c.post_id));
@@ -78,8 +81,9 @@ void bind_comment(soci::statement& st, comment& c) {
 }
 }  // namespace
 
-posts::posts(store::database& db, const timelines& timelines, const clock& clock)
-    : db_(db), timelines_(timelines), clock_(clock) {}
+posts::posts(store::database& db, const timelines& timelines, const clock& clock,
+             store::cluster_bus* bus)
+    : db_(db), timelines_(timelines), clock_(clock), bus_(bus) {}
 
 post posts::create_post(const user& me, std::string content) {
     if (auto why = check_text(content, max_post_length))
@@ -91,12 +95,17 @@ post posts::create_post(const user& me, std::string content) {
     soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
     p.created_at = clock_.now_ms();  // inside the write lock: ordered like the ids on SQLite
-    sql << insert_post_sql, soci::use(me.id), soci::use(p.content), soci::use(p.created_at),
-        soci::into(p.id);
+    // Prepared once per connection (store::statement_cache), like every statement here.
+    p.id = db_.statements()
+               .run<std::int64_t>(sql, insert_post_sql, {me.id, p.content, p.created_at},
+                                  bind_id)
+               .front();
     const timeline_delivery delivery = timelines_.publish(sql, p.id, me.id, p.created_at);
-    outbox::append_to_outbox(sql,
+    outbox::append_to_outbox(db_.statements(), sql,
                              events::post_created(p.id, fields_of(me), p.content, p.created_at));
     tx.commit([&] { timelines_.deliver(delivery); });
+
+    if (bus_) bus_->publish("post.created", post_created_payload(p.id, me.id, p.created_at));
     return p;
 }
 
@@ -161,13 +170,19 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
     c.content = std::move(content);
     store::write_transaction tx(sql, db_);
     c.created_at = clock_.now_ms();
-    sql << insert_comment_sql, soci::use(post_id), soci::use(me.id), soci::use(c.content),
-        soci::use(c.created_at), soci::into(c.id);
-    std::int64_t comment_count = 0;
-    sql << bump_comment_count_sql, soci::use(post_id), soci::into(comment_count);
-    outbox::append_to_outbox(sql, events::comment_created(c.id, post_id, target.by.id,
+    c.id = db_.statements()
+               .run<std::int64_t>(sql, insert_comment_sql, {post_id, me.id, c.content, c.created_at},
+                                  bind_id)
+               .front();
+    const auto counted =
+        db_.statements().run<std::int64_t>(sql, bump_comment_count_sql, {post_id}, bind_id);
+    if (counted.empty()) throw error(error_code::not_found, "no such post");  // gone meanwhile
+    const std::int64_t comment_count = counted.front();
+    outbox::append_to_outbox(db_.statements(), sql, events::comment_created(c.id, post_id, target.by.id,
                                                           fields_of(me), c.content, c.created_at));
     tx.commit([&] { timelines_.comment_added(post_id, comment_count); });
+
+    if (bus_) bus_->publish("comment.created", comment_payload(c.id, post_id, target.by.id));
     return c;
 }
 

@@ -10,13 +10,17 @@
 #include "bsocial/core/clock.hpp"
 #include "bsocial/social/models.hpp"
 #include "bsocial/social/timeline.hpp"
+#include "bsocial/store/cluster_bus.hpp"
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::social {
 
 class posts {
   public:
-    posts(store::database& db, const timelines& timelines, const clock& clock);
+    /// With `bus`, new posts and comments are announced to the other replicas' feed
+    /// caches (social/feed_bus.hpp).
+    posts(store::database& db, const timelines& timelines, const clock& clock,
+          store::cluster_bus* bus = nullptr);
 
     /// Throws error{validation_failed}.
     post create_post(const user& me, std::string content);
@@ -38,6 +42,7 @@ class posts {
     store::database& db_;
     const timelines& timelines_;
     const clock& clock_;
+    store::cluster_bus* bus_;
 };
 
 /// The posts of `ids` that exist, in the order of `ids`, whoever wrote them: no visibility

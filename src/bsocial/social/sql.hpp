@@ -133,6 +133,9 @@ inline constexpr const char* reset_timelines_sql[] = {
 // In-memory timelines (timeline_cache.hpp): whose cached timelines a new post goes to.
 inline constexpr const char* followers_of_sql =
     "SELECT follower_id FROM follows WHERE followee_id = :author_id";
+// Cached timelines over the tables (PostgreSQL): whose posts a cached timeline takes.
+inline constexpr const char* followees_of_sql =
+    "SELECT followee_id FROM follows WHERE follower_id = :user_id";
 inline constexpr const char* queue_fan_out_sql =
     "INSERT INTO timeline_fanout (post_id, author_id, created_at)"
     " VALUES (:post_id, :author_id, :created_at)";
