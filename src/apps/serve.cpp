@@ -27,6 +27,7 @@
 #include "bsocial/social/feed_storage.hpp"
 #include "bsocial/social/graph.hpp"
 #include "bsocial/social/posts.hpp"
+#include "bsocial/store/cluster_bus.hpp"
 #include "bsocial/store/sql_error.hpp"
 #include "bsocial/store/wal_checkpointer.hpp"
 
@@ -103,6 +104,10 @@ int run_serve(const serve_settings& s) {
     spdlog::info("module=store event=ready db={} migrations_applied={}",
                  store::describe_url(db_url), applied);
     const bool sqlite = db.kind() == store::dialect::sqlite;
+    // Messages between the serve replicas of one database (store/cluster_bus.hpp): cache
+    // entries to drop, sessions revoked, live pushes; in-process on SQLite. Subscribers
+    // register while being built below; started with the other services.
+    store::cluster_bus bus(sqlite ? "" : db_url);
     // SQLite: WAL checkpoints on a thread of their own, not in a request's COMMIT
     // (store/wal_checkpointer.hpp). Before anything else uses the pool.
     std::unique_ptr<store::wal_checkpointer> checkpointer;

@@ -1,0 +1,172 @@
+#include "bsocial/store/cluster_bus.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+
+#include "bsocial/store/pg_listener.hpp"
+
+namespace bsocial::store {
+namespace {
+constexpr std::chrono::seconds reconnect_pause{1};
+
+void drain_eventfd(int fd) {
+    std::uint64_t n = 0;
+    [[maybe_unused]] const auto r = ::read(fd, &n, sizeof n);
+}
+
+/// Sends one message with pg_notify (parameters: no quoting by hand). False when the
+/// connection failed; the caller reconnects and sends it again.
+bool send(PGconn* conn, const std::string& channel, const std::string& message) {
+    const char* params[2] = {channel.c_str(), message.c_str()};
+    PGresult* r = PQexecParams(conn, "SELECT pg_notify($1, $2)", 2, nullptr, params, nullptr,
+                               nullptr, 0);
+    const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    if (!ok)
+        spdlog::warn("module=store event=bus_send_failed channel={} error=\"{}\"", channel,
+                     PQerrorMessage(conn));
+    return ok;
+}
+}  // namespace
+
+cluster_bus::cluster_bus(std::string pg_url, std::string channel)
+    : url_(std::move(pg_url)),
+      channel_(std::move(channel)),
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      worker_("cluster-bus", {.on_stop = [this] { wake(); }}) {
+    if (wake_fd_ < 0) throw std::runtime_error("cluster_bus: eventfd failed");
+}
+
+cluster_bus::~cluster_bus() {
+    stop();
+    ::close(wake_fd_);
+}
+
+void cluster_bus::subscribe(std::string topic, handler on_message) {
+    handlers_[std::move(topic)].push_back(std::move(on_message));
+}
+
+void cluster_bus::on_resync(std::function<void()> f) { resync_.push_back(std::move(f)); }
+
+void cluster_bus::start() {
+    worker_.start([this] { cross_process() ? run_pg() : run_local(); });
+}
+
+void cluster_bus::stop() { worker_.stop(); }
+
+void cluster_bus::publish(std::string_view topic, std::string_view payload) {
+    if (topic.empty() || topic.find('\n') != std::string_view::npos)
+        throw std::invalid_argument("cluster_bus: a topic is one non-empty line");
+    if (payload.size() > max_payload)
+        throw std::invalid_argument("cluster_bus: payload longer than max_payload");
+    std::string message;
+    message.reserve(topic.size() + 1 + payload.size());
+    message.append(topic).push_back('\n');
+    message.append(payload);
+    {
+        const std::lock_guard lock(mutex_);
+        outgoing_.push_back(std::move(message));
+    }
+    wake();
+}
+
+std::size_t cluster_bus::delivered() const {
+    const std::lock_guard lock(mutex_);
+    return delivered_;
+}
+
+void cluster_bus::wake() const {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+std::vector<std::string> cluster_bus::take_outgoing() {
+    const std::lock_guard lock(mutex_);
+    std::vector<std::string> out(std::make_move_iterator(outgoing_.begin()),
+                                 std::make_move_iterator(outgoing_.end()));
+    outgoing_.clear();
+    return out;
+}
+
+void cluster_bus::dispatch(std::string_view message) {
+    const auto nl = message.find('\n');
+    if (nl == std::string_view::npos) return;  // not ours: someone NOTIFYed the channel by hand
+    const auto it = handlers_.find(message.substr(0, nl));
+    {
+        const std::lock_guard lock(mutex_);
+        ++delivered_;
+    }
+    if (it == handlers_.end()) return;
+    const std::string_view payload = message.substr(nl + 1);
+    for (const auto& h : it->second) {
+        try {
+            h(payload);
+        } catch (const std::exception& e) {
+            spdlog::error("module=store event=bus_handler_failed topic={} error=\"{}\"",
+                          message.substr(0, nl), e.what());
+        }
+    }
+}
+
+void cluster_bus::run_local() {
+    while (!worker_.stopping()) {
+        pollfd fd{wake_fd_, POLLIN, 0};
+        if (::poll(&fd, 1, -1) <= 0) continue;
+        drain_eventfd(wake_fd_);
+        for (const auto& m : take_outgoing()) dispatch(m);
+    }
+}
+
+void cluster_bus::run_pg() {
+    pg_listener listener(url_, channel_);
+    PGconn* sender = nullptr;
+    std::vector<std::string> unsent;  // taken from the queue, not yet accepted by the server
+    std::vector<std::string> payloads;
+    while (!worker_.stopping()) {
+        if (!listener.connected()) {
+            if (!listener.connect()) {
+                worker_.sleep_for(reconnect_pause);
+                continue;
+            }
+            for (const auto& f : resync_) f();
+        }
+        pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {listener.socket(), POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) continue;
+        if (fds[0].revents) drain_eventfd(wake_fd_);
+        if (worker_.stopping()) break;
+
+        for (auto& m : take_outgoing()) unsent.push_back(std::move(m));
+        if (!unsent.empty()) {
+            if (!sender) sender = pg_connect(url_, channel_, "bus_sender");
+            std::size_t sent = 0;
+            while (sender && sent < unsent.size()) {
+                if (send(sender, channel_, unsent[sent])) {
+                    ++sent;
+                } else {
+                    PQfinish(sender);
+                    sender = nullptr;
+                }
+            }
+            unsent.erase(unsent.begin(), unsent.begin() + static_cast<std::ptrdiff_t>(sent));
+            if (!unsent.empty()) {
+                worker_.sleep_for(reconnect_pause);
+                wake();  // try again
+            }
+        }
+
+        payloads.clear();
+        const bool still_connected = listener.drain(payloads);
+        for (const auto& p : payloads) dispatch(p);
+        if (!still_connected) worker_.sleep_for(reconnect_pause);
+    }
+    if (sender) PQfinish(sender);
+}
+
+}  // namespace bsocial::store

@@ -1,0 +1,80 @@
+#pragma once
+// Messages between the processes that share one database: a cache entry to drop, a session
+// revoked, a post to push to the sockets of every replica. On PostgreSQL one LISTEN/NOTIFY
+// channel carries them (every `serve` replica gets every message, the publisher's own
+// included, through the server); on SQLite one process owns the database and they are
+// delivered in-process, on the same kind of thread, so subscribers see one behaviour.
+//
+// A message is a topic and a payload (small JSON: ids, never bodies; at most
+// `max_payload` bytes). Delivery is at most once: a message sent while a process's LISTEN
+// connection was down is lost for it, and every `on_resync` callback then runs (drop
+// caches, look again). Per publishing process, messages arrive in publishing order.
+//
+// Lifecycle (core/worker_thread.hpp): construct -> subscribe()/on_resync() -> start() ->
+// stop(). Handlers run on the bus's own thread, one at a time: keep them short (drop an
+// entry, post work to an io_context). publish() from any thread.
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "bsocial/core/worker_thread.hpp"
+
+namespace bsocial::store {
+
+class cluster_bus {
+  public:
+    using handler = std::function<void(std::string_view payload)>;
+    static constexpr std::size_t max_payload = 7000;  // NOTIFY allows 8000 bytes in all
+    static constexpr const char* default_channel = "bsocial_bus";
+
+    /// `pg_url`: postgresql://... for the cross-process bus; empty for in-process only.
+    explicit cluster_bus(std::string pg_url, std::string channel = default_channel);
+    ~cluster_bus();
+    cluster_bus(const cluster_bus&) = delete;
+    cluster_bus& operator=(const cluster_bus&) = delete;
+
+    /// Before start(): every message on `topic` goes to `on_message` (several per topic
+    /// allowed, called in subscription order).
+    void subscribe(std::string topic, handler on_message);
+    /// Before start(): runs after each (re)connect of the LISTEN connection, the first
+    /// included, when messages may have been missed. Never runs for the in-process bus.
+    void on_resync(std::function<void()> f);
+
+    void start();
+    void stop();
+
+    /// Queues the message for every process. Throws std::invalid_argument when the topic
+    /// is empty or has a newline, or the payload is longer than max_payload. Publish after
+    /// the transaction that made the change committed.
+    void publish(std::string_view topic, std::string_view payload);
+
+    bool cross_process() const noexcept { return !url_.empty(); }
+    /// Messages delivered to this process's handlers so far (tests, metrics).
+    std::size_t delivered() const;
+
+  private:
+    void run_local();
+    void run_pg();
+    void wake() const;
+    std::vector<std::string> take_outgoing();
+    void dispatch(std::string_view message);
+
+    std::string url_;
+    std::string channel_;
+    std::map<std::string, std::vector<handler>, std::less<>> handlers_;
+    std::vector<std::function<void()>> resync_;
+    mutable std::mutex mutex_;
+    std::deque<std::string> outgoing_;  ///< "topic\npayload", guarded by mutex_
+    std::size_t delivered_ = 0;          ///< guarded by mutex_
+    int wake_fd_ = -1;                   ///< eventfd: a publish, or stop
+    worker_thread worker_;
+};
+
+}  // namespace bsocial::store
