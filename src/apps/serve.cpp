@@ -142,9 +142,7 @@ int run_serve(const serve_settings& s) {
     identity who(db, clock, std::move(secret), s.get<auth::token_settings>(),
                  s.get<sessions::cookie_settings>(), session_cache.get());
     const social::timelines timelines(db, feed, timeline_cache.get(), post_cache.get());
-    // Messages between the replicas of one PostgreSQL (in-process on SQLite): the feed's
-    // caches hear of every other replica's posts, comments and follows.
-    store::cluster_bus bus(sqlite ? std::string() : db_url);
+    // The feed's caches hear of every other replica's posts, comments and follows.
     social::keep_feed_caches_right(bus, timelines);
     social::graph graph(db, timelines, clock, &bus);
     social::posts posts(db, timelines, clock, &bus);

@@ -360,7 +360,8 @@ std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t 
                                                   me,
                                                   me,
                                                   me,
-                                                  me,  // queue arm
+                                                  me,
+                                                  fetch,  // queue arm
                                                   from.created_at,
                                                   from.id,
                                                   me,

@@ -207,7 +207,7 @@ timeline_cache_stats timeline_cache::stats() const {
 std::string timeline_cache::metrics() const {
     const auto s = stats();
     return prometheus_metric("bsocial_feed_cache_users", "gauge",
-                             "Home timelines held in memory (SQLite).",
+                             "Home timelines held in memory.",
                              static_cast<double>(s.users)) +
            prometheus_metric("bsocial_feed_cache_entries", "gauge",
                              "Posts held in the in-memory home timelines.",

@@ -203,6 +203,12 @@ const std::vector<migration>& all_migrations() {
         // Work a worker gave up on after bounded retries of a permanent error (issue 24,
         // item 6): the notifier's Kafka messages, the fan-out's posts. Kept for an operator.
         {8, "parked work", parked_tables(), parked_tables()},
+        // The feed reads the posts queued for fan-out by time, however deep the queue (a
+        // burst): newest first from where the page starts, stopping at the page's size
+        // (issue 25; social/sql.hpp, feed_queue_arm).
+        {12, "fan-out queue by time",
+         {"CREATE INDEX timeline_fanout_by_time ON timeline_fanout (created_at, post_id)"},
+         {"CREATE INDEX timeline_fanout_by_time ON timeline_fanout (created_at, post_id)"}},
     };
     return list;
 }
