@@ -231,6 +231,9 @@ def main() -> int:
                     help="connections of the per-shape feed rows (latency, not queueing)")
     ap.add_argument("--db-pool", type=int, default=4, help="serve --db-pool")
     ap.add_argument("--io-threads", type=int, default=2, help="serve --io-threads")
+    ap.add_argument("--no-postgresql", action="store_true",
+                    help="make bench: skip the PostgreSQL section (run after SQLite's by default, "
+                         "same dataset, every scenario; issue 25)")
     ap.add_argument("--scale", action="store_true",
                     help="make bench-scale: feed latency against dataset size")
     ap.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "100000,1000000,10000000"),
@@ -272,6 +275,14 @@ def main() -> int:
             return 1 if record["errors"] > 0 else 0
         results["bench"] = {**meta, "run": record}
         failed = record["errors"] > 0
+        # The scale-out configuration people run, measured by default too (issue 25).
+        results.pop("bench_postgresql", None)
+        if args.db == "sqlite" and not args.no_postgresql:
+            log("=== postgresql, the same dataset (--no-postgresql: skip)")
+            pg_record = run_once(args, "postgresql", dataset_params(args), full=True)
+            print_run(pg_record)
+            results["bench_postgresql"] = {**meta, "run": pg_record}
+            failed = failed or pg_record["errors"] > 0
     else:
         def sizes(text: str) -> list[int]:
             return [int(x.replace("_", "")) for x in text.replace(" ", "").split(",") if x]

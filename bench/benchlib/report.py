@@ -169,6 +169,15 @@ def render(results: dict, docs: Path) -> None:
         md += ["", "Acceptance (issue 8):", ""] + [f"- {a}" for a in acceptance(r)] + [""]
         if "bench" in plots:
             md += [f"![throughput and p99 per scenario]({plots['bench']})", ""]
+    bp = results.get("bench_postgresql")
+    if bp:
+        r = bp["run"]
+        md += [f"## `make bench`: PostgreSQL, {r['params']['posts']:,} posts", ""]
+        md += run_meta_md(bp, r) + [""]
+        md += [md_table(table_rows(r)), ""]
+        md += notes_md(r)
+        md += ["", "Against issue 8's lines (issue 25 reads its own from this table):", ""]
+        md += [f"- {a}" for a in acceptance(r)] + [""]
     s = results.get("scale")
     if s:
         md += ["## `make bench-scale`: the feed against dataset size", ""]
