@@ -92,6 +92,11 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
         tokens = login_all(port, names)
         log(f"{len(tokens)} logins in {time.monotonic() - t0:.1f} s")
 
+        record["cold_start"] = cold_and_warm(port, [tokens[n] for n in regular[:50]])
+        log("first page after the start (cold) vs again (warm), median: "
+            f"{record['cold_start']['cold_p50_ms']:.2f} vs {record['cold_start']['warm_p50_ms']:.2f}"
+            f" ms ({record['cold_start']['ratio']:.2f}x)")
+
         # page-50 cursors; shorter feeds borrow a typical user's (the same point in time)
         t0 = time.monotonic()
         deep: dict[str, list[tuple[str | None, int]]] = {}
@@ -172,6 +177,8 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
                 f"p50 {res['p50_ms']:.2f} ms  p99 {res['p99_ms']:.2f} ms  errors {res['errors']}"
                 + (f" {res['status']}" if res["status"] else ""))
         record["scenarios"] = results
+        record["server_memory"] = server_memory(server, port)
+        log(f"server memory after the scenarios: {record['server_memory']}")
         annotate(record)
     finally:
         if server:
@@ -195,6 +202,46 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
         "errors": sum(r["errors"] for r in record.get("scenarios", [])),
     })
     return record
+
+
+def cold_and_warm(port: int, tokens: list[str]) -> dict:
+    """Each user's first page right after the server started (nothing of theirs cached),
+    then the same page again: medians in ms and their ratio (issue 25: cold <= 3x warm)."""
+    h = bench_client(port)
+
+    def timed(token: str) -> float:
+        t0 = time.perf_counter()
+        h.call("GET", feed_path(), token=token)
+        return (time.perf_counter() - t0) * 1000
+
+    cold = sorted(timed(t) for t in tokens)
+    warm = sorted(timed(t) for t in tokens)
+    h.close()
+    c, w = cold[len(cold) // 2], warm[len(warm) // 2]
+    return {"users": len(tokens), "cold_p50_ms": round(c, 3), "warm_p50_ms": round(w, 3),
+            "ratio": round(c / w, 2) if w else 0.0}
+
+
+def server_memory(server, port: int) -> dict:
+    """The server's resident memory and what its feed caches hold, measured (issue 25)."""
+    out: dict[str, Any] = {}
+    try:
+        for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                out["rss_mib"] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    try:
+        h = bench_client(port)
+        text = h.get("/metrics").raw.decode()
+        h.close()
+        for line in text.splitlines():
+            if line.startswith(("bsocial_feed_cache_users ", "bsocial_feed_cache_entries ")):
+                k, v = line.split()[:2]
+                out[k] = float(v)
+    except Exception as e:  # noqa: BLE001 - figures only
+        out["metrics_error"] = str(e)
+    return out
 
 
 def command_text(scale: bool) -> str:
