@@ -211,17 +211,20 @@ try {
   // ---- Charles is notified live over the WebSocket, without reloading
   step('charles gets the notification live');
   await expectText(C.locator('#nav-notifications .badge'), '1', LIVE_T);
-  await expectText(C.locator('.toast-notify'), '@ada commented on your post');
+  await expectText(C.locator('.toast-notify'), '@ada commented on “The engine runs.”');
   await expectText(C.locator('.toast-notify'), 'Splendid!');
   assert.equal(await C.evaluate(() => window.__bsocialNoReload), 'still here', 'the page was reloaded');
   await shot(C, 'charles-live-notification');
   await C.click('a[data-nav=notifications]');
   await expectText(C.locator('#stream-status'), 'Live');
   const n = C.locator('#notification-list li.notification');
-  await expectText(n, '@ada commented on your post');
-  await expectText(n, 'Splendid!');
-  // seen: the badge is cleared
+  // grouped by post, unread until read (issue 27): the row names the post
+  await expectText(n, "@ada commented on ‘The engine runs.’");
+  assert.equal(await C.locator('#notification-list li.notification.unread').count(), 1);
+  await C.click('#mark-all-read');
+  // read: the badge is cleared
   await C.locator('#nav-notifications .badge').waitFor({ state: 'hidden', timeout: T });
+  assert.equal(await C.locator('#notification-list li.notification.unread').count(), 0);
   assert.equal(await C.evaluate(() => window.__bsocialNoReload), 'still here', 'the page was reloaded');
   // the app acked it on the socket: nothing is left to claim
   {

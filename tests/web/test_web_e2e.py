@@ -52,6 +52,7 @@ READY_TIMEOUT = 90.0
 JOURNEY_TIMEOUT = 300.0
 
 PROXY_JOURNEY = Path(__file__).resolve().parent / "proxy_journey.mjs"
+NOTIFICATIONS_JOURNEY = Path(__file__).resolve().parent / "notifications_journey.mjs"
 A11Y = Path(__file__).resolve().parent / "a11y.mjs"
 ADMIN = "a11y_admin"  # registered and made an administrator (bsocial admin grant) for a11y.mjs
 
@@ -186,6 +187,30 @@ def test_browser_journey(deployment):
     assert r.returncode == 0, (
         f"browser journey failed (exit {r.returncode}); screenshots in {shots}\n"
         f"--- journey output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-6000:]}\n"
+        f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}\n"
+        f"--- notifier stderr ---\n{deployment['notifier'].stderr_tail(30)}")
+
+
+def test_notifications_and_text_journey(deployment):
+    """Issue 27: 30 comments on one post are one group ("@omar and 2 others commented on
+    '…'"), unread until marked read (server state, live); RTL text laid out right-to-left;
+    http(s) links clickable with rel="noopener nofollow ugc", javascript: not; at 390 px the
+    author and the time link stay in the viewport; relative times update (fake clock).
+    tests/web/notifications_journey.mjs; screenshots in <tmp>/screenshots."""
+    shots = deployment["root"] / "screenshots"
+    env = dict(os.environ)
+    env.update({"BSOCIAL_WEB_URL": deployment["api"].base_url, "BSOCIAL_SCREENSHOT_DIR": str(shots),
+                "CHROMIUM": deployment["tools"]["chromium"]})
+    try:
+        r = subprocess.run([deployment["tools"]["node"], str(NOTIFICATIONS_JOURNEY)], env=env,
+                           cwd=REPO, capture_output=True, text=True, timeout=JOURNEY_TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"the notifications journey took over {JOURNEY_TIMEOUT}s\n{e.stdout or ''}")
+    print(r.stdout)
+    print(f"screenshots: {shots}")
+    assert r.returncode == 0, (
+        f"notifications journey failed (exit {r.returncode}); screenshots in {shots}\n"
+        f"--- output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-6000:]}\n"
         f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}\n"
         f"--- notifier stderr ---\n{deployment['notifier'].stderr_tail(30)}")
 

@@ -390,6 +390,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My notifications grouped by post
+         * @description One entry per post of the caller that others commented on ("ana and 29 others
+         *     commented on 'first words of the post…'"), the most recently active first (by the
+         *     newest notification's time, then post id). Each names the post (`post_id`,
+         *     `post_excerpt`), the newest distinct commenters (up to 3, newest first), the number
+         *     of notifications (`count`), of distinct commenters (`actor_count`) and of unread
+         *     ones (`unread`). Read state is kept on the server (`POST /api/v1/notifications/read`)
+         *     and is separate from delivery: claiming or acking a notification does not read it,
+         *     reading does not deliver it. A group that gets a new comment moves to the top, so a
+         *     client that pages while comments arrive may see a group twice (keep the first).
+         *     Each page is one range of one index (a summary row per post is kept as notifications
+         *     are stored).
+         */
+        get: operations["listNotificationGroups"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/unread": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How much of my notifications is unread
+         * @description The number of groups (posts) with unread notifications, which the web app's badge
+         *     shows, and the number of unread notifications in them. At most 1,000 groups are
+         *     counted (and the notifications of those): `groups` never exceeds 1000.
+         */
+        get: operations["getNotificationUnreadCounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a post's notifications, or all, as read
+         * @description Body `{"post_id":"<id>"}` marks the group of that post read; `{"all":true}` marks
+         *     every group read. Exactly one of the two. A post without notifications of the caller
+         *     (someone else's, or nobody commented) changes nothing (`marked: 0`). Marking read does
+         *     not deliver: undelivered notifications stay claimable and are still pushed.
+         */
+        post: operations["markNotificationsRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications/stream": {
         parameters: {
             query?: never;
@@ -913,6 +988,7 @@ export interface components {
             /** @enum {string} */
             type: "comment";
             post_id: components["schemas"]["Id"];
+            post_excerpt: components["schemas"]["PostExcerpt"];
             comment_id: components["schemas"]["Id"];
             actor: components["schemas"]["NotificationActor"];
             /** @description The comment's first 100 Unicode code points, with `…` appended when it was cut. */
@@ -920,6 +996,53 @@ export interface components {
             created_at: components["schemas"]["Timestamp"];
             /** @description When a claim or an ack delivered it; null while undelivered. */
             delivered_at: components["schemas"]["Timestamp"] | null;
+        };
+        /**
+         * @description The post named in one line (issue 27): runs of whitespace made one space; a text over
+         *     80 Unicode code points is cut (at a space among its last 20 code points when there is
+         *     one, never inside a character: a combining mark, emoji sequence or flag stays whole)
+         *     and `…` appended. Notifications stored before this field existed have the post's first
+         *     80 code points (or `""` when the post is gone).
+         */
+        PostExcerpt: string;
+        /** @description The caller's notifications about one post, summarised. */
+        NotificationGroup: {
+            post_id: components["schemas"]["Id"];
+            post_excerpt: components["schemas"]["PostExcerpt"];
+            /** @description Notifications (comments by others) on this post. */
+            count: number;
+            /** @description Of those, how many arrived since the group was last marked read. */
+            unread: number;
+            /** @description Distinct commenters ("ana and {actor_count - 1} others"). */
+            actor_count: number;
+            /** @description The newest distinct commenters, newest first. */
+            actors: components["schemas"]["NotificationActor"][];
+            latest_at: components["schemas"]["Timestamp"];
+        };
+        NotificationGroupList: {
+            items: components["schemas"]["NotificationGroup"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        NotificationUnreadCounts: {
+            /** @description Groups (posts) with at least one unread notification, counted up to 1,000. */
+            groups: number;
+            /** @description Unread notifications in them. */
+            notifications: number;
+        };
+        /**
+         * @description Exactly one of `post_id` (that post's group; an id no group of the caller has,
+         *     however large, marks nothing) and `all` (every group).
+         */
+        MarkNotificationsRead: {
+            post_id: components["schemas"]["Id"];
+        } | {
+            /** @enum {boolean} */
+            all: true;
+        };
+        MarkNotificationsReadResult: {
+            /** @description Groups that had unread notifications and now have none. */
+            marked: number;
+            unread: components["schemas"]["NotificationUnreadCounts"];
         };
         NotificationClaim: {
             /** @description Oldest first; each with `delivered_at` set by this claim. */
@@ -1869,6 +1992,137 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ListValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listNotificationGroups: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size. Default 20; values above 100 are clamped to 100. 0, a negative value or
+                 *     anything that is not an integer → 422 `validation_failed` with `fields.limit`.
+                 * @example 20
+                 */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Opaque position from a previous answer's `next_cursor` (of a list ordered by time:
+                 *     feed, a user's posts, comments, notifications). Anything else → 422
+                 *     `validation_failed` with `fields.cursor`.
+                 * @example dDE6MTc5NTg1NjQwMDAwMDoxMDAw
+                 */
+                cursor?: components["parameters"]["TimeCursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of groups, most recently active first. */
+            200: {
+                headers: {
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationGroupList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ListValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getNotificationUnreadCounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "groups": 2,
+                     *       "notifications": 31
+                     *     }
+                     */
+                    "application/json": components["schemas"]["NotificationUnreadCounts"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    markNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarkNotificationsRead"];
+            };
+        };
+        responses: {
+            /** @description How many groups changed, and what stays unread. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "marked": 1,
+                     *       "unread": {
+                     *         "groups": 1,
+                     *         "notifications": 3
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MarkNotificationsReadResult"];
+                };
+            };
+            400: components["responses"]["MalformedJson"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenOrigin"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /**
+             * @description Neither `post_id` nor `all`, both, `post_id` not an id string, or `all` not `true`
+             *     (`validation_failed`, `fields` names it); or a body that is not a JSON object.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_failed",
+                     *         "message": "give post_id or all",
+                     *         "fields": {
+                     *           "post_id": "is required (or \"all\": true)"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };

@@ -17,6 +17,8 @@ export type Author = Schemas['Author'];
 export type Post = Schemas['Post'];
 export type Comment = Schemas['Comment'];
 export type Notification = Schemas['Notification'];
+export type NotificationGroup = Schemas['NotificationGroup'];
+export type UnreadCounts = Schemas['NotificationUnreadCounts'];
 export type Registration = Schemas['RegisterUserRequest'];
 /** The three stored analytics queries (administrators only). */
 export type AnalyticsLogins = Schemas['AnalyticsLogins'];
@@ -178,6 +180,15 @@ export const api = {
   claimNotifications: () => request<Schemas['NotificationClaim']>('/notifications/claim', { method: 'POST' }),
   notifications: (cursor?: string | null) =>
     request<Schemas['NotificationList']>('/notifications', { query: { cursor, limit: 20 } }),
+  notificationGroups: (cursor?: string | null) =>
+    request<Schemas['NotificationGroupList']>('/notifications/groups', { query: { cursor, limit: 20 } }),
+  unreadCounts: () => request<UnreadCounts>('/notifications/unread'),
+  /** Marks the group of `postId` read, or every group when null. */
+  markNotificationsRead: (postId: string | null) =>
+    request<Schemas['MarkNotificationsReadResult']>('/notifications/read', {
+      method: 'POST',
+      body: postId === null ? { all: true } : { post_id: postId },
+    }),
   analyticsLogins: (days: number, tz: string) => request<AnalyticsLogins>('/analytics/logins', { query: { days, tz } }),
   analyticsTopPosts: (days: number, tz: string) =>
     request<AnalyticsTopPosts>('/analytics/top-posts', { query: { days, tz } }),

@@ -350,10 +350,31 @@ export class App {
     }
   }
 
+  // A burst (the backlog on connect, a busy post) is one toast, not one per comment.
+  private toastBurst: Notification[] = [];
+  private toastTimer: number | undefined;
+
   private notificationToast(n: Notification): void {
-    this.toast(`@${n.actor.username} commented on your post: “${n.excerpt}”`, 'notify', {
-      href: `#/post/${encodeURIComponent(n.post_id)}`,
-      text: 'View',
-    });
+    this.toastBurst.push(n);
+    window.clearTimeout(this.toastTimer);
+    this.toastTimer = window.setTimeout(() => {
+      const burst = this.toastBurst;
+      this.toastBurst = [];
+      const last = burst[burst.length - 1];
+      if (!last || !this.me) return; // logged out meanwhile
+      if (burst.length === 1) {
+        this.toast(`@${last.actor.username} commented on “${last.post_excerpt}”: “${last.excerpt}”`, 'notify', {
+          href: `#/post/${encodeURIComponent(last.post_id)}`,
+          text: 'View',
+        });
+      } else {
+        const posts = new Set(burst.map((x) => x.post_id)).size;
+        const where = posts === 1 ? `on “${last.post_excerpt}”` : `on ${posts} of your posts`;
+        this.toast(`${burst.length} new comments ${where}, the latest by @${last.actor.username}: “${last.excerpt}”`, 'notify', {
+          href: posts === 1 ? `#/post/${encodeURIComponent(last.post_id)}` : '#/notifications',
+          text: 'View',
+        });
+      }
+    }, 200);
   }
 }

@@ -92,27 +92,8 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return el as T;
 }
 
-const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
-const dtf = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
-/** "5 minutes ago" with the full date as a tooltip, in a <time> element. */
-export function timeAgo(iso: string): HTMLTimeElement {
-  const d = new Date(iso);
-  const el = h('time', { datetime: iso, title: Number.isNaN(d.getTime()) ? iso : dtf.format(d) });
-  el.textContent = relative(d);
-  return el;
-}
-
-export function relative(d: Date, now: Date = new Date()): string {
-  const s = Math.round((d.getTime() - now.getTime()) / 1000);
-  if (Number.isNaN(s)) return '';
-  const abs = Math.abs(s);
-  if (abs < 45) return 'just now';
-  if (abs < 3600) return rtf.format(Math.round(s / 60), 'minute');
-  if (abs < 86400) return rtf.format(Math.round(s / 3600), 'hour');
-  if (abs < 7 * 86400) return rtf.format(Math.round(s / 86400), 'day');
-  return dtf.format(d);
-}
+/** A relative time kept current by the page's one timer (text.ts). */
+export { liveTime as timeAgo } from './text';
 
 export function fullName(u: { first_name?: string; last_name?: string; username: string }): string {
   const n = `${u.first_name ?? ''} ${u.last_name ?? ''}`.trim();

@@ -8,6 +8,8 @@
 //   {"type":"ack","id":"…"}
 // once it has been shown. An unacked notification stays claimable and is sent again on
 // the next connect, so we ack only when the page is visible (the toast and badge were seen).
+// Delivered is not read: the badge counts the posts with unread notifications, read state
+// kept by the server (GET /api/v1/notifications/unread, POST /api/v1/notifications/read).
 
 import { api, type Notification } from './api';
 
@@ -24,23 +26,18 @@ const MIN_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30000;
 const FALLBACK_POLL_MS = 30000; // claim while the socket is down
 
-function idGreater(a: string, b: string): boolean {
-  // ids are strings of digits: compare numerically without overflow
-  return a.length !== b.length ? a.length > b.length : a > b;
-}
-
 export class NotificationCenter {
   status: StreamStatus = 'stopped';
   /** Everything received this session (live or claimed), by id. */
   readonly received = new Map<string, Notification>();
-  private unreadIds = new Set<string>();
+  private unreadGroups = 0;
+  private unreadTimer: number | undefined;
   private ws: WebSocket | null = null;
   private attempt = 0;
   private reconnectTimer: number | undefined;
   private pollTimer: number | undefined;
   private pendingAcks: string[] = [];
   private listeners = new Set<(n?: Notification) => void>();
-  private userId = '';
   private generation = 0; // bumps on stop(): late events of an old socket are ignored
 
   constructor(private readonly hooks: Hooks) {
@@ -54,8 +51,9 @@ export class NotificationCenter {
     });
   }
 
+  /** Groups (posts) with unread notifications: the badge (read state is the server's). */
   get unread(): number {
-    return this.unreadIds.size;
+    return this.unreadGroups;
   }
 
   subscribe(fn: (n?: Notification) => void): () => void {
@@ -67,12 +65,11 @@ export class NotificationCenter {
     for (const fn of this.listeners) fn(n);
   }
 
-  start(userId: string): void {
+  start(_userId: string): void {
     this.stop();
-    this.userId = userId;
     this.status = 'connecting';
     this.connect();
-    void this.loadUnreadFromHistory();
+    void this.refreshUnread();
   }
 
   stop(): void {
@@ -83,26 +80,37 @@ export class NotificationCenter {
     const ws = this.ws;
     this.ws = null;
     if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000, 'bye');
+    window.clearTimeout(this.unreadTimer);
     this.received.clear();
-    this.unreadIds.clear();
+    this.unreadGroups = 0;
     this.pendingAcks = [];
     this.attempt = 0;
     this.status = 'stopped';
     this.emit();
   }
 
-  /** The user has seen the list: clear the badge and remember where they were. */
-  markAllRead(): void {
-    let max = this.lastSeen();
-    for (const id of this.received.keys()) if (idGreater(id, max)) max = id;
-    for (const id of this.unreadIds) if (idGreater(id, max)) max = id;
-    if (max) localStorage.setItem(this.seenKey(), max);
-    this.unreadIds.clear();
+  /** Marks the group of `postId` (or, with null, every group) read on the server. */
+  async markRead(postId: string | null): Promise<void> {
+    const gen = this.generation;
+    const r = await api.markNotificationsRead(postId);
+    if (gen !== this.generation) return;
+    this.unreadGroups = r.unread.groups;
     this.emit();
   }
 
-  isUnread(id: string): boolean {
-    return this.unreadIds.has(id);
+  /** Re-reads the unread count from the server (after a notification, or a change elsewhere). */
+  async refreshUnread(): Promise<void> {
+    const gen = this.generation;
+    try {
+      const c = await api.unreadCounts();
+      if (gen !== this.generation) return;
+      if (c.groups !== this.unreadGroups) {
+        this.unreadGroups = c.groups;
+        this.emit();
+      }
+    } catch {
+      // the badge is a nicety; the list page shows errors
+    }
   }
 
   /** The "check" fallback: claim every undelivered notification over HTTP. */
@@ -117,40 +125,13 @@ export class NotificationCenter {
 
   // ---------------------------------------------------------------- internals
 
-  private seenKey(): string {
-    // Not a secret: the id of the newest notification this user has looked at.
-    return `bsocial.notifications.seen.${this.userId}`;
-  }
-
-  private lastSeen(): string {
-    return localStorage.getItem(this.seenKey()) ?? '';
-  }
-
-  /** Badge after a reload: history entries newer than the last one looked at. */
-  private async loadUnreadFromHistory(): Promise<void> {
-    const gen = this.generation;
-    try {
-      const page = await api.notifications();
-      if (gen !== this.generation) return;
-      const seen = this.lastSeen();
-      let changed = false;
-      for (const n of page.items) {
-        if (!this.received.has(n.id) && (!seen || idGreater(n.id, seen))) {
-          this.unreadIds.add(n.id);
-          changed = true;
-        }
-      }
-      if (changed) this.emit();
-    } catch {
-      // the badge is a nicety; the list page shows errors
-    }
-  }
-
   /** Returns true when the notification is new to this session. */
   private accept(n: Notification): boolean {
     if (this.received.has(n.id)) return false;
     this.received.set(n.id, n);
-    this.unreadIds.add(n.id); // (may already be counted from the history: a Set)
+    // A burst of notifications costs one count request (the unread groups: server state).
+    window.clearTimeout(this.unreadTimer);
+    this.unreadTimer = window.setTimeout(() => void this.refreshUnread(), 300);
     this.hooks.onNew(n); // first delivery to this session: show it, even if the badge knew it
     this.emit(n);
     return true;

@@ -45,7 +45,7 @@ globalThis.document = {
 
 const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 const out = mkdtempSync(join(tmpdir(), 'pager-test-'));
-for (const name of ['pager', 'dom']) {
+for (const name of ['pager', 'dom', 'text']) {
   const js = ts.transpileModule(readFileSync(join(src, `${name}.ts`), 'utf8'), {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
   }).outputText;

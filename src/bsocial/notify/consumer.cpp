@@ -63,6 +63,7 @@ std::optional<comment_event> stored_comment(soci::session& sql, const comment_ev
     st.exchange(soci::into(stored.commenter_username));
     st.exchange(soci::into(stored.content));
     st.exchange(soci::into(stored.created_at));
+    st.exchange(soci::into(stored.post_content));
     st.exchange(soci::use(e.comment_id));
     st.exchange(soci::use(e.post_id));
     st.exchange(soci::use(e.commenter_id));

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "bsocial/core/parse.hpp"
+#include "bsocial/core/time_format.hpp"
 #include "bsocial/http/json.hpp"
 #include "bsocial/core/prometheus.hpp"
 
@@ -30,6 +31,72 @@ http::response delivery::history(http::request& req) {
     json::array items;
     for (const auto& n : page.items) items.push_back(json::parse(notification_json(n)));
     return http::json_list_response(req, std::move(items), page.next_cursor, params.limit);
+}
+
+namespace {
+json::object group_json(const notification_group& g) {
+    json::array actors;
+    for (const auto& a : g.recent_actors)
+        actors.push_back(json::object{{"id", std::to_string(a.id)}, {"username", a.username}});
+    return json::object{{"post_id", std::to_string(g.post_id)},
+                        {"post_excerpt", g.post_excerpt},
+                        {"count", g.total},
+                        {"unread", g.unread},
+                        {"actor_count", g.actor_count},
+                        {"actors", std::move(actors)},
+                        {"latest_at", format_rfc3339_ms(g.latest_at)}};
+}
+
+json::object counts_json(const unread_counts& c) {
+    return json::object{{"groups", c.groups}, {"notifications", c.notifications}};
+}
+}  // namespace
+
+http::response delivery::groups(http::request& req) {
+    const auto caller = auth_.require(req);
+    const auto params = http::parse_page_params(req);
+    const auto page = store_.groups(caller.who.id, {params.limit, params.cursor});
+    json::array items;
+    for (const auto& g : page.items) items.push_back(group_json(g));
+    return http::json_list_response(req, std::move(items), page.next_cursor, params.limit);
+}
+
+http::response delivery::unread(http::request& req) {
+    const auto caller = auth_.require(req);
+    return http::json_response(200, counts_json(store_.unread(caller.who.id)));
+}
+
+http::response delivery::mark_read(http::request& req) {
+    const auto caller = auth_.require(req);
+    const auto body = http::parse_json_body(req);
+    // Exactly one of {"post_id":"<id>"} and {"all":true}.
+    field_errors errors;
+    std::optional<std::int64_t> post_id;
+    const json::value* post = body.if_contains("post_id");
+    const json::value* all = body.if_contains("all");
+    if (post && all) {
+        errors["all"] = "must not be given with post_id";
+    } else if (post) {
+        const auto digits = [](std::string_view s) {
+            return !s.empty() && std::all_of(s.begin(), s.end(),
+                                             [](char c) { return c >= '0' && c <= '9'; });
+        };
+        if (!post->is_string() || !digits(post->as_string()))
+            errors["post_id"] = "must be a post id (a string of digits)";
+        else if (!(post_id = parse_positive_id(post->as_string())))
+            // "0", or beyond 64 bits: no post has that id, so no group to mark
+            return http::json_response(
+                200, json::object{{"marked", 0}, {"unread", counts_json(store_.unread(caller.who.id))}});
+    } else if (!all) {
+        errors["post_id"] = "is required (or \"all\": true)";
+    } else if (!all->is_bool() || !all->as_bool()) {
+        errors["all"] = "must be true";
+    }
+    if (!errors.empty())
+        throw error(error_code::validation_failed, "give post_id or all", errors);
+    const int marked = store_.mark_read(caller.who.id, post_id);
+    return http::json_response(200, json::object{{"marked", marked},
+                                                 {"unread", counts_json(store_.unread(caller.who.id))}});
 }
 
 http::ws_decision delivery::stream(http::request& req) {
@@ -103,6 +170,12 @@ std::string ack_metrics(const ack_stats& s) {
 void add_notification_routes(http::router& r, delivery& d) {
     r.add("POST", "/api/v1/notifications/claim", [&d](http::request& req) { return d.claim(req); });
     r.add("GET", "/api/v1/notifications", [&d](http::request& req) { return d.history(req); });
+    r.add("GET", "/api/v1/notifications/groups",
+          [&d](http::request& req) { return d.groups(req); });
+    r.add("GET", "/api/v1/notifications/unread",
+          [&d](http::request& req) { return d.unread(req); });
+    r.add("POST", "/api/v1/notifications/read",
+          [&d](http::request& req) { return d.mark_read(req); });
     r.add_websocket("/api/v1/notifications/stream",
                     [&d](http::request& req) { return d.stream(req); });
 }

@@ -31,6 +31,9 @@ class delivery {
     http::response claim(http::request& req);      // POST /api/v1/notifications/claim
     http::response history(http::request& req);    // GET /api/v1/notifications
     http::ws_decision stream(http::request& req);  // GET /api/v1/notifications/stream (WS)
+    http::response groups(http::request& req);     // GET /api/v1/notifications/groups
+    http::response unread(http::request& req);     // GET /api/v1/notifications/unread
+    http::response mark_read(http::request& req);  // POST /api/v1/notifications/read
 
     ack_stats acks() const;
 

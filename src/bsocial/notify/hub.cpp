@@ -66,6 +66,7 @@ std::string notification_json(const notification& n) {
         {"id", std::to_string(n.id)},
         {"type", "comment"},
         {"post_id", std::to_string(n.post_id)},
+        {"post_excerpt", n.post_excerpt},
         {"comment_id", std::to_string(n.comment_id)},
         {"actor",
          boost::json::object{{"id", std::to_string(n.actor_id)}, {"username", n.actor_username}}},

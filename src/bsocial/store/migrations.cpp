@@ -176,6 +176,52 @@ std::vector<std::string> parked_tables() {
     };
 }
 
+// Notifications grouped by post (issue 27): one summary row per (recipient, post), kept
+// with each stored notification (notify/sql.hpp), so the grouped list is one index range;
+// the distinct commenters of a group; the post's excerpt in every notification. Existing
+// notifications are summarised here (the excerpt cut by SQL: 80 code points, no grapheme
+// care; new ones are cut by notify::post_excerpt_of); they count as read (the web app had
+// shown them: its "seen" marker lived in the browser).
+std::vector<std::string> notification_group_tables() {
+    return {
+        "ALTER TABLE notifications ADD COLUMN post_excerpt TEXT NOT NULL DEFAULT ''",
+        "UPDATE notifications SET post_excerpt = COALESCE((SELECT CASE WHEN LENGTH(p.content) > 80"
+        " THEN SUBSTR(p.content, 1, 80) || '…' ELSE p.content END FROM posts p"
+        " WHERE p.id = notifications.post_id), '')",
+        "CREATE TABLE notification_groups ("
+        " user_id BIGINT NOT NULL,"
+        " post_id BIGINT NOT NULL,"
+        " post_excerpt TEXT NOT NULL,"
+        " total BIGINT NOT NULL,"         // notifications in the group
+        " unread BIGINT NOT NULL,"        // of which not read (0 once marked read)
+        " actor_count BIGINT NOT NULL,"   // distinct commenters
+        " recent_actors TEXT NOT NULL,"   // up to 3 'id:username', newest first, space-separated
+        " latest_at BIGINT NOT NULL,"     // the newest notification's time (ms)
+        " latest_id BIGINT NOT NULL,"
+        " read_up_to BIGINT NOT NULL DEFAULT 0,"  // latest_id when last marked read
+        " PRIMARY KEY (user_id, post_id))",
+        "CREATE INDEX notification_groups_by_latest"
+        " ON notification_groups (user_id, latest_at DESC, post_id DESC)",
+        "CREATE INDEX notification_groups_unread ON notification_groups (user_id) WHERE unread > 0",
+        "CREATE TABLE notification_group_actors ("
+        " user_id BIGINT NOT NULL,"
+        " post_id BIGINT NOT NULL,"
+        " actor_id BIGINT NOT NULL,"
+        " PRIMARY KEY (user_id, post_id, actor_id))",
+        "INSERT INTO notification_group_actors (user_id, post_id, actor_id)"
+        " SELECT DISTINCT user_id, post_id, actor_id FROM notifications",
+        "INSERT INTO notification_groups (user_id, post_id, post_excerpt, total, unread,"
+        " actor_count, recent_actors, latest_at, latest_id, read_up_to)"
+        " SELECT user_id, post_id, MAX(post_excerpt), COUNT(*), 0, COUNT(DISTINCT actor_id), '',"
+        " MAX(created_at), MAX(id), MAX(id) FROM notifications GROUP BY user_id, post_id",
+        // One group's notifications (notify::notification_store::refresh_group, after a
+        // deletion).
+        "CREATE INDEX notifications_by_post ON notifications (user_id, post_id, id)",
+        "UPDATE notification_groups SET recent_actors = (SELECT CAST(n.actor_id AS TEXT) || ':' ||"
+        " n.actor_username FROM notifications n WHERE n.id = notification_groups.latest_id)",
+    };
+}
+
 const std::vector<migration>& all_migrations() {
     static const std::vector<migration> list = {
         {1, "core tables", core_tables("INTEGER PRIMARY KEY"),
@@ -203,6 +249,7 @@ const std::vector<migration>& all_migrations() {
         // Work a worker gave up on after bounded retries of a permanent error (issue 24,
         // item 6): the notifier's Kafka messages, the fan-out's posts. Kept for an operator.
         {8, "parked work", parked_tables(), parked_tables()},
+        {11, "notification groups", notification_group_tables(), notification_group_tables()},
         // The feed reads the posts queued for fan-out by time, however deep the queue (a
         // burst): newest first from where the page starts, stopping at the page's size
         // (issue 25; social/sql.hpp, feed_queue_arm).

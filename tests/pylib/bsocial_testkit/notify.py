@@ -25,7 +25,8 @@ from .waiting import wait_until
 STREAM_PATH = "/api/v1/notifications/stream"
 CLAIM_PATH = "/api/v1/notifications/claim"
 HISTORY_PATH = "/api/v1/notifications"
-NOTIFICATION_KEYS = {"id", "type", "post_id", "comment_id", "actor", "excerpt", "created_at",
+NOTIFICATION_KEYS = {"id", "type", "post_id", "post_excerpt", "comment_id", "actor", "excerpt",
+                     "created_at",
                      "delivered_at"}
 
 
@@ -194,6 +195,7 @@ def check_notification(n: dict, *, delivered: bool | None = None) -> None:
     assert isinstance(n["actor"]["id"], str) and ID_RE.match(n["actor"]["id"]), n
     assert isinstance(n["actor"]["username"], str) and n["actor"]["username"], n
     assert isinstance(n["excerpt"], str), n
+    assert isinstance(n["post_excerpt"], str), n
     assert isinstance(n["created_at"], str) and TS_RE.match(n["created_at"]), n
     if n["delivered_at"] is not None:
         assert isinstance(n["delivered_at"], str) and TS_RE.match(n["delivered_at"]), n

@@ -7,6 +7,7 @@
 import { api, ApiError } from '../api';
 import type { Ctx } from '../ctx';
 import { avatar, fullName, h, plural, replace, timeAgo } from '../dom';
+import { dirAuto, userText } from '../text';
 
 export function renderAnalyticsPost(root: HTMLElement, ctx: Ctx, params: string[]): void {
   const [id = ''] = params;
@@ -35,12 +36,12 @@ export function renderAnalyticsPost(root: HTMLElement, ctx: Ctx, params: string[
             h(
               'div',
               { class: 'byline-text' },
-              h('a', { href: profile, class: 'author-name' }, fullName(a)),
+              dirAuto(h('a', { href: profile, class: 'author-name' }, fullName(a))),
               h('span', { class: 'muted' }, ` @${a.username} · `),
               timeAgo(post.created_at),
             ),
           ),
-          h('p', { class: 'post-content' }, post.content),
+          userText('p', post.content, 'post-content'),
           h('p', { class: 'muted small' }, plural(post.comment_count, 'comment', 'comments'), ' · shown to administrators; follow the author to comment.'),
         ),
       );

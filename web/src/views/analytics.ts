@@ -21,6 +21,7 @@ import {
 } from '../api';
 import type { Ctx } from '../ctx';
 import { h, plural, replace, timeAgo } from '../dom';
+import { dirAuto } from '../text';
 
 const LOGIN_RANGES = [7, 30, 90];
 const TOP_RANGES = [1, 7, 10];
@@ -104,7 +105,7 @@ function rankedPost(p: AnalyticsRankedPost, best: number): HTMLElement {
     h(
       'span',
       { class: 'rank-text' },
-      h('a', { href: postHref(p.post_id), class: 'rank-excerpt' }, p.excerpt ?? `post ${p.post_id}`),
+      dirAuto(h('a', { href: postHref(p.post_id), class: 'rank-excerpt' }, p.excerpt ?? `post ${p.post_id}`)),
       h('span', { class: 'muted small' }, p.author ? `@${p.author}` : 'unknown author', p.comment_count === null ? '' : ` · ${plural(p.comment_count, 'comment', 'comments')} in all`),
     ),
     h('span', { class: 'rank-count' }, bar, h('span', { class: 'small' }, `${p.comments}`)),
@@ -139,7 +140,7 @@ function postCard(title: string, which: string, p: AnalyticsPost | null, count?:
     { class: 'card extreme', dataset: { which, postId: p.post_id } },
     h('h3', null, title),
     h('p', { class: 'extreme-count' }, count ?? plural(p.comments, 'comment', 'comments')),
-    h('p', { class: 'post-content' }, p.excerpt ?? `post ${p.post_id}`),
+    dirAuto(h('p', { class: 'post-content' }, p.excerpt ?? `post ${p.post_id}`)),
     h('p', { class: 'muted small' }, p.created_at ? timeAgo(p.created_at) : '', p.author ? ` · @${p.author}` : ''),
     h('a', { href: postHref(p.post_id), class: 'btn btn-secondary' }, 'Open the post'),
   );

@@ -4,6 +4,7 @@ import { api, ApiError, type Page, type UserView } from '../api';
 import type { Ctx } from '../ctx';
 import { avatar, fullName, h, replace } from '../dom';
 import { pager } from '../pager';
+import { dirAuto } from '../text';
 
 function userRow(u: UserView): HTMLElement {
   return h(
@@ -13,7 +14,7 @@ function userRow(u: UserView): HTMLElement {
       'a',
       { class: 'user-row', href: `#/u/${encodeURIComponent(u.username)}`, dataset: { username: u.username } },
       avatar(u),
-      h('span', { class: 'user-row-text' }, h('span', { class: 'author-name' }, fullName(u)), h('span', { class: 'muted' }, `@${u.username}`)),
+      h('span', { class: 'user-row-text' }, dirAuto(h('span', { class: 'author-name' }, fullName(u))), h('span', { class: 'muted' }, `@${u.username}`)),
       h('span', { class: 'chev', aria: { hidden: 'true' } }, '›'),
     ),
   );

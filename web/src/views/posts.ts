@@ -5,6 +5,7 @@ import { api, ApiError, LIMITS, type Comment, type Page, type Post } from '../ap
 import type { Ctx } from '../ctx';
 import { avatar, fullName, h, plural, replace, timeAgo } from '../dom';
 import { pager } from '../pager';
+import { dirAuto, timeLink, userText } from '../text';
 
 function authorLine(a: { username: string; first_name: string; last_name: string }, when: HTMLElement): HTMLElement {
   const profile = `#/u/${encodeURIComponent(a.username)}`;
@@ -15,7 +16,7 @@ function authorLine(a: { username: string; first_name: string; last_name: string
     h(
       'div',
       { class: 'byline-text' },
-      h('a', { href: profile, class: 'author-name' }, fullName(a)),
+      dirAuto(h('a', { href: profile, class: 'author-name' }, fullName(a))),
       h('span', { class: 'muted' }, ` @${a.username} · `),
       when,
     ),
@@ -89,7 +90,7 @@ function commentItem(c: Comment): HTMLElement {
     'li',
     { class: 'comment', dataset: { commentId: c.id } },
     authorLine(c.author, timeAgo(c.created_at)),
-    h('p', { class: 'comment-content' }, c.content),
+    userText('p', c.content, 'comment-content'),
   );
 }
 
@@ -149,8 +150,8 @@ export function postCard(post: Post, ctx: Ctx, opts: { open?: boolean } = {}): H
   const card = h(
     'article',
     { class: 'card post', dataset: { postId: post.id } },
-    authorLine(post.author, h('a', { href: `#/post/${post.id}`, class: 'muted permalink' }, timeAgo(post.created_at))),
-    h('p', { class: 'post-content' }, post.content),
+    authorLine(post.author, timeLink(`#/post/${post.id}`, post.created_at)),
+    userText('p', post.content, 'post-content'),
     h('div', { class: 'post-actions' }, toggle),
   );
   const open = () => {

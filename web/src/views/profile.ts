@@ -5,6 +5,7 @@ import { api, ApiError, type Profile } from '../api';
 import type { Ctx } from '../ctx';
 import { avatar, fullName, h, replace } from '../dom';
 import { postList } from './posts';
+import { dirAuto } from '../text';
 
 export function renderProfile(root: HTMLElement, ctx: Ctx, params: string[]): void {
   const [username = ''] = params;
@@ -74,7 +75,7 @@ export function renderProfile(root: HTMLElement, ctx: Ctx, params: string[]): vo
         h(
           'div',
           { class: 'profile-text' },
-          h('h1', { class: 'profile-name' }, fullName(u)),
+          dirAuto(h('h1', { class: 'profile-name' }, fullName(u))),
           h('p', { class: 'muted' }, `@${u.username}`, u.email ? ` · ${u.email}` : null),
           u.created_at ? h('p', { class: 'muted small' }, `Joined ${new Date(u.created_at).toLocaleDateString(undefined, { year: 'numeric', month: 'long' })}`) : null,
         ),
