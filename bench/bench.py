@@ -94,6 +94,11 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
         tokens = login_all(port, names)
         log(f"{len(tokens)} logins in {time.monotonic() - t0:.1f} s")
 
+        record["cold_start"] = cold_and_warm(port, [tokens[n] for n in regular[:50]])
+        log("first page after the start (cold) vs again (warm), median: "
+            f"{record['cold_start']['cold_p50_ms']:.2f} vs {record['cold_start']['warm_p50_ms']:.2f}"
+            f" ms ({record['cold_start']['ratio']:.2f}x)")
+
         # page-50 cursors; shorter feeds borrow a typical user's (the same point in time)
         t0 = time.monotonic()
         deep: dict[str, list[tuple[str | None, int]]] = {}
@@ -180,6 +185,8 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
                 f"p50 {res['p50_ms']:.2f} ms  p99 {res['p99_ms']:.2f} ms  errors {res['errors']}"
                 + (f" {res['status']}" if res["status"] else ""))
         record["scenarios"] = results
+        record["server_memory"] = server_memory(server, port)
+        log(f"server memory after the scenarios: {record['server_memory']}")
         annotate(record)
     finally:
         if ceiling:
@@ -205,6 +212,46 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
         "errors": sum(r["errors"] for r in record.get("scenarios", [])),
     })
     return record
+
+
+def cold_and_warm(port: int, tokens: list[str]) -> dict:
+    """Each user's first page right after the server started (nothing of theirs cached),
+    then the same page again: medians in ms and their ratio (issue 25: cold <= 3x warm)."""
+    h = bench_client(port)
+
+    def timed(token: str) -> float:
+        t0 = time.perf_counter()
+        h.call("GET", feed_path(), token=token)
+        return (time.perf_counter() - t0) * 1000
+
+    cold = sorted(timed(t) for t in tokens)
+    warm = sorted(timed(t) for t in tokens)
+    h.close()
+    c, w = cold[len(cold) // 2], warm[len(warm) // 2]
+    return {"users": len(tokens), "cold_p50_ms": round(c, 3), "warm_p50_ms": round(w, 3),
+            "ratio": round(c / w, 2) if w else 0.0}
+
+
+def server_memory(server, port: int) -> dict:
+    """The server's resident memory and what its feed caches hold, measured (issue 25)."""
+    out: dict[str, Any] = {}
+    try:
+        for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                out["rss_mib"] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    try:
+        h = bench_client(port)
+        text = h.get("/metrics").raw.decode()
+        h.close()
+        for line in text.splitlines():
+            if line.startswith(("bsocial_feed_cache_users ", "bsocial_feed_cache_entries ")):
+                k, v = line.split()[:2]
+                out[k] = float(v)
+    except Exception as e:  # noqa: BLE001 - figures only
+        out["metrics_error"] = str(e)
+    return out
 
 
 def command_text(scale: bool) -> str:
@@ -241,6 +288,9 @@ def main() -> int:
                     help="connections of the per-shape feed rows (latency, not queueing)")
     ap.add_argument("--db-pool", type=int, default=4, help="serve --db-pool")
     ap.add_argument("--io-threads", type=int, default=2, help="serve --io-threads")
+    ap.add_argument("--no-postgresql", action="store_true",
+                    help="make bench: skip the PostgreSQL section (run after SQLite's by default, "
+                         "same dataset, every scenario; issue 25)")
     ap.add_argument("--scale", action="store_true",
                     help="make bench-scale: feed latency against dataset size")
     ap.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "100000,1000000,10000000"),
@@ -284,6 +334,14 @@ def main() -> int:
             return 1 if record["errors"] > 0 else 0
         results["bench"] = {**meta, "run": record}
         failed = record["errors"] > 0
+        # The scale-out configuration people run, measured by default too (issue 25).
+        results.pop("bench_postgresql", None)
+        if args.db == "sqlite" and not args.no_postgresql:
+            log("=== postgresql, the same dataset (--no-postgresql: skip)")
+            pg_record = run_once(args, "postgresql", dataset_params(args), full=True)
+            print_run(pg_record)
+            results["bench_postgresql"] = {**meta, "run": pg_record}
+            failed = failed or pg_record["errors"] > 0
     else:
         def sizes(text: str) -> list[int]:
             return [int(x.replace("_", "")) for x in text.replace(" ", "").split(",") if x]

@@ -185,6 +185,15 @@ def render(results: dict, docs: Path) -> None:
         md += ["", "Acceptance (issues 8 and 26):", ""] + [f"- {a}" for a in acceptance(r)] + [""]
         if "bench" in plots:
             md += [f"![throughput and p99 per scenario]({plots['bench']})", ""]
+    bp = results.get("bench_postgresql")
+    if bp:
+        r = bp["run"]
+        md += [f"## `make bench`: PostgreSQL, {r['params']['posts']:,} posts", ""]
+        md += run_meta_md(bp, r) + [""]
+        md += [md_table(table_rows(r)), ""]
+        md += notes_md(r)
+        md += ["", "Against issue 8's lines (issue 25 reads its own from this table):", ""]
+        md += [f"- {a}" for a in acceptance(r)] + [""]
     s = results.get("scale")
     if s:
         md += ["## `make bench-scale`: the feed against dataset size", ""]
@@ -239,6 +248,23 @@ def notes_md(r: dict) -> list[str]:
         out.append(f"\\* Feeds shorter than {DEEP_PAGE} pages: {desc}. Their page-{DEEP_PAGE} row "
                    f"requests the page after a typical user's page {DEEP_PAGE - 1} cursor (the same "
                    f"point in time), which is what a deep cursor costs for that user.")
+    out += extras_lines(r)
+    return out
+
+
+def extras_lines(r: dict) -> list[str]:
+    """Cold start and the server's memory (issue 25), when the run measured them."""
+    out = []
+    c = r.get("cold_start")
+    if c:
+        out += ["", f"Cold start: a regular user's first page right after the server started "
+                    f"{c['cold_p50_ms']:.2f} ms, the same page again {c['warm_p50_ms']:.2f} ms "
+                    f"(medians of {c['users']} users, one at a time): {c['ratio']:.2f}x."]
+    m = r.get("server_memory")
+    if m and "rss_mib" in m:
+        out += ["", f"Server memory after the scenarios (measured): RSS {m['rss_mib']} MiB, "
+                    f"{int(m.get('bsocial_feed_cache_users', 0)):,} timelines and "
+                    f"{int(m.get('bsocial_feed_cache_entries', 0)):,} entries in the feed cache."]
     return out
 
 
@@ -300,6 +326,9 @@ def print_run(record: dict) -> None:
     print()
     for a in acceptance(record):
         print("  " + a.replace("**", ""))
+    for ln in extras_lines(record):
+        if ln:
+            print("  " + ln)
     for ln in (record.get("server_log") or {}).get("sample", [])[1:]:
         print("    " + ln[:200])
     sys.stdout.flush()

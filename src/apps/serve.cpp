@@ -26,6 +26,7 @@
 #include "bsocial/sessions/roles.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/fanout.hpp"
+#include "bsocial/social/feed_bus.hpp"
 #include "bsocial/social/feed_storage.hpp"
 #include "bsocial/social/graph.hpp"
 #include "bsocial/social/people.hpp"
@@ -119,10 +120,12 @@ int run_serve(const serve_settings& s) {
 
     social::accounts accounts(db, hasher, logins, registrations, common, clock);
     // SQLite: the home timelines live in memory (one serve per database file); on
-    // PostgreSQL, shared by every instance, in the database (docs/feed.md). Checked sessions
-    // in memory too, when this is the one serve of the file: only it can revoke them
-    // (sessions/session_cache.hpp).
+    // PostgreSQL, shared by every instance, in the database, and each instance keeps the
+    // timelines and posts it reads in memory too, kept right by the cluster bus
+    // (docs/feed.md). Checked sessions in memory too, when this is the one serve of the
+    // file: only it can revoke them (sessions/session_cache.hpp).
     const bool in_memory = sqlite && feed_cache.users > 0;
+    const bool feed_cached = feed_cache.users > 0;
     std::unique_ptr<social::feed_storage_lock> feed_lock;
     std::unique_ptr<sessions::session_cache> session_cache;
     std::unique_ptr<social::timeline_cache> timeline_cache;
@@ -133,8 +136,8 @@ int run_serve(const serve_settings& s) {
             spdlog::warn("module=social event=timelines_reset reason=kept_in_memory_before "
                          "(older pages are read from the posts until new posts fill them)");
     }
-    if (in_memory) {
-        session_cache = std::make_unique<sessions::session_cache>(max_cached_sessions);
+    if (in_memory) session_cache = std::make_unique<sessions::session_cache>(max_cached_sessions);
+    if (feed_cached) {
         timeline_cache = std::make_unique<social::timeline_cache>(
             feed.capacity, static_cast<std::size_t>(feed_cache.users));
         post_cache = std::make_unique<social::post_cache>(
@@ -143,10 +146,13 @@ int run_serve(const serve_settings& s) {
     identity who(db, clock, std::move(secret), s.get<auth::token_settings>(),
                  s.get<sessions::cookie_settings>(), session_cache.get());
     const social::timelines timelines(db, feed, timeline_cache.get(), post_cache.get());
-    social::graph graph(db, timelines, clock);
+    // The feed's caches hear of every other replica's posts, comments and follows.
+    social::keep_feed_caches_right(bus, timelines);
+    social::graph graph(db, timelines, clock, &bus);
     social::posts posts(db, timelines, clock);
-    // Deletions (issue 27, docs/feed.md): after the commit the deleting process has dropped
-    // the post from its own caches; the bus tells every replica (itself included, again).
+    // New posts and comments, and deletions (docs/feed.md): after the commit the writing
+    // process has changed its own caches; the bus tells every replica (itself included,
+    // again), for their feed caches and their live pushes.
     posts.announce_with([&bus](std::string_view topic, const std::string& payload) {
         bus.publish(topic, payload);
     });

@@ -162,6 +162,76 @@ TEST(PostCache, KeepsAtMostItsSize) {
     EXPECT_EQ(missing, (std::vector<std::int64_t>{1, 2}));
 }
 
+// PostgreSQL: posts announced by their author alone (cluster bus), through the index of
+// whom each cached timeline follows.
+TEST(TimelineCache, PostsByAuthorReachTheCachedReadersIndexedDuringTheBuild) {
+    timeline_cache cache(100, 10);
+    const auto g1 = cache.begin_build(1);
+    cache.add_by_author(5, key(8));  // before the index: committed before the build's read
+    ASSERT_TRUE(cache.index_followees(1, g1, {5, 6, 1}));
+    cache.add_by_author(5, key(9));  // during the build: kept aside
+    cache.add_by_author(7, key(10)); // not followed: not kept
+    cache.finish_build(1, g1, newest_first(4, 1), true);
+    const auto g2 = cache.begin_build(2);
+    ASSERT_TRUE(cache.index_followees(2, g2, {6}));
+    cache.finish_build(2, g2, {}, true);
+    cache.add_by_author(6, key(11));  // both follow 6
+    cache.add_by_author(1, key(12));  // user 1's own post
+    EXPECT_EQ(ids(*cache.read(1, top, 10)), (std::vector<std::int64_t>{12, 11, 9, 4, 3, 2, 1}));
+    EXPECT_EQ(ids(*cache.read(2, top, 10)), (std::vector<std::int64_t>{11}));
+    // Forgotten (a follow), then built again with other followees: the old index is gone.
+    cache.forget(1);
+    const auto g3 = cache.begin_build(1);
+    ASSERT_TRUE(cache.index_followees(1, g3, {7}));
+    cache.finish_build(1, g3, {}, true);
+    cache.add_by_author(5, key(13));
+    cache.add_by_author(7, key(14));
+    EXPECT_EQ(ids(*cache.read(1, top, 10)), (std::vector<std::int64_t>{14}));
+    // Without a post's key, every cached reader of its author is forgotten.
+    cache.forget_readers_of(6);
+    EXPECT_FALSE(cache.read(2, top, 10));
+    EXPECT_TRUE(cache.read(1, top, 10)) << "user 1 no longer follows 6";
+    cache.clear();
+    EXPECT_FALSE(cache.read(1, top, 10));
+    EXPECT_EQ(cache.stats().entries, 0u);
+}
+
+TEST(TimelineCache, AnIndexForADroppedBuildIsRefusedAndEvictionUnindexes) {
+    timeline_cache cache(100, 1);  // room for one timeline
+    const auto g1 = cache.begin_build(1);
+    cache.forget(1);
+    EXPECT_FALSE(cache.index_followees(1, g1, {5}));
+    const auto g2 = cache.begin_build(1);
+    ASSERT_TRUE(cache.index_followees(1, g2, {5}));
+    cache.finish_build(1, g2, {}, true);
+    const auto g3 = cache.begin_build(2);  // evicts user 1
+    ASSERT_TRUE(cache.index_followees(2, g3, {5}));
+    cache.finish_build(2, g3, {}, true);
+    cache.add_by_author(5, key(1));
+    EXPECT_EQ(ids(*cache.read(2, top, 10)), (std::vector<std::int64_t>{1}));
+    EXPECT_EQ(cache.stats().entries, 1u) << "only user 2 took the post";
+}
+
+TEST(PostCache, ACountChangedElsewhereDropsThePostAndRefusesOlderReads) {
+    social::post_cache cache(10);
+    social::post p;
+    p.id = 1;
+    p.comment_count = 2;
+    cache.put({p}, cache.epoch());
+    const auto epoch = cache.epoch();  // a read begins
+    cache.drop(1);             // a comment on another replica
+    p.comment_count = 2;               // what that read saw
+    cache.put({p}, epoch);
+    std::vector<std::int64_t> missing;
+    EXPECT_TRUE(cache.get({1}, missing).empty());
+    EXPECT_EQ(missing, (std::vector<std::int64_t>{1}));
+    p.comment_count = 3;
+    cache.put({p}, cache.epoch());
+    cache.clear();
+    missing.clear();
+    EXPECT_TRUE(cache.get({1}, missing).empty());
+}
+
 }  // namespace
 
 TEST(TimelineCache, ADeletedPostLeavesEveryCachedTimelineAndBuildsUnderWayAreDropped) {

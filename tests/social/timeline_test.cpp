@@ -319,3 +319,19 @@ TEST_F(Timelines, APoisonPostIsParkedAndTheQueueMovesOn) {
                        ", " + std::to_string(last.id) + ")"),
               2);
 }
+
+// Issue 25: a page reads the whole fan-out queue, however deep. Before, it read the
+// newest 1,024 queued posts only, so a followee's post queued before a burst of 1,100
+// posts by someone else was missing from the feed until the worker reached it.
+TEST(FanOutQueue, APostQueuedBehindABurstIsInTheFeedBeforeItsFanOut) {
+    social_world w;
+    const auto reader = w.add_user("reader");
+    const auto ada = w.add_user("ada");
+    const auto bob = w.add_user("bob");
+    w.graph.follow(reader, "ada");
+    const auto early = w.posts.create_post(ada, "before the burst");
+    for (int i = 0; i < 1100; ++i) w.posts.create_post(bob, "burst " + std::to_string(i));
+    ASSERT_GT(w.fanout.backlog(), 1024);
+    EXPECT_EQ(paged_feed(w, reader, 5), (std::vector<std::int64_t>{early.id}));
+    EXPECT_EQ(paged_feed(w, reader, 5), reference_feed(w, reader.id));
+}

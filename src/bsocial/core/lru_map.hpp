@@ -94,6 +94,12 @@ class lru_map {
         return removed;
     }
 
+    /// Removes every entry.
+    void clear() {
+        index_.clear();
+        items_.clear();
+    }
+
     std::size_t size() const noexcept { return items_.size(); }
     std::size_t capacity() const noexcept { return capacity_; }
 

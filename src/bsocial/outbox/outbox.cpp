@@ -67,6 +67,12 @@ void append_to_outbox(soci::session& sql, const events::event& e) {
         soci::use(e.type), soci::use(payload), soci::use(created_at);
 }
 
+void append_to_outbox(store::statement_cache& statements, soci::session& sql,
+                      const events::event& e) {
+    statements.execute(sql, insert_outbox_sql,
+                       {e.id, e.topic, e.key, e.type, events::envelope_json(e), e.occurred_at_ms});
+}
+
 std::int64_t count_unsent_up_to(soci::session& sql, std::int64_t bound) {
     std::int64_t n = 0;
     sql << bounded_backlog_sql, soci::into(n), soci::use(bound);

@@ -11,10 +11,14 @@
 
 #include "bsocial/events/event.hpp"
 #include "bsocial/outbox/row.hpp"
+#include "bsocial/store/statement_cache.hpp"
 
 namespace bsocial::outbox {
 
 void append_to_outbox(soci::session& sql, const events::event& e);
+/// The same with the INSERT prepared once per connection (hot paths: a post, a comment).
+void append_to_outbox(store::statement_cache& statements, soci::session& sql,
+                      const events::event& e);
 
 struct outbox_backlog {
     std::int64_t unsent = 0;

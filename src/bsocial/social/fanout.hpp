@@ -29,8 +29,8 @@ struct fanout_options {
     int batch_size = 32;       ///< posts per transaction (the write lock is held meanwhile)
     int max_batch_size = 128;  ///< when behind, batches double up to this
     /// SQLite: while fewer posts than this wait, requests waiting to write go first; beyond
-    /// it, the fan-out takes its turn. Below the 1,024 queued posts the feed reads itself,
-    /// with room for a batch in flight and a burst's arrivals.
+    /// it, the fan-out takes its turn (the feed reads the whole queue, but a deep one makes
+    /// its queue arm walk further).
     int yield_below_backlog = 768;
     std::chrono::milliseconds idle_poll{200};  ///< safety net when no nudge comes
     /// A batch that fails with a permanent database error (not a lost connection, not busy)

@@ -7,6 +7,7 @@
 #include "bsocial/core/error.hpp"
 #include "bsocial/outbox/outbox.hpp"
 #include "bsocial/social/cursor.hpp"
+#include "bsocial/social/feed_bus.hpp"
 #include "bsocial/social/paging.hpp"
 #include "bsocial/social/sql.hpp"
 #include "bsocial/social/user_rows.hpp"
@@ -50,8 +51,9 @@ std::string decode_after(const page_request& req) {
 }
 }  // namespace
 
-graph::graph(store::database& db, const timelines& timelines, const clock& clock)
-    : db_(db), timelines_(timelines), clock_(clock) {}
+graph::graph(store::database& db, const timelines& timelines, const clock& clock,
+             store::cluster_bus* bus)
+    : db_(db), timelines_(timelines), clock_(clock), bus_(bus) {}
 
 void graph::follow(const user& me, const std::string& username) {
     store::lease sql_lease(db_);
@@ -69,6 +71,8 @@ void graph::follow(const user& me, const std::string& username) {
     outbox::append_to_outbox(sql,
                              events::follow_changed(true, fields_of(me), fields_of(target), at));
     tx.commit([&] { timelines_.follows_changed(me.id); });
+
+    if (bus_) bus_->publish("follow.changed", follow_changed_payload(me.id, target.id));
 }
 
 void graph::unfollow(const user& me, const std::string& username) {
@@ -83,6 +87,8 @@ void graph::unfollow(const user& me, const std::string& username) {
     outbox::append_to_outbox(sql,
                              events::follow_changed(false, fields_of(me), fields_of(target), at));
     tx.commit([&] { timelines_.follows_changed(me.id); });
+
+    if (bus_) bus_->publish("follow.changed", follow_changed_payload(me.id, target.id));
 }
 
 profile graph::get_profile(const user& me, const std::string& username) {

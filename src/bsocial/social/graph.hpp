@@ -11,6 +11,7 @@
 #include "bsocial/core/clock.hpp"
 #include "bsocial/social/models.hpp"
 #include "bsocial/social/timeline.hpp"
+#include "bsocial/store/cluster_bus.hpp"
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::social {
@@ -25,7 +26,10 @@ std::optional<username_range> prefix_range(const std::string& prefix);
 
 class graph {
   public:
-    graph(store::database& db, const timelines& timelines, const clock& clock);
+    /// With `bus`, each follow and unfollow is announced ("follow.changed") to the other
+    /// replicas' feed caches (social/feed_bus.hpp).
+    graph(store::database& db, const timelines& timelines, const clock& clock,
+          store::cluster_bus* bus = nullptr);
 
     /// Throws error{not_found} for an unknown user, error{validation_failed} for yourself.
     void follow(const user& me, const std::string& username);
@@ -50,6 +54,7 @@ class graph {
     store::database& db_;
     const timelines& timelines_;
     const clock& clock_;
+    store::cluster_bus* bus_;
 };
 
 }  // namespace bsocial::social

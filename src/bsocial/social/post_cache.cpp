@@ -45,6 +45,12 @@ void post_cache::drop(std::int64_t post_id) {
     posts_.erase(post_id);
 }
 
+void post_cache::clear() {
+    std::lock_guard lock(mutex_);
+    ++epoch_;
+    posts_.clear();
+}
+
 std::size_t post_cache::size() const {
     std::lock_guard lock(mutex_);
     return posts_.size();

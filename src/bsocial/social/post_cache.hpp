@@ -6,6 +6,11 @@
 // SQL while a comment was being added may carry the old count: put() drops the rows when
 // a comment was added since their read began.
 // Least recently read posts are dropped beyond `max_posts`. Thread-safe.
+//
+// On PostgreSQL (several replicas) another replica's comment is announced over the cluster
+// bus ("comment.created"/"comment.deleted": drop()), and a bus resync (messages
+// may have been missed) empties the cache (clear()); both move the epoch, so a row read
+// before them is not kept.
 
 #include <cstdint>
 #include <mutex>
@@ -34,6 +39,8 @@ class post_cache {
     /// A post deleted, or its comment count lowered (a comment deleted): out of the cache,
     /// read from SQL next time; rows read before this are not kept (the epoch moves).
     void drop(std::int64_t post_id);
+    /// Drops every post (cluster bus resync).
+    void clear();
 
     std::size_t size() const;
 

@@ -10,6 +10,7 @@
 #include "bsocial/core/parse.hpp"
 #include "bsocial/outbox/outbox.hpp"
 #include "bsocial/social/cursor.hpp"
+#include "bsocial/social/feed_bus.hpp"
 #include "bsocial/social/paging.hpp"
 #include "bsocial/social/post_rows.hpp"
 #include "bsocial/social/sql.hpp"
@@ -30,18 +31,6 @@ time_cursor decode_or_throw(const page_request& req, time_cursor first_page) {
     auto c = decode_time_cursor(*req.cursor);
     if (!c) throw invalid_cursor();
     return *c;
-}
-
-/// The cluster bus payloads agreed for the live pushes: ids as strings.
-std::string live_post_payload(std::int64_t post_id, std::int64_t author_id) {
-    return R"({"post_id":")" + std::to_string(post_id) + R"(","author_id":")" +
-           std::to_string(author_id) + "\"}";
-}
-std::string live_comment_payload(std::int64_t comment_id, std::int64_t post_id,
-                                 std::int64_t post_author_id) {
-    return R"({"comment_id":")" + std::to_string(comment_id) + R"(","post_id":")" +
-           std::to_string(post_id) + R"(","post_author_id":")" + std::to_string(post_author_id) +
-           "\"}";
 }
 
 constexpr time_cursor newest_first_start{std::numeric_limits<std::int64_t>::max(),
@@ -81,6 +70,8 @@ post require_visible_post(store::database& db, soci::session& sql, const user& m
     return std::move(found.front());
 }
 
+void bind_id(soci::statement& st, std::int64_t& id) { st.exchange(soci::into(id)); }
+
 void bind_comment(soci::statement& st, comment& c) {
     st.exchange(soci::into(c.id));
     st.exchange(soci::into(c.post_id));
@@ -106,13 +97,16 @@ post posts::create_post(const user& me, std::string content) {
     soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
     p.created_at = clock_.now_ms();  // inside the write lock: ordered like the ids on SQLite
-    sql << insert_post_sql, soci::use(me.id), soci::use(p.content), soci::use(p.created_at),
-        soci::into(p.id);
+    // Prepared once per connection (store::statement_cache), like every statement here.
+    p.id = db_.statements()
+               .run<std::int64_t>(sql, insert_post_sql, {me.id, p.content, p.created_at},
+                                  bind_id)
+               .front();
     const timeline_delivery delivery = timelines_.publish(sql, p.id, me.id, p.created_at);
-    outbox::append_to_outbox(sql,
+    outbox::append_to_outbox(db_.statements(), sql,
                              events::post_created(p.id, fields_of(me), p.content, p.created_at));
     tx.commit([&] { timelines_.deliver(delivery); });
-    announce("post.created", live_post_payload(p.id, me.id));  // live pushes
+    announce("post.created", post_created_payload(p.id, me.id, p.created_at));  // caches, live
     return p;
 }
 
@@ -232,15 +226,18 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
     c.created_at = clock_.now_ms();
     // The count first: on PostgreSQL that locks the post's row, so a deletion of the post
     // in flight is waited for, and then there is no post (no row updated).
-    std::int64_t comment_count = 0;
-    sql << bump_comment_count_sql, soci::use(post_id), soci::into(comment_count);
-    if (!sql.got_data()) throw error(error_code::not_found, "no such post");
-    sql << insert_comment_sql, soci::use(post_id), soci::use(me.id), soci::use(c.content),
-        soci::use(c.created_at), soci::into(c.id);
-    outbox::append_to_outbox(sql, events::comment_created(c.id, post_id, target.by.id,
+    const auto counted =
+        db_.statements().run<std::int64_t>(sql, bump_comment_count_sql, {post_id}, bind_id);
+    if (counted.empty()) throw error(error_code::not_found, "no such post");
+    const std::int64_t comment_count = counted.front();
+    c.id = db_.statements()
+               .run<std::int64_t>(sql, insert_comment_sql, {post_id, me.id, c.content, c.created_at},
+                                  bind_id)
+               .front();
+    outbox::append_to_outbox(db_.statements(), sql, events::comment_created(c.id, post_id, target.by.id,
                                                           fields_of(me), c.content, c.created_at));
     tx.commit([&] { timelines_.comment_added(post_id, comment_count); });
-    announce("comment.created", live_comment_payload(c.id, post_id, target.by.id));  // live pushes
+    announce("comment.created", comment_payload(c.id, post_id, target.by.id));  // caches, live
     return c;
 }
 

@@ -20,8 +20,9 @@ namespace bsocial::social {
 
 class posts {
   public:
-    /// `bus` (may be null): where "post.created" / "comment.created" are published after
-    /// the commit, for the live pushes of every replica (notify::live).
+    /// New posts and comments, and deletions, are announced after their commit through
+    /// announce_with() (serve: the cluster bus, for every replica's feed caches,
+    /// social/feed_bus.hpp, and live pushes, notify::live).
     posts(store::database& db, const timelines& timelines, const clock& clock);
 
     /// Throws error{validation_failed}.

@@ -31,7 +31,8 @@ struct timeline_settings {
     }
 };
 
-/// SQLite, one serve per file: home timelines (and their posts) held in memory.
+/// Home timelines (and their posts) held in memory: SQLite, one serve per file, instead of
+/// the tables; PostgreSQL over them, kept right by the cluster bus (docs/feed.md).
 struct feed_cache_settings {
     int users = 10000;   ///< timelines kept, the most recently read (0 = in the database)
     int posts = 100000;  ///< posts kept for those timelines
@@ -40,9 +41,11 @@ struct feed_cache_settings {
     template <class Declare>
     void describe(Declare& d) {
         d(users, "feed-cache-users", "BSOCIAL_FEED_CACHE_USERS",
-          "SQLite: keep the home timelines of this many users in memory (0: in the database)");
+          "keep the home timelines of this many users in memory (SQLite: instead of the "
+          "database; PostgreSQL: over it, kept right across replicas by the cluster bus; 0: "
+          "the database only)");
         d(posts, "feed-cache-posts", "BSOCIAL_FEED_CACHE_POSTS",
-          "SQLite, with --feed-cache-users: keep this many posts in memory");
+          "with --feed-cache-users: keep this many posts in memory");
     }
 };
 

@@ -184,6 +184,9 @@ inline constexpr const char* reset_timelines_sql[] = {
 // In-memory timelines (timeline_cache.hpp): whose cached timelines a new post goes to.
 inline constexpr const char* followers_of_sql =
     "SELECT follower_id FROM follows WHERE followee_id = :author_id";
+// Cached timelines over the tables (PostgreSQL): whose posts a cached timeline takes.
+inline constexpr const char* followees_of_sql =
+    "SELECT followee_id FROM follows WHERE follower_id = :user_id";
 inline constexpr const char* queue_fan_out_sql =
     "INSERT INTO timeline_fanout (post_id, author_id, created_at)"
     " VALUES (:post_id, :author_id, :created_at)";
@@ -279,15 +282,16 @@ inline constexpr const char* feed_timeline_arm =
     " AND " BSOCIAL_ABOVE_HORIZON(
         "t.created_at", "t.post_id") " ORDER BY t.created_at DESC, t.post_id DESC LIMIT ?) a0";
 // Posts still queued for the fan-out worker, mine or by someone I follow: the worker is
-// a few milliseconds behind, and everyone sees a post as soon as it exists. A queue deeper
-// than its newest 1024 posts (a burst the worker has not caught up with) shows only
-// those here until the rest are fanned out (docs/feed.md).
+// a few milliseconds behind, and everyone sees a post as soon as it exists. However deep
+// the queue (a burst the worker has not caught up with), newest first from the cursor by
+// timeline_fanout_by_time, stopping at the page's size: a page never misses a queued post
+// (docs/feed.md). The follow check is one primary-key probe per queued post read.
 inline constexpr const char* feed_queue_arm =
-    "SELECT q.post_id AS id, q.created_at FROM (SELECT post_id, author_id, created_at"
-    " FROM timeline_fanout ORDER BY post_id DESC LIMIT 1024) q"
+    "SELECT id, created_at FROM (SELECT q.post_id AS id, q.created_at FROM timeline_fanout q"
     " WHERE (q.created_at, q.post_id) < (?, ?) AND " BSOCIAL_ABOVE_HORIZON("q.created_at", "q.post_id")
     " AND (q.author_id = ? OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ?"
-    "  AND f.followee_id = q.author_id))";
+    "  AND f.followee_id = q.author_id))"
+    " ORDER BY q.created_at DESC, q.post_id DESC LIMIT ?) a1";
 // The followed celebrities' posts in (horizon, from). SQLite has no LATERAL; a
 // correlated IN subquery runs once per celebrity instead. On PostgreSQL the follow check
 // sits inside the LATERAL, so it is one primary-key probe per celebrity: written as a

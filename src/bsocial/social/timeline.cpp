@@ -118,9 +118,9 @@ void timelines::lock_author(soci::session& sql, std::int64_t author_id) const {
 
 timeline_delivery timelines::publish(soci::session& sql, std::int64_t post_id,
                                      std::int64_t author_id, std::int64_t created_at) const {
-    timeline_delivery d{{created_at, post_id}, {}};
-    if (!cache_) {
-        sql << queue_fan_out_sql, soci::use(post_id), soci::use(author_id), soci::use(created_at);
+    timeline_delivery d{{created_at, post_id}, author_id, {}};
+    if (!in_memory()) {
+        db_.statements().execute(sql, queue_fan_out_sql, {post_id, author_id, created_at});
         return d;
     }
     d.users = db_.statements().run<std::int64_t>(sql, followers_of_sql, {author_id}, bind_int);
@@ -129,7 +129,33 @@ timeline_delivery timelines::publish(soci::session& sql, std::int64_t post_id,
 }
 
 void timelines::deliver(const timeline_delivery& delivery) const {
-    if (cache_) cache_->add(delivery.users, delivery.post);
+    if (!cache_) return;
+    if (in_memory())
+        cache_->add(delivery.users, delivery.post);
+    else
+        cache_->add_by_author(delivery.author_id, delivery.post);
+}
+
+void timelines::post_announced(std::int64_t author_id, std::optional<timeline_key> post) const {
+    if (!cache_) return;
+    if (post)
+        cache_->add_by_author(author_id, *post);
+    else
+        cache_->forget_readers_of(author_id);
+}
+
+void timelines::comment_count_changed(std::int64_t post_id) const {
+    if (posts_) posts_->drop(post_id);
+}
+
+void timelines::post_removed(std::int64_t post_id, std::int64_t author_id) const {
+    if (posts_) posts_->drop(post_id);
+    if (cache_) cache_->forget_readers_of(author_id);
+}
+
+void timelines::forget_everything() const {
+    if (cache_) cache_->clear();
+    if (posts_) posts_->clear();
 }
 
 void timelines::follows_changed(std::int64_t follower_id) const {
@@ -185,7 +211,7 @@ void timelines::trim(soci::session& sql, std::int64_t user_id) const {
 
 void timelines::on_follow(soci::session& sql, std::int64_t follower_id,
                           std::int64_t followee_id) const {
-    if (cache_) return;  // follows_changed() after the commit
+    if (in_memory()) return;  // follows_changed() after the commit
     if (is_celebrity(sql, followee_id)) return;
     int followers = 0;
     sql << followers_up_to_sql, soci::into(followers), soci::use(followee_id),
@@ -213,7 +239,7 @@ void timelines::on_follow(soci::session& sql, std::int64_t follower_id,
 
 void timelines::on_unfollow(soci::session& sql, std::int64_t follower_id,
                             std::int64_t followee_id) const {
-    if (cache_) return;  // follows_changed() after the commit
+    if (in_memory()) return;  // follows_changed() after the commit
     sql << remove_author_sql, soci::use(follower_id), soci::use(followee_id);
 }
 
@@ -221,6 +247,16 @@ std::vector<post> timelines::read(soci::session& sql, std::int64_t me, time_curs
                                   int limit) const {
     const int fetch = limit + 1;
     if (cache_) return read_cached(sql, me, from, fetch);
+    return read_tables(sql, me, from, fetch);
+}
+
+std::vector<post> timelines::read_store(soci::session& sql, std::int64_t me, time_cursor from,
+                                        int fetch) const {
+    return in_memory() ? read_from_posts(sql, me, from, fetch) : read_tables(sql, me, from, fetch);
+}
+
+std::vector<post> timelines::read_tables(soci::session& sql, std::int64_t me, time_cursor from,
+                                         int fetch) const {
     std::vector<post> out = read_materialized(sql, me, from, fetch);
     if (static_cast<int>(out.size()) == fetch) return out;
     // Short: the feed ends here, or the rest lies at or below the horizon. The timeline
@@ -255,21 +291,31 @@ std::vector<post> timelines::read_cached(soci::session& sql, std::int64_t me, ti
     if (!page) {
         // Not cached: build the newest page of the timeline from the posts, then read it.
         const std::uint64_t generation = cache_->begin_build(me);
-        if (generation == 0) return read_from_posts(sql, me, from, fetch);  // built elsewhere
+        if (generation == 0) return read_store(sql, me, from, fetch);  // built elsewhere
         constexpr time_cursor top{std::numeric_limits<std::int64_t>::max(),
                                   std::numeric_limits<std::int64_t>::max()};
         const int depth = std::max(fetch, 21);
         std::vector<post> newest;
+        // The build's rows go into the post cache: the page below then reads no posts.
+        const std::uint64_t epoch = posts_ ? posts_->epoch() : 0;
         try {
-            newest = read_from_posts(sql, me, top, depth);
+            // Over the tables, posts are announced by author: whom I follow first, then
+            // the page (a post announced in between is in the page or kept aside).
+            if (!in_memory() &&
+                !cache_->index_followees(
+                    me, generation,
+                    db_.statements().run<std::int64_t>(sql, followees_of_sql, {me}, bind_int)))
+                return read_store(sql, me, from, fetch);  // forgotten meanwhile
+            newest = read_store(sql, me, top, depth);
         } catch (...) {
             cache_->forget(me);
             throw;
         }
         cache_->finish_build(me, generation, keys_of(newest),
                              static_cast<int>(newest.size()) < depth);
+        if (posts_) posts_->put(newest, epoch);
         page = cache_->read(me, from, fetch);
-        if (!page) return read_from_posts(sql, me, from, fetch);  // forgotten meanwhile
+        if (!page) return read_store(sql, me, from, fetch);  // forgotten meanwhile
     }
     std::vector<std::int64_t> ids;
     ids.reserve(page->entries.size());
@@ -278,7 +324,7 @@ std::vector<post> timelines::read_cached(soci::session& sql, std::int64_t me, ti
     if (static_cast<int>(page->entries.size()) < fetch && page->continue_from) {
         // Below the cached part: read on from the posts, and keep what was found.
         const int wanted = fetch - static_cast<int>(page->entries.size());
-        auto rest = read_from_posts(sql, me, *page->continue_from, wanted);
+        auto rest = read_store(sql, me, *page->continue_from, wanted);
         cache_->extend(me, *page, keys_of(rest), static_cast<int>(rest.size()) < wanted);
         out.insert(out.end(), rest.begin(), rest.end());
     }
@@ -347,7 +393,8 @@ std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t 
                                                   me,
                                                   me,
                                                   me,
-                                                  me,  // queue arm
+                                                  me,
+                                                  fetch,  // queue arm
                                                   from.created_at,
                                                   from.id,
                                                   me,

@@ -19,6 +19,7 @@
 #include <soci/soci.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "bsocial/social/cursor.hpp"
@@ -37,14 +38,18 @@ class assembled_query;
 /// A new post's way into in-memory timelines, handed from publish() to deliver().
 struct timeline_delivery {
     timeline_key post;
-    std::vector<std::int64_t> users;  ///< its author and followers
+    std::int64_t author_id = 0;
+    std::vector<std::int64_t> users;  ///< in memory: its author and followers
 };
 
 class timelines {
   public:
-    /// With `cache` (SQLite, one process per database: docs/feed.md), the timelines live
+    /// With `cache` on SQLite (one process per database: docs/feed.md), the timelines live
     /// in memory and the home_timeline tables are not used; without it, in the database.
-    /// With `posts` too, the posts of a page read from memory come from memory.
+    /// With `cache` on PostgreSQL, the tables stay the timelines every replica shares and
+    /// the cache keeps the ones read here, kept right by the cluster bus's messages
+    /// (social/feed_bus.hpp). With `posts` too, the posts of a page read from memory come
+    /// from memory.
     timelines(store::database& db, timeline_settings settings, timeline_cache* cache = nullptr,
               post_cache* posts = nullptr);
 
@@ -53,12 +58,23 @@ class timelines {
     /// (the feed reads the queue too). In memory: reads whom it goes to, for deliver().
     timeline_delivery publish(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
                               std::int64_t created_at) const;
-    /// In memory only, right after the post's transaction commits, still holding the
-    /// writer lock: adds the post to the cached timelines of its author and followers.
+    /// Right after the post's transaction commits (SQLite: still holding the writer lock):
+    /// adds the post to the cached timelines of its author and followers (PostgreSQL: of
+    /// this replica; the others hear of it from the cluster bus: post_announced()).
     void deliver(const timeline_delivery& delivery) const;
-    /// In memory only, right after a follow or unfollow commits, still holding the writer
-    /// lock: forgets the follower's cached timeline (rebuilt by its next read).
+    /// Right after a follow or unfollow commits (SQLite: still holding the writer lock):
+    /// forgets the follower's cached timeline (rebuilt by its next read).
     void follows_changed(std::int64_t follower_id) const;
+    /// PostgreSQL, a post announced over the cluster bus: into the cached timelines of its
+    /// author and their followers; without its key, those timelines are forgotten.
+    void post_announced(std::int64_t author_id, std::optional<timeline_key> post) const;
+    /// PostgreSQL, a comment created or deleted on any replica: the post's cached count
+    /// is dropped (read again with the post).
+    void comment_count_changed(std::int64_t post_id) const;
+    /// PostgreSQL, a post deleted on any replica: gone from the cached posts and timelines.
+    void post_removed(std::int64_t post_id, std::int64_t author_id) const;
+    /// Cluster bus resync (messages may have been missed): every cache emptied.
+    void forget_everything() const;
     /// Right after a comment's transaction commits, still holding the writer lock: the
     /// post's comment count is now `comment_count` (for the posts kept in memory).
     void comment_added(std::int64_t post_id, std::int64_t comment_count) const;
@@ -72,8 +88,10 @@ class timelines {
     /// After a comment deletion commits, and on every process on "comment.deleted": the
     /// post's count went down, so its cached row goes (read again from SQL). Idempotent.
     void comment_deleted(std::int64_t post_id) const;
-    /// Whether the timelines live in memory (no fan-out worker needed).
-    bool in_memory() const noexcept { return cache_ != nullptr; }
+    /// Whether the timelines live in memory only (SQLite: no tables, no fan-out worker).
+    bool in_memory() const noexcept { return cache_ != nullptr && kind_ == store::dialect::sqlite; }
+    /// Whether this process keeps timelines (and posts) in memory, either way.
+    bool cached() const noexcept { return cache_ != nullptr; }
     /// In the fan-out worker's write transaction, holding lock_author(author_id): adds the
     /// post to its author's timeline and to every follower's (unless the author is a
     /// celebrity); now and then trims one.
@@ -112,6 +130,11 @@ class timelines {
                                    int pad_to) const;
     time_cursor horizon_of(soci::session& sql, std::int64_t user_id) const;
     std::vector<post> run_posts(soci::session& sql, const detail::assembled_query& q) const;
+    /// The page from the storage under the cache: the posts (in memory) or the tables.
+    std::vector<post> read_store(soci::session& sql, std::int64_t me, time_cursor from,
+                                 int fetch) const;
+    std::vector<post> read_tables(soci::session& sql, std::int64_t me, time_cursor from,
+                                  int fetch) const;
     std::vector<post> read_materialized(soci::session& sql, std::int64_t me, time_cursor from,
                                         int fetch) const;
     std::vector<post> read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,

@@ -37,8 +37,8 @@ std::uint64_t timeline_cache::begin_build(std::int64_t user) {
     if (timelines_.contains(user)) return 0;
     timeline& t = *timelines_
                        .try_emplace_evicting(
-                           [this](std::int64_t, const timeline& victim) {
-                               entries_ -= victim.entries.size();
+                           [this](std::int64_t victim_user, const timeline& victim) {
+                               unindex(victim_user, victim);
                                ++evictions_;
                            },
                            user)
@@ -122,21 +122,38 @@ void timeline_cache::trim(timeline& t) {
 
 void timeline_cache::add(const std::vector<std::int64_t>& users, timeline_key post) {
     std::lock_guard lock(mutex_);
-    for (const std::int64_t user : users) {
-        timeline* found = timelines_.peek(user);
-        if (!found) continue;  // not cached: built from the posts later
-        if (found->building)
-            found->arrived.push_back(post);
-        else
-            insert(*found, post);
+    for (const std::int64_t user : users) add_locked(user, post);
+}
+
+void timeline_cache::add_locked(std::int64_t user, timeline_key post) {
+    timeline* found = timelines_.peek(user);
+    if (!found) return;  // not cached: built from the posts later
+    if (found->building)
+        found->arrived.push_back(post);
+    else
+        insert(*found, post);
+}
+
+void timeline_cache::unindex(std::int64_t user, const timeline& t) {
+    entries_ -= t.entries.size();
+    for (const std::int64_t author : t.followees) {
+        const auto it = readers_.find(author);
+        if (it == readers_.end()) continue;
+        auto& readers = it->second;
+        const auto at = std::find(readers.begin(), readers.end(), user);
+        if (at != readers.end()) {
+            *at = readers.back();
+            readers.pop_back();
+        }
+        if (readers.empty()) readers_.erase(it);
     }
 }
 
 void timeline_cache::remove(timeline_key post) {
     std::lock_guard lock(mutex_);
-    timelines_.visit_erasing([&](std::int64_t, timeline& t) {
+    timelines_.visit_erasing([&](std::int64_t user, timeline& t) {
         if (t.building) {  // forgotten: its build may have read the post
-            entries_ -= t.entries.size();
+            unindex(user, t);
             return true;
         }
         t.generation = next_generation_++;
@@ -149,12 +166,54 @@ void timeline_cache::remove(timeline_key post) {
     });
 }
 
-void timeline_cache::forget(std::int64_t user) {
-    std::lock_guard lock(mutex_);
+void timeline_cache::forget_locked(std::int64_t user) {
     const timeline* found = timelines_.peek(user);
     if (!found) return;
-    entries_ -= found->entries.size();
+    unindex(user, *found);
     timelines_.erase(user);
+}
+
+void timeline_cache::forget(std::int64_t user) {
+    std::lock_guard lock(mutex_);
+    forget_locked(user);
+}
+
+bool timeline_cache::index_followees(std::int64_t user, std::uint64_t generation,
+                                     std::vector<std::int64_t> followees) {
+    std::lock_guard lock(mutex_);
+    timeline* found = timelines_.peek(user);
+    if (!found || found->generation != generation || !found->building) return false;
+    std::sort(followees.begin(), followees.end());
+    followees.erase(std::unique(followees.begin(), followees.end()), followees.end());
+    for (const std::int64_t author : followees)
+        if (author != user) readers_[author].push_back(user);
+    std::erase(followees, user);
+    found->followees = std::move(followees);
+    found->followees.shrink_to_fit();
+    return true;
+}
+
+void timeline_cache::add_by_author(std::int64_t author, timeline_key post) {
+    std::lock_guard lock(mutex_);
+    add_locked(author, post);
+    if (const auto it = readers_.find(author); it != readers_.end())
+        for (const std::int64_t user : it->second) add_locked(user, post);
+}
+
+void timeline_cache::forget_readers_of(std::int64_t author) {
+    std::lock_guard lock(mutex_);
+    forget_locked(author);
+    if (const auto it = readers_.find(author); it != readers_.end()) {
+        const std::vector<std::int64_t> readers = it->second;  // forget_locked edits it
+        for (const std::int64_t user : readers) forget_locked(user);
+    }
+}
+
+void timeline_cache::clear() {
+    std::lock_guard lock(mutex_);
+    timelines_.clear();
+    readers_.clear();
+    entries_ = 0;
 }
 
 timeline_cache_stats timeline_cache::stats() const {
@@ -165,7 +224,7 @@ timeline_cache_stats timeline_cache::stats() const {
 std::string timeline_cache::metrics() const {
     const auto s = stats();
     return prometheus_metric("bsocial_feed_cache_users", "gauge",
-                             "Home timelines held in memory (SQLite).",
+                             "Home timelines held in memory.",
                              static_cast<double>(s.users)) +
            prometheus_metric("bsocial_feed_cache_entries", "gauge",
                              "Posts held in the in-memory home timelines.",

@@ -16,11 +16,17 @@
 // settles it: begin_build() registers the user (posts arriving during the build are
 // kept aside), finish_build() installs the built entries only if nothing forgot the user
 // meanwhile. Thread-safe (one mutex; every call holds it for microseconds).
+//
+// On PostgreSQL (several replicas, timelines in tables) the cache sits over the tables: a
+// new post is announced by its author alone (cluster bus "post.created"), so each cached
+// timeline also records whom it follows (index_followees(), during its build), and
+// add_by_author() finds the cached readers of an author in a reverse index.
 
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "bsocial/core/lru_map.hpp"
@@ -88,6 +94,21 @@ class timeline_cache {
     /// `user`'s feed changed in a way entries cannot express (a follow, an unfollow).
     void forget(std::int64_t user);
 
+    /// Over the tables (PostgreSQL), during a build begun with `generation`, before the
+    /// timeline's own read: `user` follows `followees`. From then on add_by_author()
+    /// reaches the timeline (posts announced during the build are kept aside). False when
+    /// the build was dropped meanwhile.
+    bool index_followees(std::int64_t user, std::uint64_t generation,
+                         std::vector<std::int64_t> followees);
+    /// A new post by `author`: into the author's cached timeline and those of the cached
+    /// timelines indexed as following `author`.
+    void add_by_author(std::int64_t author, timeline_key post);
+    /// Forgets the author's cached timeline and those of its indexed readers (a post of
+    /// theirs whose position is not known, or that is gone).
+    void forget_readers_of(std::int64_t author);
+    /// Forgets every timeline (messages may have been missed: cluster bus resync).
+    void clear();
+
     timeline_cache_stats stats() const;
     /// Its /metrics lines: timelines and posts held, builds, evictions.
     std::string metrics() const;
@@ -100,6 +121,7 @@ class timeline_cache {
         std::uint64_t generation = 0;
         bool building = false;
         std::vector<timeline_key> arrived;  ///< added while building
+        std::vector<std::int64_t> followees;  ///< indexed in readers_ (over the tables)
     };
 
     /// Entries a timeline holds at most: the capacity and an eighth (trimmed back to the
@@ -107,10 +129,16 @@ class timeline_cache {
     std::size_t max_entries() const noexcept;
     void trim(timeline& t);
     void insert(timeline& t, timeline_key post);
+    void add_locked(std::int64_t user, timeline_key post);
+    /// Drops `user`'s timeline `t` from readers_ and the entry count.
+    void unindex(std::int64_t user, const timeline& t);
+    void forget_locked(std::int64_t user);
 
     const int capacity_;
     mutable std::mutex mutex_;
     lru_map<std::int64_t, timeline> timelines_;  ///< by user, most recently read first
+    /// author -> cached timelines following them (index_followees()).
+    std::unordered_map<std::int64_t, std::vector<std::int64_t>> readers_;
     std::uint64_t next_generation_ = 1;
     std::size_t entries_ = 0;
     std::uint64_t hits_ = 0, builds_ = 0, evictions_ = 0;

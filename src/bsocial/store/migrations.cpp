@@ -320,6 +320,12 @@ const std::vector<migration>& all_migrations() {
         {10, "people search keys and sessions", people_tables(true), people_tables(false)},
         // Notifications grouped by post (issue 27): see notification_group_tables.
         {11, "notification groups", notification_group_tables(), notification_group_tables()},
+        // The feed reads the posts queued for fan-out by time, however deep the queue (a
+        // burst): newest first from where the page starts, stopping at the page's size
+        // (issue 25; social/sql.hpp, feed_queue_arm).
+        {12, "fan-out queue by time",
+         {"CREATE INDEX timeline_fanout_by_time ON timeline_fanout (created_at, post_id)"},
+         {"CREATE INDEX timeline_fanout_by_time ON timeline_fanout (created_at, post_id)"}},
     };
     return list;
 }

@@ -111,7 +111,13 @@ class statement_cache {
         }
     }
 
+    /// The same for a statement that returns no rows (an INSERT, an UPDATE).
+    void execute(soci::session& sql, const std::string& text, const std::vector<parameter>& values) {
+        run<no_row>(sql, text, values, [](soci::statement&, no_row&) {});
+    }
+
   private:
+    struct no_row {};
     static constexpr std::size_t max_per_connection = 256;
     struct connection {
         soci::session* pooled = nullptr;
