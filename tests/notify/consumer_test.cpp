@@ -95,10 +95,11 @@ TEST(NotificationJson, MatchesTheContract) {
     n.actor_id = 3;
     n.actor_username = "bob";
     n.excerpt = "nice";
+    n.post_excerpt = "My first post";
     n.created_at = 1'795'860'930'123;
     EXPECT_EQ(
         notification_json(n),
-        R"({"id":"7","type":"comment","post_id":"5","comment_id":"9","actor":{"id":"3","username":"bob"},)"
+        R"({"id":"7","type":"comment","post_id":"5","post_excerpt":"My first post","comment_id":"9","actor":{"id":"3","username":"bob"},)"
         R"("excerpt":"nice","created_at":"2026-11-28T10:15:30.123Z","delivered_at":null})");
     EXPECT_EQ(notification_frame(n).rfind(R"({"type":"notification","notification":{"id":"7")", 0),
               0u);

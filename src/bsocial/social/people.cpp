@@ -55,7 +55,7 @@ std::string search_sql(int extra) {
 
 constexpr const char* my_followees_sql =
     "SELECT followee_id FROM follows WHERE follower_id = :me ORDER BY followee_id LIMIT :n";
-constexpr const char* followees_of_sql =
+constexpr const char* some_followees_of_sql =
     "SELECT followee_id FROM follows WHERE follower_id = :who ORDER BY followee_id LIMIT :n";
 constexpr const char* recent_authors_sql =
     "SELECT p.user_id FROM posts p ORDER BY p.created_at DESC, p.id DESC LIMIT :n";
@@ -240,7 +240,7 @@ std::vector<suggestion> people::suggestions(const user& me, int limit) {
         std::map<std::int64_t, std::int64_t> counts;
         for (const auto who : sample) {
             for (const auto& c : db_.statements().run<id_row>(
-                     sql, followees_of_sql, {who, std::int64_t{bounds_.max_followees_each}},
+                     sql, some_followees_of_sql, {who, std::int64_t{bounds_.max_followees_each}},
                      bind_id))
                 if (c.id != me.id && !mine.count(c.id)) ++counts[c.id];
         }
