@@ -522,10 +522,19 @@ def test_s17_sql_strings_are_just_strings(client: Client):
 
     assert search(p) == sorted([f"{p}_ab", f"{p}xab", f"{p}yab"])
     assert search(f"{p}_") == [exact.username], "'_' must not be a LIKE wildcard"
-    for term in (f"{p}%", "%", "_%", f"{p}%ab", "x' OR '1'='1", "' OR ''='", f"{p}\\",
-                 f"{p}'--", "*"):
+    # Punctuation separates words in a people search (docs/people.md): a LIKE wildcard or a
+    # quote after a name is punctuation, never a pattern or SQL.
+    for term in (f"{p}%", f"{p}\\", f"{p}'--"):
+        assert search(term) == search(p), f"q={term!r}"
+    # Inside a word a wildcard would match any character to LIKE: here it splits the word,
+    # and the second part starts no name.
+    for term in (f"{p[:3]}%{p[4:]}", f"{p[:3]}_{p[4:]}", "x' OR '1'='1", "' OR ''='"):
         got = search(term)
         assert got in (None, []), f"q={term!r} matched {got}"
+    # Nothing but punctuation is no search at all: the directory, as an empty q.
+    for term in ("%", "_%", "*"):
+        got = search(term)
+        assert got in (None, [], search("")), f"q={term!r} matched {got}"
     for name in ("x' OR '1'='1", "%", "_", f"{p}%", "' OR 1=1 --"):
         r = client.get(f"/api/v1/users/{q(name)}", token=viewer.token)
         assert r.status in (404, 422), r

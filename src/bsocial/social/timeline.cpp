@@ -168,7 +168,7 @@ void timelines::comment_added(std::int64_t post_id, std::int64_t comment_count) 
 
 void timelines::remove_post(soci::session& sql, timeline_key post,
                             std::int64_t author_id) const {
-    if (cache_) return;  // post_deleted() after the commit
+    if (in_memory()) return;  // no tables: post_deleted() after the commit
     sql << remove_post_entries_sql, soci::use(post.created_at), soci::use(post.id),
         soci::use(author_id), soci::use(author_id);
 }
