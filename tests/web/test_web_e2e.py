@@ -167,30 +167,43 @@ def test_csp_header_on_index(deployment):
     assert h.get("content-type", "").startswith("text/html"), h.get("content-type")
 
 
+def _run_journey(deployment, script: Path, what: str, *, through_nginx: str | None = None,
+                 env: dict | None = None, timeout: float = JOURNEY_TIMEOUT) -> None:
+    """Runs one browser journey (node tests/web/<script>) against the api, or through
+    deploy/nginx/bsocial.conf (`through_nginx`: the proxy's directory under the run's
+    root); fails with its output, where the screenshots are and the servers' last lines."""
+    shots = deployment["root"] / "screenshots"
+    nginx = (NginxProxy(deployment["root"] / through_nginx, deployment["api"].port).start()
+             if through_nginx else None)
+    try:
+        run_env = dict(os.environ)
+        run_env.update({"BSOCIAL_WEB_URL": nginx.url if nginx else deployment["api"].base_url,
+                        "BSOCIAL_SCREENSHOT_DIR": str(shots),
+                        "CHROMIUM": deployment["tools"]["chromium"], **(env or {})})
+        try:
+            r = subprocess.run([deployment["tools"]["node"], str(script)], env=run_env, cwd=REPO,
+                               capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            pytest.fail(f"the {what} took over {timeout:.0f} s\n{e.stdout or ''}\n{e.stderr or ''}")
+        print(r.stdout)
+        print(r.stderr, file=sys.stderr)
+        print(f"screenshots: {shots}")
+        assert r.returncode == 0, (
+            f"{what} failed (exit {r.returncode}); screenshots in {shots}\n"
+            f"--- output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-6000:]}\n"
+            + (f"--- nginx ---\n{nginx.log_tail()}\n" if nginx else "")
+            + f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}\n"
+            f"--- notifier stderr ---\n{deployment['notifier'].stderr_tail(30)}")
+    finally:
+        if nginx:
+            nginx.stop()
+
+
 def test_browser_journey(deployment):
     """Two browsers: register, log in/out, find and follow, post, comment, live notification,
     XSS shown as text, 429 with Retry-After. Screenshots in <tmp>/screenshots."""
-    shots = deployment["root"] / "screenshots"
-    env = dict(os.environ)
-    env.update({
-        "BSOCIAL_WEB_URL": deployment["api"].base_url,
-        "BSOCIAL_SCREENSHOT_DIR": str(shots),
-        "BSOCIAL_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
-        "CHROMIUM": deployment["tools"]["chromium"],
-    })
-    try:
-        r = subprocess.run([deployment["tools"]["node"], str(JOURNEY)], env=env, cwd=REPO,
-                           capture_output=True, text=True, timeout=JOURNEY_TIMEOUT)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"the browser journey took over {JOURNEY_TIMEOUT}s\n{e.stdout or ''}\n{e.stderr or ''}")
-    print(r.stdout)
-    print(r.stderr, file=sys.stderr)
-    print(f"screenshots: {shots}")
-    assert r.returncode == 0, (
-        f"browser journey failed (exit {r.returncode}); screenshots in {shots}\n"
-        f"--- journey output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-6000:]}\n"
-        f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}\n"
-        f"--- notifier stderr ---\n{deployment['notifier'].stderr_tail(30)}")
+    _run_journey(deployment, JOURNEY, "browser journey",
+                 env={"BSOCIAL_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES)})
 
 
 def test_notifications_and_text_journey(deployment):
@@ -199,94 +212,31 @@ def test_notifications_and_text_journey(deployment):
     http(s) links clickable with rel="noopener nofollow ugc", javascript: not; at 390 px the
     author and the time link stay in the viewport; relative times update (fake clock).
     tests/web/notifications_journey.mjs; screenshots in <tmp>/screenshots."""
-    shots = deployment["root"] / "screenshots"
-    env = dict(os.environ)
-    env.update({"BSOCIAL_WEB_URL": deployment["api"].base_url, "BSOCIAL_SCREENSHOT_DIR": str(shots),
-                "CHROMIUM": deployment["tools"]["chromium"]})
-    try:
-        r = subprocess.run([deployment["tools"]["node"], str(NOTIFICATIONS_JOURNEY)], env=env,
-                           cwd=REPO, capture_output=True, text=True, timeout=JOURNEY_TIMEOUT)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"the notifications journey took over {JOURNEY_TIMEOUT}s\n{e.stdout or ''}")
-    print(r.stdout)
-    print(f"screenshots: {shots}")
-    assert r.returncode == 0, (
-        f"notifications journey failed (exit {r.returncode}); screenshots in {shots}\n"
-        f"--- output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-6000:]}\n"
-        f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}\n"
-        f"--- notifier stderr ---\n{deployment['notifier'].stderr_tail(30)}")
+    _run_journey(deployment, NOTIFICATIONS_JOURNEY, "notifications journey")
 
 
 def test_people_journey(deployment):
     """Issue 28: suggestions on a new user's empty feed, a search by a last name without
     its accent, follow from the list, the Sessions page with two logins and "log out
     everywhere else" (tests/web/people_journey.mjs)."""
-    shots = deployment["root"] / "screenshots"
-    env = dict(os.environ)
-    env.update({"BSOCIAL_WEB_URL": deployment["api"].base_url,
-                "BSOCIAL_SCREENSHOT_DIR": str(shots),
-                "CHROMIUM": deployment["tools"]["chromium"]})
-    try:
-        r = subprocess.run([deployment["tools"]["node"], str(PEOPLE_JOURNEY)], env=env, cwd=REPO,
-                           capture_output=True, text=True, timeout=JOURNEY_TIMEOUT)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"the people journey took over {JOURNEY_TIMEOUT}s\n{e.stdout or ''}")
-    print(r.stdout)
-    assert r.returncode == 0, (
-        f"people journey failed (exit {r.returncode}); screenshots in {shots}\n"
-        f"--- output ---\n{r.stdout[-4000:]}\n--- errors ---\n{r.stderr[-4000:]}\n"
-        f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}")
+    _run_journey(deployment, PEOPLE_JOURNEY, "people journey")
 
 
 def test_browser_through_nginx(deployment):
     """The web app through deploy/nginx/bsocial.conf (a real nginx, the api trusting
     127.0.0.1): register, log in with the cookie, post, comment, the socket goes live.
     Before issue 22 every cookie write got 403 forbidden_origin through nginx."""
-    shots = deployment["root"] / "screenshots"
-    nginx = NginxProxy(deployment["root"] / "nginx", deployment["api"].port).start()
-    try:
-        env = dict(os.environ)
-        env.update({"BSOCIAL_WEB_URL": nginx.url, "BSOCIAL_SCREENSHOT_DIR": str(shots),
-                    "CHROMIUM": deployment["tools"]["chromium"]})
-        try:
-            r = subprocess.run([deployment["tools"]["node"], str(PROXY_JOURNEY)], env=env,
-                               cwd=REPO, capture_output=True, text=True, timeout=120)
-        except subprocess.TimeoutExpired as e:
-            pytest.fail(f"the browser journey through nginx took over 120 s\n{e.stdout or ''}")
-        print(r.stdout)
-        assert r.returncode == 0, (
-            f"browser journey through nginx failed (exit {r.returncode}); screenshots in "
-            f"{shots}\n--- output ---\n{r.stdout[-4000:]}\n--- errors ---\n{r.stderr[-4000:]}\n"
-            f"--- nginx ---\n{nginx.log_tail()}\n--- api stderr ---\n{deployment['api'].stderr_tail(30)}")
-    finally:
-        nginx.stop()
+    _run_journey(deployment, PROXY_JOURNEY, "browser journey through nginx",
+                 through_nginx="nginx", timeout=120)
 
 
 def test_live_journey_through_nginx(deployment):
     """Issue 27, tests/web/live_journey.mjs through deploy/nginx, two people in Chromium:
     the 202-comment post (newest first, own comment on screen at once), live comments, a
     live "new posts" indicator, Back and reload after a deep infinite scroll restore the
-    pages and the place, and deletions seen live by the other person (a SKIP line while
-    the DELETE endpoints are not on the build)."""
-    shots = deployment["root"] / "screenshots"
-    nginx = NginxProxy(deployment["root"] / "nginx-live", deployment["api"].port).start()
-    try:
-        env = dict(os.environ)
-        env.update({"BSOCIAL_WEB_URL": nginx.url, "BSOCIAL_SCREENSHOT_DIR": str(shots),
-                    "CHROMIUM": deployment["tools"]["chromium"]})
-        try:
-            r = subprocess.run([deployment["tools"]["node"], str(LIVE_JOURNEY)], env=env,
-                               cwd=REPO, capture_output=True, text=True, timeout=300)
-        except subprocess.TimeoutExpired as e:
-            pytest.fail(f"the live journey took over 300 s\n{e.stdout or ''}")
-        print(r.stdout)
-        print(f"screenshots: {shots}")
-        assert r.returncode == 0, (
-            f"live journey failed (exit {r.returncode}); screenshots in {shots}\n"
-            f"--- output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-6000:]}\n"
-            f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}")
-    finally:
-        nginx.stop()
+    pages and the place, and deletions seen live by the other person."""
+    _run_journey(deployment, LIVE_JOURNEY, "live journey", through_nginx="nginx-live",
+                 timeout=300)
 
 
 def _login_page_files(base: str) -> list[str]:
@@ -344,7 +294,6 @@ def test_accessibility_through_nginx(deployment):
     serious or critical violation on the main pages; the skip link comes first in the Tab
     order, every route change focuses the page's heading, the comment box says its shortcut;
     an administrator who follows nobody reads a post read-only, nobody else can."""
-    shots = deployment["root"] / "screenshots"
     # An administrator is an account the operator granted (issue 24, item 1): register it,
     # `bsocial admin grant` it, and let a11y.mjs log in with it.
     password = "a11y admin pass " + os.urandom(4).hex()
@@ -361,21 +310,5 @@ def test_accessibility_through_nginx(deployment):
                            timeout=60)
     assert grant.returncode == 0, grant.stderr
     time.sleep(2.5)  # the server reads the roles again after 2 s
-    nginx = NginxProxy(deployment["root"] / "nginx-a11y", deployment["api"].port).start()
-    try:
-        env = dict(os.environ)
-        env.update({"BSOCIAL_WEB_URL": nginx.url, "BSOCIAL_SCREENSHOT_DIR": str(shots),
-                    "BSOCIAL_ADMIN": ADMIN, "BSOCIAL_ADMIN_PASSWORD": password,
-                    "CHROMIUM": deployment["tools"]["chromium"]})
-        try:
-            r = subprocess.run([deployment["tools"]["node"], str(A11Y)], env=env, cwd=REPO,
-                               capture_output=True, text=True, timeout=240)
-        except subprocess.TimeoutExpired as e:
-            pytest.fail(f"the accessibility journey took over 240 s\n{e.stdout or ''}")
-        print(r.stdout)
-        assert r.returncode == 0, (
-            f"accessibility journey failed (exit {r.returncode}); screenshots in {shots}\n"
-            f"--- output ---\n{r.stdout[-6000:]}\n--- errors ---\n{r.stderr[-4000:]}\n"
-            f"--- api stderr ---\n{deployment['api'].stderr_tail(30)}")
-    finally:
-        nginx.stop()
+    _run_journey(deployment, A11Y, "accessibility journey", through_nginx="nginx-a11y",
+                 env={"BSOCIAL_ADMIN": ADMIN, "BSOCIAL_ADMIN_PASSWORD": password}, timeout=240)
