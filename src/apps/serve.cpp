@@ -157,12 +157,6 @@ int run_serve(const serve_settings& s) {
         bus.publish(topic, payload);
     });
     posts.refresh_notifications_with(&notify::notification_store::refresh_group);
-    for (const char* topic : {"post.deleted", "comment.deleted"})
-        bus.subscribe(topic, [&posts, topic](std::string_view payload) {
-            if (!posts.forget_deleted(topic, payload))
-                spdlog::warn("module=social event=bus_message_ignored topic={} reason=malformed",
-                             topic);
-        });
     social::timeline_fanout fanout(db, timelines, clock);
 
     // The outbox relay runs inside serve unless disabled or Kafka is not configured; the

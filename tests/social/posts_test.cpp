@@ -364,17 +364,6 @@ TEST_F(Posts, ACommentIsNotAddedToADeletedPost) {
     EXPECT_EQ(w.scalar("SELECT COUNT(*) FROM comments"), 0);
 }
 
-TEST_F(Posts, ForgetDeletedReadsTheBusPayloadsAndIgnoresMalformedOnes) {
-    EXPECT_TRUE(w.posts.forget_deleted("post.deleted",
-                                       R"({"post_id":"7","author_id":"2","created_at":"70"})"));
-    EXPECT_TRUE(w.posts.forget_deleted(
-        "comment.deleted", R"({"comment_id":"9","post_id":"7","post_author_id":"2"})"));
-    EXPECT_FALSE(w.posts.forget_deleted("post.deleted", R"({"post_id":"7"})"));
-    EXPECT_FALSE(w.posts.forget_deleted("post.deleted", "not json"));
-    EXPECT_FALSE(w.posts.forget_deleted("post.deleted", R"({"post_id":7,"created_at":"70"})"));
-    EXPECT_FALSE(w.posts.forget_deleted("post.created", R"({"post_id":"7","author_id":"2"})"));
-}
-
 TEST_F(Posts, IdsOfDeletedPostsAndCommentsAreNeverGivenAgain) {
     // SQLite gives max(rowid) + 1 unless the table is AUTOINCREMENT (migration 9): deleting
     // the newest post or comment must not hand its id to the next one.

@@ -314,34 +314,6 @@ void posts::delete_comment(const user& me, std::int64_t comment_id) {
                                     {"post_author_id", std::to_string(post_author_id)}});
 }
 
-namespace {
-std::optional<std::int64_t> id_in(const boost::json::object& o, std::string_view name) {
-    const auto* v = o.if_contains(name);
-    if (!v || !v->is_string()) return std::nullopt;
-    return parse_int64(v->as_string());
-}
-}  // namespace
-
-bool posts::forget_deleted(std::string_view topic, std::string_view payload) const {
-    boost::system::error_code ec;
-    const auto value = boost::json::parse(payload, ec);
-    if (ec || !value.is_object()) return false;
-    const auto& o = value.as_object();
-    const auto post_id = id_in(o, "post_id");
-    if (!post_id) return false;
-    if (topic == "post.deleted") {
-        const auto created_at = id_in(o, "created_at");
-        if (!created_at) return false;
-        timelines_.post_deleted({*created_at, *post_id});
-        return true;
-    }
-    if (topic == "comment.deleted") {
-        timelines_.comment_deleted(*post_id);
-        return true;
-    }
-    return false;
-}
-
 page<comment> posts::comments(const user& me, std::int64_t post_id, const page_request& req,
                               bool newest_first) {
     const time_cursor from =

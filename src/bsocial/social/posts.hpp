@@ -56,8 +56,10 @@ class posts {
     void delete_comment(const user& me, std::int64_t comment_id);
 
     /// Called after a deletion commits, with a cluster-bus topic ("post.deleted",
-    /// "comment.deleted") and its JSON payload: serve publishes it to every replica, whose
-    /// subscribers call forget_deleted(). Set before serving; none by default.
+    /// "comment.deleted", also "post.created", "comment.created") and its JSON payload:
+    /// serve publishes it to every replica, where the feed caches' subscribers
+    /// (social/feed_bus.hpp) and the live pushes (notify::live) take it. Set before
+    /// serving; none by default.
     using announcer = std::function<void(std::string_view topic, const std::string& payload)>;
     void announce_with(announcer a) { announce_ = std::move(a); }
     /// Called in a deletion's transaction after notifications of (recipient, post) were
@@ -68,9 +70,6 @@ class posts {
     void refresh_notifications_with(notification_refresher f) {
         refresh_notifications_ = std::move(f);
     }
-    /// A cluster-bus message of those topics: drops the deleted post (or the post whose
-    /// count changed) from this process's caches. Malformed payloads are ignored (false).
-    bool forget_deleted(std::string_view topic, std::string_view payload) const;
 
   private:
     void announce(std::string_view topic, const boost::json::object& payload) const;
