@@ -6,16 +6,22 @@ Prints:
   indexer     --indexer-events crafted events (logins, posts, comments) produced to Kafka
               first, then `bsocial telemetry` started on a fresh group: events/s from its
               ready line until every event is searchable in the events alias.
-  queries     for each size of --sizes (events): the documents written with _bulk directly
-              (the same documents telemetry writes: monthly event indices under the alias,
-              the posts' and comments' entity documents), then each analytics API call of
-              the dashboard (GET /api/v1/analytics/logins?days=7|30, top-posts, extremes of
-              the heaviest poster and of an ordinary user) --repeat times through `bsocial
-              serve`: p50 / p95 / max in ms.
+  queries     for each size of --sizes (events): a social network's events (Network: logins,
+              logouts, posts, comments, follows, skewed users) written with _bulk directly
+              into the indices telemetry makes (the monthly event indices under the alias,
+              the posts' and comments' entity documents, the login-day documents as
+              telemetry's updates leave them), two requests in flight, refresh off and the
+              translog async during the load (as for any bulk load; put back after); then
+              each analytics API call of the dashboard (logins?days=7|30|90 in UTC and in
+              the browser's zone, top-posts, extremes of the heaviest poster and of an
+              ordinary user; q1 in Asia/Kathmandu too, which reads the events) --repeat
+              times through `bsocial serve`: p50 / p95 / max in ms. --no-event-docs writes
+              only what the queries read (faster; the events alias then holds only the
+              registrations).
   The load average of the machine before each phase (2 cores shared with other engineers).
 
   python3 bench/analytics_bench.py [--sizes 1000000,10000000] [--indexer-events 100000]
-      [--repeat 20] [--bin build/release/bsocial]
+      [--repeat 20] [--bin build/release/bsocial] [--no-event-docs]
 
 The event -> searchable lag from a cold start is bench/telemetry_bench.py's
 (`--events 200 --warmup 0 --seconds 30`); `make bench-analytics` runs both.
