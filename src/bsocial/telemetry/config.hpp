@@ -25,6 +25,8 @@ struct elasticsearch_config {
     std::string dead_letter_index() const { return index + "-deadletter"; }
     /// The posts' and comments' entity index (q2, q3; docs/telemetry.md).
     std::string entities_index() const { return index + "-entities"; }
+    /// The login-day documents' alias over <index>-logins-YYYY.MM (q1; docs/telemetry.md).
+    std::string logins_index() const { return index + "-logins"; }
 
     /// request_timeout_ms is not declared here: only analytics lets it be set.
     template <class Declare>
