@@ -112,7 +112,7 @@ time_cursor timelines::horizon_of(soci::session& sql, std::int64_t user_id) cons
 
 void timelines::lock_author(soci::session& sql, std::int64_t author_id) const {
     if (kind_ != store::dialect::postgresql) return;
-    const std::int64_t key = (std::int64_t{0x7153} << 48) | author_id;
+    const std::int64_t key = author_lock_key(author_id);
     sql << lock_author_sql, soci::use(key);
 }
 
@@ -182,9 +182,11 @@ void timelines::comment_deleted(std::int64_t post_id) const {
     if (posts_) posts_->drop(post_id);
 }
 
+int timelines::trim_every() const noexcept { return social::trim_every(settings_.capacity); }
+
 void timelines::fan_out(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
                         std::int64_t created_at) const {
-    const int every = trim_every(settings_.capacity);
+    const int every = trim_every();
     sql << own_entry_sql, soci::use(author_id), soci::use(created_at), soci::use(post_id),
         soci::use(author_id);
     if ((author_id + post_id) % every == 0) trim(sql, author_id);
