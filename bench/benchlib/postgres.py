@@ -121,9 +121,9 @@ class Postgres:
         t0 = time.monotonic()
         self.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
         t1 = time.monotonic()
-        # The copy (1.6 GB at 1M posts) and a fresh seed leave that much in the kernel's
-        # dirty pages (fsync is off): written back during the first scenarios, it stalled
-        # PostgreSQL's writes behind the disk. Written out here, before anything is timed.
+        # The copy (1.6 GB at 1M posts) and a fresh seed leave their files in the kernel's
+        # dirty pages (fsync is off): written out here, so that their writeback does not
+        # overlap the timed scenarios (under a second on this machine).
         os.sync()
         log(f"database {name} from {template} in {t1 - t0:.1f} s"
             f" (+ {time.monotonic() - t1:.1f} s to sync it to disk)")
