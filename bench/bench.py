@@ -63,6 +63,7 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
     run_db = None
     server = None
     ceiling = None
+    kafka_stack = None
     record: dict[str, Any] = {"db": kind, "params": p, "full": full,
                               "shape_connections": args.shape_connections}
     try:
@@ -190,7 +191,8 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
         log(f"server memory after the scenarios: {record['server_memory']}")
         posts_sc = next((sc for sc in scenarios if sc["group"] == "posts"), None)
         if posts_sc and not args.no_kafka:
-            res = posts_with_relay(args, server, run_dir, posts_sc)
+            kafka_stack = start_kafka(run_dir)
+            res = posts_with_relay(args, server, kafka_stack, posts_sc)
             results.append(res)
             log(f"{res['name']:<28} c{res['connections']:<3} {res['rps']:>10.1f} req/s  "
                 f"p50 {res['p50_ms']:.2f} ms  p99 {res['p99_ms']:.2f} ms  errors {res['errors']}"
@@ -205,6 +207,8 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
             record["server_exit"] = -9 if rc is None else rc  # None: killed after 30 s
             lines = log_lines(server)
             record["server_log"] = {"lines": len(lines), "sample": lines[:10]}
+        if kafka_stack:  # after the server that publishes to it
+            kafka_stack.stop_all()
         if pg:
             if run_db:
                 pg.drop(run_db)
@@ -235,32 +239,33 @@ def outbox_backlog(port: int) -> float:
     return float("nan")
 
 
-def posts_with_relay(args, server, run_dir: Path, posts_sc: dict) -> dict:
-    """Post creation as `make run` serves it: the outbox relay on, publishing to a 1-broker
-    Kafka (stack/bstack.py, in the run's temp dir). The same server restarted with
-    BSOCIAL_KAFKA_BROKERS (its JWT secret kept: the tokens stay valid), the same request
-    file, measured like the other rows; then how long the relay took to empty the outbox."""
+def start_kafka(run_dir: Path):
+    """A 1-broker Kafka (stack/bstack.py) in the run's temp dir; stop_all() when done."""
     from bsocial_testkit.stack import bstack
 
     stack = bstack.Stack(run_dir / "kafka-stack")
-    try:
-        t0 = time.monotonic()
-        bootstrap = stack.start_kafka(brokers=1)
-        log(f"kafka {bootstrap} in {time.monotonic() - t0:.1f} s")
-        server.stop(check=False, timeout=30)
-        server.env_overrides["BSOCIAL_KAFKA_BROKERS"] = bootstrap
-        server.start()
-        sc = {**posts_sc, "name": "POST /api/v1/posts, relay + Kafka", "group": "posts_kafka"}
-        res = measure(server.port, sc, args)
-        res["outbox_backlog_at_end"] = outbox_backlog(server.port)
-        t0 = time.monotonic()
-        while outbox_backlog(server.port) > 0 and time.monotonic() - t0 < 120:
-            time.sleep(0.2)
-        res["outbox_drained_s"] = round(time.monotonic() - t0, 1)
-        return res
-    finally:
-        server.stop(check=False, timeout=30)  # before its broker goes
-        stack.stop_all()
+    t0 = time.monotonic()
+    stack.bootstrap = stack.start_kafka(brokers=1)
+    log(f"kafka {stack.bootstrap} in {time.monotonic() - t0:.1f} s")
+    return stack
+
+
+def posts_with_relay(args, server, kafka_stack, posts_sc: dict) -> dict:
+    """Post creation as `make run` serves it: the outbox relay on, publishing to Kafka.
+    The same server restarted with BSOCIAL_KAFKA_BROKERS (its JWT secret kept: the tokens
+    stay valid), the same request file, measured like the other rows; then how long the
+    relay took to empty the outbox."""
+    server.stop(check=False, timeout=30)
+    server.env_overrides["BSOCIAL_KAFKA_BROKERS"] = kafka_stack.bootstrap
+    server.start()
+    sc = {**posts_sc, "name": "POST /api/v1/posts, relay + Kafka", "group": "posts_kafka"}
+    res = measure(server.port, sc, args)
+    res["outbox_backlog_at_end"] = outbox_backlog(server.port)
+    t0 = time.monotonic()
+    while outbox_backlog(server.port) > 0 and time.monotonic() - t0 < 120:
+        time.sleep(0.2)
+    res["outbox_drained_s"] = round(time.monotonic() - t0, 1)
+    return res
 
 
 def cold_and_warm(port: int, tokens: list[str]) -> dict:
