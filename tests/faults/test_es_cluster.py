@@ -81,8 +81,12 @@ class Cluster:
                                           env={"BSOCIAL_ELASTICSEARCH_REPLICAS": "1"})
         (work / "telemetry").mkdir(exist_ok=True)
         self.telemetry.start()
+        # 15 s per search engine request instead of 5: a cold first q1 took 4.3 s on the
+        # shared 2 cores; the node's death answers at once anyway (a refused connection or
+        # its proxy's 502), so a failover that hung would still show as a 503
         self.server = ServerProcess(workdir=work / "api", env_overrides={
-            **self.search.env(), "BSOCIAL_QUERIES_DIR": str(REPO / "queries")})
+            **self.search.env(), "BSOCIAL_QUERIES_DIR": str(REPO / "queries"),
+            "BSOCIAL_ANALYTICS_TIMEOUT_MS": "15000"})
         self.server.start()
         self.client = Client(self.server)
         self.asking = Client(self.server, checks=False)  # a 503 is recorded, not raised
