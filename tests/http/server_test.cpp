@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
@@ -26,9 +27,9 @@ namespace {
 /// A server running on its own thread; stopped and joined on destruction.
 class running_server {
   public:
-    running_server(const router& routes, server_options options = {}) {
+    running_server(const router& routes, server_options options = {}, int io_threads = 1) {
         options.port = 0;
-        options.io_threads = 1;
+        options.io_threads = io_threads;
         options.blocking_threads = 2;
         server_ = std::make_unique<server>(options, routes, stats_);
         port_ = server_->listen();
@@ -569,4 +570,161 @@ TEST(ServerRequestPath, MemoryAnswersRunOnTheIoThreadOthersOnThePoolPipelinedInO
     EXPECT_EQ(io_threads, memory_threads);
     ASSERT_EQ(pool_threads.size(), 1u);
     EXPECT_NE(*pool_threads.begin(), *memory_threads.begin());
+}
+
+// ---- I/O threads and the answer's bytes (issue 26: one io_context per I/O thread) -------
+
+namespace {
+
+/// "GET /where" answered on the I/O thread with a number naming that thread.
+router thread_naming_routes(std::mutex& m, std::vector<std::thread::id>& seen) {
+    router r;
+    r.add(
+        "GET", "/where",
+        [&m, &seen](request&) {
+            std::lock_guard lock(m);
+            const auto id = std::this_thread::get_id();
+            auto it = std::find(seen.begin(), seen.end(), id);
+            if (it == seen.end()) it = seen.insert(seen.end(), id);
+            response res;
+            res.body = std::to_string(it - seen.begin());
+            return res;
+        },
+        runs_on::io_thread);
+    return r;
+}
+
+/// The body of one keep-alive answer read from `s` (Content-Length bytes after the head).
+std::string read_body(tcp::socket& s, asio::streambuf& buf) {
+    const std::size_t head = asio::read_until(s, buf, "\r\n\r\n");
+    std::string text(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + head);
+    buf.consume(head);
+    const auto at = text.find("Content-Length: ");
+    if (at == std::string::npos) return "<no length> " + text;
+    const std::size_t length = std::stoul(text.substr(at + 16));
+    if (buf.size() < length) asio::read(s, buf, asio::transfer_exactly(length - buf.size()));
+    std::string body(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + length);
+    buf.consume(length);
+    return body;
+}
+
+}  // namespace
+
+TEST(ServerIoThreads, EveryThreadAcceptsOnTheSharedPortAndAConnectionStaysOnItsThread) {
+    std::mutex m;
+    std::vector<std::thread::id> seen;
+    const router r = thread_naming_routes(m, seen);
+    running_server srv(r, {}, 2);
+    asio::io_context io;
+    std::set<std::string> threads;
+    for (int c = 0; c < 40; ++c) {  // the kernel spreads them over the two acceptors
+        auto s = connect_to(io, srv.port());
+        asio::streambuf buf;
+        std::string first;
+        for (int k = 0; k < 5; ++k) {
+            asio::write(s, asio::buffer(std::string("GET /where HTTP/1.1\r\nHost: x\r\n\r\n")));
+            const std::string at = read_body(s, buf);
+            if (k == 0) first = at;
+            EXPECT_EQ(at, first) << "connection " << c << " moved to another I/O thread";
+        }
+        threads.insert(first);
+    }
+    EXPECT_EQ(threads.size(), 2u) << "40 connections, all on one of the two I/O threads";
+}
+
+TEST(ServerIoThreads, ASecondServerCannotListenOnAPortInUse) {
+    router r;
+    running_server first(r, {}, 2);
+    metrics stats;
+    server_options options;
+    options.port = first.port();
+    options.io_threads = 2;
+    server second(options, r, stats);
+    EXPECT_THROW(second.listen(), std::exception)
+        << "a second server shares the port of a running one";
+}
+
+TEST(ServerResponses, AnAnswerLargerThanTheSocketBufferArrivesWhole) {
+    std::string big(24 * 1024 * 1024, 'x');
+    for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + i / 4096 % 26);
+    router r;
+    r.add(
+        "GET", "/big",
+        [&big](request&) {
+            response res;
+            res.body = big;
+            res.content_type = "text/plain";
+            return res;
+        },
+        runs_on::io_thread);
+    r.add("GET", "/ping", [](request&) {
+        response res;
+        res.body = "pong";
+        return res;
+    });
+    running_server srv(r);
+    asio::io_context io;
+    auto s = connect_to(io, srv.port());
+    asio::write(s, asio::buffer(std::string("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")));
+    std::this_thread::sleep_for(200ms);  // the socket's buffers fill: the rest waits
+    asio::streambuf buf;
+    EXPECT_TRUE(read_body(s, buf) == big) << "the large body arrived changed";
+    // The same connection goes on.
+    asio::write(s, asio::buffer(std::string("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")));
+    EXPECT_EQ(read_body(s, buf), "pong");
+}
+
+TEST(ServerResponses, TheHeadSaysLengthConnectionAndTheHandlersHeaders) {
+    router r;
+    const auto ok = [](request&) {
+        response res;
+        res.body = "{\"a\":1}";
+        res.set_header("Cache-Control", "max-age=60");
+        res.set_header("X-Twice", "first");
+        res.set_header("x-twice", "second");
+        res.set_header("X-Evil", "a\r\nSet-Cookie: b=1");
+        return res;
+    };
+    r.add("GET", "/ok", ok);
+    r.add("HEAD", "/ok", ok);  // the router maps no HEAD to GET: a route says it
+    r.add("GET", "/same", [](request&) {
+        response res;
+        res.status = 304;
+        res.set_header("ETag", "\"1\"");
+        return res;
+    });
+    running_server srv(r);
+    asio::io_context io;
+    bool closed = false;
+    {
+        auto s = connect_to(io, srv.port());
+        const std::string got =
+            exchange(s, "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", closed);
+        EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+        EXPECT_NE(got.find("\r\nContent-Length: 7\r\n"), std::string::npos) << got;
+        EXPECT_NE(got.find("\r\nConnection: close\r\n"), std::string::npos) << got;
+        EXPECT_NE(got.find("\r\nCache-Control: max-age=60\r\n"), std::string::npos) << got;
+        EXPECT_EQ(got.find("no-store"), std::string::npos) << got;
+        EXPECT_EQ(got.find("first"), std::string::npos) << got;
+        EXPECT_NE(got.find("\r\nx-twice: second\r\n"), std::string::npos) << got;
+        EXPECT_EQ(got.find("\r\nSet-Cookie"), std::string::npos) << got;
+        EXPECT_NE(got.find("\r\nX-Content-Type-Options: nosniff\r\n"), std::string::npos) << got;
+        EXPECT_EQ(got.substr(got.size() - 11), "\r\n\r\n{\"a\":1}") << got;
+        EXPECT_TRUE(closed);
+    }
+    {  // HTTP/1.0 asking to be kept alive; HEAD: the GET's length, no body
+        auto s = connect_to(io, srv.port());
+        asio::write(s, asio::buffer(std::string(
+                           "HEAD /ok HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")));
+        const std::string head = read_head(s);
+        EXPECT_EQ(head.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << head;
+        EXPECT_NE(head.find("\r\nContent-Length: 7\r\n"), std::string::npos) << head;
+        EXPECT_NE(head.find("\r\nConnection: keep-alive\r\n"), std::string::npos) << head;
+        const std::string more =
+            exchange(s, "GET /same HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", closed);
+        EXPECT_EQ(more.rfind("HTTP/1.1 304 Not Modified\r\n", 0), 0u)
+            << "HEAD sent a body, or the connection was not kept: " << more;
+        EXPECT_EQ(more.find("Content-Length"), std::string::npos) << more;
+        EXPECT_TRUE(closed);
+    }
 }

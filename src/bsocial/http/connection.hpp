@@ -12,6 +12,7 @@
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -35,8 +36,8 @@ inline constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 class websocket_session;
 
-/// One client connection. `stream`, `upgraded` and `ws` are touched only on the
-/// connection's strand; `idle`, `idle_since` and `shedding` are also read by the acceptor.
+/// One client connection; it lives on the I/O thread that accepted it. `stream`, `upgraded`
+/// and `ws` are touched only on that thread; `idle`, `idle_since` and `shedding` are also read by the acceptor.
 struct connection {
     connection(tcp::socket s, std::optional<ip_address> peer_address, bool trusted)
         : executor(s.get_executor()),
@@ -44,7 +45,9 @@ struct connection {
           peer(peer_address),
           client(peer_address ? client_key(*peer_address) : std::string()),
           peer_trusted(trusted) {}
-    asio::any_io_executor executor;           ///< the strand; stays valid after a WebSocket upgrade
+    /// The connection's I/O thread (its io_context: one thread runs it, so no strand is
+    /// needed); stays valid after a WebSocket upgrade.
+    asio::any_io_executor executor;
     beast::tcp_stream stream;                 ///< moved into the websocket_session on upgrade
     const std::optional<ip_address> peer;     ///< the TCP peer (nullopt if unknown)
     const std::string client;                 ///< client_key of the peer ("" if unknown)
@@ -89,10 +92,23 @@ request to_request(const bhttp::request<bhttp::string_body>& in, const connectio
 /// The refusal of a connection beyond the per-client cap: 429 with Retry-After: 1.
 response per_client_refusal();
 
-/// The Beast message of a response, with the server's fixed headers. HEAD: the headers
-/// of the GET answer, Content-Length included, no body.
-bhttp::response<bhttp::string_body> to_beast(response res, unsigned version, bool keep_alive,
-                                             bool head = false);
+/// Appends to `out` the status line and header fields of `res` (through the blank line),
+/// with the server's fixed headers (Server, Content-Type, X-Content-Type-Options,
+/// Cache-Control; a header of `res` replaces a fixed one of the same name, and the last of
+/// a name wins), Content-Length (none for 1xx, 204 and 304) and Connection as
+/// `keep_alive` asks for `version`, as Beast's prepare_payload() and keep_alive() would.
+/// HEAD: the headers of the GET answer, Content-Length included; the caller sends no body.
+void serialize_head(const response& res, unsigned version, bool keep_alive, bool head,
+                    std::string& out);
+
+/// Writes `res` (its head serialized into `scratch`, then its body; HEAD: no body) with
+/// one gather write: first tried at once without waiting (the answer usually fits in the
+/// socket's buffer, so no asynchronous operation and no timer are needed), the rest
+/// written asynchronously within `timeout`. On the connection's I/O thread.
+asio::awaitable<beast::error_code> write_response(connection& conn, const response& res,
+                                                  unsigned version, bool keep_alive, bool head,
+                                                  std::chrono::steady_clock::duration timeout,
+                                                  std::string& scratch);
 
 /// Serves the HTTP requests of `conn` until it closes, idles out or the server stops;
 /// hands an Upgrade request to serve_websocket. The caller closes and releases `conn`.

@@ -1,5 +1,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <string_view>
 #include <tuple>
@@ -78,9 +80,8 @@ std::optional<handled> answer_here(server_context& ctx, const bhttp::request<bht
 /// Answers a request that failed as HTTP, then the connection closes.
 asio::awaitable<void> write_problem(connection& conn, errc code, std::string message) {
     response res = problem_response(transport_error(code, std::move(message)));
-    auto out = to_beast(res, 11, false);
-    conn.stream.expires_after(std::chrono::seconds(5));
-    co_await bhttp::async_write(conn.stream, out, as_tuple_awaitable);
+    std::string scratch;
+    co_await write_response(conn, res, 11, false, false, std::chrono::seconds(5), scratch);
 }
 
 }  // namespace
@@ -124,29 +125,131 @@ request to_request(const bhttp::request<bhttp::string_body>& in, const connectio
     return out;
 }
 
-bhttp::response<bhttp::string_body> to_beast(response res, unsigned version, bool keep_alive,
-                                             bool head) {
-    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
-    out.set(bhttp::field::server, "bsocial");
-    if (!res.body.empty() || res.status != 204)
-        out.set(bhttp::field::content_type, res.content_type);
-    out.set("X-Content-Type-Options", "nosniff");
-    out.set(bhttp::field::cache_control, "no-store");  // API answers; files set their own
-    for (const auto& [k, v] : res.headers) out.set(k, v);
-    out.body() = std::move(res.body);
-    out.keep_alive(keep_alive);
-    out.prepare_payload();
-    if (head) {  // HEAD: the headers of the GET answer, Content-Length included, no body
-        const auto length = out.body().size();
-        out.body().clear();
-        out.content_length(length);
+namespace {
+
+std::string_view trim_ows(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name);
+    out.append(": ");
+    // A value never breaks the header block: CR and LF become spaces.
+    const auto from = out.size();
+    out.append(trim_ows(value));
+    for (auto i = from; i < out.size(); ++i)
+        if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
+    out.append("\r\n");
+}
+
+/// The Connection header's tokens as Beast's keep_alive() leaves them: "close" and
+/// "keep-alive" removed, then "close" added (1.1, not kept alive) or "keep-alive" (1.0,
+/// kept alive).
+std::string connection_value(std::string_view given, unsigned version, bool keep_alive) {
+    std::string out;
+    while (!given.empty()) {
+        const auto comma = given.find(',');
+        const auto token = trim_ows(given.substr(0, comma));
+        given = comma == std::string_view::npos ? std::string_view() : given.substr(comma + 1);
+        if (token.empty() || ascii_iequals(token, "close") || ascii_iequals(token, "keep-alive")) continue;
+        if (!out.empty()) out.append(", ");
+        out.append(token);
     }
+    const char* add = version < 11 ? (keep_alive ? "keep-alive" : nullptr)
+                                   : (keep_alive ? nullptr : "close");
+    if (add) out.append(out.empty() ? "" : ", ").append(add);
     return out;
+}
+
+}  // namespace
+
+void serialize_head(const response& res, unsigned version, bool keep_alive, bool head,
+                    std::string& out) {
+    // The last header of a name wins (as Beast's set() does); fixed headers yield to them.
+    const auto given = [&res](std::string_view name) -> const std::string* {
+        const std::string* found = nullptr;
+        for (const auto& [k, v] : res.headers)
+            if (ascii_iequals(k, name)) found = &v;
+        return found;
+    };
+    const auto last_of_name = [&res](std::size_t i) {
+        for (std::size_t j = i + 1; j < res.headers.size(); ++j)
+            if (ascii_iequals(res.headers[j].first, res.headers[i].first)) return false;
+        return true;
+    };
+    const auto status = static_cast<bhttp::status>(res.status);
+    out.append(version < 11 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    char code[4] = {char('0' + res.status / 100 % 10), char('0' + res.status / 10 % 10),
+                    char('0' + res.status % 10), ' '};
+    out.append(code, 4);
+    const auto reason = bhttp::obsolete_reason(status);
+    out.append(reason.data(), reason.size());
+    out.append("\r\n");
+    if (!given("Server")) append_field(out, "Server", "bsocial");
+    if ((!res.body.empty() || res.status != 204) && !given("Content-Type"))
+        append_field(out, "Content-Type", res.content_type);
+    if (!given("X-Content-Type-Options")) append_field(out, "X-Content-Type-Options", "nosniff");
+    // API answers; files set their own.
+    if (!given("Cache-Control")) append_field(out, "Cache-Control", "no-store");
+    std::string_view connection;
+    for (std::size_t i = 0; i < res.headers.size(); ++i) {
+        const auto& [k, v] = res.headers[i];
+        if (!last_of_name(i)) continue;
+        if (ascii_iequals(k, "Content-Length") || ascii_iequals(k, "Transfer-Encoding")) continue;
+        if (ascii_iequals(k, "Connection")) {
+            connection = v;
+            continue;
+        }
+        append_field(out, k, v);
+    }
+    // No payload for 1xx, 204 and 304 (prepare_payload()); HEAD says the GET's length.
+    const bool no_payload = res.status / 100 == 1 || res.status == 204 || res.status == 304;
+    if (head || !no_payload) {
+        char digits[24];
+        const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, res.body.size());
+        append_field(out, "Content-Length", std::string_view(digits, end - digits));
+    }
+    const auto tokens = connection_value(connection, version, keep_alive);
+    if (!tokens.empty()) append_field(out, "Connection", tokens);
+    out.append("\r\n");
+}
+
+asio::awaitable<beast::error_code> write_response(connection& conn, const response& res,
+                                                  unsigned version, bool keep_alive, bool head,
+                                                  std::chrono::steady_clock::duration timeout,
+                                                  std::string& scratch) {
+    const bool no_payload = res.status / 100 == 1 || res.status == 204 || res.status == 304;
+    scratch.clear();
+    serialize_head(res, version, keep_alive, head, scratch);
+    std::array<asio::const_buffer, 2> buffers = {
+        asio::buffer(scratch),
+        head || no_payload ? asio::const_buffer() : asio::buffer(res.body)};
+    auto& socket = conn.stream.socket();
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+    std::size_t left = buffers[0].size() + buffers[1].size();
+    beast::error_code ec;
+    // At once, never waiting: synchronous calls on the socket return would_block instead
+    // (the asynchronous operations are not affected by this flag).
+    if (!socket.non_blocking()) socket.non_blocking(true, ec);
+    while (left > 0) {
+        const std::size_t n = socket.write_some(rest, ec);
+        if (ec) break;
+        rest.consume(n);
+        left -= n;
+    }
+    if (left == 0) co_return beast::error_code();
+    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
+    conn.stream.expires_after(timeout);
+    std::tie(ec, std::ignore) = co_await asio::async_write(conn.stream, rest, as_tuple_awaitable);
+    co_return ec;
 }
 
 asio::awaitable<void> serve_http(server_context& ctx, std::shared_ptr<connection> conn) {
     const server_options& options = ctx.options;
     beast::flat_buffer buffer;
+    std::string head_buffer;  // the responses' heads, its capacity reused
     // A new connection has header_timeout to send its first request's headers.
     auto header_deadline = std::chrono::steady_clock::now() + options.header_timeout;
     for (bool first = true;; first = false) {
@@ -170,12 +273,22 @@ asio::awaitable<void> serve_http(server_context& ctx, std::shared_ptr<connection
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
         parser.body_limit(options.body_limit);
-        conn->stream.expires_at(header_deadline);
-        auto [read_ec, read_n] =
-            co_await bhttp::async_read_header(conn->stream, buffer, parser, as_tuple_awaitable);
-        if (!read_ec) {
+        parser.eager(true);
+        // What is buffered is parsed here; usually the whole request is, so no
+        // asynchronous read (and no post of its completion) is needed for it.
+        beast::error_code read_ec;
+        if (buffer.size() > 0) {
+            buffer.consume(parser.put(buffer.data(), read_ec));
+            if (read_ec == bhttp::error::need_more) read_ec = {};
+        }
+        if (!read_ec && !parser.is_header_done()) {
+            conn->stream.expires_at(header_deadline);
+            std::tie(read_ec, std::ignore) =
+                co_await bhttp::async_read_header(conn->stream, buffer, parser, as_tuple_awaitable);
+        }
+        if (!read_ec && !parser.is_done()) {
             conn->stream.expires_after(options.request_timeout);
-            std::tie(read_ec, read_n) =
+            std::tie(read_ec, std::ignore) =
                 co_await bhttp::async_read(conn->stream, buffer, parser, as_tuple_awaitable);
         }
         if (read_ec == bhttp::error::body_limit) {
@@ -218,11 +331,11 @@ asio::awaitable<void> serve_http(server_context& ctx, std::shared_ptr<connection
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         ctx.stats.record(h.route, method, h.res.status, seconds);
 
-        auto out = to_beast(std::move(h.res), version, keep_alive && !ctx.stopping, method == "HEAD");
-        conn->stream.expires_after(options.request_timeout);
-        auto [write_ec, written] =
-            co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);
-        if (write_ec || !out.keep_alive()) break;
+        const bool kept = keep_alive && !ctx.stopping;
+        const auto write_ec = co_await write_response(*conn, h.res, version, kept,
+                                                      method == "HEAD", options.request_timeout,
+                                                      head_buffer);
+        if (write_ec || !kept) break;
     }
 }
 

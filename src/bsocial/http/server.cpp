@@ -51,7 +51,7 @@ ip_address peer_address(const asio::ip::address& a) {
                      : ip_address::from_v6(a.to_v6().to_bytes());
 }
 
-/// Cancels a connection's wait for its next request (it then closes). On its strand.
+/// Cancels a connection's wait for its next request (it then closes). On its thread.
 void cancel_if_idle(const std::shared_ptr<connection>& conn) {
     if (!conn->idle || conn->upgraded) {
         conn->shedding = false;
@@ -68,21 +68,30 @@ struct server::impl {
         : options(std::move(o)),
           routes(r),
           stats(m),
-          ioc(options.io_threads),
           blocking(static_cast<std::size_t>(options.blocking_threads)),
           waiting(static_cast<std::size_t>(std::max(options.waiting_threads, 1))),
-          acceptor(asio::make_strand(ioc)),
           context{options, routes, stats, blocking,
                   options.waiting_threads > 0 ? waiting : blocking, stopping} {
         context.count_forwarded = [this](connection& conn, const std::string& client) {
             return count_forwarded(conn, client);
         };
+        for (int n = 0; n < std::max(options.io_threads, 1); ++n)
+            lanes.push_back(std::make_unique<lane>());
     }
+
+    /// One I/O thread's own io_context and acceptor. With several, the acceptors share the
+    /// port (SO_REUSEPORT): the kernel spreads new connections over them, and a connection
+    /// lives all its life on the thread that accepted it, so it needs no strand and two
+    /// I/O threads never wake each other (docs/performance.md).
+    struct lane {
+        asio::io_context ioc{1};  // run by one thread
+        tcp::acceptor acceptor{ioc};
+    };
 
     server_options options;
     const router& routes;
     metrics& stats;
-    // Declared before `ioc`, so destroyed after it: a coroutine frame the io_context
+    // Declared before `lanes`, so destroyed after them: a coroutine frame an io_context
     // destroys unrun still finds them in its scope guard.
     std::atomic<bool> stopping{false};
     std::size_t max_connections = 0;  ///< resolved by listen()
@@ -91,10 +100,9 @@ struct server::impl {
     std::unordered_map<std::string, std::size_t> per_client;  ///< open connections by address
     std::atomic<std::size_t> refused{0};
     std::atomic<int> refusing{0};  ///< refusals being written
-    asio::io_context ioc;
+    std::vector<std::unique_ptr<lane>> lanes;
     asio::thread_pool blocking;
     asio::thread_pool waiting;  ///< one idle thread when waiting_threads is 0
-    tcp::acceptor acceptor;
     server_context context;  ///< what a connection's sessions use of this server
 
     enum class admission { admitted, server_full, client_full };
@@ -105,14 +113,15 @@ struct server::impl {
     void refuse(const std::shared_ptr<connection>& conn, admission why);
     asio::awaitable<void> write_refusal(std::shared_ptr<connection> conn, admission why);
     bool count_forwarded(connection& conn, const std::string& client);
-    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> accept_loop(lane& l);
     asio::awaitable<void> serve(std::shared_ptr<connection> conn);
     void begin_stop();
 };
 
-asio::awaitable<void> server::impl::accept_loop() {
+asio::awaitable<void> server::impl::accept_loop(lane& l) {
+    auto& acceptor = l.acceptor;
     while (acceptor.is_open()) {
-        tcp::socket socket(asio::make_strand(ioc));
+        tcp::socket socket(l.ioc);
         auto [ec] = co_await acceptor.async_accept(socket, as_tuple_awaitable);
         if (ec) {
             if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -179,7 +188,7 @@ bool server::impl::count_forwarded(connection& conn, const std::string& client) 
 }
 
 // Under connections_mutex. At the cap, the connection idle the longest makes room; it is
-// closed on its strand, so the count goes over the cap by the few being closed (at most
+// closed on its thread, so the count goes over the cap by the few being closed (at most
 // max_shedding: beyond, new connections are refused until those are gone).
 bool server::impl::shed_oldest_idle() {
     std::shared_ptr<connection> oldest;
@@ -231,9 +240,12 @@ asio::awaitable<void> server::impl::write_refusal(std::shared_ptr<connection> co
         res = problem_response(e);
         res.set_header("Retry-After", "1");
     }
-    auto out = to_beast(res, 11, false);
-    conn->stream.expires_after(std::chrono::seconds(1));
-    auto [ec, n] = co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    std::string scratch;
+    beast::error_code ec =
+        co_await write_response(*conn, res, 11, false, false, std::chrono::seconds(1), scratch);
+    std::size_t n = 0;
+    conn->stream.expires_at(deadline);
     beast::error_code ignored;
     conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     std::array<char, 1024> sink;
@@ -269,21 +281,23 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
 void server::impl::begin_stop() {
     if (stopping.exchange(true)) return;
     spdlog::info("module=http event=stopping");
-    // The acceptor lives on its strand.
-    asio::post(acceptor.get_executor(), [this] {
-        beast::error_code ignored;
-        acceptor.close(ignored);
-        std::lock_guard lock(connections_mutex);
-        for (const auto& conn : connections) {
-            // Idle keep-alive connections are closed now; busy ones finish their request.
-            asio::post(conn->executor, [conn] {
-                if (conn->ws)
-                    conn->ws->close(1001, "server shutting down");
-                else
-                    cancel_if_idle(conn);
-            });
-        }
-    });
+    // Each acceptor is closed on its thread; a connection accepted meanwhile sees
+    // `stopping` before it reads a request.
+    for (auto& l : lanes)
+        asio::post(l->ioc, [&acceptor = l->acceptor] {
+            beast::error_code ignored;
+            acceptor.close(ignored);
+        });
+    std::lock_guard lock(connections_mutex);
+    for (const auto& conn : connections) {
+        // Idle keep-alive connections are closed now; busy ones finish their request.
+        asio::post(conn->executor, [conn] {
+            if (conn->ws)
+                conn->ws->close(1001, "server shutting down");
+            else
+                cancel_if_idle(conn);
+        });
+    }
 }
 
 std::size_t raise_fd_limit() {
@@ -315,10 +329,25 @@ unsigned server::listen() {
     auto& i = *impl_;
     const tcp::endpoint endpoint(asio::ip::make_address(i.options.bind),
                                  static_cast<unsigned short>(i.options.port));
-    i.acceptor.open(endpoint.protocol());
-    i.acceptor.set_option(asio::socket_base::reuse_address(true));
-    i.acceptor.bind(endpoint);
-    i.acceptor.listen(asio::socket_base::max_listen_connections);
+    using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+    // The first acceptor binds without SO_REUSEPORT, so a port another socket holds (a
+    // second server, even one that shares its port) fails here as it always did; it is
+    // allowed to share only then, with this server's other acceptors (same user only).
+    auto& first = i.lanes.front()->acceptor;
+    first.open(endpoint.protocol());
+    first.set_option(asio::socket_base::reuse_address(true));
+    first.bind(endpoint);
+    if (i.lanes.size() > 1) first.set_option(reuse_port(true));
+    first.listen(asio::socket_base::max_listen_connections);
+    const tcp::endpoint bound = first.local_endpoint();
+    for (std::size_t n = 1; n < i.lanes.size(); ++n) {
+        auto& a = i.lanes[n]->acceptor;
+        a.open(bound.protocol());
+        a.set_option(asio::socket_base::reuse_address(true));
+        a.set_option(reuse_port(true));
+        a.bind(bound);
+        a.listen(asio::socket_base::max_listen_connections);
+    }
     const std::size_t fd_limit = raise_fd_limit();
     i.max_connections =
         i.options.max_connections ? i.options.max_connections : default_max_connections(fd_limit);
@@ -332,17 +361,18 @@ unsigned server::listen() {
         i.max_connections, i.options.max_connections_per_client, fd_limit,
         i.options.header_timeout.count(), i.options.keep_alive_timeout.count(),
         i.options.request_timeout.count());
-    return i.acceptor.local_endpoint().port();
+    return bound.port();
 }
 
 void server::run() {
     auto& i = *impl_;
-    asio::co_spawn(i.acceptor.get_executor(), i.accept_loop(), log_exception("accept_loop"));
+    for (auto& l : i.lanes)
+        asio::co_spawn(l->ioc, i.accept_loop(*l), log_exception("accept_loop"));
     // An exception escaping a connection must not end the process: log it and go on.
-    const auto run_io = [&i] {
+    const auto run_io = [](asio::io_context& ioc) {
         for (;;) {
             try {
-                i.ioc.run();
+                ioc.run();
                 return;
             } catch (const std::exception& e) {
                 spdlog::error("module=http event=io_exception error=\"{}\"", e.what());
@@ -350,8 +380,9 @@ void server::run() {
         }
     };
     std::vector<std::thread> threads;
-    for (int n = 1; n < i.options.io_threads; ++n) threads.emplace_back(run_io);
-    run_io();
+    for (std::size_t n = 1; n < i.lanes.size(); ++n)
+        threads.emplace_back(run_io, std::ref(i.lanes[n]->ioc));
+    run_io(i.lanes.front()->ioc);
     for (auto& t : threads) t.join();
     i.blocking.join();
     i.waiting.join();

@@ -1,9 +1,12 @@
 #pragma once
-// The HTTP/1.1 server: Boost.Beast on Asio C++20 coroutines. Each connection runs on its
-// own strand of the I/O context; each request is handed to the router on the blocking-work
-// pool (SQL, Argon2 never run on an I/O thread), then the response is written back. The
-// blocking work has two pools: the SQL pool, and the waiting pool for the few routes that
-// wait long outside SQL (router.hpp, runs_on).
+// The HTTP/1.1 server: Boost.Beast on Asio C++20 coroutines. Each I/O thread runs its own
+// io_context with its own acceptor on the shared port (SO_REUSEPORT: the kernel spreads
+// new connections over them); a connection lives all its life on the thread that accepted
+// it, so it needs no strand. A request that needs no database is answered there; any other
+// is handed to the router on a blocking-work pool (SQL, Argon2 never run on an I/O
+// thread), and the response is written back from the connection's thread. The blocking
+// work has two pools: the SQL pool, and the waiting pool for the few routes that wait long
+// outside SQL (router.hpp, runs_on).
 //
 // Lifecycle: construct -> listen() (binds, returns the port) -> run() blocks until stop()
 // (the apps call it from core::stop_signals on SIGINT/SIGTERM); stop() stops accepting, lets in-flight requests finish and closes
@@ -40,6 +43,7 @@ namespace bsocial::http {
 struct server_options {
     std::string bind = "127.0.0.1";
     unsigned port = 8080;
+    /// I/O threads, each with its own io_context and acceptor (SO_REUSEPORT when > 1).
     int io_threads = 2;
     /// The SQL pool: handlers (runs_on::sql_pool) and WebSocket callbacks. One thread per
     /// database connection.
@@ -79,7 +83,9 @@ class server {
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    /// Binds and listens; returns the bound port (useful with port 0). Throws on failure.
+    /// Binds and listens; returns the bound port (useful with port 0). Throws on failure,
+    /// also when another socket holds the port (the first acceptor binds without
+    /// SO_REUSEPORT; only this server's own acceptors then share it).
     unsigned listen();
 
     /// Serves until stopped; returns after in-flight requests completed.

@@ -64,9 +64,9 @@ asio::awaitable<void> serve_websocket(server_context& ctx, std::shared_ptr<conne
         ctx.stats.record(
             d.route, "GET", res.status,
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-        auto out = to_beast(res, in.version(), false);
-        conn->stream.expires_after(std::chrono::seconds(5));
-        co_await bhttp::async_write(conn->stream, out, as_tuple_awaitable);
+        std::string scratch;
+        co_await write_response(*conn, res, in.version(), false, false, std::chrono::seconds(5),
+                                scratch);
         co_return;
     }
     ctx.stats.record(

@@ -21,7 +21,7 @@ namespace bsocial::http::detail {
 
 namespace websocket = beast::websocket;
 
-/// One WebSocket after its handshake. Lives on its connection's strand: every member is
+/// One WebSocket after its handshake. Lives on its connection's I/O thread: every member is
 /// touched only there (send/close post to it). One writer: frames wait in `queue_`.
 class websocket_session final : public ws_connection,
                                 public std::enable_shared_from_this<websocket_session> {
@@ -48,7 +48,7 @@ class websocket_session final : public ws_connection,
         });
     }
 
-    /// Closes the TCP socket now (no close frame). On the strand.
+    /// Closes the TCP socket now (no close frame). On the connection's thread.
     void close_now() {
         closing_ = true;
         beast::error_code ignored;
@@ -133,7 +133,7 @@ class websocket_session final : public ws_connection,
         co_return;
     }
 
-    /// One token of the socket's frame bucket; false when it is empty. On the strand.
+    /// One token of the socket's frame bucket; false when it is empty. On the connection's thread.
     bool take_frame() {
         if (limits_.frames_per_second <= 0) return true;
         const auto now = std::chrono::steady_clock::now();
@@ -151,7 +151,7 @@ class websocket_session final : public ws_connection,
         return true;
     }
 
-    /// Hands what waits in inbox_ to the application on the blocking pool. On the strand;
+    /// Hands what waits in inbox_ to the application on the blocking pool. On the connection's thread;
     /// the completion comes back to it, starts the next batch if frames arrived meanwhile,
     /// and wakes a read_loop waiting in wait_for_batch.
     void start_batch(const std::shared_ptr<batch_handler>& handler) {
@@ -169,7 +169,7 @@ class websocket_session final : public ws_connection,
                        }));
     }
 
-    /// Suspends until a batch completes (its completion cancels the timer). On the strand.
+    /// Suspends until a batch completes (its completion cancels the timer). On the connection's thread.
     asio::awaitable<void> wait_for_batch() {
         batch_done_.expires_at(asio::steady_timer::time_point::max());
         co_await batch_done_.async_wait(as_tuple_awaitable);
