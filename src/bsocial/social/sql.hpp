@@ -310,12 +310,6 @@ inline constexpr const char* feed_celebrities_arm_postgresql =
     "  AND (r2.created_at, r2.id) < (?, ?) AND " BSOCIAL_ABOVE_HORIZON("r2.created_at", "r2.id")
     "  AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = c.user_id)"
     "  ORDER BY r2.created_at DESC, r2.id DESC LIMIT ?) r";
-// PostgreSQL, a cached timeline's build (timeline.cpp): whom I follow, as rows shaped like
-// the page's with created_at -1, then the page statement above (closed with ")"): one
-// round trip instead of two on a cold page.
-inline constexpr const char* followees_with_page_head_postgresql =
-    "SELECT f.followee_id, 0, '', '', '', '', -1, 0 FROM follows f WHERE f.follower_id = ?"
-    " UNION ALL (";
 // One author's posts before `from`, from posts_by_user_time.
 inline constexpr const char* feed_author_arm =
     "SELECT id, created_at FROM (SELECT r.id, r.created_at FROM posts r WHERE r.user_id = ?"

@@ -256,8 +256,8 @@ std::vector<post> timelines::read_store(soci::session& sql, std::int64_t me, tim
 }
 
 std::vector<post> timelines::read_tables(soci::session& sql, std::int64_t me, time_cursor from,
-                                         int fetch, std::vector<std::int64_t>* followees) const {
-    std::vector<post> out = read_materialized(sql, me, from, fetch, followees);
+                                         int fetch) const {
+    std::vector<post> out = read_materialized(sql, me, from, fetch);
     if (static_cast<int>(out.size()) == fetch) return out;
     // Short: the feed ends here, or the rest lies at or below the horizon. The timeline
     // had every entry above the horizon, so the rest starts below the last one found
@@ -299,17 +299,14 @@ std::vector<post> timelines::read_cached(soci::session& sql, std::int64_t me, ti
         // The build's rows go into the post cache: the page below then reads no posts.
         const std::uint64_t epoch = posts_ ? posts_->epoch() : 0;
         try {
-            if (in_memory()) {
-                newest = read_store(sql, me, top, depth);
-            } else {
-                // Over the tables, posts are announced by author: whom I follow comes with
-                // the page, in one round trip; the cache kept every post announced since
-                // begin_build() aside, and keeps those of my authors now.
-                std::vector<std::int64_t> followees;
-                newest = read_tables(sql, me, top, depth, &followees);
-                if (!cache_->index_followees(me, generation, std::move(followees)))
-                    return read_store(sql, me, from, fetch);  // forgotten meanwhile
-            }
+            // Over the tables, posts are announced by author: whom I follow first, then
+            // the page (a post announced in between is in the page or kept aside).
+            if (!in_memory() &&
+                !cache_->index_followees(
+                    me, generation,
+                    db_.statements().run<std::int64_t>(sql, followees_of_sql, {me}, bind_int)))
+                return read_store(sql, me, from, fetch);  // forgotten meanwhile
+            newest = read_store(sql, me, top, depth);
         } catch (...) {
             cache_->forget(me);
             throw;
@@ -370,12 +367,9 @@ std::vector<post> timelines::cached_posts(soci::session& sql, const std::vector<
 }
 
 std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t me,
-                                               time_cursor from, int fetch,
-                                               std::vector<std::int64_t>* followees) const {
-    const auto page_text = [](const char* celebrities, const char* head = "",
-                              const char* tail = "") {
+                                               time_cursor from, int fetch) const {
+    const auto page_text = [](const char* celebrities) {
         return assembled_query()
-            .sql(head)
             .sql(feed_page_head)
             .sql(feed_timeline_arm)
             .sql(" UNION ")
@@ -383,16 +377,12 @@ std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t 
             .sql(" UNION ")
             .sql(celebrities)
             .sql(feed_page_tail)
-            .sql(tail)
             .text();
     };
     static const std::string text[2] = {page_text(feed_celebrities_arm_sqlite),
                                         page_text(feed_celebrities_arm_postgresql)};
-    // PostgreSQL, a cached timeline's build: whom I follow, then the page, one statement.
-    static const std::string with_followees =
-        page_text(feed_celebrities_arm_postgresql, followees_with_page_head_postgresql, ")");
     const bool sqlite = kind_ == store::dialect::sqlite;
-    std::vector<store::parameter> values = {me,
+    const std::vector<store::parameter> values = {me,
                                                   from.created_at,
                                                   from.id,
                                                   me,
@@ -412,26 +402,7 @@ std::vector<post> timelines::read_materialized(soci::session& sql, std::int64_t 
                                                   sqlite ? fetch : me,
                                                   sqlite ? me : fetch,  // celebrities arm
                                                   fetch};
-    if (followees && sqlite)  // not used (over the tables is PostgreSQL's), but correct
-        *followees = db_.statements().run<std::int64_t>(sql, followees_of_sql, {me}, bind_int);
-    if (!followees || sqlite)
-        return db_.statements().run<post>(sql, text[sqlite ? 0 : 1], values, detail::bind_post);
-    values.insert(values.begin(), me);
-    std::vector<post> rows =
-        db_.statements().run<post>(sql, with_followees, values, detail::bind_post);
-    // The followees' rows are marked with created_at -1 (no post has it).
-    std::vector<post> page;
-    page.reserve(std::min<std::size_t>(rows.size(), static_cast<std::size_t>(fetch)));
-    for (post& r : rows) {
-        if (r.created_at == -1)
-            followees->push_back(r.id);
-        else
-            page.push_back(std::move(r));
-    }
-    std::sort(page.begin(), page.end(), [](const post& a, const post& b) {
-        return std::tie(a.created_at, a.id) > std::tie(b.created_at, b.id);
-    });
-    return page;
+    return db_.statements().run<post>(sql, text[sqlite ? 0 : 1], values, detail::bind_post);
 }
 
 std::vector<post> timelines::read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,

@@ -133,13 +133,10 @@ class timelines {
     /// The page from the storage under the cache: the posts (in memory) or the tables.
     std::vector<post> read_store(soci::session& sql, std::int64_t me, time_cursor from,
                                  int fetch) const;
-    /// With `followees` (PostgreSQL): whom `me` follows comes back too, in the same
-    /// round trip as the page (a cached timeline's build).
     std::vector<post> read_tables(soci::session& sql, std::int64_t me, time_cursor from,
-                                  int fetch, std::vector<std::int64_t>* followees = nullptr) const;
+                                  int fetch) const;
     std::vector<post> read_materialized(soci::session& sql, std::int64_t me, time_cursor from,
-                                        int fetch,
-                                        std::vector<std::int64_t>* followees = nullptr) const;
+                                        int fetch) const;
     std::vector<post> read_from_posts(soci::session& sql, std::int64_t me, time_cursor from,
                                       int fetch) const;
     /// The same, `followees` (how many `me` follows, up to merge_max_followees + 1) known.

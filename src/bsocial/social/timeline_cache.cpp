@@ -44,8 +44,6 @@ std::uint64_t timeline_cache::begin_build(std::int64_t user) {
                            user)
                        .first;
     t.building = true;
-    t.unindexed = true;
-    unindexed_.push_back(user);
     t.generation = next_generation_++;
     ++builds_;
     return t.generation;
@@ -67,12 +65,6 @@ void timeline_cache::finish_build(std::int64_t user, std::uint64_t generation,
     if (!complete && t.entries.empty()) t.floor = timeline_key{INT64_MAX, INT64_MAX};
     entries_ += t.entries.size();
     t.building = false;
-    if (t.unindexed) {  // not over the tables (in memory: add() reached it meanwhile)
-        t.unindexed = false;
-        std::erase(unindexed_, user);
-        t.announced.clear();
-        t.announced.shrink_to_fit();
-    }
     for (const timeline_key& post : t.arrived) insert(t, post);
     t.arrived.clear();
     t.arrived.shrink_to_fit();
@@ -144,7 +136,6 @@ void timeline_cache::add_locked(std::int64_t user, timeline_key post) {
 
 void timeline_cache::unindex(std::int64_t user, const timeline& t) {
     entries_ -= t.entries.size();
-    if (t.unindexed) std::erase(unindexed_, user);
     for (const std::int64_t author : t.followees) {
         const auto it = readers_.find(author);
         if (it == readers_.end()) continue;
@@ -197,16 +188,6 @@ bool timeline_cache::index_followees(std::int64_t user, std::uint64_t generation
     for (const std::int64_t author : followees)
         if (author != user) readers_[author].push_back(user);
     std::erase(followees, user);
-    // Posts announced since begin_build() whose author is now known to be mine.
-    for (const auto& [author, post] : found->announced)
-        if (author == user || std::binary_search(followees.begin(), followees.end(), author))
-            found->arrived.push_back(post);
-    found->announced.clear();
-    found->announced.shrink_to_fit();
-    if (found->unindexed) {
-        found->unindexed = false;
-        std::erase(unindexed_, user);
-    }
     found->followees = std::move(followees);
     found->followees.shrink_to_fit();
     return true;
@@ -217,10 +198,6 @@ void timeline_cache::add_by_author(std::int64_t author, timeline_key post) {
     add_locked(author, post);
     if (const auto it = readers_.find(author); it != readers_.end())
         for (const std::int64_t user : it->second) add_locked(user, post);
-    // Builds that do not know their followees yet keep every post aside, with its author.
-    for (const std::int64_t user : unindexed_)
-        if (timeline* t = timelines_.peek(user); t && t->unindexed && user != author)
-            t->announced.emplace_back(author, post);
 }
 
 void timeline_cache::forget_readers_of(std::int64_t author) {
@@ -236,7 +213,6 @@ void timeline_cache::clear() {
     std::lock_guard lock(mutex_);
     timelines_.clear();
     readers_.clear();
-    unindexed_.clear();
     entries_ = 0;
 }
 

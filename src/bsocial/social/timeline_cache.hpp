@@ -94,11 +94,10 @@ class timeline_cache {
     /// `user`'s feed changed in a way entries cannot express (a follow, an unfollow).
     void forget(std::int64_t user);
 
-    /// Over the tables (PostgreSQL), during a build begun with `generation`: `user` follows
-    /// `followees` (read in the same statement as the timeline, or before it). From then on
-    /// add_by_author() reaches the timeline; until then every post announced since
-    /// begin_build() was kept aside with its author, and those by `followees` (or `user`)
-    /// are added when the build ends. False when the build was dropped meanwhile.
+    /// Over the tables (PostgreSQL), during a build begun with `generation`, before the
+    /// timeline's own read: `user` follows `followees`. From then on add_by_author()
+    /// reaches the timeline (posts announced during the build are kept aside). False when
+    /// the build was dropped meanwhile.
     bool index_followees(std::int64_t user, std::uint64_t generation,
                          std::vector<std::int64_t> followees);
     /// A new post by `author`: into the author's cached timeline and those of the cached
@@ -123,9 +122,6 @@ class timeline_cache {
         bool building = false;
         std::vector<timeline_key> arrived;  ///< added while building
         std::vector<std::int64_t> followees;  ///< indexed in readers_ (over the tables)
-        /// Building, followees not indexed yet: every post announced by author meanwhile.
-        bool unindexed = false;
-        std::vector<std::pair<std::int64_t, timeline_key>> announced;  ///< (author, post)
     };
 
     /// Entries a timeline holds at most: the capacity and an eighth (trimmed back to the
@@ -143,8 +139,6 @@ class timeline_cache {
     lru_map<std::int64_t, timeline> timelines_;  ///< by user, most recently read first
     /// author -> cached timelines following them (index_followees()).
     std::unordered_map<std::int64_t, std::vector<std::int64_t>> readers_;
-    /// Timelines being built whose followees are not known yet (index_followees()).
-    std::vector<std::int64_t> unindexed_;
     std::uint64_t next_generation_ = 1;
     std::size_t entries_ = 0;
     std::uint64_t hits_ = 0, builds_ = 0, evictions_ = 0;
