@@ -6,16 +6,22 @@ Prints:
   indexer     --indexer-events crafted events (logins, posts, comments) produced to Kafka
               first, then `bsocial telemetry` started on a fresh group: events/s from its
               ready line until every event is searchable in the events alias.
-  queries     for each size of --sizes (events): the documents written with _bulk directly
-              (the same documents telemetry writes: monthly event indices under the alias,
-              the posts' and comments' entity documents), then each analytics API call of
-              the dashboard (GET /api/v1/analytics/logins?days=7|30, top-posts, extremes of
-              the heaviest poster and of an ordinary user) --repeat times through `bsocial
-              serve`: p50 / p95 / max in ms.
+  queries     for each size of --sizes (events): a social network's events (Network: logins,
+              logouts, posts, comments, follows, skewed users) written with _bulk directly
+              into the indices telemetry makes (the monthly event indices under the alias,
+              the posts' and comments' entity documents, the login-day documents as
+              telemetry's updates leave them), two requests in flight, refresh off and the
+              translog async during the load (as for any bulk load; put back after); then
+              each analytics API call of the dashboard (logins?days=7|30|90 in UTC and in
+              the browser's zone, top-posts, extremes of the heaviest poster and of an
+              ordinary user; q1 in Asia/Kathmandu too, which reads the events) --repeat
+              times through `bsocial serve`: p50 / p95 / max in ms. --no-event-docs writes
+              only what the queries read (faster; the events alias then holds only the
+              registrations).
   The load average of the machine before each phase (2 cores shared with other engineers).
 
   python3 bench/analytics_bench.py [--sizes 1000000,10000000] [--indexer-events 100000]
-      [--repeat 20] [--bin build/release/bsocial]
+      [--repeat 20] [--bin build/release/bsocial] [--no-event-docs]
 
 The event -> searchable lag from a cold start is bench/telemetry_bench.py's
 (`--events 200 --warmup 0 --seconds 30`); `make bench-analytics` runs both.
@@ -24,8 +30,12 @@ The event -> searchable lag from a cold start is bench/telemetry_bench.py's
 from __future__ import annotations
 
 import argparse
+import bisect
+import itertools
+import threading
 import json
 import os
+import queue
 import random
 import statistics
 import subprocess
@@ -65,75 +75,160 @@ def load() -> str:
 
 
 class Network:
-    """N events over `days` days ending now: 40 % logins of N/20 users, 20 % posts (1 % of
-    them by user 1, "heavy"), 40 % comments on earlier posts (the recent ones more)."""
+    """N events over `days` days ending now, a social network's mix (shares of the events):
+    35 % logins, 5 % logouts, 10 % posts, 40 % comments, 10 % follows (and unfollows), of
+    N/50 users whose activity is skewed (Pareto weights: a few users do much, most little),
+    user 1 ("heavy") writing 1 % of the posts (10,000 at 10M events). A comment goes to a
+    post of the last 2,000 half of the time (fresh posts get the comments), else to a post
+    drawn by its author's weight (popular authors' posts get more).
 
-    def __init__(self, events: int, days: int = 30, seed: int = 29, id_base: int = 0):
+    The documents are what `bsocial telemetry` writes (docs/telemetry.md): each event in
+    its month's index under the alias, the posts' and comments' entity documents, and the
+    login-day documents (one per user and UTC day, b<k>/a<k> as telemetry's partial updates
+    leave them: written here whole, once each day is complete)."""
+
+    def __init__(self, events: int, days: int = 30, seed: int = 29, id_base: int = 0,
+                 users: int | None = None, event_docs: bool = True):
         self.id_base = id_base  # post and comment ids start above it (a second size adds)
         self.events = events
-        self.users = max(100, events // 20)
+        self.users = users or max(100, events // 50)
         self.days = days
+        self.event_docs = event_docs
         self.rnd = random.Random(seed)
         self.now_ms = int(time.time() * 1000)
         self.start_ms = self.now_ms - days * 86_400_000
+        w = [self.rnd.paretovariate(1.2) for _ in range(self.users)]
+        self.cum = list(itertools.accumulate(w))
+        self.counts: dict[str, int] = {}
+
+    def user(self) -> int:
+        return bisect.bisect_left(self.cum, self.rnd.random() * self.cum[-1]) + 1
 
     def batches(self, size: int = 20_000):
         """NDJSON _bulk bodies (bytes) and how many events each holds."""
         rnd, users = self.rnd, self.users
         span = self.now_ms - self.start_ms
         posts: list[tuple[int, int]] = []  # (post id, author)
+        by_author_weight: list[int] = []   # indices into posts, drawn by author weight
         lines: list[str] = []
         n_in = 0
         next_post, next_comment = self.id_base + 1, self.id_base + 1
-        # the heavy user's username, for extremes by username
+        counts = self.counts
+        # login days: (user) -> lowest slot of the current UTC day / highest of the day before
+        day = None
+        today: dict[int, int] = {}
+        yesterday: dict[int, int] = {}
         for u, name in ((1, "heavy"), (2, "ordinary")):
             lines.append(self._event("user.registered", self.start_ms,
                                      f'"user_id":"{u}","username":"{name}"'))
         for i in range(self.events):
             at = self.start_ms + span * i // self.events
+            d = at // 86_400_000
+            if d != day:
+                if day is not None:
+                    lines.extend(self._login_days(day, today, yesterday))
+                    yesterday, today = today, {}
+                day = d
             r = rnd.random()
-            if r < 0.4 or not posts:
-                u = rnd.randrange(1, users + 1)
-                lines.append(self._event("user.logged_in", at, f'"user_id":"{u}","username":"u{u}"'))
-            elif r < 0.6:
+            if r < 0.35:
+                u = self.user()
+                kind = "user.logged_in"
+                lines.append(self._event(kind, at, f'"user_id":"{u}","username":"u{u}"'))
+                slot = (at % 86_400_000) // 1_800_000
+                if slot < today.get(u, 48):
+                    today[u] = slot
+                # the highest slot of the day, for the next day's a<k>
+                today.setdefault(-u, slot)
+                today[-u] = max(today[-u], slot)
+            elif r < 0.40:
+                u = self.user()
+                kind = "user.logged_out"
+                lines.append(self._event(kind, at, f'"user_id":"{u}","username":"u{u}"'))
+            elif r < 0.50 or not posts:
                 author = 1 if rnd.random() < 0.01 else (2 if rnd.random() < 0.0005 else
-                                                         rnd.randrange(3, users + 1))
+                                                         self.user())
+                kind = "post.created"
                 pid = next_post
                 next_post += 1
                 posts.append((pid, author))
+                if author > 2 and self.cum[author - 1] - (self.cum[author - 2] if author > 1
+                                                          else 0) > 5:
+                    by_author_weight.append(len(posts) - 1)  # a popular author's post
                 fields = f'"post_id":"{pid}","user_id":"{author}","username":"u{author}"'
-                lines.append(self._event("post.created", at, fields))
+                lines.append(self._event(kind, at, fields))
                 lines.append(self._entity("post", pid, at,
                                           f'"post_id":"{pid}","user_id":"{author}"'))
-            else:
-                # recent posts more often: the last 2,000 half of the time
+            elif r < 0.90:
                 k = len(posts)
-                j = rnd.randrange(max(0, k - 2000), k) if rnd.random() < 0.5 else rnd.randrange(k)
+                x = rnd.random()
+                if x < 0.5:
+                    j = rnd.randrange(max(0, k - 2000), k)
+                elif x < 0.8 and by_author_weight:
+                    j = by_author_weight[rnd.randrange(len(by_author_weight))]
+                else:
+                    j = rnd.randrange(k)
                 pid, author = posts[j]
+                kind = "comment.created"
                 cid = next_comment
                 next_comment += 1
-                u = rnd.randrange(1, users + 1)
+                u = self.user()
                 fields = (f'"comment_id":"{cid}","post_id":"{pid}","post_author_id":"{author}",'
                           f'"user_id":"{u}","username":"u{u}"')
-                lines.append(self._event("comment.created", at, fields))
+                lines.append(self._event(kind, at, fields))
                 lines.append(self._entity("comment", cid, at,
                                           f'"comment_id":"{cid}","post_id":"{pid}",'
                                           f'"post_author_id":"{author}","user_id":"{u}"'))
+            else:
+                a, b = self.user(), self.user()
+                kind = "follow.created" if rnd.random() < 0.85 else "follow.deleted"
+                lines.append(self._event(kind, at,
+                                         f'"follower_id":"{a}","follower_username":"u{a}",'
+                                         f'"followee_id":"{b}","followee_username":"u{b}"'))
+            counts[kind] = counts.get(kind, 0) + 1
             n_in += 1
             if len(lines) >= size:
                 yield ("".join(lines)).encode(), n_in
                 lines, n_in = [], 0
+        if day is not None:  # the last day, and the day after it (a<k> of the last logins)
+            lines.extend(self._login_days(day, today, yesterday))
+            lines.extend(self._login_days(day + 1, {}, today))
         if lines:
             yield ("".join(lines)).encode(), n_in
 
-    @staticmethod
-    def _iso(ms: int) -> str:
-        return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
-            f"{ms % 1000:03d}Z"
+    def _login_days(self, day: int, today: dict[int, int], yesterday: dict[int, int]):
+        """The login-day documents of UTC day `day` (what telemetry's updates leave)."""
+        date = self._iso(day * 86_400_000)[:10]
+        index = f"{INDEX}-logins-{date[:4]}.{date[5:7]}"
+        out = []
+        ids = {u for u in today if u > 0} | {u for u in yesterday if u > 0}
+        for u in ids:
+            doc = {"user_id": str(u), "day": date}
+            if u in today:
+                for k in range(today[u] + 1, 49):
+                    doc[f"b{k}"] = True
+            if -u in yesterday:
+                for k in range(0, yesterday[-u] + 1):
+                    doc[f"a{k}"] = True
+            out.append(f'{{"index":{{"_index":"{index}","_id":"{u}:{date}"}}}}\n'
+                       f'{json.dumps(doc, separators=(",", ":"))}\n')
+        self.counts["login_day_documents"] = self.counts.get("login_day_documents", 0) + len(out)
+        return out
+
+    _second = (None, "")
+
+    def _iso(self, ms: int) -> str:
+        s = ms // 1000
+        if self._second[0] != s:  # one strftime per second of events, not per event
+            self._second = (s, datetime.fromtimestamp(s, timezone.utc).strftime(
+                "%Y-%m-%dT%H:%M:%S."))
+        return f"{self._second[1]}{ms % 1000:03d}Z"
 
     def _event(self, type_: str, at: int, fields: str) -> str:
+        if not self.event_docs and type_ != "user.registered":
+            return ""
         iso = self._iso(at)
-        eid = uuid.uuid4().hex
+        self.serial = getattr(self, "serial", 0) + 1
+        eid = f"{self.id_base:x}-{self.serial:x}-{self.events:x}"  # unique, cheap
         return (f'{{"create":{{"_index":"{INDEX}-{iso[:4]}.{iso[5:7]}","_id":"{eid}"}}}}\n'
                 f'{{"event_id":"{eid}","type":"{type_}","version":1,"occurred_at":"{iso}",'
                 f'{fields}}}\n')
@@ -141,6 +236,52 @@ class Network:
     def _entity(self, kind: str, n: int, at: int, fields: str) -> str:
         return (f'{{"create":{{"_index":"{INDEX}-entities","_id":"{kind}:{n}"}}}}\n'
                 f'{{"kind":"{kind}","deleted":false,"created_at":"{self._iso(at)}",{fields}}}\n')
+
+
+def load_network(search, net: Network, threads: int = 2) -> int:
+    """Writes `net` with _bulk directly, `threads` requests in flight (the generator runs
+    meanwhile), refresh off and the translog async while loading (put back after), as one
+    would for a bulk load. Returns the number of events."""
+    idx = f"{INDEX}*"
+    es_request(search, "PUT", f"/{idx}/_settings",
+               {"index": {"refresh_interval": "-1", "translog.durability": "async"}})
+    work: "queue.Queue[bytes | None]" = queue.Queue(maxsize=4)
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        while (body := work.get()) is not None:
+            try:
+                if not errors:
+                    bulk(search, body)
+            except BaseException as e:  # noqa: BLE001 - reported by the main thread
+                errors.append(e)
+
+    workers = [threading.Thread(target=sender, daemon=True) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    n = 0
+    seen_indices = 0
+    for body, k in net.batches():
+        if errors:
+            break
+        work.put(body)
+        n += k
+        # indices made since (a new month): refresh off there too
+        now_indices = len(es_request(search, "GET", f"/_cat/indices/{idx}?format=json")[1])
+        if now_indices != seen_indices:
+            seen_indices = now_indices
+            es_request(search, "PUT", f"/{idx}/_settings",
+                       {"index": {"refresh_interval": "-1", "translog.durability": "async"}})
+    for _ in workers:
+        work.put(None)
+    for w in workers:
+        w.join()
+    if errors:
+        raise errors[0]
+    es_request(search, "PUT", f"/{idx}/_settings",
+               {"index": {"refresh_interval": "500ms", "translog.durability": "request"}})
+    es_request(search, "POST", f"/{idx}/_refresh")
+    return n
 
 
 def bulk(search, body: bytes) -> None:
@@ -218,10 +359,20 @@ def make_admin(bin_path: str, srv: ServerProcess, client: Client) -> str:
 
 
 def queries_phase(client: Client, token: str, repeat: int) -> dict:
+    """The dashboard's calls (web/src/api.ts: logins?days=7|30|90&tz=<the browser's zone>,
+    top-posts?days=10&tz=, extremes), and the same in UTC and in a zone whose midnight is
+    not on a half hour of UTC (q1 then reads the events: docs/telemetry.md)."""
     calls = {
         "q1 logins?days=7": "/api/v1/analytics/logins?days=7",
         "q1 logins?days=30": "/api/v1/analytics/logins?days=30",
+        "q1 logins?days=7&tz=Europe/Paris": "/api/v1/analytics/logins?days=7&tz=Europe/Paris",
+        "q1 logins?days=30&tz=Europe/Paris": "/api/v1/analytics/logins?days=30&tz=Europe/Paris",
+        "q1 logins?days=90&tz=America/New_York":
+            "/api/v1/analytics/logins?days=90&tz=America/New_York",
+        "q1 logins?days=30&tz=Asia/Kathmandu (events)":
+            "/api/v1/analytics/logins?days=30&tz=Asia/Kathmandu",
         "q2 top-posts (10 days)": "/api/v1/analytics/top-posts",
+        "q2 top-posts?days=10&tz=Europe/Paris": "/api/v1/analytics/top-posts?days=10&tz=Europe/Paris",
         "q3 extremes, heaviest poster": "/api/v1/analytics/users/heavy/extremes",
         "q3 extremes, ordinary user": "/api/v1/analytics/users/ordinary/extremes",
     }
@@ -248,6 +399,9 @@ def main() -> int:
     ap.add_argument("--sizes", default="1000000")
     ap.add_argument("--indexer-events", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--no-event-docs", action="store_true",
+                    help="write only what the queries read (entities, login days, the "
+                         "registrations): a faster load; the events alias stays small")
     ap.add_argument("--bin", default=os.environ.get("BSOCIAL_BIN",
                                                     str(REPO / "build" / "release" / "bsocial")))
     args = ap.parse_args()
@@ -279,21 +433,25 @@ def main() -> int:
                 token = make_admin(args.bin, srv, client)
                 written = 0
                 for size in [int(s) for s in args.sizes.split(",")]:
-                    net = Network(size - written, seed=size, id_base=written)
+                    net = Network(size - written, seed=size, id_base=written,
+                                  users=max(100, size // 50), event_docs=not args.no_event_docs)
                     t0 = time.monotonic()
-                    for body, n in net.batches():
-                        bulk(search, body)
-                        written += n
-                    es_request(search, "POST", "/_refresh")
+                    written += load_network(search, net)
                     secs = time.monotonic() - t0
                     total = es_count(search, INDEX)
-                    log(f"{total} events in the alias ({secs:.0f} s to write); load {load()}")
+                    counts = {k: es_count(search, f"{INDEX}-{k}") for k in ("entities", "logins")}
+                    log(f"{total} events in the alias ({secs:.0f} s to write); {counts}; "
+                        f"generated {net.counts}; load {load()}")
+                    print(f"loaded engine={engine} size={size} events_in_alias={total} "
+                          f"entities={counts['entities']} login_days={counts['logins']} "
+                          f"seconds={secs:.0f} generated={json.dumps(net.counts)}", flush=True)
                     load_before = load()
                     q = queries_phase(client, token, args.repeat)
                     results.setdefault("queries", {})[str(size)] = {
-                        "events": total, "load": load_before, "calls": q}
+                        "events": total, "load": load_before, "calls": q,
+                        "generated": net.counts, **counts}
                     for name, v in q.items():
-                        print(f"query engine={engine} events={total} call=\"{name}\" "
+                        print(f"query engine={engine} size={size} events={total} call=\"{name}\" "
                               f"p50_ms={v['p50']} p95_ms={v['p95']} max_ms={v['max']} "
                               f"first_ms={v['first']} statuses={v['statuses']} "
                               f"load_before={load_before}", flush=True)

@@ -14,7 +14,8 @@ One run:
    seed writes (migrations, src/bsocial/seed/), so a schema change seeds again.
 2. Works on a fresh copy (the benchmark writes posts): SQLite files copied into a temp dir;
    PostgreSQL `CREATE DATABASE run_... TEMPLATE bench_seed_<hash>`. Both removed at the end.
-3. Starts the release server on it (relay off), logs in the users the scenarios need
+3. Starts the release server on it (relay off; the last row restarts it with the relay on
+   and a 1-broker Kafka, as `make run` serves), logs in the users the scenarios need
    (100 regular users spread over all user_* ids, 20 of each shape), pages 49 times through
    each shape user's feed for the page-50 cursor, writes one request file per scenario
    ("METHOD<TAB>TOKEN<TAB>PATH[<TAB>BODY]" per line) and runs wrk with
@@ -65,6 +66,7 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
     run_db = None
     server = None
     ceiling = None
+    kafka_stack = None
     record: dict[str, Any] = {"db": kind, "params": p, "full": full,
                               "shape_connections": args.shape_connections}
     try:
@@ -205,6 +207,15 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
         record["cache_memory"] = {"rss_empty_mib": rss_empty,
                                   **fill_caches(server, port, [tokens[n] for n in names])}
         log(f"caches filled in {time.monotonic() - t0:.1f} s: {record['cache_memory']}")
+        posts_sc = next((sc for sc in scenarios if sc["group"] == "posts"), None)
+        if posts_sc and not args.no_kafka:
+            kafka_stack = start_kafka(run_dir)
+            res = posts_with_relay(args, server, kafka_stack, posts_sc)
+            results.append(res)
+            log(f"{res['name']:<28} c{res['connections']:<3} {res['rps']:>10.1f} req/s  "
+                f"p50 {res['p50_ms']:.2f} ms  p99 {res['p99_ms']:.2f} ms  errors {res['errors']}"
+                f"  outbox backlog at the end {res['outbox_backlog_at_end']:.0f}, empty "
+                f"{res['outbox_drained_s']} s later")
         annotate(record)
     finally:
         if ceiling:
@@ -214,6 +225,8 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
             record["server_exit"] = -9 if rc is None else rc  # None: killed after 30 s
             lines = log_lines(server)
             record["server_log"] = {"lines": len(lines), "sample": lines[:10]}
+        if kafka_stack:  # after the server that publishes to it
+            kafka_stack.stop_all()
         if pg:
             if run_db:
                 pg.drop(run_db)
@@ -230,6 +243,47 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
         "errors": sum(r["errors"] for r in record.get("scenarios", [])),
     })
     return record
+
+
+def outbox_backlog(port: int) -> float:
+    h = bench_client(port)
+    try:
+        text = h.get("/metrics").raw.decode()
+    finally:
+        h.close()
+    for line in text.splitlines():
+        if line.startswith("bsocial_outbox_backlog "):
+            return float(line.split()[1])
+    return float("nan")
+
+
+def start_kafka(run_dir: Path):
+    """A 1-broker Kafka (stack/bstack.py) in the run's temp dir; stop_all() when done."""
+    from bsocial_testkit.stack import bstack
+
+    stack = bstack.Stack(run_dir / "kafka-stack")
+    t0 = time.monotonic()
+    stack.bootstrap = stack.start_kafka(brokers=1)
+    log(f"kafka {stack.bootstrap} in {time.monotonic() - t0:.1f} s")
+    return stack
+
+
+def posts_with_relay(args, server, kafka_stack, posts_sc: dict) -> dict:
+    """Post creation as `make run` serves it: the outbox relay on, publishing to Kafka.
+    The same server restarted with BSOCIAL_KAFKA_BROKERS (its JWT secret kept: the tokens
+    stay valid), the same request file, measured like the other rows; then how long the
+    relay took to empty the outbox."""
+    server.stop(check=False, timeout=30)
+    server.env_overrides["BSOCIAL_KAFKA_BROKERS"] = kafka_stack.bootstrap
+    server.start()
+    sc = {**posts_sc, "name": "POST /api/v1/posts, relay + Kafka", "group": "posts_kafka"}
+    res = measure(server.port, sc, args)
+    res["outbox_backlog_at_end"] = outbox_backlog(server.port)
+    t0 = time.monotonic()
+    while outbox_backlog(server.port) > 0 and time.monotonic() - t0 < 120:
+        time.sleep(0.2)
+    res["outbox_drained_s"] = round(time.monotonic() - t0, 1)
+    return res
 
 
 def cold_and_warm(port: int, tokens: list[str]) -> dict:
@@ -362,6 +416,9 @@ def main() -> int:
                     help="with --scale: keep the recorded runs of the datasets not run now "
                          "(e.g. --sizes '' --pg-sizes 1000000 re-measures PostgreSQL only)")
     ap.add_argument("--keep", action="store_true", help="keep the run's temp dir")
+    ap.add_argument("--no-kafka", action="store_true",
+                    help="leave out the post-creation row with the outbox relay and Kafka on "
+                         "(the default of `make run`; a 1-broker Kafka from stack/bstack.py)")
     ap.add_argument("--no-nginx", action="store_true",
                     help="leave out the nginx row (the ceiling: a static answer, one worker)")
     ap.add_argument("--only", default="",

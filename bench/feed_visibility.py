@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import random
 import sqlite3
 import re
@@ -141,15 +142,36 @@ def main() -> int:
                                for n in names))
         wrk = subprocess.Popen(["wrk", "-t2", "-c16", f"-d{int(args.seconds) + 2}s", "-s",
                                 str(LUA), f"http://127.0.0.1:{port}", "--", str(lua), "2"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         time.sleep(1)
         phase(port, pairs, tokens, args.rate, args.seconds, "during a POST burst (wrk c16)")
-        wrk.wait()
+        out, _ = wrk.communicate()
+        line = next((ln for ln in out.splitlines() if ln.startswith("BENCH_JSON ")), None)
+        if line:
+            w = json.loads(line[len("BENCH_JSON "):])
+            print(f"burst: {w['requests']} posts in {w['duration_us'] / 1e6:.1f} s"
+                  f" ({w['requests'] / (w['duration_us'] / 1e6):.0f}/s), p99"
+                  f" {w['latency_us']['p99'] / 1000:.1f} ms, non-2xx {w['non2xx']}")
         t0 = time.monotonic()
         h = bench_client(port)
-        while metrics(h)["bsocial_timeline_fanout_backlog"] > 0 and time.monotonic() - t0 < 300:
+        first = last = None
+        while time.monotonic() - t0 < 300:
+            try:
+                m = metrics(h)
+            except OSError:  # a slow answer on a loaded machine: ask again
+                continue
+            n = m["bsocial_timeline_fanout_backlog"]
+            first = n if first is None else first
+            last = n
+            if n <= 0:
+                break
             time.sleep(0.5)
-        print(f"backlog drained {time.monotonic() - t0:.1f} s after the burst")
+        took = time.monotonic() - t0
+        rate = (first - last) / took if first is not None and took > 0 else 0.0
+        print(f"backlog {first:.0f} at the burst's end; " +
+              (f"drained {took:.1f} s after the burst" if last is not None and last <= 0
+               else f"{last:.0f} left after {took:.0f} s") +
+              f" ({rate:.0f} posts/s fanned out meanwhile)")
     finally:
         server.stop(check=False, timeout=30)
         if pg:

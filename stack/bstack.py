@@ -63,7 +63,7 @@ def _selection(args: argparse.Namespace) -> dict[str, bool]:
             chosen[cls.name] = bool(flag) if selective else flag is not False
         else:
             chosen[cls.name] = bool(flag)
-    if args.engine == "elasticsearch":  # instead of OpenSearch, unless --opensearch is named too
+    if args.engine == "elasticsearch" or args.es_nodes > 1:  # instead of OpenSearch, unless --opensearch is named too
         chosen["elasticsearch"] = True
         chosen["opensearch"] = bool(args.opensearch)
     return chosen
@@ -75,7 +75,8 @@ def _start_from_args(args: argparse.Namespace, stack: Stack) -> Stack:
     if not any(chosen.values()):
         raise StackError("nothing to start")
     try:
-        stack.start(brokers=args.brokers, kafka_security=args.kafka_security, **chosen)
+        stack.start(brokers=args.brokers, kafka_security=args.kafka_security,
+                    es_nodes=args.es_nodes, **chosen)
     except BaseException:
         stack.stop_all()
         raise
@@ -105,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="the search engine: OpenSearch 2.19 (default) or Elasticsearch 8 "
                             "(https with user/password, behind nginx)")
         p.add_argument("--brokers", type=int, default=1, choices=(1, 3))
+        p.add_argument("--es-nodes", type=int, default=1, choices=(1, 3),
+                       help="Elasticsearch nodes: 3 starts a 3-node cluster (its own ports, data "
+                            "and TLS proxy per node; the endpoint is the list of the three URLs)")
         p.add_argument("--kafka-security", choices=("plaintext", "sasl_ssl"), default="plaintext",
                        help="sasl_ssl: TLS + SCRAM-SHA-512 users + topic ACLs (credentials "
                             "printed as BSOCIAL_TEST_KAFKA_* exports)")

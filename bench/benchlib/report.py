@@ -92,6 +92,14 @@ def acceptance(record: dict) -> list[str]:
         else:
             out.append(f"Post creation (c{r['connections']}): {r['rps']:,.0f} posts/s "
                        f"on PostgreSQL (reported, no target)")
+    if "posts_kafka" in by_group:
+        r = by_group["posts_kafka"][0]
+        base = by_group.get("posts", [None])[0]
+        out.append(f"Post creation with the outbox relay and Kafka on (as `make run`), "
+                   f"c{r['connections']}: {r['rps']:,.0f} posts/s, p99 {r['p99_ms']:.1f} ms"
+                   + (f" ({r['rps'] / base['rps']:.2f}x the relay-off row)" if base and base["rps"] else "")
+                   + f"; outbox backlog at the end {r.get('outbox_backlog_at_end', 0):,.0f}, "
+                   f"empty {r.get('outbox_drained_s', 0)} s later (reported, no target)")
     ceiling = by_group.get("nginx", [None])[0]
     if ceiling:
         for group, target, what in (("healthz", "healthz_nginx_pct", "GET /healthz"),
@@ -151,7 +159,8 @@ def run_meta_md(meta: dict, record: dict) -> list[str]:
         f"- Command: `{meta['command']}`",
         f"- Database: {'SQLite (WAL)' if record['db'] == 'sqlite' else 'PostgreSQL 15 (local cluster, fsync off)'}; "
         f"server `{env_prefix(record)}bsocial {record['server']['command']}` "
-        f"(release build, outbox relay off)",
+        f"(release build, outbox relay off but in the row \"relay + Kafka\": restarted with "
+        f"a 1-broker Kafka and the relay on)",
         f"- Dataset: {dataset_text(record['params'])}; {seed_text(record['seed'])}",
         f"- wrk {m['wrk']} `-t2`, {record['duration_s']} s per scenario after a "
         f"{record['warmup_s']} s warm-up, requests rotate over the users' tokens "

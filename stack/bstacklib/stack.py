@@ -128,8 +128,9 @@ class Stack:
         return self.opensearch.restart()
 
     # ---- Elasticsearch (the https endpoint; credentials() for user, password, CA file)
-    def start_elasticsearch(self, port: int | None = None) -> str:
-        return self.elasticsearch.start(port=port)
+    def start_elasticsearch(self, port: int | None = None, nodes: int = 1) -> str:
+        """nodes=3: a 3-node cluster; the nodes' https URLs, comma-separated."""
+        return self.elasticsearch.start(port=port, es_nodes=nodes)
 
     def stop_elasticsearch(self, timeout: float = STOP_TIMEOUT) -> None:
         self.elasticsearch.stop(timeout=timeout)
@@ -168,7 +169,7 @@ class Stack:
         self._state.clear()
 
     def start(self, kafka: bool = True, opensearch: bool = True, postgres: bool = False,
-              brokers: int = 1, kafka_security: str = "plaintext",
+              brokers: int = 1, kafka_security: str = "plaintext", es_nodes: int = 1,
               **others: bool) -> dict[str, Any]:
         """Start the chosen servers concurrently (a server added to SERVERS is chosen by
         its name: start(elasticsearch=True)); returns endpoints()."""
@@ -181,7 +182,8 @@ class Stack:
         for server in wanted:
             if server.java:
                 fetch(server.java)
-        errors = _run_all({s.name: (lambda s=s: s.start(brokers=brokers, security=kafka_security))
+        errors = _run_all({s.name: (lambda s=s: s.start(brokers=brokers, security=kafka_security,
+                                                        es_nodes=es_nodes))
                            for s in wanted})
         if errors:
             raise StackError("; ".join(f"{n}: {e}" for n, e in errors.items()))

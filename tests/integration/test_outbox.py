@@ -102,6 +102,20 @@ def test_post_created(client: Client):
         "content": "an outbox post with ünïcode ✓", "created_at": p["created_at"]})
 
 
+def test_post_created_whose_text_looks_like_the_id_field(client: Client):
+    # On PostgreSQL the envelope is written around the id the INSERT gives (one statement:
+    # social/sql.hpp, create_post_postgresql_sql), split at its "post_id" field: a post
+    # whose text spells that field must not move the split.
+    a = client.new_user()
+    text = 'quoting {"post_id":"0"} and "post_id":"0" verbatim'
+    with Action(client) as act:
+        p = client.create_post(a, text)
+    env = act.check("bsocial.posts", "post.created", p["id"], {
+        "post_id": p["id"], "user_id": a.id, "username": a.username, "email": a.email.lower(),
+        "content": text, "created_at": p["created_at"]})
+    assert env["data"]["content"] == text
+
+
 def test_comment_created(client: Client):
     author = client.new_user()
     commenter = client.new_user()

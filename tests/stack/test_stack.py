@@ -246,7 +246,8 @@ def test_stop_all_then_nothing_runs(tmp_path):
 
 def test_cli_selection_of_servers():
     """`up`/`start`: Kafka and OpenSearch by default; naming one selects; --no-X drops X;
-    --postgres adds PostgreSQL; --engine elasticsearch puts Elasticsearch for OpenSearch."""
+    --postgres adds PostgreSQL; --engine elasticsearch (or --es-nodes 3) puts Elasticsearch for
+    OpenSearch."""
     def chosen(*flags: str) -> set[str]:
         args = bstack._parser().parse_args(["start", *flags])
         return {n for n, on in bstack._selection(args).items() if on}
@@ -259,6 +260,8 @@ def test_cli_selection_of_servers():
     assert chosen("--engine", "elasticsearch") == {"kafka", "elasticsearch"}
     assert chosen("--engine", "elasticsearch", "--no-kafka") == {"elasticsearch"}
     assert chosen("--engine", "opensearch") == {"kafka", "opensearch"}
+    assert chosen("--es-nodes", "3") == {"kafka", "elasticsearch"}  # a cluster is Elasticsearch's
+    assert chosen("--es-nodes", "3", "--no-kafka") == {"elasticsearch"}
 
 
 def test_every_server_is_registered_once_with_its_own_dir_and_variable(tmp_path):

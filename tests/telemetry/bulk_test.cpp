@@ -76,4 +76,25 @@ TEST(Retention, ExpiresWholeMonthsOlderThanTheRetention) {
     EXPECT_EQ(expired_indices(names, "ev", 60, now),
               (std::vector<std::string>{"ev-2026.07", "ev-2026.08"}));
     EXPECT_TRUE(expired_indices(names, "ev", 0, now).empty());  // 0: keep every month
+    // the login days' months, listed with the events' (<ev>-logins-YYYY.MM)
+    const std::vector<std::string> logins = {"ev-logins-2026.08", "ev-logins-2026.11", "ev-2026.08"};
+    EXPECT_EQ(expired_indices(logins, "ev-logins", 60, now),
+              (std::vector<std::string>{"ev-logins-2026.08"}));
+    EXPECT_EQ(expired_indices(logins, "ev", 60, now), (std::vector<std::string>{"ev-2026.08"}));
+}
+
+TEST(Bulk, AnUpdateRetriesItsConflictsAndA409ToItIsSentAgain) {
+    index_action u{"l-2026.11", "42:2026-11-30", R"({"doc":{"b48":true},"doc_as_upsert":true})"};
+    u.op = "update";
+    const auto body = bulk_body({&u});
+    EXPECT_EQ(body,
+              "{\"update\":{\"_index\":\"l-2026.11\",\"_id\":\"42:2026-11-30\",\"retry_on_conflict\":5}}\n"
+              "{\"doc\":{\"b48\":true},\"doc_as_upsert\":true}\n");
+    const auto r = parse_bulk_response(
+        R"({"errors":true,"items":[{"update":{"status":409,"error":{"type":"version_conflict_engine_exception"}}},)"
+        R"({"create":{"status":409}},{"update":{"status":200,"result":"noop"}}]})",
+        3);
+    EXPECT_EQ(r[0].outcome, item_outcome::retry);      // not applied: again
+    EXPECT_EQ(r[1].outcome, item_outcome::duplicate);  // a create's 409: already there
+    EXPECT_EQ(r[2].outcome, item_outcome::indexed);    // a redelivered login: nothing changed
 }

@@ -141,3 +141,48 @@ TEST(Document, EventIndexIsTheUtcMonthOfOccurredAt) {
     EXPECT_EQ(event_index("ev", "1767225600000", now), "ev-2026.01");  // epoch ms
     EXPECT_EQ(event_index("ev", "yesterday", now), "ev-2026.11");      // now's month
 }
+
+TEST(Document, ALoginMarksItsUserDayAndTheNextDayWithIdempotentPartialUpdates) {
+    const index_names all{"bsocial-events", "bsocial-events-deadletter", "bsocial-events-entities",
+                          "bsocial-events-logins"};
+    // 2026-11-30T23:40Z: slot 47 of Nov 30; Dec 1 is the next UTC day (and month)
+    const std::string login =
+        R"({"id":"5e0c8f9a-1b2c-4d3e-8f4a-5b6c7d8e9f00","type":"user.logged_in","version":1,)"
+        R"("occurred_at":"2026-11-30T23:40:00.000Z","data":{"user_id":"42","username":"ada",)"
+        R"("email":"ada@example.com","logged_in_at":"2026-11-30T23:40:00.000Z"}})";
+    const auto actions = to_index_actions(message(login), all, now);
+    ASSERT_EQ(actions.size(), 3u);
+    EXPECT_EQ(actions[0].op, "create");  // the event
+    const auto& day = actions[1];
+    const auto& next = actions[2];
+    EXPECT_EQ(day.op, "update");
+    EXPECT_EQ(day.index, "bsocial-events-logins-2026.11");
+    EXPECT_EQ(day.id, "42:2026-11-30");
+    EXPECT_EQ(next.index, "bsocial-events-logins-2026.12");
+    EXPECT_EQ(next.id, "42:2026-12-01");
+    const auto d = json::parse(day.source).as_object();
+    EXPECT_EQ(d.at("doc_as_upsert"), true);
+    const auto& dd = d.at("doc").as_object();
+    EXPECT_EQ(dd.at("user_id"), "42");
+    EXPECT_EQ(dd.at("day"), "2026-11-30");
+    EXPECT_EQ(dd.at("b48"), true);  // before the end of the day, and only b48 (slot 47)
+    EXPECT_FALSE(dd.contains("b47"));
+    EXPECT_EQ(dd.size(), 3u);
+    const auto next_update = json::parse(next.source);
+    const auto& nd = next_update.at("doc").as_object();
+    EXPECT_EQ(nd.at("day"), "2026-12-01");
+    EXPECT_EQ(nd.at("a0"), true);  // the day before, at or after every slot up to 47
+    EXPECT_EQ(nd.at("a47"), true);
+    EXPECT_FALSE(nd.contains("b48"));  // not a login of Dec 1
+    EXPECT_EQ(nd.size(), 2u + 48u);
+    // only fields set to true: a redelivery or any order gives the same document
+    for (const auto& [k, v] : dd)
+        if (k != "user_id" && k != "day") EXPECT_EQ(v, true);
+
+    // at 00:00Z exactly: slot 0, so b1..b48 and a0
+    const auto early = login_day_actions("l", "7", 1'796'083'200'000);  // 2026-12-01T00:00Z
+    EXPECT_EQ(json::parse(early[0].source).at("doc").as_object().size(), 2u + 48u);
+    EXPECT_EQ(json::parse(early[1].source).at("doc").as_object().size(), 2u + 1u);
+    // no logins index configured: the event alone
+    EXPECT_EQ(to_index_actions(message(login), indices, now).size(), 1u);
+}

@@ -60,11 +60,18 @@ TEST(QueryTemplate, EveryStoredQueryFillsToValidJsonWithHostileValues) {
                                   {"to", "\\"},
                                   {"tz", "\n"},
                                   {"user_id", "1\"}]}"},
-                                  {"username", "'\"{{x}}"}};
+                                  {"username", "'\"{{x}}"},
+                                  {"to_next", "\"+1d"},
+                                  {"first_utc_day", "\""},
+                                  {"last_utc_day", "}"},
+                                  {"start_slot", "\"]"},
+                                  {"end_slot", "\\"}};
     for (const auto* q : {"q1", "q2", "q3"}) {
         const auto text = load_query_file(queries_dir(), query_file(q));
         EXPECT_NO_THROW(json::parse(substitute(text, hostile))) << q;
     }
+    for (const auto* f : {"q1_days.json", "q1_logged_in_users_per_day_from_events.json"})
+        EXPECT_NO_THROW(json::parse(substitute(load_query_file(queries_dir(), f), hostile))) << f;
     EXPECT_NO_THROW(json::parse(
         substitute(load_query_file(queries_dir(), "user_id_by_username.json"), hostile)));
 }
@@ -214,4 +221,49 @@ TEST(Q1Merge, CountsTheUsersOfEachDayZeroIncluded) {
     EXPECT_EQ(json::value(analytics_rows("q1", json::serialize(merged), c, {})),
               json::parse(R"({"tz":"UTC","days":[{"day":"2026-01-15","logged_in_users":60000},
                                {"day":"2026-01-16","logged_in_users":0}]})"));
+}
+
+TEST(Q1Split, ADayOfAnyZoneIsOneUtcDayOfLoginDocumentsAndTwoSlots) {
+    constexpr std::int64_t h = 3'600'000;
+    const std::int64_t d = 1'796'083'200'000;  // 2026-12-01T00:00Z
+    // UTC: the whole of Dec 1 (b48), nothing of Nov 30 (slot 48)
+    auto s = split_local_day(d, d + 24 * h);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->utc_day, "2026-12-01");
+    EXPECT_EQ(s->end_slot, 48);
+    EXPECT_EQ(s->start_slot, 48);
+    // Paris in winter (+01:00): Dec 1 = [Nov 30 23:00Z, Dec 1 23:00Z)
+    s = split_local_day(d - h, d + 23 * h);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->utc_day, "2026-12-01");
+    EXPECT_EQ(s->end_slot, 46);
+    EXPECT_EQ(s->start_slot, 46);
+    // New York (-05:00): Dec 1 = [Dec 1 05:00Z, Dec 2 05:00Z): the documents of Dec 2
+    s = split_local_day(d + 5 * h, d + 29 * h);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->utc_day, "2026-12-02");
+    EXPECT_EQ(s->end_slot, 10);
+    EXPECT_EQ(s->start_slot, 10);
+    // India (+05:30)
+    s = split_local_day(d - 5 * h - h / 2, d + 18 * h + h / 2);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->end_slot, 37);
+    // Paris' 25-hour day (summer time ends): [Oct 24 22:00Z, Oct 25 23:00Z) of 2026
+    const std::int64_t oct25 = 1'792'886'400'000;  // 2026-10-25T00:00Z
+    s = split_local_day(oct25 - 2 * h, oct25 + 23 * h);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->utc_day, "2026-10-25");
+    EXPECT_EQ(s->start_slot, 44);
+    EXPECT_EQ(s->end_slot, 46);
+    // London's 25-hour day [Oct 24 23:00Z, Oct 26 00:00Z): ends at midnight, whole Oct 25
+    s = split_local_day(oct25 - h, oct25 + 24 * h);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->utc_day, "2026-10-25");
+    EXPECT_EQ(s->end_slot, 48);
+    EXPECT_EQ(s->start_slot, 46);
+    // Nepal (+05:45): not on a half hour -> the events
+    EXPECT_FALSE(split_local_day(d - 5 * h - 3 * h / 4, d + 18 * h + h / 4));
+    // a day that starts after 00:00Z and ends at the next midnight (Azores in spring)
+    EXPECT_FALSE(split_local_day(d + h, d + 24 * h));
+    EXPECT_FALSE(split_local_day(d, d));
 }

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -55,7 +56,75 @@ std::int64_t timeline_fanout::backlog() {
 
 int timeline_fanout::run_once() { return run_once(options_.batch_size, false); }
 
+namespace {
+/// A PostgreSQL array literal of ids: {1,2,3}.
+template <class Ids>
+std::string array_of(const Ids& ids) {
+    std::string out = "{";
+    for (const std::int64_t id : ids) {
+        if (out.size() > 1) out += ',';
+        out += std::to_string(id);
+    }
+    out += '}';
+    return out;
+}
+
+void bind_queued(soci::statement& st, queued_post& row) {
+    st.exchange(soci::into(row.post_id));
+    st.exchange(soci::into(row.author_id));
+    st.exchange(soci::into(row.created_at));
+}
+
+void bind_user(soci::statement& st, std::int64_t& id) { st.exchange(soci::into(id)); }
+}  // namespace
+
+int timeline_fanout::run_once_postgresql(int batch_size) {
+    store::lease sql_lease(*conns_);
+    soci::session& sql = *sql_lease;
+    auto& statements = db_.statements();
+    store::write_transaction tx(sql, db_);
+    claimed_first_ = 0;
+    // Out of the queue and fanned out in one transaction, whatever the batch's size: a
+    // constant number of statements (the queue's rows, the authors' locks, every timeline
+    // row, the trims), so a burst costs rows, not round trips.
+    std::vector<queued_post> batch = statements.run<queued_post>(
+        sql, fanout_take_postgresql_sql, {std::int64_t{batch_size}}, bind_queued);
+    if (batch.empty()) return 0;
+    std::sort(batch.begin(), batch.end(),
+              [](const queued_post& a, const queued_post& b) { return a.post_id < b.post_id; });
+    claimed_first_ = batch.front().post_id;
+    // Authors' locks in one order, so that two workers never wait for each other.
+    std::vector<std::int64_t> keys;
+    for (const auto& p : batch) keys.push_back(timelines::author_lock_key(p.author_id));
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    statements.run<std::int64_t>(sql, lock_authors_sql, {array_of(keys)}, bind_user);
+    std::vector<std::int64_t> posts, authors, times;
+    std::int64_t newest = 0;
+    for (const auto& p : batch) {
+        posts.push_back(p.post_id);
+        authors.push_back(p.author_id);
+        times.push_back(p.created_at);
+        newest = std::max(newest, p.created_at);
+    }
+    const auto to_trim = statements.run<std::int64_t>(
+        sql, fan_out_batch_sql,
+        {array_of(posts), array_of(authors), array_of(times),
+         std::int64_t{timelines_.trim_every()}},
+        bind_user);
+    if (!to_trim.empty())
+        statements.execute(sql, trim_batch_sql,
+                           {array_of(to_trim), std::int64_t{timelines_.settings().capacity}});
+    tx.commit();
+    const int done = static_cast<int>(batch.size());
+    std::lock_guard lock(status_mutex_);
+    status_.posts_total += done;
+    status_.last_lag_seconds = static_cast<double>(clock_.now_ms() - newest) / 1000.0;
+    return done;
+}
+
 int timeline_fanout::run_once(int batch_size, bool yield_to_writers) {
+    if (db_.kind() == store::dialect::postgresql) return run_once_postgresql(batch_size);
     store::lease sql_lease(*conns_);
     soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
@@ -140,7 +209,7 @@ void timeline_fanout::run() {
             // Requests write first while the queue is short enough for the feed to read
             // all of it; behind that, the fan-out takes whole batches (posts then wait
             // longer, but no feed misses a post).
-            const bool yield = small_backlog();
+            const bool yield = db_.kind() == store::dialect::sqlite && small_backlog();
             if (yield && db_.writes_begun() != writes_seen) {
                 writes_seen = db_.writes_begun();
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -70,6 +70,8 @@ class timeline_fanout {
   private:
     void run();
     bool small_backlog();
+    /// run_once on PostgreSQL: the whole batch in set-based statements.
+    int run_once_postgresql(int batch_size);
     /// Moves `post_id` out of the queue into timeline_fanout_parked; logs and counts it.
     void park(std::int64_t post_id, const std::exception& why);
 

@@ -34,6 +34,23 @@ inline constexpr const char* find_user_by_username_sql =
 inline constexpr const char* insert_post_sql =
     "INSERT INTO posts (user_id, content, created_at, comment_count)"
     " VALUES (:user_id, :content, :created_at, 0) RETURNING id";
+/// PostgreSQL, timelines in the tables: a new post, its fan-out queue row and its outbox
+/// event in one statement (one round trip, autocommitted: atomic like the transaction of
+/// three INSERTs it replaces). The event's payload is the envelope written around the id
+/// the INSERT gives: :payload_head || id || :payload_tail (posts.cpp). Parameters, in
+/// order: user_id, content, created_at, author_id, queued_at, event_id, topic, event_type,
+/// payload_head, payload_tail, occurred_at.
+inline constexpr const char* create_post_postgresql_sql =
+    "WITH p AS (INSERT INTO posts (user_id, content, created_at, comment_count)"
+    " VALUES (:user_id, :content, :created_at, 0) RETURNING id),"
+    " q AS (INSERT INTO timeline_fanout (post_id, author_id, created_at)"
+    " SELECT p.id, CAST(:author_id AS BIGINT), CAST(:queued_at AS BIGINT) FROM p),"
+    " o AS (INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at)"
+    " SELECT CAST(:event_id AS TEXT), CAST(:topic AS TEXT), CAST(p.id AS TEXT),"
+    " CAST(:event_type AS TEXT),"
+    " CAST(:payload_head AS TEXT) || CAST(p.id AS TEXT) || CAST(:payload_tail AS TEXT),"
+    " CAST(:occurred_at AS BIGINT) FROM p)"
+    " SELECT p.id FROM p";
 inline constexpr const char* insert_comment_sql =
     "INSERT INTO comments (post_id, user_id, content, created_at)"
     " VALUES (:post_id, :user_id, :content, :created_at) RETURNING id";
@@ -337,6 +354,50 @@ inline constexpr const char* fanout_claim_sqlite_sql =
 inline constexpr const char* fanout_claim_postgresql_sql =
     "SELECT post_id, author_id, created_at FROM timeline_fanout ORDER BY post_id LIMIT :n"
     " FOR UPDATE SKIP LOCKED";
+// PostgreSQL: a batch in a few statements whatever its size (fanout.cpp,
+// fan_out_batch_postgresql). Arrays are bound as text ('{1,2,3}').
+// Claims up to :n queued posts and takes them out of the queue (committed with the fan-out;
+// a deletion of one of them waits for that commit, as it waited for the claim before).
+// (= ANY of an array, not IN: the claimed ids are found through the primary key whatever
+// the planner thinks of the queue's size; an IN became a hash join over a seq scan of the
+// whole queue, 0.2 s a batch behind a burst.)
+inline constexpr const char* fanout_take_postgresql_sql =
+    "DELETE FROM timeline_fanout WHERE post_id = ANY(ARRAY(SELECT post_id FROM timeline_fanout"
+    " ORDER BY post_id LIMIT :n FOR UPDATE SKIP LOCKED))"
+    " RETURNING post_id, author_id, created_at";
+// The authors' locks (timelines::lock_author), in the array's order (sorted by the caller:
+// two workers never wait for each other), in one round trip.
+inline constexpr const char* lock_authors_sql =
+    "SELECT COUNT(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS BIGINT[])) AS k";
+// Every post of the batch into its author's timeline and, unless the author is a
+// celebrity, its followers'; returns the timelines to trim (one in :every per post, chosen
+// by ids, as timelines::fan_out does), each once.
+inline constexpr const char* fan_out_batch_sql =
+    "WITH q AS (SELECT * FROM unnest(CAST(:posts AS BIGINT[]), CAST(:authors AS BIGINT[]),"
+    " CAST(:times AS BIGINT[])) AS q(post_id, author_id, created_at)),"
+    " ins AS (INSERT INTO home_timeline (user_id, created_at, post_id, author_id)"
+    "  SELECT q.author_id, q.created_at, q.post_id, q.author_id FROM q"
+    "  UNION ALL"
+    "  SELECT f.follower_id, q.created_at, q.post_id, q.author_id FROM q"
+    "  JOIN follows f ON f.followee_id = q.author_id"
+    "  WHERE NOT EXISTS (SELECT 1 FROM celebrities c WHERE c.user_id = q.author_id)"
+    "  ON CONFLICT DO NOTHING RETURNING user_id, post_id)"
+    " SELECT DISTINCT user_id FROM ins WHERE (user_id + post_id) % :every = 0";
+// timelines::trim for many users at once: each timeline's entry beyond the capacity
+// becomes its horizon (raised, never lowered) and it and everything older go.
+inline constexpr const char* trim_batch_sql =
+    "WITH edge AS (SELECT t.u, e.created_at, e.post_id"
+    " FROM unnest(CAST(:users AS BIGINT[])) AS t(u) CROSS JOIN LATERAL ("
+    "  SELECT h.created_at, h.post_id FROM home_timeline h WHERE h.user_id = t.u"
+    "  ORDER BY h.created_at DESC, h.post_id DESC LIMIT 1 OFFSET :capacity) e),"
+    " raised AS (INSERT INTO home_timeline_state (user_id, horizon_created_at, horizon_post_id)"
+    "  SELECT u, created_at, post_id FROM edge ON CONFLICT (user_id) DO UPDATE"
+    "  SET horizon_created_at = excluded.horizon_created_at,"
+    "  horizon_post_id = excluded.horizon_post_id"
+    "  WHERE (excluded.horizon_created_at, excluded.horizon_post_id) >"
+    "  (home_timeline_state.horizon_created_at, home_timeline_state.horizon_post_id))"
+    " DELETE FROM home_timeline h USING edge WHERE h.user_id = edge.u"
+    " AND (h.created_at, h.post_id) <= (edge.created_at, edge.post_id)";
 inline constexpr const char* fanout_done_sql =
     "DELETE FROM timeline_fanout WHERE post_id = :post_id";
 inline constexpr const char* fanout_backlog_sql = "SELECT COUNT(*) FROM timeline_fanout";

@@ -47,8 +47,12 @@ namespace {
 using detail::assembled_query;
 
 // One follower in `trim_every` (chosen by post id) has their timeline trimmed per post:
-// timelines stay near `capacity` without counting entries on every write.
-int trim_every(int capacity) { return std::clamp(capacity / 16, 1, 64); }
+// timelines stay near `capacity` without counting entries on every write. A trim reads the
+// whole capacity to find its edge (an OFFSET), so rarer trims cost less per entry: at a
+// quarter of the capacity a timeline holds up to ~1.25x the capacity, and the trims cost a
+// quarter of what one in capacity/16 cost (on PostgreSQL they were ~35% of the fan-out's
+// time, pg_stat_statements; docs/feed.md).
+int trim_every(int capacity) { return std::clamp(capacity / 4, 1, 256); }
 
 /// "No horizon": the timeline is complete (no post has a negative time).
 constexpr time_cursor no_horizon{-1, -1};
@@ -112,7 +116,7 @@ time_cursor timelines::horizon_of(soci::session& sql, std::int64_t user_id) cons
 
 void timelines::lock_author(soci::session& sql, std::int64_t author_id) const {
     if (kind_ != store::dialect::postgresql) return;
-    const std::int64_t key = (std::int64_t{0x7153} << 48) | author_id;
+    const std::int64_t key = author_lock_key(author_id);
     sql << lock_author_sql, soci::use(key);
 }
 
@@ -182,9 +186,11 @@ void timelines::comment_deleted(std::int64_t post_id) const {
     if (posts_) posts_->drop(post_id);
 }
 
+int timelines::trim_every() const noexcept { return social::trim_every(settings_.capacity); }
+
 void timelines::fan_out(soci::session& sql, std::int64_t post_id, std::int64_t author_id,
                         std::int64_t created_at) const {
-    const int every = trim_every(settings_.capacity);
+    const int every = trim_every();
     sql << own_entry_sql, soci::use(author_id), soci::use(created_at), soci::use(post_id),
         soci::use(author_id);
     if ((author_id + post_id) % every == 0) trim(sql, author_id);

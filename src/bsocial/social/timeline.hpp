@@ -108,6 +108,11 @@ class timelines {
     /// entry left behind by an unfollow). SQLite writers are serial already. Call first in
     /// the write transaction.
     void lock_author(soci::session& sql, std::int64_t author_id) const;
+    /// The advisory lock's key lock_author() takes for `author_id` (several at once:
+    /// social/fanout.cpp).
+    static std::int64_t author_lock_key(std::int64_t author_id) noexcept {
+        return (std::int64_t{0x7153} << 48) | author_id;
+    }
 
     /// The page of `me`'s feed strictly older than `from`: `limit` posts at most, plus
     /// one more when it exists (the caller turns it into the next cursor).
@@ -118,6 +123,9 @@ class timelines {
     std::optional<std::vector<post>> read_in_memory(std::int64_t me, time_cursor from,
                                                     int limit) const;
 
+    /// One follower in this many (chosen by ids) has their timeline trimmed per fanned-out
+    /// post: timelines stay near the capacity without counting entries on every write.
+    int trim_every() const noexcept;
     /// Trims `user_id`'s timeline to `capacity` entries, raising the horizon.
     void trim(soci::session& sql, std::int64_t user_id) const;
 

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "bsocial/core/text.hpp"
+#include "bsocial/core/time_format.hpp"
+#include "bsocial/telemetry/document.hpp"
 #include "bsocial/telemetry/query_runner.hpp"
 #include "bsocial/telemetry/query_template.hpp"
 
@@ -19,6 +21,10 @@ namespace json = boost::json;
 namespace {
 
 constexpr const char* user_lookup_file = "user_id_by_username.json";
+constexpr const char* q1_days_file = "q1_days.json";
+/// q1 on the events themselves (paged composite): for a zone whose midnights are not on a
+/// half hour of UTC (Nepal's +05:45) or a day longer than the two UTC days it touches.
+constexpr const char* q1_events_file = "q1_logged_in_users_per_day_from_events.json";
 
 const json::object& obj(const json::value& v, std::string_view key) {
     const auto* o = v.as_object().if_contains(key);
@@ -274,13 +280,13 @@ std::vector<json::value> multi_search(es_client& es, const std::string& index,
     return out;
 }
 
-/// q1: the days of the range (the per_day histogram of one first search) with, for each
+/// q1 on the events (the fallback of q1_response): the days of the range (the per_day
+/// histogram of one first search) with, for each
 /// day that has logins, the exact number of distinct users: a `composite` over the users
 /// of that day alone (the file's `day_users` without its day source, the range narrowed to
 /// the day in tz), one search per day, all the days in one `_msearch` (run in parallel by
 /// the engine), a day with more users than a page asked again from its after_key.
-json::value q1_response(es_client& es, const query_config& config, std::string_view body) {
-    auto query = json::parse(body);
+json::value q1_events_response(es_client& es, const query_config& config, std::string_view body) {    auto query = json::parse(body);
     auto& aggs = query.at("aggs").as_object();
     json::object composite = aggs.at("day_users").at("composite").as_object();
     aggs.erase("day_users");
@@ -344,6 +350,99 @@ json::value q1_response(es_client& es, const query_config& config, std::string_v
         pending = std::move(next);
     }
     return q1_merge(std::move(first), users);
+}
+
+constexpr std::int64_t day_ms = 86'400'000;
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+}  // namespace
+
+std::optional<login_day_split> split_local_day(std::int64_t start_ms, std::int64_t end_ms) {
+    if (end_ms <= start_ms) return std::nullopt;
+    login_day_split out;
+    const auto utc_day = floor_div(end_ms - 1, day_ms);  // the UTC day of the day's end
+    const auto day_start = utc_day * day_ms;
+    if ((end_ms - day_start) % login_slot_ms != 0) return std::nullopt;
+    out.end_slot = static_cast<int>((end_ms - day_start) / login_slot_ms);  // 1..48
+    const auto before = start_ms - (day_start - day_ms);  // from the UTC day before's start
+    if (before < 0 || before % login_slot_ms != 0) return std::nullopt;
+    out.start_slot = static_cast<int>(before / login_slot_ms);  // 48: none of the day before
+    if (out.start_slot > login_slots) return std::nullopt;
+    out.utc_day = format_rfc3339_ms(day_start).substr(0, 10);
+    return out;
+}
+
+namespace {
+
+/// q1: the local days of the range (their bounds from q1_days.json: a date_histogram in tz
+/// over no document), each split into the UTC day of its end and two half-hour slots
+/// (split_local_day); one search of the stored q1 file per distinct pair of slots (one for
+/// a zone without a change of offset in the range), all in one `_msearch`: each day's
+/// number is the doc count of its UTC day's bucket. Any day that does not split goes to
+/// the events (q1_events_response), exact too but slower.
+json::value q1_response(es_client& es, const query_config& config) {
+    auto params = query_parameters(config, {});
+    params["to_next"] = params.at("to") + "+1d";  // the bucket after the last day: its end
+    const auto bounds = parse_response(search(
+        es, config.es.logins_index(),
+        substitute(load_query_file(config.queries_dir, q1_days_file), params)));
+    const auto& keys = buckets(obj(obj(bounds.as_object(), "aggregations"), "days"));
+    struct local_day {
+        std::string label;
+        login_day_split split;
+    };
+    std::vector<local_day> days;
+    bool all_split = keys.size() >= 2;
+    for (std::size_t i = 0; all_split && i + 1 < keys.size(); ++i) {
+        const auto split = split_local_day(keys[i].at("key").to_number<std::int64_t>(),
+                                           keys[i + 1].at("key").to_number<std::int64_t>());
+        if (!split) all_split = false;
+        else days.push_back({str(keys[i].at("key_as_string")), *split});
+    }
+    if (!all_split) {
+        spdlog::debug("module=telemetry event=q1_from_events tz={}", config.tz);
+        const auto body = substitute(load_query_file(config.queries_dir, q1_events_file), params);
+        return q1_events_response(es, config, body);
+    }
+    const auto file = load_query_file(config.queries_dir, query_file("q1"));
+    std::map<std::pair<int, int>, std::pair<std::string, std::string>> groups;  // first, last
+    for (const auto& d : days) {
+        auto [it, fresh] = groups.try_emplace({d.split.start_slot, d.split.end_slot},
+                                              d.split.utc_day, d.split.utc_day);
+        if (!fresh) it->second.second = d.split.utc_day;  // days come in order
+    }
+    std::vector<json::value> bodies;
+    std::vector<std::pair<int, int>> order;
+    for (const auto& [slots, range] : groups) {
+        auto p = params;
+        p["start_slot"] = std::to_string(slots.first);
+        p["end_slot"] = std::to_string(slots.second);
+        p["first_utc_day"] = range.first;
+        p["last_utc_day"] = range.second;
+        bodies.push_back(json::parse(substitute(file, p)));
+        order.push_back(slots);
+    }
+    const auto responses = multi_search(es, config.es.logins_index(), bodies,
+                                        "responses.aggregations.per_day.buckets.key_as_string,"
+                                        "responses.aggregations.per_day.buckets.doc_count");
+    std::map<std::pair<std::pair<int, int>, std::string>, std::int64_t> counts;
+    for (std::size_t i = 0; i < responses.size(); ++i) {
+        const auto* aggs = responses[i].as_object().if_contains("aggregations");
+        if (!aggs) continue;  // filter_path drops an empty histogram
+        for (const auto& b : buckets(obj(*aggs, "per_day")))
+            counts[{order[i], str(b.at("key_as_string"))}] = count(b.at("doc_count"));
+    }
+    json::array per_day;
+    for (const auto& d : days) {
+        const auto it = counts.find({{d.split.start_slot, d.split.end_slot}, d.split.utc_day});
+        per_day.push_back(json::object{
+            {"key_as_string", d.label},
+            {"users", {{"value", it == counts.end() ? std::int64_t{0} : it->second}}}});
+    }
+    return json::object{{"aggregations", {{"per_day", {{"buckets", std::move(per_day)}}}}}};
 }
 
 /// q3: every post of the user, page after page, ranked here.
@@ -457,15 +556,15 @@ boost::json::object analytics_rows(std::string_view name, std::string_view respo
 
 boost::json::object run_analytics(es_client& es, const query_config& config,
                                   const post_lookup& lookup) {
+    if (config.name == "q1")  // its files take parameters of its own (q1_response)
+        return rows_of("q1", q1_response(es, config), config, lookup, {});
     std::string user_id = config.user_id;
     if (config.name == "q3" && user_id.empty()) user_id = lookup_user_id(es, config);
     const auto body = substitute(load_query_file(config.queries_dir, query_file(config.name)),
                                  query_parameters(config, user_id));
     spdlog::debug("module=telemetry event=query name={} body={}", config.name, body);
     json::value response;
-    if (config.name == "q1")
-        response = q1_response(es, config, body);
-    else if (config.name == "q2")
+    if (config.name == "q2")
         response = q2_response(es, config, body);
     else
         response = q3_response(es, config, body);

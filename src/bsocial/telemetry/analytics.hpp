@@ -64,7 +64,18 @@ boost::json::object analytics_rows(std::string_view name, std::string_view respo
                                    const query_config& config, const post_lookup& lookup,
                                    const std::string& user_id = {});
 
-/// q1 is paged (a `composite` of (day, user) buckets, docs/telemetry.md): the first page's
+/// A calendar day [start_ms, end_ms) of some zone on the login-day documents
+/// (document.hpp): its users are those of UTC day `utc_day` (the day of its end) with
+/// b<end_slot> or a<start_slot>. Nothing when the day's bounds are not on half hours of
+/// UTC or the day reaches further back than the UTC day before (then q1 reads the events).
+struct login_day_split {
+    std::string utc_day;  ///< YYYY-MM-DD
+    int start_slot = 0;   ///< 0..48 (48: nothing of the UTC day before)
+    int end_slot = 0;     ///< 1..48
+};
+std::optional<login_day_split> split_local_day(std::int64_t start_ms, std::int64_t end_ms);
+
+/// q1 on the events (the fallback) is paged (a `composite` of (day, user) buckets, docs/telemetry.md): the first page's
 /// response with, in each per_day bucket, "users": {"value": the distinct users counted}.
 boost::json::value q1_merge(boost::json::value first,
                             const std::map<std::string, std::int64_t>& users);

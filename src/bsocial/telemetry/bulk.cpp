@@ -14,6 +14,9 @@ std::string bulk_body(const std::vector<const index_action*>& items) {
     out.reserve(size);
     for (const auto* item : items) {
         json::object meta{{"_index", item->index}, {"_id", item->id}};
+        // A partial update read-modify-writes its document: two writers at once (a
+        // rebalance's overlap) conflict; the shard retries it on the fresh version.
+        if (item->op == "update") meta["retry_on_conflict"] = 5;
         out += json::serialize(json::object{{item->op, std::move(meta)}});
         out += '\n';
         out += item->source;  // compact JSON: holds no raw newline
@@ -54,6 +57,10 @@ std::vector<item_result> parse_bulk_response(std::string_view body, std::size_t 
         item_result r;
         r.status = static_cast<int>(status->to_number<std::int64_t>());
         r.outcome = classify_status(r.status);
+        // 409 to an update is a version conflict left after its retries, not "already
+        // there": it has not been applied, so it is sent again.
+        if (r.status == 409 && entry.get_object().begin()->key() == "update")
+            r.outcome = item_outcome::retry;
         if (const auto* error = item.if_contains("error")) {
             if (error->is_object()) {
                 const auto& e = error->get_object();

@@ -17,6 +17,20 @@ bool valid_index_name(const std::string& s) {
 }
 }  // namespace
 
+std::vector<std::string> split_urls(std::string_view list) {
+    std::vector<std::string> out;
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        std::string_view item = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (!item.empty()) out.emplace_back(item);
+    }
+    return out;
+}
+
 bool is_time_zone(const std::string& tz) {
     static const std::regex offset("[+-][0-9]{2}:[0-9]{2}");
     if (std::regex_match(tz, offset)) return true;
@@ -33,8 +47,12 @@ bool is_time_zone(const std::string& tz) {
 }
 
 void elasticsearch_config::validate() const {
-    require(url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0,
-            "Elasticsearch URL must start with http:// or https:// (BSOCIAL_ELASTICSEARCH_URL)");
+    const auto urls = split_urls(url);
+    require(!urls.empty(), "Elasticsearch URL must not be empty (BSOCIAL_ELASTICSEARCH_URL)");
+    for (const auto& u : urls)
+        require(u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0,
+                "Elasticsearch URL must start with http:// or https:// (BSOCIAL_ELASTICSEARCH_URL; "
+                "several nodes: comma-separated)");
     require(password.empty() || !user.empty(),
             "an Elasticsearch password needs a user (BSOCIAL_ELASTICSEARCH_USER)");
     require(valid_index_name(index),

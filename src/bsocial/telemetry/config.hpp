@@ -5,6 +5,8 @@
 // std::invalid_argument naming the setting), then passed by const&.
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "bsocial/kafka/security.hpp"
 #include "bsocial/kafka/settings.hpp"
@@ -13,6 +15,7 @@ namespace bsocial::telemetry {
 
 /// Where Elasticsearch is and how to talk to it (shared by both subcommands).
 struct elasticsearch_config {
+    /// A base URL, or several (a cluster's nodes) separated by commas: es_client fails over.
     std::string url = "http://127.0.0.1:9200";  ///< may carry no credentials: use user/password
     std::string user;
     std::string password;
@@ -25,12 +28,14 @@ struct elasticsearch_config {
     std::string dead_letter_index() const { return index + "-deadletter"; }
     /// The posts' and comments' entity index (q2, q3; docs/telemetry.md).
     std::string entities_index() const { return index + "-entities"; }
+    /// The login-day documents' alias over <index>-logins-YYYY.MM (q1; docs/telemetry.md).
+    std::string logins_index() const { return index + "-logins"; }
 
     /// request_timeout_ms is not declared here: only analytics lets it be set.
     template <class Declare>
     void describe(Declare& d) {
         d(url, "elasticsearch-url", "BSOCIAL_ELASTICSEARCH_URL",
-          "Elasticsearch/OpenSearch base URL");
+          "Elasticsearch/OpenSearch base URL (several nodes: comma-separated)");
         d(user, "elasticsearch-user", "BSOCIAL_ELASTICSEARCH_USER", "basic-auth user");
         d(password, "elasticsearch-password", "BSOCIAL_ELASTICSEARCH_PASSWORD",
           "basic-auth password");
@@ -40,6 +45,10 @@ struct elasticsearch_config {
           "events index (dead letters: <index>-deadletter)");
     }
 };
+
+/// The URLs of a comma-separated list (BSOCIAL_ELASTICSEARCH_URL), trimmed, empty items
+/// left out.
+std::vector<std::string> split_urls(std::string_view list);
 
 /// BSOCIAL_QUERIES_DIR, declared once for its two readers (`query`, serve's analytics).
 template <class Declare>

@@ -87,13 +87,23 @@ json::object kafka_origin(const source_message& msg) {
             {"key", sanitize_utf8(msg.key)}};
 }
 
-std::int64_t epoch_ms_of(std::string_view occurred_at, std::int64_t fallback) {
+std::optional<std::int64_t> epoch_ms_of(std::string_view occurred_at) {
     if (const auto ms = parse_rfc3339_ms(occurred_at)) return *ms;
     if (all_digits(occurred_at) && occurred_at.size() <= 15) {  // epoch_millis, as the mapping
         const auto ms = std::stoll(std::string(occurred_at));
         if (ms <= 253'402'300'799'999) return ms;  // up to 9999-12-31
     }
-    return fallback;
+    return std::nullopt;
+}
+
+std::int64_t epoch_ms_of(std::string_view occurred_at, std::int64_t fallback) {
+    return epoch_ms_of(occurred_at).value_or(fallback);
+}
+
+constexpr std::int64_t day_ms = 86'400'000;
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
 /// The entity document of a post/comment event (see index_names::entities), if any.
@@ -153,10 +163,43 @@ std::vector<index_action> event_actions(const source_message& msg, const index_n
     out.push_back(index_action{event_index(indices.events, envelope.occurred_at, now_ms),
                                envelope.id, json::serialize(doc), false, {}});
     if (entity) out.push_back(std::move(*entity));
+    // A login also marks its user's login-day documents (q1). An occurred_at that is not a
+    // date makes none: its event document is refused by the mapping (a dead letter).
+    if (type == "user.logged_in" && !indices.logins.empty())
+        if (const auto at = epoch_ms_of(envelope.occurred_at))
+            for (auto& a : login_day_actions(indices.logins, doc.at("user_id").as_string(), *at))
+                out.push_back(std::move(a));
     return out;
 }
 
 }  // namespace
+
+std::vector<index_action> login_day_actions(std::string_view logins, std::string_view user_id,
+                                            std::int64_t at_ms) {
+    const auto day = floor_div(at_ms, day_ms);
+    const auto slot = static_cast<int>((at_ms - day * day_ms) / login_slot_ms);  // 0..47
+    std::vector<index_action> out;
+    for (const bool next : {false, true}) {
+        const auto d = day + (next ? 1 : 0);
+        const auto date = format_rfc3339_ms(d * day_ms).substr(0, 10);  // YYYY-MM-DD
+        json::object doc;
+        doc["user_id"] = user_id;
+        doc["day"] = date;
+        // (U, D): b<s+1>..b48, logged in before each later slot; (U, D+1): a0..a<s>, logged
+        // in on the day before at or after each earlier slot.
+        if (!next)
+            for (int k = slot + 1; k <= login_slots; ++k) doc["b" + std::to_string(k)] = true;
+        else
+            for (int k = 0; k <= slot; ++k) doc["a" + std::to_string(k)] = true;
+        index_action a;
+        a.index = std::string(logins) + "-" + date.substr(0, 4) + "." + date.substr(5, 2);
+        a.id = std::string(user_id) + ":" + date;
+        a.source = json::serialize(json::object{{"doc", std::move(doc)}, {"doc_as_upsert", true}});
+        a.op = "update";
+        out.push_back(std::move(a));
+    }
+    return out;
+}
 
 std::string event_index(std::string_view base, std::string_view occurred_at,
                         std::int64_t now_ms) {

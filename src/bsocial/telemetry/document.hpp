@@ -25,15 +25,18 @@ struct source_message {
     bool has_payload = true;  ///< false for a tombstone (null value)
 };
 
-/// One item of a _bulk request: `create` (the default; 409 = already there = done) or
-/// `index` (overwrite: a deletion's entity document, so that "deleted" always wins).
+/// One item of a _bulk request: `create` (the default; 409 = already there = done),
+/// `index` (overwrite: a deletion's entity document, so that "deleted" always wins) or
+/// `update` (a login-day document: `source` is {"doc": {...}, "doc_as_upsert": true}, a
+/// partial document that only sets fields to true, so applying it twice, or in any order
+/// with the others, gives the same document).
 struct index_action {
     std::string index;
     std::string id;      ///< event id; for dead letters "topic:partition:offset"
     std::string source;  ///< the document, compact JSON
     bool dead_letter = false;
     std::string reason;  ///< why it is a dead letter (empty for events)
-    std::string op = "create";  ///< "create" or "index"
+    std::string op = "create";  ///< "create", "index" or "update"
 };
 
 struct index_names {
@@ -46,7 +49,25 @@ struct index_names {
     /// deletion (`index`, deleted: true), so a deletion wins in whatever order the two
     /// events arrive. Empty: no entity documents.
     std::string entities = {};
+    /// Login-day documents (q1, docs/telemetry.md): the alias `<logins>` over the monthly
+    /// indices `<logins>-YYYY.MM`; one document per user and UTC day. Empty: none.
+    std::string logins = {};
 };
+
+/// Half-hour slots of a UTC day: the login-day document of user U and UTC day D has
+/// `b<k>` = true when U logged in on D before slot k (k = 1..48, so b48 = on D at all) and
+/// `a<k>` = true when U logged in on D-1 at or after slot k (k = 0..47). A login at slot s
+/// of D sets b<s+1>..b48 in (U, D) and a0..a<s> in (U, D+1). The calendar day [start, end)
+/// of any zone whose midnights fall on half hours is then one term per side: the users of
+/// the day are the documents of D = the UTC day of end with b<end slot> or a<start slot>,
+/// each user one document (docs/telemetry.md, "Login days").
+inline constexpr std::int64_t login_slot_ms = 30 * 60 * 1000;
+inline constexpr int login_slots = 48;
+
+/// The two login-day updates of a login of `user_id` at `at_ms` (epoch ms):
+/// `<logins>-YYYY.MM` of each day, `_id` "<user_id>:<YYYY-MM-DD>".
+std::vector<index_action> login_day_actions(std::string_view logins, std::string_view user_id,
+                                            std::int64_t at_ms);
 
 /// The event document of `msg`, or (when `msg` is poison) its dead-letter document.
 /// `now_ms` stamps `ingested_at` / `failed_at`.

@@ -3,12 +3,17 @@
 // Elasticsearch 7.10+/8.x and OpenSearch 2.x: plain application/json bodies (never the
 // ES 8 "compatible-with" media types, which OpenSearch refuses with 406), NDJSON for _bulk.
 // Basic auth and a CA file for https. Keeps one connection alive between requests.
+// Several nodes: the URL may be a comma-separated list (a cluster's nodes, each with the
+// same credentials and CA); a request that gets no answer from one node (connection
+// refused, timeout) or a gateway's 502/503/504 is sent to the next one, and the node that
+// answered is used first from then on (docs/telemetry.md, "Cluster").
 //
 // Lifecycle: one instance per thread (a CURL easy handle is not thread-safe).
 
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bsocial/telemetry/config.hpp"
 
@@ -48,12 +53,18 @@ class es_client {
                           std::string_view body = {},
                           std::string_view content_type = "application/json");
 
-    /// The base URL without credentials, for logs and the ready line.
-    const std::string& display_url() const { return base_url_; }
+    /// The base URL(s) without credentials, comma-separated, for logs and the ready line.
+    const std::string& display_url() const { return display_url_; }
 
   private:
-    void* curl_;  ///< CURL*, kept opaque so that this header needs no curl.h
-    std::string base_url_;
+    /// One attempt on nodes_[i]; fills `response`, returns the curl code (as long).
+    long perform(std::size_t i, const std::string& verb, std::string_view path,
+                 std::string_view body, std::string_view content_type, http_response& response);
+
+    void* curl_;                      ///< CURL*, kept opaque so that this header needs no curl.h
+    std::vector<std::string> nodes_;  ///< base URLs, without a trailing '/'
+    std::size_t current_ = 0;         ///< the node tried first (the last one that answered)
+    std::string display_url_;
     std::string user_;
     std::string password_;
     std::string ca_file_;
@@ -62,6 +73,7 @@ class es_client {
 
 /// `url` without "user:password@"; the credentials (percent-decoded) go to user/password
 /// when those are empty. Lets BSOCIAL_ELASTICSEARCH_URL carry credentials like ES 8 docs.
+/// With a list of URLs, every one loses its credentials (the first one's are kept).
 elasticsearch_config split_credentials(elasticsearch_config config);
 
 }  // namespace bsocial::telemetry

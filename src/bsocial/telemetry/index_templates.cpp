@@ -69,6 +69,21 @@ constexpr const char* entities_mappings = R"({
   }
 })";
 
+// One document per user and UTC day (`_id` <user_id>:<YYYY-MM-DD>), in monthly indices
+// under the alias <logins>: b1..b48 (logged in on the day before each half-hour slot) and
+// a0..a47 (logged in on the day before at or after each slot), set by partial updates
+// (document.hpp, login_day_actions). Only filtered on (term): no doc values.
+std::string logins_mappings() {
+    json::object props;
+    props["user_id"] = json::object{{"type", "keyword"},
+                                    {"fields", {{"num", {{"type", "long"}}}}}};
+    props["day"] = json::object{{"type", "date"}, {"format", "strict_date_optional_time"}};
+    const json::object flag{{"type", "boolean"}, {"doc_values", false}};
+    for (int k = 1; k <= login_slots; ++k) props["b" + std::to_string(k)] = flag;
+    for (int k = 0; k < login_slots; ++k) props["a" + std::to_string(k)] = flag;
+    return json::serialize(json::object{{"dynamic", "strict"}, {"properties", std::move(props)}});
+}
+
 constexpr const char* dead_letter_mappings = R"({
   "dynamic": "strict",
   "properties": {
@@ -149,6 +164,15 @@ std::string events_template_json(const std::string& index, int replicas, int ref
                          500, index);
 }
 
+std::string logins_template_json(const std::string& alias, int replicas, int refresh_ms) {
+    const auto mappings = logins_mappings();
+    // <alias>-YYYY.MM also matches the events' <index>-* (priority 500): 520 wins.
+    return template_json(alias + "-*", replicas, refresh_ms, mappings.c_str(),
+                         "bSocial login days, one per user and UTC day, monthly indices "
+                         "<alias>-YYYY.MM under the alias <alias>",
+                         520, alias);
+}
+
 std::string entities_template_json(const std::string& index, int replicas, int refresh_ms) {
     return template_json(index, replicas, refresh_ms, entities_mappings,
                          "bSocial posts and comments, one per entity, deletions win");
@@ -166,19 +190,23 @@ void install_templates(es_client& es, const elasticsearch_config& config, int re
     put_template(es, config.index, events_template_json(config.index, replicas, refresh_ms));
     put_template(es, dead, dead_letter_template_json(dead, replicas, refresh_ms));
     put_template(es, entities, entities_template_json(entities, replicas, refresh_ms));
+    const auto logins = config.logins_index();
+    put_template(es, logins, logins_template_json(logins, replicas, refresh_ms));
     // This month's events index exists from the start (and with it the alias), so queries
     // never hit a missing index; a concrete index named like the alias (made before issue
     // 29) is refused here by the search engine with a clear error (docs/telemetry.md).
     const auto month = event_index(config.index, "", now_ms);
-    for (const auto& index : {month, dead, entities}) {
+    const auto logins_month = event_index(logins, "", now_ms);
+    for (const auto& index : {month, dead, entities, logins_month}) {
         create_index(es, index);
         set_refresh(es, index, refresh_ms);
     }
     set_refresh(es, config.index, refresh_ms);  // every monthly index, through the alias
+    set_refresh(es, logins, refresh_ms);
     spdlog::info(
         "module=telemetry event=templates_installed alias={} month_index={} dead_letter_index={} "
-        "entities_index={} replicas={}",
-        config.index, month, dead, entities, replicas);
+        "entities_index={} logins_index={} replicas={}",
+        config.index, month, dead, entities, logins_month, replicas);
 }
 
 std::vector<std::string> expired_indices(const std::vector<std::string>& names,
@@ -220,7 +248,10 @@ std::vector<std::string> apply_retention(es_client& es, const elasticsearch_conf
     std::vector<std::string> names;
     for (const auto& row : json::parse(r.body).as_array())
         names.emplace_back(row.at("index").as_string());
-    const auto expired = expired_indices(names, config.index, retention_days, now_ms);
+    // The events' months and the login days' months (<index>-logins-YYYY.MM, also listed).
+    auto expired = expired_indices(names, config.index, retention_days, now_ms);
+    for (auto& name : expired_indices(names, config.logins_index(), retention_days, now_ms))
+        expired.push_back(std::move(name));
     for (const auto& index : expired) {
         const auto d = es.request("DELETE", "/" + index);
         if (d.status != 200 && d.status != 404)

@@ -17,6 +17,8 @@ struct elasticsearch_config;
 /// exactly, at priority 510, so they win over the events pattern.
 std::string events_template_json(const std::string& index, int replicas, int refresh_ms = 500);
 std::string entities_template_json(const std::string& index, int replicas, int refresh_ms = 500);
+/// Login days (q1): pattern `<alias>-*` (monthly `<alias>-YYYY.MM`), priority 520, alias `<alias>`.
+std::string logins_template_json(const std::string& alias, int replicas, int refresh_ms = 500);
 std::string dead_letter_template_json(const std::string& index, int replicas, int refresh_ms = 500);
 
 /// PUTs the three templates and creates, if missing, this month's events index (with it
@@ -32,7 +34,8 @@ std::vector<std::string> expired_indices(const std::vector<std::string>& names,
                                          const std::string& base, int retention_days,
                                          std::int64_t now_ms);
 
-/// Deletes the expired monthly indices (expired_indices); returns their names.
+/// Deletes the expired monthly indices (expired_indices), of the events and of the login
+/// days; returns their names.
 std::vector<std::string> apply_retention(es_client& es, const elasticsearch_config& config,
                                          int retention_days, std::int64_t now_ms);
 

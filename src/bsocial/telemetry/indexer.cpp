@@ -53,7 +53,8 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
     : config_(config),
       es_(es),
       clock_(clock),
-      indices_{config.es.index, config.es.dead_letter_index(), config.es.entities_index()},
+      indices_{config.es.index, config.es.dead_letter_index(), config.es.entities_index(),
+               config.es.logins_index()},
       rebalance_(std::make_unique<rebalance_handler>(*this)),
       broker_errors_("bsocial-telemetry", config.kafka_security),
       worker_("telemetry-indexer", {.on_exit = std::move(on_exit)}) {
