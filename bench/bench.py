@@ -30,6 +30,7 @@ printed next to the numbers. The parts, one job a module, are in bench/benchlib/
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime as dt
 import json
 import os
@@ -38,6 +39,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -47,8 +49,9 @@ from benchlib.plots import ensure_matplotlib
 from benchlib.nginx import StaticNginx
 from benchlib.postgres import Postgres
 from benchlib.report import load_results, print_run, render, scale_table
-from benchlib.scenarios import (DEEP_PAGE, MIXED_USERS, SHAPES, annotate, bench_client,
-                                deep_cursors, feed_path, login_all, regular_users, shape_users)
+from benchlib.scenarios import (DEEP_PAGE, MIXED_USERS, PAGE_LIMIT, SHAPES, annotate,
+                                bench_client, deep_cursors, feed_path, login_all, regular_users,
+                                shape_users)
 from benchlib.seed_cache import copy_sqlite, dataset_params, ensure_sqlite_seed
 from benchlib.server import log_lines, serve_args, start_server
 from benchlib.wrk import measure, write_requests
@@ -97,9 +100,9 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
         log(f"{len(tokens)} logins in {time.monotonic() - t0:.1f} s")
 
         record["cold_start"] = cold_and_warm(port, [tokens[n] for n in regular[:50]])
-        log("first page after the start (cold) vs again (warm), median: "
-            f"{record['cold_start']['cold_p50_ms']:.2f} vs {record['cold_start']['warm_p50_ms']:.2f}"
-            f" ms ({record['cold_start']['ratio']:.2f}x)")
+        log("first page after the start, database copy fresh (PostgreSQL's buffers cold too), "
+            f"vs again (warm), median: {record['cold_start']['cold_p50_ms']:.2f} vs "
+            f"{record['cold_start']['warm_p50_ms']:.2f} ms ({record['cold_start']['ratio']:.2f}x)")
 
         # page-50 cursors; shorter feeds borrow a typical user's (the same point in time)
         t0 = time.monotonic()
@@ -189,6 +192,21 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
         record["scenarios"] = results
         record["server_memory"] = server_memory(server, port)
         log(f"server memory after the scenarios: {record['server_memory']}")
+        # A restart of serve alone (the database keeps running, its cache warm from the
+        # scenarios): the cold start a deployment sees, then the caches' memory, measured
+        # from that empty start to every logged-in user's timeline read to its full depth.
+        server.stop(check=False, timeout=30)
+        server.start()
+        port = server.port
+        rss_empty = rss_mib(server)
+        record["restart"] = cold_and_warm(port, [tokens[n] for n in regular[:50]])
+        log("first page after a restart of serve (database warm) vs again (warm), median: "
+            f"{record['restart']['cold_p50_ms']:.2f} vs {record['restart']['warm_p50_ms']:.2f} ms "
+            f"({record['restart']['ratio']:.2f}x)")
+        t0 = time.monotonic()
+        record["cache_memory"] = {"rss_empty_mib": rss_empty,
+                                  **fill_caches(server, port, [tokens[n] for n in names])}
+        log(f"caches filled in {time.monotonic() - t0:.1f} s: {record['cache_memory']}")
         posts_sc = next((sc for sc in scenarios if sc["group"] == "posts"), None)
         if posts_sc and not args.no_kafka:
             kafka_stack = start_kafka(run_dir)
@@ -286,15 +304,54 @@ def cold_and_warm(port: int, tokens: list[str]) -> dict:
             "ratio": round(c / w, 2) if w else 0.0}
 
 
-def server_memory(server, port: int) -> dict:
-    """The server's resident memory and what its feed caches hold, measured (issue 25)."""
-    out: dict[str, Any] = {}
+def rss_mib(server) -> float | None:
+    """The server's resident memory now (VmRSS), MiB."""
     try:
         for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
-                out["rss_mib"] = round(int(line.split()[1]) / 1024, 1)
+                return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass
+    return None
+
+
+def fill_caches(server, port: int, tokens: list[str]) -> dict:
+    """Reads every token's feed down to the most a cached timeline holds (the capacity and
+    an eighth), so the timeline cache holds them all at their fullest and the post cache
+    their posts; the server's RSS then, and what the caches hold (issue 25: measured)."""
+    capacity = int(os.environ.get("BSOCIAL_FEED_TIMELINE_CAPACITY", "1000"))
+    pages = -(-(capacity + capacity // 8) // PAGE_LIMIT) + 1
+    ids_seen: set[int] = set()
+    lock = threading.Lock()
+    local = threading.local()
+
+    def walk(token: str) -> int:
+        if not hasattr(local, "http"):
+            local.http = bench_client(port)
+        cursor, n = None, 0
+        for _ in range(pages):
+            body = local.http.call("GET", feed_path(cursor), token=token)
+            n += 1
+            with lock:
+                ids_seen.update(int(it["id"]) for it in body["items"])
+            cursor = body.get("next_cursor")
+            if not cursor:
+                break
+        return n
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        requests = sum(pool.map(walk, tokens))
+    out = {"users": len(tokens), "requests": requests, "distinct_posts": len(ids_seen),
+           **server_memory(server, port)}
+    return out
+
+
+def server_memory(server, port: int) -> dict:
+    """The server's resident memory and what its feed caches hold, measured (issue 25)."""
+    out: dict[str, Any] = {}
+    rss = rss_mib(server)
+    if rss is not None:
+        out["rss_mib"] = rss
     try:
         h = bench_client(port)
         text = h.get("/metrics").raw.decode()

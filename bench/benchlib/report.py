@@ -267,13 +267,31 @@ def extras_lines(r: dict) -> list[str]:
     c = r.get("cold_start")
     if c:
         out += ["", f"Cold start: a regular user's first page right after the server started "
+                    f"on a fresh copy of the database (its own caches empty"
+                    f"{', PostgreSQL' + chr(39) + 's buffers cold' if r.get('db') == 'postgresql' else ''}) "
                     f"{c['cold_p50_ms']:.2f} ms, the same page again {c['warm_p50_ms']:.2f} ms "
                     f"(medians of {c['users']} users, one at a time): {c['ratio']:.2f}x."]
+    c = r.get("restart")
+    if c:
+        out += [f"After a restart of serve alone (the database running and warm): "
+                f"{c['cold_p50_ms']:.2f} ms, again {c['warm_p50_ms']:.2f} ms: "
+                f"**{c['ratio']:.2f}x** (issue 25: within 3x)."]
     m = r.get("server_memory")
     if m and "rss_mib" in m:
         out += ["", f"Server memory after the scenarios (measured): RSS {m['rss_mib']} MiB, "
                     f"{int(m.get('bsocial_feed_cache_users', 0)):,} timelines and "
                     f"{int(m.get('bsocial_feed_cache_entries', 0)):,} entries in the feed cache."]
+    f = r.get("cache_memory")
+    if f and f.get("rss_mib") is not None and f.get("rss_empty_mib") is not None:
+        grew = f["rss_mib"] - f["rss_empty_mib"]
+        entries = int(f.get("bsocial_feed_cache_entries", 0))
+        users = int(f.get("bsocial_feed_cache_users", 0))
+        out += [f"Caches' memory (measured): after the restart RSS {f['rss_empty_mib']} MiB; "
+                f"after reading {f['users']} users' feeds to the cached timelines' full depth "
+                f"({f['requests']:,} pages) {f['rss_mib']} MiB: +{grew:.1f} MiB for {users:,} "
+                f"timelines, {entries:,} entries and up to {f['distinct_posts']:,} posts "
+                f"(the distinct posts those pages showed; the post cache keeps 100,000 at most): "
+                f"{grew * 1024 / max(users, 1):.0f} KiB per full timeline with its posts."]
     return out
 
 
