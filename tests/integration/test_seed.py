@@ -66,8 +66,17 @@ def test_seeded_network_is_what_the_api_would_serve(start_server):
     out = subprocess.run(cmd, env=srv.env(), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "6000 posts" in out.stdout, out.stdout
-    srv.start()
     db = srv.db
+    # People search's keys are written by the seed, before serve starts (its
+    # backfill would write them at start, slowly on a large network), so it has none to write.
+    assert count(db, "SELECT done_up_to FROM search_keys_backfill") == \
+        count(db, "SELECT MAX(id) FROM users")
+    assert count(db, "SELECT COUNT(*) FROM users u WHERE NOT EXISTS"
+                     " (SELECT 1 FROM user_search_keys k WHERE k.user_id = u.id)") == 0
+    assert count(db, "SELECT COUNT(*) FROM user_search_keys WHERE search_key = 'seeded'") == \
+        count(db, "SELECT COUNT(*) FROM users")
+
+    srv.start()
 
     # The timeline rule, for every user at once.
     assert count(db, "SELECT COUNT(*) FROM home_timeline") > 1000
@@ -98,6 +107,11 @@ def test_seeded_network_is_what_the_api_would_serve(start_server):
             if not cursor:
                 break
         assert got == expected, f"{name}: {len(got)} posts read, {len(expected)} expected"
+
+    # Seeded accounts are found by name, ignoring case.
+    found = client.get("/api/v1/users?q=HEAVY_00", token=token)
+    assert found.status == 200, found
+    assert [u["username"] for u in found.json["items"]] == ["heavy_00"]
 
     # Seeded accounts write like any other: a new post reaches a follower's first page.
     r = client.post("/api/v1/sessions", {"login": "sparse_00", "password": "seeded password"})

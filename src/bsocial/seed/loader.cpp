@@ -11,12 +11,16 @@
 #include <string_view>
 
 #include "bsocial/seed/sql.hpp"
+#include "bsocial/social/search_keys.hpp"
 
 namespace bsocial::seed {
 
 namespace {
 
 using steady = std::chrono::steady_clock;
+
+/// Every seeded account's first name (its last name is its username).
+constexpr std::string_view seeded_first_name = "Seeded";
 
 /// One line on stderr, redrawn at most ten times a second.
 class progress {
@@ -172,7 +176,14 @@ load_totals load(store::database& db, const dataset& d, const options& opts,
         timeline_rows += static_cast<std::int64_t>(timelines.back().posts.size());
     }
     const auto users = static_cast<std::int64_t>(d.usernames.size());
-    const std::int64_t total = users + d.follow_count() +
+    std::vector<std::vector<std::string>> search_keys;
+    search_keys.reserve(d.usernames.size());
+    std::int64_t search_key_rows = 0;
+    for (const std::string& name : d.usernames) {
+        search_keys.push_back(social::search_keys_of(name, seeded_first_name, name));
+        search_key_rows += static_cast<std::int64_t>(search_keys.back().size());
+    }
+    const std::int64_t total = users + search_key_rows + d.follow_count() +
                                static_cast<std::int64_t>(d.post_author.size()) +
                                static_cast<std::int64_t>(d.comment_post.size()) + timeline_rows;
     progress bar(total, show_progress);
@@ -189,13 +200,25 @@ load_totals load(store::database& db, const dataset& d, const options& opts,
             w.field(i + 1);
             w.field(name);
             w.field(name + "@seed.example");
-            w.field("Seeded");
+            w.field(seeded_first_name);
             w.field(name);
             w.field(password_hash);
             w.field(d.user_created_at[static_cast<std::size_t>(i)]);
             w.end_row();
         }
         w.finish();
+    }
+    {
+        bulk_writer w(sql, kind, search_keys_rows, bar);
+        for (std::int64_t i = 0; i < users; ++i) {
+            for (const std::string& key : search_keys[static_cast<std::size_t>(i)]) {
+                w.field(key);
+                w.field(i + 1);
+                w.end_row();
+            }
+        }
+        w.finish();
+        sql << search_keys_done_sql, soci::use(users);
     }
     {
         bulk_writer w(sql, kind, follows_rows, bar);

@@ -22,6 +22,11 @@ inline constexpr table_rows home_timeline_rows{"home_timeline",
 inline constexpr table_rows home_timeline_state_rows{
     "home_timeline_state", "user_id, horizon_created_at, horizon_post_id"};
 inline constexpr table_rows celebrities_rows{"celebrities", "user_id, since"};
+/// People search's keys (social/search_keys.hpp), written here so `serve` has none to
+/// backfill at start; the marker then says every seeded account has its keys.
+inline constexpr table_rows search_keys_rows{"user_search_keys", "search_key, user_id"};
+inline constexpr const char* search_keys_done_sql =
+    "UPDATE search_keys_backfill SET done_up_to = :users";
 
 /// Seeding needs an empty database.
 inline constexpr const char* count_users_sql = "SELECT COUNT(*) FROM users";
