@@ -39,8 +39,8 @@ namespace bsocial::apps {
 
 namespace {
 
-/// Checked sessions kept in memory (SQLite, one serve): about 300 bytes each, so at most
-/// ~30 MB; the least recently used go first.
+/// Checked sessions kept in memory: about 300 bytes each, so at most ~30 MB; the least
+/// recently used go first.
 constexpr std::size_t max_cached_sessions = 100'000;
 
 /// "sqlite:<path>" -> "<path>".
@@ -122,8 +122,10 @@ int run_serve(const serve_settings& s) {
     // SQLite: the home timelines live in memory (one serve per database file); on
     // PostgreSQL, shared by every instance, in the database, and each instance keeps the
     // timelines and posts it reads in memory too, kept right by the cluster bus
-    // (docs/feed.md). Checked sessions in memory too, when this is the one serve of the
-    // file: only it can revoke them (sessions/session_cache.hpp).
+    // (docs/feed.md). Checked sessions in memory too (sessions/session_cache.hpp): on
+    // SQLite this is the one serve of the file, only it can revoke them; on PostgreSQL
+    // every replica hears of each revocation over the bus ("session.revoked" below) and
+    // believes an entry for BSOCIAL_SESSION_CACHE_BELIEVE_MS at most (the backstop).
     const bool in_memory = sqlite && feed_cache.users > 0;
     const bool feed_cached = feed_cache.users > 0;
     std::unique_ptr<social::feed_storage_lock> feed_lock;
@@ -136,7 +138,11 @@ int run_serve(const serve_settings& s) {
             spdlog::warn("module=social event=timelines_reset reason=kept_in_memory_before "
                          "(older pages are read from the posts until new posts fill them)");
     }
-    if (in_memory) session_cache = std::make_unique<sessions::session_cache>(max_cached_sessions);
+    const int believe_ms = s.get<sessions::session_cache_settings>().believe_ms;
+    if (in_memory)
+        session_cache = std::make_unique<sessions::session_cache>(max_cached_sessions);
+    else if (!sqlite && believe_ms > 0)
+        session_cache = std::make_unique<sessions::session_cache>(max_cached_sessions, believe_ms);
     if (feed_cached) {
         timeline_cache = std::make_unique<social::timeline_cache>(
             feed.capacity, static_cast<std::size_t>(feed_cache.users));
@@ -192,7 +198,8 @@ int run_serve(const serve_settings& s) {
 
     // Sessions ended on any replica (issue 28: logout, DELETE /api/v1/sessions/{id}, log out
     // everywhere else): every replica drops the session from its cache and closes its
-    // sockets at once (4001); the hub's safety poll stays the backstop. Payload ids as strings.
+    // sockets at once (4001); the hub's safety poll stays the backstop for sockets, the
+    // cache's bounded belief for requests. Payload ids as strings.
     who.sessions.on_revoked([&bus](std::int64_t user_id, const std::string& jti) {
         bus.publish("session.revoked",
                     boost::json::serialize(boost::json::object{
@@ -203,10 +210,20 @@ int run_serve(const serve_settings& s) {
         const auto v = boost::json::parse(payload, ec);
         const auto* o = ec ? nullptr : v.if_object();
         const auto* id = o ? o->if_contains("session_id") : nullptr;
-        if (!id || !id->is_string()) return;
+        if (!id || !id->is_string()) {
+            // Some session ended, which one is unknown: none is believed any more.
+            spdlog::warn("module=sessions event=bus_message_unreadable topic=session.revoked "
+                         "action=session_cache_cleared");
+            if (session_cache) session_cache->clear();
+            return;
+        }
         const std::string jti(id->as_string());
         if (session_cache) session_cache->revoked(jti);
         notifications.pushes.close_session(jti);
+    });
+    // The LISTEN connection (re)connected: revocations may have been missed meanwhile.
+    bus.on_resync([&session_cache] {
+        if (session_cache) session_cache->clear();
     });
 
     http::metrics stats;
@@ -225,10 +242,11 @@ int run_serve(const serve_settings& s) {
     api::posts_handler posts_h(posts, who.auth, user_limits);
     api::ops_extras ops_extras;
     // Each module renders its own metrics (core/prometheus.hpp); the order is the page's.
-    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &checkpointer,
-                          &notifications, &live] {
+    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &session_cache,
+                          &checkpointer, &notifications, &live] {
         return fanout.metrics() + (checkpointer ? checkpointer->metrics() : "") +
-               (timeline_cache ? timeline_cache->metrics() : "") + hasher.metrics() +
+               (timeline_cache ? timeline_cache->metrics() : "") +
+               (session_cache ? session_cache->metrics() : "") + hasher.metrics() +
                (relay ? relay->relay.metrics() : "") +
                notify::ack_metrics(notifications.delivery.acks()) + live.metrics();
     };

@@ -59,6 +59,17 @@ def refused(c: Client, token: str) -> bool:
     return c.get("/api/v1/users/me", token=token).status == 401
 
 
+def refused_soon(c: Client, token: str, within: float = 1.0) -> bool:
+    """Refused within `within` s: another replica hears of the end over the cluster bus (its
+    cached session dropped within milliseconds), so a request at once may race it."""
+    deadline = time.monotonic() + within
+    while not refused(c, token):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
 def test_list_end_one_and_end_the_others_across_replicas(replicas):
     a_srv, b_srv = replicas
     a, b = Client(a_srv), Client(b_srv)
@@ -89,17 +100,18 @@ def test_list_end_one_and_end_the_others_across_replicas(replicas):
         t0 = time.monotonic()
         assert a.delete(f"/api/v1/sessions/{iphone_id}", token=t_firefox).status == 204
         ended = time.monotonic()
-        assert refused(b, t_iphone), "replica B still accepts the ended session"
+        # B caches checked sessions; the bus's session.revoked drops it there within
+        # milliseconds (measured below: test_a_logout_on_one_replica_is_refused_by_the_other_
+        # within_100_ms), so the first request may still race the message.
+        assert refused_soon(b, t_iphone), "replica B still accepts the ended session"
         refused_after = time.monotonic() - ended
         assert ws.wait_closed(WS_CLOSED_WITHIN[a_srv.kind]), "socket on replica B still open"
         print(f"\n[{a_srv.kind}] ended on A: refused by B {refused_after * 1000:.1f} ms after "
               f"the answer; socket on B closed {(ws.closed_at - t0) * 1000:.1f} ms after the "
               f"request (code {ws.closed_code})")
         assert ws.closed_code == 4001, ws.closed_code
-        # The first request B answers after the commit is refused (B reads revoked_tokens on
-        # every check; its cache, if any, was dropped through the bus). The figure is that
-        # request's own round trip on this (shared, loaded) machine; bound it loosely.
-        assert refused_after < 1.0
+        # The figure includes the requests' own round trips on this (shared, loaded)
+        # machine; bounded loosely above.
     assert {s["device"] for s in sessions(a, t_firefox)} == {"Firefox on Windows", "curl"}
     assert a.delete(f"/api/v1/sessions/{iphone_id}", token=t_firefox).status == 404  # once
 
@@ -109,7 +121,7 @@ def test_list_end_one_and_end_the_others_across_replicas(replicas):
         time.sleep(0.2)
         r = b.delete("/api/v1/sessions/others", token=t_firefox)
         assert r.status == 200 and r.json == {"revoked": 2}, r
-        assert refused(a, t_third) and refused(b, t_fourth) and refused(a, t_fourth)
+        assert refused_soon(a, t_third) and refused(b, t_fourth) and refused_soon(a, t_fourth)
         assert ws.wait_closed(WS_CLOSED_WITHIN[a_srv.kind]), "socket of an ended session open"
         assert ws.closed_code == 4001
     assert not refused(a, t_firefox) and not refused(b, t_firefox)
@@ -119,7 +131,7 @@ def test_list_end_one_and_end_the_others_across_replicas(replicas):
     me = sessions(a, t_firefox)[0]["id"]
     r = a.delete(f"/api/v1/sessions/{me}", token=t_firefox)
     assert r.status == 204 and "Max-Age=0" in (r.header("Set-Cookie") or ""), r
-    assert refused(b, t_firefox)
+    assert refused_soon(b, t_firefox)
 
 
 def test_logout_closes_the_socket_on_the_other_replica(replicas):
@@ -135,7 +147,7 @@ def test_logout_closes_the_socket_on_the_other_replica(replicas):
         print(f"\n[{a_srv.kind}] logout on A: socket on B closed "
               f"{(ws.closed_at - t0) * 1000:.1f} ms later")
         assert ws.closed_code == 4001
-    assert refused(b, tok)
+    assert refused_soon(b, tok)
 
 
 def test_sessions_need_a_token(client):
@@ -169,3 +181,52 @@ def test_sockets_close_on_the_other_replica_through_the_bus(replicas):
     print(f"\n[postgresql] socket on B closed after the answer on A: median "
           f"{delays[3] * 1000:.1f} ms, all {[round(d * 1000, 1) for d in delays]}")
     assert delays[3] < 0.1, delays
+
+
+def test_a_logout_on_one_replica_is_refused_by_the_other_within_100_ms(start_server, db_backend,
+                                                                        tmp_path):
+    """Issue 25: verified sessions are cached on every PostgreSQL replica (the warm feed
+    page is answered from memory on the I/O thread), and a logout on replica A reaches
+    replica B's cache over the cluster bus. B believes an entry 60 s here
+    (BSOCIAL_SESSION_CACHE_BELIEVE_MS), so only the bus can make B refuse the token within
+    the 5 s asserted; the figure that matters is printed: from the logout's 204 on A to the
+    first 401 on B (B polled back to back over one keep-alive connection), median and max
+    over 50 logouts. The target is 100 ms."""
+    if db_backend.kind != "postgresql":
+        pytest.skip("SQLite: one serve per file owns the session cache")
+    env = {"BSOCIAL_SESSION_CACHE_BELIEVE_MS": "60000"}
+    a_srv = start_server(env=env)
+    b_srv = ServerProcess(workdir=tmp_path / "replica-b", db_url=a_srv.db_url,
+                          env_overrides=dict(a_srv.env_overrides), jwt_secret=a_srv.jwt_secret,
+                          secrets=a_srv.secrets, name="serve-b").start()
+    try:
+        a = Client(a_srv)
+        b_poll = Client(b_srv, checks=False, keep_alive=True)
+        u = a.new_user()
+        delays, polls = [], []
+        for _ in range(50):
+            tok = login_as(a, u, FIREFOX)
+            # Warm on B: the session (and the page) answered from B's memory.
+            for _ in range(3):
+                assert b_poll.get("/api/v1/feed?limit=1", token=tok).status == 200
+            assert a.delete("/api/v1/sessions/current", token=tok).status == 204
+            answered = time.monotonic()
+            n = 0
+            while True:
+                n += 1
+                status = b_poll.get("/api/v1/feed?limit=1", token=tok).status
+                if status == 401:
+                    break
+                assert status == 200, status
+                assert time.monotonic() - answered < 5.0, "replica B still accepts the token"
+            delays.append(time.monotonic() - answered)
+            polls.append(n)
+        delays.sort()
+        median = delays[len(delays) // 2]
+        print(f"\n[postgresql] logout's 204 on A -> first 401 on B, 50 logouts: median "
+              f"{median * 1000:.2f} ms, max {delays[-1] * 1000:.2f} ms, p90 "
+              f"{delays[44] * 1000:.2f} ms; requests B accepted after the 204: "
+              f"{sum(p - 1 for p in polls)} in all, at most {max(polls) - 1} for one logout")
+        b_poll.close()
+    finally:
+        b_srv.stop()

@@ -184,23 +184,118 @@ TEST(SessionCache, ARowReadBeforeARevocationIsNotKept) {
     ada.id = 7;
     const auto before = cache.epoch();  // a check starts reading SQL...
     cache.revoked("jti-1");             // ...a logout commits meanwhile
-    cache.put("jti-1", ada, before);
-    EXPECT_FALSE(cache.find("jti-1", 7));
-    cache.put("jti-1", ada, cache.epoch());
-    EXPECT_TRUE(cache.find("jti-1", 7));
-    EXPECT_FALSE(cache.find("jti-1", 8)) << "a token names its user";
+    cache.put("jti-1", ada, before, 0);
+    EXPECT_FALSE(cache.find("jti-1", 7, 0));
+    cache.put("jti-1", ada, cache.epoch(), 0);
+    EXPECT_TRUE(cache.find("jti-1", 7, 0));
+    EXPECT_FALSE(cache.find("jti-1", 8, 0)) << "a token names its user";
 }
 
 TEST(SessionCache, LeastRecentlyUsedSessionsGoFirst) {
     sessions::session_cache cache(2);
     social::user u;
     u.id = 1;
-    cache.put("a", u, cache.epoch());
-    cache.put("b", u, cache.epoch());
-    ASSERT_TRUE(cache.find("a", 1));
-    cache.put("c", u, cache.epoch());
+    cache.put("a", u, cache.epoch(), 0);
+    cache.put("b", u, cache.epoch(), 0);
+    ASSERT_TRUE(cache.find("a", 1, 0));
+    cache.put("c", u, cache.epoch(), 0);
     EXPECT_EQ(cache.size(), 2u);
-    EXPECT_TRUE(cache.find("a", 1));
-    EXPECT_FALSE(cache.find("b", 1));
-    EXPECT_TRUE(cache.find("c", 1));
+    EXPECT_TRUE(cache.find("a", 1, 0));
+    EXPECT_FALSE(cache.find("b", 1, 0));
+    EXPECT_TRUE(cache.find("c", 1, 0));
+}
+
+namespace {
+/// A PostgreSQL replica's cache: revocations come over the cluster bus; an entry is
+/// believed for a bounded time after its read (the backstop for a lost message).
+class ReplicaSessions : public Sessions {
+  protected:
+    static constexpr std::int64_t believe_ms = 2000;
+    sessions::session_cache cache{100, believe_ms};
+    sessions::session_service cached{*w.db, w.tokens, w.clock, &cache};
+};
+}  // namespace
+
+TEST_F(ReplicaSessions, ARevocationWhoseMessageIsLostIsRefusedOnceTheEntryIsTooOld) {
+    const auto token = cached.open(ada);
+    ASSERT_TRUE(cached.authenticate(token.token));
+    // Another replica revokes it; its "session.revoked" never arrives here.
+    w.sessions.revoke(*w.sessions.authenticate(token.token));
+    w.clock.advance_ms(believe_ms - 1);
+    EXPECT_TRUE(cached.authenticate(token.token)) << "believed from memory until then";
+    w.clock.advance_ms(1);
+    EXPECT_FALSE(cached.authenticate(token.token)) << "read again from SQL, found revoked";
+    std::optional<sessions::identity> who;
+    EXPECT_EQ(cached.authenticate_in_memory(token.token, who),
+              sessions::session_service::memory_check::needs_sql);
+}
+
+TEST_F(ReplicaSessions, TheBusMessageEndsTheSessionAtOnceAndAResyncForgetsEverySession) {
+    const auto token = cached.open(ada);
+    const auto other = cached.open(ada);
+    ASSERT_TRUE(cached.authenticate(token.token));
+    ASSERT_TRUE(cached.authenticate(other.token));
+    w.sessions.revoke(*w.sessions.authenticate(token.token));
+    cache.revoked(token.claims.jti);  // "session.revoked" from the other replica
+    EXPECT_FALSE(cached.authenticate(token.token));
+    std::optional<sessions::identity> who;
+    EXPECT_EQ(cached.authenticate_in_memory(other.token, who),
+              sessions::session_service::memory_check::found);
+    cache.clear();  // the bus reconnected
+    EXPECT_EQ(cache.size(), 0u);
+    EXPECT_EQ(cached.authenticate_in_memory(other.token, who),
+              sessions::session_service::memory_check::needs_sql);
+    EXPECT_TRUE(cached.authenticate(other.token));
+}
+
+TEST_F(ReplicaSessions, AnEntryReadAgainIsBelievedAgainFromItsNewRead) {
+    const auto token = cached.open(ada);
+    ASSERT_TRUE(cached.authenticate(token.token));
+    w.clock.advance_ms(believe_ms);
+    ASSERT_TRUE(cached.authenticate(token.token));  // SQL again, kept again
+    w.clock.advance_ms(believe_ms - 1);
+    std::optional<sessions::identity> who;
+    EXPECT_EQ(cached.authenticate_in_memory(token.token, who),
+              sessions::session_service::memory_check::found);
+}
+
+TEST_F(ReplicaSessions, TheLastUseDueToBeWrittenSendsTheRequestToSql) {
+    // A minute on, with the entry still believed (a long belief), the I/O thread hands the
+    // request to the pool, whose check writes the last use.
+    const auto token = cached.open(ada);
+    std::optional<sessions::identity> who;
+    sessions::session_cache long_cache{100, 10 * sessions::session_service::last_use_interval_ms};
+    sessions::session_service service{*w.db, w.tokens, w.clock, &long_cache};
+    ASSERT_TRUE(service.authenticate(token.token));
+    EXPECT_EQ(service.authenticate_in_memory(token.token, who),
+              sessions::session_service::memory_check::found);
+    w.clock.advance_ms(sessions::session_service::last_use_interval_ms);
+    EXPECT_EQ(service.authenticate_in_memory(token.token, who),
+              sessions::session_service::memory_check::needs_sql);
+    ASSERT_TRUE(service.authenticate(token.token));  // writes it
+    EXPECT_EQ(service.authenticate_in_memory(token.token, who),
+              sessions::session_service::memory_check::found);
+}
+
+TEST(SessionCache, AnEntryIsBelievedForItsBoundedTimeFromTheRead) {
+    sessions::session_cache cache(10, 500);
+    social::user ada;
+    ada.id = 7;
+    cache.put("jti-1", ada, cache.epoch(), 1000);
+    EXPECT_TRUE(cache.find("jti-1", 7, 1499));
+    EXPECT_FALSE(cache.find("jti-1", 7, 1500));
+    EXPECT_EQ(cache.size(), 0u) << "dropped once too old";
+    sessions::session_cache forever(10);
+    forever.put("jti-1", ada, forever.epoch(), 0);
+    EXPECT_TRUE(forever.find("jti-1", 7, std::int64_t{1} << 50)) << "SQLite: until revoked";
+}
+
+TEST(SessionCache, ARowReadBeforeAClearIsNotKept) {
+    sessions::session_cache cache(10, 500);
+    social::user ada;
+    ada.id = 7;
+    const auto before = cache.epoch();
+    cache.clear();
+    cache.put("jti-1", ada, before, 0);
+    EXPECT_FALSE(cache.find("jti-1", 7, 0));
 }

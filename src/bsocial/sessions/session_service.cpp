@@ -44,6 +44,12 @@ auth::issued_token session_service::open(const social::user& who, std::string_vi
     return token;
 }
 
+bool session_service::touch_due(const std::string& jti, std::int64_t now_ms) const {
+    std::lock_guard lock(touched_mutex_);
+    const auto it = touched_.find(jti);
+    return it == touched_.end() || now_ms - it->second >= last_use_interval_ms;
+}
+
 void session_service::touch(const std::string& jti, soci::session* held) const {
     const std::int64_t now_ms = clock_.now_ms();
     {
@@ -133,12 +139,15 @@ int session_service::revoke_other_sessions(const identity& caller) {
 std::optional<identity> session_service::authenticate(std::string_view token) const {
     auto claims = tokens_.verify(token);
     if (!claims) return std::nullopt;
+    const std::int64_t now_ms = clock_.now_ms();
     if (cache_) {
-        if (auto who = cache_->find(claims->jti, claims->user_id)) {
+        if (auto who = cache_->find(claims->jti, claims->user_id, now_ms)) {
             touch(claims->jti);
             return identity{std::move(*who), std::move(*claims)};
         }
     }
+    // Epoch and time before the read: a revocation committed after the read began either
+    // bumps the epoch (its message came: the row is not kept) or is found by the read.
     const std::uint64_t epoch = cache_ ? cache_->epoch() : 0;
     store::lease sql_lease(db_);
     soci::session& sql = *sql_lease;
@@ -146,7 +155,7 @@ std::optional<identity> session_service::authenticate(std::string_view token) co
                                                     {claims->user_id, claims->jti},
                                                     social::detail::bind_user);
     if (found.empty()) return std::nullopt;
-    if (cache_) cache_->put(claims->jti, found.front(), epoch);
+    if (cache_) cache_->put(claims->jti, found.front(), epoch, now_ms);
     touch(claims->jti, &sql);
     return identity{std::move(found.front()), std::move(*claims)};
 }
@@ -156,8 +165,12 @@ session_service::memory_check session_service::authenticate_in_memory(
     auto claims = tokens_.verify(token);
     if (!claims) return memory_check::invalid;
     if (!cache_) return memory_check::needs_sql;
-    auto who = cache_->find(claims->jti, claims->user_id);
+    const std::int64_t now_ms = clock_.now_ms();
+    auto who = cache_->find(claims->jti, claims->user_id, now_ms);
     if (!who) return memory_check::needs_sql;
+    // The session's last use is due (GET /api/v1/sessions): this request goes to the pool,
+    // whose authenticate() writes it (once a minute per session and process).
+    if (touch_due(claims->jti, now_ms)) return memory_check::needs_sql;
     out.emplace(identity{std::move(*who), std::move(*claims)});
     return memory_check::found;
 }

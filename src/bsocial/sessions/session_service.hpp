@@ -41,8 +41,9 @@ class session_service {
     /// A revocation is kept this long after its token expired (clock skew between instances).
     static constexpr std::int64_t revocation_prune_margin_seconds = 86400;
 
-    /// `cache`: the checked sessions in memory, only when this process is the one serve
-    /// of its database (session_cache.hpp); nullptr: every check reads SQL.
+    /// `cache`: the checked sessions in memory (session_cache.hpp: on SQLite for the one
+    /// serve of the file; on PostgreSQL kept right by the cluster bus, each entry believed
+    /// for a bounded time); nullptr: every check reads SQL.
     session_service(store::database& db, const auth::token_service& tokens, const clock& clock,
                     session_cache* cache = nullptr);
 
@@ -77,7 +78,8 @@ class session_service {
     /// authenticate() without SQL, for a request answered on an I/O thread: `invalid` when
     /// the token is malformed, forged or expired (no SQL needed to know), the identity
     /// when the checked sessions in memory know it valid, else `needs_sql` (not cached,
-    /// or no cache: PostgreSQL). Never blocks.
+    /// believed too long, no cache, or the session's last use is due to be written).
+    /// Never blocks (two mutexes held for microseconds).
     enum class memory_check { found, invalid, needs_sql };
     memory_check authenticate_in_memory(std::string_view token,
                                         std::optional<identity>& out) const;
@@ -107,6 +109,8 @@ class session_service {
     /// Writes the last use of `jti` when this instance has not in last_use_interval_ms.
     /// `held`: the connection the caller already holds, if any (never a second lease).
     void touch(const std::string& jti, soci::session* held = nullptr) const;
+    /// Whether touch() would write the last use of `jti` now.
+    bool touch_due(const std::string& jti, std::int64_t now_ms) const;
     mutable std::mutex touched_mutex_;
     mutable std::unordered_map<std::string, std::int64_t> touched_;  ///< jti -> ms written
 };

@@ -2,6 +2,7 @@
 // The settings of sessions (core/settings.hpp): the session cookie, the origins allowed
 // to write with it, and who the administrators are.
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,26 @@ struct cookie_settings {
         d(secure, "cookie-secure", "BSOCIAL_COOKIE_SECURE", "mark the session cookie Secure (TLS)");
         d(allowed_origins, "allowed-origins", "BSOCIAL_ALLOWED_ORIGINS",
           "extra origins allowed for cookie-authenticated writes");
+    }
+};
+
+/// Checked sessions in memory on PostgreSQL (session_cache.hpp): revocations reach every
+/// replica over the cluster bus; an entry is believed this long after its SQL read, the
+/// backstop bound for a revocation whose message was lost. SQLite's one serve believes its
+/// entries until revoked (it alone revokes them).
+struct session_cache_settings {
+    int believe_ms = 2000;
+
+    void validate() const {
+        if (believe_ms < 0 || believe_ms > 3'600'000)
+            throw std::invalid_argument(
+                "session cache believe ms must be 0..3600000 (BSOCIAL_SESSION_CACHE_BELIEVE_MS)");
+    }
+    template <class Declare>
+    void describe(Declare& d) {
+        d(believe_ms, "session-cache-believe-ms", "BSOCIAL_SESSION_CACHE_BELIEVE_MS",
+          "PostgreSQL: a checked session is believed this long without SQL, the bound for a "
+          "logout whose cluster-bus message was lost (0: every request reads SQL)");
     }
 };
 

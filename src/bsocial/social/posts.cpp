@@ -221,7 +221,7 @@ page<post> posts::feed(const user& me, const page_request& req) {
 }
 
 std::optional<page<post>> posts::feed_in_memory(const user& me, const page_request& req) const {
-    if (!timelines_.in_memory()) return std::nullopt;
+    if (!timelines_.cached()) return std::nullopt;
     const time_cursor from = decode_or_throw(req, newest_first_start);
     auto rows = timelines_.read_in_memory(me.id, from, req.limit);
     if (!rows) return std::nullopt;

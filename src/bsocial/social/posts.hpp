@@ -33,8 +33,9 @@ class posts {
     /// My posts and the posts of everyone I follow, newest first (keyset on created_at, id),
     /// read from my home timeline (docs/feed.md).
     page<post> feed(const user& me, const page_request& req);
-    /// The same page when memory holds all of it (timelines and posts in memory, SQLite):
-    /// never blocks, no SQL; nullopt when the page needs SQL (then call feed()).
+    /// The same page when memory holds all of it (the timeline and its posts cached; on
+    /// PostgreSQL the caches kept right by the cluster bus): never blocks, no SQL; nullopt
+    /// when the page needs SQL (then call feed()).
     std::optional<page<post>> feed_in_memory(const user& me, const page_request& req) const;
     /// One author's posts, newest first; error{not_found} unless me or followed.
     page<post> user_posts(const user& me, const std::string& username, const page_request& req);

@@ -117,9 +117,10 @@ class timelines {
     /// The page of `me`'s feed strictly older than `from`: `limit` posts at most, plus
     /// one more when it exists (the caller turns it into the next cursor).
     std::vector<post> read(soci::session& sql, std::int64_t me, time_cursor from, int limit) const;
-    /// read() when the cached timeline and the post cache hold the whole page (in memory
-    /// only): no SQL, never blocks; nullopt when read() must run (timeline not cached or
-    /// being built, the page reaching below its floor, a post not cached).
+    /// read() when the cached timeline and the post cache hold the whole page (any cache:
+    /// SQLite's in memory, or PostgreSQL's over the tables, the same answer read() gives
+    /// from them): no SQL, never blocks; nullopt when read() must run (timeline not cached
+    /// or being built, the page reaching below its floor, a post not cached).
     std::optional<std::vector<post>> read_in_memory(std::int64_t me, time_cursor from,
                                                     int limit) const;
 
