@@ -143,6 +143,46 @@ def test_telemetry_sigkilled_mid_stream_and_restarted(stack, client, people, tel
     assert "lost=0 duplicated=0" in line
 
 
+def test_sigkill_with_many_bulk_requests_in_flight(stack, client, people, telemetry, sql):
+    """Issue 29: up to BSOCIAL_TELEMETRY_MAX_INFLIGHT bulk requests run at once and finish
+    in any order, but a batch's offsets are committed only once it and every batch read
+    before it were acknowledged. Tiny batches, 8 in flight, telemetry SIGKILLed twice
+    mid-stream: every event indexed once (a commit ahead of an unacknowledged batch would
+    lose that batch's events at the kill)."""
+    extra = {"BSOCIAL_TELEMETRY_BATCH_EVENTS": "3", "BSOCIAL_TELEMETRY_MAX_INFLIGHT": "8",
+             "BSOCIAL_TELEMETRY_BATCH_WAIT_MS": "5"}
+    assert telemetry.stop() == 0
+    telemetry.env_overrides.update(extra)
+    telemetry.start()
+    try:
+        t = threading.Thread(target=write_load, args=(client, people, 90, 0.01))
+        t.start()
+        for _ in range(2):
+            start = es_count(stack.search)
+            wait_until(lambda: es_count(stack.search) >= start + 30, 60, interval=0.05,
+                       what="indexing under way")
+            telemetry.kill()
+            time.sleep(0.5)
+            telemetry.start()
+        t.join()
+        ids = all_indexed(stack, sql)
+        indexed = es_ids(stack.search)
+        line = fault_line("telemetry_sigkill_inflight", stack.engine, ids, indexed)
+        print(line)
+        assert "lost=0 duplicated=0" in line
+        log = telemetry.stderr_text()
+        assert "max_inflight=8" in log
+        # requests did overlap: a batch was sent while others were still unanswered
+        overlapping = [int(n) for n in re.findall(r"event=bulk_sent items=\d+ in_flight=(\d+)", log)]
+        assert overlapping and max(overlapping) >= 2, log[-3000:]
+    finally:
+        if telemetry.running():
+            assert telemetry.stop() == 0
+        for k in extra:
+            telemetry.env_overrides.pop(k, None)
+        telemetry.start()
+
+
 def test_search_engine_down_30s(stack, client, people, telemetry, sql):
     before = len(sql.outbox_event_ids())
     stack.stop_search()
