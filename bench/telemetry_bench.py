@@ -42,7 +42,7 @@ from bsocial_testkit.server import ServerProcess
 from bsocial_testkit.stack import Stack
 from bsocial_testkit.telemetry import (
     TelemetryProcess, engine_choice, engine_under_test, es_count, es_request, ms_to_rfc3339,
-    start_search)
+    start_search, wait_until)
 
 
 def percentile(xs: list[float], p: float) -> float:
@@ -69,12 +69,14 @@ def print_stages(kafka: str, wall201: dict[str, float], wallseen: dict[str, floa
               f"p50_ms={statistics.median(indexing):.0f} p99_ms={percentile(indexing, 99):.0f}")
 
 
-def backlog_lines(n: int, now_ms: int) -> dict[str, list[bytes]]:
+def backlog_lines(n: int, now_ms: int, first: int = 0, last: int | None = None
+                  ) -> dict[str, list[bytes]]:
     """n crafted envelopes, "key<TAB>payload" per line, by topic: 40 % logins of 5,000 users,
     20 % posts, 40 % comments on those posts (a post or a comment is two _bulk items: its
-    event and its entity document), occurred_at the last n ms, keys spread over partitions."""
+    event and its entity document), occurred_at the last n ms, keys spread over partitions.
+    Events first..last-1 of the n."""
     out: dict[str, list[bytes]] = {"bsocial.users": [], "bsocial.posts": [], "bsocial.comments": []}
-    for i in range(n):
+    for i in range(first, n if last is None else last):
         at = ms_to_rfc3339(now_ms - (n - i))
         eid = uuid.uuid4().hex
         r = i % 5
@@ -150,8 +152,10 @@ def throughput_phase(stack, kafka: str, es, tmp: Path, args) -> TelemetryProcess
     the engine's bulk/refresh/merge times, telemetry's own bulk request times)."""
     n = args.events
     t0 = time.monotonic()
-    for topic, lines in backlog_lines(n, int(time.time() * 1000)).items():
-        kcat_produce_keyed(kafka, topic, lines)
+    now_ms = int(time.time() * 1000)
+    for first in range(0, n, 200_000):  # in slices: 1M events never sit in memory at once
+        for topic, lines in backlog_lines(n, now_ms, first, min(n, first + 200_000)).items():
+            kcat_produce_keyed(kafka, topic, lines)
     print(f"backlog events={n} produced_in_s={time.monotonic() - t0:.1f}", flush=True)
     env = {"BSOCIAL_TELEMETRY_GROUP": f"bench-{hexid(4)}",
            "BSOCIAL_TELEMETRY_BATCH_WAIT_MS": str(args.batch_wait_ms),
@@ -195,8 +199,11 @@ def throughput_phase(stack, kafka: str, es, tmp: Path, args) -> TelemetryProcess
     hi = next(s for s in samples if s[1] >= n * 0.9)
     sustained = (hi[1] - lo[1]) / max(1e-3, hi[0] - lo[0])
     in_es = es_count(es)
-    entities = es_count(es, "bsocial-events-entities")
     expected_entities = sum(1 for i in range(n) if i % 5 >= 2)
+    # the entities index refreshes on its own schedule: give its last documents a moment
+    wait_until(lambda: es_count(es, "bsocial-events-entities") >= expected_entities, 30,
+               interval=0.2, what="entity documents searchable")
+    entities = es_count(es, "bsocial-events-entities")
     print(f"throughput events={n} seconds={took:.2f} events_per_s={n / took:.0f} "
           f"sustained_10_90_per_s={sustained:.0f} in_es={in_es} duplicates={in_es - n} "
           f"entities={entities}/{expected_entities} load_before={load0}", flush=True)

@@ -59,13 +59,11 @@ int run_telemetry(const telemetry_settings& settings) {
 
     stop_signals signals;  // before any thread exists (librdkafka's, the indexer's)
     telemetry::es_client es(config.es);
+    if (!install_when_reachable(es, config, signals)) return 0;
+
     const system_clock clock;
     telemetry::indexer indexer(config, es, clock, [&signals] { signals.request_stop(); });
-    // Cold start (issue 29): librdkafka joins the group (metadata, JoinGroup, SyncGroup: ~1 s)
-    // in the background while the templates and indices are installed; nothing is consumed
-    // before they are, the assignment is taken by the first consume().
     indexer.subscribe();
-    if (!install_when_reachable(es, config, signals)) return 0;
     std::printf("bsocial telemetry consuming %s (group %s) from %s indexing into %s/%s\n",
                 config.topic_pattern.c_str(), config.group_id.c_str(), config.kafka.brokers.c_str(),
                 es.display_url().c_str(), config.es.index.c_str());
