@@ -13,7 +13,8 @@ import pytest
 
 from bsocial_testkit.api import hexid
 from bsocial_testkit.telemetry import (
-    DEAD_LETTER_INDEX, SqlTruth, es_count, es_ids, es_search, kcat_produce, wait_until)
+    DEAD_LETTER_INDEX, SqlTruth, es_count, es_ids, es_request, es_search, kcat_produce,
+    wait_until)
 
 TELEMETRY_ENV = {"BSOCIAL_TELEMETRY_BATCH_EVENTS": "20", "BSOCIAL_LOG_LEVEL": "debug"}
 
@@ -181,6 +182,29 @@ def test_sigkill_with_many_bulk_requests_in_flight(stack, client, people, teleme
         for k in extra:
             telemetry.env_overrides.pop(k, None)
         telemetry.start()
+
+
+def test_backlog_refreshes_less_until_caught_up(stack, client, people, telemetry, sql):
+    """Issue 29: events >= 10 s old at telemetry's start (a backlog) switch both indices to
+    the catch-up refresh (BSOCIAL_TELEMETRY_CATCHUP_REFRESH_MS, 10 s: refreshes and merges
+    are the engine's largest cost in a backlog); once nothing is left, back to 500 ms."""
+    assert telemetry.stop() == 0
+    write_load(client, people, 10)  # 30 events wait in Kafka
+    time.sleep(11)
+    seen = len(telemetry.stderr_text())
+    telemetry.start()
+    wait_until(lambda: "event=refresh_restored" in telemetry.stderr_text()[seen:], 60,
+               what="refresh restored once caught up")
+    log = telemetry.stderr_text()[seen:]
+    assert "event=refresh_catchup refresh_ms=10000" in log, log[-3000:]
+    assert log.index("event=refresh_catchup") < log.index("event=refresh_restored")
+    for index in ("bsocial-events", "bsocial-events-entities"):
+        st, body = es_request(stack.search, "GET", f"/{index}/_settings/index.refresh_interval")
+        assert st == 200, body
+        assert {v["settings"]["index"]["refresh_interval"] for v in body.values()} == {"500ms"}
+    ids = all_indexed(stack, sql)
+    indexed = es_ids(stack.search)
+    assert "lost=0 duplicated=0" in fault_line("backlog_catchup", stack.engine, ids, indexed)
 
 
 def test_search_engine_down_30s(stack, client, people, telemetry, sql):

@@ -126,6 +126,7 @@ void indexer::run() {
         }
         if (!failing && batch_due(now) && !free_senders_.empty()) {
             drain_fetched();
+            adjust_refresh(current_.produced_ms);
             send_current();
             continue;
         }
@@ -158,8 +159,12 @@ void indexer::run() {
         }
         std::unique_ptr<RdKafka::Message> message(
             consumer_->consume(static_cast<int>(wait.count())));
-        take(*message);
+        // Nothing more fetched and everything sent was answered: caught up.
+        if (!take(*message) && catching_up_ && sent_.empty() && current_.entries.empty() &&
+            message->err() == RdKafka::ERR__TIMED_OUT)
+            set_refresh(config_.refresh_ms, "refresh_restored");
     }
+    if (catching_up_) set_refresh(config_.refresh_ms, "refresh_restored");
 
     // stop(): index what was read, commit, leave the group.
     const bool clean = flush_until(clock_type::now() +
@@ -195,8 +200,12 @@ void indexer::add(const RdKafka::Message& message) {
             "module=telemetry event=poison_message topic={} partition={} offset={} "
             "reason=\"{}\" action=dead_letter",
             msg.topic, msg.partition, msg.offset, actions.front().reason);
-    if (current_.entries.empty())
+    if (current_.entries.empty()) {
         current_.started = clock_type::now() - waited_since_produced(message);
+        const auto ts = message.timestamp();
+        current_.produced_ms =
+            ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? 0 : ts.timestamp;
+    }
     // One entry per _bulk item (the event, and a post's or comment's entity document); the
     // message's offset is committed once all of them are acknowledged.
     for (auto& action : actions) {
@@ -480,6 +489,33 @@ void indexer::resume_all() {
         consumer_->resume(parts);
     free_partitions(parts);
     paused_ = false;
+}
+
+void indexer::adjust_refresh(std::int64_t oldest_produced_ms) {
+    constexpr std::int64_t behind_ms = 10000;  // a backlog: late anyway, refresh less often
+    if (config_.catchup_refresh_ms <= 0 || oldest_produced_ms <= 0 || catching_up_) return;
+    if (clock_.now_ms() - oldest_produced_ms >= behind_ms)
+        set_refresh(config_.catchup_refresh_ms, "refresh_catchup");
+}
+
+void indexer::set_refresh(int refresh_ms, const char* event) {
+    // Both indices that take events' documents (every monthly index through the alias);
+    // install_templates sets refresh_ms again at every start, so a crash in catch-up mode
+    // does not leave the long interval behind.
+    catching_up_ = refresh_ms != config_.refresh_ms;
+    const std::string body =
+        R"({"index":{"refresh_interval":")" + std::to_string(refresh_ms) + R"(ms"}})";
+    try {
+        const auto r = es_.request("PUT", "/" + indices_.events + "," + indices_.entities +
+                                              "/_settings", body);
+        if (r.status != 200)
+            spdlog::warn("module=telemetry event={} status={} body=\"{}\"", event, r.status,
+                         r.body.substr(0, 300));
+        else
+            spdlog::info("module=telemetry event={} refresh_ms={}", event, refresh_ms);
+    } catch (const std::exception& e) {  // indexing goes on; the next start resets it
+        spdlog::warn("module=telemetry event={} error=\"{}\"", event, e.what());
+    }
 }
 
 void indexer::retention_pass() {

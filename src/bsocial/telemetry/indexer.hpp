@@ -84,6 +84,7 @@ class indexer {
         std::vector<entry> entries;
         std::size_t bytes = 0;
         clock_type::time_point started{};
+        std::int64_t produced_ms = 0;  ///< Kafka timestamp of its first message (0: none)
     };
     /// What one attempt on a batch did (computed on a sender thread, counted on ours).
     struct flush_result {
@@ -128,6 +129,9 @@ class indexer {
     void resume_all();
     void on_revoke();
     void note_failure();
+    /// Catch-up: a longer refresh while far behind, the normal one once caught up.
+    void adjust_refresh(std::int64_t oldest_produced_ms);
+    void set_refresh(int refresh_ms, const char* event);
     /// Deletes the expired monthly indices, at most once an hour (telemetry_config).
     void retention_pass();
 
@@ -146,6 +150,7 @@ class indexer {
     clock_type::time_point next_retention_{};
     std::chrono::milliseconds backoff_{0};
     bool paused_ = false;
+    bool catching_up_ = false;  ///< the indices' refresh is catchup_refresh_ms
     bool clean_ = false;
     indexer_stats stats_;
     worker_thread worker_;  // last: joined before the members its loop uses go
