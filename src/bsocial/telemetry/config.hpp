@@ -64,8 +64,9 @@ struct telemetry_config {
     int max_inflight = 3;
     /// While telemetry is far behind (a batch's oldest event >= 10 s old), the indices'
     /// refresh_interval is this long (refreshes and their merges are the engine's largest
-    /// cost in a backlog); back to refresh_ms once caught up. 0: never changed.
-    int catchup_refresh_ms = 10000;
+    /// cost in a backlog); back to refresh_ms once caught up. 0 (the default): never changed
+    /// (docs/telemetry.md: the backlog's documents then wait up to this long to be seen).
+    int catchup_refresh_ms = 0;
     /// index.refresh_interval of our indices: a document is searchable at most this long
     /// after Elasticsearch acknowledged it (an explicit interval also keeps refreshing an
     /// index nobody searched lately, which the default defers).
