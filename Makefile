@@ -147,7 +147,11 @@ bench-search: build
 bench-people: build
 	$(PYTHON) bench/people_bench.py --bin build/release/bsocial
 
+# Throughput: TELEMETRY_EVENTS preloaded into Kafka, drained into the engine (events/s, CPU
+# and the engine's bulk/refresh/merge times); then the event -> searchable lag at 200/s.
+TELEMETRY_EVENTS ?= 1000000
 bench-telemetry: build stack-fetch
+	BSOCIAL_BIN=build/release/bsocial $(PYTHON) bench/telemetry_bench.py --events $(TELEMETRY_EVENTS) --seconds 0
 	BSOCIAL_BIN=build/release/bsocial $(PYTHON) bench/telemetry_bench.py
 
 # Issue 29: indexer events/s into Elasticsearch, the analytics API calls at 1M events

@@ -2,8 +2,13 @@
 """Benchmark of `bsocial telemetry` on a real local stack (not part of the test suite).
 
 Prints two numbers:
-  throughput  N crafted events produced to Kafka first (kcat), then telemetry started on a
-              fresh group: events/s from its ready line until all N are searchable.
+  throughput  N crafted events (40 % logins, 20 % posts, 40 % comments; a post or comment is
+              two _bulk items) produced to Kafka first (kcat), then telemetry started on a
+              fresh group: events/s from its ready line until all N are searchable, the
+              sustained rate between 10 % and 90 % of the backlog, duplicates (must be 0),
+              the CPU seconds of telemetry / the engine / its TLS proxy, the engine's bulk,
+              indexing, refresh and merge times, and telemetry's bulk request times.
+              --seconds 0 stops there (`make bench-telemetry` runs --events 1000000 so).
   lag         posts written through the HTTP API (relay on) at --rate posts/s for
               --seconds (4 writer threads, paced): time from the 201 response to the post
               being searchable (ids query every 10 ms), p50 / p99 / max, after --warmup
@@ -11,19 +16,24 @@ Prints two numbers:
               lag split at Kafka (201 -> produced by the relay; produced -> searchable).
 
   python3 bench/telemetry_bench.py [--events 20000] [--rate 200] [--seconds 30]
-      [--warmup 5] [--batch 500] [--probe-ms 10] [--telemetry-log-level debug] [--keep-logs DIR]
+      [--warmup 5] [--batch N] [--batch-wait-ms 100] [--telemetry-env K=V ...] [--perf FILE]
+      [--probe-ms 10] [--telemetry-log-level debug] [--keep-logs DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
+import signal
 import shutil
 import subprocess
 import statistics
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from bsocial_testkit.api import hexid
@@ -31,8 +41,8 @@ from bsocial_testkit.http import Client
 from bsocial_testkit.server import ServerProcess
 from bsocial_testkit.stack import Stack
 from bsocial_testkit.telemetry import (
-    TelemetryProcess, crafted_comment, crafted_login, engine_choice, engine_under_test, es_count,
-    es_request, kcat_produce, ms_to_rfc3339, start_search)
+    TelemetryProcess, engine_choice, engine_under_test, es_count, es_request, ms_to_rfc3339,
+    start_search, wait_until)
 
 
 def percentile(xs: list[float], p: float) -> float:
@@ -59,12 +69,175 @@ def print_stages(kafka: str, wall201: dict[str, float], wallseen: dict[str, floa
               f"p50_ms={statistics.median(indexing):.0f} p99_ms={percentile(indexing, 99):.0f}")
 
 
+def backlog_lines(n: int, now_ms: int, first: int = 0, last: int | None = None
+                  ) -> dict[str, list[bytes]]:
+    """n crafted envelopes, "key<TAB>payload" per line, by topic: 40 % logins of 5,000 users,
+    20 % posts, 40 % comments on those posts (a post or a comment is two _bulk items: its
+    event and its entity document), occurred_at the last n ms, keys spread over partitions.
+    Events first..last-1 of the n."""
+    out: dict[str, list[bytes]] = {"bsocial.users": [], "bsocial.posts": [], "bsocial.comments": []}
+    for i in range(first, n if last is None else last):
+        at = ms_to_rfc3339(now_ms - (n - i))
+        eid = uuid.uuid4().hex
+        r = i % 5
+        if r < 2:
+            u = 100000 + (i * 7919) % 5000
+            topic = "bsocial.users"
+            env = (f'{{"id":"{eid}","type":"user.logged_in","version":1,"occurred_at":"{at}",'
+                   f'"data":{{"user_id":"{u}","username":"c{u}","email":"c{u}@example.com",'
+                   f'"logged_in_at":"{at}"}}}}')
+        elif r == 2:
+            u = 200000 + (i * 31) % 3000
+            topic = "bsocial.posts"
+            env = (f'{{"id":"{eid}","type":"post.created","version":1,"occurred_at":"{at}",'
+                   f'"data":{{"post_id":"{i}","user_id":"{u}","username":"c{u}",'
+                   f'"email":"c{u}@example.com","content":"bench post number {i} with some words",'
+                   f'"created_at":"{at}"}}}}')
+        else:
+            u = 300000 + (i * 13) % 5000
+            post = i - r + 2
+            topic = "bsocial.comments"
+            env = (f'{{"id":"{eid}","type":"comment.created","version":1,"occurred_at":"{at}",'
+                   f'"data":{{"comment_id":"{i}","post_id":"{post}","post_author_id":'
+                   f'"{200000 + (post * 31) % 3000}","user_id":"{u}","username":"c{u}",'
+                   f'"email":"c{u}@example.com","content":"nice one","created_at":"{at}"}}}}')
+        out[topic].append(f"{u}\t{env}".encode())
+    return out
+
+
+def kcat_produce_keyed(kafka: str, topic: str, lines: list[bytes]) -> None:
+    """Each line "key<TAB>payload" as one message (partition by key), in chunks."""
+    for start in range(0, len(lines), 200_000):
+        chunk = b"\n".join(lines[start:start + 200_000]) + b"\n"
+        r = subprocess.run(["kcat", "-P", "-b", kafka, "-t", topic, "-K", "\t", "-z", "lz4",
+                            "-X", "linger.ms=50", "-X", "batch.num.messages=10000"],
+                           input=chunk, capture_output=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+
+
+def cpu_seconds(pid: int | None, children: bool = False) -> float:
+    """utime + stime of a process (and its reaped children; with `children` its live child
+    processes too, e.g. nginx's workers) from /proc, in seconds."""
+    if not pid:
+        return 0.0
+    if children:
+        kids = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return cpu_seconds(pid) + sum(cpu_seconds(k) for k in kids)
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in f[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def node_stats(es) -> dict:
+    st, body = es_request(es, "GET", "/_nodes/_local/stats/indices,thread_pool,jvm")
+    assert st == 200, body
+    node = next(iter(body["nodes"].values()))
+    ix = node["indices"]
+    return {"bulk_ops": ix.get("bulk", {}).get("total_operations", 0),
+            "bulk_ms": ix.get("bulk", {}).get("total_time_in_millis", 0),
+            "index_ms": ix["indexing"]["index_time_in_millis"],
+            "refreshes": ix["refresh"]["total"], "refresh_ms": ix["refresh"]["total_time_in_millis"],
+            "merge_ms": ix["merges"]["total_time_in_millis"],
+            "flush_ms": ix["flush"]["total_time_in_millis"],
+            "write_rejected": node["thread_pool"]["write"]["rejected"],
+            "gc_ms": sum(c["collection_time_in_millis"]
+                         for c in node["jvm"]["gc"]["collectors"].values())}
+
+
+def throughput_phase(stack, kafka: str, es, tmp: Path, args) -> TelemetryProcess:
+    """--events crafted events in Kafka first, then telemetry on a fresh group: events/s from
+    its ready line until all are searchable, with where the time went (CPU of each process,
+    the engine's bulk/refresh/merge times, telemetry's own bulk request times)."""
+    n = args.events
+    t0 = time.monotonic()
+    now_ms = int(time.time() * 1000)
+    for first in range(0, n, 200_000):  # in slices: 1M events never sit in memory at once
+        for topic, lines in backlog_lines(n, now_ms, first, min(n, first + 200_000)).items():
+            kcat_produce_keyed(kafka, topic, lines)
+    print(f"backlog events={n} produced_in_s={time.monotonic() - t0:.1f}", flush=True)
+    env = {"BSOCIAL_TELEMETRY_GROUP": f"bench-{hexid(4)}",
+           "BSOCIAL_TELEMETRY_BATCH_WAIT_MS": str(args.batch_wait_ms),
+           "BSOCIAL_LOG_LEVEL": "debug" if args.telemetry_log_level == "info" else
+           args.telemetry_log_level}
+    if args.batch:
+        env["BSOCIAL_TELEMETRY_BATCH_EVENTS"] = str(args.batch)
+    for kv in args.telemetry_env:
+        k, v = kv.split("=", 1)
+        env[k] = v
+    es_st = stack.elasticsearch.st if args.engine == "elasticsearch" else stack.opensearch.st
+    engine_pids = [es_st.get("pid"), es_st.get("proxy_pid")]
+    cpu0 = [cpu_seconds(p, True) for p in engine_pids]
+    stats0 = node_stats(es)
+    load0 = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    tel = TelemetryProcess(tmp, kafka, es, env, name="bench").start()
+    ready = time.monotonic()
+    perf = None
+    if args.perf:
+        perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(tel.proc.pid),
+                                 "-o", args.perf], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    samples: list[tuple[float, int]] = []
+    while True:
+        c = es_count(es)
+        samples.append((time.monotonic(), c))
+        if c >= n:
+            break
+        if time.monotonic() - ready > 3600:
+            raise RuntimeError(f"only {c} of {n} events searchable after an hour")
+        time.sleep(0.2)
+    took = samples[-1][0] - ready
+    tel_cpu = cpu_seconds(tel.proc.pid)
+    cpu1 = [cpu_seconds(p, True) for p in engine_pids]
+    stats1 = node_stats(es)
+    if perf:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(timeout=120)
+    # sustained: between 10 % and 90 % of the backlog (start-up and the last refresh apart)
+    lo = next(s for s in samples if s[1] >= n * 0.1)
+    hi = next(s for s in samples if s[1] >= n * 0.9)
+    sustained = (hi[1] - lo[1]) / max(1e-3, hi[0] - lo[0])
+    in_es = es_count(es)
+    expected_entities = sum(1 for i in range(n) if i % 5 >= 2)
+    # the entities index refreshes on its own schedule: give its last documents a moment
+    wait_until(lambda: es_count(es, "bsocial-events-entities") >= expected_entities, 30,
+               interval=0.2, what="entity documents searchable")
+    entities = es_count(es, "bsocial-events-entities")
+    print(f"throughput events={n} seconds={took:.2f} events_per_s={n / took:.0f} "
+          f"sustained_10_90_per_s={sustained:.0f} in_es={in_es} duplicates={in_es - n} "
+          f"entities={entities}/{expected_entities} load_before={load0}", flush=True)
+    d = {k: stats1[k] - stats0[k] for k in stats0}
+    took_ms = [int(m.group(2)) for m in re.finditer(
+        r"event=bulk items=(\d+) .*?took_ms=(\d+)", tel.stderr_text())]
+    items = [int(m.group(1)) for m in re.finditer(r"event=bulk items=(\d+) ", tel.stderr_text())]
+    if took_ms:
+        print(f"telemetry bulks={len(took_ms)} items_per_bulk_avg={statistics.mean(items):.0f} "
+              f"bulk_ms p50={statistics.median(took_ms):.0f} p99={percentile(took_ms, 99):.0f} "
+              f"sum_s={sum(took_ms) / 1000:.1f}", flush=True)
+    print(f"cpu_s telemetry={tel_cpu:.1f} engine={cpu1[0] - cpu0[0]:.1f} "
+          f"tls_proxy={cpu1[1] - cpu0[1]:.1f} (wall {took:.1f} s, {os.cpu_count()} cores)", flush=True)
+    print(f"engine bulk_requests={d['bulk_ops']} bulk_s={d['bulk_ms'] / 1000:.1f} "
+          f"index_s={d['index_ms'] / 1000:.1f} refreshes={d['refreshes']} "
+          f"refresh_s={d['refresh_ms'] / 1000:.1f} merge_s={d['merge_ms'] / 1000:.1f} "
+          f"flush_s={d['flush_ms'] / 1000:.1f} gc_s={d['gc_ms'] / 1000:.1f} "
+          f"write_rejected={d['write_rejected']}", flush=True)
+    return tel
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=20000)
     ap.add_argument("--rate", type=float, default=200.0, help="posts/s of the lag phase")
     ap.add_argument("--seconds", type=float, default=30.0, help="length of the lag phase")
-    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--batch", type=int, default=None,
+                    help="BSOCIAL_TELEMETRY_BATCH_EVENTS (default: the binary's)")
+    ap.add_argument("--batch-wait-ms", type=int, default=100,
+                    help="BSOCIAL_TELEMETRY_BATCH_WAIT_MS (100: the binary's default)")
+    ap.add_argument("--telemetry-env", action="append", default=[], metavar="K=V",
+                    help="more environment for telemetry (A/B of its settings)")
+    ap.add_argument("--perf", metavar="FILE",
+                    help="perf record -g the telemetry process during the throughput phase")
     ap.add_argument("--warmup", type=float, default=5.0,
                     help="seconds at the same rate before the measured lag phase (printed apart)")
     ap.add_argument("--probe-ms", type=float, default=10.0,
@@ -76,31 +249,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-telemetry-") as tmp:
         tmp = Path(tmp)
         stack = Stack(tmp / "stack")
-        engine = engine_under_test()
+        engine = args.engine = engine_under_test()
         ep = stack.start(kafka=True, **engine_choice(engine))
         kafka, es = ep["kafka"], start_search(stack, engine)
         try:
             # ---- throughput: a backlog of N events, then start telemetry
-            now = int(time.time() * 1000)
-            half = args.events // 2
-            logins = [json.dumps(crafted_login(100000 + i % 5000, ms_to_rfc3339(now - i))).encode()
-                      for i in range(half)]
-            comments = [json.dumps(crafted_comment(i, 500000 + i % 3000,
-                                                   ms_to_rfc3339(now - i))).encode()
-                        for i in range(args.events - half)]
-            kcat_produce(kafka, "bsocial.users", "k", logins)
-            kcat_produce(kafka, "bsocial.comments", "k", comments)
-            tel = TelemetryProcess(tmp, kafka, es, {
-                "BSOCIAL_TELEMETRY_BATCH_EVENTS": str(args.batch),
-                "BSOCIAL_TELEMETRY_GROUP": f"bench-{hexid(4)}",
-                "BSOCIAL_LOG_LEVEL": args.telemetry_log_level},
-                name="bench").start()
-            t0 = time.monotonic()
-            while es_count(es) < args.events:
-                time.sleep(0.05)
-            took = time.monotonic() - t0
-            print(f"throughput events={args.events} batch={args.batch} seconds={took:.2f} "
-                  f"events_per_s={args.events / took:.0f}")
+            tel = throughput_phase(stack, kafka, es, tmp, args)
+            if args.seconds <= 0:
+                tel.stop()
+                return
 
             # ---- lag: API write -> searchable
             srv = ServerProcess(workdir=tmp / "srv", env_overrides={

@@ -13,7 +13,8 @@ import pytest
 
 from bsocial_testkit.api import hexid
 from bsocial_testkit.telemetry import (
-    DEAD_LETTER_INDEX, SqlTruth, es_count, es_ids, es_search, kcat_produce, wait_until)
+    DEAD_LETTER_INDEX, SqlTruth, es_count, es_ids, es_request, es_search, kcat_produce,
+    wait_until)
 
 TELEMETRY_ENV = {"BSOCIAL_TELEMETRY_BATCH_EVENTS": "20", "BSOCIAL_LOG_LEVEL": "debug"}
 
@@ -141,6 +142,75 @@ def test_telemetry_sigkilled_mid_stream_and_restarted(stack, client, people, tel
     line = fault_line("telemetry_sigkill", stack.engine, ids, indexed)
     print(line)
     assert "lost=0 duplicated=0" in line
+
+
+def test_sigkill_with_many_bulk_requests_in_flight(stack, client, people, telemetry, sql):
+    """Issue 29: up to BSOCIAL_TELEMETRY_MAX_INFLIGHT bulk requests run at once and finish
+    in any order, but a batch's offsets are committed only once it and every batch read
+    before it were acknowledged. Tiny batches, 8 in flight, telemetry SIGKILLed twice
+    mid-stream: every event indexed once (a commit ahead of an unacknowledged batch would
+    lose that batch's events at the kill)."""
+    extra = {"BSOCIAL_TELEMETRY_BATCH_EVENTS": "3", "BSOCIAL_TELEMETRY_MAX_INFLIGHT": "8",
+             "BSOCIAL_TELEMETRY_BATCH_WAIT_MS": "5"}
+    assert telemetry.stop() == 0
+    telemetry.env_overrides.update(extra)
+    telemetry.start()
+    try:
+        t = threading.Thread(target=write_load, args=(client, people, 90, 0.01))
+        t.start()
+        for _ in range(2):
+            start = es_count(stack.search)
+            wait_until(lambda: es_count(stack.search) >= start + 30, 60, interval=0.05,
+                       what="indexing under way")
+            telemetry.kill()
+            time.sleep(0.5)
+            telemetry.start()
+        t.join()
+        ids = all_indexed(stack, sql)
+        indexed = es_ids(stack.search)
+        line = fault_line("telemetry_sigkill_inflight", stack.engine, ids, indexed)
+        print(line)
+        assert "lost=0 duplicated=0" in line
+        log = telemetry.stderr_text()
+        assert "max_inflight=8" in log
+        # requests did overlap: a batch was sent while others were still unanswered
+        overlapping = [int(n) for n in re.findall(r"event=bulk_sent items=\d+ in_flight=(\d+)", log)]
+        assert overlapping and max(overlapping) >= 2, log[-3000:]
+    finally:
+        if telemetry.running():
+            assert telemetry.stop() == 0
+        for k in extra:
+            telemetry.env_overrides.pop(k, None)
+        telemetry.start()
+
+
+def test_backlog_refreshes_less_until_caught_up(stack, client, people, telemetry, sql):
+    """Issue 29: events >= 10 s old at telemetry's start (a backlog) switch both indices to
+    the catch-up refresh (BSOCIAL_TELEMETRY_CATCHUP_REFRESH_MS=10000, off by default: refreshes and merges
+    are the engine's largest cost in a backlog); once nothing is left, back to 500 ms."""
+    assert telemetry.stop() == 0
+    write_load(client, people, 10)  # 30 events wait in Kafka
+    time.sleep(11)
+    seen = len(telemetry.stderr_text())
+    telemetry.env_overrides["BSOCIAL_TELEMETRY_CATCHUP_REFRESH_MS"] = "10000"
+    try:
+        telemetry.start()
+        wait_until(lambda: "event=refresh_restored" in telemetry.stderr_text()[seen:], 60,
+                   what="refresh restored once caught up")
+    finally:
+        assert telemetry.stop() == 0
+        telemetry.env_overrides.pop("BSOCIAL_TELEMETRY_CATCHUP_REFRESH_MS")
+        telemetry.start()
+    log = telemetry.stderr_text()[seen:]
+    assert "event=refresh_catchup refresh_ms=10000" in log, log[-3000:]
+    assert log.index("event=refresh_catchup") < log.index("event=refresh_restored")
+    for index in ("bsocial-events", "bsocial-events-entities"):
+        st, body = es_request(stack.search, "GET", f"/{index}/_settings/index.refresh_interval")
+        assert st == 200, body
+        assert {v["settings"]["index"]["refresh_interval"] for v in body.values()} == {"500ms"}
+    ids = all_indexed(stack, sql)
+    indexed = es_ids(stack.search)
+    assert "lost=0 duplicated=0" in fault_line("backlog_catchup", stack.engine, ids, indexed)
 
 
 def test_search_engine_down_30s(stack, client, people, telemetry, sql):

@@ -71,6 +71,11 @@ void telemetry_config::validate() const {
     require(batch_max_events >= 1 && batch_max_events <= 10000,
             "batch size must be 1..10000 events (BSOCIAL_TELEMETRY_BATCH_EVENTS)");
     require(batch_max_bytes >= 1024, "batch byte limit must be >= 1024");
+    require(catchup_refresh_ms == 0 || (catchup_refresh_ms >= 100 && catchup_refresh_ms <= 3600000),
+            "catch-up refresh interval must be 0 or 100..3600000 ms "
+            "(BSOCIAL_TELEMETRY_CATCHUP_REFRESH_MS)");
+    require(max_inflight >= 1 && max_inflight <= 16,
+            "bulk requests in flight must be 1..16 (BSOCIAL_TELEMETRY_MAX_INFLIGHT)");
     require(refresh_ms >= 100 && refresh_ms <= 3600000,
             "refresh interval must be 100..3600000 ms (BSOCIAL_ELASTICSEARCH_REFRESH_MS)");
     require(batch_max_wait_ms >= 1 && batch_max_wait_ms <= 60000,

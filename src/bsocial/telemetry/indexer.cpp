@@ -16,6 +16,7 @@ namespace bsocial::telemetry {
 namespace {
 constexpr std::chrono::milliseconds initial_backoff{100};
 constexpr int idle_poll_ms = 100;  // how often the loop looks at the stop flag at most
+constexpr int sent_poll_ms = 2;    // how often it looks for finished requests while some run
 
 void free_partitions(std::vector<RdKafka::TopicPartition*>& parts) {
     RdKafka::TopicPartition::destroy(parts);
@@ -37,8 +38,9 @@ class indexer::rebalance_handler final : public RdKafka::RebalanceCb {
             owner_.paused_ = false;
             consumer->assign(partitions);
         } else {
-            spdlog::info("module=telemetry event=partitions_revoked count={} batch={}",
-                         partitions.size(), owner_.batch_.size());
+            spdlog::info("module=telemetry event=partitions_revoked count={} batch={} sent={}",
+                         partitions.size(), owner_.current_.entries.size(),
+                         owner_.sent_.size());
             owner_.on_revoke();
             consumer->unassign();
         }
@@ -81,6 +83,11 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
     std::string err;
     consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!consumer_) throw std::runtime_error("kafka consumer: " + err);
+    // One connection per bulk request in flight (a libcurl handle serves one thread).
+    for (int i = 0; i < config.max_inflight; ++i) {
+        senders_.push_back(std::make_unique<es_client>(config.es));
+        free_senders_.push_back(senders_.back().get());
+    }
 }
 
 indexer::~indexer() {
@@ -104,54 +111,72 @@ void indexer::subscribe() {
 }
 
 void indexer::run() {
-    spdlog::info("module=telemetry event=started group={} topics=\"{}\" index={}", config_.group_id,
-                 config_.topic_pattern, indices_.events);
+    spdlog::info(
+        "module=telemetry event=started group={} topics=\"{}\" index={} batch_events={} "
+        "max_inflight={}",
+        config_.group_id, config_.topic_pattern, indices_.events, config_.batch_max_events,
+        config_.max_inflight);
     while (!worker_.stopping()) {
         auto now = clock_type::now();
         if (config_.retention_days > 0 && now >= next_retention_) retention_pass();
-        if (batch_due(now) && now >= next_attempt_) {
-            drain_fetched();
-            if (flush_once()) {
-                commit();
-                clear_batch();
-                if (paused_) resume_all();
-                backoff_ = std::chrono::milliseconds(0);
-            } else {
-                ++stats_.failed_attempts;
-                if (!paused_) pause_all();
-                backoff_ = std::min(std::max(backoff_ * 2, initial_backoff),
-                                    std::chrono::milliseconds(config_.max_backoff_ms));
-                next_attempt_ = clock_type::now() + backoff_;
-                spdlog::warn("module=telemetry event=bulk_retry_scheduled batch={} backoff_ms={}",
-                             batch_.size(), backoff_.count());
-            }
+        if (!sent_.empty() && collect(false)) continue;  // a failure: backoff scheduled
+        const bool failing = any_failed();
+        if (failing && now >= next_attempt_) {
+            retry_failed();
             continue;
         }
-        // Wait in consume() (which also serves rebalances) at most until the batch is due.
+        if (!failing && batch_due(now) && !free_senders_.empty()) {
+            drain_fetched();
+            adjust_refresh(current_.produced_ms);
+            send_current();
+            continue;
+        }
+        // Wait in consume() (which also serves rebalances) at most until the batch is due or
+        // a request in flight may have finished.
         auto wait = std::chrono::milliseconds(idle_poll_ms);
-        if (!batch_.empty()) {
-            const auto due =
-                std::max(batch_started_ + std::chrono::milliseconds(config_.batch_max_wait_ms),
-                         next_attempt_);
+        if (failing) {
+            wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  next_attempt_ - now),
+                              std::chrono::milliseconds(1), wait);
+        } else if (!current_.entries.empty() && !free_senders_.empty()) {
+            const auto due = current_.started + std::chrono::milliseconds(config_.batch_max_wait_ms);
             wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(due - now),
                               std::chrono::milliseconds(1), wait);
         }
+        if (!sent_.empty()) wait = std::min(wait, std::chrono::milliseconds(sent_poll_ms));
+        if (current_.entries.size() >= static_cast<std::size_t>(config_.batch_max_events) ||
+            current_.bytes >= static_cast<std::size_t>(config_.batch_max_bytes)) {
+            // Full and every sender busy (or failing): read no further ahead (consume() would
+            // add to it); wait for a request to finish. Rebalances are served at the next
+            // consume(), as when one request at a time was in flight.
+            const auto running = std::find_if(sent_.begin(), sent_.end(), [](const auto& b) {
+                return b.state == sent_batch::in_flight;
+            });
+            if (running != sent_.end())
+                running->result.wait_for(wait);
+            else
+                std::this_thread::sleep_for(wait);
+            continue;
+        }
         std::unique_ptr<RdKafka::Message> message(
             consumer_->consume(static_cast<int>(wait.count())));
-        take(*message);
+        // Nothing more fetched and everything sent was answered: caught up.
+        if (!take(*message) && catching_up_ && sent_.empty() && current_.entries.empty() &&
+            message->err() == RdKafka::ERR__TIMED_OUT)
+            set_refresh(config_.refresh_ms, "refresh_restored");
     }
+    if (catching_up_) set_refresh(config_.refresh_ms, "refresh_restored");
 
     // stop(): index what was read, commit, leave the group.
-    bool clean = true;
-    if (!batch_.empty()) {
-        clean = flush_until(clock_type::now() +
-                            std::chrono::milliseconds(config_.shutdown_flush_timeout_ms));
-        if (!clean)
-            spdlog::error(
-                "module=telemetry event=final_flush_failed batch={} "
-                "note=\"uncommitted: delivered again at the next start\"",
-                batch_.size());
-    }
+    const bool clean = flush_until(clock_type::now() +
+                                   std::chrono::milliseconds(config_.shutdown_flush_timeout_ms));
+    if (!clean)
+        spdlog::error(
+            "module=telemetry event=final_flush_failed batches={} "
+            "note=\"uncommitted: delivered again at the next start\"",
+            sent_.size());
+    sent_.clear();
+    current_ = {};
     consumer_->close();
     consumer_.reset();
     spdlog::info(
@@ -176,12 +201,17 @@ void indexer::add(const RdKafka::Message& message) {
             "module=telemetry event=poison_message topic={} partition={} offset={} "
             "reason=\"{}\" action=dead_letter",
             msg.topic, msg.partition, msg.offset, actions.front().reason);
-    if (batch_.empty()) batch_started_ = clock_type::now() - waited_since_produced(message);
+    if (current_.entries.empty()) {
+        current_.started = clock_type::now() - waited_since_produced(message);
+        const auto ts = message.timestamp();
+        current_.produced_ms =
+            ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? 0 : ts.timestamp;
+    }
     // One entry per _bulk item (the event, and a post's or comment's entity document); the
     // message's offset is committed once all of them are acknowledged.
     for (auto& action : actions) {
-        batch_bytes_ += action.source.size() + action.id.size() + 64;
-        batch_.push_back(entry{msg, std::move(action), false});
+        current_.bytes += action.source.size() + action.id.size() + 64;
+        current_.entries.push_back(entry{msg, std::move(action), false});
     }
 }
 
@@ -200,8 +230,8 @@ std::chrono::milliseconds indexer::waited_since_produced(const RdKafka::Message&
 void indexer::drain_fetched() {
     // Take what librdkafka has already fetched before sending the bulk request, so events
     // that arrived during the previous request do not wait for another one.
-    while (batch_.size() < static_cast<std::size_t>(config_.batch_max_events) &&
-           batch_bytes_ < static_cast<std::size_t>(config_.batch_max_bytes)) {
+    while (current_.entries.size() < static_cast<std::size_t>(config_.batch_max_events) &&
+           current_.bytes < static_cast<std::size_t>(config_.batch_max_bytes)) {
         std::unique_ptr<RdKafka::Message> message(consumer_->consume(0));
         if (!take(*message)) return;
     }
@@ -224,20 +254,21 @@ bool indexer::take(const RdKafka::Message& message) {
 }
 
 bool indexer::batch_due(clock_type::time_point now) const {
-    if (batch_.empty()) return false;
-    return batch_.size() >= static_cast<std::size_t>(config_.batch_max_events) ||
-           batch_bytes_ >= static_cast<std::size_t>(config_.batch_max_bytes) ||
-           now - batch_started_ >= std::chrono::milliseconds(config_.batch_max_wait_ms);
+    if (current_.entries.empty()) return false;
+    return current_.entries.size() >= static_cast<std::size_t>(config_.batch_max_events) ||
+           current_.bytes >= static_cast<std::size_t>(config_.batch_max_bytes) ||
+           now - current_.started >= std::chrono::milliseconds(config_.batch_max_wait_ms);
 }
 
-bool indexer::flush_once() {
+indexer::flush_result indexer::flush_once(batch& b, es_client& es) const {
+    flush_result out;
     // At most two rounds: a document Elasticsearch refuses is replaced by its dead letter
     // and sent again right away; a refused dead letter is logged and dropped.
     for (int round = 0; round < 2; ++round) {
         std::vector<entry*> pending;
-        for (auto& e : batch_)
+        for (auto& e : b.entries)
             if (!e.done) pending.push_back(&e);
-        if (pending.empty()) return true;
+        if (pending.empty()) break;
         std::vector<const index_action*> actions;
         actions.reserve(pending.size());
         for (auto* e : pending) actions.push_back(&e->action);
@@ -245,23 +276,23 @@ bool indexer::flush_once() {
         std::vector<item_result> results;
         try {
             const auto response =
-                es_.request("POST", "/_bulk", bulk_body(actions), "application/x-ndjson");
+                es.request("POST", "/_bulk", bulk_body(actions), "application/x-ndjson");
             if (response.status != 200) {
                 spdlog::warn("module=telemetry event=bulk_failed status={} body=\"{}\"",
                              response.status, response.body.substr(0, 300));
-                return false;
+                return out;
             }
             results = parse_bulk_response(response.body, actions.size());
         } catch (const es_unreachable& e) {
             spdlog::warn("module=telemetry event=elasticsearch_unreachable error=\"{}\"", e.what());
-            return false;
+            return out;
         } catch (const es_config_error& e) {
             // credentials or CA changed under a running indexer: retried, nothing committed
             spdlog::error("module=telemetry event=elasticsearch_refused error=\"{}\"", e.what());
-            return false;
+            return out;
         } catch (const std::runtime_error& e) {
             spdlog::warn("module=telemetry event=bulk_response_unreadable error=\"{}\"", e.what());
-            return false;
+            return out;
         }
         int indexed = 0, duplicates = 0, retry = 0, rejected = 0;
         for (std::size_t i = 0; i < results.size(); ++i) {
@@ -272,14 +303,14 @@ bool indexer::flush_once() {
                     e.done = true;
                     ++indexed;
                     if (e.action.dead_letter)
-                        ++stats_.dead_letters;
+                        ++out.counts.dead_letters;
                     else
-                        ++stats_.indexed;
+                        ++out.counts.indexed;
                     break;
                 case item_outcome::duplicate:
                     e.done = true;
                     ++duplicates;
-                    ++stats_.duplicates;
+                    ++out.counts.duplicates;
                     break;
                 case item_outcome::retry:
                     ++retry;
@@ -314,51 +345,135 @@ bool indexer::flush_once() {
             results.size(), indexed, duplicates, retry, rejected,
             std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - started)
                 .count());
-        if (retry > 0) return false;
+        if (retry > 0) return out;
     }
-    return std::all_of(batch_.begin(), batch_.end(), [](const entry& e) { return e.done; });
+    out.ok = std::all_of(b.entries.begin(), b.entries.end(),
+                         [](const entry& e) { return e.done; });
+    return out;
 }
 
-bool indexer::flush_until(clock_type::time_point deadline) {
-    auto backoff = initial_backoff;
-    while (true) {
-        if (flush_once()) {
-            commit();
-            clear_batch();
-            return true;
+void indexer::send_current() {
+    sent_batch s;
+    s.items = std::make_unique<batch>(std::move(current_));
+    current_ = {};
+    s.sender = free_senders_.back();
+    free_senders_.pop_back();
+    sent_.push_back(std::move(s));
+    launch(sent_.back());
+    spdlog::debug("module=telemetry event=bulk_sent items={} in_flight={}",
+                  sent_.back().items->entries.size(),
+                  std::count_if(sent_.begin(), sent_.end(), [](const sent_batch& b) {
+                      return b.state == sent_batch::in_flight;
+                  }));
+}
+
+void indexer::launch(sent_batch& s) {
+    s.state = sent_batch::in_flight;
+    // The batch and the connection stay put (unique_ptr, senders_) while the request runs,
+    // and sent_ is not popped before its result was taken.
+    s.result = std::async(std::launch::async, [this, b = s.items.get(), es = s.sender] {
+        return flush_once(*b, *es);
+    });
+}
+
+bool indexer::collect(bool wait) {
+    bool failed = false;
+    for (auto& s : sent_) {
+        if (s.state != sent_batch::in_flight) continue;
+        if (!wait && s.result.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+            continue;
+        const auto r = s.result.get();  // rethrows what ended the request (not an outage)
+        if (r.ok) {
+            s.state = sent_batch::acknowledged;
+        } else {
+            s.state = sent_batch::failed;
+            failed = true;
         }
-        if (clock_type::now() + backoff > deadline) return false;
-        std::this_thread::sleep_for(backoff);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(config_.max_backoff_ms));
+        stats_.indexed += r.counts.indexed;
+        stats_.duplicates += r.counts.duplicates;
+        stats_.dead_letters += r.counts.dead_letters;
     }
+    commit_acknowledged();
+    if (failed) {
+        note_failure();
+    } else if (paused_ && !any_failed()) {
+        resume_all();
+        backoff_ = std::chrono::milliseconds(0);
+        next_attempt_ = {};
+    }
+    return failed;
 }
 
-void indexer::commit() {
-    // Next offset to read = last indexed + 1, per partition of the batch.
+void indexer::note_failure() {
+    ++stats_.failed_attempts;
+    if (!paused_) pause_all();
+    backoff_ = std::min(std::max(backoff_ * 2, initial_backoff),
+                        std::chrono::milliseconds(config_.max_backoff_ms));
+    next_attempt_ = clock_type::now() + backoff_;
+    std::size_t items = 0;
+    for (const auto& s : sent_)
+        if (s.state == sent_batch::failed) items += s.items->entries.size();
+    spdlog::warn("module=telemetry event=bulk_retry_scheduled batch={} backoff_ms={}", items,
+                 backoff_.count());
+}
+
+bool indexer::any_failed() const {
+    return std::any_of(sent_.begin(), sent_.end(),
+                       [](const sent_batch& s) { return s.state == sent_batch::failed; });
+}
+
+void indexer::retry_failed() {
+    for (auto& s : sent_)
+        if (s.state == sent_batch::failed) launch(s);
+}
+
+void indexer::commit_acknowledged() {
+    // Next offset to read = last indexed + 1, per partition, over the acknowledged batches at
+    // the head (a batch behind one still in flight waits for it: offsets are committed in
+    // the order they were read).
     std::map<std::pair<std::string, int>, std::int64_t> next;
-    for (const auto& e : batch_) {
-        auto& n = next[{e.msg.topic, e.msg.partition}];
-        n = std::max(n, e.msg.offset + 1);
+    std::size_t events = 0, batches = 0;
+    while (!sent_.empty() && sent_.front().state == sent_batch::acknowledged) {
+        for (const auto& e : sent_.front().items->entries) {
+            auto& n = next[{e.msg.topic, e.msg.partition}];
+            n = std::max(n, e.msg.offset + 1);
+        }
+        events += sent_.front().items->entries.size();
+        ++batches;
+        free_senders_.push_back(sent_.front().sender);
+        sent_.pop_front();
     }
+    if (next.empty()) return;
     std::vector<RdKafka::TopicPartition*> offsets;
     for (const auto& [tp, offset] : next)
         offsets.push_back(RdKafka::TopicPartition::create(tp.first, tp.second, offset));
     const auto err = consumer_->commitSync(offsets);
     free_partitions(offsets);
-    ++stats_.batches;
+    stats_.batches += static_cast<std::int64_t>(batches);
     if (err != RdKafka::ERR_NO_ERROR) {
         // Indexed but not committed (e.g. a rebalance in progress): those events come again
         // and are answered 409, so nothing is lost or doubled.
         spdlog::warn("module=telemetry event=commit_failed error=\"{}\"", RdKafka::err2str(err));
         return;
     }
-    spdlog::debug("module=telemetry event=committed events={} partitions={}", batch_.size(),
-                  next.size());
+    spdlog::debug("module=telemetry event=committed events={} batches={} partitions={}", events,
+                  batches, next.size());
 }
 
-void indexer::clear_batch() {
-    batch_.clear();
-    batch_bytes_ = 0;
+bool indexer::flush_until(clock_type::time_point deadline) {
+    auto backoff = initial_backoff;
+    while (true) {
+        collect(true);  // every request in flight answered: sent_ holds only failed batches
+        if (!current_.entries.empty() && !free_senders_.empty()) {
+            send_current();
+            continue;
+        }
+        if (sent_.empty() && current_.entries.empty()) return true;
+        if (clock_type::now() + backoff > deadline) return false;
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(config_.max_backoff_ms));
+        retry_failed();
+    }
 }
 
 void indexer::pause_all() {
@@ -377,6 +492,33 @@ void indexer::resume_all() {
     paused_ = false;
 }
 
+void indexer::adjust_refresh(std::int64_t oldest_produced_ms) {
+    constexpr std::int64_t behind_ms = 10000;  // a backlog: late anyway, refresh less often
+    if (config_.catchup_refresh_ms <= 0 || oldest_produced_ms <= 0 || catching_up_) return;
+    if (clock_.now_ms() - oldest_produced_ms >= behind_ms)
+        set_refresh(config_.catchup_refresh_ms, "refresh_catchup");
+}
+
+void indexer::set_refresh(int refresh_ms, const char* event) {
+    // Both indices that take events' documents (every monthly index through the alias);
+    // install_templates sets refresh_ms again at every start, so a crash in catch-up mode
+    // does not leave the long interval behind.
+    catching_up_ = refresh_ms != config_.refresh_ms;
+    const std::string body =
+        R"({"index":{"refresh_interval":")" + std::to_string(refresh_ms) + R"(ms"}})";
+    try {
+        const auto r = es_.request("PUT", "/" + indices_.events + "," + indices_.entities +
+                                              "/_settings", body);
+        if (r.status != 200)
+            spdlog::warn("module=telemetry event={} status={} body=\"{}\"", event, r.status,
+                         r.body.substr(0, 300));
+        else
+            spdlog::info("module=telemetry event={} refresh_ms={}", event, refresh_ms);
+    } catch (const std::exception& e) {  // indexing goes on; the next start resets it
+        spdlog::warn("module=telemetry event={} error=\"{}\"", event, e.what());
+    }
+}
+
 void indexer::retention_pass() {
     next_retention_ = clock_type::now() + std::chrono::hours(1);
     try {
@@ -387,11 +529,20 @@ void indexer::retention_pass() {
 }
 
 void indexer::on_revoke() {
-    if (batch_.empty()) return;
-    // One attempt, so a rebalance is not held up by an Elasticsearch outage; whatever is
-    // not committed is read again by the next owner (from the committed offset).
-    if (flush_once()) commit();
-    clear_batch();
+    // Wait for the requests in flight, then one more attempt for the failed batches and the
+    // current one, so a rebalance is not held up by an Elasticsearch outage; what is
+    // acknowledged is committed, the rest is read again by the next owner (from the
+    // committed offset).
+    if (!sent_.empty() || !current_.entries.empty()) {
+        collect(true);
+        retry_failed();
+        if (!current_.entries.empty() && !free_senders_.empty()) send_current();
+        collect(true);
+    }
+    sent_.clear();
+    current_ = {};
+    free_senders_.clear();
+    for (auto& s : senders_) free_senders_.push_back(s.get());
     next_attempt_ = {};
     backoff_ = std::chrono::milliseconds(0);
 }
