@@ -225,42 +225,35 @@ TEST(Q1Merge, CountsTheUsersOfEachDayZeroIncluded) {
 
 TEST(Q1Split, ADayOfAnyZoneIsOneUtcDayOfLoginDocumentsAndTwoSlots) {
     constexpr std::int64_t h = 3'600'000;
-    const std::int64_t d = 1'796'083'200'000;  // 2026-12-01T00:00Z
-    // UTC: the whole of Dec 1 (b48), nothing of Nov 30 (slot 48)
-    auto s = split_local_day(d, d + 24 * h);
-    ASSERT_TRUE(s);
-    EXPECT_EQ(s->utc_day, "2026-12-01");
-    EXPECT_EQ(s->end_slot, 48);
-    EXPECT_EQ(s->start_slot, 48);
-    // Paris in winter (+01:00): Dec 1 = [Nov 30 23:00Z, Dec 1 23:00Z)
-    s = split_local_day(d - h, d + 23 * h);
-    ASSERT_TRUE(s);
-    EXPECT_EQ(s->utc_day, "2026-12-01");
-    EXPECT_EQ(s->end_slot, 46);
-    EXPECT_EQ(s->start_slot, 46);
-    // New York (-05:00): Dec 1 = [Dec 1 05:00Z, Dec 2 05:00Z): the documents of Dec 2
-    s = split_local_day(d + 5 * h, d + 29 * h);
-    ASSERT_TRUE(s);
-    EXPECT_EQ(s->utc_day, "2026-12-02");
-    EXPECT_EQ(s->end_slot, 10);
-    EXPECT_EQ(s->start_slot, 10);
-    // India (+05:30)
-    s = split_local_day(d - 5 * h - h / 2, d + 18 * h + h / 2);
-    ASSERT_TRUE(s);
-    EXPECT_EQ(s->end_slot, 37);
-    // Paris' 25-hour day (summer time ends): [Oct 24 22:00Z, Oct 25 23:00Z) of 2026
+    const std::int64_t d = 1'796'083'200'000;      // 2026-12-01T00:00Z
     const std::int64_t oct25 = 1'792'886'400'000;  // 2026-10-25T00:00Z
-    s = split_local_day(oct25 - 2 * h, oct25 + 23 * h);
-    ASSERT_TRUE(s);
-    EXPECT_EQ(s->utc_day, "2026-10-25");
-    EXPECT_EQ(s->start_slot, 44);
-    EXPECT_EQ(s->end_slot, 46);
-    // London's 25-hour day [Oct 24 23:00Z, Oct 26 00:00Z): ends at midnight, whole Oct 25
-    s = split_local_day(oct25 - h, oct25 + 24 * h);
-    ASSERT_TRUE(s);
-    EXPECT_EQ(s->utc_day, "2026-10-25");
-    EXPECT_EQ(s->end_slot, 48);
-    EXPECT_EQ(s->start_slot, 46);
+    struct day_case {
+        const char* zone;
+        std::int64_t start, end;
+        const char* utc_day;
+        int start_slot, end_slot;
+    };
+    const day_case cases[] = {
+        // the whole of Dec 1 (b48), nothing of Nov 30 (slot 48)
+        {"UTC", d, d + 24 * h, "2026-12-01", 48, 48},
+        // +01:00: Dec 1 = [Nov 30 23:00Z, Dec 1 23:00Z)
+        {"Paris in winter", d - h, d + 23 * h, "2026-12-01", 46, 46},
+        // -05:00: Dec 1 = [Dec 1 05:00Z, Dec 2 05:00Z): the documents of Dec 2
+        {"New York", d + 5 * h, d + 29 * h, "2026-12-02", 10, 10},
+        {"India (+05:30)", d - 5 * h - h / 2, d + 18 * h + h / 2, "2026-12-01", 37, 37},
+        // summer time ends: [Oct 24 22:00Z, Oct 25 23:00Z)
+        {"Paris' 25-hour day", oct25 - 2 * h, oct25 + 23 * h, "2026-10-25", 44, 46},
+        // [Oct 24 23:00Z, Oct 26 00:00Z): ends at midnight, whole Oct 25
+        {"London's 25-hour day", oct25 - h, oct25 + 24 * h, "2026-10-25", 46, 48},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.zone);
+        const auto s = split_local_day(c.start, c.end);
+        ASSERT_TRUE(s);
+        EXPECT_EQ(s->utc_day, c.utc_day);
+        EXPECT_EQ(s->start_slot, c.start_slot);
+        EXPECT_EQ(s->end_slot, c.end_slot);
+    }
     // Nepal (+05:45): not on a half hour -> the events
     EXPECT_FALSE(split_local_day(d - 5 * h - 3 * h / 4, d + 18 * h + h / 4));
     // a day that starts after 00:00Z and ends at the next midnight (Azores in spring)

@@ -69,6 +69,15 @@ def fault_line(name: str, engine: str, ids: list[str], indexed: list[str]) -> st
             f"lost={lost} duplicated={dup}")
 
 
+def assert_each_event_indexed_once(stack, sql, name: str) -> None:
+    """Waits until every event in SQL's outbox is indexed, prints the fault line (the
+    figure docs/reliability reports) and asserts nothing lost, nothing twice."""
+    ids = all_indexed(stack, sql)
+    line = fault_line(name, stack.engine, ids, es_ids(stack.search))
+    print(line)
+    assert "lost=0 duplicated=0" in line
+
+
 def test_poison_messages_are_parked_and_do_not_block(stack, client, people, telemetry, sql):
     marker = hexid(6)
     poison = [
@@ -137,11 +146,7 @@ def test_telemetry_sigkilled_mid_stream_and_restarted(stack, client, people, tel
     time.sleep(1.0)
     telemetry.start()
     t.join()
-    ids = all_indexed(stack, sql)
-    indexed = es_ids(stack.search)
-    line = fault_line("telemetry_sigkill", stack.engine, ids, indexed)
-    print(line)
-    assert "lost=0 duplicated=0" in line
+    assert_each_event_indexed_once(stack, sql, "telemetry_sigkill")
 
 
 def test_sigkill_with_many_bulk_requests_in_flight(stack, client, people, telemetry, sql):
@@ -166,11 +171,7 @@ def test_sigkill_with_many_bulk_requests_in_flight(stack, client, people, teleme
             time.sleep(0.5)
             telemetry.start()
         t.join()
-        ids = all_indexed(stack, sql)
-        indexed = es_ids(stack.search)
-        line = fault_line("telemetry_sigkill_inflight", stack.engine, ids, indexed)
-        print(line)
-        assert "lost=0 duplicated=0" in line
+        assert_each_event_indexed_once(stack, sql, "telemetry_sigkill_inflight")
         log = telemetry.stderr_text()
         assert "max_inflight=8" in log
         # requests did overlap: a batch was sent while others were still unanswered
@@ -208,9 +209,7 @@ def test_backlog_refreshes_less_until_caught_up(stack, client, people, telemetry
         st, body = es_request(stack.search, "GET", f"/{index}/_settings/index.refresh_interval")
         assert st == 200, body
         assert {v["settings"]["index"]["refresh_interval"] for v in body.values()} == {"500ms"}
-    ids = all_indexed(stack, sql)
-    indexed = es_ids(stack.search)
-    assert "lost=0 duplicated=0" in fault_line("backlog_catchup", stack.engine, ids, indexed)
+    assert_each_event_indexed_once(stack, sql, "backlog_catchup")
 
 
 def test_search_engine_down_30s(stack, client, people, telemetry, sql):
@@ -222,11 +221,7 @@ def test_search_engine_down_30s(stack, client, people, telemetry, sql):
     assert telemetry.running(), "telemetry must survive an Elasticsearch outage"
     assert len(sql.outbox_event_ids()) > before
     stack.restart_search()
-    ids = all_indexed(stack, sql)
-    indexed = es_ids(stack.search)
-    line = fault_line(f"{stack.engine}_down_30s", stack.engine, ids, indexed)
-    print(line)
-    assert "lost=0 duplicated=0" in line
+    assert_each_event_indexed_once(stack, sql, f"{stack.engine}_down_30s")
     log = telemetry.stderr_text()
     assert "event=elasticsearch_unreachable" in log or "event=bulk_failed" in log
     assert telemetry.running()
