@@ -287,6 +287,26 @@ def test_sigterm_finishes_in_flight_requests(start_server):
     srv.stop()
 
 
+def test_sigterm_serves_the_requests_sent_before_it(start_server):
+    """Requests whose bytes reached the server before SIGTERM are answered, even those of
+    connections the server had not accepted or read yet (in an acceptor's backlog, or
+    waiting for their first read): the stop takes the backlog and serves what arrived."""
+    for _ in range(5):
+        srv = start_server()
+        socks = []
+        for _ in range(16):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
+            s.sendall(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+                      "Connection: close\r\n\r\n".encode())
+            socks.append(s)
+        srv.terminate()  # at once: most of them are not read yet
+        answers = [_read_all(s) for s in socks]
+        lost = [a[:40] for a in answers if not a.startswith(b"HTTP/1.1 200")]
+        assert not lost, f"{len(lost)} of {len(socks)} requests sent before SIGTERM lost: {lost}"
+        assert srv.proc.wait(timeout=10) == 0, "exit code after SIGTERM"
+        srv.stop()
+
+
 def test_sigterm_right_after_ready_line_exits_0(start_server):
     # The listening line is the readiness signal: from then on SIGTERM must be handled
     # (graceful stop, exit 0), not kill the process with the default action.

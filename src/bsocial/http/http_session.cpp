@@ -253,7 +253,12 @@ asio::awaitable<void> serve_http(server_context& ctx, std::shared_ptr<connection
     // A new connection has header_timeout to send its first request's headers.
     auto header_deadline = std::chrono::steady_clock::now() + options.header_timeout;
     for (bool first = true;; first = false) {
-        if (ctx.stopping) break;
+        // Stopping: a request already (partly) received is still served, with
+        // Connection: close; a connection with nothing sent is closed.
+        beast::error_code available_ec;
+        if (ctx.stopping && buffer.size() == 0 &&
+            conn->stream.socket().available(available_ec) == 0)
+            break;
         if (buffer.size() == 0) {
             // Idle until the first byte of a request: sheddable at the cap, closed at stop.
             conn->idle_since = steady_now_ns();

@@ -53,7 +53,8 @@ ip_address peer_address(const asio::ip::address& a) {
 
 /// Cancels a connection's wait for its next request (it then closes). On its thread.
 void cancel_if_idle(const std::shared_ptr<connection>& conn) {
-    if (!conn->idle || conn->upgraded) {
+    beast::error_code available_ec;  // a request's first bytes arrived: not idle any more
+    if (!conn->idle || conn->upgraded || conn->stream.socket().available(available_ec) > 0) {
         conn->shedding = false;
         return;
     }
@@ -114,6 +115,7 @@ struct server::impl {
     asio::awaitable<void> write_refusal(std::shared_ptr<connection> conn, admission why);
     bool count_forwarded(connection& conn, const std::string& client);
     asio::awaitable<void> accept_loop(lane& l);
+    void take(tcp::socket socket);  // a new connection: admitted and served, or refused
     asio::awaitable<void> serve(std::shared_ptr<connection> conn);
     void begin_stop();
 };
@@ -131,21 +133,25 @@ asio::awaitable<void> server::impl::accept_loop(lane& l) {
             co_await t.async_wait(as_tuple_awaitable);
             continue;
         }
-        std::optional<ip_address> peer;
-        {
-            beast::error_code ep_ec;
-            auto ep = socket.remote_endpoint(ep_ec);
-            if (!ep_ec) peer = peer_address(ep.address());
-        }
-        const bool trusted = peer && options.trusted.contains(*peer);
-        auto conn = std::make_shared<connection>(std::move(socket), peer, trusted);
-        const admission verdict = admit(conn);
-        if (verdict != admission::admitted) {
-            refuse(conn, verdict);
-            continue;
-        }
-        asio::co_spawn(conn->executor, serve(conn), log_exception("connection"));
+        take(std::move(socket));
     }
+}
+
+void server::impl::take(tcp::socket socket) {
+    std::optional<ip_address> peer;
+    {
+        beast::error_code ep_ec;
+        auto ep = socket.remote_endpoint(ep_ec);
+        if (!ep_ec) peer = peer_address(ep.address());
+    }
+    const bool trusted = peer && options.trusted.contains(*peer);
+    auto conn = std::make_shared<connection>(std::move(socket), peer, trusted);
+    const admission verdict = admit(conn);
+    if (verdict != admission::admitted) {
+        refuse(conn, verdict);
+        return;
+    }
+    asio::co_spawn(conn->executor, serve(conn), log_exception("connection"));
 }
 
 // A trusted proxy's connections are not counted per client: the proxy carries many
@@ -281,12 +287,19 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<connection> conn) {
 void server::impl::begin_stop() {
     if (stopping.exchange(true)) return;
     spdlog::info("module=http event=stopping");
-    // Each acceptor is closed on its thread; a connection accepted meanwhile sees
-    // `stopping` before it reads a request.
+    // Each acceptor is closed on its thread, after taking the connections the kernel
+    // already accepted for it (its backlog: closing it would reset them, requests that
+    // were sent before the stop); those are served their request, then closed.
     for (auto& l : lanes)
-        asio::post(l->ioc, [&acceptor = l->acceptor] {
-            beast::error_code ignored;
-            acceptor.close(ignored);
+        asio::post(l->ioc, [this, &l = *l] {
+            beast::error_code ec;
+            l.acceptor.non_blocking(true, ec);
+            while (!ec) {
+                tcp::socket socket(l.ioc);
+                l.acceptor.accept(socket, ec);
+                if (!ec) take(std::move(socket));
+            }
+            l.acceptor.close(ec);
         });
     std::lock_guard lock(connections_mutex);
     for (const auto& conn : connections) {
