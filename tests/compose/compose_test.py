@@ -663,8 +663,12 @@ def es_security() -> None:
         for login, want in ((None, "401"), ("elastic:wrong-password", "401"),
                             (f"elastic:{password}", "200")):
             auth = ["-u", login] if login else []
-            code = podman("exec", container(where), "curl", "-s", "-o", "/dev/null", "-w",
-                          "%{http_code}", *auth, url, check_rc=False).stdout.strip()
+            for _ in range(10):  # 000: no connection (the podman network), not an answer
+                code = podman("exec", container(where), "curl", "-s", "-o", "/dev/null", "-w",
+                              "%{http_code}", *auth, url, check_rc=False).stdout.strip()
+                if code != "000":
+                    break
+                time.sleep(1)
             label = "no password" if not login else "the password" if login.endswith(password) else "a wrong one"
             seen[f"{where}, {label}"] = code
             if code != want:
