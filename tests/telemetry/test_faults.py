@@ -135,16 +135,21 @@ def test_redelivered_events_change_nothing(stack, client, people, telemetry, sql
     assert es_count(stack.search) == len(ids)
 
 
+def kill_when_indexing(stack, telemetry, more: int, pause: float) -> None:
+    """SIGKILLs telemetry once `more` documents were indexed after now, restarts it after
+    `pause` seconds."""
+    start = es_count(stack.search)
+    wait_until(lambda: es_count(stack.search) >= start + more, 60, interval=0.05,
+               what="indexing under way")
+    telemetry.kill()
+    time.sleep(pause)
+    telemetry.start()
+
+
 def test_telemetry_sigkilled_mid_stream_and_restarted(stack, client, people, telemetry, sql):
     t = threading.Thread(target=write_load, args=(client, people, 60, 0.02))
     t.start()
-    # kill once it has indexed part of the stream (batches of 20)
-    start = es_count(stack.search)
-    wait_until(lambda: es_count(stack.search) >= start + 40, 60, interval=0.05,
-               what="indexing under way")
-    telemetry.kill()
-    time.sleep(1.0)
-    telemetry.start()
+    kill_when_indexing(stack, telemetry, 40, 1.0)  # part of the stream (batches of 20)
     t.join()
     assert_each_event_indexed_once(stack, sql, "telemetry_sigkill")
 
@@ -164,12 +169,7 @@ def test_sigkill_with_many_bulk_requests_in_flight(stack, client, people, teleme
         t = threading.Thread(target=write_load, args=(client, people, 90, 0.01))
         t.start()
         for _ in range(2):
-            start = es_count(stack.search)
-            wait_until(lambda: es_count(stack.search) >= start + 30, 60, interval=0.05,
-                       what="indexing under way")
-            telemetry.kill()
-            time.sleep(0.5)
-            telemetry.start()
+            kill_when_indexing(stack, telemetry, 30, 0.5)
         t.join()
         assert_each_event_indexed_once(stack, sql, "telemetry_sigkill_inflight")
         log = telemetry.stderr_text()
