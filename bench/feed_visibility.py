@@ -9,7 +9,12 @@ Prints, for each phase, the post -> visible-to-a-follower latency (p50, p99, max
 seen within 5 s) and the worker's backlog and lag from /metrics. Numbers only.
 
     python3 bench/feed_visibility.py --bin build/release/bsocial [--rate 50] [--seconds 20]
-                                     [--db postgresql]
+                                     [--db postgresql] [--posts 1000000]
+                                     [--env BSOCIAL_FEED_FANOUT_MAX_BACKLOG=0 ...]
+
+During the burst /metrics is also sampled every 0.25 s by a thread of its own: the
+backlog's peak, how many posts the post requests fanned out themselves (the backpressure
+over BSOCIAL_FEED_FANOUT_MAX_BACKLOG, PostgreSQL) and the posts accepted per second.
 
 SQLite (the default) adds a post to the cached timelines before its 201; PostgreSQL's
 timelines are filled by the fan-out worker after it (asynchronous).
@@ -24,6 +29,7 @@ import sqlite3
 import re
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -46,7 +52,9 @@ def metrics(h: Client) -> dict[str, float]:
     text = c.getresponse().read().decode()
     c.close()
     out = {}
-    for name in ("bsocial_timeline_fanout_backlog", "bsocial_timeline_fanout_lag_seconds"):
+    for name in ("bsocial_timeline_fanout_backlog", "bsocial_timeline_fanout_lag_seconds",
+                 "bsocial_timeline_fanout_posts_total",
+                 "bsocial_timeline_fanout_helped_posts_total"):
         m = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.M)
         out[name] = float(m.group(1)) if m else float("nan")
     return out
@@ -92,9 +100,15 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=50, help="probe posts per second")
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--posts", type=int, default=1000000,
+                    help="seeded posts (smaller: a quicker seed, not make bench's network)")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="extra environment for serve (e.g. BSOCIAL_FEED_FANOUT_MAX_BACKLOG=0)")
     args = ap.parse_args()
+    extra_env = dict(e.split("=", 1) for e in args.env)
     # The network of `make bench` (bench.py's defaults), so the seed cache is shared.
-    bargs = argparse.Namespace(users=10000, follows=100, posts=1000000, comments=100000,
+    bargs = argparse.Namespace(users=10000, follows=100, posts=args.posts,
+                               comments=min(100000, args.posts // 10),
                                seed=42, days=30, shape_users=20, heavy_follows=5000,
                                star_share=0.5, db_pool=4, io_threads=2)
     p = dataset_params(bargs)
@@ -105,11 +119,11 @@ def main() -> int:
         template, _ = pg.ensure_seed(args.bin, p)
         run_db = pg.copy(template)
         server = start_server(args.bin, run_dir, serve_args(), db_url=pg.url(run_db),
-                              env=UNLIMITED_POSTS)
+                              env={**UNLIMITED_POSTS, **extra_env})
     else:
         seed_dir, _ = ensure_sqlite_seed(args.bin, p)
         copy_sqlite(seed_dir, run_dir)
-        server = start_server(args.bin, run_dir, serve_args(), env=UNLIMITED_POSTS)
+        server = start_server(args.bin, run_dir, serve_args(), env={**UNLIMITED_POSTS, **extra_env})
 
     def query(sql: str) -> list[tuple[str, ...]]:
         if pg:
@@ -143,9 +157,36 @@ def main() -> int:
         wrk = subprocess.Popen(["wrk", "-t2", "-c16", f"-d{int(args.seconds) + 2}s", "-s",
                                 str(LUA), f"http://127.0.0.1:{port}", "--", str(lua), "2"],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        samples: list[tuple[float, dict[str, float]]] = []
+        sampling = threading.Event()
+
+        def sample() -> None:
+            h2 = bench_client(port)
+            while not sampling.is_set():
+                try:
+                    samples.append((time.monotonic(), metrics(h2)))
+                except OSError:
+                    pass
+                sampling.wait(0.25)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         time.sleep(1)
         phase(port, pairs, tokens, args.rate, args.seconds, "during a POST burst (wrk c16)")
         out, _ = wrk.communicate()
+        sampling.set()
+        sampler.join()
+        if samples:
+            peak = max(m["bsocial_timeline_fanout_backlog"] for _, m in samples)
+            lag = max(m["bsocial_timeline_fanout_lag_seconds"] for _, m in samples)
+            helped = (samples[-1][1]["bsocial_timeline_fanout_helped_posts_total"]
+                      - samples[0][1]["bsocial_timeline_fanout_helped_posts_total"])
+            fanned = (samples[-1][1]["bsocial_timeline_fanout_posts_total"]
+                      - samples[0][1]["bsocial_timeline_fanout_posts_total"])
+            span = samples[-1][0] - samples[0][0]
+            print(f"during the burst (sampled every 0.25 s): backlog peak {peak:.0f}, lag max"
+                  f" {lag:.2f} s; fanned out {fanned:.0f} ({fanned / max(span, 1e-9):.0f}/s),"
+                  f" of which by post requests {helped:.0f}")
         line = next((ln for ln in out.splitlines() if ln.startswith("BENCH_JSON ")), None)
         if line:
             w = json.loads(line[len("BENCH_JSON "):])

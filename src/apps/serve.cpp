@@ -163,7 +163,16 @@ int run_serve(const serve_settings& s) {
         bus.publish(topic, payload);
     });
     posts.refresh_notifications_with(&notify::notification_store::refresh_group);
-    social::timeline_fanout fanout(db, timelines, clock);
+    const auto& fanout_cfg = s.get<social::fanout_settings>();
+    social::timeline_fanout fanout(
+        db, timelines, clock,
+        {.max_backlog = fanout_cfg.max_backlog, .help_batch = fanout_cfg.help_batch});
+    // Backpressure (PostgreSQL, timelines in the tables): a post that finds the queue over
+    // the max backlog fans out a batch of it before its 201 (docs/feed.md, "Fan-out").
+    if (!timelines.in_memory() && db.kind() == store::dialect::postgresql)
+        posts.relieve_backlog_with([&fanout](soci::session& sql, std::int64_t queued) {
+            fanout.relieve(sql, queued);
+        });
 
     // The outbox relay runs inside serve unless disabled or Kafka is not configured; the
     // outbox keeps every event meanwhile. PostgreSQL, several processes: every relay
@@ -331,7 +340,7 @@ int run_serve(const serve_settings& s) {
         services.start(relay->wakeup);
     }
     services.start(relay_doorbell);
-    if (!timelines.in_memory()) services.start(fanout);
+    if (!timelines.in_memory() && fanout_cfg.worker == 1) services.start(fanout);
     services.start(notifications.pushes);
     services.start(live);
     server.run();

@@ -36,7 +36,7 @@ using serve_settings =
                    kafka::client_security, outbox::embedded_relay_settings,
                    outbox::relay_settings, kafka::producer_settings, sessions::admin_settings,
                    http::static_files_settings, social::timeline_settings,
-                   social::feed_cache_settings, social::user_limit_settings,
+                   social::feed_cache_settings, social::fanout_settings, social::user_limit_settings,
                    http::websocket_limits, notify::hub_settings, analytics::settings,
                    api::metrics_access, sessions::session_cache_settings>;
 

@@ -80,10 +80,36 @@ void bind_user(soci::statement& st, std::int64_t& id) { st.exchange(soci::into(i
 
 int timeline_fanout::run_once_postgresql(int batch_size) {
     store::lease sql_lease(*conns_);
-    soci::session& sql = *sql_lease;
+    return fan_out_batch_postgresql(*sql_lease, batch_size, claimed_first_);
+}
+
+int timeline_fanout::relieve(soci::session& sql, std::int64_t queued) noexcept {
+    if (options_.max_backlog <= 0 || queued <= options_.max_backlog) return 0;
+    try {
+        std::int64_t first = 0;
+        const int done = fan_out_batch_postgresql(sql, options_.help_batch, first);
+        std::lock_guard lock(status_mutex_);
+        status_.helped_total += done;
+        return done;
+    } catch (const std::exception& e) {
+        // The post itself is committed; its batch stays queued for the next one.
+        spdlog::warn("module=social event=fanout_relieve_failed queued={} error=\"{}\"", queued,
+                     store::describe_error(e));
+        std::lock_guard lock(status_mutex_);
+        ++status_.help_failures;
+        return 0;
+    } catch (...) {
+        std::lock_guard lock(status_mutex_);
+        ++status_.help_failures;
+        return 0;
+    }
+}
+
+int timeline_fanout::fan_out_batch_postgresql(soci::session& sql, int batch_size,
+                                              std::int64_t& first) {
     auto& statements = db_.statements();
     store::write_transaction tx(sql, db_);
-    claimed_first_ = 0;
+    first = 0;
     // Out of the queue and fanned out in one transaction, whatever the batch's size: a
     // constant number of statements (the queue's rows, the authors' locks, every timeline
     // row, the trims), so a burst costs rows, not round trips.
@@ -92,7 +118,7 @@ int timeline_fanout::run_once_postgresql(int batch_size) {
     if (batch.empty()) return 0;
     std::sort(batch.begin(), batch.end(),
               [](const queued_post& a, const queued_post& b) { return a.post_id < b.post_id; });
-    claimed_first_ = batch.front().post_id;
+    first = batch.front().post_id;
     // Authors' locks in one order, so that two workers never wait for each other.
     std::vector<std::int64_t> keys;
     for (const auto& p : batch) keys.push_back(timelines::author_lock_key(p.author_id));
@@ -107,11 +133,14 @@ int timeline_fanout::run_once_postgresql(int batch_size) {
         times.push_back(p.created_at);
         newest = std::max(newest, p.created_at);
     }
-    const auto to_trim = statements.run<std::int64_t>(
+    // Sorted: concurrent batches (every replica's worker, requests over the max backlog)
+    // trim shared timelines in one order.
+    auto to_trim = statements.run<std::int64_t>(
         sql, fan_out_batch_sql,
         {array_of(posts), array_of(authors), array_of(times),
          std::int64_t{timelines_.trim_every()}},
         bind_user);
+    std::sort(to_trim.begin(), to_trim.end());
     if (!to_trim.empty())
         statements.execute(sql, trim_batch_sql,
                            {array_of(to_trim), std::int64_t{timelines_.settings().capacity}});
@@ -269,7 +298,14 @@ std::string timeline_fanout::metrics() {
            prometheus_metric("bsocial_timeline_fanout_parked_total", "counter",
                              "Posts given up on after retries of a permanent database error "
                              "(rows in timeline_fanout_parked).",
-                             static_cast<double>(s.parked_total));
+                             static_cast<double>(s.parked_total)) +
+           prometheus_metric("bsocial_timeline_fanout_helped_posts_total", "counter",
+                             "Posts fanned out by post requests that found the queue over "
+                             "BSOCIAL_FEED_FANOUT_MAX_BACKLOG (backpressure).",
+                             static_cast<double>(s.helped_total)) +
+           prometheus_metric("bsocial_timeline_fanout_help_failures_total", "counter",
+                             "Such requests' batches that failed (left queued).",
+                             static_cast<double>(s.help_failures));
 }
 
 }  // namespace bsocial::social

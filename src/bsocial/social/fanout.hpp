@@ -38,12 +38,20 @@ struct fanout_options {
     /// parked: moved to timeline_fanout_parked, logged and counted, so one post cannot stop
     /// every later one (its followers then miss it in their feeds; its page still shows it).
     int max_attempts = 3;
+    /// PostgreSQL: beyond this many queued posts (estimated by the post's own statement),
+    /// relieve() fans out `help_batch` of them on the posting request's connection (0:
+    /// never). Every replica's request threads then help, and posting slows to the
+    /// fan-out's pace instead of leaving a backlog behind a burst.
+    std::int64_t max_backlog = 2000;
+    int help_batch = 16;
 };
 
 struct fanout_status {
     std::int64_t posts_total = 0;  ///< posts fanned out by this worker
     double last_lag_seconds = 0;   ///< post created -> in its followers' timelines
     std::int64_t parked_total = 0; ///< posts given up on (permanent database error)
+    std::int64_t helped_total = 0; ///< of posts_total, fanned out by post requests (relieve)
+    std::int64_t help_failures = 0; ///< relieve() batches that failed (the posts stay queued)
 };
 
 class timeline_fanout {
@@ -62,6 +70,14 @@ class timeline_fanout {
     int run_once();
     /// `yield_to_writers`: commit early when a request waits to write (SQLite).
     int run_once(int batch_size, bool yield_to_writers);
+    /// Backpressure (PostgreSQL, timelines in the tables): called by a post request after
+    /// its post committed, with `queued` = how many posts wait (an estimate: the new post's
+    /// id minus the oldest queued one's). Over max_backlog it fans out one batch of the
+    /// queue on `sql` (the request's connection), claiming rows with the worker's SKIP
+    /// LOCKED statements. Never throws: a failed batch stays queued (logged, counted).
+    /// Returns the posts it fanned out.
+    int relieve(soci::session& sql, std::int64_t queued) noexcept;
+    std::int64_t max_backlog() const { return options_.max_backlog; }
     /// Posts still waiting (for /metrics and /readyz).
     std::int64_t backlog();
     /// Its /metrics lines: posts fanned out, backlog (reads the queue), lag.
@@ -72,6 +88,8 @@ class timeline_fanout {
     bool small_backlog();
     /// run_once on PostgreSQL: the whole batch in set-based statements.
     int run_once_postgresql(int batch_size);
+    /// One batch on `sql`, in its own transaction; `first`: the oldest claimed post.
+    int fan_out_batch_postgresql(soci::session& sql, int batch_size, std::int64_t& first);
     /// Moves `post_id` out of the queue into timeline_fanout_parked; logs and counts it.
     void park(std::int64_t post_id, const std::exception& why);
 

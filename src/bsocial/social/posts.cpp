@@ -74,6 +74,10 @@ post require_visible_post(store::database& db, soci::session& sql, const user& m
 }
 
 void bind_id(soci::statement& st, std::int64_t& id) { st.exchange(soci::into(id)); }
+void bind_id_and_queued(soci::statement& st, std::pair<std::int64_t, std::int64_t>& row) {
+    st.exchange(soci::into(row.first));
+    st.exchange(soci::into(row.second));
+}
 
 /// A post.created envelope written for post id 0, split around that id: the statement
 /// that inserts the post writes head + its id + tail into the outbox. A JSON string value
@@ -116,15 +120,21 @@ post posts::create_post(const user& me, std::string content) {
         p.created_at = clock_.now_ms();
         const auto e = events::post_created(0, fields_of(me), p.content, p.created_at);
         if (auto around = envelope_around_post_id(events::envelope_json(e))) {
-            p.id = db_.statements()
-                       .run<std::int64_t>(sql, create_post_postgresql_sql,
-                                          {me.id, p.content, p.created_at, me.id, p.created_at,
-                                           e.id, e.topic, e.type, std::move(around->first),
-                                           std::move(around->second), e.occurred_at_ms},
-                                          bind_id)
-                       .front();
+            const auto [id, queued] =
+                db_.statements()
+                    .run<std::pair<std::int64_t, std::int64_t>>(
+                        sql, create_post_postgresql_sql,
+                        {me.id, p.content, p.created_at, me.id, p.created_at, e.id, e.topic,
+                         e.type, std::move(around->first), std::move(around->second),
+                         e.occurred_at_ms},
+                        bind_id_and_queued)
+                    .front();
+            p.id = id;
             timelines_.deliver(timeline_delivery{{p.created_at, p.id}, me.id, {}});
             announce("post.created", post_created_payload(p.id, me.id, p.created_at));
+            // Backpressure: a queue deeper than the max backlog gets one batch fanned out
+            // here before the 201 (the post itself is committed and visible already).
+            if (relieve_backlog_) relieve_backlog_(sql, queued);
             return p;
         }
     }

@@ -72,6 +72,13 @@ class posts {
         refresh_notifications_ = std::move(f);
     }
 
+    /// PostgreSQL, timelines in the tables: called after a post's statement, on its
+    /// connection, with how many posts wait for the fan-out (an estimate): serve passes
+    /// timeline_fanout::relieve (backpressure: over the max backlog, the request fans out a
+    /// batch before its 201). Must not throw. None by default.
+    using backlog_reliever = std::function<void(soci::session& sql, std::int64_t queued)>;
+    void relieve_backlog_with(backlog_reliever f) { relieve_backlog_ = std::move(f); }
+
   private:
     void announce(std::string_view topic, const boost::json::object& payload) const;
     void announce(std::string_view topic, const std::string& payload) const;
@@ -81,6 +88,7 @@ class posts {
     const clock& clock_;
     announcer announce_;
     notification_refresher refresh_notifications_;
+    backlog_reliever relieve_backlog_;
 };
 
 /// The posts of `ids` that exist, in the order of `ids`, whoever wrote them: no visibility

@@ -49,6 +49,44 @@ struct feed_cache_settings {
     }
 };
 
+/// The fan-out worker and the bound on its queue (social/fanout.hpp; docs/feed.md): timelines
+/// in the tables (PostgreSQL, or SQLite with BSOCIAL_FEED_CACHE_USERS=0).
+struct fanout_settings {
+    /// PostgreSQL: when more posts than this wait to be fanned out, a post request fans out
+    /// a batch of the queue itself before it answers (0: never). Posting then slows to the
+    /// fan-out's pace instead of leaving a backlog.
+    int max_backlog = 2000;
+    /// Posts a request takes from the queue when it is over max_backlog.
+    int help_batch = 16;
+    /// 1: the fan-out worker thread runs in this serve; 0: it does not (another replica's
+    /// does, or, for tests, posts wait until requests over max_backlog fan them out).
+    int worker = 1;
+
+    void validate() const;
+    template <class Declare>
+    void describe(Declare& d) {
+        d(max_backlog, "feed-fanout-max-backlog", "BSOCIAL_FEED_FANOUT_MAX_BACKLOG",
+          "PostgreSQL: beyond this many posts waiting for the fan-out, each new post fans out "
+          "a batch of them before its 201 (0: never)");
+        d(help_batch, "feed-fanout-help-batch", "BSOCIAL_FEED_FANOUT_HELP_BATCH",
+          "posts a post request fans out when the queue is over the max backlog");
+        d(worker, "feed-fanout-worker", "BSOCIAL_FEED_FANOUT_WORKER",
+          "1: run the fan-out worker in this serve; 0: do not (posts are then fanned out by "
+          "other replicas' workers, or by requests over the max backlog)");
+    }
+};
+
+inline void fanout_settings::validate() const {
+    if (max_backlog < 0 || max_backlog > 100000000)
+        throw std::invalid_argument(
+            "feed fan-out max backlog must be 0..100000000 (BSOCIAL_FEED_FANOUT_MAX_BACKLOG)");
+    if (help_batch < 1 || help_batch > 1024)
+        throw std::invalid_argument(
+            "feed fan-out help batch must be 1..1024 (BSOCIAL_FEED_FANOUT_HELP_BATCH)");
+    if (worker != 0 && worker != 1)
+        throw std::invalid_argument("feed fan-out worker must be 0 or 1 (BSOCIAL_FEED_FANOUT_WORKER)");
+}
+
 inline void timeline_settings::validate() const {
     if (capacity < 1 || capacity > 100000)
         throw std::invalid_argument(

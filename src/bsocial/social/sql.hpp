@@ -39,7 +39,9 @@ inline constexpr const char* insert_post_sql =
 /// three INSERTs it replaces). The event's payload is the envelope written around the id
 /// the INSERT gives: :payload_head || id || :payload_tail (posts.cpp). Parameters, in
 /// order: user_id, content, created_at, author_id, queued_at, event_id, topic, event_type,
-/// payload_head, payload_tail, occurred_at.
+/// payload_head, payload_tail, occurred_at. Returns the id and how many posts wait for the
+/// fan-out before it, estimated from ids (the oldest queued post's: one primary-key probe;
+/// ids of deleted or parked posts count too), for the backpressure (fanout.hpp relieve).
 inline constexpr const char* create_post_postgresql_sql =
     "WITH p AS (INSERT INTO posts (user_id, content, created_at, comment_count)"
     " VALUES (:user_id, :content, :created_at, 0) RETURNING id),"
@@ -50,7 +52,7 @@ inline constexpr const char* create_post_postgresql_sql =
     " CAST(:event_type AS TEXT),"
     " CAST(:payload_head AS TEXT) || CAST(p.id AS TEXT) || CAST(:payload_tail AS TEXT),"
     " CAST(:occurred_at AS BIGINT) FROM p)"
-    " SELECT p.id FROM p";
+    " SELECT p.id, p.id - COALESCE((SELECT MIN(post_id) FROM timeline_fanout), p.id) FROM p";
 inline constexpr const char* insert_comment_sql =
     "INSERT INTO comments (post_id, user_id, content, created_at)"
     " VALUES (:post_id, :user_id, :content, :created_at) RETURNING id";
