@@ -55,7 +55,7 @@ struct fanout_settings {
     /// PostgreSQL: when more posts than this wait to be fanned out, a post request fans out
     /// a batch of the queue itself before it answers (0: never). Posting then slows to the
     /// fan-out's pace instead of leaving a backlog.
-    int max_backlog = 2000;
+    int max_backlog = 50000;
     /// Posts a request takes from the queue when it is over max_backlog.
     int help_batch = 16;
     /// 1: the fan-out worker thread runs in this serve; 0: it does not (another replica's
