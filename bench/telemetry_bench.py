@@ -14,6 +14,12 @@ Prints two numbers:
               being searchable (ids query every 10 ms), p50 / p99 / max, after --warmup
               seconds at the same rate (printed apart), the p99 by 5-second window, and the
               lag split at Kafka (201 -> produced by the relay; produced -> searchable).
+  cold start  from telemetry's start to the end of the lag phase: its start-up timeline (from
+              its log: subscribed, templates, warm-up, loop, assigned, first bulk) and the
+              engine JVM's CPU by thread kind (JIT compiler threads, indexing/search pools,
+              GC) with the documents indexed, by 5-second window. Telemetry runs with the
+              binary's default engine warm-up (--telemetry-env
+              BSOCIAL_TELEMETRY_WARMUP_DOCUMENTS=0 for an A/B without it).
 
   python3 bench/telemetry_bench.py [--events 20000] [--rate 200] [--seconds 30]
       [--warmup 5] [--batch N] [--batch-wait-ms 100] [--telemetry-env K=V ...] [--perf FILE]
