@@ -39,6 +39,8 @@ void delete_scratch(es_client& es, const std::string& index) {
 
 std::string warmup_index(const elasticsearch_config& config) { return config.index + "_warmup"; }
 
+std::string warmup_index_json() { return scratch_index_body; }
+
 std::string warmup_bulk_body(const std::string& index, int first, int count) {
     std::string out;
     out.reserve(static_cast<std::size_t>(count) * 320);
@@ -85,7 +87,8 @@ warmup_result warm_up(es_client& es, const elasticsearch_config& config, int doc
             const auto r = es.request("POST", "/_bulk", warmup_bulk_body(index, sent, n),
                                       "application/x-ndjson");
             const auto took = ms_since(t);
-            if (r.status != 200) {
+            // 200 with "errors":true: items refused (e.g. a field the strict mapping lacks).
+            if (r.status != 200 || r.body.find("\"errors\":true") != std::string::npos) {
                 spdlog::warn("module=telemetry event=warmup_bulk_failed status={} body=\"{}\"",
                              r.status, r.body.substr(0, 300));
                 break;

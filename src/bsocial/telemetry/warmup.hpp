@@ -32,6 +32,9 @@ struct warmup_result {
     std::int64_t took_ms = 0;        ///< the whole warm-up, scratch index made and deleted
 };
 
+/// The body of PUT /<scratch index>: its settings and strict mappings.
+std::string warmup_index_json();
+
 /// The NDJSON of `count` throwaway documents numbered from `first` for `index`.
 std::string warmup_bulk_body(const std::string& index, int first, int count);
 
