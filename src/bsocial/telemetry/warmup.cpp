@@ -50,23 +50,24 @@ std::string warmup_bulk_body(const std::string& index, int first, int count) {
         const int second = i % 60, minute = (i / 60) % 60;
         char at[32];
         std::snprintf(at, sizeof at, "2026-01-01T00:%02d:%02d.%03dZ", minute, second, i % 1000);
-        const char* type = i % 5 < 2 ? "user.logged_in" : i % 5 == 2 ? "post.created"
-                                                                     : "comment.created";
+        const char* type = i % 5 < 2    ? "user.logged_in"
+                           : i % 5 == 2 ? "post.created"
+                                        : "comment.created";
         out += action;
         out += R"({"type":")";
         out += type;
         out += R"(","occurred_at":")";
         out += at;
         out += R"(","user_id":)" + std::to_string(user) + R"(,"username":"w)" +
-               std::to_string(user) + R"(","post_id":")" + std::to_string(i) +
-               R"(","email":"w)" + std::to_string(user) + R"(@example.com","content":"warm up )" +
-               std::to_string(i) + " with some words " + std::to_string(i % 97) + "\"}\n";
+               std::to_string(user) + R"(","post_id":")" + std::to_string(i) + R"(","email":"w)" +
+               std::to_string(user) + R"(@example.com","content":"warm up )" + std::to_string(i) +
+               " with some words " + std::to_string(i % 97) + "\"}\n";
     }
     return out;
 }
 
-warmup_result warm_up(es_client& es, const elasticsearch_config& config, int documents,
-                      int batch, const std::function<bool()>& stopping) {
+warmup_result warm_up(es_client& es, const elasticsearch_config& config, int documents, int batch,
+                      const std::function<bool()>& stopping) {
     warmup_result out;
     if (documents <= 0) return out;
     const auto started = steady::now();
@@ -101,9 +102,10 @@ warmup_result warm_up(es_client& es, const elasticsearch_config& config, int doc
             es.request("POST", "/" + index + "/_refresh");
             es.request("POST", "/" + index + "/_search",
                        R"({"size":10,"query":{"bool":{"filter":[{"term":{"type":"post.created"}},)"
-                       R"({"terms":{"post_id":[")" + std::to_string(sent - 1) + R"(",")" +
-                           std::to_string(sent / 2) + R"("]}}]}},)"
-                       R"("aggs":{"t":{"terms":{"field":"type"}}}})");
+                       R"({"terms":{"post_id":[")" +
+                           std::to_string(sent - 1) + R"(",")" + std::to_string(sent / 2) +
+                           R"("]}}]}},)"
+                           R"("aggs":{"t":{"terms":{"field":"type"}}}})");
         }
         out.documents = sent;
         delete_scratch(es, index);

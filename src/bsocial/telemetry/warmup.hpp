@@ -42,7 +42,7 @@ std::string warmup_bulk_body(const std::string& index, int first, int count);
 /// warmup_index(config), searches them, deletes the index. Never throws for the engine's
 /// answers or an outage (the warm-up is an optimisation: it logs and gives up);
 /// `stopping` is asked between requests.
-warmup_result warm_up(es_client& es, const elasticsearch_config& config, int documents,
-                      int batch, const std::function<bool()>& stopping);
+warmup_result warm_up(es_client& es, const elasticsearch_config& config, int documents, int batch,
+                      const std::function<bool()>& stopping);
 
 }  // namespace bsocial::telemetry
