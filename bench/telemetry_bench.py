@@ -14,6 +14,12 @@ Prints two numbers:
               being searchable (ids query every 10 ms), p50 / p99 / max, after --warmup
               seconds at the same rate (printed apart), the p99 by 5-second window, and the
               lag split at Kafka (201 -> produced by the relay; produced -> searchable).
+  cold start  from telemetry's start to the end of the lag phase: its start-up timeline (from
+              its log: subscribed, templates, warm-up, loop, assigned, first bulk) and the
+              engine JVM's CPU by thread kind (JIT compiler threads, indexing/search pools,
+              GC) with the documents indexed, by 5-second window. Telemetry runs with the
+              binary's default engine warm-up (--telemetry-env
+              BSOCIAL_TELEMETRY_WARMUP_DOCUMENTS=0 for an A/B without it).
 
   python3 bench/telemetry_bench.py [--events 20000] [--rate 200] [--seconds 30]
       [--warmup 5] [--batch N] [--batch-wait-ms 100] [--telemetry-env K=V ...] [--perf FILE]
@@ -23,6 +29,7 @@ Prints two numbers:
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import os
 import re
@@ -146,6 +153,115 @@ def node_stats(es) -> dict:
                          for c in node["jvm"]["gc"]["collectors"].values())}
 
 
+def jvm_threads_cpu(pid: int | None) -> dict[str, float]:
+    """CPU seconds of a JVM's threads by kind, from /proc/PID/task/*/stat: jit (the C1/C2
+    compiler threads), gc (GC, G1 and the VM thread), engine (the elasticsearch[...] /
+    opensearch[...] pools: indexing, search, HTTP), other."""
+    out = {"jit": 0.0, "gc": 0.0, "engine": 0.0, "other": 0.0}
+    if not pid:
+        return out
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return out
+    for t in tasks:
+        try:
+            raw = (t / "stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        f = raw.rsplit(")", 1)[1].split()
+        cpu = (int(f[11]) + int(f[12])) / tick
+        kind = ("jit" if "CompilerThre" in name else
+                "gc" if name.startswith(("GC Thread", "G1 ", "VM Thread")) else
+                "engine" if name.startswith(("elasticsearch[", "opensearch[")) else "other")
+        out[kind] += cpu
+    return out
+
+
+class ColdStartSampler:
+    """From before telemetry starts to the end of the lag phase, once a second: the engine
+    JVM's CPU by kind (jvm_threads_cpu) and the documents it indexed (node stats). Prints
+    them by 5-second window: where a cold start's time goes (JIT compiling vs indexing vs
+    CPU the machine did not give), measured rather than guessed."""
+
+    def __init__(self, es, pid: int | None):
+        self.es, self.pid = es, pid
+        self.rows: list[tuple[float, dict[str, float], int, float]] = []
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _indexed(self) -> int:
+        try:
+            st, body = es_request(self.es, "GET", "/_nodes/_local/stats/indices/indexing")
+            return next(iter(body["nodes"].values()))["indices"]["indexing"]["index_total"]
+        except Exception:  # noqa: BLE001 (a slow answer under load: the next sample)
+            return self.rows[-1][2] if self.rows else 0
+
+    def _run(self) -> None:
+        while not self.stop_flag.is_set():
+            load1 = float(Path("/proc/loadavg").read_text().split()[0])
+            self.rows.append((time.monotonic(), jvm_threads_cpu(self.pid), self._indexed(), load1))
+            self.stop_flag.wait(1.0)
+
+    def start(self) -> "ColdStartSampler":
+        self.thread.start()
+        return self
+
+    def report(self, t0: float, t_traffic: float | None) -> None:
+        self.stop_flag.set()
+        self.thread.join(timeout=30)
+        rows = self.rows
+        if len(rows) < 2:
+            return
+        print("cold start, engine JVM by 5 s window from telemetry's start (CPU s: jit=C1/C2 "
+              "compiler threads, pools=indexing/search/HTTP threads, gc; docs indexed "
+              "(warm-up included); pool CPU ms per doc; load1):", flush=True)
+        start = rows[0]
+        prev = start
+        w = 1
+        for r in rows[1:]:
+            if r[0] < start[0] + 5 * w and r is not rows[-1]:
+                continue
+            d = {k: r[1][k] - prev[1][k] for k in r[1]}
+            docs = r[2] - prev[2]
+            tag = " <- traffic starts" if t_traffic and prev[0] <= t_traffic < r[0] else ""
+            print(f"  {prev[0] - t0:5.1f}-{r[0] - t0:5.1f}s jit={d['jit']:.2f} "
+                  f"pools={d['engine']:.2f} gc={d['gc']:.2f} other={d['other']:.2f} "
+                  f"docs={docs} pool_ms_per_doc={1000 * d['engine'] / docs if docs else 0:.2f} "
+                  f"load1={r[3]:.1f}{tag}", flush=True)
+            prev = r
+            w += 1
+        total = {k: rows[-1][1][k] - start[1][k] for k in start[1]}
+        print(f"cold start totals: jit={total['jit']:.1f} pools={total['engine']:.1f} "
+              f"gc={total['gc']:.1f} other={total['other']:.1f} CPU s, "
+              f"docs={rows[-1][2] - start[2]}", flush=True)
+
+
+def telemetry_timeline(log: str, t0_wall: float) -> str:
+    """telemetry's start-up from its log, in seconds after it was started: subscribed,
+    templates installed, warm-up, loop started, partitions assigned, first bulk done."""
+    marks = []
+    for key, pat in (("subscribed", "event=subscribed"), ("templates", "event=templates_installed"),
+                     ("warmup", "event=warmup "), ("loop", "event=started"),
+                     ("assigned", "event=partitions_assigned"), ("first_bulk_done", "event=bulk ")):
+        m = re.search(r"^(\S+) \S+ [^\n]*" + re.escape(pat) + r"[^\n]*", log, re.M)
+        if not m:
+            continue
+        stamp = m.group(1)  # 2026-12-06T13:22:29.586Z
+        ts = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+        ts += float(stamp[19:23]) if stamp[19:20] == "." else 0.0
+        extra = ""
+        if key == "warmup":
+            extra = "(" + " ".join(re.findall(r"(?:documents|first_bulk_ms|last_bulk_ms|took_ms)=\d+",
+                                              m.group(0))) + ")"
+        if key == "first_bulk_done":
+            extra = "(" + " ".join(re.findall(r"(?:items|took_ms)=\d+", m.group(0))) + ")"
+        marks.append(f"{key}={ts - t0_wall:.2f}s{extra}")
+    return " ".join(marks)
+
+
 def throughput_phase(stack, kafka: str, es, tmp: Path, args) -> TelemetryProcess:
     """--events crafted events in Kafka first, then telemetry on a fresh group: events/s from
     its ready line until all are searchable, with where the time went (CPU of each process,
@@ -161,6 +277,9 @@ def throughput_phase(stack, kafka: str, es, tmp: Path, args) -> TelemetryProcess
            "BSOCIAL_TELEMETRY_BATCH_WAIT_MS": str(args.batch_wait_ms),
            "BSOCIAL_LOG_LEVEL": "debug" if args.telemetry_log_level == "info" else
            args.telemetry_log_level}
+    # The engine warm-up at start as deployed (the test kit turns it off for the tests);
+    # --telemetry-env BSOCIAL_TELEMETRY_WARMUP_DOCUMENTS=0 for an A/B without it.
+    env["BSOCIAL_TELEMETRY_WARMUP_DOCUMENTS"] = None
     if args.batch:
         env["BSOCIAL_TELEMETRY_BATCH_EVENTS"] = str(args.batch)
     for kv in args.telemetry_env:
@@ -171,8 +290,12 @@ def throughput_phase(stack, kafka: str, es, tmp: Path, args) -> TelemetryProcess
     cpu0 = [cpu_seconds(p, True) for p in engine_pids]
     stats0 = node_stats(es)
     load0 = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    args.sampler = ColdStartSampler(es, es_st.get("pid")).start()
+    args.t0, args.t0_wall = time.monotonic(), time.time()
     tel = TelemetryProcess(tmp, kafka, es, env, name="bench").start()
     ready = time.monotonic()
+    print(f"telemetry ready_after_s={ready - args.t0:.2f} (from its start: templates, warm-up)",
+          flush=True)
     perf = None
     if args.perf:
         perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(tel.proc.pid),
@@ -256,6 +379,7 @@ def main() -> None:
             # ---- throughput: a backlog of N events, then start telemetry
             tel = throughput_phase(stack, kafka, es, tmp, args)
             if args.seconds <= 0:
+                args.sampler.report(args.t0, None)
                 tel.stop()
                 return
 
@@ -342,6 +466,9 @@ def main() -> None:
             print("lag by 5 s window from the first post, warm-up included (p99 ms): " + " ".join(
                 f"{5 * w}s:{percentile(v, 99):.0f}" for w, v in sorted(windows.items())))
             srv.stop(check=False)
+            args.sampler.report(args.t0, t_begin)
+            print("telemetry start-up (s after it was started): " +
+                  telemetry_timeline(tel.stderr_text(), args.t0_wall), flush=True)
             tel.stop()
             print_stages(kafka, wall201, wallseen)
             if args.keep_logs:

@@ -18,6 +18,7 @@
 #include "bsocial/telemetry/index_templates.hpp"
 #include "bsocial/telemetry/indexer.hpp"
 #include "bsocial/telemetry/query_runner.hpp"
+#include "bsocial/telemetry/warmup.hpp"
 #include "bsocial/store/database.hpp"
 
 namespace bsocial::apps {
@@ -59,11 +60,19 @@ int run_telemetry(const telemetry_settings& settings) {
 
     stop_signals signals;  // before any thread exists (librdkafka's, the indexer's)
     telemetry::es_client es(config.es);
-    if (!install_when_reachable(es, config, signals)) return 0;
 
+    // Cold start (docs/telemetry.md): subscribing first lets librdkafka's own thread find the
+    // group coordinator and join the group (on a fresh broker: after the offsets topic was
+    // made, seconds) while the indices are created and the engine is warmed up; the
+    // assignment is taken at the loop's first consume().
     const system_clock clock;
     telemetry::indexer indexer(config, es, clock, [&signals] { signals.request_stop(); });
     indexer.subscribe();
+    spdlog::info("module=telemetry event=subscribed group={} instance_id={}", config.group_id,
+                 config.instance_id.empty() ? "-" : config.instance_id);
+    if (!install_when_reachable(es, config, signals)) return 0;
+    telemetry::warm_up(es, config.es, config.warmup_documents, config.batch_max_events,
+                       [&signals] { return signals.stop_requested(); });
     std::printf("bsocial telemetry consuming %s (group %s) from %s indexing into %s/%s\n",
                 config.topic_pattern.c_str(), config.group_id.c_str(), config.kafka.brokers.c_str(),
                 es.display_url().c_str(), config.es.index.c_str());

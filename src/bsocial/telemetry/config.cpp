@@ -66,6 +66,12 @@ void telemetry_config::validate() const {
     require(!kafka.brokers.empty(), "telemetry needs Kafka: set BSOCIAL_KAFKA_BROKERS or --kafka");
     kafka_security.validate();
     require(!group_id.empty(), "consumer group must not be empty (BSOCIAL_TELEMETRY_GROUP)");
+    static const std::regex instance("[A-Za-z0-9._-]{1,249}");
+    require(instance_id.empty() || std::regex_match(instance_id, instance),
+            "instance id must be 1..249 characters of [A-Za-z0-9._-] "
+            "(BSOCIAL_TELEMETRY_INSTANCE_ID)");
+    require(warmup_documents >= 0 && warmup_documents <= 100000,
+            "warm-up documents must be 0..100000 (BSOCIAL_TELEMETRY_WARMUP_DOCUMENTS)");
     require(replicas >= 0 && replicas <= 10,
             "replicas must be 0..10 (BSOCIAL_ELASTICSEARCH_REPLICAS)");
     require(batch_max_events >= 1 && batch_max_events <= 10000,

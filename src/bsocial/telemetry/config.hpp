@@ -62,6 +62,15 @@ struct telemetry_config {
     kafka::broker_settings kafka;
     kafka::client_security kafka_security;  ///< TLS / SASL of the consumer (kafka/security.hpp)
     std::string group_id = "bsocial-telemetry";
+    /// Static group membership (Kafka's group.instance.id), empty: dynamic. A restarted
+    /// telemetry with the same id gets its partitions back at once instead of waiting for the
+    /// old member's session timeout (10 s); two running at once with one id fence each other,
+    /// so each replica needs its own.
+    std::string instance_id;
+    /// Throwaway documents indexed at start into a scratch index, before the first event is
+    /// read, so the engine's JIT compiled its indexing code before the traffic (warmup.hpp;
+    /// docs/telemetry.md "Cold start"). 0: no warm-up.
+    int warmup_documents = 5000;
     /// librdkafka regex subscription: every bsocial.* topic, including ones added later.
     std::string topic_pattern = "^bsocial\\..*";
     int replicas = 0;                       ///< number_of_replicas of the index templates
@@ -94,6 +103,11 @@ struct telemetry_config {
         kafka.describe(d);
         kafka_security.describe(d);
         d(group_id, "group", "BSOCIAL_TELEMETRY_GROUP", "Kafka consumer group");
+        d(instance_id, "instance-id", "BSOCIAL_TELEMETRY_INSTANCE_ID",
+          "static group membership (group.instance.id, unique per replica): a restart rejoins "
+          "without waiting for the session timeout (empty: dynamic)");
+        d(warmup_documents, "warmup-documents", "BSOCIAL_TELEMETRY_WARMUP_DOCUMENTS",
+          "throwaway documents indexed into <index>_warmup at start to warm the engine (0: off)");
         d(replicas, "replicas", "BSOCIAL_ELASTICSEARCH_REPLICAS",
           "number_of_replicas of the indices");
         d(refresh_ms, "refresh-ms", "BSOCIAL_ELASTICSEARCH_REFRESH_MS",

@@ -77,6 +77,13 @@ indexer::indexer(const telemetry_config& config, es_client& es, const clock& clo
         // Kafka topics appear at start-up of the stack; look for new bsocial.* topics often.
         {"topic.metadata.refresh.interval.ms", "30000"},
     });
+    if (!config.instance_id.empty()) {
+        // Static membership: a restart (even after SIGKILL) takes the old member's place at
+        // once; without it the group waits session.timeout.ms for the old member.
+        std::string err;
+        if (conf->set("group.instance.id", config.instance_id, err) != RdKafka::Conf::CONF_OK)
+            throw std::runtime_error("kafka group.instance.id: " + err);
+    }
     kafka::set_callback(*conf, "rebalance_cb",
                         static_cast<RdKafka::RebalanceCb*>(rebalance_.get()));
     kafka::set_callback(*conf, "event_cb", static_cast<RdKafka::EventCb*>(&broker_errors_));

@@ -178,6 +178,10 @@ class TelemetryProcess(BsocialProcess):
             "BSOCIAL_ELASTICSEARCH_REPLICAS": "0",
             "BSOCIAL_TELEMETRY_BATCH_WAIT_MS": "200",
             "BSOCIAL_TELEMETRY_MAX_BACKOFF_MS": "2000",
+            # No start-up warm-up of the engine (thousands of throwaway documents, a few CPU
+            # seconds on this shared machine at every start): the tests do not time the lag.
+            # test_startup.py tests it; the benches pass None (the binary's default).
+            "BSOCIAL_TELEMETRY_WARMUP_DOCUMENTS": "0",
             **self.env_overrides,
         })
 
