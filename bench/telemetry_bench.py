@@ -213,6 +213,7 @@ def throughput_phase(stack, kafka: str, es, tmp: Path, args) -> TelemetryProcess
     items = [int(m.group(1)) for m in re.finditer(r"event=bulk items=(\d+) ", tel.stderr_text())]
     if took_ms:
         print(f"telemetry bulks={len(took_ms)} items_per_bulk_avg={statistics.mean(items):.0f} "
+              f"items_per_event={sum(items) / n:.2f} "
               f"bulk_ms p50={statistics.median(took_ms):.0f} p99={percentile(took_ms, 99):.0f} "
               f"sum_s={sum(took_ms) / 1000:.1f}", flush=True)
     print(f"cpu_s telemetry={tel_cpu:.1f} engine={cpu1[0] - cpu0[0]:.1f} "
@@ -257,6 +258,10 @@ def main() -> None:
             tel = throughput_phase(stack, kafka, es, tmp, args)
             if args.seconds <= 0:
                 tel.stop()
+                # login_days_skipped / _merged: login-day updates not sent (docs/telemetry.md)
+                for line in tel.stderr_text().splitlines():
+                    if "event=stopped" in line:
+                        print(f"telemetry {line.split('event=stopped', 1)[1].strip()}")
                 return
 
             # ---- lag: API write -> searchable
