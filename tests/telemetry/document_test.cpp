@@ -245,7 +245,8 @@ TEST(Document, LoginDayMemoryKnowsTheAcknowledgedFlagsOfTheMostRecentDocuments) 
 }
 
 TEST(Document, EventDocumentsCopyOnlyWhatIsSearchedTheRestStaysInData) {
-    const auto doc = json::parse(to_index_action(message(comment), indices, now).source).as_object();
+    const auto a = to_index_action(message(comment), indices, now);
+    const auto doc = json::parse(a.source).as_object();
     EXPECT_EQ(doc.at("username"), "bob");
     EXPECT_FALSE(doc.contains("email"));
     EXPECT_FALSE(doc.contains("content"));

@@ -223,7 +223,8 @@ void indexer::add_item(const source_message& msg, index_action action) {
             ++stats_.login_days_skipped;
             return;
         }
-        const auto [it, fresh] = current_.login_days.try_emplace(action.id, current_.entries.size());
+        const auto [it, fresh] =
+            current_.login_days.try_emplace(action.id, current_.entries.size());
         if (!fresh) {
             auto& held = current_.entries[it->second].action;
             if (!held.login_day.covers(action.login_day)) {
