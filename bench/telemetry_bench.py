@@ -7,7 +7,8 @@ Prints two numbers:
               fresh group: events/s from its ready line until all N are searchable, the
               sustained rate between 10 % and 90 % of the backlog, duplicates (must be 0),
               the CPU seconds of telemetry / the engine / its TLS proxy, the engine's bulk,
-              indexing, refresh and merge times, and telemetry's bulk request times.
+              indexing, refresh and merge times, telemetry's bulk request times and _bulk
+              items per event (login-day updates skipped or folded: login_days_skipped=).
               --seconds 0 stops there (`make bench-telemetry` runs --events 1000000 so).
   lag         posts written through the HTTP API (relay on) at --rate posts/s for
               --seconds (4 writer threads, paced): time from the 201 response to the post
