@@ -7,7 +7,8 @@ Prints two numbers:
               fresh group: events/s from its ready line until all N are searchable, the
               sustained rate between 10 % and 90 % of the backlog, duplicates (must be 0),
               the CPU seconds of telemetry / the engine / its TLS proxy, the engine's bulk,
-              indexing, refresh and merge times, and telemetry's bulk request times.
+              indexing, refresh and merge times, telemetry's bulk request times and _bulk
+              items per event (login-day updates skipped or folded: login_days_skipped=).
               --seconds 0 stops there (`make bench-telemetry` runs --events 1000000 so).
   lag         posts written through the HTTP API (relay on) at --rate posts/s for
               --seconds (4 writer threads, paced): time from the 201 response to the post
@@ -336,6 +337,7 @@ def throughput_phase(stack, kafka: str, es, tmp: Path, args) -> TelemetryProcess
     items = [int(m.group(1)) for m in re.finditer(r"event=bulk items=(\d+) ", tel.stderr_text())]
     if took_ms:
         print(f"telemetry bulks={len(took_ms)} items_per_bulk_avg={statistics.mean(items):.0f} "
+              f"items_per_event={sum(items) / n:.2f} "
               f"bulk_ms p50={statistics.median(took_ms):.0f} p99={percentile(took_ms, 99):.0f} "
               f"sum_s={sum(took_ms) / 1000:.1f}", flush=True)
     print(f"cpu_s telemetry={tel_cpu:.1f} engine={cpu1[0] - cpu0[0]:.1f} "
@@ -381,6 +383,10 @@ def main() -> None:
             if args.seconds <= 0:
                 args.sampler.report(args.t0, None)
                 tel.stop()
+                # login_days_skipped / _merged: login-day updates not sent (docs/telemetry.md)
+                for line in tel.stderr_text().splitlines():
+                    if "event=stopped" in line:
+                        print(f"telemetry {line.split('event=stopped', 1)[1].strip()}")
                 return
 
             # ---- lag: API write -> searchable

@@ -186,3 +186,70 @@ TEST(Document, ALoginMarksItsUserDayAndTheNextDayWithIdempotentPartialUpdates) {
     // no logins index configured: the event alone
     EXPECT_EQ(to_index_actions(message(login), indices, now).size(), 1u);
 }
+
+TEST(Document, LoginDayFlagsFoldIntoOneUpdateThatSetsTheUnion) {
+    // 2026-12-01T10:10Z is slot 20, 2026-12-01T03:00Z slot 6
+    const auto late = login_day_actions("l", "7", 1'796'083'200'000 + 10 * 3'600'000 + 600'000);
+    const auto early = login_day_actions("l", "7", 1'796'083'200'000 + 3 * 3'600'000);
+    EXPECT_EQ(late[0].login_day, (login_day_flags{21, -1}));  // b21..b48 on Dec 1
+    EXPECT_EQ(late[1].login_day, (login_day_flags{49, 20}));  // a0..a20 on Dec 2
+    EXPECT_EQ(early[0].login_day, (login_day_flags{7, -1}));
+    // the later login of the day sets a subset of the earlier one's b flags, a superset of
+    // its a flags: only the a side of it is news
+    EXPECT_TRUE(early[0].login_day.covers(late[0].login_day));
+    EXPECT_FALSE(early[1].login_day.covers(late[1].login_day));
+    auto both = early[1].login_day;
+    both.merge(late[1].login_day);
+    EXPECT_EQ(both, late[1].login_day);
+    auto day = late[0].login_day;
+    day.merge(early[0].login_day);
+    day.merge(login_day_flags{49, 3});  // a flags from the day before's login
+    EXPECT_EQ(day, (login_day_flags{7, 3}));
+    // the source of a folded update: exactly the flags of the union, nothing else
+    const auto src = json::parse(login_day_source("7:2026-12-01", day));
+    EXPECT_EQ(src.at("doc_as_upsert"), true);
+    const auto& doc = src.at("doc").as_object();
+    EXPECT_EQ(doc.at("user_id"), "7");
+    EXPECT_EQ(doc.at("day"), "2026-12-01");
+    EXPECT_EQ(doc.size(), 2u + 42u + 4u);  // b7..b48, a0..a3
+    EXPECT_TRUE(doc.contains("b7") && doc.contains("b48") && doc.contains("a0") &&
+                doc.contains("a3"));
+    EXPECT_FALSE(doc.contains("b6") || doc.contains("a4"));
+    // one login's source is the one login_day_actions made
+    EXPECT_EQ(login_day_source(late[0].id, late[0].login_day), late[0].source);
+    EXPECT_EQ(login_day_source(late[1].id, late[1].login_day), late[1].source);
+    EXPECT_TRUE(login_day_flags{}.empty());
+    EXPECT_TRUE(late[0].login_day.covers(login_day_flags{}));
+}
+
+TEST(Document, LoginDayMemoryKnowsTheAcknowledgedFlagsOfTheMostRecentDocuments) {
+    login_day_memory memory(2);
+    EXPECT_TRUE(memory.known("1:2026-12-01").empty());
+    memory.remember("1:2026-12-01", {21, -1});
+    memory.remember("1:2026-12-01", {49, 5});  // another acknowledged update: the union
+    EXPECT_EQ(memory.known("1:2026-12-01"), (login_day_flags{21, 5}));
+    EXPECT_TRUE(memory.known("1:2026-12-01").covers({30, 2}));
+    EXPECT_FALSE(memory.known("1:2026-12-01").covers({20, -1}));  // an earlier login: news
+    memory.remember("2:2026-12-01", {1, -1});
+    EXPECT_EQ(memory.known("1:2026-12-01"), (login_day_flags{21, 5}));  // used: most recent
+    memory.remember("3:2026-12-01", {1, -1});  // over capacity: 2 (least recent) goes
+    EXPECT_EQ(memory.size(), 2u);
+    EXPECT_TRUE(memory.known("2:2026-12-01").empty());
+    EXPECT_EQ(memory.known("1:2026-12-01"), (login_day_flags{21, 5}));
+    memory.forget_all();
+    EXPECT_EQ(memory.size(), 0u);
+    EXPECT_TRUE(memory.known("1:2026-12-01").empty());
+    login_day_memory none(0);  // capacity 0: remembers nothing
+    none.remember("1:2026-12-01", {1, 47});
+    EXPECT_TRUE(none.known("1:2026-12-01").empty());
+}
+
+TEST(Document, EventDocumentsCopyOnlyWhatIsSearchedTheRestStaysInData) {
+    const auto a = to_index_action(message(comment), indices, now);
+    const auto doc = json::parse(a.source).as_object();
+    EXPECT_EQ(doc.at("username"), "bob");
+    EXPECT_FALSE(doc.contains("email"));
+    EXPECT_FALSE(doc.contains("content"));
+    EXPECT_EQ(doc.at("data").at("email"), "bob@example.com");
+    EXPECT_EQ(doc.at("data").at("content"), "hi");
+}

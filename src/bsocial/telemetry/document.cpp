@@ -24,7 +24,9 @@ struct poison : std::runtime_error {
 struct event_shape {
     std::string_view type;
     /// Required `data` fields, all strings. Those copied to the top level of the document
-    /// are listed in `copied` (the rest, e.g. registered_at = occurred_at, stay in `data`).
+    /// are listed in `copied`: the ids and the username, which queries, tests and people
+    /// look up (the rest - email, names, content, registered_at = occurred_at... - stay in
+    /// `data` only, stored verbatim and not indexed: docs/telemetry.md, "Index layout").
     std::vector<std::string_view> required;
     std::vector<std::string_view> copied;
 };
@@ -34,18 +36,18 @@ const std::vector<event_shape>& shapes() {
     static const std::vector<event_shape> all = {
         {"user.registered",
          {"user_id", "username", "email", "first_name", "last_name", "registered_at"},
-         {"user_id", "username", "email", "first_name", "last_name"}},
+         {"user_id", "username"}},
         {"user.logged_in",
          {"user_id", "username", "email", "logged_in_at"},
-         {"user_id", "username", "email"}},
+         {"user_id", "username"}},
         {"user.logged_out", {"user_id", "username", "logged_out_at"}, {"user_id", "username"}},
         {"post.created",
          {"post_id", "user_id", "username", "email", "content", "created_at"},
-         {"post_id", "user_id", "username", "email", "content"}},
+         {"post_id", "user_id", "username"}},
         {"comment.created",
          {"comment_id", "post_id", "post_author_id", "user_id", "username", "email", "content",
           "created_at"},
-         {"comment_id", "post_id", "post_author_id", "user_id", "username", "email", "content"}},
+         {"comment_id", "post_id", "post_author_id", "user_id", "username"}},
         {"post.deleted",
          {"post_id", "user_id", "username", "deleted_at"},
          {"post_id", "user_id", "username"}},
@@ -54,10 +56,10 @@ const std::vector<event_shape>& shapes() {
          {"comment_id", "post_id", "post_author_id", "user_id", "username"}},
         {"follow.created",
          {"follower_id", "follower_username", "followee_id", "followee_username", "at"},
-         {"follower_id", "follower_username", "followee_id", "followee_username"}},
+         {"follower_id", "followee_id"}},
         {"follow.deleted",
          {"follower_id", "follower_username", "followee_id", "followee_username", "at"},
-         {"follower_id", "follower_username", "followee_id", "followee_username"}},
+         {"follower_id", "followee_id"}},
     };
     return all;
 }
@@ -182,23 +184,59 @@ std::vector<index_action> login_day_actions(std::string_view logins, std::string
     for (const bool next : {false, true}) {
         const auto d = day + (next ? 1 : 0);
         const auto date = format_rfc3339_ms(d * day_ms).substr(0, 10);  // YYYY-MM-DD
-        json::object doc;
-        doc["user_id"] = user_id;
-        doc["day"] = date;
-        // (U, D): b<s+1>..b48, logged in before each later slot; (U, D+1): a0..a<s>, logged
-        // in on the day before at or after each earlier slot.
-        if (!next)
-            for (int k = slot + 1; k <= login_slots; ++k) doc["b" + std::to_string(k)] = true;
-        else
-            for (int k = 0; k <= slot; ++k) doc["a" + std::to_string(k)] = true;
         index_action a;
         a.index = std::string(logins) + "-" + date.substr(0, 4) + "." + date.substr(5, 2);
         a.id = std::string(user_id) + ":" + date;
-        a.source = json::serialize(json::object{{"doc", std::move(doc)}, {"doc_as_upsert", true}});
+        // (U, D): b<s+1>..b48, logged in before each later slot; (U, D+1): a0..a<s>, logged
+        // in on the day before at or after each earlier slot.
+        if (!next)
+            a.login_day.b_from = slot + 1;
+        else
+            a.login_day.a_to = slot;
+        a.source = login_day_source(a.id, a.login_day);
         a.op = "update";
         out.push_back(std::move(a));
     }
     return out;
+}
+
+std::string login_day_source(std::string_view id, const login_day_flags& flags) {
+    const auto colon = id.rfind(':');
+    json::object doc;
+    doc["user_id"] = id.substr(0, colon);
+    doc["day"] = colon == std::string_view::npos ? std::string_view{} : id.substr(colon + 1);
+    for (int k = std::max(flags.b_from, 1); k <= login_slots; ++k)
+        doc["b" + std::to_string(k)] = true;
+    for (int k = 0; k <= std::min(flags.a_to, login_slots - 1); ++k)
+        doc["a" + std::to_string(k)] = true;
+    return json::serialize(json::object{{"doc", std::move(doc)}, {"doc_as_upsert", true}});
+}
+
+login_day_flags login_day_memory::known(const std::string& id) {
+    const auto it = by_id_.find(id);
+    if (it == by_id_.end()) return {};
+    order_.splice(order_.begin(), order_, it->second);
+    return it->second->second;
+}
+
+void login_day_memory::remember(const std::string& id, const login_day_flags& flags) {
+    if (capacity_ == 0 || flags.empty()) return;
+    if (const auto it = by_id_.find(id); it != by_id_.end()) {
+        it->second->second.merge(flags);
+        order_.splice(order_.begin(), order_, it->second);
+        return;
+    }
+    order_.emplace_front(id, flags);
+    by_id_.emplace(id, order_.begin());
+    if (by_id_.size() > capacity_) {
+        by_id_.erase(order_.back().first);
+        order_.pop_back();
+    }
+}
+
+void login_day_memory::forget_all() {
+    by_id_.clear();
+    order_.clear();
 }
 
 std::string event_index(std::string_view base, std::string_view occurred_at,

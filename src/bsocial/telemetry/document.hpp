@@ -8,9 +8,12 @@
 // required field missing - becomes a dead-letter document instead, so one bad message
 // never blocks the stream.
 
+#include <cstddef>
 #include <cstdint>
+#include <list>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace bsocial::telemetry {
@@ -25,6 +28,22 @@ struct source_message {
     bool has_payload = true;  ///< false for a tombstone (null value)
 };
 
+/// The flags one or several logins set in one login-day document (see login_slot_ms):
+/// b<b_from>..b48 and a0..a<a_to>. The union of two such sets is again one (the smaller
+/// b_from, the larger a_to), so any number of logins of one user-day fold into one value.
+struct login_day_flags {
+    int b_from = 49;  ///< 49: no b flag
+    int a_to = -1;    ///< -1: no a flag
+    bool empty() const { return b_from > 48 && a_to < 0; }
+    /// Every flag of `o` is in this one.
+    bool covers(const login_day_flags& o) const { return b_from <= o.b_from && a_to >= o.a_to; }
+    void merge(const login_day_flags& o) {
+        if (o.b_from < b_from) b_from = o.b_from;
+        if (o.a_to > a_to) a_to = o.a_to;
+    }
+    bool operator==(const login_day_flags&) const = default;
+};
+
 /// One item of a _bulk request: `create` (the default; 409 = already there = done),
 /// `index` (overwrite: a deletion's entity document, so that "deleted" always wins) or
 /// `update` (a login-day document: `source` is {"doc": {...}, "doc_as_upsert": true}, a
@@ -37,6 +56,9 @@ struct index_action {
     bool dead_letter = false;
     std::string reason;  ///< why it is a dead letter (empty for events)
     std::string op = "create";  ///< "create", "index" or "update"
+    /// For a login-day `update`: the flags its partial document sets (the indexer folds the
+    /// updates of one document in a batch into one and skips those already acknowledged).
+    login_day_flags login_day = {};
 };
 
 struct index_names {
@@ -68,6 +90,33 @@ inline constexpr int login_slots = 48;
 /// `<logins>-YYYY.MM` of each day, `_id` "<user_id>:<YYYY-MM-DD>".
 std::vector<index_action> login_day_actions(std::string_view logins, std::string_view user_id,
                                             std::int64_t at_ms);
+
+/// The `update` source of login-day document `id` ("<user_id>:<YYYY-MM-DD>") setting
+/// `flags`: {"doc": {"user_id", "day", flags = true...}, "doc_as_upsert": true}.
+std::string login_day_source(std::string_view id, const login_day_flags& flags);
+
+/// Which flags of which login-day documents Elasticsearch has acknowledged to this process
+/// (an LRU of `capacity` documents, keyed by `_id`). A login whose flags are all there
+/// already would be a `noop` update (a get and a comparison in the engine): the indexer
+/// does not send it. Only acknowledged updates are remembered, so a batch that failed, was
+/// dropped at a rebalance or is still in flight never hides one; lost at a restart, which
+/// only means sending again what is idempotent anyway. forget_all() when login-day indices
+/// may have been deleted (retention).
+class login_day_memory {
+  public:
+    explicit login_day_memory(std::size_t capacity = 1 << 18) : capacity_(capacity) {}
+    /// The flags of `id` known to be in Elasticsearch (empty when unknown).
+    login_day_flags known(const std::string& id);
+    void remember(const std::string& id, const login_day_flags& flags);
+    void forget_all();
+    std::size_t size() const { return by_id_.size(); }
+
+  private:
+    using lru = std::list<std::pair<std::string, login_day_flags>>;
+    std::size_t capacity_;
+    lru order_;  ///< most recently used first
+    std::unordered_map<std::string, lru::iterator> by_id_;
+};
 
 /// The event document of `msg`, or (when `msg` is poison) its dead-letter document.
 /// `now_ms` stamps `ingested_at` / `failed_at`.

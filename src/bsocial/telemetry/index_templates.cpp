@@ -19,35 +19,43 @@ namespace json = boost::json;
 
 namespace {
 
-// Ids are strings of digits in the events: `keyword` for terms/term queries, plus a `num`
-// (long) sub-field so ties can be broken in numeric order (keyword order puts "10" < "9").
+// Only what is searched, sorted or aggregated on is indexed (docs/telemetry.md, "Index
+// layout"): each indexed field is engine CPU for every event. `type`, `occurred_at`,
+// `username` (user_id_by_username) and the ids are searched (`term`/`terms`; ids are digit
+// strings, so `keyword`); `user_id` is also aggregated on (q1 from the events: `user_id.num`,
+// a long with doc values only, numeric order; the old `cardinality` on `user_id`) and
+// `event_id` sorted on (paging every document; `_id` already finds one). The rest is kept
+// in `_source` only. email, names, usernames of follows and `content` are no longer copied
+// out of `data` (it holds them verbatim); their entries stay, unindexed, so that documents
+// of an older telemetry still fit the strict mapping.
 constexpr const char* events_mappings = R"({
   "dynamic": "strict",
   "properties": {
-    "event_id":    {"type": "keyword"},
+    "event_id":    {"type": "keyword", "index": false},
     "type":        {"type": "keyword"},
-    "version":     {"type": "integer"},
+    "version":     {"type": "integer", "index": false, "doc_values": false},
     "occurred_at": {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
-    "ingested_at": {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
-    "user_id":        {"type": "keyword", "fields": {"num": {"type": "long"}}},
-    "post_id":        {"type": "keyword", "fields": {"num": {"type": "long"}}},
-    "comment_id":     {"type": "keyword", "fields": {"num": {"type": "long"}}},
-    "post_author_id": {"type": "keyword", "fields": {"num": {"type": "long"}}},
-    "follower_id":    {"type": "keyword", "fields": {"num": {"type": "long"}}},
-    "followee_id":    {"type": "keyword", "fields": {"num": {"type": "long"}}},
-    "username":          {"type": "keyword"},
-    "follower_username": {"type": "keyword"},
-    "followee_username": {"type": "keyword"},
-    "email":      {"type": "keyword"},
-    "first_name": {"type": "keyword"},
-    "last_name":  {"type": "keyword"},
-    "content":    {"type": "text"},
+    "ingested_at": {"type": "date", "format": "strict_date_optional_time||epoch_millis",
+                    "index": false, "doc_values": false},
+    "user_id":        {"type": "keyword", "fields": {"num": {"type": "long", "index": false}}},
+    "post_id":        {"type": "keyword", "doc_values": false},
+    "comment_id":     {"type": "keyword", "doc_values": false},
+    "post_author_id": {"type": "keyword", "doc_values": false},
+    "follower_id":    {"type": "keyword", "doc_values": false},
+    "followee_id":    {"type": "keyword", "doc_values": false},
+    "username":          {"type": "keyword", "doc_values": false},
+    "follower_username": {"type": "keyword", "index": false, "doc_values": false},
+    "followee_username": {"type": "keyword", "index": false, "doc_values": false},
+    "email":      {"type": "keyword", "index": false, "doc_values": false},
+    "first_name": {"type": "keyword", "index": false, "doc_values": false},
+    "last_name":  {"type": "keyword", "index": false, "doc_values": false},
+    "content":    {"type": "text", "index": false},
     "data":       {"type": "object", "enabled": false},
     "kafka": {"properties": {
-      "topic":     {"type": "keyword"},
-      "partition": {"type": "integer"},
-      "offset":    {"type": "long"},
-      "key":       {"type": "keyword"}
+      "topic":     {"type": "keyword", "index": false, "doc_values": false},
+      "partition": {"type": "integer", "index": false, "doc_values": false},
+      "offset":    {"type": "long", "index": false, "doc_values": false},
+      "key":       {"type": "keyword", "index": false, "doc_values": false}
     }}
   }
 })";

@@ -188,8 +188,9 @@ void indexer::run() {
     consumer_.reset();
     spdlog::info(
         "module=telemetry event=stopped indexed={} duplicates={} dead_letters={} "
-        "batches={}",
-        stats_.indexed, stats_.duplicates, stats_.dead_letters, stats_.batches);
+        "batches={} login_days_skipped={} login_days_merged={}",
+        stats_.indexed, stats_.duplicates, stats_.dead_letters, stats_.batches,
+        stats_.login_days_skipped, stats_.login_days_merged);
     clean_ = clean;
 }
 
@@ -214,12 +215,37 @@ void indexer::add(const RdKafka::Message& message) {
         current_.produced_ms =
             ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? 0 : ts.timestamp;
     }
-    // One entry per _bulk item (the event, and a post's or comment's entity document); the
-    // message's offset is committed once all of them are acknowledged.
-    for (auto& action : actions) {
-        current_.bytes += action.source.size() + action.id.size() + 64;
-        current_.entries.push_back(entry{msg, std::move(action), false});
+    // One entry per _bulk item (the event, and a post's or comment's entity document, a
+    // login's login-day updates); the message's offset is committed once all of them are
+    // acknowledged.
+    for (auto& action : actions) add_item(msg, std::move(action));
+}
+
+void indexer::add_item(const source_message& msg, index_action action) {
+    if (action.op == "update" && !action.login_day.empty()) {
+        // The event's own document is an entry of this batch, so the message's offset is
+        // committed only with the batch, and the batch only once the update that carries
+        // (or carried) these flags is acknowledged: skipping or folding loses nothing.
+        if (login_days_.known(action.id).covers(action.login_day)) {
+            ++stats_.login_days_skipped;
+            return;
+        }
+        const auto [it, fresh] =
+            current_.login_days.try_emplace(action.id, current_.entries.size());
+        if (!fresh) {
+            auto& held = current_.entries[it->second].action;
+            if (!held.login_day.covers(action.login_day)) {
+                held.login_day.merge(action.login_day);
+                const auto before = held.source.size();
+                held.source = login_day_source(held.id, held.login_day);
+                current_.bytes += held.source.size() - std::min(before, held.source.size());
+            }
+            ++stats_.login_days_merged;
+            return;
+        }
     }
+    current_.bytes += action.source.size() + action.id.size() + 64;
+    current_.entries.push_back(entry{msg, std::move(action), false});
 }
 
 std::chrono::milliseconds indexer::waited_since_produced(const RdKafka::Message& message) const {
@@ -392,6 +418,11 @@ bool indexer::collect(bool wait) {
         const auto r = s.result.get();  // rethrows what ended the request (not an outage)
         if (r.ok) {
             s.state = sent_batch::acknowledged;
+            // Every item is in Elasticsearch (translog fsynced): later logins need not set
+            // these flags again.
+            for (const auto& e : s.items->entries)
+                if (e.done && e.action.op == "update")
+                    login_days_.remember(e.action.id, e.action.login_day);
         } else {
             s.state = sent_batch::failed;
             failed = true;
@@ -529,7 +560,10 @@ void indexer::set_refresh(int refresh_ms, const char* event) {
 void indexer::retention_pass() {
     next_retention_ = clock_type::now() + std::chrono::hours(1);
     try {
-        apply_retention(es_, config_.es, config_.retention_days, clock_.now_ms());
+        // A deleted month of login days takes its flags with it: a late login of that month
+        // must write them again.
+        if (!apply_retention(es_, config_.es, config_.retention_days, clock_.now_ms()).empty())
+            login_days_.forget_all();
     } catch (const std::exception& e) {  // next hour again; indexing goes on
         spdlog::warn("module=telemetry event=retention_failed error=\"{}\"", e.what());
     }

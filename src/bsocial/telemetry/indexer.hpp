@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -49,6 +50,10 @@ struct indexer_stats {
     std::int64_t dead_letters = 0;  ///< poison messages parked
     std::int64_t batches = 0;       ///< successful _bulk rounds
     std::int64_t failed_attempts = 0;
+    /// login-day updates not sent: all their flags already acknowledged (login_day_memory)
+    std::int64_t login_days_skipped = 0;
+    /// login-day updates folded into another one of the same document in the same batch
+    std::int64_t login_days_merged = 0;
 };
 
 class indexer {
@@ -85,6 +90,8 @@ class indexer {
         std::size_t bytes = 0;
         clock_type::time_point started{};
         std::int64_t produced_ms = 0;  ///< Kafka timestamp of its first message (0: none)
+        /// login-day document `_id` -> the entry of its one `update` in this batch
+        std::unordered_map<std::string, std::size_t> login_days;
     };
     /// What one attempt on a batch did (computed on a sender thread, counted on ours).
     struct flush_result {
@@ -101,6 +108,10 @@ class indexer {
 
     void run();
     void add(const RdKafka::Message& message);
+    /// Adds one item of a message to the current batch: a login-day update whose flags are
+    /// all acknowledged already is dropped, one of a document the batch already updates is
+    /// folded into that update.
+    void add_item(const source_message& msg, index_action action);
     std::chrono::milliseconds waited_since_produced(const RdKafka::Message& message) const;
     void drain_fetched();
     /// Adds a consumed message to the batch; false for a timeout, an end of partition or an
@@ -139,6 +150,7 @@ class indexer {
     es_client& es_;
     const clock& clock_;
     index_names indices_;
+    login_day_memory login_days_;  ///< acknowledged login-day flags (consumer thread only)
     std::unique_ptr<rebalance_handler> rebalance_;
     kafka::error_log broker_errors_;  ///< refused credentials, TLS and broker errors, logged
     std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
