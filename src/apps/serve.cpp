@@ -248,8 +248,8 @@ int run_serve(const serve_settings& s) {
     api::posts_handler posts_h(posts, who.auth, user_limits);
     api::ops_extras ops_extras;
     // Each module renders its own metrics (core/prometheus.hpp); the order is the page's.
-    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &session_cache,
-                          &checkpointer, &notifications, &live] {
+    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &comment_cache,
+                          &session_cache, &checkpointer, &notifications, &live] {
         return fanout.metrics() + (checkpointer ? checkpointer->metrics() : "") +
                (timeline_cache ? timeline_cache->metrics() : "") +
                (comment_cache ? comment_cache->metrics() : "") +

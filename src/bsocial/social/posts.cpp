@@ -357,6 +357,14 @@ page<comment> posts::comments(const user& me, std::int64_t post_id, const page_r
     store::lease sql_lease(db_);
     soci::session& sql = *sql_lease;
     const post target = require_visible_post(db_, sql, me, post_id);
+    if (comments_) {
+        // Kept, but memory could not tell whether I may read it (my session or timeline not
+        // in memory): SQL said yes, the page comes from the list.
+        if (auto kept = comments_->read(post_id, from, req.limit + 1, newest_first)) {
+            comments_->count_hit();
+            return page_of(std::move(kept->rows), req.limit, cursor_after<comment>);
+        }
+    }
     if (comments_ && !comments_->too_long(post_id)) {
         // The whole list (when short: max_per_post()) into the cache, the page cut from it
         // as comments_in_memory() will: one statement, prepared once per connection.
