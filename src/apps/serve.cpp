@@ -132,6 +132,7 @@ int run_serve(const serve_settings& s) {
     std::unique_ptr<sessions::session_cache> session_cache;
     std::unique_ptr<social::timeline_cache> timeline_cache;
     std::unique_ptr<social::post_cache> post_cache;
+    std::unique_ptr<social::comment_cache> comment_cache;
     if (sqlite) {
         feed_lock = std::make_unique<social::feed_storage_lock>(sqlite_path_of(db_url), in_memory);
         if (social::prepare_timeline_tables(db, in_memory, clock.now_ms()))
@@ -148,14 +149,19 @@ int run_serve(const serve_settings& s) {
             feed.capacity, static_cast<std::size_t>(feed_cache.users));
         post_cache = std::make_unique<social::post_cache>(
             static_cast<std::size_t>(std::max(feed_cache.posts, 1)));
+        // PostgreSQL: comment lists too, answered from memory like warm feed pages.
+        if (!sqlite && feed_cache.comments > 0)
+            comment_cache = std::make_unique<social::comment_cache>(
+                static_cast<std::size_t>(feed_cache.comments));
     }
     identity who(db, clock, std::move(secret), s.get<auth::token_settings>(),
                  s.get<sessions::cookie_settings>(), session_cache.get());
     const social::timelines timelines(db, feed, timeline_cache.get(), post_cache.get());
     // The feed's caches hear of every other replica's posts, comments and follows.
-    social::keep_feed_caches_right(bus, timelines);
+    social::keep_feed_caches_right(bus, timelines, comment_cache.get());
     social::graph graph(db, timelines, clock, &bus);
     social::posts posts(db, timelines, clock);
+    posts.cache_comments_in(comment_cache.get());
     // New posts and comments, and deletions (docs/feed.md): after the commit the writing
     // process has changed its own caches; the bus tells every replica (itself included,
     // again), for their feed caches and their live pushes.
@@ -251,10 +257,11 @@ int run_serve(const serve_settings& s) {
     api::posts_handler posts_h(posts, who.auth, user_limits);
     api::ops_extras ops_extras;
     // Each module renders its own metrics (core/prometheus.hpp); the order is the page's.
-    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &session_cache,
-                          &checkpointer, &notifications, &live] {
+    ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &comment_cache,
+                          &session_cache, &checkpointer, &notifications, &live] {
         return fanout.metrics() + (checkpointer ? checkpointer->metrics() : "") +
                (timeline_cache ? timeline_cache->metrics() : "") +
+               (comment_cache ? comment_cache->metrics() : "") +
                (session_cache ? session_cache->metrics() : "") + hasher.metrics() +
                (relay ? relay->relay.metrics() : "") +
                notify::ack_metrics(notifications.delivery.acks()) + live.metrics();

@@ -209,10 +209,13 @@ def test_two_replicas_on_one_postgresql_agree_with_the_reference_after_every_ste
     in memory (docs/feed.md: kept right by the cluster bus). Follows, unfollows, posts,
     comments and logouts go through either replica in random order; after every step every
     user's whole feed (ids, order, comment counts) on every replica equals the reference
-    query, and every token answers the same on both (a logged-out one refused). A replica
+    query, every post's comment list (both orders, paged) equals its reference for whoever
+    may see the post and is a 404 for anyone else, and every token answers the same on both
+    (a logged-out one refused). Comments are deleted too. A replica
     hears of the other's changes over the bus: each check waits for that, up to 2 s, and
     the slowest wait is printed. Warm pages are answered from memory on the I/O thread
-    (session, timeline and posts cached: the replicas' metrics show it)."""
+    (session, timeline and posts cached; comment lists too: the replicas' metrics show
+    it)."""
     if db_backend.kind != "postgresql":
         pytest.skip("several replicas share PostgreSQL only (one serve per SQLite file)")
     import time
@@ -252,17 +255,41 @@ def test_two_replicas_on_one_postgresql_agree_with_the_reference_after_every_ste
             return [(int(i), int(at), int(n))
                     for i, at, n in db.rows(COUNTED_REFERENCE_SQL.format(me=int(u.id)))]
 
+        def comments_of(client: Client, u, post_id: str, newest: bool):
+            path = f"/api/v1/posts/{post_id}/comments" + ("?order=newest" if newest else "")
+            first = client.get(path + ("&" if newest else "?") + "limit=1", token=u.token)
+            if first.status == 404:
+                return None
+            assert first.status == 200, first
+            items = client.list_all(path, token=u.token, limit=rng.choice([2, 50]))
+            return [(int(c["id"]), c["author"]["username"], c["content"]) for c in items]
+
+        def expected_comments(u, post_id: str, newest: bool):
+            if not any(int(i) == int(post_id) for i, _, _ in expected_of(u)):
+                return None  # not visible to u (or gone): 404
+            rows = [(int(i), name, content) for i, name, content in db.rows(
+                "SELECT c.id, u.username, c.content FROM comments c JOIN users u"
+                f" ON u.id = c.user_id WHERE c.post_id = {int(post_id)}"
+                " ORDER BY c.created_at, c.id")]
+            return rows[::-1] if newest else rows
+
         def agrees() -> bool:
             for client in replicas:
                 for u in users:
                     if feed_of(client, u) != expected_of(u):
                         return False
+                    for post_id in watched:
+                        newest = rng.random() < 0.3
+                        if comments_of(client, u, post_id, newest) != expected_comments(
+                                u, post_id, newest):
+                            return False
                 for token in revoked:
                     if client.get("/api/v1/feed?limit=1", token=token).status != 401:
                         return False
             return True
 
         retried, slowest = 0, 0.0
+        watched: list[str] = []  # the posts whose comment lists each check compares
         for step in range(40):
             via = rng.choice(replicas)
             roll = rng.random()
@@ -276,16 +303,31 @@ def test_two_replicas_on_one_postgresql_agree_with_the_reference_after_every_ste
                 f, g = rng.choice(sorted(following))
                 assert via.unfollow(users[f], users[g]).status in (200, 204)
                 following.discard((f, g))
-            elif roll < 0.9 and posts:
+            elif roll < 0.85 and posts:
                 # A comment on a post the commenter can see (their own, or a followee's).
                 visible = [int(i) for i, _, _ in expected_of(users[x])]
                 if visible:
-                    via.create_comment(users[x], str(rng.choice(visible)), f"comment {step}")
+                    target = str(rng.choice(visible))
+                    watched.append(target)
+                    via.create_comment(users[x], target, f"comment {step}")
+            elif roll < 0.92:
+                # One of x's comments deleted (its post's list and count go down everywhere).
+                mine = [int(r[0]) for r in db.rows(
+                    f"SELECT id FROM comments WHERE user_id = {int(users[x].id)}")]
+                if mine:
+                    victim = rng.choice(mine)
+                    watched.append(str(db.rows(
+                        f"SELECT post_id FROM comments WHERE id = {victim}")[0][0]))
+                    r = via.delete(f"/api/v1/comments/{victim}", token=users[x].token)
+                    assert r.status == 204, r
             else:
                 old = users[x].token
                 assert via.delete("/api/v1/sessions/current", token=old).status in (200, 204)
                 revoked.append(old)
                 rng.choice(replicas).login(users[x])
+            # Comment lists: the post just commented on (or whose comment went) and the
+            # last few such posts (kept in memory on both replicas by earlier checks).
+            watched = list(dict.fromkeys(reversed(watched)))[:4][::-1]
             started = time.monotonic()
             if agrees():
                 continue
@@ -302,5 +344,67 @@ def test_two_replicas_on_one_postgresql_agree_with_the_reference_after_every_ste
         print(f"two replicas, seed {seed}: {retried} of 40 steps not agreed at the first check,"
               f" the slowest agreed after {slowest * 1000:.0f} ms")
         assert metric(replicas[1], "bsocial_feed_cache_builds_total") > 0
+        for client in replicas:  # comment pages were answered from memory, and were right
+            assert metric(client, "bsocial_comment_cache_hits_total") > 0
+    finally:
+        b.stop()
+
+
+def test_a_comment_list_kept_in_memory_follows_the_other_replica(start_server, db_backend,
+                                                                 tmp_path):
+    """Comment lists on PostgreSQL are kept in memory by each replica (docs/feed.md,
+    "Comment lists") and answered from there: a comment made or deleted on replica A shows
+    in replica B's list within the bus's delivery (waited for, up to 2 s), with the same
+    count in B's feed; an unfollow or the post's deletion on A makes B answer 404."""
+    if db_backend.kind != "postgresql":
+        pytest.skip("several replicas share PostgreSQL only (one serve per SQLite file)")
+    from bsocial_testkit.server import ServerProcess
+
+    a = start_server(env={"BSOCIAL_SESSION_CACHE_BELIEVE_MS": "60000"})
+    b = ServerProcess(workdir=tmp_path / "replica-b", db_url=a.db_url,
+                      env_overrides={**a.env_overrides}, jwt_secret=a.jwt_secret,
+                      secrets=a.secrets, name="serve-b").start()
+    try:
+        ca, cb = Client(a), Client(b)
+        author, fan = ca.new_user(), cb.new_user()
+        ca.follow(fan, author)
+        post = ca.create_post(author, "comment on me")
+        path = f"/api/v1/posts/{post['id']}/comments?limit=10"
+
+        def listed_on_b() -> list[str]:
+            r = cb.get(path, token=fan.token)
+            assert r.status == 200, r
+            return [c["content"] for c in r.json["items"]]
+
+        def count_in_feed_on_b() -> int:
+            items = cb.get("/api/v1/feed?limit=5", token=fan.token).json["items"]
+            return next(int(p["comment_count"]) for p in items if p["id"] == post["id"])
+
+        cb.create_comment(fan, post["id"], "first, on B")
+        assert count_in_feed_on_b() == 1  # B keeps the fan's timeline: whom they follow
+        hits = metric(cb, "bsocial_comment_cache_hits_total")
+        assert listed_on_b() == ["first, on B"]  # read from SQL, kept
+        assert listed_on_b() == ["first, on B"]  # from memory
+        assert metric(cb, "bsocial_comment_cache_hits_total") > hits
+
+        second = ca.create_comment(author, post["id"], "second, on A")
+        wait_until(lambda: listed_on_b() == ["first, on B", "second, on A"], timeout=2,
+                   interval=0.01, what="A's comment in B's list")
+        assert count_in_feed_on_b() == 2
+        newest = cb.get(path + "&order=newest", token=fan.token).json["items"]
+        assert [c["content"] for c in newest] == ["second, on A", "first, on B"]
+
+        assert ca.delete(f"/api/v1/comments/{second['id']}", token=author.token).status == 204
+        wait_until(lambda: listed_on_b() == ["first, on B"], timeout=2, interval=0.01,
+                   what="A's deletion in B's list")
+        assert count_in_feed_on_b() == 1
+
+        assert ca.unfollow(fan, author).status in (200, 204)
+        wait_until(lambda: cb.get(path, token=fan.token).status == 404, timeout=2,
+                   interval=0.01, what="B refusing the list after the unfollow on A")
+        assert cb.get(path, token=author.token).status == 200  # the author still reads it
+        assert ca.delete(f"/api/v1/posts/{post['id']}", token=author.token).status == 204
+        wait_until(lambda: cb.get(path, token=author.token).status == 404, timeout=2,
+                   interval=0.01, what="B forgetting the deleted post's list")
     finally:
         b.stop()

@@ -12,6 +12,15 @@ std::string content_of(const http::request& req) {
     return content;
 }
 
+/// ?order=oldest (default) | newest: the newest comments in one request (issue 27).
+bool newest_first(const http::request& req) {
+    const auto order = req.query_param("order");
+    if (order && *order != "oldest" && *order != "newest")
+        throw error(error_code::validation_failed, "invalid order",
+                    {{"order", "must be oldest or newest"}});
+    return order && *order == "newest";
+}
+
 json::object render_comment(const social::comment& c, json::storage_ptr sp) {
     return to_json(c, std::move(sp));
 }
@@ -67,14 +76,19 @@ http::response posts_handler::add_comment(http::request& req) {
 http::response posts_handler::list_comments(http::request& req) {
     const auto caller = auth_.require(req);
     const auto post_id = parse_id(req.params.at(0));
-    // ?order=oldest (default) | newest: the newest comments in one request (issue 27).
-    const auto order = req.query_param("order");
-    if (order && *order != "oldest" && *order != "newest")
-        throw error(error_code::validation_failed, "invalid order",
-                    {{"order", "must be oldest or newest"}});
-    const bool newest = order && *order == "newest";
+    const bool newest = newest_first(req);
     return list_response<social::comment>(
         req, posts_.comments(caller.who, post_id, parse_page(req), newest), render_comment);
+}
+
+std::optional<http::response> posts_handler::list_comments_in_memory(http::request& req) {
+    const auto caller = auth_.require_in_memory(req);
+    if (!caller) return std::nullopt;
+    const auto post_id = parse_id(req.params.at(0));
+    const bool newest = newest_first(req);
+    auto found = posts_.comments_in_memory(caller->who, post_id, parse_page(req), newest);
+    if (!found) return std::nullopt;
+    return list_response<social::comment>(req, *found, render_comment);
 }
 
 // The author only; anyone else, an unknown id and a second delete get the same 404.

@@ -38,7 +38,12 @@ void add_routes(http::router& r, handlers h) {
         [&posts = h.posts](request& req) { return posts.feed_in_memory(req); },
         bind(h.posts, &posts_handler::feed));
     r.add("POST", "/api/v1/posts/{id}/comments", bind(h.posts, &posts_handler::add_comment));
-    r.add("GET", "/api/v1/posts/{id}/comments", bind(h.posts, &posts_handler::list_comments));
+    // Like the feed: a warm list (session, comments, whom I follow in memory; PostgreSQL)
+    // on the I/O thread.
+    r.add(
+        "GET", "/api/v1/posts/{id}/comments",
+        [&posts = h.posts](request& req) { return posts.list_comments_in_memory(req); },
+        bind(h.posts, &posts_handler::list_comments));
     r.add("DELETE", "/api/v1/comments/{id}", bind(h.posts, &posts_handler::delete_comment));
 
     r.add("GET", "/healthz", bind(h.ops, &ops_handler::healthz), http::runs_on::io_thread);

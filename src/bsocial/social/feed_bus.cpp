@@ -36,21 +36,24 @@ std::optional<json::object> object_of(std::string_view payload) {
 
 /// Runs `apply` on the payload's object, or forgets every cache when it cannot be read.
 template <class Apply>
-store::cluster_bus::handler handler_for(const timelines& t, std::string_view topic, Apply apply) {
-    return [&t, topic, apply](std::string_view payload) {
+store::cluster_bus::handler handler_for(const timelines& t, comment_cache* comments,
+                                        std::string_view topic, Apply apply) {
+    return [&t, comments, topic, apply](std::string_view payload) {
         const auto o = object_of(payload);
         if (o && apply(*o)) return;
         spdlog::warn("module=social event=bus_message_unreadable topic={} action=caches_forgotten",
                      topic);
         t.forget_everything();
+        if (comments) comments->clear();
     };
 }
 }  // namespace
 
-void keep_feed_caches_right(store::cluster_bus& bus, const timelines& t) {
+void keep_feed_caches_right(store::cluster_bus& bus, const timelines& t,
+                            comment_cache* comments) {
     if (!t.cached() || t.in_memory()) return;
     bus.subscribe("post.created",
-                  handler_for(t, "post.created", [&t](const json::object& o) {
+                  handler_for(t, comments, "post.created", [&t](const json::object& o) {
                       const auto post_id = id_field(o, "post_id");
                       const auto author_id = id_field(o, "author_id");
                       if (!post_id || !author_id) return false;
@@ -60,28 +63,33 @@ void keep_feed_caches_right(store::cluster_bus& bus, const timelines& t) {
                                                       : std::nullopt);
                       return true;
                   }));
-    bus.subscribe("post.deleted", handler_for(t, "post.deleted", [&t](const json::object& o) {
+    bus.subscribe("post.deleted", handler_for(t, comments, "post.deleted", [&t, comments](const json::object& o) {
                       const auto post_id = id_field(o, "post_id");
                       const auto author_id = id_field(o, "author_id");
                       if (!post_id || !author_id) return false;
                       t.post_removed(*post_id, *author_id);
+                      if (comments) comments->drop(*post_id);
                       return true;
                   }));
     for (const char* topic : {"comment.created", "comment.deleted"}) {
-        bus.subscribe(topic, handler_for(t, topic, [&t](const json::object& o) {
+        bus.subscribe(topic, handler_for(t, comments, topic, [&t, comments](const json::object& o) {
                           const auto post_id = id_field(o, "post_id");
                           if (!post_id) return false;
                           t.comment_count_changed(*post_id);
+                          if (comments) comments->drop(*post_id);
                           return true;
                       }));
     }
-    bus.subscribe("follow.changed", handler_for(t, "follow.changed", [&t](const json::object& o) {
+    bus.subscribe("follow.changed", handler_for(t, comments, "follow.changed", [&t](const json::object& o) {
                       const auto follower_id = id_field(o, "follower_id");
                       if (!follower_id) return false;
                       t.follows_changed(*follower_id);
                       return true;
                   }));
-    bus.on_resync([&t] { t.forget_everything(); });
+    bus.on_resync([&t, comments] {
+        t.forget_everything();
+        if (comments) comments->clear();
+    });
 }
 
 std::string post_created_payload(std::int64_t post_id, std::int64_t author_id,

@@ -280,6 +280,7 @@ comment posts::add_comment(const user& me, std::int64_t post_id, std::string con
     outbox::append_to_outbox(db_.statements(), sql, events::comment_created(c.id, post_id, target.by.id,
                                                           fields_of(me), c.content, c.created_at));
     tx.commit([&] { timelines_.comment_added(post_id, comment_count); });
+    if (comments_) comments_->drop(post_id);  // read your own comment at once, here
     announce("comment.created", comment_payload(c.id, post_id, target.by.id));  // caches, live
     return c;
 }
@@ -325,6 +326,7 @@ void posts::delete_post(const user& me, std::int64_t post_id) {
     const std::int64_t at = clock_.now_ms();
     outbox::append_to_outbox(sql, events::post_deleted(post_id, fields_of(me), at));
     tx.commit([&] { timelines_.post_deleted(key); });
+    if (comments_) comments_->drop(post_id);
     announce("post.deleted", boost::json::object{{"post_id", std::to_string(post_id)},
                                                  {"author_id", std::to_string(me.id)},
                                                  {"created_at", std::to_string(created_at)}});
@@ -351,6 +353,7 @@ void posts::delete_comment(const user& me, std::int64_t comment_id) {
     outbox::append_to_outbox(
         sql, events::comment_deleted(comment_id, post_id, post_author_id, fields_of(me), at));
     tx.commit([&] { timelines_.comment_deleted(post_id); });
+    if (comments_) comments_->drop(post_id);
     announce("comment.deleted", boost::json::object{
                                     {"comment_id", std::to_string(comment_id)},
                                     {"post_id", std::to_string(post_id)},
@@ -363,12 +366,54 @@ page<comment> posts::comments(const user& me, std::int64_t post_id, const page_r
         decode_or_throw(req, newest_first ? newest_first_start : oldest_first_start);
     store::lease sql_lease(db_);
     soci::session& sql = *sql_lease;
-    (void)require_visible_post(db_, sql, me, post_id);
+    const post target = require_visible_post(db_, sql, me, post_id);
+    if (comments_) {
+        // Kept, but memory could not tell whether I may read it (my session or timeline not
+        // in memory): SQL said yes, the page comes from the list.
+        if (auto kept = comments_->read(post_id, from, req.limit + 1, newest_first)) {
+            comments_->count_hit();
+            return page_of(std::move(kept->rows), req.limit, cursor_after<comment>);
+        }
+    }
+    if (comments_ && !comments_->too_long(post_id)) {
+        // The whole list (when short: max_per_post()) into the cache, the page cut from it
+        // as comments_in_memory() will: one statement, prepared once per connection.
+        const std::uint64_t epoch = comments_->epoch();
+        const auto limit = static_cast<std::int64_t>(comments_->max_per_post()) + 1;
+        auto all = db_.statements().run<comment>(
+            sql, comments_page_sql,
+            {post_id, oldest_first_start.created_at, oldest_first_start.id, limit}, bind_comment);
+        comments_->count_miss();
+        if (all.size() <= comments_->max_per_post()) {
+            auto rows = comment_cache::slice_of(all, from, req.limit + 1, newest_first);
+            comments_->put(post_id, target.by.id, std::move(all), epoch);
+            return page_of(std::move(rows), req.limit, cursor_after<comment>);
+        }
+        comments_->put(post_id, target.by.id, std::move(all), epoch);  // remembered as long
+    }
     // Prepared once per connection, like the feed: a hot path.
     auto rows = db_.statements().run<comment>(
         sql, newest_first ? comments_newest_page_sql : comments_page_sql,
         {post_id, from.created_at, from.id, std::int64_t{req.limit} + 1}, bind_comment);
     return page_of(std::move(rows), req.limit, cursor_after<comment>);
+}
+
+std::optional<page<comment>> posts::comments_in_memory(const user& me, std::int64_t post_id,
+                                                       const page_request& req,
+                                                       bool newest_first) const {
+    if (!comments_) return std::nullopt;
+    const time_cursor from =
+        decode_or_throw(req, newest_first ? newest_first_start : oldest_first_start);
+    auto found = comments_->read(post_id, from, req.limit + 1, newest_first);
+    if (!found) return std::nullopt;
+    // Visible: my post, or its author's among whom my cached timeline follows. Otherwise
+    // (not known here, or not visible: a 404) SQL answers.
+    if (found->post_author_id != me.id) {
+        const auto follows = timelines_.follows_in_memory(me.id, found->post_author_id);
+        if (!follows || !*follows) return std::nullopt;
+    }
+    comments_->count_hit();
+    return page_of(std::move(found->rows), req.limit, cursor_after<comment>);
 }
 
 }  // namespace bsocial::social

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bsocial/core/clock.hpp"
+#include "bsocial/social/comment_cache.hpp"
 #include "bsocial/social/models.hpp"
 #include "bsocial/social/timeline.hpp"
 #include "bsocial/store/database.hpp"
@@ -46,6 +47,15 @@ class posts {
     /// error{not_found} when the post is not visible.
     page<comment> comments(const user& me, std::int64_t post_id, const page_request& req,
                            bool newest_first = false);
+    /// The same page when memory holds it (PostgreSQL: the post's list in `comments`, see
+    /// cache_comments_in(), and `me`'s cached timeline says `me` may see the post): never
+    /// blocks, no SQL; nullopt when the page needs SQL (then call comments()).
+    std::optional<page<comment>> comments_in_memory(const user& me, std::int64_t post_id,
+                                                    const page_request& req,
+                                                    bool newest_first = false) const;
+    /// Keep the comment lists read in `cache` (serve, PostgreSQL; kept right across replicas
+    /// by the cluster bus: social/feed_bus.hpp). None by default: every list from SQL.
+    void cache_comments_in(comment_cache* cache) { comments_ = cache; }
 
     /// Deletes my post with its comments, their notifications, its timeline entries and
     /// its place in the fan-out queue, and writes post.deleted to the outbox, in one
@@ -89,6 +99,7 @@ class posts {
     announcer announce_;
     notification_refresher refresh_notifications_;
     backlog_reliever relieve_backlog_;
+    comment_cache* comments_ = nullptr;
 };
 
 /// The posts of `ids` that exist, in the order of `ids`, whoever wrote them: no visibility

@@ -36,6 +36,7 @@ struct timeline_settings {
 struct feed_cache_settings {
     int users = 10000;   ///< timelines kept, the most recently read (0 = in the database)
     int posts = 100000;  ///< posts kept for those timelines
+    int comments = 100000;  ///< PostgreSQL: comments of the lists read kept (0 = none)
 
     void validate() const;
     template <class Declare>
@@ -46,6 +47,10 @@ struct feed_cache_settings {
           "the database only)");
         d(posts, "feed-cache-posts", "BSOCIAL_FEED_CACHE_POSTS",
           "with --feed-cache-users: keep this many posts in memory");
+        d(comments, "feed-cache-comments", "BSOCIAL_FEED_CACHE_COMMENTS",
+          "with --feed-cache-users, on PostgreSQL: keep the comment lists read in memory, this "
+          "many comments in all, kept right across replicas by the cluster bus (0: every list "
+          "from the database)");
     }
 };
 
@@ -108,6 +113,9 @@ inline void feed_cache_settings::validate() const {
     if (posts < 1 || posts > 100000000)
         throw std::invalid_argument(
             "feed cache posts must be 1..100000000 (BSOCIAL_FEED_CACHE_POSTS)");
+    if (comments < 0 || comments > 100000000)
+        throw std::invalid_argument(
+            "feed cache comments must be 0..100000000 (BSOCIAL_FEED_CACHE_COMMENTS)");
 }
 
 }  // namespace bsocial::social

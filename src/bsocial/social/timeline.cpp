@@ -157,6 +157,11 @@ void timelines::post_removed(std::int64_t post_id, std::int64_t author_id) const
     if (cache_) cache_->forget_readers_of(author_id);
 }
 
+std::optional<bool> timelines::follows_in_memory(std::int64_t me, std::int64_t author) const {
+    if (!cache_ || in_memory()) return std::nullopt;  // SQLite's timelines index no followees
+    return cache_->follows(me, author);
+}
+
 void timelines::forget_everything() const {
     if (cache_) cache_->clear();
     if (posts_) posts_->clear();

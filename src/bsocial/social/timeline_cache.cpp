@@ -193,6 +193,13 @@ bool timeline_cache::index_followees(std::int64_t user, std::uint64_t generation
     return true;
 }
 
+std::optional<bool> timeline_cache::follows(std::int64_t user, std::int64_t author) {
+    std::lock_guard lock(mutex_);
+    const timeline* found = timelines_.peek(user);
+    if (!found || found->building) return std::nullopt;
+    return std::binary_search(found->followees.begin(), found->followees.end(), author);
+}
+
 void timeline_cache::add_by_author(std::int64_t author, timeline_key post) {
     std::lock_guard lock(mutex_);
     add_locked(author, post);

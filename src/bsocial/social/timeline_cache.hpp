@@ -106,6 +106,10 @@ class timeline_cache {
     /// Forgets the author's cached timeline and those of its indexed readers (a post of
     /// theirs whose position is not known, or that is gone).
     void forget_readers_of(std::int64_t author);
+    /// Over the tables (PostgreSQL): whether `user` follows `author`, from `user`'s cached
+    /// timeline (its followees, indexed by its build; a follow or unfollow forgets it);
+    /// nullopt when that timeline is not cached or still being built.
+    std::optional<bool> follows(std::int64_t user, std::int64_t author);
     /// Forgets every timeline (messages may have been missed: cluster bus resync).
     void clear();
 
