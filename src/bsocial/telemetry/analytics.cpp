@@ -417,93 +417,92 @@ json::object ms_range(std::int64_t from, std::int64_t to) {
 }
 
 /// The distinct users with a login event in the ends of each day of `days` (inner_split),
-/// from the events: a composite of user ids per day, all days in one `_msearch`, paged.
+/// from the events: one search whose query is every day's two ends and whose `composite`
+/// of (day in tz, user id) has one bucket per user and day, paged (a few thousand buckets
+/// at 10M events: the ends are half an hour of each day).
 std::vector<std::set<std::int64_t>> users_at_the_ends(es_client& es, const query_config& config,
+                                                      const std::vector<std::string>& labels,
                                                       const std::vector<inner_split>& days) {
     constexpr std::size_t page = 10'000;
     std::vector<std::set<std::int64_t>> users(days.size());
-    std::vector<std::size_t> which;
-    std::vector<json::value> pending;
+    std::map<std::string, std::size_t> index_of;
+    json::array ends;
     for (std::size_t i = 0; i < days.size(); ++i) {
         const auto& d = days[i];
-        json::array ends;
+        index_of[labels[i]] = i;
         if (d.start_ms < d.head_end_ms) ends.push_back(ms_range(d.start_ms, d.head_end_ms));
         if (d.tail_start_ms < d.end_ms) ends.push_back(ms_range(d.tail_start_ms, d.end_ms));
-        if (ends.empty()) continue;
-        json::value q = json::object{
-            {"size", 0},
-            {"track_total_hits", false},
-            {"query",
-             {{"bool",
-               {{"filter",
-                 json::array{json::object{{"term", {{"type", "user.logged_in"}}}},
-                             json::object{{"bool", {{"should", std::move(ends)},
-                                                    {"minimum_should_match", 1}}}}}}}}}},
-            {"aggs",
-             {{"users",
-               {{"composite",
-                 {{"size", page},
-                  {"sources", json::array{json::object{
-                                  {"user", {{"terms", {{"field", "user_id.num"}}}}}}}}}}}}}}};
-        which.push_back(i);
-        pending.push_back(std::move(q));
     }
-    while (!pending.empty()) {
-        const auto responses = multi_search(es, config.es.index, pending,
-                                            "responses.aggregations.users.after_key,"
-                                            "responses.aggregations.users.buckets.key");
-        std::vector<std::size_t> next_which;
-        std::vector<json::value> next;
-        for (std::size_t k = 0; k < responses.size(); ++k) {
-            const auto* aggs = responses[k].as_object().if_contains("aggregations");
-            const auto* agg = aggs && aggs->is_object() ? aggs->as_object().if_contains("users") : nullptr;
-            const auto* list = agg && agg->is_object() ? agg->as_object().if_contains("buckets") : nullptr;
-            const std::size_t n = list && list->is_array() ? list->as_array().size() : 0;
-            for (std::size_t b = 0; b < n; ++b)
-                users[which[k]].insert(list->as_array()[b].at("key").at("user").to_number<std::int64_t>());
-            const auto* after_key = n ? agg->as_object().if_contains("after_key") : nullptr;
-            if (!after_key || n < page) continue;
-            auto q = std::move(pending[k]);
-            q.at("aggs").at("users").at("composite").as_object()["after"] = *after_key;
-            next_which.push_back(which[k]);
-            next.push_back(std::move(q));
+    if (ends.empty()) return users;
+    json::value q = json::object{
+        {"size", 0},
+        {"track_total_hits", false},
+        {"query",
+         {{"bool",
+           {{"filter", json::array{json::object{{"term", {{"type", "user.logged_in"}}}},
+                                   json::object{{"bool", {{"should", std::move(ends)},
+                                                          {"minimum_should_match", 1}}}}}}}}}},
+        {"aggs",
+         {{"users",
+           {{"composite",
+             {{"size", page},
+              {"sources",
+               json::array{
+                   json::object{{"day",
+                                 {{"date_histogram", {{"field", "occurred_at"},
+                                                      {"calendar_interval", "day"},
+                                                      {"time_zone", config.tz},
+                                                      {"format", "yyyy-MM-dd"}}}}}},
+                   json::object{{"user", {{"terms", {{"field", "user_id.num"}}}}}}}}}}}}}}};
+    for (;;) {
+        const auto response = parse_response(
+search(es, config.es.index, json::serialize(q)));
+        const auto* aggs = response.as_object().if_contains("aggregations");
+        const auto* agg = aggs && aggs->is_object() ? aggs->as_object().if_contains("users") : nullptr;
+        const auto* list = agg && agg->is_object() ? agg->as_object().if_contains("buckets") : nullptr;
+        const std::size_t n = list && list->is_array() ? list->as_array().size() : 0;
+        for (std::size_t b = 0; b < n; ++b) {
+            const auto& key = list->as_array()[b].at("key");
+            const auto it = index_of.find(str(key.at("day")));
+            if (it == index_of.end()) continue;  // cannot be: the ends are inside the days
+            users[it->second].insert(key.at("user").to_number<std::int64_t>());
         }
-        which = std::move(next_which);
-        pending = std::move(next);
+        const auto* after_key = n ? agg->as_object().if_contains("after_key") : nullptr;
+        if (!after_key || n < page) break;
+        q.at("aggs").at("users").at("composite").as_object()["after"] = *after_key;
     }
     return users;
 }
 
 /// How many of `users[i]` have the login-day document of days[i] that its half hours count
-/// (b<end_slot> or a<start_slot>): one count per day (per 50,000 users), one `_msearch`.
+/// (b<end_slot> or a<start_slot>): one search, a clause per day (per 50,000 users), the
+/// count per UTC day from a histogram of the documents' day.
 std::vector<std::int64_t> already_counted(es_client& es, const query_config& config,
                                           const std::vector<inner_split>& days,
                                           const std::vector<std::set<std::int64_t>>& users) {
     constexpr std::size_t chunk = 50'000;  // under the engines' 65,536 terms of a query
     std::vector<std::int64_t> out(days.size(), 0);
-    std::vector<std::size_t> which;
-    std::vector<json::value> bodies;
+    std::map<std::string, std::size_t> index_of;
+    json::array clauses;
     for (std::size_t i = 0; i < days.size(); ++i) {
+        const auto& sp = days[i].split;
+        index_of[sp.utc_day] = i;
         json::array ids;
         const auto flush = [&] {
             if (ids.empty()) return;
-            const auto& sp = days[i].split;
-            bodies.push_back(json::object{
-                {"size", 0},
-                {"track_total_hits", true},
-                {"query",
-                 {{"bool",
-                   {{"filter",
-                     json::array{
-                         json::object{{"term", {{"day", sp.utc_day}}}},
-                         json::object{{"terms", {{"user_id", std::move(ids)}}}},
-                         json::object{{"bool",
-                                       {{"should",
-                                         json::array{
-                                             json::object{{"term", {{"b" + std::to_string(sp.end_slot), true}}}},
-                                             json::object{{"term", {{"a" + std::to_string(sp.start_slot), true}}}}}},
-                                        {"minimum_should_match", 1}}}}}}}}}}});
-            which.push_back(i);
+            clauses.push_back(json::object{
+                {"bool",
+                 {{"filter",
+                   json::array{
+                       json::object{{"term", {{"day", sp.utc_day}}}},
+                       json::object{{"terms", {{"user_id", std::move(ids)}}}},
+                       json::object{
+                           {"bool",
+                            {{"should",
+                              json::array{
+                                  json::object{{"term", {{"b" + std::to_string(sp.end_slot), true}}}},
+                                  json::object{{"term", {{"a" + std::to_string(sp.start_slot), true}}}}}},
+                             {"minimum_should_match", 1}}}}}}}}});
             ids = json::array{};
         };
         for (const auto u : users[i]) {
@@ -512,11 +511,20 @@ std::vector<std::int64_t> already_counted(es_client& es, const query_config& con
         }
         flush();
     }
-    if (bodies.empty()) return out;
-    const auto responses =
-        multi_search(es, config.es.logins_index(), bodies, "responses.hits.total.value");
-    for (std::size_t k = 0; k < responses.size(); ++k)
-        out[which[k]] += count(responses[k].at("hits").at("total").at("value"));
+    if (clauses.empty()) return out;
+    const json::object q{
+        {"size", 0},
+        {"track_total_hits", false},
+        {"query", {{"bool", {{"should", std::move(clauses)}, {"minimum_should_match", 1}}}}},
+        {"aggs",
+         {{"per_day",
+           {{"date_histogram",
+             {{"field", "day"}, {"calendar_interval", "day"}, {"format", "yyyy-MM-dd"}}}}}}}};
+    const auto response = parse_response(search(es, config.es.logins_index(), json::serialize(q)));
+    for (const auto& b : buckets(obj(obj(response.as_object(), "aggregations"), "per_day"))) {
+        const auto it = index_of.find(str(b.at("key_as_string")));
+        if (it != index_of.end()) out[it->second] += count(b.at("doc_count"));
+    }
     return out;
 }
 
@@ -597,7 +605,9 @@ json::value q1_response(es_client& es, const query_config& config) {
     }
     std::vector<std::int64_t> extra(days.size(), 0);
     if (!inner.empty()) {
-        const auto ends = users_at_the_ends(es, config, inner);
+        std::vector<std::string> labels;
+        for (const auto& d : days) labels.push_back(d.label);
+        const auto ends = users_at_the_ends(es, config, labels, inner);
         const auto counted = already_counted(es, config, inner, ends);
         for (std::size_t i = 0; i < days.size(); ++i)
             extra[i] = static_cast<std::int64_t>(ends[i].size()) - counted[i];
