@@ -22,6 +22,10 @@ Prints:
 
   python3 bench/analytics_bench.py [--sizes 1000000,10000000] [--indexer-events 100000]
       [--repeat 20] [--bin build/release/bsocial] [--no-event-docs]
+      [--compare-bin OTHER/bsocial --compare-queries OTHER/queries --rounds 2]
+
+  "first" is each call's first answer on a fresh serve: q2's closed days are not cached yet
+  (docs/analytics.md, "Closed days"); p50/p95 are the --repeat answers after it.
 
 The event -> searchable lag from a cold start is bench/telemetry_bench.py's
 (`--events 200 --warmup 0 --seconds 30`); `make bench-analytics` runs both.
@@ -402,6 +406,12 @@ def main() -> int:
     ap.add_argument("--no-event-docs", action="store_true",
                     help="write only what the queries read (entities, login days, the "
                          "registrations): a faster load; the events alias stays small")
+    ap.add_argument("--compare-bin", default="",
+                    help="another build's bsocial: its serve answers the same calls after "
+                         "--bin's, alternated --rounds times (A/B in the same minutes)")
+    ap.add_argument("--compare-queries", default="",
+                    help="the queries directory of --compare-bin (default: this repository's)")
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--bin", default=os.environ.get("BSOCIAL_BIN",
                                                     str(REPO / "build" / "release" / "bsocial")))
     args = ap.parse_args()
@@ -424,39 +434,51 @@ def main() -> int:
             # templates for INDEX: one telemetry start
             TelemetryProcess(work, ep["kafka"], search, {"BSOCIAL_TELEMETRY_GROUP": "bench-x"},
                              "installer").start().stop()
-            srv = ServerProcess(workdir=work / "srv", env_overrides={
-                **search.env(), "BSOCIAL_QUERIES_DIR": str(REPO / "queries"),
-                "BSOCIAL_ANALYTICS_TIMEOUT_MS": "60000"})
-            srv.start()
-            try:
-                client = Client(srv)
-                token = make_admin(args.bin, srv, client)
-                written = 0
-                for size in [int(s) for s in args.sizes.split(",")]:
-                    net = Network(size - written, seed=size, id_base=written,
-                                  users=max(100, size // 50), event_docs=not args.no_event_docs)
-                    t0 = time.monotonic()
-                    written += load_network(search, net)
-                    secs = time.monotonic() - t0
-                    total = es_count(search, INDEX)
-                    counts = {k: es_count(search, f"{INDEX}-{k}") for k in ("entities", "logins")}
-                    log(f"{total} events in the alias ({secs:.0f} s to write); {counts}; "
-                        f"generated {net.counts}; load {load()}")
-                    print(f"loaded engine={engine} size={size} events_in_alias={total} "
-                          f"entities={counts['entities']} login_days={counts['logins']} "
-                          f"seconds={secs:.0f} generated={json.dumps(net.counts)}", flush=True)
-                    load_before = load()
-                    q = queries_phase(client, token, args.repeat)
-                    results.setdefault("queries", {})[str(size)] = {
-                        "events": total, "load": load_before, "calls": q,
-                        "generated": net.counts, **counts}
-                    for name, v in q.items():
-                        print(f"query engine={engine} size={size} events={total} call=\"{name}\" "
-                              f"p50_ms={v['p50']} p95_ms={v['p95']} max_ms={v['max']} "
-                              f"first_ms={v['first']} statuses={v['statuses']} "
-                              f"load_before={load_before}", flush=True)
-            finally:
-                srv.stop()
+            written = 0
+            for size in [int(s) for s in args.sizes.split(",")]:
+                net = Network(size - written, seed=size, id_base=written,
+                              users=max(100, size // 50), event_docs=not args.no_event_docs)
+                t0 = time.monotonic()
+                written += load_network(search, net)
+                secs = time.monotonic() - t0
+                total = es_count(search, INDEX)
+                counts = {k: es_count(search, f"{INDEX}-{k}") for k in ("entities", "logins")}
+                log(f"{total} events in the alias ({secs:.0f} s to write); {counts}; "
+                    f"generated {net.counts}; load {load()}")
+                print(f"loaded engine={engine} size={size} events_in_alias={total} "
+                      f"entities={counts['entities']} login_days={counts['logins']} "
+                      f"seconds={secs:.0f} generated={json.dumps(net.counts)}", flush=True)
+                # each build (--compare-bin: A/B in the same minutes) on a serve of its
+                # own (a cold cache of closed days: "first" is an uncached answer)
+                builds = [(args.bin, str(REPO / "queries"))]
+                if args.compare_bin:
+                    builds.append((str(Path(args.compare_bin).resolve()),
+                                   args.compare_queries or str(REPO / "queries")))
+                for rnd in range(args.rounds):
+                    for bin_path, queries in builds:
+                        os.environ["BSOCIAL_BIN"] = bin_path
+                        srv = ServerProcess(
+                            workdir=work / f"srv-{size}-{rnd}-{len(bin_path)}-{time.time_ns()}",
+                            env_overrides={**search.env(), "BSOCIAL_QUERIES_DIR": queries,
+                                           "BSOCIAL_ANALYTICS_TIMEOUT_MS": "60000"})
+                        srv.start()
+                        try:
+                            client = Client(srv)
+                            token = make_admin(bin_path, srv, client)
+                            load_before = load()
+                            q = queries_phase(client, token, args.repeat)
+                        finally:
+                            srv.stop()
+                        results.setdefault("queries", {}).setdefault(str(size), []).append({
+                            "bin": bin_path, "round": rnd, "events": total,
+                            "load": load_before, "calls": q, "generated": net.counts,
+                            **counts})
+                        for name, v in q.items():
+                            print(f"query engine={engine} size={size} events={total} "
+                                  f"bin={bin_path} round={rnd} call=\"{name}\" "
+                                  f"p50_ms={v['p50']} p95_ms={v['p95']} max_ms={v['max']} "
+                                  f"first_ms={v['first']} statuses={v['statuses']} "
+                                  f"load_before={load_before}", flush=True)
         finally:
             stack.stop_all()
     print(json.dumps(results))

@@ -70,7 +70,8 @@ TEST(QueryTemplate, EveryStoredQueryFillsToValidJsonWithHostileValues) {
         const auto text = load_query_file(queries_dir(), query_file(q));
         EXPECT_NO_THROW(json::parse(substitute(text, hostile))) << q;
     }
-    for (const auto* f : {"q1_days.json", "q1_logged_in_users_per_day_from_events.json"})
+    for (const auto* f : {"q1_days.json", "q1_logged_in_users_per_day_from_events.json",
+                          "q2_days.json"})
         EXPECT_NO_THROW(json::parse(substitute(load_query_file(queries_dir(), f), hostile))) << f;
     EXPECT_NO_THROW(json::parse(
         substitute(load_query_file(queries_dir(), "user_id_by_username.json"), hostile)));
@@ -259,4 +260,32 @@ TEST(Q1Split, ADayOfAnyZoneIsOneUtcDayOfLoginDocumentsAndTwoSlots) {
     // a day that starts after 00:00Z and ends at the next midnight (Azores in spring)
     EXPECT_FALSE(split_local_day(d + h, d + 24 * h));
     EXPECT_FALSE(split_local_day(d, d));
+}
+
+// q2's closed days (serve's cache): only a settled day is kept, for ttl; a deletion empties
+// it and keeps nothing new for a while (the engine hears of it a moment after the bus).
+TEST(DayCache, KeepsSettledDaysForTheirTtlAndForgetsOnDeletion) {
+    day_cache cache({.ttl_ms = 1000, .settle_ms = 100, .hold_ms = 500, .max_entries = 3});
+    const json::value a = json::parse(R"({"key_as_string":"2026-03-28"})");
+    cache.put("today", a, /*day_end_ms=*/10'000, /*now_ms=*/9'000);  // not over yet
+    cache.put("just over", a, 10'000, 10'050);                      // within settle_ms
+    EXPECT_FALSE(cache.get("today", 9'001));
+    EXPECT_FALSE(cache.get("just over", 10'051));
+    cache.put("day", a, 10'000, 10'100);
+    ASSERT_TRUE(cache.get("day", 10'500));
+    EXPECT_EQ(*cache.get("day", 11'099), a);
+    EXPECT_FALSE(cache.get("day", 11'100));  // expired
+    EXPECT_EQ(cache.size(), 0u);
+
+    cache.put("day", a, 10'000, 20'000);
+    cache.invalidate(20'100);  // post.deleted / comment.deleted
+    EXPECT_FALSE(cache.get("day", 20'101));
+    cache.put("day", a, 10'000, 20'599);  // within the hold: the engine may not know yet
+    EXPECT_FALSE(cache.get("day", 20'600));
+    cache.put("day", a, 10'000, 20'600);
+    EXPECT_TRUE(cache.get("day", 20'601));
+
+    day_cache off({.ttl_ms = 0});
+    off.put("day", a, 10'000, 20'000);
+    EXPECT_FALSE(off.get("day", 20'001));
 }

@@ -20,6 +20,8 @@ import uuid
 
 import pytest
 
+from bsocial_testkit.paths import REPO
+
 from bsocial_testkit.telemetry import (
     SearchEndpoint, crafted_login, db_url_of, es_count, es_request, kcat_produce, q1_result,
     q3_result, query_process)
@@ -64,8 +66,10 @@ def recreate(search: SearchEndpoint, index: str) -> None:
     assert st == 200 and body[index]["settings"]["index"]["number_of_shards"] == str(SHARDS), body
 
 
-def query(search: SearchEndpoint, *args: str, db: str | None = None) -> dict:
-    env = {"BSOCIAL_ELASTICSEARCH_INDEX": INDEX, **({"BSOCIAL_DB": db} if db else {})}
+def query(search: SearchEndpoint, *args: str, db: str | None = None,
+          queries_dir: str | None = None) -> dict:
+    env = {"BSOCIAL_ELASTICSEARCH_INDEX": INDEX, **({"BSOCIAL_DB": db} if db else {}),
+           **({"BSOCIAL_QUERIES_DIR": queries_dir} if queries_dir else {})}
     r = query_process(search, *args, "--json", env=env)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
@@ -177,7 +181,20 @@ def two_shards(search: SearchEndpoint, index: str) -> tuple[str, str]:
     raise AssertionError("no two shards found")
 
 
-def test_q3_ranks_12000_posts_over_3_shards(indices, server):
+def small_pages(tmp_path, size: int) -> str:
+    """A copy of queries/ whose q3 composite pages hold `size` posts (the stored file's
+    pages hold more than the test's 12,000 posts: this makes the runner page)."""
+    for f in (REPO / "queries").glob("*.json"):
+        (tmp_path / f.name).write_text(f.read_text())
+    q3 = tmp_path / "q3_user_top_and_worst_post.json"
+    body = json.loads(q3.read_text())
+    assert body["aggs"]["posts"]["composite"]["size"] > POSTS, "the stored file pages by itself"
+    body["aggs"]["posts"]["composite"]["size"] = size
+    q3.write_text(json.dumps(body))
+    return str(tmp_path)
+
+
+def test_q3_ranks_12000_posts_over_3_shards(indices, server, tmp_path):
     """User 7 has 12,000 posts with 2 comments each, except: post 1_000_017 has 5 (the
     best), 1_000_042 has 1 (the worst), 1_000_099 has 9 but is deleted, 1_000_100 has 8 of
     which 6 are deleted (2 left). User 8's posts are others'. Laid out (routing) to break a
@@ -232,5 +249,10 @@ def test_q3_ranks_12000_posts_over_3_shards(indices, server):
     print(f"\nold_approach q3 engine={indices.engine} terms={old_answer} "
           f"exact=top ({best}, 5) worst ({worst}, 1) new={got}")
     assert got == {"top_post": (str(best), 5), "worst_post": (str(worst), 1)}
+    # the same in pages of 5,000 posts (3 pages: the best on the first, the worst too, the
+    # runner keeps them over the later pages)
+    paged = q3_result(query(indices, "q3", "--user-id", "7", db=db,
+                            queries_dir=small_pages(tmp_path, 5_000)))
+    assert paged == got
     other = q3_result(query(indices, "q3", "--user-id", "8", db=db))
     assert other == {"top_post": ("2000000", 20), "worst_post": ("2000049", 20)}

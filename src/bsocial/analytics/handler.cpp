@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <chrono>
 #include <stdexcept>
 
 #include "bsocial/analytics/post_lookup.hpp"
@@ -44,6 +45,8 @@ struct slot {
 void settings::validate() const {
     if (!configured()) return;
     es.validate();
+    if (cache_seconds < 0 || cache_seconds > 86'400)
+        throw std::invalid_argument("the analytics cache's seconds must be 0..86400 (BSOCIAL_ANALYTICS_CACHE_SECONDS)");
     if (max_concurrent < 1 || max_concurrent > 64)
         throw std::invalid_argument("analytics requests at once must be 1..64 (BSOCIAL_ANALYTICS_MAX_CONCURRENT)");
 }
@@ -54,7 +57,9 @@ handler::handler(settings config, store::database& db, const sessions::authentic
       db_(db),
       auth_(auth),
       roles_(roles),
-      lookup_(sql_post_lookup(db)) {
+      lookup_(sql_post_lookup(db)),
+      cache_(telemetry::day_cache::options{
+          .ttl_ms = std::int64_t{settings_.cache_seconds} * 1000}) {
     if (settings_.configured()) settings_.es = telemetry::split_credentials(settings_.es);
 }
 
@@ -100,9 +105,28 @@ http::response handler::run(const telemetry::query_config& query) {
         spdlog::warn("module=analytics event=query_failed query={} cause={} error=\"{}\"",
                      config.name, what, e.what());
     };
+    std::unique_ptr<telemetry::es_client> es;
+    {
+        const std::lock_guard lock(pool_mutex_);
+        if (!idle_.empty()) {
+            es = std::move(idle_.back());
+            idle_.pop_back();
+        }
+    }
+    // Given back whatever happens: a failed request leaves the handle usable (libcurl
+    // drops a broken connection and opens a new one on the next request).
+    struct give_back {
+        handler& h;
+        std::unique_ptr<telemetry::es_client>& es;
+        ~give_back() {
+            if (!es) return;
+            const std::lock_guard lock(h.pool_mutex_);
+            h.idle_.push_back(std::move(es));
+        }
+    } const returned{*this, es};
     try {
-        telemetry::es_client es(config.es);
-        return http::json_response(200, telemetry::run_analytics(es, config, lookup_));
+        if (!es) es = std::make_unique<telemetry::es_client>(config.es);
+        return http::json_response(200, telemetry::run_analytics(*es, config, lookup_, &cache_));
     } catch (const telemetry::unknown_user& e) {
         throw error(error_code::not_found, e.what());
     } catch (const telemetry::es_unreachable& e) {
@@ -164,6 +188,17 @@ http::response handler::post(http::request& req) {
                                                 {"content", p.content},
                                                 {"created_at", format_rfc3339_ms(p.created_at)},
                                                 {"comment_count", p.comment_count}}}});
+}
+
+void handler::listen(store::cluster_bus& bus) {
+    const auto forget = [this](std::string_view) {
+        cache_.invalidate(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
+    };
+    bus.subscribe("post.deleted", forget);
+    bus.subscribe("comment.deleted", forget);
+    bus.on_resync([forget] { forget({}); });
 }
 
 void add_analytics_routes(http::router& router, handler& h) {

@@ -2,17 +2,23 @@
 // GET /api/v1/analytics/logins, /top-posts and /users/{username}/extremes (docs/openapi.yaml,
 // docs/analytics.md). Administrators only: anyone else gets 404, like an unknown route.
 // Each request runs telemetry::run_analytics (the code of `bsocial query --json`) on an
-// es_client of its own, with bounded timeouts, at most `max_concurrent` at once; the
+// es_client borrowed from the handler's pool (one per request running at once, kept
+// between requests: its connection, TLS session included, is reused), with bounded
+// timeouts, at most `max_concurrent` at once; the
 // posts' details come from SQL after the search engine answered. A search engine that is
 // not configured, unreachable or refuses us is a 503 that names the cause.
 
 #include <atomic>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "bsocial/http/message.hpp"
 #include "bsocial/http/router.hpp"
 #include "bsocial/sessions/authenticator.hpp"
 #include "bsocial/sessions/roles.hpp"
+#include "bsocial/store/cluster_bus.hpp"
 #include "bsocial/store/database.hpp"
 #include "bsocial/telemetry/analytics.hpp"
 #include "bsocial/telemetry/config.hpp"
@@ -29,6 +35,9 @@ struct settings {
     /// Analytics requests running at once; one more answers 503 with Retry-After. The
     /// server adds this many blocking threads, so they never take an SQL request's thread.
     int max_concurrent = 2;
+    /// q2's answers of days that are over, kept this long (0: no cache); a deletion (bus:
+    /// post.deleted, comment.deleted) empties the cache (docs/analytics.md, "Closed days").
+    int cache_seconds = 300;
 
     bool configured() const { return !es.url.empty(); }
     /// Throws std::invalid_argument naming the setting (only when configured).
@@ -42,6 +51,8 @@ struct settings {
           "longest wait for one search engine request of /api/v1/analytics");
         d(max_concurrent, "analytics-max-concurrent", "BSOCIAL_ANALYTICS_MAX_CONCURRENT",
           "analytics requests at once (one more answers 503)");
+        d(cache_seconds, "analytics-cache-seconds", "BSOCIAL_ANALYTICS_CACHE_SECONDS",
+          "keep top-posts answers of days that are over this long (0: off; emptied on deletions)");
     }
 };
 
@@ -58,6 +69,10 @@ class handler {
     /// answers without a search engine. 404 for an unknown post, or for anyone else.
     http::response post(http::request& req);
 
+    /// Empties the closed days' cache on every post.deleted / comment.deleted (and after a
+    /// reconnect of the bus, when messages may have been missed). Before bus.start().
+    void listen(store::cluster_bus& bus);
+
   private:
     /// The caller, who must be an administrator (else error{not_found}).
     void require_admin(const http::request& req) const;
@@ -72,6 +87,13 @@ class handler {
     const sessions::roles& roles_;
     telemetry::post_lookup lookup_;
     std::atomic<int> running_{0};
+    /// Idle search engine clients (at most max_concurrent exist): a request takes one, or
+    /// makes one when none is idle, and gives it back when done. A libcurl handle serves one
+    /// thread at a time; kept, it keeps its connection open (no TCP + TLS handshake per
+    /// request: docs/analytics.md, "Speed").
+    std::mutex pool_mutex_;
+    std::vector<std::unique_ptr<telemetry::es_client>> idle_;
+    telemetry::day_cache cache_;
 };
 
 void add_analytics_routes(http::router& router, handler& h);

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -377,6 +379,155 @@ std::optional<login_day_split> split_local_day(std::int64_t start_ms, std::int64
 
 namespace {
 
+/// A local day whose bounds are not on half hours of UTC (Asia/Kathmandu): `split` covers
+/// its whole half hours, [start_ms, head_end_ms) and [tail_start_ms, end_ms) are the pieces
+/// of less than half an hour at its ends (either may be empty). Nothing when even its half
+/// hours are not one UTC day of login-day documents (a day that starts after 00:00Z of the
+/// UTC day of its end).
+struct inner_split {
+    login_day_split split;
+    std::int64_t start_ms = 0, head_end_ms = 0, tail_start_ms = 0, end_ms = 0;
+};
+
+std::optional<inner_split> split_inner(std::int64_t start_ms, std::int64_t end_ms) {
+    if (end_ms <= start_ms) return std::nullopt;
+    const auto utc_day = floor_div(end_ms - 1, day_ms);
+    const auto day_start = utc_day * day_ms;
+    const auto tail_start = day_start + floor_div(end_ms - day_start, login_slot_ms) * login_slot_ms;
+    const auto before = start_ms - (day_start - day_ms);
+    if (before < 0) return std::nullopt;
+    const auto start_slot = (before + login_slot_ms - 1) / login_slot_ms;  // rounded up
+    if (start_slot > login_slots) return std::nullopt;
+    const auto head_end = day_start - day_ms + start_slot * login_slot_ms;
+    if (head_end > tail_start) return std::nullopt;
+    inner_split out;
+    out.split.utc_day = format_rfc3339_ms(day_start).substr(0, 10);
+    // slot 48 of the day before (a48) and slot 0 of the day (b0) are no fields: no document
+    out.split.start_slot = static_cast<int>(start_slot);
+    out.split.end_slot = static_cast<int>((tail_start - day_start) / login_slot_ms);
+    out.start_ms = start_ms;
+    out.head_end_ms = head_end;
+    out.tail_start_ms = tail_start;
+    out.end_ms = end_ms;
+    return out;
+}
+
+json::object ms_range(std::int64_t from, std::int64_t to) {
+    return json::object{{"range", {{"occurred_at", {{"gte", from}, {"lt", to}, {"format", "epoch_millis"}}}}}};
+}
+
+/// The distinct users with a login event in the ends of each day of `days` (inner_split),
+/// from the events: one search whose query is every day's two ends and whose `composite`
+/// of (day in tz, user id) has one bucket per user and day, paged (a few thousand buckets
+/// at 10M events: the ends are half an hour of each day).
+std::vector<std::set<std::int64_t>> users_at_the_ends(es_client& es, const query_config& config,
+                                                      const std::vector<std::string>& labels,
+                                                      const std::vector<inner_split>& days) {
+    constexpr std::size_t page = 10'000;
+    std::vector<std::set<std::int64_t>> users(days.size());
+    std::map<std::string, std::size_t> index_of;
+    json::array ends;
+    for (std::size_t i = 0; i < days.size(); ++i) {
+        const auto& d = days[i];
+        index_of[labels[i]] = i;
+        if (d.start_ms < d.head_end_ms) ends.push_back(ms_range(d.start_ms, d.head_end_ms));
+        if (d.tail_start_ms < d.end_ms) ends.push_back(ms_range(d.tail_start_ms, d.end_ms));
+    }
+    if (ends.empty()) return users;
+    json::value q = json::object{
+        {"size", 0},
+        {"track_total_hits", false},
+        {"query",
+         {{"bool",
+           {{"filter", json::array{json::object{{"term", {{"type", "user.logged_in"}}}},
+                                   json::object{{"bool", {{"should", std::move(ends)},
+                                                          {"minimum_should_match", 1}}}}}}}}}},
+        {"aggs",
+         {{"users",
+           {{"composite",
+             {{"size", page},
+              {"sources",
+               json::array{
+                   json::object{{"day",
+                                 {{"date_histogram", {{"field", "occurred_at"},
+                                                      {"calendar_interval", "day"},
+                                                      {"time_zone", config.tz},
+                                                      {"format", "yyyy-MM-dd"}}}}}},
+                   json::object{{"user", {{"terms", {{"field", "user_id.num"}}}}}}}}}}}}}}};
+    for (;;) {
+        const auto response = parse_response(
+search(es, config.es.index, json::serialize(q)));
+        const auto* aggs = response.as_object().if_contains("aggregations");
+        const auto* agg = aggs && aggs->is_object() ? aggs->as_object().if_contains("users") : nullptr;
+        const auto* list = agg && agg->is_object() ? agg->as_object().if_contains("buckets") : nullptr;
+        const std::size_t n = list && list->is_array() ? list->as_array().size() : 0;
+        for (std::size_t b = 0; b < n; ++b) {
+            const auto& key = list->as_array()[b].at("key");
+            const auto it = index_of.find(str(key.at("day")));
+            if (it == index_of.end()) continue;  // cannot be: the ends are inside the days
+            users[it->second].insert(key.at("user").to_number<std::int64_t>());
+        }
+        const auto* after_key = n ? agg->as_object().if_contains("after_key") : nullptr;
+        if (!after_key || n < page) break;
+        q.at("aggs").at("users").at("composite").as_object()["after"] = *after_key;
+    }
+    return users;
+}
+
+/// How many of `users[i]` have the login-day document of days[i] that its half hours count
+/// (b<end_slot> or a<start_slot>): one search, a clause per day (per 50,000 users), the
+/// count per UTC day from a histogram of the documents' day.
+std::vector<std::int64_t> already_counted(es_client& es, const query_config& config,
+                                          const std::vector<inner_split>& days,
+                                          const std::vector<std::set<std::int64_t>>& users) {
+    constexpr std::size_t chunk = 50'000;  // under the engines' 65,536 terms of a query
+    std::vector<std::int64_t> out(days.size(), 0);
+    std::map<std::string, std::size_t> index_of;
+    json::array clauses;
+    for (std::size_t i = 0; i < days.size(); ++i) {
+        const auto& sp = days[i].split;
+        index_of[sp.utc_day] = i;
+        json::array ids;
+        const auto flush = [&] {
+            if (ids.empty()) return;
+            clauses.push_back(json::object{
+                {"bool",
+                 {{"filter",
+                   json::array{
+                       json::object{{"term", {{"day", sp.utc_day}}}},
+                       json::object{{"terms", {{"user_id", std::move(ids)}}}},
+                       json::object{
+                           {"bool",
+                            {{"should",
+                              json::array{
+                                  json::object{{"term", {{"b" + std::to_string(sp.end_slot), true}}}},
+                                  json::object{{"term", {{"a" + std::to_string(sp.start_slot), true}}}}}},
+                             {"minimum_should_match", 1}}}}}}}}});
+            ids = json::array{};
+        };
+        for (const auto u : users[i]) {
+            ids.push_back(json::value(std::to_string(u)));
+            if (ids.size() >= chunk) flush();
+        }
+        flush();
+    }
+    if (clauses.empty()) return out;
+    const json::object q{
+        {"size", 0},
+        {"track_total_hits", false},
+        {"query", {{"bool", {{"should", std::move(clauses)}, {"minimum_should_match", 1}}}}},
+        {"aggs",
+         {{"per_day",
+           {{"date_histogram",
+             {{"field", "day"}, {"calendar_interval", "day"}, {"format", "yyyy-MM-dd"}}}}}}}};
+    const auto response = parse_response(search(es, config.es.logins_index(), json::serialize(q)));
+    for (const auto& b : buckets(obj(obj(response.as_object(), "aggregations"), "per_day"))) {
+        const auto it = index_of.find(str(b.at("key_as_string")));
+        if (it != index_of.end()) out[it->second] += count(b.at("doc_count"));
+    }
+    return out;
+}
+
 /// q1: the local days of the range (their bounds from q1_days.json: a date_histogram in tz
 /// over no document), each split into the UTC day of its end and two half-hour slots
 /// (split_local_day); one search of the stored q1 file per distinct pair of slots (one for
@@ -402,7 +553,24 @@ json::value q1_response(es_client& es, const query_config& config) {
         if (!split) all_split = false;
         else days.push_back({str(keys[i].at("key_as_string")), *split});
     }
-    if (!all_split) {
+    // A day not on half hours (Kathmandu): its half hours from the login-day documents,
+    // the minutes at its two ends from the login events (users_at_the_ends), those of
+    // them the documents already counted taken off (already_counted).
+    std::vector<inner_split> inner;
+    if (!all_split && keys.size() >= 2) {
+        days.clear();
+        for (std::size_t i = 0; i + 1 < keys.size(); ++i) {
+            const auto split = split_inner(keys[i].at("key").to_number<std::int64_t>(),
+                                           keys[i + 1].at("key").to_number<std::int64_t>());
+            if (!split) {
+                inner.clear();
+                break;
+            }
+            inner.push_back(*split);
+            days.push_back({str(keys[i].at("key_as_string")), split->split});
+        }
+    }
+    if (!all_split && inner.empty()) {
         spdlog::debug("module=telemetry event=q1_from_events tz={}", config.tz);
         const auto body = substitute(load_query_file(config.queries_dir, q1_events_file), params);
         return q1_events_response(es, config, body);
@@ -435,12 +603,22 @@ json::value q1_response(es_client& es, const query_config& config) {
         for (const auto& b : buckets(obj(*aggs, "per_day")))
             counts[{order[i], str(b.at("key_as_string"))}] = count(b.at("doc_count"));
     }
+    std::vector<std::int64_t> extra(days.size(), 0);
+    if (!inner.empty()) {
+        std::vector<std::string> labels;
+        for (const auto& d : days) labels.push_back(d.label);
+        const auto ends = users_at_the_ends(es, config, labels, inner);
+        const auto counted = already_counted(es, config, inner, ends);
+        for (std::size_t i = 0; i < days.size(); ++i)
+            extra[i] = static_cast<std::int64_t>(ends[i].size()) - counted[i];
+    }
     json::array per_day;
-    for (const auto& d : days) {
+    for (std::size_t i = 0; i < days.size(); ++i) {
+        const auto& d = days[i];
         const auto it = counts.find({{d.split.start_slot, d.split.end_slot}, d.split.utc_day});
         per_day.push_back(json::object{
             {"key_as_string", d.label},
-            {"users", {{"value", it == counts.end() ? std::int64_t{0} : it->second}}}});
+            {"users", {{"value", (it == counts.end() ? std::int64_t{0} : it->second) + extra[i]}}}});
     }
     return json::object{{"aggregations", {{"per_day", {{"buckets", std::move(per_day)}}}}}};
 }
@@ -476,31 +654,113 @@ std::vector<std::string> deleted_posts(es_client& es, const std::string& index,
     return out;
 }
 
-/// q2: the ranking of the comments that are not deleted; a post that is deleted is left
-/// out of it (must_not), asking again until no ranked post is a deleted one.
-json::value q2_response(es_client& es, const query_config& config, std::string_view body) {
+/// q2: the ranking of the comments that are not deleted, one search per day (`bodies`, the
+/// stored file with the range narrowed to that day) in one `_msearch`: each day reads only
+/// its own comments and the engine runs the days side by side. A post that is deleted is
+/// left out (must_not), asking again until no ranked post is a deleted one. Returns one
+/// response whose per_day holds the days' buckets in order, as the file's own answer would.
+json::value q2_response(es_client& es, const query_config& config,
+                        const std::vector<json::value>& bodies) {
     const auto index = config.es.entities_index();
-    const auto query = json::parse(body);
     std::set<std::string> excluded;
     for (int round = 0; round < 100; ++round) {
-        auto q = query;
+        std::vector<json::value> qs = bodies;
         if (!excluded.empty()) {
             json::array ids;
             for (const auto& id : excluded) ids.push_back(json::value(id));
-            q.at("query").at("bool").as_object()["must_not"] =
-                json::array{json::object{{"terms", {{"post_id", std::move(ids)}}}}};
+            for (auto& q : qs)
+                q.at("query").at("bool").as_object()["must_not"] =
+                    json::array{json::object{{"terms", {{"post_id", ids}}}}};
         }
-        auto response = parse_response(search(es, index, json::serialize(q)));
+        const auto responses =
+            multi_search(es, index, qs,
+                         "responses.aggregations.per_day.buckets.key_as_string,"
+                         "responses.aggregations.per_day.buckets.top_posts.buckets.key,"
+                         "responses.aggregations.per_day.buckets.top_posts.buckets.doc_count");
+        json::array days;
         std::set<std::string> ranked;
-        for (const auto& day : buckets(obj(obj(response.as_object(), "aggregations"), "per_day")))
-            for (const auto& p : buckets(day.at("top_posts").as_object()))
-                ranked.insert(str(p.at("key")));
+        for (const auto& response : responses) {
+            for (const auto& day : buckets(obj(obj(response.as_object(), "aggregations"), "per_day"))) {
+                json::object d = day.as_object();
+                // filter_path drops an empty list
+                const auto* top = d.if_contains("top_posts");
+                if (!top || !top->is_object() || !top->as_object().contains("buckets"))
+                    d["top_posts"] = json::object{{"buckets", json::array{}}};
+                for (const auto& p : buckets(d.at("top_posts").as_object()))
+                    ranked.insert(str(p.at("key")));
+                days.push_back(std::move(d));
+            }
+        }
         const auto deleted =
             deleted_posts(es, index, std::vector<std::string>(ranked.begin(), ranked.end()));
-        if (deleted.empty()) return response;
+        if (deleted.empty())
+            return json::object{{"aggregations", {{"per_day", {{"buckets", std::move(days)}}}}}};
         excluded.insert(deleted.begin(), deleted.end());
     }
     throw std::runtime_error("q2: too many deleted posts among the ranked ones");
+}
+
+constexpr const char* q2_days_file = "q2_days.json";
+
+std::int64_t now_epoch_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// q2, one search per calendar day of the range (their labels and bounds from q2_days.json:
+/// a date_histogram in tz over no document), each the stored file with {{from}} = {{to}} =
+/// that day; a closed day comes from `cache` when it holds it. A range of more than 90 days
+/// (the CLI's) stays one search of the file.
+json::value q2_run(es_client& es, const query_config& config, const std::string& file,
+                   const query_params& params, day_cache* cache) {
+    constexpr std::size_t max_split = 90;
+    auto p = params;
+    p["to_next"] = p.at("to") + "+1d";  // the bucket after the last day: its end
+    const auto bounds = parse_response(
+        search(es, config.es.entities_index(),
+               substitute(load_query_file(config.queries_dir, q2_days_file), p)));
+    const auto& keys = buckets(obj(obj(bounds.as_object(), "aggregations"), "days"));
+    if (keys.size() < 2 || keys.size() - 1 > max_split)
+        return q2_response(es, config, {json::parse(substitute(file, params))});
+    const auto now = now_epoch_ms();
+    struct day {
+        std::string label, key;
+        std::int64_t end_ms = 0;
+        std::optional<json::value> bucket;
+    };
+    std::vector<day> days;
+    std::vector<json::value> bodies;
+    std::vector<std::size_t> asked;  // index in days of each body
+    for (std::size_t i = 0; i + 1 < keys.size(); ++i) {
+        day d;
+        d.label = str(keys[i].at("key_as_string"));
+        d.end_ms = keys[i + 1].at("key").to_number<std::int64_t>();
+        d.key = "q2|" + config.es.entities_index() + "|" + config.tz + "|" + d.label;
+        if (cache) d.bucket = cache->get(d.key, now);
+        if (!d.bucket) {
+            auto one = params;
+            one["from"] = d.label + "||/d";
+            one["to"] = d.label + "||/d";
+            bodies.push_back(json::parse(substitute(file, one)));
+            asked.push_back(days.size());
+        }
+        days.push_back(std::move(d));
+    }
+    if (!bodies.empty()) {
+        auto fresh = q2_response(es, config, bodies);
+        auto& list = fresh.at("aggregations").at("per_day").at("buckets").as_array();
+        if (list.size() != bodies.size())
+            throw std::runtime_error("q2: a day's search did not answer one day");
+        for (std::size_t k = 0; k < list.size(); ++k) {
+            auto& d = days[asked[k]];
+            if (cache) cache->put(d.key, list[k], d.end_ms, now);
+            d.bucket = std::move(list[k]);
+        }
+    }
+    json::array out;
+    for (auto& d : days) out.push_back(std::move(*d.bucket));
+    return json::object{{"aggregations", {{"per_day", {{"buckets", std::move(out)}}}}}};
 }
 
 }  // namespace
@@ -539,6 +799,43 @@ void q3_ranking::add(const json::object& bucket) {
         worst_ = std::move(c);
 }
 
+std::optional<json::value> day_cache::get(const std::string& key, std::int64_t now_ms) {
+    const std::lock_guard lock(mutex_);
+    const auto it = entries_.find(key);
+    if (it == entries_.end()) return std::nullopt;
+    if (it->second.expires_ms <= now_ms) {
+        entries_.erase(it);
+        return std::nullopt;
+    }
+    ++hits_;
+    return it->second.value;
+}
+
+void day_cache::put(const std::string& key, json::value value, std::int64_t day_end_ms,
+                    std::int64_t now_ms) {
+    if (options_.ttl_ms <= 0 || day_end_ms + options_.settle_ms > now_ms) return;
+    const std::lock_guard lock(mutex_);
+    if (now_ms < hold_until_ms_) return;
+    if (entries_.size() >= options_.max_entries) entries_.clear();  // rare: many zones
+    entries_[key] = entry{now_ms + options_.ttl_ms, std::move(value)};
+}
+
+void day_cache::invalidate(std::int64_t now_ms) {
+    const std::lock_guard lock(mutex_);
+    entries_.clear();
+    hold_until_ms_ = std::max(hold_until_ms_, now_ms + options_.hold_ms);
+}
+
+std::size_t day_cache::size() const {
+    const std::lock_guard lock(mutex_);
+    return entries_.size();
+}
+
+std::size_t day_cache::hits() const {
+    const std::lock_guard lock(mutex_);
+    return hits_;
+}
+
 json::value q3_ranking::response() const {
     json::array top, worst;
     if (best_) top.push_back(best_->bucket);
@@ -555,19 +852,21 @@ boost::json::object analytics_rows(std::string_view name, std::string_view respo
 }
 
 boost::json::object run_analytics(es_client& es, const query_config& config,
-                                  const post_lookup& lookup) {
+                                  const post_lookup& lookup, day_cache* cache) {
     if (config.name == "q1")  // its files take parameters of its own (q1_response)
         return rows_of("q1", q1_response(es, config), config, lookup, {});
     std::string user_id = config.user_id;
     if (config.name == "q3" && user_id.empty()) user_id = lookup_user_id(es, config);
-    const auto body = substitute(load_query_file(config.queries_dir, query_file(config.name)),
-                                 query_parameters(config, user_id));
-    spdlog::debug("module=telemetry event=query name={} body={}", config.name, body);
+    const auto file = load_query_file(config.queries_dir, query_file(config.name));
+    const auto params = query_parameters(config, user_id);
     json::value response;
-    if (config.name == "q2")
-        response = q2_response(es, config, body);
-    else
+    if (config.name == "q2") {
+        response = q2_run(es, config, file, params, cache);
+    } else {
+        const auto body = substitute(file, params);
+        spdlog::debug("module=telemetry event=query name={} body={}", config.name, body);
         response = q3_response(es, config, body);
+    }
     return rows_of(config.name, response, config, lookup, user_id);
 }
 

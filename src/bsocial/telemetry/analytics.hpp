@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -52,11 +53,50 @@ class unknown_user : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// q2's answers for days that are over, kept between requests (serve has one; docs/analytics.md,
+/// "Closed days"): a day's ranking, deleted posts and comments left out, as computed at
+/// some moment. Exact while nothing of that day changes: a day is stored only from
+/// `settle_ms` after its end (the events' usual lag is ~1 s), an answer is forgotten after
+/// `ttl_ms` (bounds what late events of a day, e.g. telemetry catching up, may miss), and
+/// a deletion (the bus's post.deleted / comment.deleted) empties it and keeps nothing new
+/// for `hold_ms` (the search engine learns of the deletion through Kafka a moment later).
+/// Thread-safe.
+class day_cache {
+  public:
+    struct options {
+        std::int64_t ttl_ms = 300'000;
+        std::int64_t settle_ms = 60'000;
+        std::int64_t hold_ms = 30'000;
+        std::size_t max_entries = 10'000;
+    };
+    explicit day_cache(options o) : options_(o) {}
+    std::optional<boost::json::value> get(const std::string& key, std::int64_t now_ms);
+    /// Stores `value` for the day ending at `day_end_ms`, if that day is settled and no
+    /// deletion hold is on.
+    void put(const std::string& key, boost::json::value value, std::int64_t day_end_ms,
+             std::int64_t now_ms);
+    void invalidate(std::int64_t now_ms);
+    std::size_t size() const;
+    std::size_t hits() const;
+
+  private:
+    struct entry {
+        std::int64_t expires_ms;
+        boost::json::value value;
+    };
+    options options_;
+    mutable std::mutex mutex_;
+    std::map<std::string, entry> entries_;
+    std::int64_t hold_until_ms_ = 0;
+    std::size_t hits_ = 0;
+};
+
 /// Runs stored query config.name (config validated by the caller) and returns its rows.
 /// Throws es_unreachable, es_config_error, query_refused, unknown_user, or
-/// std::runtime_error for a response without the expected aggregations.
+/// std::runtime_error for a response without the expected aggregations. `cache`
+/// (optional): q2's closed days are taken from it and stored in it.
 boost::json::object run_analytics(es_client& es, const query_config& config,
-                                  const post_lookup& lookup);
+                                  const post_lookup& lookup, day_cache* cache = nullptr);
 
 /// The rows of search response `response` of query `name` (the pure half of
 /// run_analytics). `user_id`/`username` only for q3 (username may be empty: null).
