@@ -198,11 +198,22 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
         server.stop(check=False, timeout=30)
         server.start()
         port = server.port
+        record["restart"] = restart_cold_start(port, p, names, [tokens[n] for n in regular[:50]])
+        rs = record["restart"]
+        log(f"restart of serve (database warm): warming {rs['warm_users']:.0f} users' sessions "
+            f"and {rs['warm_timelines']:.0f} first pages took {rs['warm_seconds']:.2f} s "
+            f"(a /healthz meanwhile {rs['healthz_ms']:.1f} ms); first page of a warmed user "
+            f"{rs['belief_wait_s']} s after that vs again, median: {rs['cold_p50_ms']:.2f} vs "
+            f"{rs['warm_p50_ms']:.2f} ms ({rs['ratio']:.2f}x); of a user not warmed (logged in "
+            f"after the restart): {rs['unwarmed']['cold_p50_ms']:.2f} vs "
+            f"{rs['unwarmed']['warm_p50_ms']:.2f} ms ({rs['unwarmed']['ratio']:.2f}x)")
+        # The caches' memory from empty: restarted once more without the start's warming.
+        server.stop(check=False, timeout=30)
+        server.env_overrides["BSOCIAL_FEED_WARM_USERS"] = "0"
+        server.start()
+        server.env_overrides.pop("BSOCIAL_FEED_WARM_USERS", None)
+        port = server.port
         rss_empty = rss_mib(server)
-        record["restart"] = cold_and_warm(port, [tokens[n] for n in regular[:50]])
-        log("first page after a restart of serve (database warm) vs again (warm), median: "
-            f"{record['restart']['cold_p50_ms']:.2f} vs {record['restart']['warm_p50_ms']:.2f} ms "
-            f"({record['restart']['ratio']:.2f}x)")
         t0 = time.monotonic()
         record["cache_memory"] = {"rss_empty_mib": rss_empty,
                                   **fill_caches(server, port, [tokens[n] for n in names])}
@@ -302,6 +313,50 @@ def cold_and_warm(port: int, tokens: list[str]) -> dict:
     c, w = cold[len(cold) // 2], warm[len(warm) // 2]
     return {"users": len(tokens), "cold_p50_ms": round(c, 3), "warm_p50_ms": round(w, 3),
             "ratio": round(c / w, 2) if w else 0.0}
+
+
+def metrics_of(port: int, prefix: str) -> dict[str, float]:
+    h = bench_client(port)
+    try:
+        text = h.get("/metrics").raw.decode()
+    finally:
+        h.close()
+    return {ln.split()[0]: float(ln.split()[1]) for ln in text.splitlines()
+            if ln.startswith(prefix) and len(ln.split()) == 2}
+
+
+def restart_cold_start(port: int, p: dict, logged_in: list[str], tokens: list[str]) -> dict:
+    """Right after a restart of serve: the start's warming (sessions/feed_warmer.hpp) loads
+    the sessions used most recently and their users' first pages in the background. Waits
+    for it to end, then for a PostgreSQL replica's belief in a session read from SQL
+    (BSOCIAL_SESSION_CACHE_BELIEVE_MS) to run out, as for a user who comes back some
+    seconds after the restart (their session is read again, their page from memory), and
+    times the first page of `tokens` (warmed: their sessions are among the most recent)
+    against the same page again. Then the same for users who were not warmed: 50 regular
+    users not logged in before, logged in now (the first page of a login after a restart)."""
+    t0 = time.monotonic()
+    h = bench_client(port)
+    h.get("/healthz")
+    healthz_ms = (time.monotonic() - t0) * 1000
+    h.close()
+    deadline = time.monotonic() + 120
+    while metrics_of(port, "bsocial_feed_warm_done").get("bsocial_feed_warm_done", 1) != 1:
+        if time.monotonic() > deadline:
+            raise SystemExit("the start's warming did not end within 120 s")
+        time.sleep(0.05)
+    warm = metrics_of(port, "bsocial_feed_warm_")
+    belief_wait = int(os.environ.get("BSOCIAL_SESSION_CACHE_BELIEVE_MS", "2000")) / 1000 + 0.5
+    time.sleep(belief_wait)
+    out = {**cold_and_warm(port, tokens), "belief_wait_s": belief_wait,
+           "healthz_ms": round(healthz_ms, 1),
+           "warm_users": warm.get("bsocial_feed_warm_users", 0.0),
+           "warm_timelines": warm.get("bsocial_feed_warm_timelines", 0.0),
+           "warm_seconds": round(warm.get("bsocial_feed_warm_seconds", 0.0), 3)}
+    taken = set(logged_in)
+    others = [n for n in regular_users(p["users"], 4 * MIXED_USERS) if n not in taken][:50]
+    fresh = login_all(port, others)
+    out["unwarmed"] = cold_and_warm(port, [fresh[n] for n in others])
+    return out
 
 
 def rss_mib(server) -> float | None:

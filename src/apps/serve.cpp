@@ -23,6 +23,7 @@
 #include "bsocial/core/stop_signals.hpp"
 #include "bsocial/http/metrics.hpp"
 #include "bsocial/http/static_files.hpp"
+#include "bsocial/sessions/feed_warmer.hpp"
 #include "bsocial/sessions/roles.hpp"
 #include "bsocial/social/accounts.hpp"
 #include "bsocial/social/fanout.hpp"
@@ -241,6 +242,15 @@ int run_serve(const serve_settings& s) {
         if (session_cache) session_cache->clear();
     });
 
+    // Startup warming (sessions/feed_warmer.hpp): the users of the sessions used most
+    // recently get their session and first page into the caches, in the background once
+    // listening. On PostgreSQL after the bus's first connection (registered after the
+    // caches' resyncs above, which empty them).
+    const int warm_users =
+        feed_cached ? std::min(s.get<sessions::warm_settings>().users, feed_cache.users) : 0;
+    sessions::feed_warmer warmer(db, who.sessions, timelines, warm_users, !sqlite);
+    bus.on_resync([&warmer] { warmer.bus_connected(); });
+
     http::metrics stats;
     // Administrators are accounts (sessions/roles.hpp): BSOCIAL_ADMINS only bootstraps them,
     // each name decided once, at the first start that lists it.
@@ -258,10 +268,10 @@ int run_serve(const serve_settings& s) {
     api::ops_extras ops_extras;
     // Each module renders its own metrics (core/prometheus.hpp); the order is the page's.
     ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &comment_cache,
-                          &session_cache, &checkpointer, &notifications, &live] {
+                          &session_cache, &checkpointer, &notifications, &live, &warmer] {
         return fanout.metrics() + (checkpointer ? checkpointer->metrics() : "") +
                (timeline_cache ? timeline_cache->metrics() : "") +
-               (comment_cache ? comment_cache->metrics() : "") +
+               (comment_cache ? comment_cache->metrics() : "") + warmer.metrics() +
                (session_cache ? session_cache->metrics() : "") + hasher.metrics() +
                (relay ? relay->relay.metrics() : "") +
                notify::ack_metrics(notifications.delivery.acks()) + live.metrics();
@@ -351,6 +361,7 @@ int run_serve(const serve_settings& s) {
     if (!timelines.in_memory() && fanout_cfg.worker == 1) services.start(fanout);
     services.start(notifications.pushes);
     services.start(live);
+    services.start(warmer);  // last: in the background, once everything else runs
     server.run();
     services.stop();
     spdlog::info("module=serve event=stopped hashes_refused={}", hasher.refused_total());

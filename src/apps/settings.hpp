@@ -38,7 +38,8 @@ using serve_settings =
                    http::static_files_settings, social::timeline_settings,
                    social::feed_cache_settings, social::fanout_settings, social::user_limit_settings,
                    http::websocket_limits, notify::hub_settings, analytics::settings,
-                   api::metrics_access, sessions::session_cache_settings>;
+                   api::metrics_access, sessions::session_cache_settings,
+                   sessions::warm_settings>;
 
 /// `bsocial notifier`: Kafka's comments into notifications, and their delivery routes on
 /// a port of its own (BSOCIAL_NOTIFIER_PORT, 8081).

@@ -2,6 +2,8 @@
 
 #include <soci/soci.h>
 
+#include <unordered_set>
+
 #include "bsocial/core/utf8.hpp"
 #include "bsocial/events/event.hpp"
 #include "bsocial/outbox/outbox.hpp"
@@ -23,6 +25,10 @@ session_service::session_service(store::database& db, const auth::token_service&
 auth::issued_token session_service::open(const social::user& who, std::string_view user_agent,
                                          std::string_view ip) {
     auto token = tokens_.issue(who.id);
+    // The new session is valid as `who` (read with the credentials, the same columns as
+    // authenticate()'s read): into the cache once committed, so the first request after a
+    // login needs no session read (a revocation of it before the put would drop it).
+    const std::uint64_t epoch = cache_ ? cache_->epoch() : 0;
     store::lease sql_lease(db_);
     soci::session& sql = *sql_lease;
     store::write_transaction tx(sql, db_);
@@ -36,6 +42,7 @@ auth::issued_token session_service::open(const social::user& who, std::string_vi
         soci::use(address);
     outbox::append_to_outbox(sql, events::user_logged_in(fields_of(who), now_ms));
     tx.commit();
+    if (cache_) cache_->put(token.claims.jti, who, epoch, now_ms);
     {
         std::lock_guard lock(touched_mutex_);
         if (touched_.size() > 100000) touched_.clear();  // bounded; costs one early write each
@@ -194,6 +201,42 @@ void session_service::revoke(const identity& caller) {
     outbox::append_to_outbox(sql, events::user_logged_out(fields_of(caller.who), now_ms));
     tx.commit();
     revoked_committed(caller.who.id, caller.claims.jti);
+}
+
+namespace {
+struct recent_session {
+    std::string jti;
+    std::int64_t last_used_at = 0;
+    social::user who;
+};
+void bind_recent_session(soci::statement& st, recent_session& r) {
+    st.exchange(soci::into(r.jti));
+    st.exchange(soci::into(r.last_used_at));
+    social::detail::bind_user(st, r.who);
+}
+}  // namespace
+
+std::vector<std::int64_t> session_service::warm(soci::session& sql, int limit) const {
+    if (limit <= 0) return {};
+    const std::int64_t now_ms = clock_.now_ms();
+    // As authenticate(): the epoch and the time before the read.
+    const std::uint64_t epoch = cache_ ? cache_->epoch() : 0;
+    const auto rows = db_.statements().run<recent_session>(
+        sql, queries::recent_sessions, {now_ms / 1000, std::int64_t{limit}}, bind_recent_session);
+    std::vector<std::int64_t> users;
+    std::unordered_set<std::int64_t> seen;
+    {
+        std::lock_guard lock(touched_mutex_);
+        for (const auto& r : rows) {
+            if (touched_.size() > 100000) break;
+            touched_.try_emplace(r.jti, r.last_used_at);
+        }
+    }
+    for (const auto& r : rows) {
+        if (cache_) cache_->put(r.jti, r.who, epoch, now_ms);
+        if (seen.insert(r.who.id).second) users.push_back(r.who.id);
+    }
+    return users;
 }
 
 std::vector<std::string> session_service::revoked_unexpired() const {

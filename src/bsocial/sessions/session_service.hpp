@@ -89,6 +89,13 @@ class session_service {
     /// (revocation_prune_margin_seconds: clocks of instances differ). Twice is harmless.
     void revoke(const identity& caller);
 
+    /// Startup warming (feed_warmer.hpp): the `limit` open sessions used most recently,
+    /// read in one statement on `sql` and put into the cache as authenticate() would (the
+    /// epoch taken before the read: a revocation heard meanwhile drops them), their last
+    /// use as written (so the next write is due a minute after it, not at once). Returns
+    /// their users' ids, most recently used first, each once.
+    std::vector<std::int64_t> warm(soci::session& sql, int limit) const;
+
     /// The ids (jti) of revoked tokens that have not expired yet: one query, run by the
     /// notification hub once per revocation check to close the sockets of ended sessions.
     std::vector<std::string> revoked_unexpired() const;

@@ -41,6 +41,25 @@ struct session_cache_settings {
     }
 };
 
+/// Startup warming (feed_warmer.hpp): the users of the sessions used most recently get
+/// their session and their feed's first page into this process's caches, in the
+/// background, right after serve starts listening.
+struct warm_settings {
+    int users = 1000;
+
+    void validate() const {
+        if (users < 0 || users > 1'000'000)
+            throw std::invalid_argument("feed warm users must be 0..1000000 (BSOCIAL_FEED_WARM_USERS)");
+    }
+    template <class Declare>
+    void describe(Declare& d) {
+        d(users, "feed-warm-users", "BSOCIAL_FEED_WARM_USERS",
+          "at start, load the sessions used most recently (this many at most, no more than "
+          "BSOCIAL_FEED_CACHE_USERS users) and their feed's first page into memory, in the "
+          "background (0: none)");
+    }
+};
+
 /// BSOCIAL_ADMINS: a bootstrap of the administrators (roles.hpp: accounts holding the role,
 /// managed with `bsocial admin`): they see /api/v1/analytics.
 struct admin_settings {

@@ -42,6 +42,14 @@ inline constexpr const char* list_sessions =
 /// Binds (:jti, :user_id): the session's expiry (s), when it is that user's.
 inline constexpr const char* own_session_expiry =
     "SELECT expires_at FROM user_sessions WHERE jti = :jti AND user_id = :user_id";
+/// Binds (:now (s), :limit): the open sessions used most recently, with their users, for
+/// startup warming (feed_warmer.hpp): the same validity as find_unrevoked_user, set-based.
+inline constexpr const char* recent_sessions =
+    "SELECT s.jti, s.last_used_at, " BSOCIAL_USER_COLUMNS
+    " FROM user_sessions s JOIN users u ON u.id = s.user_id"
+    " WHERE s.expires_at > :now"
+    " AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = s.jti)"
+    " ORDER BY s.last_used_at DESC, s.jti LIMIT :limit";
 /// Binds (:jti).
 inline constexpr const char* delete_session = "DELETE FROM user_sessions WHERE jti = :jti";
 /// Binds (:before) (s): rows of sessions that expired anyway.

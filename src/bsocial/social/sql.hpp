@@ -206,6 +206,10 @@ inline constexpr const char* followers_of_sql =
 // Cached timelines over the tables (PostgreSQL): whose posts a cached timeline takes.
 inline constexpr const char* followees_of_sql =
     "SELECT followee_id FROM follows WHERE follower_id = :user_id";
+/// Startup warming (timelines::warm): whom each of a set of users follows, the list of
+/// follower ids appended ("?, ?, ...)" by the caller, padded to a fixed length).
+inline constexpr const char* followees_of_users_head_sql =
+    "SELECT follower_id, followee_id FROM follows WHERE follower_id IN (";
 inline constexpr const char* queue_fan_out_sql =
     "INSERT INTO timeline_fanout (post_id, author_id, created_at)"
     " VALUES (:post_id, :author_id, :created_at)";

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 
 #include "bsocial/social/post_rows.hpp"
 #include "bsocial/social/sql.hpp"
@@ -340,6 +341,67 @@ std::vector<post> timelines::read_cached(soci::session& sql, std::int64_t me, ti
         out.insert(out.end(), rest.begin(), rest.end());
     }
     return out;
+}
+
+namespace {
+struct follow_row {
+    std::int64_t follower = 0;
+    std::int64_t followee = 0;
+};
+void bind_follow_row(soci::statement& st, follow_row& r) {
+    st.exchange(soci::into(r.follower));
+    st.exchange(soci::into(r.followee));
+}
+}  // namespace
+
+std::size_t timelines::warm(soci::session& sql, const std::vector<std::int64_t>& users,
+                            int depth) const {
+    if (!cache_ || users.empty()) return 0;
+    depth = std::max(depth, 21);
+    struct build {
+        std::int64_t user = 0;
+        std::uint64_t generation = 0;  ///< 0: dropped (forgotten meanwhile)
+        bool finished = false;
+    };
+    std::vector<build> builds;
+    for (std::size_t i = 0; i < users.size() && i < warm_batch; ++i)
+        if (const auto g = cache_->begin_build(users[i])) builds.push_back({users[i], g});
+    if (builds.empty()) return 0;
+    std::size_t built = 0;
+    try {
+        if (!in_memory()) {
+            // Padded with 0 (never a user) to warm_batch: one statement text, prepared once.
+            assembled_query q;
+            q.sql(followees_of_users_head_sql);
+            for (std::size_t i = 0; i < warm_batch; ++i)
+                q.sql(i ? ", ?" : "?").bind(i < builds.size() ? builds[i].user : 0);
+            q.sql(")");
+            const auto rows =
+                db_.statements().run<follow_row>(sql, q.text(), q.values(), bind_follow_row);
+            std::unordered_map<std::int64_t, std::vector<std::int64_t>> followees;
+            for (const auto& r : rows) followees[r.follower].push_back(r.followee);
+            for (auto& b : builds)
+                if (!cache_->index_followees(b.user, b.generation, std::move(followees[b.user])))
+                    b.generation = 0;
+        }
+        constexpr time_cursor top{std::numeric_limits<std::int64_t>::max(),
+                                  std::numeric_limits<std::int64_t>::max()};
+        for (auto& b : builds) {
+            if (b.generation == 0) continue;
+            const std::uint64_t epoch = posts_ ? posts_->epoch() : 0;
+            const std::vector<post> newest = read_store(sql, b.user, top, depth);
+            cache_->finish_build(b.user, b.generation, keys_of(newest),
+                                 static_cast<int>(newest.size()) < depth);
+            b.finished = true;
+            if (posts_) posts_->put(newest, epoch);
+            ++built;
+        }
+    } catch (...) {
+        for (const auto& b : builds)
+            if (!b.finished) cache_->forget(b.user);
+        throw;
+    }
+    return built;
 }
 
 std::optional<std::vector<post>> timelines::read_in_memory(std::int64_t me, time_cursor from,

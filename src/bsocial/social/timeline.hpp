@@ -128,6 +128,16 @@ class timelines {
     std::optional<std::vector<post>> read_in_memory(std::int64_t me, time_cursor from,
                                                     int limit) const;
 
+    /// Startup warming (sessions/feed_warmer.hpp): builds the cached timelines of `users`
+    /// (those not cached nor being built) as their first read would, the newest `depth`
+    /// entries (at least a page of 20 and the next one's marker), their posts into the
+    /// post cache. Over the tables, whom they follow is read for all of them in one
+    /// statement (registered before their pages are read: a post announced meanwhile is
+    /// in the page or kept aside, as in a read's build); then one statement per user for
+    /// the page. At most warm_batch users per call. Returns how many were built.
+    std::size_t warm(soci::session& sql, const std::vector<std::int64_t>& users, int depth) const;
+    static constexpr std::size_t warm_batch = 64;
+
     /// One follower in this many (chosen by ids) has their timeline trimmed per fanned-out
     /// post: timelines stay near the capacity without counting entries on every write.
     int trim_every() const noexcept;
