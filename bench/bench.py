@@ -50,8 +50,8 @@ from benchlib.nginx import StaticNginx
 from benchlib.postgres import Postgres
 from benchlib.report import load_results, print_run, render, scale_table
 from benchlib.scenarios import (DEEP_PAGE, MIXED_USERS, PAGE_LIMIT, SHAPES, annotate,
-                                bench_client, deep_cursors, feed_path, login_all, regular_users,
-                                shape_users)
+                                bench_client, deep_cursors, feed_path, login_all, mixed_requests,
+                                regular_users, shape_users)
 from benchlib.seed_cache import copy_sqlite, dataset_params, ensure_sqlite_seed
 from benchlib.server import log_lines, serve_args, start_server
 from benchlib.wrk import measure, write_requests
@@ -151,22 +151,7 @@ def run_once(args, kind: str, p: dict[str, Any], full: bool) -> dict:
                     shape=s, page=DEEP_PAGE, borrowed_cursors=borrowed)
         if full:
             rng = random.Random(p["seed"])
-            mixed = []
-            for n in regular:
-                items = h.call("GET", feed_path(), token=tokens[n])["items"]
-                # posts this user can see; the commented ones first
-                picks = sorted(items, key=lambda it: -int(it.get("comment_count", 0)))[:3]
-                for k in range(6):
-                    mixed.append(("GET", tokens[n], feed_path(), ""))
-                for k in range(3):
-                    if picks:
-                        pid = picks[k % len(picks)]["id"]
-                        mixed.append(("GET", tokens[n], f"/api/v1/posts/{pid}/comments?limit=20", ""))
-                    else:
-                        mixed.append(("GET", tokens[n], feed_path(), ""))
-                mixed.append(("POST", tokens[n], "/api/v1/posts",
-                              json.dumps({"content": f"mixed workload post by {n}"})))
-            rng.shuffle(mixed)
+            mixed = mixed_requests(h, regular, tokens, rng)
             add("mixed 60/30/10", "mixed", 16, mixed)
             posts = [("POST", tokens[n], "/api/v1/posts",
                       json.dumps({"content": f"benchmark post {k} by {n}"}))

@@ -8,11 +8,11 @@ PostgreSQL backends (the steadier figure on a shared machine). From the reposito
 Default dataset: 2,000 users, 100,000 posts, 10,000 comments (docs/performance.md).
 """
 from __future__ import annotations
-import argparse, json, random, subprocess, sys, tempfile, time, shutil
+import argparse, random, subprocess, sys, tempfile, time, shutil
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib.postgres import Postgres
-from benchlib.scenarios import feed_path, login_all, regular_users, bench_client, MIXED_USERS
+from benchlib.scenarios import login_all, mixed_requests, regular_users, bench_client, MIXED_USERS
 from benchlib.seed_cache import dataset_params
 from benchlib.server import serve_args, start_server
 from benchlib.wrk import run_wrk, write_requests
@@ -45,20 +45,7 @@ try:
                 regular = regular_users(p["users"], MIXED_USERS)
                 tokens = login_all(port, regular)
                 h = bench_client(port)
-                rng = random.Random(p["seed"])
-                mixed = []
-                for n in regular:
-                    items = h.call("GET", feed_path(), token=tokens[n])["items"]
-                    picks = sorted(items, key=lambda it: -int(it.get("comment_count", 0)))[:3]
-                    for k in range(6):
-                        mixed.append(("GET", tokens[n], feed_path(), ""))
-                    for k in range(3):
-                        if picks:
-                            mixed.append(("GET", tokens[n], f"/api/v1/posts/{picks[k % len(picks)]['id']}/comments?limit=20", ""))
-                        else:
-                            mixed.append(("GET", tokens[n], feed_path(), ""))
-                    mixed.append(("POST", tokens[n], "/api/v1/posts", json.dumps({"content": f"mixed workload post by {n}"})))
-                rng.shuffle(mixed)
+                mixed = mixed_requests(h, regular, tokens, random.Random(p["seed"]))
                 h.close()
                 f = write_requests(run_dir / "mixed.txt", mixed)
                 run_wrk(port, f, 16, args.warm)

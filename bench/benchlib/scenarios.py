@@ -3,6 +3,8 @@ cursors, the ratios against /healthz and the typical user, and the names of runs
 from __future__ import annotations
 
 import concurrent.futures
+import json
+import random
 import threading
 
 from bsocial_testkit.http import Client
@@ -69,6 +71,29 @@ def deep_cursors(port: int, tokens: list[str]) -> list[tuple[str | None, int]]:
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         return list(pool.map(walk, tokens))
+
+
+def mixed_requests(h: Client, regular: list[str], tokens: dict[str, str],
+                   rng: random.Random) -> list[tuple]:
+    """`make bench`'s mixed 60/30/10 workload: per user 6 first pages of the feed, 3 comment
+    lists of the most commented posts they see, 1 post; shuffled."""
+    mixed = []
+    for n in regular:
+        items = h.call("GET", feed_path(), token=tokens[n])["items"]
+        # posts this user can see; the commented ones first
+        picks = sorted(items, key=lambda it: -int(it.get("comment_count", 0)))[:3]
+        for k in range(6):
+            mixed.append(("GET", tokens[n], feed_path(), ""))
+        for k in range(3):
+            if picks:
+                pid = picks[k % len(picks)]["id"]
+                mixed.append(("GET", tokens[n], f"/api/v1/posts/{pid}/comments?limit=20", ""))
+            else:
+                mixed.append(("GET", tokens[n], feed_path(), ""))
+        mixed.append(("POST", tokens[n], "/api/v1/posts",
+                      json.dumps({"content": f"mixed workload post by {n}"})))
+    rng.shuffle(mixed)
+    return mixed
 
 
 def regular_users(users: int, n: int) -> list[str]:
