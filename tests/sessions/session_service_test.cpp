@@ -144,7 +144,7 @@ class CachedSessions : public Sessions {
 }  // namespace
 
 TEST_F(CachedSessions, ASessionFoundInSqlIsThenCheckedFromMemory) {
-    const auto token = cached.open(ada);
+    const auto token = w.sessions.open(ada);  // opened by another instance: not in this cache
     EXPECT_EQ(cache.size(), 0u);
     ASSERT_TRUE(cached.authenticate(token.token));
     EXPECT_EQ(cache.size(), 1u);
@@ -154,6 +154,16 @@ TEST_F(CachedSessions, ASessionFoundInSqlIsThenCheckedFromMemory) {
     const auto who = cached.authenticate(token.token);
     ASSERT_TRUE(who);
     EXPECT_EQ(who->who.username, "ada");
+    EXPECT_EQ(who->claims.jti, token.claims.jti);
+}
+
+TEST_F(CachedSessions, ASessionOpenedHereIsCachedAtOnce) {
+    // A login's first request skips the session read (the cold path after a login).
+    const auto token = cached.open(ada);
+    EXPECT_EQ(cache.size(), 1u);
+    w.sessions.revoke(*w.sessions.authenticate(token.token));  // behind the cache's back
+    const auto who = cached.authenticate(token.token);
+    ASSERT_TRUE(who) << "checked from memory, without reading SQL";
     EXPECT_EQ(who->claims.jti, token.claims.jti);
 }
 
