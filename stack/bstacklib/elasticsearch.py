@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -150,12 +151,12 @@ class Elasticsearch(Server):
         })
         return settings
 
-    def _spawn_node(self, cdir: Path, st: dict, i: int) -> int:
+    def _spawn_node(self, cdir: Path, st: dict, i: int) -> subprocess.Popen:
         base = self._node_dir(i)
         n = st["node"][str(i)]
         cmd = node_command(cdir, base, ELASTICSEARCH_HEAP, Path(n["log"]),
                            "org.elasticsearch.deprecation", self._cluster_settings(st, i))
-        return spawn(cmd, Path(n["out"]), cwd=base).pid
+        return spawn(cmd, Path(n["out"]), cwd=base)
 
     def _spawn_proxy(self, st: dict, i: int):
         n = st["node"][str(i)]
@@ -201,11 +202,12 @@ class Elasticsearch(Server):
             st["node"][str(i)]["http_url"] = f"http://127.0.0.1:{st['node'][str(i)]['http_port']}"
         st["url"] = ",".join(st["node"][str(i)]["url"] for i in range(1, nodes + 1))
         started = [i for i in range(1, nodes + 1) if i not in running]
-        for i in started:
-            st["node"][str(i)]["pid"] = self._spawn_node(cdir, st, i)
+        spawned = {i: self._spawn_node(cdir, st, i) for i in started}
+        for i, proc in spawned.items():
+            st["node"][str(i)]["pid"] = proc.pid
         self.save(st)
         try:
-            self._wait_cluster(st, nodes, ELASTICSEARCH_READY_TIMEOUT)
+            self._wait_cluster(st, nodes, ELASTICSEARCH_READY_TIMEOUT, spawned)
             proxies = {}
             for i in started:
                 proxies[i] = self._spawn_proxy(st, i)
@@ -223,14 +225,25 @@ class Elasticsearch(Server):
         self.save(st)
         return st["url"]
 
-    def _wait_cluster(self, st: dict, nodes: int, timeout: float) -> None:
-        """Until every node answers and the cluster has `nodes` nodes and health yellow."""
+    def _wait_cluster(self, st: dict, nodes: int, timeout: float,
+                      spawned: dict[int, subprocess.Popen]) -> None:
+        """Until every node answers and the cluster has `nodes` nodes and health yellow.
+        A node spawned here is checked through its Popen (exact: its exit status), not
+        through /proc: right after exec a process's command line can read empty for a
+        moment (the kernel sets it up after the exec is reported), which the marker check
+        of pid_alive took for a dead node (a CI setup error, 2026-12-06)."""
         deadline = time.monotonic() + timeout
         pending = set(range(1, nodes + 1))
+
+        def exited(i: int) -> bool:
+            if i in spawned:
+                return spawned[i].poll() is not None
+            n = st["node"][str(i)]
+            return not pid_alive(n.get("pid"), n.get("data"))
         while pending:
             for i in sorted(pending):
                 n = st["node"][str(i)]
-                if not pid_alive(n.get("pid"), n.get("data")):
+                if exited(i):
                     raise StackError(f"elasticsearch node {i} exited:\n{tail(Path(n['out']))}\n"
                                      f"{tail(Path(n['log']))}")
                 try:
