@@ -146,7 +146,7 @@ TEST(IndexTemplates, WhatNothingReadsIsNotIndexed) {
     // The entities: filtered-only keywords without doc values, no numeric sub-fields but
     // post_id.num (q2's terms, q3's composite), event_id and deleted_at stored only.
     const auto entities = mappings_of(entities_template_json("bsocial-events-entities", 0));
-    for (const auto* f : {"kind", "post_id", "comment_id", "user_id", "post_author_id", "deleted"})
+    for (const auto* f : {"kind", "comment_id", "user_id", "post_author_id", "deleted"})
         EXPECT_FALSE(flag(*field(entities, f), "doc_values")) << f;
     for (const auto* f : {"comment_id.num", "user_id.num", "post_author_id.num"})
         EXPECT_EQ(field(entities, f), nullptr) << f;

@@ -62,14 +62,15 @@ constexpr const char* events_mappings = R"({
 // creation event (`create`), overwritten by the deletion event (`index`, deleted: true).
 // Indexed as q2, q3 and the runner read them (tests/telemetry/index_templates_test.cpp holds
 // the queries and this mapping together): `kind`, `deleted`, the ids filtered on (terms only,
-// no doc values), `post_id.num` aggregated on (doc values only), `created_at` both;
+// no doc values; `post_id` keeps them: an ad-hoc `terms` on it, as test_exactness.py's
+// "old approach" runs, still works), `post_id.num` aggregated on (doc values only),
+// `created_at` both;
 // `event_id` and `deleted_at` kept in `_source` only.
 constexpr const char* entities_mappings = R"({
   "dynamic": "strict",
   "properties": {
     "kind":           {"type": "keyword", "doc_values": false},
-    "post_id":        {"type": "keyword", "doc_values": false,
-                       "fields": {"num": {"type": "long", "index": false}}},
+    "post_id":        {"type": "keyword", "fields": {"num": {"type": "long", "index": false}}},
     "comment_id":     {"type": "keyword", "doc_values": false},
     "user_id":        {"type": "keyword", "doc_values": false},
     "post_author_id": {"type": "keyword", "doc_values": false},
