@@ -6,12 +6,10 @@
 
 Prints, with the share of all samples:
   - by thread kind (the Elasticsearch pool in the thread name: write, refresh, merge, ...),
-  - the top frames (self: the method running when sampled),
-  - the top "component" of each sample's stack (the first frame, from the top, in a
-    package we name: Lucene postings/terms/stored fields/doc values/points, the version
-    lookup of `create`, the translog, JSON parsing, mapping, TLS/HTTP), which answers "what
-    part of indexing a document" better than single frames,
-  - the same components inclusively (anywhere on the stack).
+  - by stage of indexing (the mapping's document parser, the `_id` version lookup, Lucene's
+    stored fields / postings / doc values / points, the translog, refresh, merge), each
+    counted when it is anywhere on the sample's stack,
+  - the top frames (self: the method running when sampled).
 The samples are shares of the JVM's Java-thread CPU; µs per document = share × the engine's
 CPU seconds (from /proc, printed by the bench) / documents.
 Needs `jfr` (JDK 17) on PATH.
@@ -24,30 +22,35 @@ import json
 import re
 import subprocess
 
-# (label, regex on "class.method") checked from the top of the stack down; the first frame
-# that matches names the sample's component.
-COMPONENTS = [
-    ("version lookup (_id, create)", r"(PerThreadIDVersionAndSeqNoLookup|VersionsAndSeqNoResolver|"
-                                      r"InternalEngine\.(resolveDocVersion|planIndexingAsPrimary)|LiveVersionMap)"),
-    ("translog write/fsync", r"(index\.translog\.|FileChannelImpl\.force|FileDispatcherImpl\.force)"),
-    ("refresh (flush segment)", r"(DocumentsWriterPerThread\.flush|DocumentsWriter\.flush|"
-                                r"IndexWriter\.getReader|StandardDirectoryReader\.open|"
-                                r"DirectoryReader\.openIfChanged|ReferenceManager\.maybeRefresh)"),
-    ("merge", r"(IndexWriter\.merge|SegmentMerger|ConcurrentMergeScheduler|MergeThread)"),
-    ("lucene: stored fields (_source)", r"(StoredFields|StoredFieldsConsumer|Lucene90CompressingStored|"
-                                         r"LZ4|Deflate|compressing\.)"),
-    ("lucene: terms/postings (inverted index)", r"(TermsHashPerField|FreqProxTermsWriter|"
-                                                  r"BytesRefHash|TermsHash|DefaultIndexingChain\.invert|"
-                                                  r"IndexingChain\$PerField\.invert)"),
-    ("lucene: doc values", r"(DocValuesWriter|SortedSetDocValuesWriter|SortedDocValuesWriter|"
-                           r"NumericDocValuesWriter|DocValuesConsumer)"),
-    ("lucene: points (dates, numbers)", r"(PointValuesWriter|BKDWriter|Points)"),
-    ("lucene: other indexing", r"org\.apache\.lucene\.index\."),
-    ("mapping / parsing the document", r"(index\.mapper\.|DocumentParser|xcontent|jackson)"),
-    ("bulk / write action", r"(action\.bulk\.|TransportShardBulkAction|TransportWriteAction)"),
-    ("HTTP / netty / TLS", r"(io\.netty\.|sun\.security\.ssl|http\.)"),
-    ("search", r"(search\.|lucene\.search\.)"),
-    ("GC / JVM internals", r"(jdk\.internal|java\.lang\.ref)"),
+# Stages of indexing a document in Elasticsearch 8 / Lucene 9 (regex on the stack's frames,
+# "class.method"); a sample counts in every stage on its stack (inclusive, so they overlap:
+# the indented ones are parts of the one above them).
+STAGES = [("bulk request parsing (HTTP)", r"BulkRequestParser|RestBulkAction"),
+ ("DocumentParser.parseDocument (mapping)", r"DocumentParser\.parseDocument"),
+ ("  ..walking the fields (parseObjectOrField)", r"DocumentParser\.(parseObjectOrField|parseObjectOrNested)"),
+ ("  ..Keyword mapper", r"KeywordFieldMapper"),
+ ("  ..Date mapper", r"DateFieldMapper"),
+ ("  ..Number mapper", r"NumberFieldMapper"),
+ ("  ..Boolean", r"BooleanFieldMapper"),
+ ("  ..source (SourceFieldMapper)", r"SourceFieldMapper"),
+ ("version lookup", r"InternalEngine\.(resolveDocVersion|getVersionFromMap)|VersionsAndSeqNoResolver"),
+ ("  ..bloom filter (_id, read)", r"BloomFilterTerms"),
+ ("IndexWriter.add/updateDocument(s)", r"IndexWriter\.(add|update|soft)"),
+ ("  ..stored fields", r"StoredFieldsConsumer|StoredFieldsWriter"),
+ ("  ..invert (postings)", r"IndexingChain\$PerField\.invert|TermsHashPerField"),
+ ("  ..doc values", r"DocValuesWriter|IndexingChain\.indexDocValue"),
+ ("  ..points", r"PointValuesWriter|IndexingChain\.indexPoint"),
+ ("Translog.add", r"Translog\.add"),
+ ("translog sync (fsync)", r"ensureSynced|Translog\.sync|FileChannelImpl\.force"),
+ ("LiveVersionMap", r"LiveVersionMap"),
+ ("refresh", r"ReferenceManager\.maybeRefresh|Engine.*refresh|InternalEngine\.refresh"),
+ ("  ..writing the segment (DWPT flush, any thread)", r"DocumentsWriterPerThread\.flush"),
+ ("merge", r"IndexWriter\.merge|SegmentMerger"),
+ ("  ..bloom filter write", r"BloomFilterPostingsFormat\$FieldsWriter"),
+ ("  ..postings merge", r"FieldsConsumer\.merge|PostingsWriter"),
+ ("  ..stored merge", r"StoredFieldsWriter\.merge|StoredFields"),
+ ("  ..docvalues merge", r"DocValuesConsumer\.merge"),
+ ("search", r"SearchService|QueryPhase"),
 ]
 
 
@@ -77,40 +80,28 @@ def main() -> None:
     ap.add_argument("file")
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args()
-    kinds, selfs, comps = collections.Counter(), collections.Counter(), collections.Counter()
-    incl = collections.Counter()  # samples with the component anywhere on the stack
+    kinds, selfs, stages = collections.Counter(), collections.Counter(), collections.Counter()
     n = 0
     for thread, frames in samples(args.file):
         n += 1
         kinds[thread_kind(thread)] += 1
         if frames:
             selfs[frames[0]] += 1
-        comp = "other"
-        for fr in frames:
-            for label, rx in COMPONENTS:
-                if re.search(rx, fr):
-                    comp = label
-                    break
-            if comp != "other":
-                break
-        comps[comp] += 1
-        for label, rx in COMPONENTS:
-            if any(re.search(rx, fr) for fr in frames):
-                incl[label] += 1
+        stack = "\n".join(frames)
+        for label, rx in STAGES:
+            if re.search(rx, stack):
+                stages[label] += 1
     if not n:
         print("no samples")
         return
     pct = lambda c: f"{100 * c / n:5.1f} %"  # noqa: E731
-    print(f"samples={n}")
+    print(f"samples={n} (Java threads only: the JIT compiler and GC threads are not sampled)")
     print("by thread kind:")
     for k, c in kinds.most_common(12):
         print(f"  {pct(c)}  {k}")
-    print("by component (first matching frame from the top of the stack):")
-    for k, c in comps.most_common():
-        print(f"  {pct(c)}  {k}")
-    print("inclusive (the component anywhere on the stack; overlapping):")
-    for k, c in incl.most_common():
-        print(f"  {pct(c)}  {k}")
+    print("by stage (inclusive: a sample counts in every stage on its stack):")
+    for label, _ in STAGES:
+        print(f"  {pct(stages[label])}  {label}")
     print(f"top {args.top} frames (self):")
     for k, c in selfs.most_common(args.top):
         print(f"  {pct(c)}  {k}")
