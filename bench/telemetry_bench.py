@@ -24,6 +24,7 @@ Prints two numbers:
 
   python3 bench/telemetry_bench.py [--events 20000] [--rate 200] [--seconds 30]
       [--warmup 5] [--batch N] [--batch-wait-ms 100] [--telemetry-env K=V ...] [--perf FILE]
+      [--jfr FILE]
       [--probe-ms 10] [--telemetry-log-level debug] [--keep-logs DIR]
 """
 
@@ -297,6 +298,13 @@ def throughput_phase(stack, kafka: str, es, tmp: Path, args) -> TelemetryProcess
     ready = time.monotonic()
     print(f"telemetry ready_after_s={ready - args.t0:.2f} (from its start: templates, warm-up)",
           flush=True)
+    if args.jfr:  # the engine JVM's own profile (Flight Recorder) over the drain
+        # the engine's stacks are deeper than JFR's default 64 frames (the bottom, e.g.
+        # DocumentParser.parseDocument or IndexWriter.addDocument, would be cut off)
+        subprocess.run(["jcmd", str(es_st.get("pid")), "JFR.configure", "stackdepth=256"],
+                       check=True, capture_output=True, timeout=60)
+        subprocess.run(["jcmd", str(es_st.get("pid")), "JFR.start", "name=bench",
+                        "settings=profile"], check=True, capture_output=True, timeout=60)
     perf = None
     if args.perf:
         perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(tel.proc.pid),
@@ -315,6 +323,11 @@ def throughput_phase(stack, kafka: str, es, tmp: Path, args) -> TelemetryProcess
     tel_cpu = cpu_seconds(tel.proc.pid)
     cpu1 = [cpu_seconds(p, True) for p in engine_pids]
     stats1 = node_stats(es)
+    if args.jfr:
+        subprocess.run(["jcmd", str(es_st.get("pid")), "JFR.stop", "name=bench",
+                        f"filename={Path(args.jfr).resolve()}"], check=True, capture_output=True,
+                       timeout=120)
+        print(f"engine JFR recording: {args.jfr} (bench/jfr_top.py {args.jfr})", flush=True)
     if perf:
         perf.send_signal(signal.SIGINT)
         perf.wait(timeout=120)
@@ -363,6 +376,9 @@ def main() -> None:
                     help="more environment for telemetry (A/B of its settings)")
     ap.add_argument("--perf", metavar="FILE",
                     help="perf record -g the telemetry process during the throughput phase")
+    ap.add_argument("--jfr", metavar="FILE",
+                    help="record the engine JVM with Java Flight Recorder (settings=profile) "
+                         "during the throughput phase; bench/jfr_top.py FILE sums it up")
     ap.add_argument("--warmup", type=float, default=5.0,
                     help="seconds at the same rate before the measured lag phase (printed apart)")
     ap.add_argument("--probe-ms", type=float, default=10.0,

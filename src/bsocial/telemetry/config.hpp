@@ -80,11 +80,12 @@ struct telemetry_config {
     /// _bulk requests in flight at once, each on a connection of its own (offsets are still
     /// committed in order, each batch only after it and every earlier one were acknowledged).
     int max_inflight = 3;
-    /// While telemetry is far behind (a batch's oldest event >= 10 s old), the indices'
-    /// refresh_interval is this long (refreshes and their merges are the engine's largest
-    /// cost in a backlog); back to refresh_ms once caught up. 0 (the default): never changed
-    /// (docs/telemetry.md: the backlog's documents then wait up to this long to be seen).
-    int catchup_refresh_ms = 0;
+    /// While telemetry is far behind (a batch's oldest event >= 10 s old in Kafka), the
+    /// indices' refresh_interval is this long (refreshes and their merges: 12 % of the
+    /// engine's CPU on a 1M drain); back to refresh_ms once caught up. The backlog's
+    /// documents, late anyway, wait up to this long more to be seen; 0: never changed
+    /// (docs/telemetry.md, "Where the engine's CPU goes").
+    int catchup_refresh_ms = 5000;
     /// index.refresh_interval of our indices: a document is searchable at most this long
     /// after Elasticsearch acknowledged it (an explicit interval also keeps refreshing an
     /// index nobody searched lately, which the default defers).
@@ -117,7 +118,8 @@ struct telemetry_config {
         d(batch_max_wait_ms, "batch-wait-ms", "BSOCIAL_TELEMETRY_BATCH_WAIT_MS",
           "send an incomplete batch after this many ms");
         d(catchup_refresh_ms, "catchup-refresh-ms", "BSOCIAL_TELEMETRY_CATCHUP_REFRESH_MS",
-          "refresh interval while >= 10 s behind, back to refresh-ms once caught up (0: off)");
+          "refresh interval while >= 10 s behind, back to refresh-ms once caught up (0, or not "
+          "above refresh-ms: off)");
         d(max_inflight, "max-inflight", "BSOCIAL_TELEMETRY_MAX_INFLIGHT",
           "_bulk requests in flight at once (offsets still committed in order)");
         d(max_backoff_ms, "max-backoff-ms", "BSOCIAL_TELEMETRY_MAX_BACKOFF_MS",

@@ -27,7 +27,10 @@ namespace {
 // `event_id` sorted on (paging every document; `_id` already finds one). The rest is kept
 // in `_source` only. email, names, usernames of follows and `content` are no longer copied
 // out of `data` (it holds them verbatim); their entries stay, unindexed, so that documents
-// of an older telemetry still fit the strict mapping.
+// of an older telemetry still fit the strict mapping. `kafka` (where the event was read) is
+// a disabled object like `data`: kept in `_source`, skipped by the engine as a whole rather
+// than parsed by four field mappers (the JFR profile of issue 29: the document parser is the
+// engine's largest cost per document; docs/telemetry.md "Where the engine's CPU goes").
 constexpr const char* events_mappings = R"({
   "dynamic": "strict",
   "properties": {
@@ -51,29 +54,31 @@ constexpr const char* events_mappings = R"({
     "last_name":  {"type": "keyword", "index": false, "doc_values": false},
     "content":    {"type": "text", "index": false},
     "data":       {"type": "object", "enabled": false},
-    "kafka": {"properties": {
-      "topic":     {"type": "keyword", "index": false, "doc_values": false},
-      "partition": {"type": "integer", "index": false, "doc_values": false},
-      "offset":    {"type": "long", "index": false, "doc_values": false},
-      "key":       {"type": "keyword", "index": false, "doc_values": false}
-    }}
+    "kafka":      {"type": "object", "enabled": false}
   }
 })";
 
 // One document per post (_id post:<id>) and per comment (_id comment:<id>): created by the
 // creation event (`create`), overwritten by the deletion event (`index`, deleted: true).
+// Indexed as q2, q3 and the runner read them (tests/telemetry/index_templates_test.cpp holds
+// the queries and this mapping together): `kind`, `deleted`, the ids filtered on (terms only,
+// no doc values; `post_id` keeps them: an ad-hoc `terms` on it, as test_exactness.py's
+// "old approach" runs, still works), `post_id.num` aggregated on (doc values only),
+// `created_at` both;
+// `event_id` and `deleted_at` kept in `_source` only.
 constexpr const char* entities_mappings = R"({
   "dynamic": "strict",
   "properties": {
-    "kind":           {"type": "keyword"},
-    "post_id":        {"type": "keyword", "fields": {"num": {"type": "long"}}},
-    "comment_id":     {"type": "keyword", "fields": {"num": {"type": "long"}}},
-    "user_id":        {"type": "keyword", "fields": {"num": {"type": "long"}}},
-    "post_author_id": {"type": "keyword", "fields": {"num": {"type": "long"}}},
+    "kind":           {"type": "keyword", "doc_values": false},
+    "post_id":        {"type": "keyword", "fields": {"num": {"type": "long", "index": false}}},
+    "comment_id":     {"type": "keyword", "doc_values": false},
+    "user_id":        {"type": "keyword", "doc_values": false},
+    "post_author_id": {"type": "keyword", "doc_values": false},
     "created_at": {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
-    "deleted_at": {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
-    "deleted":    {"type": "boolean"},
-    "event_id":   {"type": "keyword"}
+    "deleted_at": {"type": "date", "format": "strict_date_optional_time||epoch_millis",
+                   "index": false, "doc_values": false},
+    "deleted":    {"type": "boolean", "doc_values": false},
+    "event_id":   {"type": "keyword", "index": false, "doc_values": false}
   }
 })";
 

@@ -532,7 +532,11 @@ void indexer::resume_all() {
 
 void indexer::adjust_refresh(std::int64_t oldest_produced_ms) {
     constexpr std::int64_t behind_ms = 10000;  // a backlog: late anyway, refresh less often
-    if (config_.catchup_refresh_ms <= 0 || oldest_produced_ms <= 0 || catching_up_) return;
+    // Only ever a longer interval: with refresh_ms at or above it (a deployment that
+    // refreshes rarely anyway), catching up changes nothing.
+    if (config_.catchup_refresh_ms <= config_.refresh_ms || oldest_produced_ms <= 0 ||
+        catching_up_)
+        return;
     if (clock_.now_ms() - oldest_produced_ms >= behind_ms)
         set_refresh(config_.catchup_refresh_ms, "refresh_catchup");
 }
