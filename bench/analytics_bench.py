@@ -461,7 +461,7 @@ def deletion_phase(client: Client, admin, search, repeat: int) -> dict:
         for i in range(500):
             at = datetime.fromtimestamp((day0 + 36_000_000 + i * 1000) / 1000, timezone.utc)
             iso = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-            cid = f"bench-{pid}-{back}-{i}"
+            cid = str(4_000_000_000 + back * 1000 + i)  # numeric: comment_id.num
             lines.append(json.dumps({"index": {"_index": f"{INDEX}-entities",
                                                "_id": f"comment:{cid}"}}))
             lines.append(json.dumps({"kind": "comment", "deleted": False, "created_at": iso,
@@ -488,7 +488,7 @@ def deletion_phase(client: Client, admin, search, repeat: int) -> dict:
 
     r = client.delete(f"/api/v1/comments/{comment['id']}", token=admin.token)
     assert r.status in (200, 204), r
-    telemetry_learns(f"comment:bench-{pid}-1-0")
+    telemetry_learns(f"comment:{4_000_000_000 + 1000}")
     out["q2 days=10 after a comment deletion (ranked post)"] = timed(
         client, admin.token, path, repeat)
     time.sleep(35)

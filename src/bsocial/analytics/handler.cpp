@@ -79,6 +79,7 @@ std::vector<std::string> settings::warm_zone_list() const {
         const auto first = one.find_first_not_of(" \t");
         const auto last = one.find_last_not_of(" \t");
         if (first != std::string::npos) out.push_back(one.substr(first, last - first + 1));
+        if (!out.empty() && out.back() == "none") out.pop_back();  // "none": no zone
         at = end + 1;
     }
     return out;
@@ -171,7 +172,7 @@ http::response handler::run(const telemetry::query_config& query) {
         if (!es) es = std::make_unique<telemetry::es_client>(config.es);
         if (config.name == "q2" && days_.enabled()) {
             bool missed = false;
-            auto rows = run_q2(*es, config, lookup_, 0, &missed);
+            auto rows = run_q2(*es, config, lookup_, 0, &missed, "request");
             note_zone(config.tz, config.days, missed, now_ms());
             return http::json_response(200, std::move(rows));
         }
@@ -242,7 +243,7 @@ http::response handler::post(http::request& req) {
 boost::json::object handler::run_q2(telemetry::es_client& es,
                                     const telemetry::query_config& config,
                                     const telemetry::post_lookup& lookup, std::int64_t margin_ms,
-                                    bool* missed) {
+                                    bool* missed, const char* by) {
     const auto prefix = closed_days::prefix(config.es.entities_index(), config.tz);
     // A day_cache for this run only: the days we hold, lent; run_analytics asks the others
     // and puts in it the ones that are over (a minute after their end, its rule).
@@ -266,8 +267,8 @@ boost::json::object handler::run_q2(telemetry::es_client& es,
     }
     // more than today asked: a day was missing (start, deletion, expiry, midnight)
     if (asked > 1 && missed) *missed = true;
-    spdlog::info("module=analytics event=top_posts tz={} days={} cached={}", config.tz,
-                  stats.days, stats.cached);
+    spdlog::info("module=analytics event=top_posts by={} tz={} days={} cached={}", by,
+                 config.tz, stats.days, stats.cached);
     const std::lock_guard lock(stats_mutex_);
     last_q2_ = stats;
     return rows;
@@ -327,7 +328,7 @@ void handler::refresh_now(bool all) {
             // the days that expire within half the lifetime are asked again now, so a
             // request finds them (stale-while-revalidate, never stale past the lifetime)
             bool missed = false;
-            run_q2(*refresher_es_, config, {}, days_.ttl_ms() / 2, &missed);
+            run_q2(*refresher_es_, config, {}, days_.ttl_ms() / 2, &missed, "refresher");
             next = now_ms() + (missed ? retry_ms : days_.ttl_ms() / 2);
         } catch (const std::exception& e) {
             spdlog::warn("module=analytics event=refresh_failed tz={} error=\"{}\"", tz, e.what());

@@ -44,7 +44,8 @@ struct settings {
     /// them again in the background (docs/analytics.md, "Closed days").
     int cache_seconds = 300;
     /// Zones whose closed days serve asks at its start and keeps fresh (comma-separated,
-    /// as ?tz=); a zone someone asks for is kept fresh too, for an hour after its last call.
+    /// as ?tz=; "none": no zone); a zone someone asks for is kept fresh too, for an hour
+    /// after its last call.
     std::string warm_zones = "UTC";
 
     bool configured() const { return !es.url.empty(); }
@@ -62,7 +63,7 @@ struct settings {
         d(cache_seconds, "analytics-cache-seconds", "BSOCIAL_ANALYTICS_CACHE_SECONDS",
           "keep top-posts answers of days that are over this long (0: off; a deletion drops the days ranking its post)");
         d(warm_zones, "analytics-warm-zones", "BSOCIAL_ANALYTICS_WARM_ZONES",
-          "zones whose top-posts days serve fills at its start and keeps fresh (comma-separated)");
+          "zones whose top-posts days serve fills at its start and keeps fresh (comma-separated; none: no zone)");
     }
     /// warm_zones as a list (validate() checks each).
     std::vector<std::string> warm_zone_list() const;
@@ -116,7 +117,7 @@ class handler {
     /// more) to run_analytics and keeps the closed days it asked.
     boost::json::object run_q2(telemetry::es_client& es, const telemetry::query_config& config,
                                const telemetry::post_lookup& lookup, std::int64_t margin_ms,
-                               bool* missed);
+                               bool* missed, const char* by);
     /// The zone in use (days: the widest range asked).
     void note_zone(const std::string& tz, int days, bool dirty, std::int64_t now_ms);
     void refresher_loop();
