@@ -127,9 +127,17 @@ def test_a_deletion_asks_again_only_the_days_that_rank_its_post(world, stack):
     again, cached = top_posts(client, srv, token)
     assert (again, cached) == (first, 3)  # only today asked
 
+    time.sleep(3)  # the refresher's own run after the first request (it asked 4 days) is over
+    runs = srv.all_stderr_text().count("event=top_posts by=refresher")
+
     # a comment of P1 deleted: only yesterday ranks P1
     r = client.delete(f"/api/v1/comments/{world['c']}", token=token)
     assert r.status in (200, 204), r
+    # the refresher asks again at once what the deletion dropped: yesterday alone (and today)
+    wait_until(lambda: srv.all_stderr_text().count("event=top_posts by=refresher") > runs, 10,
+               what="the refresher's run after the deletion")
+    line = srv.all_stderr_text().split("event=top_posts by=refresher")[runs + 1]
+    assert "tz=UTC days=4 cached=2" in line.splitlines()[0], line.splitlines()[0]
     telemetry_learns(stack.search, "comment:999999")  # one of P1's yesterday
     after, cached = top_posts(client, srv, token)
     assert cached == 2, "the days that do not rank P1 must stay cached"
