@@ -24,8 +24,11 @@ Prints:
       [--repeat 20] [--bin build/release/bsocial] [--no-event-docs]
       [--compare-bin OTHER/bsocial --compare-queries OTHER/queries --rounds 2]
 
-  "first" is each call's first answer on a fresh serve: q2's closed days are not cached yet
-  (docs/analytics.md, "Closed days"); p50/p95 are the --repeat answers after it.
+  "first" is each call's first answer on a fresh serve (q2: its warm zones' closed days
+  asked at the start, others not: docs/analytics.md, "Closed days"); p50/p95 are the
+  --repeat answers after it. Then (--no-deletions to skip) q2 after a comment's and a post's
+  deletion through the API, the post made a ranked one (deletion_phase). --wait-for FILE:
+  load, then wait for FILE before timing (a build may finish meanwhile).
 
 The event -> searchable lag from a cold start is bench/telemetry_bench.py's
 (`--events 200 --warmup 0 --seconds 30`); `make bench-analytics` runs both.
