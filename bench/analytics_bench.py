@@ -24,8 +24,11 @@ Prints:
       [--repeat 20] [--bin build/release/bsocial] [--no-event-docs]
       [--compare-bin OTHER/bsocial --compare-queries OTHER/queries --rounds 2]
 
-  "first" is each call's first answer on a fresh serve: q2's closed days are not cached yet
-  (docs/analytics.md, "Closed days"); p50/p95 are the --repeat answers after it.
+  "first" is each call's first answer on a fresh serve (q2: its warm zones' closed days
+  asked at the start, others not: docs/analytics.md, "Closed days"); p50/p95 are the
+  --repeat answers after it. Then (--no-deletions to skip) q2 after a comment's and a post's
+  deletion through the API, the post made a ranked one (deletion_phase). --wait-for FILE:
+  load, then wait for FILE before timing (a build may finish meanwhile).
 
 The event -> searchable lag from a cold start is bench/telemetry_bench.py's
 (`--events 200 --warmup 0 --seconds 30`); `make bench-analytics` runs both.
@@ -46,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -268,7 +272,8 @@ def load_network(search, net: Network, threads: int = 2) -> int:
     for body, k in net.batches():
         if errors:
             break
-        work.put(body)
+        for part in pieces(body):  # a day's login documents come at once: a 512 MB heap
+            work.put(part)         # breaks (429) on one request that large
         n += k
         # indices made since (a new month): refresh off there too
         now_indices = len(es_request(search, "GET", f"/_cat/indices/{idx}?format=json")[1])
@@ -288,11 +293,37 @@ def load_network(search, net: Network, threads: int = 2) -> int:
     return n
 
 
+def pieces(body: bytes, limit: int = 4 << 20):
+    """`body` (NDJSON action + document pairs) in requests of at most ~`limit` bytes."""
+    if len(body) <= limit:
+        yield body
+        return
+    lines = body.split(b"\n")
+    part: list[bytes] = []
+    size = 0
+    for i in range(0, len(lines) - 1, 2):
+        pair = lines[i] + b"\n" + lines[i + 1] + b"\n"
+        part.append(pair)
+        size += len(pair)
+        if size >= limit:
+            yield b"".join(part)
+            part, size = [], 0
+    if part:
+        yield b"".join(part)
+
+
 def bulk(search, body: bytes) -> None:
-    req = urllib.request.Request(search.url + "/_bulk", data=body, method="POST",
-                                 headers={"Content-Type": "application/x-ndjson"})
-    with search.open(req, 600) as r:
-        answer = json.loads(r.read())
+    for attempt in range(30):
+        req = urllib.request.Request(search.url + "/_bulk", data=body, method="POST",
+                                     headers={"Content-Type": "application/x-ndjson"})
+        try:
+            with search.open(req, 600) as r:
+                answer = json.loads(r.read())
+            break
+        except urllib.error.HTTPError as e:
+            if e.code != 429 or attempt == 29:  # the engine pushes back: wait, send again
+                raise
+            time.sleep(min(10, 0.5 * 2 ** attempt))
     if answer["errors"]:
         bad = [it for it in answer["items"] if "error" in next(iter(it.values()))][:2]
         raise RuntimeError(f"bulk errors: {bad}")
@@ -349,7 +380,7 @@ def indexer_phase(stack: Stack, search, kafka: str, n: int, workdir: Path) -> di
             "documents": docs, "start_s": round(ready - t0, 1), "load": load_before}
 
 
-def make_admin(bin_path: str, srv: ServerProcess, client: Client) -> str:
+def make_admin(bin_path: str, srv: ServerProcess, client: Client):
     admin = client.new_user(username="analyst")
     p = subprocess.run([bin_path, "admin", "grant", "analyst", "--data-dir", str(srv.data_dir)],
                        capture_output=True, text=True, env=srv.env(), timeout=60)
@@ -359,7 +390,7 @@ def make_admin(bin_path: str, srv: ServerProcess, client: Client) -> str:
         if time.monotonic() > deadline:
             raise RuntimeError("admin role not seen")
         time.sleep(0.5)
-    return admin.token
+    return admin
 
 
 def queries_phase(client: Client, token: str, repeat: int) -> dict:
@@ -375,7 +406,8 @@ def queries_phase(client: Client, token: str, repeat: int) -> dict:
             "/api/v1/analytics/logins?days=90&tz=America/New_York",
         "q1 logins?days=30&tz=Asia/Kathmandu (events)":
             "/api/v1/analytics/logins?days=30&tz=Asia/Kathmandu",
-        "q2 top-posts (10 days)": "/api/v1/analytics/top-posts",
+        "q2 top-posts?days=10": "/api/v1/analytics/top-posts?days=10",
+        "q2 top-posts (30 days, the API's default)": "/api/v1/analytics/top-posts",
         "q2 top-posts?days=10&tz=Europe/Paris": "/api/v1/analytics/top-posts?days=10&tz=Europe/Paris",
         "q3 extremes, heaviest poster": "/api/v1/analytics/users/heavy/extremes",
         "q3 extremes, ordinary user": "/api/v1/analytics/users/ordinary/extremes",
@@ -398,6 +430,84 @@ def queries_phase(client: Client, token: str, repeat: int) -> dict:
     return out
 
 
+def timed(client: Client, token: str, path: str, repeat: int) -> dict:
+    """The first answer apart, then `repeat` more: p50/p95/max ms."""
+    t0 = time.perf_counter()
+    client.request("GET", path, token=token, timeout=120)
+    first = (time.perf_counter() - t0) * 1000
+    ms, statuses = [], {}
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        r = client.request("GET", path, token=token, timeout=120)
+        ms.append((time.perf_counter() - t0) * 1000)
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+    return {"p50": round(statistics.median(ms)), "p95": round(pct(ms, 95)),
+            "max": round(max(ms)), "first": round(first), "statuses": statuses}
+
+
+def deletion_phase(client: Client, admin, search, repeat: int) -> dict:
+    """q2 after deletions (docs/analytics.md, "Closed days"): the admin writes a post and a
+    comment through the API (SQL ids), and the post is made a popular one in the search
+    engine: 500 comments on it on each of the 2 days before today (UTC), so that it is
+    ranked first there. Then, each through the API (the bus's comment.deleted /
+    post.deleted), the comment and then the post are deleted, and the search engine
+    learns it as telemetry would tell it a moment later (the documents' `deleted`); q2's
+    calls are timed right after each (first + repeat), and once more after the 30 s hold."""
+    path = "/api/v1/analytics/top-posts?days=10"
+    post = client.create_post(admin, "a bench post that many comment on")
+    comment = client.create_comment(admin, post["id"], "a comment to delete")
+    pid = post["id"]
+    today = int(time.time() * 1000) // 86_400_000
+    lines = []
+    for back in (1, 2):
+        day0 = (today - back) * 86_400_000
+        for i in range(500):
+            at = datetime.fromtimestamp((day0 + 36_000_000 + i * 1000) / 1000, timezone.utc)
+            iso = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            cid = str(4_000_000_000 + back * 1000 + i)  # numeric: comment_id.num
+            lines.append(json.dumps({"index": {"_index": f"{INDEX}-entities",
+                                               "_id": f"comment:{cid}"}}))
+            lines.append(json.dumps({"kind": "comment", "deleted": False, "created_at": iso,
+                                     "comment_id": cid, "post_id": pid,
+                                     "post_author_id": admin.id, "user_id": admin.id}))
+    lines.append(json.dumps({"index": {"_index": f"{INDEX}-entities", "_id": f"post:{pid}"}}))
+    lines.append(json.dumps({"kind": "post", "deleted": False, "post_id": pid,
+                             "user_id": admin.id,
+                             "created_at": datetime.fromtimestamp(
+                                 (today - 2) * 86_400, timezone.utc).strftime(
+                                 "%Y-%m-%dT%H:%M:%S.000Z")}))
+    bulk(search, ("\n".join(lines) + "\n").encode())
+    es_request(search, "POST", f"/{INDEX}-entities/_refresh")
+    # the closed days' cache holds the days with the post ranked (stored a minute after
+    # the injected comments' days ended: they did long ago)
+    client.request("GET", path, token=admin.token, timeout=120)
+    time.sleep(2)
+    out = {"q2 days=10, post ranked on 2 days: steady": timed(client, admin.token, path, repeat)}
+
+    def telemetry_learns(doc_id: str) -> None:
+        es_request(search, "POST", f"/{INDEX}-entities/_update/{doc_id}",
+                   {"doc": {"deleted": True}})
+        es_request(search, "POST", f"/{INDEX}-entities/_refresh")
+
+    r = client.delete(f"/api/v1/comments/{comment['id']}", token=admin.token)
+    assert r.status in (200, 204), r
+    telemetry_learns(f"comment:{4_000_000_000 + 1000}")
+    out["q2 days=10 after a comment deletion (ranked post)"] = timed(
+        client, admin.token, path, repeat)
+    time.sleep(35)
+    out["q2 days=10, 35 s after the comment deletion"] = timed(client, admin.token, path, repeat)
+    r = client.delete(f"/api/v1/posts/{pid}", token=admin.token)
+    assert r.status in (200, 204), r
+    telemetry_learns(f"post:{pid}")
+    out["q2 days=10 after a post deletion (ranked post)"] = timed(
+        client, admin.token, path, repeat)
+    time.sleep(3)
+    out["q2 days=10, 3 s after the post deletion"] = timed(client, admin.token, path, repeat)
+    for name, v in out.items():
+        log(f"  {name}: {v}")
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000000")
@@ -412,6 +522,12 @@ def main() -> int:
     ap.add_argument("--compare-queries", default="",
                     help="the queries directory of --compare-bin (default: this repository's)")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--wait-for", default="",
+                    help="after loading, wait until this file exists before timing (lets a "
+                         "build finish while a long load runs)")
+    ap.add_argument("--deletions", action=argparse.BooleanOptionalAction, default=True,
+                    help="after the dashboard's calls, time q2 after a comment's and a "
+                         "post's deletion (deletion_phase)")
     ap.add_argument("--bin", default=os.environ.get("BSOCIAL_BIN",
                                                     str(REPO / "build" / "release" / "bsocial")))
     args = ap.parse_args()
@@ -448,6 +564,10 @@ def main() -> int:
                 print(f"loaded engine={engine} size={size} events_in_alias={total} "
                       f"entities={counts['entities']} login_days={counts['logins']} "
                       f"seconds={secs:.0f} generated={json.dumps(net.counts)}", flush=True)
+                if args.wait_for:  # e.g. a build still compiling while the load ran
+                    log(f"waiting for {args.wait_for}")
+                    while not Path(args.wait_for).exists():
+                        time.sleep(5)
                 # each build (--compare-bin: A/B in the same minutes) on a serve of its
                 # own (a cold cache of closed days: "first" is an uncached answer)
                 builds = [(args.bin, str(REPO / "queries"))]
@@ -464,9 +584,16 @@ def main() -> int:
                         srv.start()
                         try:
                             client = Client(srv)
-                            token = make_admin(bin_path, srv, client)
+                            admin = make_admin(bin_path, srv, client)
+                            token = admin.token
                             load_before = load()
                             q = queries_phase(client, token, args.repeat)
+                            if args.deletions:
+                                try:
+                                    q.update(deletion_phase(client, admin, search,
+                                                            args.repeat))
+                                except Exception as e:  # noqa: BLE001 - a figure is missing
+                                    log(f"deletion phase failed: {e!r}")
                         finally:
                             srv.stop()
                         results.setdefault("queries", {}).setdefault(str(size), []).append({

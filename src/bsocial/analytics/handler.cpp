@@ -34,6 +34,20 @@ http::transport_error bad_request(const std::string& why) {
     return http::transport_error(http::errc::bad_request, why);
 }
 
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// A zone someone asked for is kept fresh this long after its last call.
+constexpr std::int64_t zone_kept_ms = 3'600'000;
+/// The days a warm zone's closed days cover (the API's default range).
+constexpr int warm_days = 30;
+/// Asked again this soon when a run could not keep a day (a deletion's hold, a day just
+/// over, an error).
+constexpr std::int64_t retry_ms = 2'000;
+
 /// Decrements the running count when the request is done, whatever happened.
 struct slot {
     std::atomic<int>& running;
@@ -47,8 +61,28 @@ void settings::validate() const {
     es.validate();
     if (cache_seconds < 0 || cache_seconds > 86'400)
         throw std::invalid_argument("the analytics cache's seconds must be 0..86400 (BSOCIAL_ANALYTICS_CACHE_SECONDS)");
+    for (const auto& tz : warm_zone_list())
+        if (!telemetry::is_time_zone(tz))
+            throw std::invalid_argument("analytics warm zones: '" + tz +
+                                        "' is no time zone (BSOCIAL_ANALYTICS_WARM_ZONES)");
     if (max_concurrent < 1 || max_concurrent > 64)
         throw std::invalid_argument("analytics requests at once must be 1..64 (BSOCIAL_ANALYTICS_MAX_CONCURRENT)");
+}
+
+std::vector<std::string> settings::warm_zone_list() const {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    while (at <= warm_zones.size()) {
+        auto end = warm_zones.find(',', at);
+        if (end == std::string::npos) end = warm_zones.size();
+        auto one = warm_zones.substr(at, end - at);
+        const auto first = one.find_first_not_of(" \t");
+        const auto last = one.find_last_not_of(" \t");
+        if (first != std::string::npos) out.push_back(one.substr(first, last - first + 1));
+        if (!out.empty() && out.back() == "none") out.pop_back();  // "none": no zone
+        at = end + 1;
+    }
+    return out;
 }
 
 handler::handler(settings config, store::database& db, const sessions::authenticator& auth,
@@ -58,9 +92,19 @@ handler::handler(settings config, store::database& db, const sessions::authentic
       auth_(auth),
       roles_(roles),
       lookup_(sql_post_lookup(db)),
-      cache_(telemetry::day_cache::options{
-          .ttl_ms = std::int64_t{settings_.cache_seconds} * 1000}) {
+      days_(closed_days::options{.ttl_ms = std::int64_t{settings_.cache_seconds} * 1000}) {
     if (settings_.configured()) settings_.es = telemetry::split_credentials(settings_.es);
+    for (const auto& tz : settings_.warm_zone_list())
+        zones_[tz] = zone{.days = warm_days, .last_asked_ms = 0, .next_ms = 0};
+}
+
+handler::~handler() {
+    {
+        const std::lock_guard lock(zones_mutex_);
+        stopping_ = true;
+    }
+    zones_cv_.notify_all();
+    if (refresher_.joinable()) refresher_.join();
 }
 
 void handler::require_admin(const http::request& req) const {
@@ -126,7 +170,13 @@ http::response handler::run(const telemetry::query_config& query) {
     } const returned{*this, es};
     try {
         if (!es) es = std::make_unique<telemetry::es_client>(config.es);
-        return http::json_response(200, telemetry::run_analytics(*es, config, lookup_, &cache_));
+        if (config.name == "q2" && days_.enabled()) {
+            bool missed = false;
+            auto rows = run_q2(*es, config, lookup_, 0, &missed, "request");
+            note_zone(config.tz, config.days, missed, now_ms());
+            return http::json_response(200, std::move(rows));
+        }
+        return http::json_response(200, telemetry::run_analytics(*es, config, lookup_));
     } catch (const telemetry::unknown_user& e) {
         throw error(error_code::not_found, e.what());
     } catch (const telemetry::es_unreachable& e) {
@@ -190,15 +240,156 @@ http::response handler::post(http::request& req) {
                                                 {"comment_count", p.comment_count}}}});
 }
 
+boost::json::object handler::run_q2(telemetry::es_client& es,
+                                    const telemetry::query_config& config,
+                                    const telemetry::post_lookup& lookup, std::int64_t margin_ms,
+                                    bool* missed, const char* by) {
+    const auto prefix = closed_days::prefix(config.es.entities_index(), config.tz);
+    // A day_cache for this run only: the days we hold, lent; run_analytics asks the others
+    // and puts in it the ones that are over (a minute after their end, its rule).
+    telemetry::day_cache lent(telemetry::day_cache::options{
+        .ttl_ms = 86'400'000, .settle_ms = 60'000, .hold_ms = 0, .max_entries = 1'000'000});
+    const auto lent_keys = days_.lend(lent, prefix, now_ms(), margin_ms);
+    auto rows = telemetry::run_analytics(es, config, lookup, &lent);
+    const auto now = now_ms();
+    q2_stats stats;
+    std::size_t asked = 0;
+    for (const auto& day : rows.at("days").as_array()) {
+        const auto key = prefix + std::string(day.at("day").as_string());
+        ++stats.days;
+        if (lent_keys.contains(key)) {
+            ++stats.cached;
+            continue;
+        }
+        ++asked;
+        const auto bucket = lent.get(key, now);  // only a day that is over
+        if (bucket && !days_.keep(key, *bucket, now) && missed) *missed = true;
+    }
+    // more than today asked: a day was missing (start, deletion, expiry, midnight)
+    if (asked > 1 && missed) *missed = true;
+    spdlog::info("module=analytics event=top_posts by={} tz={} days={} cached={}", by,
+                 config.tz, stats.days, stats.cached);
+    const std::lock_guard lock(stats_mutex_);
+    last_q2_ = stats;
+    return rows;
+}
+
+handler::q2_stats handler::last_q2() const {
+    const std::lock_guard lock(stats_mutex_);
+    return last_q2_;
+}
+
+void handler::note_zone(const std::string& tz, int days, bool dirty, std::int64_t now) {
+    {
+        const std::lock_guard lock(zones_mutex_);
+        auto [it, added] = zones_.try_emplace(tz);
+        auto& z = it->second;
+        if (added) {
+            z.days = days;
+            z.next_ms = now + days_.ttl_ms() / 2;  // this request just asked its days
+        }
+        z.days = std::max(z.days, days);
+        if (!added && z.last_asked_ms == 0) {
+            // a warm zone stays one (0)
+        } else {
+            z.last_asked_ms = now;
+        }
+        if (dirty) z.next_ms = std::min(z.next_ms, now + retry_ms);
+    }
+    if (dirty) zones_cv_.notify_all();
+}
+
+void handler::refresh_now(bool all) {
+    if (!settings_.configured() || !days_.enabled()) return;
+    const auto now = now_ms();
+    std::vector<std::pair<std::string, int>> due;
+    {
+        const std::lock_guard lock(zones_mutex_);
+        for (auto it = zones_.begin(); it != zones_.end();) {
+            auto& z = it->second;
+            if (z.last_asked_ms != 0 && z.last_asked_ms + zone_kept_ms < now) {
+                it = zones_.erase(it);  // nobody asked for it for an hour
+                continue;
+            }
+            if (all || z.next_ms <= now) due.emplace_back(it->first, z.days);
+            ++it;
+        }
+    }
+    if (!refresher_es_) refresher_es_ = std::make_unique<telemetry::es_client>(settings_.es);
+    for (const auto& [tz, days] : due) {
+        telemetry::query_config config;
+        config.name = "q2";
+        config.days = days;
+        config.tz = tz;
+        config.es = settings_.es;
+        config.queries_dir = settings_.queries_dir;
+        std::int64_t next = 0;
+        try {
+            // the days that expire within half the lifetime are asked again now, so a
+            // request finds them (stale-while-revalidate, never stale past the lifetime)
+            bool missed = false;
+            run_q2(*refresher_es_, config, {}, days_.ttl_ms() / 2, &missed, "refresher");
+            next = now_ms() + (missed ? retry_ms : days_.ttl_ms() / 2);
+        } catch (const std::exception& e) {
+            spdlog::warn("module=analytics event=refresh_failed tz={} error=\"{}\"", tz, e.what());
+            next = now_ms() + 5 * retry_ms;
+        }
+        const std::lock_guard lock(zones_mutex_);
+        if (const auto it = zones_.find(tz); it != zones_.end()) it->second.next_ms = next;
+    }
+}
+
+void handler::start_refresher() {
+    if (!settings_.configured() || !days_.enabled() || refresher_.joinable()) return;
+    refresher_ = std::thread([this] { refresher_loop(); });
+}
+
+void handler::refresher_loop() {
+    for (;;) {
+        {
+            std::unique_lock lock(zones_mutex_);
+            std::int64_t next = now_ms() + 60'000;
+            for (const auto& [tz, z] : zones_) next = std::min(next, z.next_ms);
+            const auto wait = std::max<std::int64_t>(0, next - now_ms());
+            zones_cv_.wait_for(lock, std::chrono::milliseconds(wait), [this, next] {
+                if (stopping_) return true;
+                for (const auto& [tz, z] : zones_)
+                    if (z.next_ms < next) return true;  // sooner than planned (a deletion)
+                return false;
+            });
+            if (stopping_) return;
+        }
+        refresh_now(false);
+    }
+}
+
 void handler::listen(store::cluster_bus& bus) {
-    const auto forget = [this](std::string_view) {
-        cache_.invalidate(std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count());
+    // A deletion drops the days that rank its post (closed_days) and has them asked again
+    // by the refresher; a message we cannot read, or a reconnect, drops everything.
+    const auto forget = [this](std::string_view payload) {
+        const auto now = now_ms();
+        std::string post_id;
+        try {
+            const auto v = boost::json::parse(payload);
+            if (const auto* p = v.as_object().if_contains("post_id"); p && p->is_string())
+                post_id = std::string(p->as_string());
+        } catch (const std::exception&) {
+        }
+        if (post_id.empty()) {
+            days_.forget_all(now);
+        } else if (days_.forget_post(post_id, now) == 0) {
+            return;  // it ranked on no day we hold: nothing changed
+        }
+        {
+            const std::lock_guard lock(zones_mutex_);
+            for (auto& [tz, z] : zones_) z.next_ms = std::min(z.next_ms, now);
+        }
+        zones_cv_.notify_all();
     };
     bus.subscribe("post.deleted", forget);
     bus.subscribe("comment.deleted", forget);
     bus.on_resync([forget] { forget({}); });
+    start_refresher();  // serve: the warm zones are asked now, in the background
 }
 
 void add_analytics_routes(http::router& router, handler& h) {
