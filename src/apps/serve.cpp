@@ -248,8 +248,11 @@ int run_serve(const serve_settings& s) {
     // caches' resyncs above, which empty them).
     const int warm_users =
         feed_cached ? std::min(s.get<sessions::warm_settings>().users, feed_cache.users) : 0;
-    sessions::feed_warmer warmer(db, who.sessions, timelines, warm_users, !sqlite);
+    // Login warming: a login's (or a session read from SQL's) first page, in the background.
+    sessions::feed_warmer warmer(db, who.sessions, timelines, warm_users, !sqlite,
+                                 feed_cached ? s.get<sessions::warm_settings>().login_queue : 0);
     bus.on_resync([&warmer] { warmer.bus_connected(); });
+    who.sessions.on_active([&warmer](std::int64_t user) { warmer.enqueue(user); });
 
     http::metrics stats;
     // Administrators are accounts (sessions/roles.hpp): BSOCIAL_ADMINS only bootstraps them,
