@@ -253,6 +253,7 @@ int run_serve(const serve_settings& s) {
                                  feed_cached ? s.get<sessions::warm_settings>().login_queue : 0);
     bus.on_resync([&warmer] { warmer.bus_connected(); });
     who.sessions.on_active([&warmer](std::int64_t user) { warmer.enqueue(user); });
+    accounts.on_login_found([&warmer](std::int64_t user) { warmer.enqueue(user); });
 
     http::metrics stats;
     // Administrators are accounts (sessions/roles.hpp): BSOCIAL_ADMINS only bootstraps them,
