@@ -95,9 +95,10 @@ void feed_warmer::run_logins() {
         try {
             store::lease sql(*login_pool_);
             // 0: cached already or being built (no SQL then).
-            if (timelines_.warm(*sql, {next.user}, warm_depth) > 0)
+            if (timelines_.warm(*sql, {next.user}, warm_depth) > 0) {
                 ++login_built_;
-            else
+                if (on_built_) on_built_(next.user);
+            } else
                 ++login_skipped_;
         } catch (const std::exception& e) {
             // An optimisation: the feed read builds it as usual.

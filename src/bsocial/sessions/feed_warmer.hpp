@@ -34,6 +34,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -63,6 +64,9 @@ class feed_warmer {
     /// background, unless they wait already, the queue is full (counted as dropped) or
     /// login warming is off. Never blocks (a mutex held for microseconds); any thread.
     void enqueue(std::int64_t user);
+    /// Called on the login warming's thread after it built `user`'s first page (serve
+    /// makes the page's JSON then). Set before start().
+    void on_built(std::function<void(std::int64_t)> f) { on_built_ = std::move(f); }
     /// A queued user who waited longer than this is dropped (the server is busy).
     static constexpr std::chrono::milliseconds login_warm_late{1000};
 
@@ -98,6 +102,7 @@ class feed_warmer {
     std::atomic<bool> done_{false};
 
     const std::size_t login_queue_;
+    std::function<void(std::int64_t)> on_built_;
     std::unique_ptr<store::session_pool> login_pool_;  ///< one connection, never a request's
     std::mutex queue_mutex_;
     std::condition_variable queue_cv_;

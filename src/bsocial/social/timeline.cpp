@@ -314,30 +314,31 @@ std::vector<post> timelines::read_cached(soci::session& sql, std::int64_t me, ti
             if (!cache_->wait_built(me, build_wait) || !(page = cache_->read(me, from, fetch)))
                 return read_store(sql, me, from, fetch);
         } else {
-        constexpr time_cursor top{std::numeric_limits<std::int64_t>::max(),
-                                  std::numeric_limits<std::int64_t>::max()};
-        const int depth = std::max(fetch, 21);
-        std::vector<post> newest;
-        // The build's rows go into the post cache: the page below then reads no posts.
-        const std::uint64_t epoch = posts_ ? posts_->epoch() : 0;
-        try {
-            // Over the tables, posts are announced by author: whom I follow first, then
-            // the page (a post announced in between is in the page or kept aside).
-            if (!in_memory() &&
-                !cache_->index_followees(
-                    me, generation,
-                    db_.statements().run<std::int64_t>(sql, followees_of_sql, {me}, bind_int)))
-                return read_store(sql, me, from, fetch);  // forgotten meanwhile
-            newest = read_store(sql, me, top, depth);
-        } catch (...) {
-            cache_->forget(me);
-            throw;
-        }
-        cache_->finish_build(me, generation, keys_of(newest),
-                             static_cast<int>(newest.size()) < depth);
-        if (posts_) posts_->put(newest, epoch);
-        page = cache_->read(me, from, fetch);
-        if (!page) return read_store(sql, me, from, fetch);  // forgotten meanwhile
+            constexpr time_cursor top{std::numeric_limits<std::int64_t>::max(),
+                                      std::numeric_limits<std::int64_t>::max()};
+            const int depth = std::max(fetch, 21);
+            std::vector<post> newest;
+            // The build's rows go into the post cache: the page below then reads no posts.
+            const std::uint64_t epoch = posts_ ? posts_->epoch() : 0;
+            try {
+                // Over the tables, posts are announced by author: whom I follow first, then
+                // the page (a post announced in between is in the page or kept aside).
+                if (!in_memory() &&
+                    !cache_->index_followees(
+                        me, generation,
+                        db_.statements().run<std::int64_t>(sql, followees_of_sql, {me},
+                                                           bind_int)))
+                    return read_store(sql, me, from, fetch);  // forgotten meanwhile
+                newest = read_store(sql, me, top, depth);
+            } catch (...) {
+                cache_->forget(me);
+                throw;
+            }
+            cache_->finish_build(me, generation, keys_of(newest),
+                                 static_cast<int>(newest.size()) < depth);
+            if (posts_) posts_->put(newest, epoch);
+            page = cache_->read(me, from, fetch);
+            if (!page) return read_store(sql, me, from, fetch);  // forgotten meanwhile
         }
     }
     std::vector<std::int64_t> ids;
