@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <cstdio>
 #include <optional>
 
@@ -248,8 +249,12 @@ int run_serve(const serve_settings& s) {
     // caches' resyncs above, which empty them).
     const int warm_users =
         feed_cached ? std::min(s.get<sessions::warm_settings>().users, feed_cache.users) : 0;
-    sessions::feed_warmer warmer(db, who.sessions, timelines, warm_users, !sqlite);
+    // Login warming: a login's (or a session read from SQL's) first page, in the background.
+    sessions::feed_warmer warmer(db, who.sessions, timelines, warm_users, !sqlite,
+                                 feed_cached ? s.get<sessions::warm_settings>().login_queue : 0);
     bus.on_resync([&warmer] { warmer.bus_connected(); });
+    who.sessions.on_active([&warmer](std::int64_t user) { warmer.enqueue(user); });
+    accounts.on_login_found([&warmer](std::int64_t user) { warmer.enqueue(user); });
 
     http::metrics stats;
     // Administrators are accounts (sessions/roles.hpp): BSOCIAL_ADMINS only bootstraps them,
@@ -265,6 +270,13 @@ int run_serve(const serve_settings& s) {
     social::people people(db, clock);
     api::users_handler users_h(accounts, graph, people, who.auth, roles, user_limits);
     api::posts_handler posts_h(posts, who.auth, user_limits);
+    // A login's warmed first page: its posts' JSON made too, so the page shown next after
+    // the login costs what a warm one does.
+    warmer.on_built([&timelines, &posts_h](std::int64_t user) {
+        constexpr social::time_cursor top{std::numeric_limits<std::int64_t>::max(),
+                                          std::numeric_limits<std::int64_t>::max()};
+        if (auto page = timelines.read_in_memory(user, top, 20)) posts_h.prime_json(*page);
+    });
     api::ops_extras ops_extras;
     // Each module renders its own metrics (core/prometheus.hpp); the order is the page's.
     ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &comment_cache,

@@ -141,3 +141,42 @@ def test_warming_is_bounded_and_can_be_off(start_server):
     assert metric(c, "bsocial_feed_cache_builds_total") == 0
     assert feed_ids(c, users[3].token) == reference(srv, users[3].id)
     assert metric(c, "bsocial_feed_cache_builds_total") == 1
+
+
+def test_a_login_builds_the_first_page_before_the_feed_is_read(start_server):
+    """Login warming (BSOCIAL_FEED_LOGIN_WARM_QUEUE): a user not warmed at start logs in;
+    their first page is built in the background before they read it, so the read builds
+    nothing and equals the reference query; a session's first request after a restart
+    does the same; 0 turns it off."""
+    srv = start_server(env={"BSOCIAL_FEED_WARM_USERS": "0"})  # no start warming
+    c = Client(srv)
+    users = network(c, 3)
+    reader = users[0]
+    c = restart(srv)
+    assert metric(c, "bsocial_feed_cache_users") == 0
+    c.login(reader)
+    wait_until(lambda: metric(c, "bsocial_feed_login_warm_built_total") == 1, timeout=5,
+               what="the login's first page built in the background")
+    assert metric(c, "bsocial_feed_cache_users") == 1
+    builds = metric(c, "bsocial_feed_cache_builds_total")
+    assert builds == 1
+    assert feed_ids(c, reader.token) == reference(srv, reader.id)
+    assert metric(c, "bsocial_feed_cache_builds_total") == builds, "the read built nothing"
+    assert metric(c, "bsocial_feed_login_warm_dropped_total") == 0
+
+    # a session's first request after a restart (read from SQL) warms its user too
+    c = restart(srv)
+    assert c.get("/api/v1/users/me", token=users[1].token).status == 200
+    wait_until(lambda: metric(c, "bsocial_feed_login_warm_built_total") == 1, timeout=5,
+               what="the session's first page built in the background")
+    assert feed_ids(c, users[1].token) == reference(srv, users[1].id)
+    assert metric(c, "bsocial_feed_cache_builds_total") == 1
+
+    srv.env_overrides["BSOCIAL_FEED_LOGIN_WARM_QUEUE"] = "0"
+    c = restart(srv)
+    c.login(reader)
+    time.sleep(0.3)
+    assert metric(c, "bsocial_feed_login_warm_queued_total") == 0
+    assert metric(c, "bsocial_feed_cache_builds_total") == 0
+    assert feed_ids(c, reader.token) == reference(srv, reader.id)
+    assert metric(c, "bsocial_feed_cache_builds_total") == 1

@@ -7,6 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
+#include <thread>
+
 #include "bsocial/social/post_cache.hpp"
 
 namespace {
@@ -276,4 +280,43 @@ TEST(PostCache, ADroppedPostIsGoneAndARowReadBeforeTheDropIsNotKept) {
     cache.put({row(1, 1)}, cache.epoch());
     missing.clear();
     EXPECT_EQ(cache.get({1}, missing).at(0).comment_count, 1) << "a lower count is taken";
+}
+
+TEST(TimelineCache, AReadWaitsForTheBuildUnderWayInsteadOfBuildingItTwice) {
+    using namespace std::chrono_literals;
+    timeline_cache cache(100, 10);
+    EXPECT_TRUE(cache.wait_built(1, 0ms)) << "nothing being built: at once";
+    const auto generation = cache.begin_build(1);  // a login's warming
+    ASSERT_NE(generation, 0u);
+    EXPECT_EQ(cache.begin_build(1), 0u);  // the feed read finds it under way
+    auto waiter = std::async(std::launch::async, [&] {
+        const bool ended = cache.wait_built(1, 5s);
+        return std::make_pair(ended, cache.read(1, top, 5));
+    });
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(waiter.wait_for(0ms), std::future_status::timeout) << "waits for the build";
+    cache.finish_build(1, generation, newest_first(9, 1), true);
+    const auto [ended, page] = waiter.get();
+    EXPECT_TRUE(ended);
+    ASSERT_TRUE(page) << "the build's timeline is read, not built again";
+    EXPECT_EQ(ids(*page), (std::vector<std::int64_t>{9, 8, 7, 6, 5}));
+    EXPECT_EQ(cache.stats().builds, 1u);
+    EXPECT_EQ(cache.stats().waits, 1u);
+}
+
+TEST(TimelineCache, AWaitEndsWhenTheBuildIsForgottenOrTimesOut) {
+    using namespace std::chrono_literals;
+    timeline_cache cache(100, 10);
+    ASSERT_NE(cache.begin_build(1), 0u);
+    EXPECT_FALSE(cache.wait_built(1, 20ms)) << "a stuck build: the reader goes on without it";
+    auto waiter = std::async(std::launch::async, [&] { return cache.wait_built(1, 5s); });
+    std::this_thread::sleep_for(20ms);
+    cache.forget(1);  // a follow meanwhile
+    EXPECT_TRUE(waiter.get());
+    EXPECT_FALSE(cache.read(1, top, 5)) << "forgotten: the reader builds it";
+    ASSERT_NE(cache.begin_build(2), 0u);
+    auto cleared = std::async(std::launch::async, [&] { return cache.wait_built(2, 5s); });
+    std::this_thread::sleep_for(20ms);
+    cache.clear();  // a bus resync
+    EXPECT_TRUE(cleared.get());
 }

@@ -72,6 +72,8 @@ class posts_handler {
     /// GET /api/v1/feed on the I/O thread: the page when memory holds the session and the
     /// whole page, else nullopt (feed() then runs on the SQL pool). Same answer as feed().
     std::optional<http::response> feed_in_memory(http::request& req);
+    /// The posts' JSON made ahead (a login's warmed first page: sessions/feed_warmer.hpp).
+    void prime_json(const std::vector<social::post>& posts) { json_.prime(posts); }
     std::optional<http::response> list_comments_in_memory(http::request& req);
     http::response user_posts(http::request& req);     // GET /api/v1/users/{username}/posts
     http::response add_comment(http::request& req);    // POST /api/v1/posts/{id}/comments

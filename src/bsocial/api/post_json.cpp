@@ -1,5 +1,7 @@
 #include "bsocial/api/post_json.hpp"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 #include <charconv>
 
@@ -18,6 +20,23 @@ std::string post_json::head_of(const social::post& p) {
     text.pop_back();  // '}'
     text += ",\"comment_count\":";
     return text;
+}
+
+void post_json::prime(const std::vector<social::post>& posts) {
+    std::vector<std::int64_t> missing;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& p : posts)
+            if (!heads_.peek(p.id)) missing.push_back(p.id);
+    }
+    if (missing.empty()) return;
+    std::vector<std::pair<std::int64_t, text>> fresh;
+    for (const auto& p : posts)
+        if (std::find(missing.begin(), missing.end(), p.id) != missing.end())
+            fresh.emplace_back(p.id, std::make_shared<const std::string>(head_of(p)));
+    std::lock_guard lock(mutex_);
+    for (auto& [id, t] : fresh)
+        heads_.try_emplace_evicting([](const auto&, const auto&) {}, id, std::move(t));
 }
 
 http::response post_json::page_response(const http::request& req,

@@ -32,6 +32,10 @@ class post_json {
     http::response page_response(const http::request& req, const social::page<social::post>& page,
                                  int limit);
 
+    /// Serializes the posts not kept yet (a login's warmed first page, feed_warmer), so
+    /// the page shown next appends text only.
+    void prime(const std::vector<social::post>& posts);
+
     /// The JSON of everything but the count, ending in `"comment_count":`.
     static std::string head_of(const social::post& p);
 

@@ -24,6 +24,8 @@ session_service::session_service(store::database& db, const auth::token_service&
 
 auth::issued_token session_service::open(const social::user& who, std::string_view user_agent,
                                          std::string_view ip) {
+    // The user loads their feed next: its first page is built meanwhile (never blocks).
+    if (on_active_) on_active_(who.id);
     auto token = tokens_.issue(who.id);
     // The new session is valid as `who` (read with the credentials, the same columns as
     // authenticate()'s read): into the cache once committed, so the first request after a
@@ -163,6 +165,7 @@ std::optional<identity> session_service::authenticate(std::string_view token) co
                                                     social::detail::bind_user);
     if (found.empty()) return std::nullopt;
     if (cache_) cache_->put(claims->jti, found.front(), epoch, now_ms);
+    if (on_active_) on_active_(found.front().id);
     touch(claims->jti, &sql);
     return identity{std::move(found.front()), std::move(*claims)};
 }

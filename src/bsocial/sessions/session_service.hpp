@@ -72,6 +72,12 @@ class session_service {
         on_revoked_ = std::move(f);
     }
 
+    /// Called with the user's id when a login's credentials passed (at the start of open(),
+    /// before its session is written) and when a valid session was read from SQL (its
+    /// first request here, or its belief ran out): serve hands it to the login warming
+    /// (feed_warmer::enqueue), which must not block. Set before serving.
+    void on_active(std::function<void(std::int64_t)> f) { on_active_ = std::move(f); }
+
     /// nullopt when the token is malformed, forged, expired or revoked, or its user is gone.
     std::optional<identity> authenticate(std::string_view token) const;
 
@@ -108,6 +114,7 @@ class session_service {
     const clock& clock_;
     session_cache* cache_;
     std::function<void(std::int64_t, const std::string&)> on_revoked_;
+    std::function<void(std::int64_t)> on_active_;
     /// Revokes `jti` (expiring at `expires_at`) in the caller's transaction: the revocation,
     /// the session row gone, user.logged_out.
     void revoke_in(soci::session& sql, const social::user& who, const std::string& jti,

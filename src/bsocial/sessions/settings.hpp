@@ -44,12 +44,18 @@ struct session_cache_settings {
 /// Startup warming (feed_warmer.hpp): the users of the sessions used most recently get
 /// their session and their feed's first page into this process's caches, in the
 /// background, right after serve starts listening.
+/// Login warming too: a login's (or a session read from SQL's) user gets their feed's
+/// first page built in the background, at most `login_queue` users waiting.
 struct warm_settings {
     int users = 1000;
+    int login_queue = 256;
 
     void validate() const {
         if (users < 0 || users > 1'000'000)
             throw std::invalid_argument("feed warm users must be 0..1000000 (BSOCIAL_FEED_WARM_USERS)");
+        if (login_queue < 0 || login_queue > 100'000)
+            throw std::invalid_argument(
+                "feed login warm queue must be 0..100000 (BSOCIAL_FEED_LOGIN_WARM_QUEUE)");
     }
     template <class Declare>
     void describe(Declare& d) {
@@ -57,6 +63,10 @@ struct warm_settings {
           "at start, load the sessions used most recently (this many at most, no more than "
           "BSOCIAL_FEED_CACHE_USERS users) and their feed's first page into memory, in the "
           "background (0: none)");
+        d(login_queue, "feed-login-warm-queue", "BSOCIAL_FEED_LOGIN_WARM_QUEUE",
+          "after a login (or a session's first request read from SQL), build that user's feed's "
+          "first page in the background, one at a time, this many users waiting at most (more "
+          "are dropped and counted in /metrics; 0: off)");
     }
 };
 

@@ -152,6 +152,7 @@ user accounts::check_credentials(std::string login, const std::string& password,
     }
     key = throttle_key(found, login);
     if (auto wait = logins_.begin_identifier(key, client_address)) throw_rate_limited(*wait);
+    if (found && on_login_found_) on_login_found_(found->id);  // the feed, during the hash
 
     // Unknown user and wrong password cost the same Argon2 verification. Both
     // attempts are counted already; a full hashing pool (503) takes them back.

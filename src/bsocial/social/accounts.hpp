@@ -4,6 +4,7 @@
 // Blocking (SQL, Argon2): call from the blocking-work pool. Thread-safe; lives as long as
 // the serve process.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,7 +48,15 @@ class accounts {
     user check_credentials(std::string login, const std::string& password,
                            const std::string& client_address);
 
+    /// Called with the account's id once a login names an existing account and passed the
+    /// failed-login budgets, before its password hash is checked (~50 ms of Argon2id): serve
+    /// hands it to the login warming (sessions/feed_warmer.hpp), which builds the feed's
+    /// first page meanwhile, in the background, bounded. Only a cache is filled: a wrong
+    /// password gets nothing from it. Must not block. Set before serving.
+    void on_login_found(std::function<void(std::int64_t)> f) { on_login_found_ = std::move(f); }
+
   private:
+    std::function<void(std::int64_t)> on_login_found_;
     store::database& db_;
     auth::password_hasher& hasher_;
     auth::login_guard& logins_;          ///< failed-login budgets

@@ -1,6 +1,7 @@
 #include "bsocial/social/timeline.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <limits>
 #include <string>
@@ -54,6 +55,10 @@ using detail::assembled_query;
 // quarter of what one in capacity/16 cost (on PostgreSQL they were ~35% of the fan-out's
 // time, pg_stat_statements; docs/feed.md).
 int trim_every(int capacity) { return std::clamp(capacity / 4, 1, 256); }
+
+/// How long a read waits for a build of the same timeline under way (single flight); a
+/// build takes milliseconds, so only a stuck one is read around.
+constexpr std::chrono::milliseconds build_wait{250};
 
 /// "No horizon": the timeline is complete (no post has a negative time).
 constexpr time_cursor no_horizon{-1, -1};
@@ -303,31 +308,38 @@ std::vector<post> timelines::read_cached(soci::session& sql, std::int64_t me, ti
     if (!page) {
         // Not cached: build the newest page of the timeline from the posts, then read it.
         const std::uint64_t generation = cache_->begin_build(me);
-        if (generation == 0) return read_store(sql, me, from, fetch);  // built elsewhere
-        constexpr time_cursor top{std::numeric_limits<std::int64_t>::max(),
-                                  std::numeric_limits<std::int64_t>::max()};
-        const int depth = std::max(fetch, 21);
-        std::vector<post> newest;
-        // The build's rows go into the post cache: the page below then reads no posts.
-        const std::uint64_t epoch = posts_ ? posts_->epoch() : 0;
-        try {
-            // Over the tables, posts are announced by author: whom I follow first, then
-            // the page (a post announced in between is in the page or kept aside).
-            if (!in_memory() &&
-                !cache_->index_followees(
-                    me, generation,
-                    db_.statements().run<std::int64_t>(sql, followees_of_sql, {me}, bind_int)))
-                return read_store(sql, me, from, fetch);  // forgotten meanwhile
-            newest = read_store(sql, me, top, depth);
-        } catch (...) {
-            cache_->forget(me);
-            throw;
+        if (generation == 0) {
+            // Single flight: being built elsewhere (a login's warming, another read). Wait
+            // for that build, then read it; the posts only when it did not end in time.
+            if (!cache_->wait_built(me, build_wait) || !(page = cache_->read(me, from, fetch)))
+                return read_store(sql, me, from, fetch);
+        } else {
+            constexpr time_cursor top{std::numeric_limits<std::int64_t>::max(),
+                                      std::numeric_limits<std::int64_t>::max()};
+            const int depth = std::max(fetch, 21);
+            std::vector<post> newest;
+            // The build's rows go into the post cache: the page below then reads no posts.
+            const std::uint64_t epoch = posts_ ? posts_->epoch() : 0;
+            try {
+                // Over the tables, posts are announced by author: whom I follow first, then
+                // the page (a post announced in between is in the page or kept aside).
+                if (!in_memory() &&
+                    !cache_->index_followees(
+                        me, generation,
+                        db_.statements().run<std::int64_t>(sql, followees_of_sql, {me},
+                                                           bind_int)))
+                    return read_store(sql, me, from, fetch);  // forgotten meanwhile
+                newest = read_store(sql, me, top, depth);
+            } catch (...) {
+                cache_->forget(me);
+                throw;
+            }
+            cache_->finish_build(me, generation, keys_of(newest),
+                                 static_cast<int>(newest.size()) < depth);
+            if (posts_) posts_->put(newest, epoch);
+            page = cache_->read(me, from, fetch);
+            if (!page) return read_store(sql, me, from, fetch);  // forgotten meanwhile
         }
-        cache_->finish_build(me, generation, keys_of(newest),
-                             static_cast<int>(newest.size()) < depth);
-        if (posts_) posts_->put(newest, epoch);
-        page = cache_->read(me, from, fetch);
-        if (!page) return read_store(sql, me, from, fetch);  // forgotten meanwhile
     }
     std::vector<std::int64_t> ids;
     ids.reserve(page->entries.size());

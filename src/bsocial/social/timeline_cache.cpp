@@ -46,7 +46,19 @@ std::uint64_t timeline_cache::begin_build(std::int64_t user) {
     t.building = true;
     t.generation = next_generation_++;
     ++builds_;
+    built_.notify_all();  // a timeline being built may have been evicted
     return t.generation;
+}
+
+bool timeline_cache::wait_built(std::int64_t user, std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex_);
+    const auto done = [&] {
+        const timeline* t = timelines_.peek(user);
+        return !t || !t->building;
+    };
+    if (done()) return true;
+    ++waits_;
+    return built_.wait_for(lock, limit, done);
 }
 
 void timeline_cache::finish_build(std::int64_t user, std::uint64_t generation,
@@ -68,6 +80,7 @@ void timeline_cache::finish_build(std::int64_t user, std::uint64_t generation,
     for (const timeline_key& post : t.arrived) insert(t, post);
     t.arrived.clear();
     t.arrived.shrink_to_fit();
+    built_.notify_all();
 }
 
 void timeline_cache::extend(std::int64_t user, const cached_page& page,
@@ -164,6 +177,7 @@ void timeline_cache::remove(timeline_key post) {
         }
         return false;
     });
+    built_.notify_all();
 }
 
 void timeline_cache::forget_locked(std::int64_t user) {
@@ -171,6 +185,7 @@ void timeline_cache::forget_locked(std::int64_t user) {
     if (!found) return;
     unindex(user, *found);
     timelines_.erase(user);
+    built_.notify_all();
 }
 
 void timeline_cache::forget(std::int64_t user) {
@@ -221,11 +236,12 @@ void timeline_cache::clear() {
     timelines_.clear();
     readers_.clear();
     entries_ = 0;
+    built_.notify_all();
 }
 
 timeline_cache_stats timeline_cache::stats() const {
     std::lock_guard lock(mutex_);
-    return {timelines_.size(), entries_, hits_, builds_, evictions_};
+    return {timelines_.size(), entries_, hits_, builds_, evictions_, waits_};
 }
 
 std::string timeline_cache::metrics() const {
@@ -241,7 +257,11 @@ std::string timeline_cache::metrics() const {
                              static_cast<double>(s.builds)) +
            prometheus_metric("bsocial_feed_cache_evictions_total", "counter",
                              "Home timelines dropped to stay within BSOCIAL_FEED_CACHE_USERS.",
-                             static_cast<double>(s.evictions));
+                             static_cast<double>(s.evictions)) +
+           prometheus_metric("bsocial_feed_cache_build_waits_total", "counter",
+                             "Feed reads that waited for a build of the same timeline under "
+                             "way (a login's warming or another read) instead of reading twice.",
+                             static_cast<double>(s.waits));
 }
 
 }  // namespace bsocial::social

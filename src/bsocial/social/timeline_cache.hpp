@@ -22,6 +22,8 @@
 // timeline also records whom it follows (index_followees(), during its build), and
 // add_by_author() finds the cached readers of an author in a reverse index.
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -60,6 +62,7 @@ struct timeline_cache_stats {
     std::uint64_t hits = 0;
     std::uint64_t builds = 0;
     std::uint64_t evictions = 0;
+    std::uint64_t waits = 0;  ///< reads that waited for a build under way (wait_built)
 };
 
 class timeline_cache {
@@ -74,6 +77,13 @@ class timeline_cache {
     /// Starts building `user`'s timeline: returns its generation, or 0 when another
     /// build is under way (read from the posts without caching then).
     std::uint64_t begin_build(std::int64_t user);
+    /// Single flight: while `user`'s timeline is being built (a login's warming,
+    /// sessions/feed_warmer.hpp, or another read), waits until that build ends (installed,
+    /// dropped or forgotten), `limit` at most. True when it is no longer being built (then
+    /// read() again: cached, or not and the caller builds or reads the posts); false on
+    /// timeout. Returns at once when no build is under way.
+    bool wait_built(std::int64_t user, std::chrono::milliseconds limit);
+
     /// Installs the newest entries of `user`'s feed (newest first), read after
     /// begin_build(): all of them when `complete`, else the feed goes on below the last.
     void finish_build(std::int64_t user, std::uint64_t generation,
@@ -140,12 +150,13 @@ class timeline_cache {
 
     const int capacity_;
     mutable std::mutex mutex_;
+    std::condition_variable built_;  ///< a build ended or a timeline went (wait_built)
     lru_map<std::int64_t, timeline> timelines_;  ///< by user, most recently read first
     /// author -> cached timelines following them (index_followees()).
     std::unordered_map<std::int64_t, std::vector<std::int64_t>> readers_;
     std::uint64_t next_generation_ = 1;
     std::size_t entries_ = 0;
-    std::uint64_t hits_ = 0, builds_ = 0, evictions_ = 0;
+    std::uint64_t hits_ = 0, builds_ = 0, evictions_ = 0, waits_ = 0;
 };
 
 }  // namespace bsocial::social
