@@ -336,7 +336,7 @@ int run_serve(const serve_settings& s) {
     notify::add_notification_routes(router, notifications.delivery);
     // Administrators' analytics: the search engine's ranking + SQL's posts (docs/analytics.md).
     analytics::handler analytics_h(analytics_settings, db, who.auth, roles);
-    analytics_h.listen(bus);  // deletions empty its cache of closed days
+    analytics_h.listen(bus);  // a deletion drops the cached closed days that rank its post
     analytics::add_analytics_routes(router, analytics_h);
     spdlog::info("module=serve event=analytics search_engine={} admins={}",
                  analytics_settings.configured() ? "configured" : "none (analytics answer 503)",
