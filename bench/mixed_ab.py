@@ -4,6 +4,9 @@ a fresh copy of the seeded database; req/s, p99 and CPU µs per request of `serv
 PostgreSQL backends (the steadier figure on a shared machine). From the repository root:
 
     python3 bench/mixed_ab.py --bins OLD/bsocial NEW/bsocial --rounds 2 [--perf /tmp/mixed.perf]
+        [--breakdown]          PostgreSQL CPU per backend (by statement), the fan-out's per post
+    python3 bench/mixed_ab.py --bins OLD/bsocial NEW/bsocial --drain 12000
+                               the fan-out alone: N queued posts drained, time and CPU per post
 
 Default dataset: 2,000 users, 100,000 posts, 10,000 comments (docs/performance.md).
 """
@@ -216,7 +219,7 @@ try:
                       f"errors {w.get('errors')} load {open('/proc/loadavg').read().split()[0]}", flush=True)
                 try:
                     mt = subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/metrics"], capture_output=True, text=True).stdout
-                    print("   " + " ".join(l for l in mt.splitlines() if l.startswith("bsocial_comment_cache") or l.startswith("bsocial_feed_cache_hits") or l.startswith("bsocial_timeline_fanout_posts") or l.startswith("bsocial_timeline_fanout_backlog")), flush=True)
+                    print("   " + " ".join(l for l in mt.splitlines() if l.startswith("bsocial_comment_cache") or l.startswith("bsocial_feed_cache_hits") or l.startswith("bsocial_timeline_fanout_posts") or l.startswith("bsocial_timeline_fanout_backlog") or l.startswith("bsocial_timeline_fanout_batches")), flush=True)
                 except Exception:
                     pass
                 if args.breakdown:

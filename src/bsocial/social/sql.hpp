@@ -389,12 +389,13 @@ inline constexpr const char* lock_authors_sql =
     "  WHERE NOT EXISTS (SELECT 1 FROM celebrities c WHERE c.user_id = q.author_id)"           \
     "  " ON_CONFLICT "RETURNING user_id, post_id)"                                              \
     " SELECT DISTINCT user_id FROM ins WHERE (user_id + post_id) % :every = 0"
-// A plain INSERT: 2 WAL records and one descent of the primary key per row where ON
+// A plain INSERT: 2 WAL records and one check of the primary key per row, where ON
 // CONFLICT DO NOTHING (a speculative insertion: a check, the insert, a confirmation) costs
-// 3 and two, 1.4-1.7x the statement's time at 1M posts (docs/feed.md, "The fan-out's
-// rows"). An entry can already be there only when a follow's backfill copied the post
-// while it was queued (rare: the follow's lock_author orders it before this batch); the
-// batch then fails with a unique violation and is run again with fan_out_batch_sql.
+// 3 and two, 1.4-1.7x the statement's time at 1M posts (docs/feed.md, "The fan-out's rows
+// and the mixed workload"). An entry can already be there only when a follow's backfill
+// copied the post while it was queued (rare: the follow's lock_author orders it before
+// this batch); the batch then fails with a unique violation and is run again with
+// fan_out_batch_sql.
 inline constexpr const char* fan_out_batch_plain_sql = BSOCIAL_FAN_OUT_BATCH("");
 inline constexpr const char* fan_out_batch_sql = BSOCIAL_FAN_OUT_BATCH("ON CONFLICT DO NOTHING ");
 #undef BSOCIAL_FAN_OUT_BATCH
