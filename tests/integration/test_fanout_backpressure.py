@@ -94,3 +94,45 @@ def test_fanout_settings_are_checked(start_server, db_backend):
         with pytest.raises(Exception) as failed:
             start_server(env={name: value})
         assert name in str(failed.value), str(failed.value)
+
+
+def test_a_queued_post_a_follow_already_copied_is_fanned_out_once(start_server, db_backend):
+    """The fan-out inserts its rows without ON CONFLICT (cheaper: docs/feed.md, "The
+    fan-out's rows"). The one way an entry can already be there: a follow copied the
+    followee's post into my timeline while that post was still queued. The batch then fails
+    on the primary key and is run again skipping what is there: nothing is lost, nothing
+    doubled, nothing parked, and the retry is counted."""
+    if db_backend.kind != "postgresql":
+        pytest.skip("the set-based fan-out batch is PostgreSQL's")
+    srv = start_server(env={
+        "BSOCIAL_FEED_CACHE_USERS": "0",  # timelines in the tables
+        "BSOCIAL_FEED_FANOUT_WORKER": "0",  # only the post requests fan out (below)
+        "BSOCIAL_FEED_FANOUT_MAX_BACKLOG": "1",
+        "BSOCIAL_FEED_FANOUT_HELP_BATCH": "16",
+        "BSOCIAL_POSTS_PER_MINUTE": "0",
+    })
+    client = Client(srv)
+    db = srv.db
+    reader, author, other = (client.new_user() for _ in range(3))
+    first = int(client.create_post(author, "queued, then copied by a follow")["id"])
+    assert queued(db) == 1
+    client.follow(reader, author)  # the follow's backfill copies the queued post
+    assert int(db.rows(f"SELECT COUNT(*) FROM home_timeline WHERE user_id = {reader.id}"
+                       f" AND post_id = {first}")[0][0]) == 1
+    # Posts by someone else until one finds the queue over the bound and fans it out,
+    # `first` included.
+    for i in range(3):
+        client.create_post(other, f"post {i}")
+        if queued(db) == 0:
+            break
+    assert queued(db) == 0
+    assert metric(client, "bsocial_timeline_fanout_help_failures_total") == 0
+    assert metric(client, "bsocial_timeline_fanout_conflict_retries_total") == 1
+    assert int(db.rows("SELECT COUNT(*) FROM timeline_fanout_parked")[0][0]) == 0
+    rows = db.rows("SELECT user_id FROM home_timeline WHERE post_id = %d ORDER BY user_id" % first)
+    assert sorted(int(r[0]) for r in rows) == sorted([int(reader.id), int(author.id)])
+    me = int(reader.id)
+    got = [(int(p["id"]), ts_to_ms(p["created_at"]))
+           for p in client.list_all("/api/v1/feed", token=reader.token, limit=4)]
+    expected = [(int(i), int(at)) for i, at in db.rows(REFERENCE_SQL.format(me=me))]
+    assert got == expected

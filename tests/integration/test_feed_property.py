@@ -414,3 +414,32 @@ def test_a_comment_list_kept_in_memory_follows_the_other_replica(start_server, d
                    interval=0.01, what="B forgetting the deleted post's list")
     finally:
         b.stop()
+
+
+def test_a_new_post_is_kept_in_memory_by_the_replica_that_created_it(start_server, db_backend):
+    """On PostgreSQL the replica that creates a post keeps its row in the posts in memory
+    right after the commit (docs/feed.md, "The fan-out's rows and the mixed workload"): a
+    follower's next page shows it without reading it from SQL. Seen here by changing the
+    row behind the server's back (posts never change but for their comment count): the page
+    still shows what was posted, and a comment still moves the count."""
+    if db_backend.kind != "postgresql":
+        pytest.skip("SQLite keeps its timelines in memory by another path")
+    srv = start_server()
+    client = Client(srv)
+    author, reader = client.new_user(), client.new_user()
+    client.follow(reader, author)
+    assert client.get("/api/v1/feed?limit=5", token=reader.token).status == 200  # cached
+    post = client.create_post(author, "as posted")
+    change = f"UPDATE posts SET content = 'changed in SQL' WHERE id = {int(post['id'])}"
+    srv.db.execute_admin(change, change)
+
+    def shown() -> dict:
+        items = client.get("/api/v1/feed?limit=5", token=reader.token).json["items"]
+        return next(p for p in items if p["id"] == post["id"])
+
+    assert shown()["content"] == "as posted"
+    assert shown()["comment_count"] == 0
+    # A comment still moves the count on the page.
+    client.create_comment(reader, post["id"], "a comment")
+    wait_until(lambda: shown()["comment_count"] == 1, timeout=2, interval=0.01,
+               what="the comment's count")

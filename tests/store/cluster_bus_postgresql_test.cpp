@@ -83,4 +83,33 @@ TEST(ClusterBusPostgres, PublishingOrderIsKeptPerPublisher) {
     for (int i = 0; i < n; ++i) EXPECT_EQ(got[base + static_cast<std::size_t>(i)], "b:" + std::to_string(i));
 }
 
+TEST(ClusterBusPostgres, MessagesSentTogetherArriveWholeAndInOrder) {
+    // Messages waiting together go out in one statement (a text[] literal built by the bus):
+    // quotes, backslashes, braces, commas, newlines and empty payloads must come out as
+    // they went in, in publishing order.
+    if (!pg_url()) GTEST_FAIL() << "BSOCIAL_TEST_PG_URL not set";
+    cluster_bus a(pg_url()), b(pg_url());
+    inbox in_b;
+    b.subscribe("odd", in_b.handler("b"));
+    b.subscribe("ping", in_b.handler("ping"));
+    a.start();
+    b.start();
+    for (int i = 0; i < 100; ++i) {
+        a.publish("ping", "");
+        if (in_b.wait_for(1, 50ms)) break;
+    }
+    ASSERT_TRUE(in_b.wait_for(1));
+    std::this_thread::sleep_for(200ms);
+    const auto base = in_b.snapshot().size();
+    const std::vector<std::string> shapes = {
+        R"({"a":"x\"y","b":"c:\\d"})", "", "{,}", "\\", "\"", "NULL", "two\nlines", "a,b\"c\\"};
+    std::vector<std::string> sent;
+    for (int i = 0; i < 300; ++i) sent.push_back(shapes[i % shapes.size()] + std::to_string(i));
+    for (const auto& m : sent) a.publish("odd", m);
+    ASSERT_TRUE(in_b.wait_for(base + sent.size(), 10s));
+    const auto got = in_b.snapshot();
+    ASSERT_EQ(got.size(), base + sent.size());
+    for (std::size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(got[base + i], "b:" + sent[i]) << i;
+}
+
 }  // namespace

@@ -107,6 +107,22 @@ int timeline_fanout::relieve(soci::session& sql, std::int64_t queued) noexcept {
 
 int timeline_fanout::fan_out_batch_postgresql(soci::session& sql, int batch_size,
                                               std::int64_t& first) {
+    try {
+        return fan_out_batch_postgresql(sql, batch_size, first, false);
+    } catch (const std::exception& e) {
+        // An entry was there already (a follow's backfill copied a queued post): the whole
+        // batch was rolled back, queue rows included. Again, skipping what is there.
+        if (!store::is_unique_violation(e)) throw;
+        {
+            std::lock_guard lock(status_mutex_);
+            ++status_.conflict_retries;
+        }
+        return fan_out_batch_postgresql(sql, batch_size, first, true);
+    }
+}
+
+int timeline_fanout::fan_out_batch_postgresql(soci::session& sql, int batch_size,
+                                              std::int64_t& first, bool skip_existing) {
     auto& statements = db_.statements();
     store::write_transaction tx(sql, db_);
     first = 0;
@@ -136,7 +152,7 @@ int timeline_fanout::fan_out_batch_postgresql(soci::session& sql, int batch_size
     // Sorted: concurrent batches (every replica's worker, requests over the max backlog)
     // trim shared timelines in one order.
     auto to_trim = statements.run<std::int64_t>(
-        sql, fan_out_batch_sql,
+        sql, skip_existing ? fan_out_batch_sql : fan_out_batch_plain_sql,
         {array_of(posts), array_of(authors), array_of(times),
          std::int64_t{timelines_.trim_every()}},
         bind_user);
@@ -148,6 +164,7 @@ int timeline_fanout::fan_out_batch_postgresql(soci::session& sql, int batch_size
     const int done = static_cast<int>(batch.size());
     std::lock_guard lock(status_mutex_);
     status_.posts_total += done;
+    ++status_.batches_total;
     status_.last_lag_seconds = static_cast<double>(clock_.now_ms() - newest) / 1000.0;
     return done;
 }
@@ -305,7 +322,15 @@ std::string timeline_fanout::metrics() {
                              static_cast<double>(s.helped_total)) +
            prometheus_metric("bsocial_timeline_fanout_help_failures_total", "counter",
                              "Such requests' batches that failed (left queued).",
-                             static_cast<double>(s.help_failures));
+                             static_cast<double>(s.help_failures)) +
+           prometheus_metric("bsocial_timeline_fanout_batches_total", "counter",
+                             "Fan-out transactions committed (PostgreSQL; posts_total / "
+                             "batches_total is the mean batch).",
+                             static_cast<double>(s.batches_total)) +
+           prometheus_metric("bsocial_timeline_fanout_conflict_retries_total", "counter",
+                             "PostgreSQL batches run again skipping timeline entries that "
+                             "were there already (a follow copied a queued post).",
+                             static_cast<double>(s.conflict_retries));
 }
 
 }  // namespace bsocial::social

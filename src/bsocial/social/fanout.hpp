@@ -52,6 +52,8 @@ struct fanout_status {
     std::int64_t parked_total = 0; ///< posts given up on (permanent database error)
     std::int64_t helped_total = 0; ///< of posts_total, fanned out by post requests (relieve)
     std::int64_t help_failures = 0; ///< relieve() batches that failed (the posts stay queued)
+    std::int64_t batches_total = 0;    ///< PostgreSQL transactions committed
+    std::int64_t conflict_retries = 0; ///< PostgreSQL batches run again with ON CONFLICT
 };
 
 class timeline_fanout {
@@ -88,8 +90,12 @@ class timeline_fanout {
     bool small_backlog();
     /// run_once on PostgreSQL: the whole batch in set-based statements.
     int run_once_postgresql(int batch_size);
-    /// One batch on `sql`, in its own transaction; `first`: the oldest claimed post.
+    /// One batch on `sql`, in its own transaction; `first`: the oldest claimed post. Rows
+    /// are inserted plainly; a unique violation (an entry already there) runs the batch
+    /// again with `skip_existing` (ON CONFLICT DO NOTHING).
     int fan_out_batch_postgresql(soci::session& sql, int batch_size, std::int64_t& first);
+    int fan_out_batch_postgresql(soci::session& sql, int batch_size, std::int64_t& first,
+                                 bool skip_existing);
     /// Moves `post_id` out of the queue into timeline_fanout_parked; logs and counts it.
     void park(std::int64_t post_id, const std::exception& why);
 

@@ -118,6 +118,7 @@ post posts::create_post(const user& me, std::string content) {
         // One round trip instead of five (BEGIN, three INSERTs, COMMIT): see
         // create_post_postgresql_sql. Same rows, same atomicity.
         p.created_at = clock_.now_ms();
+        const std::uint64_t epoch = timelines_.posts_epoch();
         const auto e = events::post_created(0, fields_of(me), p.content, p.created_at);
         if (auto around = envelope_around_post_id(events::envelope_json(e))) {
             const auto [id, queued] =
@@ -130,6 +131,7 @@ post posts::create_post(const user& me, std::string content) {
                         bind_id_and_queued)
                     .front();
             p.id = id;
+            timelines_.post_created(p, epoch);  // before any page can show it (deliver)
             timelines_.deliver(timeline_delivery{{p.created_at, p.id}, me.id, {}});
             announce("post.created", post_created_payload(p.id, me.id, p.created_at));
             // Backpressure: a queue deeper than the max backlog gets one batch fanned out

@@ -378,17 +378,27 @@ inline constexpr const char* lock_authors_sql =
 // Every post of the batch into its author's timeline and, unless the author is a
 // celebrity, its followers'; returns the timelines to trim (one in :every per post, chosen
 // by ids, as timelines::fan_out does), each once.
-inline constexpr const char* fan_out_batch_sql =
-    "WITH q AS (SELECT * FROM unnest(CAST(:posts AS BIGINT[]), CAST(:authors AS BIGINT[]),"
-    " CAST(:times AS BIGINT[])) AS q(post_id, author_id, created_at)),"
-    " ins AS (INSERT INTO home_timeline (user_id, created_at, post_id, author_id)"
-    "  SELECT q.author_id, q.created_at, q.post_id, q.author_id FROM q"
-    "  UNION ALL"
-    "  SELECT f.follower_id, q.created_at, q.post_id, q.author_id FROM q"
-    "  JOIN follows f ON f.followee_id = q.author_id"
-    "  WHERE NOT EXISTS (SELECT 1 FROM celebrities c WHERE c.user_id = q.author_id)"
-    "  ON CONFLICT DO NOTHING RETURNING user_id, post_id)"
-    " SELECT DISTINCT user_id FROM ins WHERE (user_id + post_id) % :every = 0";
+#define BSOCIAL_FAN_OUT_BATCH(ON_CONFLICT)                                                     \
+    "WITH q AS (SELECT * FROM unnest(CAST(:posts AS BIGINT[]), CAST(:authors AS BIGINT[]),"    \
+    " CAST(:times AS BIGINT[])) AS q(post_id, author_id, created_at)),"                        \
+    " ins AS (INSERT INTO home_timeline (user_id, created_at, post_id, author_id)"             \
+    "  SELECT q.author_id, q.created_at, q.post_id, q.author_id FROM q"                        \
+    "  UNION ALL"                                                                               \
+    "  SELECT f.follower_id, q.created_at, q.post_id, q.author_id FROM q"                      \
+    "  JOIN follows f ON f.followee_id = q.author_id"                                           \
+    "  WHERE NOT EXISTS (SELECT 1 FROM celebrities c WHERE c.user_id = q.author_id)"           \
+    "  " ON_CONFLICT "RETURNING user_id, post_id)"                                              \
+    " SELECT DISTINCT user_id FROM ins WHERE (user_id + post_id) % :every = 0"
+// A plain INSERT: 2 WAL records and one check of the primary key per row, where ON
+// CONFLICT DO NOTHING (a speculative insertion: a check, the insert, a confirmation) costs
+// 3 and two, 1.4-1.7x the statement's time at 1M posts (docs/feed.md, "The fan-out's rows
+// and the mixed workload"). An entry can already be there only when a follow's backfill
+// copied the post while it was queued (rare: the follow's lock_author orders it before
+// this batch); the batch then fails with a unique violation and is run again with
+// fan_out_batch_sql.
+inline constexpr const char* fan_out_batch_plain_sql = BSOCIAL_FAN_OUT_BATCH("");
+inline constexpr const char* fan_out_batch_sql = BSOCIAL_FAN_OUT_BATCH("ON CONFLICT DO NOTHING ");
+#undef BSOCIAL_FAN_OUT_BATCH
 // timelines::trim for many users at once: each timeline's entry beyond the capacity
 // becomes its horizon (raised, never lowered) and it and everything older go.
 inline constexpr const char* trim_batch_sql =

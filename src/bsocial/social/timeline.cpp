@@ -146,6 +146,12 @@ void timelines::deliver(const timeline_delivery& delivery) const {
         cache_->add_by_author(delivery.author_id, delivery.post);
 }
 
+std::uint64_t timelines::posts_epoch() const { return posts_ ? posts_->epoch() : 0; }
+
+void timelines::post_created(const post& row, std::uint64_t epoch) const {
+    if (posts_) posts_->put({row}, epoch);
+}
+
 void timelines::post_announced(std::int64_t author_id, std::optional<timeline_key> post) const {
     if (!cache_) return;
     if (post)

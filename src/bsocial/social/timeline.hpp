@@ -62,6 +62,13 @@ class timelines {
     /// adds the post to the cached timelines of its author and followers (PostgreSQL: of
     /// this replica; the others hear of it from the cluster bus: post_announced()).
     void deliver(const timeline_delivery& delivery) const;
+    /// The posts kept in memory's epoch (0 without them): taken before a post's statement,
+    /// for post_created().
+    std::uint64_t posts_epoch() const;
+    /// Right after a post's commit on this replica: its row, as the 201 answers it, into
+    /// the posts kept in memory (kept only if no comment, deletion or resync moved the
+    /// epoch since `epoch`), so the followers' pages that show it next need no SQL for it.
+    void post_created(const post& row, std::uint64_t epoch) const;
     /// Right after a follow or unfollow commits (SQLite: still holding the writer lock):
     /// forgets the follower's cached timeline (rebuilt by its next read).
     void follows_changed(std::int64_t follower_id) const;

@@ -9,6 +9,10 @@
 // `max_payload` bytes). Delivery is at most once: a message sent while a process's LISTEN
 // connection was down is lost for it, and every `on_resync` callback then runs (drop
 // caches, look again). Per publishing process, messages arrive in publishing order.
+// Messages waiting together when the bus's thread wakes go out in one statement, one
+// transaction (up to 256): one commit and one signal to the listeners for all of them.
+// PostgreSQL folds identical messages (same topic and payload) within one transaction into
+// the first: a publisher of idempotent messages (a forget, a drop) loses nothing by it.
 //
 // Lifecycle (core/worker_thread.hpp): construct -> subscribe()/on_resync() -> start() ->
 // stop(). Handlers run on the bus's own thread, one at a time: keep them short (drop an
