@@ -415,17 +415,7 @@ def queries_phase(client: Client, token: str, repeat: int) -> dict:
     out = {}
     client.checks = False  # a 503 (timeout) is a figure here, not a crash
     for name, path in calls.items():
-        t0 = time.perf_counter()
-        r = client.request("GET", path, token=token, timeout=120)  # the first, apart
-        first = (time.perf_counter() - t0) * 1000
-        ms, statuses = [], {}
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            r = client.request("GET", path, token=token, timeout=120)
-            ms.append((time.perf_counter() - t0) * 1000)
-            statuses[r.status] = statuses.get(r.status, 0) + 1
-        out[name] = {"p50": round(statistics.median(ms)), "p95": round(pct(ms, 95)),
-                     "max": round(max(ms)), "first": round(first), "statuses": statuses}
+        out[name] = timed(client, token, path, repeat)
         log(f"  {name}: {out[name]}")
     return out
 
