@@ -64,8 +64,8 @@ constexpr const char* events_mappings = R"({
 // the queries and this mapping together): `kind`, `deleted`, the ids filtered on (terms only,
 // no doc values; `post_id` keeps them: an ad-hoc `terms` on it, as test_exactness.py's
 // "old approach" runs, still works), `post_id.num` aggregated on (doc values only),
-// `created_at` both;
-// `event_id` and `deleted_at` kept in `_source` only.
+// `created_at` both; `event_id` sorted on (doc values only: paging every entity document,
+// as the fault tests' duplicate count does); `deleted_at` kept in `_source` only.
 constexpr const char* entities_mappings = R"({
   "dynamic": "strict",
   "properties": {
@@ -78,7 +78,7 @@ constexpr const char* entities_mappings = R"({
     "deleted_at": {"type": "date", "format": "strict_date_optional_time||epoch_millis",
                    "index": false, "doc_values": false},
     "deleted":    {"type": "boolean", "doc_values": false},
-    "event_id":   {"type": "keyword", "index": false, "doc_values": false}
+    "event_id":   {"type": "keyword", "index": false}
   }
 })";
 
