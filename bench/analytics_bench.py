@@ -479,20 +479,18 @@ def deletion_phase(client: Client, admin, search, repeat: int) -> dict:
                    {"doc": {"deleted": True}})
         es_request(search, "POST", f"/{INDEX}-entities/_refresh")
 
-    r = client.delete(f"/api/v1/comments/{comment['id']}", token=admin.token)
-    assert r.status in (200, 204), r
-    telemetry_learns(f"comment:{4_000_000_000 + 1000}")
-    out["q2 days=10 after a comment deletion (ranked post)"] = timed(
-        client, admin.token, path, repeat)
-    time.sleep(35)
-    out["q2 days=10, 35 s after the comment deletion"] = timed(client, admin.token, path, repeat)
-    r = client.delete(f"/api/v1/posts/{pid}", token=admin.token)
-    assert r.status in (200, 204), r
-    telemetry_learns(f"post:{pid}")
-    out["q2 days=10 after a post deletion (ranked post)"] = timed(
-        client, admin.token, path, repeat)
-    time.sleep(3)
-    out["q2 days=10, 3 s after the post deletion"] = timed(client, admin.token, path, repeat)
+    deletions = [("comment", f"/api/v1/comments/{comment['id']}",
+                  f"comment:{4_000_000_000 + 1000}", 35),
+                 ("post", f"/api/v1/posts/{pid}", f"post:{pid}", 3)]
+    for kind, url, doc_id, settle_s in deletions:
+        r = client.delete(url, token=admin.token)
+        assert r.status in (200, 204), r
+        telemetry_learns(doc_id)
+        out[f"q2 days=10 after a {kind} deletion (ranked post)"] = timed(
+            client, admin.token, path, repeat)
+        time.sleep(settle_s)
+        out[f"q2 days=10, {settle_s} s after the {kind} deletion"] = timed(
+            client, admin.token, path, repeat)
     for name, v in out.items():
         log(f"  {name}: {v}")
     return out

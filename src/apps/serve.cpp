@@ -5,7 +5,6 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <limits>
 #include <cstdio>
 #include <optional>
 
@@ -273,9 +272,8 @@ int run_serve(const serve_settings& s) {
     // A login's warmed first page: its posts' JSON made too, so the page shown next after
     // the login costs what a warm one does.
     warmer.on_built([&timelines, &posts_h](std::int64_t user) {
-        constexpr social::time_cursor top{std::numeric_limits<std::int64_t>::max(),
-                                          std::numeric_limits<std::int64_t>::max()};
-        if (auto page = timelines.read_in_memory(user, top, 20)) posts_h.prime_json(*page);
+        if (auto page = timelines.read_in_memory(user, social::newest_first_start, 20))
+            posts_h.prime_json(*page);
     });
     api::ops_extras ops_extras;
     // Each module renders its own metrics (core/prometheus.hpp); the order is the page's.

@@ -1,6 +1,5 @@
 #include "bsocial/api/post_json.hpp"
 
-#include <algorithm>
 
 #include <boost/json.hpp>
 #include <charconv>
@@ -22,48 +21,34 @@ std::string post_json::head_of(const social::post& p) {
     return text;
 }
 
-void post_json::prime(const std::vector<social::post>& posts) {
-    std::vector<std::int64_t> missing;
+std::vector<post_json::text> post_json::heads_of(const std::vector<social::post>& posts) {
+    std::vector<text> heads(posts.size());
     {
         std::lock_guard lock(mutex_);
-        for (const auto& p : posts)
-            if (!heads_.peek(p.id)) missing.push_back(p.id);
+        for (std::size_t i = 0; i < posts.size(); ++i)
+            if (text* found = heads_.find(posts[i].id)) heads[i] = *found;
     }
-    if (missing.empty()) return;
-    std::vector<std::pair<std::int64_t, text>> fresh;
-    for (const auto& p : posts)
-        if (std::find(missing.begin(), missing.end(), p.id) != missing.end())
-            fresh.emplace_back(p.id, std::make_shared<const std::string>(head_of(p)));
-    std::lock_guard lock(mutex_);
-    for (auto& [id, t] : fresh)
-        heads_.try_emplace_evicting([](const auto&, const auto&) {}, id, std::move(t));
-}
-
-http::response post_json::page_response(const http::request& req,
-                                        const social::page<social::post>& page, int limit) {
-    std::vector<text> heads(page.items.size());
-    std::size_t bytes = 64;
-    {
-        std::lock_guard lock(mutex_);
-        for (std::size_t i = 0; i < page.items.size(); ++i) {
-            if (text* found = heads_.find(page.items[i].id)) {
-                heads[i] = *found;
-                bytes += heads[i]->size() + 24;
-            }
-        }
-    }
-    std::vector<std::pair<std::int64_t, text>> fresh;
-    for (std::size_t i = 0; i < page.items.size(); ++i) {
+    std::vector<std::pair<std::int64_t, text>> fresh;  // made outside the lock
+    for (std::size_t i = 0; i < posts.size(); ++i) {
         if (heads[i]) continue;
-        heads[i] = std::make_shared<const std::string>(head_of(page.items[i]));
-        bytes += heads[i]->size() + 24;
-        fresh.emplace_back(page.items[i].id, heads[i]);
+        heads[i] = std::make_shared<const std::string>(head_of(posts[i]));
+        fresh.emplace_back(posts[i].id, heads[i]);
     }
     if (!fresh.empty()) {
         std::lock_guard lock(mutex_);
         for (auto& [id, t] : fresh)
             heads_.try_emplace_evicting([](const auto&, const auto&) {}, id, std::move(t));
     }
+    return heads;
+}
+
+void post_json::prime(const std::vector<social::post>& posts) { heads_of(posts); }
+
+http::response post_json::page_response(const http::request& req,
+                                        const social::page<social::post>& page, int limit) {
+    const std::vector<text> heads = heads_of(page.items);
+    std::size_t bytes = 64;
+    for (const auto& h : heads) bytes += h->size() + 24;
 
     http::response res;
     std::string& body = res.body;

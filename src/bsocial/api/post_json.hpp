@@ -43,6 +43,9 @@ class post_json {
 
   private:
     using text = std::shared_ptr<const std::string>;
+    /// Each post's head: from the cache, else made (outside the lock) and kept.
+    std::vector<text> heads_of(const std::vector<social::post>& posts);
+
     mutable std::mutex mutex_;
     lru_map<std::int64_t, text> heads_;
 };

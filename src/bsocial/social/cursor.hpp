@@ -4,6 +4,7 @@
 // the format can change.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@ struct time_cursor {
     std::int64_t created_at = 0;
     std::int64_t id = 0;
 };
+
+/// Where a newest-first page starts: above every (created_at, id), i.e. the first page.
+inline constexpr time_cursor newest_first_start{std::numeric_limits<std::int64_t>::max(),
+                                                std::numeric_limits<std::int64_t>::max()};
 
 std::string encode_cursor(const time_cursor& c);
 std::string encode_cursor(std::string_view name);

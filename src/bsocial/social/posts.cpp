@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
-#include <limits>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -36,8 +35,6 @@ time_cursor decode_or_throw(const page_request& req, time_cursor first_page) {
     return *c;
 }
 
-constexpr time_cursor newest_first_start{std::numeric_limits<std::int64_t>::max(),
-                                         std::numeric_limits<std::int64_t>::max()};
 constexpr time_cursor oldest_first_start{-1, 0};
 
 /// The cursor after a post or comment: its (created_at, id).

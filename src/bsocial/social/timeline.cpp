@@ -320,12 +320,10 @@ std::vector<post> timelines::read_cached(soci::session& sql, std::int64_t me, ti
             if (!cache_->wait_built(me, build_wait) || !(page = cache_->read(me, from, fetch)))
                 return read_store(sql, me, from, fetch);
         } else {
-            constexpr time_cursor top{std::numeric_limits<std::int64_t>::max(),
-                                      std::numeric_limits<std::int64_t>::max()};
             const int depth = std::max(fetch, 21);
             std::vector<post> newest;
             // The build's rows go into the post cache: the page below then reads no posts.
-            const std::uint64_t epoch = posts_ ? posts_->epoch() : 0;
+            const std::uint64_t epoch = posts_epoch();
             try {
                 // Over the tables, posts are announced by author: whom I follow first, then
                 // the page (a post announced in between is in the page or kept aside).
@@ -335,7 +333,7 @@ std::vector<post> timelines::read_cached(soci::session& sql, std::int64_t me, ti
                         db_.statements().run<std::int64_t>(sql, followees_of_sql, {me},
                                                            bind_int)))
                     return read_store(sql, me, from, fetch);  // forgotten meanwhile
-                newest = read_store(sql, me, top, depth);
+                newest = read_store(sql, me, newest_first_start, depth);
             } catch (...) {
                 cache_->forget(me);
                 throw;
@@ -402,12 +400,10 @@ std::size_t timelines::warm(soci::session& sql, const std::vector<std::int64_t>&
                 if (!cache_->index_followees(b.user, b.generation, std::move(followees[b.user])))
                     b.generation = 0;
         }
-        constexpr time_cursor top{std::numeric_limits<std::int64_t>::max(),
-                                  std::numeric_limits<std::int64_t>::max()};
         for (auto& b : builds) {
             if (b.generation == 0) continue;
-            const std::uint64_t epoch = posts_ ? posts_->epoch() : 0;
-            const std::vector<post> newest = read_store(sql, b.user, top, depth);
+            const std::uint64_t epoch = posts_epoch();
+            const std::vector<post> newest = read_store(sql, b.user, newest_first_start, depth);
             cache_->finish_build(b.user, b.generation, keys_of(newest),
                                  static_cast<int>(newest.size()) < depth);
             b.finished = true;
