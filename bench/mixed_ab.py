@@ -19,7 +19,7 @@ from benchlib.scenarios import login_all, mixed_requests, regular_users, bench_c
 from benchlib.seed_cache import dataset_params
 from benchlib.server import serve_args, start_server
 from benchlib.wrk import run_wrk, write_requests
-import importlib.util, os
+import importlib.util, os, threading
 from collections import defaultdict
 spec = importlib.util.spec_from_file_location("fp", Path(__file__).resolve().parent / "feed_profile.py")
 fp = importlib.util.module_from_spec(spec); spec.loader.exec_module(fp)
@@ -34,6 +34,10 @@ ap.add_argument("--drain", type=int, default=0, metavar="N",
                 help="instead of the mixed run: N posts queued by SQL (regular authors) before "
                      "serve starts, then the time and the CPU (serve, PostgreSQL) per post "
                      "until the fan-out worker has drained them: the fan-out's cost alone")
+ap.add_argument("--routes", action="store_true",
+                help="also print, per route, the share of the timed requests over 5, 10, 25, 50 "
+                     "and 100 ms (serve's own latency histogram) and what PostgreSQL's active "
+                     "backends waited on (pg_stat_activity sampled every 100 ms): where the p99 is")
 ap.add_argument("--breakdown", action="store_true",
                 help="also print the CPU per request of each PostgreSQL backend (by the statement "
                      "it ran last: the fan-out's, the bus's, ...) and the fan-out's per post")
@@ -111,6 +115,54 @@ def fanout_posts(port: int) -> float:
         if line.startswith("bsocial_timeline_fanout_posts_total "):
             return float(line.split()[1])
     return 0.0
+
+
+def route_buckets(port: int) -> dict[str, dict[str, float]]:
+    """serve's bsocial_http_request_duration_seconds buckets, by route."""
+    mt = subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/metrics"], capture_output=True,
+                        text=True).stdout
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    for line in mt.splitlines():
+        if line.startswith("bsocial_http_request_duration_seconds_bucket{"):
+            labels, _, value = line.rpartition(" ")
+            route = labels.split('route="', 1)[1].split('"', 1)[0]
+            le = labels.split('le="', 1)[1].split('"', 1)[0]
+            out[route][le] = float(value)
+    return out
+
+
+def print_routes(r0, r1) -> None:
+    for route, b1 in sorted(r1.items()):
+        b0 = r0.get(route, {})
+        d = {le: v - b0.get(le, 0.0) for le, v in b1.items()}
+        n = d.get("+Inf", 0.0)
+        if n <= 0:
+            continue
+        over = "  ".join(f">{float(le) * 1000:g}ms {100 * (n - d[le]) / n:5.2f}%"
+                         for le in ("0.005", "0.01", "0.025", "0.05", "0.1") if le in d)
+        print(f"   route {route:<40} {n:8.0f}  {over}", flush=True)
+
+
+class WaitSampler(threading.Thread):
+    """pg_stat_activity's active backends of `db`, sampled every 100 ms: what they wait on."""
+    def __init__(self, db: str):
+        super().__init__(daemon=True)
+        self.db, self.stop, self.seen, self.samples = db, threading.Event(), defaultdict(int), 0
+
+    def run(self) -> None:
+        sql = ("SELECT COALESCE(wait_event_type, 'CPU') || ':' || COALESCE(wait_event, '-') || ' | ' || "
+               "regexp_replace(left(query, 50), '\\s+', ' ', 'g') FROM pg_stat_activity "
+               f"WHERE state = 'active' AND datname = '{self.db}' AND pid <> pg_backend_pid()")
+        while not self.stop.is_set():
+            for line in pg.psql(sql, self.db).splitlines():
+                self.seen[line] += 1
+            self.samples += 1
+            self.stop.wait(0.1)
+
+    def report(self) -> None:
+        print(f"   waits over {self.samples} samples (active backends, count):", flush=True)
+        for what, k in sorted(self.seen.items(), key=lambda kv: -kv[1])[:15]:
+            print(f"   {k:6d}  {what}", flush=True)
 
 
 def print_breakdown(n, b0, b1, kinds, fanned, serve_us):
@@ -203,9 +255,17 @@ try:
                     time.sleep(0.5)
                 if args.breakdown:
                     b0, f0 = backend_cpu(pg), fanout_posts(port)
+                if args.routes:
+                    r0, sampler = route_buckets(port), WaitSampler(run_db)
+                    sampler.start()
                 c0, g0 = fp.cpu_seconds(server.proc.pid), fp.postgres_cpu_seconds(pg)
                 w = run_wrk(port, f, 16, args.seconds)
                 c1, g1 = fp.cpu_seconds(server.proc.pid), fp.postgres_cpu_seconds(pg)
+                if args.routes:
+                    sampler.stop.set()
+                    sampler.join()
+                    print_routes(r0, route_buckets(port))
+                    sampler.report()
                 if args.breakdown:
                     b1, f1 = backend_cpu(pg), fanout_posts(port)
                     kinds = backend_kinds(pg, run_db)

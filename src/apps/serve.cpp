@@ -121,8 +121,9 @@ int run_serve(const serve_settings& s) {
 
     social::accounts accounts(db, hasher, logins, registrations, common, clock);
     // SQLite: the home timelines live in memory (one serve per database file); on
-    // PostgreSQL, shared by every instance, in the database, and each instance keeps the
-    // timelines and posts it reads in memory too, kept right by the cluster bus
+    // PostgreSQL each instance keeps the timelines and posts it reads in memory, kept right
+    // by the cluster bus, built from the posts (BSOCIAL_FEED_POSTGRESQL_TIMELINES=memory,
+    // the default) or over home_timeline tables that a fan-out worker fills (tables)
     // (docs/feed.md). Checked sessions in memory too (sessions/session_cache.hpp): on
     // SQLite this is the one serve of the file, only it can revoke them; on PostgreSQL
     // every replica hears of each revocation over the bus ("session.revoked" below) and
@@ -158,6 +159,9 @@ int run_serve(const serve_settings& s) {
     identity who(db, clock, std::move(secret), s.get<auth::token_settings>(),
                  s.get<sessions::cookie_settings>(), session_cache.get());
     const social::timelines timelines(db, feed, timeline_cache.get(), post_cache.get());
+    if (!sqlite && social::prepare_timeline_tables(db, timelines.in_memory(), clock.now_ms()))
+        spdlog::warn("module=social event=timelines_reset reason=kept_in_memory_before "
+                     "(older pages are read from the posts until new posts fill them)");
     // The feed's caches hear of every other replica's posts, comments and follows.
     social::keep_feed_caches_right(bus, timelines, comment_cache.get());
     social::graph graph(db, timelines, clock, &bus);

@@ -51,7 +51,7 @@ store::cluster_bus::handler handler_for(const timelines& t, comment_cache* comme
 
 void keep_feed_caches_right(store::cluster_bus& bus, const timelines& t,
                             comment_cache* comments) {
-    if (!t.cached() || t.in_memory()) return;
+    if (!t.by_bus()) return;
     bus.subscribe("post.created",
                   handler_for(t, comments, "post.created", [&t](const json::object& o) {
                       const auto post_id = id_field(o, "post_id");

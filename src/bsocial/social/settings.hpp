@@ -3,6 +3,7 @@
 // pages below the horizon are read, and the SQLite in-memory timelines.
 
 #include <stdexcept>
+#include <string>
 
 namespace bsocial::social {
 
@@ -16,6 +17,13 @@ struct timeline_settings {
     int merge_max_followees = 256;
     /// The walk reads at most this many posts before it hands over to the merge.
     int walk_max_rows = 8192;
+    /// PostgreSQL with the feed cache on: "memory" (each replica keeps the timelines it
+    /// reads in memory, built from the posts and kept right by the cluster bus: no fan-out
+    /// rows) or "tables" (home_timeline, written by the fan-out worker, the cache over it).
+    /// One choice for every replica of a database (docs/feed.md).
+    std::string postgresql = "memory";
+
+    bool postgresql_in_memory() const noexcept { return postgresql == "memory"; }
 
     void validate() const;
     template <class Declare>
@@ -28,6 +36,11 @@ struct timeline_settings {
           "below the horizon, merge one index range per followee up to this many");
         d(walk_max_rows, "feed-walk-max-rows", "BSOCIAL_FEED_WALK_MAX_ROWS",
           "below the horizon, walk at most this many posts before merging");
+        d(postgresql, "feed-postgresql-timelines", "BSOCIAL_FEED_POSTGRESQL_TIMELINES",
+          "PostgreSQL with --feed-cache-users: memory (each replica keeps the timelines it reads "
+          "in memory, built from the posts, kept right by the cluster bus; no fan-out) or tables "
+          "(home_timeline rows written by the fan-out worker, the cache over them); the same "
+          "for every replica of a database");
     }
 };
 
@@ -104,6 +117,9 @@ inline void timeline_settings::validate() const {
             "feed merge max followees must be >= 0 (BSOCIAL_FEED_MERGE_MAX_FOLLOWEES)");
     if (walk_max_rows < 1)
         throw std::invalid_argument("feed walk max rows must be >= 1 (BSOCIAL_FEED_WALK_MAX_ROWS)");
+    if (postgresql != "memory" && postgresql != "tables")
+        throw std::invalid_argument(
+            "feed PostgreSQL timelines must be memory or tables (BSOCIAL_FEED_POSTGRESQL_TIMELINES)");
 }
 
 inline void feed_cache_settings::validate() const {

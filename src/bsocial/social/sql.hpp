@@ -53,6 +53,17 @@ inline constexpr const char* create_post_postgresql_sql =
     " CAST(:payload_head AS TEXT) || CAST(p.id AS TEXT) || CAST(:payload_tail AS TEXT),"
     " CAST(:occurred_at AS BIGINT) FROM p)"
     " SELECT p.id, p.id - COALESCE((SELECT MIN(post_id) FROM timeline_fanout), p.id) FROM p";
+/// The same with the timelines in memory (BSOCIAL_FEED_POSTGRESQL_TIMELINES=memory): no
+/// fan-out queue, nothing queued.
+inline constexpr const char* create_post_in_memory_postgresql_sql =
+    "WITH p AS (INSERT INTO posts (user_id, content, created_at, comment_count)"
+    " VALUES (:user_id, :content, :created_at, 0) RETURNING id),"
+    " o AS (INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at)"
+    " SELECT CAST(:event_id AS TEXT), CAST(:topic AS TEXT), CAST(p.id AS TEXT),"
+    " CAST(:event_type AS TEXT),"
+    " CAST(:payload_head AS TEXT) || CAST(p.id AS TEXT) || CAST(:payload_tail AS TEXT),"
+    " CAST(:occurred_at AS BIGINT) FROM p)"
+    " SELECT p.id, CAST(0 AS BIGINT) FROM p";
 inline constexpr const char* insert_comment_sql =
     "INSERT INTO comments (post_id, user_id, content, created_at)"
     " VALUES (:post_id, :user_id, :content, :created_at) RETURNING id";

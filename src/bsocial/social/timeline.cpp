@@ -133,6 +133,7 @@ timeline_delivery timelines::publish(soci::session& sql, std::int64_t post_id,
         db_.statements().execute(sql, queue_fan_out_sql, {post_id, author_id, created_at});
         return d;
     }
+    if (by_bus()) return d;  // delivered by author (deliver(), post_announced())
     d.users = db_.statements().run<std::int64_t>(sql, followers_of_sql, {author_id}, bind_int);
     d.users.push_back(author_id);
     return d;
@@ -140,10 +141,10 @@ timeline_delivery timelines::publish(soci::session& sql, std::int64_t post_id,
 
 void timelines::deliver(const timeline_delivery& delivery) const {
     if (!cache_) return;
-    if (in_memory())
-        cache_->add(delivery.users, delivery.post);
-    else
+    if (by_bus())
         cache_->add_by_author(delivery.author_id, delivery.post);
+    else
+        cache_->add(delivery.users, delivery.post);
 }
 
 std::uint64_t timelines::posts_epoch() const { return posts_ ? posts_->epoch() : 0; }
@@ -170,7 +171,7 @@ void timelines::post_removed(std::int64_t post_id, std::int64_t author_id) const
 }
 
 std::optional<bool> timelines::follows_in_memory(std::int64_t me, std::int64_t author) const {
-    if (!cache_ || in_memory()) return std::nullopt;  // SQLite's timelines index no followees
+    if (!by_bus()) return std::nullopt;  // SQLite's timelines index no followees
     return cache_->follows(me, author);
 }
 
@@ -325,9 +326,9 @@ std::vector<post> timelines::read_cached(soci::session& sql, std::int64_t me, ti
             // The build's rows go into the post cache: the page below then reads no posts.
             const std::uint64_t epoch = posts_epoch();
             try {
-                // Over the tables, posts are announced by author: whom I follow first, then
+                // PostgreSQL: posts are announced by author: whom I follow first, then
                 // the page (a post announced in between is in the page or kept aside).
-                if (!in_memory() &&
+                if (by_bus() &&
                     !cache_->index_followees(
                         me, generation,
                         db_.statements().run<std::int64_t>(sql, followees_of_sql, {me},
@@ -385,7 +386,7 @@ std::size_t timelines::warm(soci::session& sql, const std::vector<std::int64_t>&
     if (builds.empty()) return 0;
     std::size_t built = 0;
     try {
-        if (!in_memory()) {
+        if (by_bus()) {
             // Padded with 0 (never a user) to warm_batch: one statement text, prepared once.
             assembled_query q;
             q.sql(followees_of_users_head_sql);

@@ -46,10 +46,11 @@ class timelines {
   public:
     /// With `cache` on SQLite (one process per database: docs/feed.md), the timelines live
     /// in memory and the home_timeline tables are not used; without it, in the database.
-    /// With `cache` on PostgreSQL, the tables stay the timelines every replica shares and
-    /// the cache keeps the ones read here, kept right by the cluster bus's messages
-    /// (social/feed_bus.hpp). With `posts` too, the posts of a page read from memory come
-    /// from memory.
+    /// With `cache` on PostgreSQL, every replica keeps the timelines it reads in memory,
+    /// kept right by the cluster bus's messages (social/feed_bus.hpp): built from the posts
+    /// (settings.postgresql "memory", the default), or over the tables every replica
+    /// shares ("tables"). With `posts` too, the posts of a page read from memory come from
+    /// memory.
     timelines(store::database& db, timeline_settings settings, timeline_cache* cache = nullptr,
               post_cache* posts = nullptr);
 
@@ -99,8 +100,17 @@ class timelines {
     /// After a comment deletion commits, and on every process on "comment.deleted": the
     /// post's count went down, so its cached row goes (read again from SQL). Idempotent.
     void comment_deleted(std::int64_t post_id) const;
-    /// Whether the timelines live in memory only (SQLite: no tables, no fan-out worker).
-    bool in_memory() const noexcept { return cache_ != nullptr && kind_ == store::dialect::sqlite; }
+    /// Whether the timelines live in memory only, built from the posts (no tables, no
+    /// fan-out worker): SQLite with the cache; PostgreSQL with the cache and
+    /// BSOCIAL_FEED_POSTGRESQL_TIMELINES=memory (the default).
+    bool in_memory() const noexcept {
+        return cache_ != nullptr &&
+               (kind_ == store::dialect::sqlite || settings_.postgresql_in_memory());
+    }
+    /// Whether the cached timelines are kept right by the cluster bus (PostgreSQL: several
+    /// replicas; posts reach them by author, through the followees each cached timeline
+    /// records) rather than by the one writer's commits (SQLite).
+    bool by_bus() const noexcept { return cache_ != nullptr && kind_ == store::dialect::postgresql; }
     /// Whether this process keeps timelines (and posts) in memory, either way.
     bool cached() const noexcept { return cache_ != nullptr; }
     /// In the fan-out worker's write transaction, holding lock_author(author_id): adds the
