@@ -183,7 +183,8 @@ def render(results: dict, docs: Path) -> None:
           "[`benchmarks.json`](benchmarks.json); `python3 bench/bench.py --render` rewrites this "
           "page and the plots from it. How the scenarios are built: "
           "[bench/README.md](../bench/README.md). Numbers only: nothing asserts on them. The "
-          "sections after those two are written by hand; a rewrite keeps them.", ""]
+          "sections after those (`make bench-analytics`...) are written by hand; a rewrite keeps "
+          "them.", ""]
     b = results.get("bench")
     if b:
         r = b["run"]
