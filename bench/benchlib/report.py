@@ -182,7 +182,9 @@ def render(results: dict, docs: Path) -> None:
           "`make bench-scale` (second section). Raw numbers in "
           "[`benchmarks.json`](benchmarks.json); `python3 bench/bench.py --render` rewrites this "
           "page and the plots from it. How the scenarios are built: "
-          "[bench/README.md](../bench/README.md). Numbers only: nothing asserts on them.", ""]
+          "[bench/README.md](../bench/README.md). Numbers only: nothing asserts on them. The "
+          "sections after those (`make bench-analytics`...) are written by hand; a rewrite keeps "
+          "them.", ""]
     b = results.get("bench")
     if b:
         r = b["run"]
@@ -227,8 +229,32 @@ def render(results: dict, docs: Path) -> None:
                 md += ["Acceptance (issue 8):", ""] + [f"- {a}" for a in acceptance(run)] + [""]
         if "scale" in plots:
             md += [f"![feed median latency against dataset size]({plots['scale']})", ""]
-    (docs / "benchmarks.md").write_text("\n".join(md).rstrip() + "\n")
-    log(f"wrote {docs / 'benchmarks.md'}")
+    out = docs / "benchmarks.md"
+    kept = kept_sections(out.read_text() if out.exists() else "")
+    out.write_text("\n".join(md).rstrip() + "\n" + "".join("\n" + k for k in kept))
+    log(f"wrote {out}" + (f" (kept {len(kept)} section(s) written by hand)" if kept else ""))
+
+
+# The `## ` headings render() writes; every other `## ` section of benchmarks.md (e.g. `make
+# bench-analytics`'s, written by hand) is kept, after these, in its order.
+GENERATED_HEADINGS = ("## `make bench`: ", "## `make bench-scale`: ")
+
+
+def kept_sections(text: str) -> list[str]:
+    """The `## ` sections of an earlier benchmarks.md that render() does not write, each
+    with its `### ` subsections, ending in one newline. A `## ` inside a fenced code block
+    does not start a section."""
+    sections: list[list[str]] = []
+    fenced = False
+    for line in text.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        if not fenced and line.startswith("## "):
+            sections.append([line])
+        elif sections:
+            sections[-1].append(line)
+    return ["\n".join(s).rstrip() + "\n" for s in sections
+            if not s[0].startswith(GENERATED_HEADINGS)]
 
 
 def notes_md(r: dict) -> list[str]:
