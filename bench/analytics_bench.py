@@ -15,13 +15,14 @@ Prints:
               each analytics API call of the dashboard (logins?days=7|30|90 in UTC and in
               the browser's zone, top-posts, extremes of the heaviest poster and of an
               ordinary user; q1 in Asia/Kathmandu too, which reads the events) --repeat
-              times through `bsocial serve`: p50 / p95 / max in ms. --no-event-docs writes
-              only what the queries read (faster; the events alias then holds only the
-              registrations).
+              times through `bsocial serve`: p50 / p95 / max in ms. --event-docs logins
+              writes only the event documents a query reads (the logins and logouts, for
+              q1 in Kathmandu); --event-docs none (--no-event-docs) only the registrations'
+              (the fastest load; the events alias then holds no login).
   The load average of the machine before each phase (2 cores shared with other engineers).
 
   python3 bench/analytics_bench.py [--sizes 1000000,10000000] [--indexer-events 100000]
-      [--repeat 20] [--bin build/release/bsocial] [--no-event-docs]
+      [--repeat 20] [--bin build/release/bsocial] [--event-docs all|logins|none]
       [--compare-bin OTHER/bsocial --compare-queries OTHER/queries --rounds 2]
 
   "first" is each call's first answer on a fresh serve (q2: its warm zones' closed days
@@ -96,7 +97,7 @@ class Network:
     leave them: written here whole, once each day is complete)."""
 
     def __init__(self, events: int, days: int = 30, seed: int = 29, id_base: int = 0,
-                 users: int | None = None, event_docs: bool = True):
+                 users: int | None = None, event_docs: str = "all"):
         self.id_base = id_base  # post and comment ids start above it (a second size adds)
         self.events = events
         self.users = users or max(100, events // 50)
@@ -232,7 +233,9 @@ class Network:
         return f"{self._second[1]}{ms % 1000:03d}Z"
 
     def _event(self, type_: str, at: int, fields: str) -> str:
-        if not self.event_docs and type_ != "user.registered":
+        if type_ != "user.registered" and not (
+                self.event_docs == "all" or (self.event_docs == "logins"
+                                             and type_ in ("user.logged_in", "user.logged_out"))):
             return ""
         iso = self._iso(at)
         self.serial = getattr(self, "serial", 0) + 1
@@ -501,9 +504,14 @@ def main() -> int:
     ap.add_argument("--sizes", default="1000000")
     ap.add_argument("--indexer-events", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=20)
-    ap.add_argument("--no-event-docs", action="store_true",
-                    help="write only what the queries read (entities, login days, the "
-                         "registrations): a faster load; the events alias stays small")
+    ap.add_argument("--event-docs", choices=("all", "logins", "none"), default="all",
+                    help="the event documents written besides the entities and login days: "
+                         "every event's (all, as telemetry leaves them), the logins' and "
+                         "logouts' only (logins: every event document a query reads, q1 in "
+                         "a zone whose days do not start on a half hour; a load a third as "
+                         "long), or the registrations' only (none)")
+    ap.add_argument("--no-event-docs", dest="event_docs", action="store_const", const="none",
+                    help="the same as --event-docs none")
     ap.add_argument("--compare-bin", default="",
                     help="another build's bsocial: its serve answers the same calls after "
                          "--bin's, alternated --rounds times (A/B in the same minutes)")
@@ -541,7 +549,7 @@ def main() -> int:
             written = 0
             for size in [int(s) for s in args.sizes.split(",")]:
                 net = Network(size - written, seed=size, id_base=written,
-                              users=max(100, size // 50), event_docs=not args.no_event_docs)
+                              users=max(100, size // 50), event_docs=args.event_docs)
                 t0 = time.monotonic()
                 written += load_network(search, net)
                 secs = time.monotonic() - t0
