@@ -69,6 +69,29 @@ std::string search(es_client& es, const std::string& index, const std::string& b
     return r.body;
 }
 
+/// Debug-level profile of a q1 run (docs/analytics.md, "At 10M events"): one line per
+/// request to the search engine, `module=telemetry event=q1_step step=... ms=... took=...`
+/// (ms: the request and the parsing of its answer, as this process saw them; took: the
+/// engine's own time; bytes: the answer's size), so a slow call says where its time went.
+using steady = std::chrono::steady_clock;
+
+double ms_since(steady::time_point t0) {
+    return std::chrono::duration<double, std::milli>(steady::now() - t0).count();
+}
+
+std::int64_t took_of(const json::value& response) {
+    const auto* took = response.is_object() ? response.as_object().if_contains("took") : nullptr;
+    return took && took->is_number() ? took->to_number<std::int64_t>() : -1;
+}
+
+void log_q1_step(const query_config& config, std::string_view step, steady::time_point t0,
+                 const json::value& response, std::size_t bytes, std::size_t buckets) {
+    if (!spdlog::should_log(spdlog::level::debug)) return;
+    spdlog::debug("module=telemetry event=q1_step tz={} step={} ms={:.1f} took={} bytes={} "
+                  "buckets={}",
+                  config.tz, step, ms_since(t0), took_of(response), bytes, buckets);
+}
+
 /// The user id behind a username, from any event that carries both.
 std::string lookup_user_id(es_client& es, const query_config& config) {
     const std::string name = ascii_lower(config.user);
@@ -246,9 +269,15 @@ json::value paged_composite(es_client& es, const std::string& index, std::string
 /// engine runs them side by side. `filter_path` (a query parameter, optional) keeps only
 /// those parts of each response. Returns the responses, in the same order; a refused one
 /// throws query_refused.
+struct msearch_stats {
+    std::int64_t took = -1;  ///< the engine's time for the whole _msearch
+    std::size_t bytes = 0;   ///< the answer's size
+};
+
 std::vector<json::value> multi_search(es_client& es, const std::string& index,
                                       const std::vector<json::value>& bodies,
-                                      std::string_view filter_path = {}) {
+                                      std::string_view filter_path = {},
+                                      msearch_stats* stats = nullptr) {
     std::string ndjson;
     const auto header = json::serialize(json::object{{"index", index}});
     for (const auto& b : bodies) {
@@ -259,7 +288,7 @@ std::vector<json::value> multi_search(es_client& es, const std::string& index,
     }
     std::string path = "/_msearch";
     if (!filter_path.empty()) {
-        path += "?filter_path=error,responses.status,responses.error,";
+        path += "?filter_path=took,error,responses.status,responses.error,";
         path += filter_path;
     }
     const auto r = es.request("POST", path, ndjson, "application/x-ndjson");
@@ -267,6 +296,7 @@ std::vector<json::value> multi_search(es_client& es, const std::string& index,
         throw query_refused("query refused by the search engine: HTTP " +
                             std::to_string(r.status) + " " + r.body.substr(0, 1000));
     const auto parsed = parse_response(r.body);
+    if (stats) *stats = {took_of(parsed), r.body.size()};
     const auto* responses = parsed.as_object().if_contains("responses");
     if (!responses || !responses->is_array() || responses->as_array().size() != bodies.size())
         throw std::runtime_error("_msearch response has not one answer per search");
@@ -455,8 +485,9 @@ std::vector<std::set<std::int64_t>> users_at_the_ends(es_client& es, const query
                                                       {"format", "yyyy-MM-dd"}}}}}},
                    json::object{{"user", {{"terms", {{"field", "user_id.num"}}}}}}}}}}}}}}};
     for (;;) {
-        const auto response = parse_response(
-search(es, config.es.index, json::serialize(q)));
+        const auto t0 = steady::now();
+        const auto text = search(es, config.es.index, json::serialize(q));
+        const auto response = parse_response(text);
         const auto* aggs = response.as_object().if_contains("aggregations");
         const auto* agg = aggs && aggs->is_object() ? aggs->as_object().if_contains("users") : nullptr;
         const auto* list = agg && agg->is_object() ? agg->as_object().if_contains("buckets") : nullptr;
@@ -467,6 +498,7 @@ search(es, config.es.index, json::serialize(q)));
             if (it == index_of.end()) continue;  // cannot be: the ends are inside the days
             users[it->second].insert(key.at("user").to_number<std::int64_t>());
         }
+        log_q1_step(config, "ends_page", t0, response, text.size(), n);
         const auto* after_key = n ? agg->as_object().if_contains("after_key") : nullptr;
         if (!after_key || n < page) break;
         q.at("aggs").at("users").at("composite").as_object()["after"] = *after_key;
@@ -481,9 +513,11 @@ std::vector<std::int64_t> already_counted(es_client& es, const query_config& con
                                           const std::vector<inner_split>& days,
                                           const std::vector<std::set<std::int64_t>>& users) {
     constexpr std::size_t chunk = 50'000;  // under the engines' 65,536 terms of a query
+    const auto t0 = steady::now();
     std::vector<std::int64_t> out(days.size(), 0);
     std::map<std::string, std::size_t> index_of;
     json::array clauses;
+    std::size_t ids_sent = 0;
     for (std::size_t i = 0; i < days.size(); ++i) {
         const auto& sp = days[i].split;
         index_of[sp.utc_day] = i;
@@ -505,6 +539,7 @@ std::vector<std::int64_t> already_counted(es_client& es, const query_config& con
                              {"minimum_should_match", 1}}}}}}}}});
             ids = json::array{};
         };
+        ids_sent += users[i].size();
         for (const auto u : users[i]) {
             ids.push_back(json::value(std::to_string(u)));
             if (ids.size() >= chunk) flush();
@@ -520,11 +555,13 @@ std::vector<std::int64_t> already_counted(es_client& es, const query_config& con
          {{"per_day",
            {{"date_histogram",
              {{"field", "day"}, {"calendar_interval", "day"}, {"format", "yyyy-MM-dd"}}}}}}}};
-    const auto response = parse_response(search(es, config.es.logins_index(), json::serialize(q)));
+    const auto text = search(es, config.es.logins_index(), json::serialize(q));
+    const auto response = parse_response(text);
     for (const auto& b : buckets(obj(obj(response.as_object(), "aggregations"), "per_day"))) {
         const auto it = index_of.find(str(b.at("key_as_string")));
         if (it != index_of.end()) out[it->second] += count(b.at("doc_count"));
     }
+    log_q1_step(config, "already_counted", t0, response, text.size(), ids_sent);
     return out;
 }
 
@@ -535,12 +572,15 @@ std::vector<std::int64_t> already_counted(es_client& es, const query_config& con
 /// number is the doc count of its UTC day's bucket. Any day that does not split goes to
 /// the events (q1_events_response), exact too but slower.
 json::value q1_response(es_client& es, const query_config& config) {
+    const auto start = steady::now();
     auto params = query_parameters(config, {});
     params["to_next"] = params.at("to") + "+1d";  // the bucket after the last day: its end
-    const auto bounds = parse_response(search(
+    const auto bounds_text = search(
         es, config.es.logins_index(),
-        substitute(load_query_file(config.queries_dir, q1_days_file), params)));
+        substitute(load_query_file(config.queries_dir, q1_days_file), params));
+    const auto bounds = parse_response(bounds_text);
     const auto& keys = buckets(obj(obj(bounds.as_object(), "aggregations"), "days"));
+    log_q1_step(config, "bounds", start, bounds, bounds_text.size(), keys.size());
     struct local_day {
         std::string label;
         login_day_split split;
@@ -593,9 +633,14 @@ json::value q1_response(es_client& es, const query_config& config) {
         bodies.push_back(json::parse(substitute(file, p)));
         order.push_back(slots);
     }
+    const auto t_days = steady::now();
+    msearch_stats stats;
     const auto responses = multi_search(es, config.es.logins_index(), bodies,
                                         "responses.aggregations.per_day.buckets.key_as_string,"
-                                        "responses.aggregations.per_day.buckets.doc_count");
+                                        "responses.aggregations.per_day.buckets.doc_count",
+                                        &stats);
+    log_q1_step(config, "days_msearch", t_days, json::object{{"took", stats.took}}, stats.bytes,
+                bodies.size());
     std::map<std::pair<std::pair<int, int>, std::string>, std::int64_t> counts;
     for (std::size_t i = 0; i < responses.size(); ++i) {
         const auto* aggs = responses[i].as_object().if_contains("aggregations");
@@ -620,6 +665,9 @@ json::value q1_response(es_client& es, const query_config& config) {
             {"key_as_string", d.label},
             {"users", {{"value", (it == counts.end() ? std::int64_t{0} : it->second) + extra[i]}}}});
     }
+    if (spdlog::should_log(spdlog::level::debug))
+        spdlog::debug("module=telemetry event=q1_step tz={} step=total ms={:.1f} days={}",
+                      config.tz, ms_since(start), days.size());
     return json::object{{"aggregations", {{"per_day", {{"buckets", std::move(per_day)}}}}}};
 }
 
