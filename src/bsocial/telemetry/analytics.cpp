@@ -69,10 +69,11 @@ std::string search(es_client& es, const std::string& index, const std::string& b
     return r.body;
 }
 
-/// Debug-level profile of a q1 run (docs/analytics.md, "At 10M events"): one line per
-/// request to the search engine, `module=telemetry event=q1_step step=... ms=... took=...`
-/// (ms: the request and the parsing of its answer, as this process saw them; took: the
-/// engine's own time; bytes: the answer's size), so a slow call says where its time went.
+/// Debug-level profile of a q1 run (docs/analytics.md, "q1 in Asia/Kathmandu at 10M
+/// events"): one line per request to the search engine, `module=telemetry event=q1_step
+/// step=... ms=... took=...` (ms: the request and the parsing of its answer, as this
+/// process saw them; took: the engine's own time; bytes: the answer's size), so a slow
+/// call says where its time went.
 using steady = std::chrono::steady_clock;
 
 double ms_since(steady::time_point t0) {
@@ -265,15 +266,16 @@ json::value paged_composite(es_client& es, const std::string& index, std::string
     return first;
 }
 
-/// Runs the searches of `bodies` (JSON objects), the i-th on `indices[i]`, in one `_msearch`
-/// request: the engine runs them side by side. `filter_path` (a query parameter, optional) keeps only
-/// those parts of each response. Returns the responses, in the same order; a refused one
-/// throws query_refused.
+/// What a `_msearch` cost, for the debug lines (log_q1_step).
 struct msearch_stats {
     std::int64_t took = -1;  ///< the engine's time for the whole _msearch
     std::size_t bytes = 0;   ///< the answer's size
 };
 
+/// Runs the searches of `bodies` (JSON objects), the i-th on `indices[i]`, in one
+/// `_msearch` request: the engine runs them side by side. `filter_path` (a query parameter,
+/// optional) keeps only those parts of each response. Returns the responses, in the same
+/// order; a refused one throws query_refused. `stats`, if given, receives its took and size.
 std::vector<json::value> multi_search(es_client& es, const std::vector<std::string>& indices,
                                       const std::vector<json::value>& bodies,
                                       std::string_view filter_path = {},
@@ -503,6 +505,11 @@ std::vector<json::value> ends_searches(std::string_view events_file,
     return out;
 }
 
+/// What `_msearch` keeps of a search of the q1 file's answer: each day and its count.
+constexpr const char* days_filter_path =
+    "responses.aggregations.per_day.buckets.key_as_string,"
+    "responses.aggregations.per_day.buckets.doc_count";
+
 /// What `_msearch` keeps of an ends search's answer: each bucket's key and the after_key.
 constexpr const char* ends_filter_path =
     "responses.aggregations.day_users.after_key,responses.aggregations.day_users.buckets.key";
@@ -676,9 +683,7 @@ json::value q1_response(es_client& es, const query_config& config) {
     const auto t_days = steady::now();
     msearch_stats stats;
     const auto responses = multi_search(es, indices, bodies,
-                                        std::string("responses.aggregations.per_day.buckets.key_as_string,"
-                                                    "responses.aggregations.per_day.buckets.doc_count,") +
-                                            ends_filter_path,
+                                        std::string(days_filter_path) + "," + ends_filter_path,
                                         &stats);
     log_q1_step(config, "msearch", t_days, json::object{{"took", stats.took}}, stats.bytes,
                 bodies.size());
