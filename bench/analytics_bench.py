@@ -499,6 +499,246 @@ def deletion_phase(client: Client, admin, search, repeat: int) -> dict:
     return out
 
 
+# ------------------------------------------------------------------ q1 in Kathmandu: where the time goes
+
+DAY_MS, SLOT_MS = 86_400_000, 1_800_000
+
+
+def es_timed(search, path: str, body, ndjson: bool = False):
+    """POST `body` to `path`: (the answer, wall ms of the request, answer bytes)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(
+        search.url + path, data=data, method="POST",
+        headers={"Content-Type": "application/x-ndjson" if ndjson else "application/json"})
+    t0 = time.perf_counter()
+    with search.open(req, 120) as r:
+        raw = r.read()
+    ms = (time.perf_counter() - t0) * 1000
+    return json.loads(raw), ms, len(raw)
+
+
+def split_inner(start: int, end: int) -> dict:
+    """analytics.cpp's split_inner: the UTC day of the end, the half-hour slots, the ends."""
+    day_start = (end - 1) // DAY_MS * DAY_MS
+    tail_start = day_start + (end - day_start) // SLOT_MS * SLOT_MS
+    start_slot = -(-(start - (day_start - DAY_MS)) // SLOT_MS)
+    head_end = day_start - DAY_MS + start_slot * SLOT_MS
+    return {"utc_day": datetime.fromtimestamp(day_start / 1000, timezone.utc).strftime("%Y-%m-%d"),
+            "start_slot": start_slot, "end_slot": (tail_start - day_start) // SLOT_MS,
+            "ends": [(start, head_end), (tail_start, end)]}
+
+
+def q1_profile_phase(search, repeat: int, tz: str = "Asia/Kathmandu", days: int = 30) -> dict:
+    """Replays q1's requests for `tz` (a zone whose days do not start on a half hour) as
+    analytics.cpp sends them, and variants of them, each `repeat` times: median wall ms (the
+    request as a client sees it), median `took` (the engine's time), answer bytes, buckets;
+    once with the engines' shard request cache (the default: the same body on unchanged
+    shards is answered from it) and once without (`request_cache=false`: what a request
+    costs when telemetry's refreshes have emptied it)."""
+    qdir = REPO / "queries"
+
+    def fill(name: str, params: dict) -> dict:
+        text = (qdir / name).read_text()
+        for k, v in params.items():
+            text = text.replace("{{" + k + "}}", str(v))
+        return json.loads(text)
+
+    params = {"tz": tz, "from": f"now-{days - 1}d/d", "to": "now/d", "to_next": "now/d+1d"}
+    bounds, _, _ = es_timed(search, f"/{INDEX}-logins/_search", fill("q1_days.json", params))
+    keys = bounds["aggregations"]["days"]["buckets"]
+    splits = [split_inner(keys[i]["key"], keys[i + 1]["key"]) for i in range(len(keys) - 1)]
+    first, last = splits[0]["utc_day"], splits[-1]["utc_day"]
+    slots = {"start_slot": splits[0]["start_slot"], "end_slot": splits[0]["end_slot"]}
+    q1_file = fill("q1_logged_in_users_per_day.json",
+                   {**params, **slots, "first_utc_day": first, "last_utc_day": last})
+    ends_filter = {"bool": {"should": [
+        {"range": {"occurred_at": {"gte": a, "lt": b, "format": "epoch_millis"}}}
+        for sp in splits for a, b in sp["ends"] if a < b], "minimum_should_match": 1}}
+    login = {"term": {"type": "user.logged_in"}}
+    user_source = {"user": {"terms": {"field": "user_id.num"}}}
+
+    def one_composite(page: int, after=None) -> dict:
+        comp = {"size": page, "sources": [
+            {"day": {"date_histogram": {"field": "occurred_at", "calendar_interval": "day",
+                                        "time_zone": tz, "format": "yyyy-MM-dd"}}},
+            user_source]}
+        if after:
+            comp["after"] = after
+        return {"size": 0, "track_total_hits": False,
+                "query": {"bool": {"filter": [login, ends_filter]}},
+                "aggs": {"users": {"composite": comp}}}
+
+    def per_day_composite(sp: dict) -> dict:
+        return {"size": 0, "track_total_hits": False,
+                "query": {"bool": {"filter": [login, {"bool": {"should": [
+                    {"range": {"occurred_at": {"gte": a, "lt": b, "format": "epoch_millis"}}}
+                    for a, b in sp["ends"] if a < b], "minimum_should_match": 1}}]}},
+                "aggs": {"day_users": {"composite": {"size": 50_000, "sources": [user_source]}}}}
+
+    def msearch(pairs, cache: bool, filter_path: str = ""):
+        lines = []
+        for index, body in pairs:
+            lines.append(json.dumps({"index": index, **({} if cache else {"request_cache": False})}))
+            lines.append(json.dumps(body))
+        path = "/_msearch" + (f"?filter_path=took,responses.status,{filter_path}" if filter_path else "")
+        return es_timed(search, path, ("\n".join(lines) + "\n").encode(), ndjson=True)
+
+    # the users of each day's ends, once (for already_counted's bodies)
+    ends_users: list[list[int]] = []
+    answer, _, _ = msearch([(INDEX, per_day_composite(sp)) for sp in splits], True)
+    for r in answer["responses"]:
+        ends_users.append([b["key"]["user"] for b in r["aggregations"]["day_users"]["buckets"]])
+
+    def counted(field: str) -> dict:
+        clauses = []
+        for sp, users in zip(splits, ends_users):
+            ids = [str(u) for u in users] if field == "user_id" else users
+            clauses.append({"bool": {"filter": [
+                {"term": {"day": sp["utc_day"]}}, {"terms": {field: ids}},
+                {"bool": {"should": [{"term": {f"b{sp['end_slot']}": True}},
+                                     {"term": {f"a{sp['start_slot']}": True}}],
+                          "minimum_should_match": 1}}]}})
+        return {"size": 0, "track_total_hits": False,
+                "query": {"bool": {"should": clauses, "minimum_should_match": 1}},
+                "aggs": {"per_day": {"date_histogram": {
+                    "field": "day", "calendar_interval": "day", "format": "yyyy-MM-dd"}}}}
+
+    def counted_by_id() -> dict:
+        ids = [f"{u}:{sp['utc_day']}" for sp, users in zip(splits, ends_users) for u in users]
+        return {"size": 0, "track_total_hits": False,
+                "query": {"bool": {"filter": [{"ids": {"values": ids}}, {"bool": {"should": [
+                    {"term": {f"b{splits[0]['end_slot']}": True}},
+                    {"term": {f"a{splits[0]['start_slot']}": True}}],
+                    "minimum_should_match": 1}}]}},
+                "aggs": {"per_day": {"date_histogram": {
+                    "field": "day", "calendar_interval": "day", "format": "yyyy-MM-dd"}}}}
+
+    def search_one(index: str, body: dict, cache: bool):
+        return es_timed(search, f"/{index}/_search" + ("" if cache else "?request_cache=false"),
+                        body)
+
+    def paged(page: int, cache: bool, after=None):
+        ms = took = size = n = pages = 0
+        while True:
+            a, m, b = search_one(INDEX, one_composite(page, after), cache)
+            agg = a["aggregations"]["users"]
+            ms, took, size, pages = ms + m, took + a["took"], size + b, pages + 1
+            n += len(agg["buckets"])
+            after = agg.get("after_key")
+            if not after or len(agg["buckets"]) < page:
+                return {"ms": ms, "took": took, "bytes": size, "buckets": n, "requests": pages}
+
+    ends_fp = ("responses.aggregations.day_users.after_key,"
+               "responses.aggregations.day_users.buckets.key")
+    days_fp = ("responses.aggregations.per_day.buckets.key_as_string,"
+               "responses.aggregations.per_day.buckets.doc_count")
+
+    def step(kind, cache):
+        if kind == "bounds":
+            a, m, b = search_one(f"{INDEX}-logins", fill("q1_days.json", params), cache)
+            return {"ms": m, "took": a["took"], "bytes": b}
+        if kind == "days_msearch (q1 file)":
+            a, m, b = msearch([(f"{INDEX}-logins", q1_file)], cache, days_fp)
+            return {"ms": m, "took": a["took"], "bytes": b}
+        if kind == "ends composite, pages of 10,000 (before)":
+            return paged(10_000, cache)
+        if kind == "ends composite, pages of 50,000":
+            return paged(50_000, cache)
+        if kind == "ends per day, one _msearch (after)":
+            a, m, b = msearch([(INDEX, per_day_composite(sp)) for sp in splits], cache, ends_fp)
+            return {"ms": m, "took": a["took"], "bytes": b}
+        if kind == "days + ends per day, one _msearch (after)":
+            a, m, b = msearch([(f"{INDEX}-logins", q1_file)] +
+                              [(INDEX, per_day_composite(sp)) for sp in splits], cache,
+                              days_fp + "," + ends_fp)
+            return {"ms": m, "took": a["took"], "bytes": b}
+        if kind == "days + ends composite in pages of 50,000, one _msearch then pages":
+            a, m, b = msearch([(f"{INDEX}-logins", q1_file), (INDEX, one_composite(50_000))],
+                              cache, days_fp + ",responses.aggregations.users.after_key,"
+                              "responses.aggregations.users.buckets.key")
+            agg = a["responses"][1].get("aggregations", {}).get("users", {})
+            row = {"ms": m, "took": a["took"], "bytes": b, "requests": 1}
+            if len(agg.get("buckets", [])) == 50_000 and agg.get("after_key"):
+                more = paged(50_000, cache, agg["after_key"])
+                row = {k: row[k] + more[k] for k in row}
+            return row
+        if kind == "already_counted, terms on user_id (before)":
+            a, m, b = search_one(f"{INDEX}-logins", counted("user_id"), cache)
+            return {"ms": m, "took": a["took"], "bytes": b}
+        if kind == "already_counted, terms on user_id.num":
+            a, m, b = search_one(f"{INDEX}-logins", counted("user_id.num"), cache)
+            return {"ms": m, "took": a["took"], "bytes": b}
+        if kind == "already_counted, ids":
+            a, m, b = search_one(f"{INDEX}-logins", counted_by_id(), cache)
+            return {"ms": m, "took": a["took"], "bytes": b}
+        raise ValueError(kind)
+
+    kinds = ["bounds", "days_msearch (q1 file)", "ends composite, pages of 10,000 (before)",
+             "ends composite, pages of 50,000", "ends per day, one _msearch (after)",
+             "days + ends per day, one _msearch (after)",
+             "days + ends composite in pages of 50,000, one _msearch then pages",
+             "already_counted, terms on user_id (before)", "already_counted, terms on user_id.num",
+             "already_counted, ids"]
+    out = {"tz": tz, "days": len(splits), "end_users": sum(map(len, ends_users)),
+           "end_users_max_day": max(map(len, ends_users))}
+    log(f"q1 profile {tz}: {out}")
+    for cache in (True, False):
+        for kind in kinds:
+            runs = [step(kind, cache) for _ in range(repeat + 1)][1:]  # the first apart
+            row = {k: round(statistics.median(r[k] for r in runs), 1) for k in runs[0]}
+            out[f"{kind}, {'cache' if cache else 'no cache'}"] = row
+            print(f"q1_profile tz={tz} request_cache={'on' if cache else 'off'} "
+                  f"step=\"{kind}\" " + " ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+    return out
+
+
+def q1_profile_serve(bin_path: str, search, work: Path, repeat: int,
+                     path: str = "/api/v1/analytics/logins?days=30&tz=Asia/Kathmandu") -> dict:
+    """`bin_path`'s serve at log level debug: `path` once, then `repeat` times; its
+    `event=q1_step` lines (analytics.cpp) summed per call and step, medians over the repeats
+    (the steps' ms include parsing the answer; `total` is q1's whole run in serve)."""
+    srv = ServerProcess(workdir=work / f"profile-{time.time_ns()}", binary=bin_path,
+                        env_overrides={**search.env(), "BSOCIAL_QUERIES_DIR": str(REPO / "queries"),
+                                       "BSOCIAL_ANALYTICS_TIMEOUT_MS": "60000",
+                                       "BSOCIAL_LOG_LEVEL": "debug"})
+    os.environ["BSOCIAL_BIN"] = bin_path
+    srv.start()
+    try:
+        client = Client(srv)
+        client.checks = False
+        admin = make_admin(bin_path, srv, client)
+        http_ms = []
+        for _ in range(repeat + 1):
+            t0 = time.perf_counter()
+            client.request("GET", path, token=admin.token, timeout=120)
+            http_ms.append((time.perf_counter() - t0) * 1000)
+    finally:
+        srv.stop(check=False)
+    calls: list[dict] = [{}]
+    for line in srv.all_stderr_text().splitlines():
+        if "event=q1_step" not in line:
+            continue
+        f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+        one = calls[-1].setdefault(f["step"], {"ms": 0.0, "took": 0, "bytes": 0, "buckets": 0,
+                                               "requests": 0})
+        one["ms"] += float(f["ms"])
+        one["requests"] += 1
+        for k in ("took", "bytes", "buckets"):
+            one[k] += int(f.get(k, 0))
+        if f["step"] == "total":
+            calls.append({})
+    calls = [c for c in calls if c][1:]  # the first call apart
+    out = {"http_ms": round(statistics.median(http_ms[1:]), 1)}
+    for name in dict.fromkeys(k for c in calls for k in c):
+        rows = [c[name] for c in calls if name in c]
+        out[name] = {k: round(statistics.median(r[k] for r in rows), 1) for k in rows[0]}
+    for name, row in out.items():
+        print(f"q1_serve_profile bin={bin_path} step={name} " +
+              (" ".join(f"{k}={v}" for k, v in row.items()) if isinstance(row, dict)
+               else f"ms={row}"), flush=True)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000000")
@@ -524,6 +764,13 @@ def main() -> int:
     ap.add_argument("--deletions", action=argparse.BooleanOptionalAction, default=True,
                     help="after the dashboard's calls, time q2 after a comment's and a "
                          "post's deletion (deletion_phase)")
+    ap.add_argument("--profile-q1", action="store_true",
+                    help="after loading, replay q1's requests in Asia/Kathmandu and variants "
+                         "of them (q1_profile_phase), --repeat times each")
+    ap.add_argument("--profile-bins", default="",
+                    help="comma-separated builds whose serve (log level debug) answers q1 in "
+                         "Asia/Kathmandu --repeat times, their q1_step lines summed per step "
+                         "(q1_profile_serve)")
     ap.add_argument("--bin", default=os.environ.get("BSOCIAL_BIN",
                                                     str(REPO / "build" / "release" / "bsocial")))
     args = ap.parse_args()
@@ -560,10 +807,16 @@ def main() -> int:
                 print(f"loaded engine={engine} size={size} events_in_alias={total} "
                       f"entities={counts['entities']} login_days={counts['logins']} "
                       f"seconds={secs:.0f} generated={json.dumps(net.counts)}", flush=True)
+                if args.profile_q1:
+                    results.setdefault("q1_profile", {})[str(size)] = q1_profile_phase(
+                        search, args.repeat)
                 if args.wait_for:  # e.g. a build still compiling while the load ran
                     log(f"waiting for {args.wait_for}")
                     while not Path(args.wait_for).exists():
                         time.sleep(5)
+                for b in filter(None, args.profile_bins.split(",")):
+                    results.setdefault("q1_serve_profile", {}).setdefault(str(size), {})[b] = \
+                        q1_profile_serve(str(Path(b).resolve()), search, work, args.repeat)
                 # each build (--compare-bin: A/B in the same minutes) on a serve of its
                 # own (a cold cache of closed days: "first" is an uncached answer)
                 builds = [(args.bin, str(REPO / "queries"))]

@@ -107,12 +107,29 @@ def local_days(logins: list[tuple[int, str]], zone: str) -> dict[str, int]:
     return {d: len(us) for d, us in users.items()}
 
 
-def test_q1_counts_every_user_of_a_day_past_40000(stack, indices, make_telemetry):
+def small_q1_pages(tmp_path, size: int) -> str:
+    """A copy of queries/ whose events file's `day_users` composite pages hold `size` users:
+    q1 reads the users at the ends of Kathmandu's days in pages of that size (analytics.cpp,
+    ends_searches), so a test with fewer users than the stored size still pages."""
+    out = tmp_path / f"q1-pages-{size}"
+    out.mkdir()
+    for f in (REPO / "queries").glob("*.json"):
+        (out / f.name).write_text(f.read_text())
+    events = out / "q1_logged_in_users_per_day_from_events.json"
+    body = json.loads(events.read_text())
+    body["aggs"]["day_users"]["composite"]["size"] = size
+    events.write_text(json.dumps(body))
+    return str(out)
+
+
+def test_q1_counts_every_user_of_a_day_past_40000(stack, indices, make_telemetry, tmp_path):
     """60,000 users log in on DAY (5,000 of them twice), 3 on NEXT, through Kafka and
     telemetry; q1 in UTC is a count of login-day documents over 3 shards: exactly 60,000,
     where the old `cardinality` estimated. In other zones the same documents give the exact
-    number of each local day (computed here with zoneinfo), Kathmandu (+05:45) through the
-    events (its midnight is not on a half hour of UTC)."""
+    number of each local day (computed here with zoneinfo), Kathmandu (+05:45) with the
+    minutes at its days' ends from the events (its midnight is not on a half hour of UTC),
+    those read in one page per day and in pages of 100 users (~600 users at the ends of
+    each of two days: several pages each, asked again from their after_key)."""
     rnd = random.Random(29)
     logins: list[tuple[int, str]] = []
     for u in range(1, USERS + 1):
@@ -162,6 +179,29 @@ def test_q1_counts_every_user_of_a_day_past_40000(stack, indices, make_telemetry
         print(f"q1 zone={zone} got={got}")
         assert got == expected, zone
         assert sum(got.values()) == sum(want.values()), zone  # every local day in the range
+    # Kathmandu's ends: the first and last quarter hour of its days (00:00-00:15 and
+    # 23:45-24:00 local, 18:15Z-18:30Z and 18:00Z-18:15Z): ~600 users at those of DAY and NEXT
+    ends = defaultdict(set)
+    for u, at in logins:
+        t = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(
+            ZoneInfo("Asia/Kathmandu"))
+        if t.hour * 60 + t.minute < 15 or t.hour * 60 + t.minute >= 23 * 60 + 45:
+            ends[t.date().isoformat()].add(u)
+    busiest = max(len(us) for us in ends.values())
+    stored = json.loads((REPO / "queries" / "q1_logged_in_users_per_day_from_events.json")
+                        .read_text())["aggs"]["day_users"]["composite"]["size"]
+    assert 3 * 100 < busiest < stored, "one page with the stored file, several with 100"
+    want = local_days(logins, "Asia/Kathmandu")
+    r = query_process(indices, "q1", "--from", first, "--to", last, "--tz", "Asia/Kathmandu",
+                      "--json", env={"BSOCIAL_ELASTICSEARCH_INDEX": INDEX,
+                                     "BSOCIAL_QUERIES_DIR": small_q1_pages(tmp_path, 100),
+                                     "BSOCIAL_LOG_LEVEL": "debug"})
+    assert r.returncode == 0, r.stderr
+    assert "step=ends_next_page" in r.stderr, "the ends were not asked again from an after_key"
+    paged = q1_result(json.loads(r.stdout))
+    print(f"q1 zone=Asia/Kathmandu pages=100 ends={ {d: len(us) for d, us in ends.items()} } "
+          f"got={paged}")
+    assert paged == {d: want.get(d, 0) for d in paged}, "Kathmandu in pages of 100 users"
 
 
 def entity(kind: str, n: int, routing: str, **fields) -> list[dict]:

@@ -69,6 +69,30 @@ std::string search(es_client& es, const std::string& index, const std::string& b
     return r.body;
 }
 
+/// Debug-level profile of a q1 run (docs/analytics.md, "q1 in Asia/Kathmandu at 10M
+/// events"): one line per request to the search engine, `module=telemetry event=q1_step
+/// step=... ms=... took=...` (ms: the request and the parsing of its answer, as this
+/// process saw them; took: the engine's own time; bytes: the answer's size), so a slow
+/// call says where its time went.
+using steady = std::chrono::steady_clock;
+
+double ms_since(steady::time_point t0) {
+    return std::chrono::duration<double, std::milli>(steady::now() - t0).count();
+}
+
+std::int64_t took_of(const json::value& response) {
+    const auto* took = response.is_object() ? response.as_object().if_contains("took") : nullptr;
+    return took && took->is_number() ? took->to_number<std::int64_t>() : -1;
+}
+
+void log_q1_step(const query_config& config, std::string_view step, steady::time_point t0,
+                 const json::value& response, std::size_t bytes, std::size_t buckets) {
+    if (!spdlog::should_log(spdlog::level::debug)) return;
+    spdlog::debug("module=telemetry event=q1_step tz={} step={} ms={:.1f} took={} bytes={} "
+                  "buckets={}",
+                  config.tz, step, ms_since(t0), took_of(response), bytes, buckets);
+}
+
 /// The user id behind a username, from any event that carries both.
 std::string lookup_user_id(es_client& es, const query_config& config) {
     const std::string name = ascii_lower(config.user);
@@ -242,24 +266,32 @@ json::value paged_composite(es_client& es, const std::string& index, std::string
     return first;
 }
 
-/// Runs the searches of `bodies` (JSON objects) on `index` in one `_msearch` request: the
-/// engine runs them side by side. `filter_path` (a query parameter, optional) keeps only
-/// those parts of each response. Returns the responses, in the same order; a refused one
-/// throws query_refused.
-std::vector<json::value> multi_search(es_client& es, const std::string& index,
+/// What a `_msearch` cost, for the debug lines (log_q1_step).
+struct msearch_stats {
+    std::int64_t took = -1;  ///< the engine's time for the whole _msearch
+    std::size_t bytes = 0;   ///< the answer's size
+};
+
+/// Runs the searches of `bodies` (JSON objects), the i-th on `indices[i]`, in one
+/// `_msearch` request: the engine runs them side by side. `filter_path` (a query parameter,
+/// optional) keeps only those parts of each response. Returns the responses, in the same
+/// order; a refused one throws query_refused. `stats`, if given, receives its took and size.
+std::vector<json::value> multi_search(es_client& es, const std::vector<std::string>& indices,
                                       const std::vector<json::value>& bodies,
-                                      std::string_view filter_path = {}) {
+                                      std::string_view filter_path = {},
+                                      msearch_stats* stats = nullptr) {
+    if (indices.size() != bodies.size())
+        throw std::logic_error("multi_search: one index per search");
     std::string ndjson;
-    const auto header = json::serialize(json::object{{"index", index}});
-    for (const auto& b : bodies) {
-        ndjson += header;
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+        ndjson += json::serialize(json::object{{"index", indices[i]}});
         ndjson += '\n';
-        ndjson += json::serialize(b);
+        ndjson += json::serialize(bodies[i]);
         ndjson += '\n';
     }
     std::string path = "/_msearch";
     if (!filter_path.empty()) {
-        path += "?filter_path=error,responses.status,responses.error,";
+        path += "?filter_path=took,error,responses.status,responses.error,";
         path += filter_path;
     }
     const auto r = es.request("POST", path, ndjson, "application/x-ndjson");
@@ -267,6 +299,7 @@ std::vector<json::value> multi_search(es_client& es, const std::string& index,
         throw query_refused("query refused by the search engine: HTTP " +
                             std::to_string(r.status) + " " + r.body.substr(0, 1000));
     const auto parsed = parse_response(r.body);
+    if (stats) *stats = {took_of(parsed), r.body.size()};
     const auto* responses = parsed.as_object().if_contains("responses");
     if (!responses || !responses->is_array() || responses->as_array().size() != bodies.size())
         throw std::runtime_error("_msearch response has not one answer per search");
@@ -280,6 +313,15 @@ std::vector<json::value> multi_search(es_client& es, const std::string& index,
         out.push_back(one);
     }
     return out;
+}
+
+/// The same, every search on `index`.
+std::vector<json::value> multi_search(es_client& es, const std::string& index,
+                                      const std::vector<json::value>& bodies,
+                                      std::string_view filter_path = {},
+                                      msearch_stats* stats = nullptr) {
+    return multi_search(es, std::vector<std::string>(bodies.size(), index), bodies, filter_path,
+                        stats);
 }
 
 /// q1 on the events (the fallback of q1_response): the days of the range (the per_day
@@ -416,74 +458,97 @@ json::object ms_range(std::int64_t from, std::int64_t to) {
     return json::object{{"range", {{"occurred_at", {{"gte", from}, {"lt", to}, {"format", "epoch_millis"}}}}}};
 }
 
-/// The distinct users with a login event in the ends of each day of `days` (inner_split),
-/// from the events: one search whose query is every day's two ends and whose `composite`
-/// of (day in tz, user id) has one bucket per user and day, paged (a few thousand buckets
-/// at 10M events: the ends are half an hour of each day).
-std::vector<std::set<std::int64_t>> users_at_the_ends(es_client& es, const query_config& config,
-                                                      const std::vector<std::string>& labels,
-                                                      const std::vector<inner_split>& days) {
-    constexpr std::size_t page = 10'000;
-    std::vector<std::set<std::int64_t>> users(days.size());
-    std::map<std::string, std::size_t> index_of;
-    json::array ends;
-    for (std::size_t i = 0; i < days.size(); ++i) {
-        const auto& d = days[i];
-        index_of[labels[i]] = i;
+/// The searches of the users who logged in during the ends of each day of `days`
+/// (inner_split), from the events: the stored events file (`events_file`, filled in) with
+/// its range on occurred_at replaced by the day's two ends and its `day_users` composite
+/// without the day source (the ends are that day's), so that a bucket is one user. One
+/// search per day (null for a day without ends), sent with the searches of the q1 file in
+/// one `_msearch` (q1_response). `page` receives the composite's size (the file's: a test
+/// pages with a copy of queries/ whose size is smaller).
+std::vector<json::value> ends_searches(std::string_view events_file,
+                                       const std::vector<inner_split>& days, std::size_t& page) {
+    const auto file = json::parse(events_file);
+    json::object composite = file.at("aggs").at("day_users").at("composite").as_object();
+    const auto* size = composite.if_contains("size");
+    page = size ? size->to_number<std::size_t>() : 10;
+    json::array user_source;
+    for (const auto& source : composite.at("sources").as_array())
+        if (!source.as_object().contains("day")) user_source.push_back(source);
+    if (user_source.size() != 1)
+        throw std::runtime_error(std::string(q1_events_file) +
+                                 ": day_users must have two sources, day and user");
+    composite["sources"] = std::move(user_source);
+    json::array filter;  // the file's filters but its range
+    for (const auto& f : file.at("query").at("bool").at("filter").as_array()) {
+        const auto* range = f.as_object().if_contains("range");
+        if (range && range->as_object().contains("occurred_at")) continue;
+        filter.push_back(f);
+    }
+    std::vector<json::value> out;
+    for (const auto& d : days) {
+        json::array ends;
         if (d.start_ms < d.head_end_ms) ends.push_back(ms_range(d.start_ms, d.head_end_ms));
         if (d.tail_start_ms < d.end_ms) ends.push_back(ms_range(d.tail_start_ms, d.end_ms));
-    }
-    if (ends.empty()) return users;
-    json::value q = json::object{
-        {"size", 0},
-        {"track_total_hits", false},
-        {"query",
-         {{"bool",
-           {{"filter", json::array{json::object{{"term", {{"type", "user.logged_in"}}}},
-                                   json::object{{"bool", {{"should", std::move(ends)},
-                                                          {"minimum_should_match", 1}}}}}}}}}},
-        {"aggs",
-         {{"users",
-           {{"composite",
-             {{"size", page},
-              {"sources",
-               json::array{
-                   json::object{{"day",
-                                 {{"date_histogram", {{"field", "occurred_at"},
-                                                      {"calendar_interval", "day"},
-                                                      {"time_zone", config.tz},
-                                                      {"format", "yyyy-MM-dd"}}}}}},
-                   json::object{{"user", {{"terms", {{"field", "user_id.num"}}}}}}}}}}}}}}};
-    for (;;) {
-        const auto response = parse_response(
-search(es, config.es.index, json::serialize(q)));
-        const auto* aggs = response.as_object().if_contains("aggregations");
-        const auto* agg = aggs && aggs->is_object() ? aggs->as_object().if_contains("users") : nullptr;
-        const auto* list = agg && agg->is_object() ? agg->as_object().if_contains("buckets") : nullptr;
-        const std::size_t n = list && list->is_array() ? list->as_array().size() : 0;
-        for (std::size_t b = 0; b < n; ++b) {
-            const auto& key = list->as_array()[b].at("key");
-            const auto it = index_of.find(str(key.at("day")));
-            if (it == index_of.end()) continue;  // cannot be: the ends are inside the days
-            users[it->second].insert(key.at("user").to_number<std::int64_t>());
+        if (ends.empty()) {
+            out.emplace_back();
+            continue;
         }
-        const auto* after_key = n ? agg->as_object().if_contains("after_key") : nullptr;
-        if (!after_key || n < page) break;
-        q.at("aggs").at("users").at("composite").as_object()["after"] = *after_key;
+        auto query = file.at("query");
+        auto& f = query.at("bool").as_object()["filter"] = filter;
+        f.as_array().push_back(
+            json::object{{"bool", {{"should", std::move(ends)}, {"minimum_should_match", 1}}}});
+        out.push_back(json::object{{"size", 0},
+                                   {"track_total_hits", false},
+                                   {"query", std::move(query)},
+                                   {"aggs", {{"day_users", {{"composite", composite}}}}}});
     }
-    return users;
+    return out;
+}
+
+/// What `_msearch` keeps of a search of the q1 file's answer: each day and its count.
+constexpr const char* days_filter_path =
+    "responses.aggregations.per_day.buckets.key_as_string,"
+    "responses.aggregations.per_day.buckets.doc_count";
+
+/// What `_msearch` keeps of an ends search's answer: each bucket's key and the after_key.
+constexpr const char* ends_filter_path =
+    "responses.aggregations.day_users.after_key,responses.aggregations.day_users.buckets.key";
+
+/// Adds the users of one page of an ends search (`response`) to `users` (a composite's
+/// buckets are distinct). A full page: sets `body`'s `after` and returns true (ask again).
+bool take_ends_page(const json::value& response, std::size_t page, json::value& body,
+                    std::vector<std::int64_t>& users) {
+    // filter_path leaves out what is empty: no buckets, no aggregations at all
+    const auto* aggs = response.as_object().if_contains("aggregations");
+    const auto* agg = aggs && aggs->is_object() ? aggs->as_object().if_contains("day_users")
+                                                : nullptr;
+    const auto* list = agg && agg->is_object() ? agg->as_object().if_contains("buckets") : nullptr;
+    if (!list || !list->is_array()) return false;
+    for (const auto& b : list->as_array()) {
+        const auto& key = b.at("key").as_object();
+        if (key.size() != 1) throw std::runtime_error("ends bucket: the key is not one user");
+        users.push_back(key.begin()->value().to_number<std::int64_t>());
+    }
+    const auto* after_key = agg->as_object().if_contains("after_key");
+    if (!after_key || list->as_array().size() < page) return false;
+    body.at("aggs").at("day_users").at("composite").as_object()["after"] = *after_key;
+    return true;
 }
 
 /// How many of `users[i]` have the login-day document of days[i] that its half hours count
-/// (b<end_slot> or a<start_slot>): one search, a clause per day (per 50,000 users), the
-/// count per UTC day from a histogram of the documents' day.
+/// (b<end_slot> or a<start_slot>): one search, a clause per day (per 50,000 users: `terms` on
+/// `user_id.num`, the numbers the ends' composite gave; at 10M events half the time of the
+/// keyword `user_id` with the shard request cache, the same without), the count per UTC day
+/// from a histogram of the documents' day.
 std::vector<std::int64_t> already_counted(es_client& es, const query_config& config,
                                           const std::vector<inner_split>& days,
-                                          const std::vector<std::set<std::int64_t>>& users) {
+                                          const std::vector<std::vector<std::int64_t>>& users) {
     constexpr std::size_t chunk = 50'000;  // under the engines' 65,536 terms of a query
+    const auto t0 = steady::now();
     std::vector<std::int64_t> out(days.size(), 0);
     std::map<std::string, std::size_t> index_of;
     json::array clauses;
+    std::size_t ids_sent = 0;
     for (std::size_t i = 0; i < days.size(); ++i) {
         const auto& sp = days[i].split;
         index_of[sp.utc_day] = i;
@@ -495,7 +560,7 @@ std::vector<std::int64_t> already_counted(es_client& es, const query_config& con
                  {{"filter",
                    json::array{
                        json::object{{"term", {{"day", sp.utc_day}}}},
-                       json::object{{"terms", {{"user_id", std::move(ids)}}}},
+                       json::object{{"terms", {{"user_id.num", std::move(ids)}}}},
                        json::object{
                            {"bool",
                             {{"should",
@@ -505,8 +570,9 @@ std::vector<std::int64_t> already_counted(es_client& es, const query_config& con
                              {"minimum_should_match", 1}}}}}}}}});
             ids = json::array{};
         };
+        ids_sent += users[i].size();
         for (const auto u : users[i]) {
-            ids.push_back(json::value(std::to_string(u)));
+            ids.push_back(json::value(u));
             if (ids.size() >= chunk) flush();
         }
         flush();
@@ -520,11 +586,13 @@ std::vector<std::int64_t> already_counted(es_client& es, const query_config& con
          {{"per_day",
            {{"date_histogram",
              {{"field", "day"}, {"calendar_interval", "day"}, {"format", "yyyy-MM-dd"}}}}}}}};
-    const auto response = parse_response(search(es, config.es.logins_index(), json::serialize(q)));
+    const auto text = search(es, config.es.logins_index(), json::serialize(q));
+    const auto response = parse_response(text);
     for (const auto& b : buckets(obj(obj(response.as_object(), "aggregations"), "per_day"))) {
         const auto it = index_of.find(str(b.at("key_as_string")));
         if (it != index_of.end()) out[it->second] += count(b.at("doc_count"));
     }
+    log_q1_step(config, "already_counted", t0, response, text.size(), ids_sent);
     return out;
 }
 
@@ -535,12 +603,15 @@ std::vector<std::int64_t> already_counted(es_client& es, const query_config& con
 /// number is the doc count of its UTC day's bucket. Any day that does not split goes to
 /// the events (q1_events_response), exact too but slower.
 json::value q1_response(es_client& es, const query_config& config) {
+    const auto start = steady::now();
     auto params = query_parameters(config, {});
     params["to_next"] = params.at("to") + "+1d";  // the bucket after the last day: its end
-    const auto bounds = parse_response(search(
+    const auto bounds_text = search(
         es, config.es.logins_index(),
-        substitute(load_query_file(config.queries_dir, q1_days_file), params)));
+        substitute(load_query_file(config.queries_dir, q1_days_file), params));
+    const auto bounds = parse_response(bounds_text);
     const auto& keys = buckets(obj(obj(bounds.as_object(), "aggregations"), "days"));
+    log_q1_step(config, "bounds", start, bounds, bounds_text.size(), keys.size());
     struct local_day {
         std::string label;
         login_day_split split;
@@ -554,8 +625,8 @@ json::value q1_response(es_client& es, const query_config& config) {
         else days.push_back({str(keys[i].at("key_as_string")), *split});
     }
     // A day not on half hours (Kathmandu): its half hours from the login-day documents,
-    // the minutes at its two ends from the login events (users_at_the_ends), those of
-    // them the documents already counted taken off (already_counted).
+    // the minutes at its two ends from the login events (ends_searches, in the same
+    // _msearch), those of them the documents already counted taken off (already_counted).
     std::vector<inner_split> inner;
     if (!all_split && keys.size() >= 2) {
         days.clear();
@@ -593,11 +664,55 @@ json::value q1_response(es_client& es, const query_config& config) {
         bodies.push_back(json::parse(substitute(file, p)));
         order.push_back(slots);
     }
-    const auto responses = multi_search(es, config.es.logins_index(), bodies,
-                                        "responses.aggregations.per_day.buckets.key_as_string,"
-                                        "responses.aggregations.per_day.buckets.doc_count");
+    // The ends' searches (events) go with the q1 file's (login-day documents): one round
+    // trip, the engine runs them side by side.
+    std::vector<std::string> indices(bodies.size(), config.es.logins_index());
+    std::vector<std::vector<std::int64_t>> ends(inner.size());
+    std::vector<std::size_t> ends_day;  // the day of each ends search, after the file's
+    std::size_t page = 0;
+    if (!inner.empty()) {
+        auto searches = ends_searches(
+            substitute(load_query_file(config.queries_dir, q1_events_file), params), inner, page);
+        for (std::size_t i = 0; i < searches.size(); ++i) {
+            if (searches[i].is_null()) continue;
+            bodies.push_back(std::move(searches[i]));
+            indices.push_back(config.es.index);
+            ends_day.push_back(i);
+        }
+    }
+    const auto t_days = steady::now();
+    msearch_stats stats;
+    const auto responses = multi_search(es, indices, bodies,
+                                        std::string(days_filter_path) + "," + ends_filter_path,
+                                        &stats);
+    log_q1_step(config, "msearch", t_days, json::object{{"took", stats.took}}, stats.bytes,
+                bodies.size());
+    std::vector<json::value> pending;  // the ends with a full page: their next one
+    std::vector<std::size_t> pending_day;
+    for (std::size_t k = 0; k < ends_day.size(); ++k) {
+        auto& body = bodies[order.size() + k];
+        if (take_ends_page(responses[order.size() + k], page, body, ends[ends_day[k]])) {
+            pending.push_back(std::move(body));
+            pending_day.push_back(ends_day[k]);
+        }
+    }
+    while (!pending.empty()) {
+        const auto t_more = steady::now();
+        const auto more = multi_search(es, config.es.index, pending, ends_filter_path, &stats);
+        log_q1_step(config, "ends_next_page", t_more, json::object{{"took", stats.took}},
+                    stats.bytes, pending.size());
+        std::vector<json::value> next;
+        std::vector<std::size_t> next_day;
+        for (std::size_t k = 0; k < more.size(); ++k)
+            if (take_ends_page(more[k], page, pending[k], ends[pending_day[k]])) {
+                next.push_back(std::move(pending[k]));
+                next_day.push_back(pending_day[k]);
+            }
+        pending = std::move(next);
+        pending_day = std::move(next_day);
+    }
     std::map<std::pair<std::pair<int, int>, std::string>, std::int64_t> counts;
-    for (std::size_t i = 0; i < responses.size(); ++i) {
+    for (std::size_t i = 0; i < order.size(); ++i) {
         const auto* aggs = responses[i].as_object().if_contains("aggregations");
         if (!aggs) continue;  // filter_path drops an empty histogram
         for (const auto& b : buckets(obj(*aggs, "per_day")))
@@ -605,9 +720,6 @@ json::value q1_response(es_client& es, const query_config& config) {
     }
     std::vector<std::int64_t> extra(days.size(), 0);
     if (!inner.empty()) {
-        std::vector<std::string> labels;
-        for (const auto& d : days) labels.push_back(d.label);
-        const auto ends = users_at_the_ends(es, config, labels, inner);
         const auto counted = already_counted(es, config, inner, ends);
         for (std::size_t i = 0; i < days.size(); ++i)
             extra[i] = static_cast<std::int64_t>(ends[i].size()) - counted[i];
@@ -620,6 +732,9 @@ json::value q1_response(es_client& es, const query_config& config) {
             {"key_as_string", d.label},
             {"users", {{"value", (it == counts.end() ? std::int64_t{0} : it->second) + extra[i]}}}});
     }
+    if (spdlog::should_log(spdlog::level::debug))
+        spdlog::debug("module=telemetry event=q1_step tz={} step=total ms={:.1f} days={}",
+                      config.tz, ms_since(start), days.size());
     return json::object{{"aggregations", {{"per_day", {{"buckets", std::move(per_day)}}}}}};
 }
 
