@@ -16,8 +16,10 @@ During the burst /metrics is also sampled every 0.25 s by a thread of its own: t
 backlog's peak, how many posts the post requests fanned out themselves (the backpressure
 over BSOCIAL_FEED_FANOUT_MAX_BACKLOG, PostgreSQL) and the posts accepted per second.
 
-SQLite (the default) adds a post to the cached timelines before its 201; PostgreSQL's
-timelines are filled by the fan-out worker after it (asynchronous).
+SQLite (the default) adds a post to the cached timelines before its 201, and so does
+PostgreSQL with its timelines in memory (the default; other replicas by the cluster bus);
+with BSOCIAL_FEED_POSTGRESQL_TIMELINES=tables (--env) the fan-out worker fills PostgreSQL's
+timeline tables after it (asynchronous).
 """
 from __future__ import annotations
 
