@@ -6,6 +6,7 @@ delivering (the claim still returns exactly the undelivered ones)."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from urllib.parse import quote
 
 from bsocial_testkit.api import TS_RE, assert_error, ts_to_ms
@@ -134,6 +135,9 @@ def test_groups_paging_and_errors(deploy):
     order = [2, 0, 4, 1, 3]
     for i in order:
         comment(c, b, posts[i]["id"], f"on {i}")
+        # Groups are ordered by their latest comment's millisecond, then by post id
+        # (notification_groups_by_latest): two comments in one millisecond would tie.
+        time.sleep(0.005)
     wait_history(c, a, 5)
     expected = [posts[i]["id"] for i in reversed(order)]
 
