@@ -8,6 +8,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 
 #include "bsocial/social/post_rows.hpp"
 #include "bsocial/social/sql.hpp"
@@ -109,7 +110,13 @@ bool is_celebrity(soci::session& sql, std::int64_t user_id) {
 
 timelines::timelines(store::database& db, timeline_settings settings, timeline_cache* cache,
                      post_cache* posts)
-    : db_(db), kind_(db.kind()), settings_(settings), cache_(cache), posts_(posts) {}
+    : db_(db),
+      kind_(db.kind()),
+      settings_(std::move(settings)),
+      cache_(cache),
+      posts_(posts),
+      in_memory_(cache != nullptr && (kind_ == store::dialect::sqlite ||
+                                       settings_.postgresql_in_memory())) {}
 
 std::vector<post> timelines::run_posts(soci::session& sql, const assembled_query& q) const {
     return db_.statements().run<post>(sql, q.text(), q.values(), detail::bind_post);

@@ -103,10 +103,7 @@ class timelines {
     /// Whether the timelines live in memory only, built from the posts (no tables, no
     /// fan-out worker): SQLite with the cache; PostgreSQL with the cache and
     /// BSOCIAL_FEED_POSTGRESQL_TIMELINES=memory (the default).
-    bool in_memory() const noexcept {
-        return cache_ != nullptr &&
-               (kind_ == store::dialect::sqlite || settings_.postgresql_in_memory());
-    }
+    bool in_memory() const noexcept { return in_memory_; }
     /// Whether the cached timelines are kept right by the cluster bus (PostgreSQL: several
     /// replicas; posts reach them by author, through the followees each cached timeline
     /// records) rather than by the one writer's commits (SQLite).
@@ -192,6 +189,8 @@ class timelines {
     timeline_settings settings_;
     timeline_cache* cache_;
     post_cache* posts_;
+    /// in_memory(), decided once (the setting is a string: not compared per request).
+    bool in_memory_;
 };
 
 }  // namespace bsocial::social
