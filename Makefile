@@ -14,10 +14,10 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   libsoci-dev libpq-dev libsqlite3-dev librdkafka-dev libsodium-dev libspdlog-dev libcli11-dev \
   libcurl4-openssl-dev libssl-dev libgtest-dev libbenchmark-dev libgoogle-perftools-dev clang-format \
   john-data kcat wrk postgresql sqlite3 maven openjdk-17-jdk-headless nodejs npm chromium \
-  nginx-light openssl
+  nginx-light openssl valgrind
 
 .PHONY: help deps build build-app build-debug build-asan run test test-unit test-asan lint-openapi \
-        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-live bench-telemetry bench-analytics bench-connections bench-flood bench-search bench-people clean stack-fetch format web test-reliability \
+        bench bench-scale bench-visibility bench-feed bench-hardening bench-notify bench-live bench-telemetry bench-analytics bench-connections bench-flood bench-search bench-people bench-instructions clean stack-fetch format web test-reliability \
         test-faults test-opensearch test-compose
 
 help:
@@ -40,6 +40,7 @@ help:
 	@echo "make bench-flood  a reader's feed p99 while acks flood 16 sockets and searches flood"
 	@echo "make bench-search  people search at 1M users, SQLite and PostgreSQL (range vs substr)"
 	@echo "make bench-people  who to follow at 10k users / 1M follows / 1M posts, both databases"
+	@echo "make bench-instructions OLD=path/bsocial  serve's instructions per request (callgrind), OLD vs this build"
 
 # Installs only what is missing, so a second run is instant.
 deps:
@@ -146,6 +147,14 @@ bench-search: build
 # Issue 28: who to follow (suggestions) at 10k users / 1M follows / 1M posts, both databases.
 bench-people: build
 	$(PYTHON) bench/people_bench.py --bin build/release/bsocial
+
+# A/B of two builds that load does not move: serve's instructions per request (valgrind's
+# callgrind) for the mixed workload's feed pages, comment lists and posts. OLD: the other
+# build's binary (e.g. a worktree of an older commit: cmake --preset release there).
+# Extra flags: INSTRUCTIONS_ARGS="--db postgresql --simulate --rounds 3".
+bench-instructions: build
+	@test -n "$(OLD)" || { echo "usage: make bench-instructions OLD=path/to/other/bsocial"; exit 2; }
+	$(PYTHON) bench/instructions_ab.py --bins $(OLD) build/release/bsocial $(INSTRUCTIONS_ARGS)
 
 # Throughput: TELEMETRY_EVENTS preloaded into Kafka, drained into the engine (events/s, CPU
 # and the engine's bulk/refresh/merge times); then the event -> searchable lag at 200/s.

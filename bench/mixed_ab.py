@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""A/B of `make bench`'s mixed 60/30/10 scenario on PostgreSQL: binaries alternated, each on
-a fresh copy of the seeded database; req/s, p99 and CPU µs per request of `serve` and of the
-PostgreSQL backends (the steadier figure on a shared machine). From the repository root:
+"""A/B of `make bench`'s mixed 60/30/10 scenario: binaries alternated, each on a fresh copy of
+the seeded database; req/s, p99 and CPU µs per request of `serve` and of the PostgreSQL
+backends (the steadier figure on a shared machine). From the repository root:
 
     python3 bench/mixed_ab.py --bins OLD/bsocial NEW/bsocial --rounds 2 [--perf /tmp/mixed.perf]
+        [--db sqlite]          the SQLite default instead (serve's CPU is the whole cost)
         [--breakdown]          PostgreSQL CPU per backend (by statement), the fan-out's per post
     python3 bench/mixed_ab.py --bins OLD/bsocial NEW/bsocial --drain 12000
                                the fan-out alone: N queued posts drained, time and CPU per post
@@ -16,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib.postgres import Postgres
 from benchlib.scenarios import login_all, mixed_requests, regular_users, bench_client, MIXED_USERS
-from benchlib.seed_cache import dataset_params
+from benchlib.seed_cache import copy_sqlite, dataset_params, ensure_sqlite_seed
 from benchlib.server import serve_args, start_server
 from benchlib.wrk import run_wrk, write_requests
 import importlib.util, os, threading
@@ -26,6 +27,7 @@ fp = importlib.util.module_from_spec(spec); spec.loader.exec_module(fp)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bins", nargs="+", required=True)
+ap.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
 ap.add_argument("--rounds", type=int, default=2)
 ap.add_argument("--seconds", type=int, default=10)
 ap.add_argument("--warm", type=int, default=4)
@@ -184,8 +186,11 @@ def print_breakdown(n, b0, b1, kinds, fanned, serve_us):
           f" + fan-out {0.1 * per_post:.0f} = {serve_us + 1e6 * rest / n + 0.1 * per_post:.0f} us/req",
           flush=True)
 p = dataset_params(args)
-pg = Postgres()
-template = pg.ensure_seed(args.bins[0], p)[0]
+SQLITE = args.db == "sqlite"
+if SQLITE and (args.drain or args.breakdown or args.routes):
+    raise SystemExit("--drain, --breakdown and --routes are PostgreSQL's")
+pg = None if SQLITE else Postgres()
+template = ensure_sqlite_seed(args.bins[0], p)[0] if SQLITE else pg.ensure_seed(args.bins[0], p)[0]
 def queue_posts(db: str, n: int) -> None:
     """N posts, each queued for the fan-out, by regular users (ids spread over them), newer
     than every seeded post; as a burst of POSTs leaves them."""
@@ -236,8 +241,11 @@ try:
     for rnd in range(0 if args.drain else args.rounds):
         for bi, binary in enumerate(args.bins):
             run_dir = Path(tempfile.mkdtemp(prefix="pgm-ab-"))
-            run_db = pg.copy(template)
-            server = start_server(binary, run_dir, serve_args(), db_url=pg.url(run_db))
+            run_db = None if SQLITE else pg.copy(template)
+            if SQLITE:
+                copy_sqlite(template, run_dir)
+            server = start_server(binary, run_dir, serve_args(),
+                                  db_url=pg.url(run_db) if run_db else None)
             try:
                 port = server.port
                 regular = regular_users(p["users"], MIXED_USERS)
@@ -258,9 +266,10 @@ try:
                 if args.routes:
                     r0, sampler = route_buckets(port), WaitSampler(run_db)
                     sampler.start()
-                c0, g0 = fp.cpu_seconds(server.proc.pid), fp.postgres_cpu_seconds(pg)
+                pg_cpu = (lambda: 0.0) if SQLITE else (lambda: fp.postgres_cpu_seconds(pg))
+                c0, g0 = fp.cpu_seconds(server.proc.pid), pg_cpu()
                 w = run_wrk(port, f, 16, args.seconds)
-                c1, g1 = fp.cpu_seconds(server.proc.pid), fp.postgres_cpu_seconds(pg)
+                c1, g1 = fp.cpu_seconds(server.proc.pid), pg_cpu()
                 if args.routes:
                     sampler.stop.set()
                     sampler.join()
@@ -286,7 +295,9 @@ try:
                     print_breakdown(n, b0, b1, kinds, f1 - f0, 1e6 * (c1 - c0) / n)
             finally:
                 server.stop(check=False, timeout=30)
-                pg.drop(run_db)
+                if run_db:
+                    pg.drop(run_db)
                 shutil.rmtree(run_dir, ignore_errors=True)
 finally:
-    pg.stop()
+    if pg:
+        pg.stop()
