@@ -151,8 +151,8 @@ int run_serve(const serve_settings& s) {
             feed.capacity, static_cast<std::size_t>(feed_cache.users));
         post_cache = std::make_unique<social::post_cache>(
             static_cast<std::size_t>(std::max(feed_cache.posts, 1)));
-        // PostgreSQL: comment lists too, answered from memory like warm feed pages.
-        if (!sqlite && feed_cache.comments > 0)
+        // Comment lists too, answered from memory like warm feed pages.
+        if (feed_cache.comments > 0)
             comment_cache = std::make_unique<social::comment_cache>(
                 static_cast<std::size_t>(feed_cache.comments));
     }

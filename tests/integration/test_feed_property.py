@@ -208,6 +208,107 @@ COUNTED_REFERENCE_SQL = (
 )
 
 
+def counted_feed(client: Client, u, limit: int) -> list[tuple[int, int, int]]:
+    """u's whole feed as (id, created_at, comment_count), read in pages of `limit`."""
+    items = client.list_all("/api/v1/feed", token=u.token, limit=limit)
+    return [(int(p["id"]), ts_to_ms(p["created_at"]), int(p["comment_count"])) for p in items]
+
+
+def counted_reference(db, u) -> list[tuple[int, int, int]]:
+    return [(int(i), int(at), int(n))
+            for i, at, n in db.rows(COUNTED_REFERENCE_SQL.format(me=int(u.id)))]
+
+
+def comment_list(client: Client, u, post_id, newest: bool, limit: int):
+    """The post's whole comment list as u reads it (pages of `limit`), or None on a 404."""
+    path = f"/api/v1/posts/{post_id}/comments" + ("?order=newest" if newest else "")
+    first = client.get(path + ("&" if newest else "?") + "limit=1", token=u.token)
+    if first.status == 404:
+        return None
+    assert first.status == 200, first
+    items = client.list_all(path, token=u.token, limit=limit)
+    return [(int(c["id"]), c["author"]["username"], c["content"]) for c in items]
+
+
+def comment_reference(db, u, post_id, newest: bool):
+    """What comment_list() must give: None when u may not see the post (or it is gone)."""
+    if not any(int(i) == int(post_id) for i, _, _ in counted_reference(db, u)):
+        return None
+    rows = [(int(i), name, content) for i, name, content in db.rows(
+        "SELECT c.id, u.username, c.content FROM comments c JOIN users u"
+        f" ON u.id = c.user_id WHERE c.post_id = {int(post_id)}"
+        " ORDER BY c.created_at, c.id")]
+    return rows[::-1] if newest else rows
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_comment_lists_kept_in_memory_agree_with_the_reference_after_every_step(
+        start_server, db_backend, seed):
+    """One serve, both databases: comment lists kept in memory (docs/feed.md, "Comment lists
+    in memory") and answered from there when the reader's cached timeline says they follow
+    the post's author. Comments, comment deletions, post deletions, posts, follows and
+    unfollows in random order; after every step, at once (one serve: no bus to wait for),
+    every recently touched post's comment list (both orders, paged) equals its reference
+    for whoever may see the post and is a 404 for anyone else, and every feed's comment
+    counts are right. Room for 3 of the 6 users' timelines and 6 comments: evictions of
+    both, and lists too long to keep."""
+    srv = start_server(env={"BSOCIAL_FEED_CACHE_USERS": "3", "BSOCIAL_FEED_CACHE_COMMENTS": "6"})
+    client = Client(srv)
+    db = srv.db
+    rng = random.Random(seed)
+    users = [client.new_user() for _ in range(6)]
+    following: set[tuple[int, int]] = set()
+    watched: list[str] = []
+    for x in range(len(users)):
+        for y in rng.sample(range(len(users)), 2):
+            if x != y:
+                assert client.follow(users[x], users[y]).status in (200, 204)
+                following.add((x, y))
+    for step in range(60):
+        roll = rng.random()
+        x, y = rng.randrange(len(users)), rng.randrange(len(users))
+        visible = [i for i, _, _ in counted_reference(db, users[x])]
+        if roll < 0.2 or not visible:
+            client.create_post(users[x], f"post {step} by {x}")
+        elif roll < 0.5:
+            target = str(rng.choice(visible))
+            watched.append(target)
+            client.create_comment(users[x], target, f"comment {step} by {x}")
+        elif roll < 0.6:
+            mine = [int(r[0]) for r in db.rows(
+                f"SELECT id FROM comments WHERE user_id = {int(users[x].id)}")]
+            if mine:
+                victim = rng.choice(mine)
+                watched.append(str(db.rows(f"SELECT post_id FROM comments WHERE id = {victim}")[0][0]))
+                assert client.delete(f"/api/v1/comments/{victim}", token=users[x].token).status == 204
+        elif roll < 0.65 and watched:
+            target = rng.choice(watched)  # a commented post goes, with its list
+            author = db.rows(f"SELECT user_id FROM posts WHERE id = {int(target)}")
+            owner = next((u for u in users if author and int(u.id) == int(author[0][0])), None)
+            if owner:
+                assert client.delete(f"/api/v1/posts/{target}", token=owner.token).status == 204
+        elif roll < 0.85 and x != y:
+            assert client.follow(users[x], users[y]).status in (200, 204)
+            following.add((x, y))
+        elif following:
+            f, g = rng.choice(sorted(following))
+            assert client.unfollow(users[f], users[g]).status in (200, 204)
+            following.discard((f, g))
+        watched = list(dict.fromkeys(reversed(watched)))[:4][::-1]
+        for i, u in enumerate(users):
+            # The feed first: it builds u's timeline, so the lists below are checked from
+            # memory (whom u follows) as well as from SQL (after the evictions).
+            assert counted_feed(client, u, rng.choice([3, 50])) == counted_reference(db, u), (
+                f"seed {seed} step {step}: feed of user {i}")
+            for post_id in watched:
+                newest = rng.random() < 0.3
+                assert comment_list(client, u, post_id, newest, rng.choice([1, 2, 50])) == \
+                    comment_reference(db, u, post_id, newest), (
+                        f"seed {seed} step {step}: user {i}, post {post_id}, newest {newest}")
+    assert metric(client, "bsocial_comment_cache_hits_total") > 0
+    assert metric(client, "bsocial_comment_cache_misses_total") > 0
+
+
 @pytest.mark.parametrize("storage", ["memory", "tables"])
 @pytest.mark.parametrize("seed", [3, 4])
 def test_two_replicas_on_one_postgresql_agree_with_the_reference_after_every_step(
@@ -255,31 +356,16 @@ def test_two_replicas_on_one_postgresql_agree_with_the_reference_after_every_ste
         following: set[tuple[int, int]] = set()
 
         def feed_of(client: Client, u) -> list[tuple[int, int, int]]:
-            items = client.list_all("/api/v1/feed", token=u.token, limit=rng.choice([3, 50]))
-            return [(int(p["id"]), ts_to_ms(p["created_at"]), int(p["comment_count"]))
-                    for p in items]
+            return counted_feed(client, u, rng.choice([3, 50]))
 
         def expected_of(u) -> list[tuple[int, int, int]]:
-            return [(int(i), int(at), int(n))
-                    for i, at, n in db.rows(COUNTED_REFERENCE_SQL.format(me=int(u.id)))]
+            return counted_reference(db, u)
 
         def comments_of(client: Client, u, post_id: str, newest: bool):
-            path = f"/api/v1/posts/{post_id}/comments" + ("?order=newest" if newest else "")
-            first = client.get(path + ("&" if newest else "?") + "limit=1", token=u.token)
-            if first.status == 404:
-                return None
-            assert first.status == 200, first
-            items = client.list_all(path, token=u.token, limit=rng.choice([2, 50]))
-            return [(int(c["id"]), c["author"]["username"], c["content"]) for c in items]
+            return comment_list(client, u, post_id, newest, rng.choice([2, 50]))
 
         def expected_comments(u, post_id: str, newest: bool):
-            if not any(int(i) == int(post_id) for i, _, _ in expected_of(u)):
-                return None  # not visible to u (or gone): 404
-            rows = [(int(i), name, content) for i, name, content in db.rows(
-                "SELECT c.id, u.username, c.content FROM comments c JOIN users u"
-                f" ON u.id = c.user_id WHERE c.post_id = {int(post_id)}"
-                " ORDER BY c.created_at, c.id")]
-            return rows[::-1] if newest else rows
+            return comment_reference(db, u, post_id, newest)
 
         def agrees() -> bool:
             for client in replicas:

@@ -1,4 +1,4 @@
-// The comment lists kept in memory on PostgreSQL (social/comment_cache.hpp), alone: pages
+// The comment lists kept in memory (social/comment_cache.hpp), alone: pages
 // cut from a kept list as the SQL would give them, reads racing drops (the epoch), long
 // lists, eviction beyond the comment budget, and a timeline's followees answering who may
 // read. Across replicas: tests/integration/test_feed_property.py.

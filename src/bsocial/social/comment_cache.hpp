@@ -1,19 +1,20 @@
 #pragma once
-// Comment lists in memory, on PostgreSQL (docs/feed.md, "Comment lists"): every `serve`
-// keeps the comments of the posts whose lists it reads, so a warm list is answered on the
-// I/O thread with no SQL, like a warm feed page (posts::comments_in_memory()).
+// Comment lists in memory (docs/feed.md, "Comment lists"): every `serve` (SQLite's one,
+// PostgreSQL's replicas) keeps the comments of the posts whose lists it reads, so a warm
+// list is answered on the I/O thread with no SQL, like a warm feed page
+// (posts::comments_in_memory()).
 //
 // An entry is a post's whole list (oldest first) with its author's id (who may see the
 // list: the author and their followers; the post's author never changes). Posts with
 // more than `max_per_post()` comments are remembered as such and read from SQL. Least
 // recently read posts go first beyond `max_comments` comments in all.
 //
-// Kept right across replicas like post_cache: the replica that adds or deletes a comment,
-// or deletes a post, drops the post's entry right after its commit; every replica drops it
-// again on the cluster bus's "comment.created" / "comment.deleted" / "post.deleted"
-// (social/feed_bus.hpp), and a bus resync empties the cache. Each drop moves the epoch: a
-// list read from SQL before a drop is not kept (put() with the older epoch). Thread-safe
-// (one mutex, held for microseconds).
+// Kept right like post_cache: the serve that adds or deletes a comment, or deletes a post,
+// drops the post's entry right after its commit (on SQLite, the one writer, that is all);
+// on PostgreSQL every replica drops it again on the cluster bus's "comment.created" /
+// "comment.deleted" / "post.deleted" (social/feed_bus.hpp), and a bus resync empties the
+// cache. Each drop moves the epoch: a list read from SQL before a drop is not kept (put()
+// with the older epoch). Thread-safe (one mutex, held for microseconds).
 
 #include <atomic>
 #include <cstdint>

@@ -47,14 +47,15 @@ class posts {
     /// error{not_found} when the post is not visible.
     page<comment> comments(const user& me, std::int64_t post_id, const page_request& req,
                            bool newest_first = false);
-    /// The same page when memory holds it (PostgreSQL: the post's list in `comments`, see
+    /// The same page when memory holds it (the post's list in `comments`, see
     /// cache_comments_in(), and `me`'s cached timeline says `me` may see the post): never
     /// blocks, no SQL; nullopt when the page needs SQL (then call comments()).
     std::optional<page<comment>> comments_in_memory(const user& me, std::int64_t post_id,
                                                     const page_request& req,
                                                     bool newest_first = false) const;
-    /// Keep the comment lists read in `cache` (serve, PostgreSQL; kept right across replicas
-    /// by the cluster bus: social/feed_bus.hpp). None by default: every list from SQL.
+    /// Keep the comment lists read in `cache` (serve; dropped after each commit that changes
+    /// one, and on PostgreSQL across replicas by the cluster bus: social/feed_bus.hpp). None
+    /// by default: every list from SQL.
     void cache_comments_in(comment_cache* cache) { comments_ = cache; }
 
     /// Deletes my post with its comments, their notifications, its timeline entries and

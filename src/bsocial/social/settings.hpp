@@ -61,8 +61,8 @@ struct feed_cache_settings {
         d(posts, "feed-cache-posts", "BSOCIAL_FEED_CACHE_POSTS",
           "with --feed-cache-users: keep this many posts in memory");
         d(comments, "feed-cache-comments", "BSOCIAL_FEED_CACHE_COMMENTS",
-          "with --feed-cache-users, on PostgreSQL: keep the comment lists read in memory, this "
-          "many comments in all, kept right across replicas by the cluster bus (0: every list "
+          "with --feed-cache-users: keep the comment lists read in memory, this many comments "
+          "in all (PostgreSQL: kept right across replicas by the cluster bus; 0: every list "
           "from the database)");
     }
 };

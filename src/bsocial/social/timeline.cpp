@@ -178,7 +178,7 @@ void timelines::post_removed(std::int64_t post_id, std::int64_t author_id) const
 }
 
 std::optional<bool> timelines::follows_in_memory(std::int64_t me, std::int64_t author) const {
-    if (!by_bus()) return std::nullopt;  // SQLite's timelines index no followees
+    if (!cache_) return std::nullopt;
     return cache_->follows(me, author);
 }
 
@@ -333,10 +333,10 @@ std::vector<post> timelines::read_cached(soci::session& sql, std::int64_t me, ti
             // The build's rows go into the post cache: the page below then reads no posts.
             const std::uint64_t epoch = posts_epoch();
             try {
-                // PostgreSQL: posts are announced by author: whom I follow first, then
-                // the page (a post announced in between is in the page or kept aside).
-                if (by_bus() &&
-                    !cache_->index_followees(
+                // Whom I follow first, then the page: on PostgreSQL posts are announced
+                // by author (one announced in between is in the page or kept aside); on
+                // both, a comment list read from memory asks whom I follow.
+                if (!cache_->index_followees(
                         me, generation,
                         db_.statements().run<std::int64_t>(sql, followees_of_sql, {me},
                                                            bind_int)))
@@ -393,8 +393,9 @@ std::size_t timelines::warm(soci::session& sql, const std::vector<std::int64_t>&
     if (builds.empty()) return 0;
     std::size_t built = 0;
     try {
-        if (by_bus()) {
-            // Padded with 0 (never a user) to warm_batch: one statement text, prepared once.
+        {
+            // Whom each follows, as read_cached() records it. Padded with 0 (never a user)
+            // to warm_batch: one statement text, prepared once.
             assembled_query q;
             q.sql(followees_of_users_head_sql);
             for (std::size_t i = 0; i < warm_batch; ++i)

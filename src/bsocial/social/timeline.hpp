@@ -81,9 +81,10 @@ class timelines {
     void comment_count_changed(std::int64_t post_id) const;
     /// PostgreSQL, a post deleted on any replica: gone from the cached posts and timelines.
     void post_removed(std::int64_t post_id, std::int64_t author_id) const;
-    /// PostgreSQL, from memory (never blocks): whether `me` follows `author` now, as `me`'s
-    /// cached timeline knows it (kept right like the timeline: a follow or unfollow here
-    /// or announced by the bus forgets it); nullopt when not cached.
+    /// From memory (never blocks): whether `me` follows `author` now, as `me`'s cached
+    /// timeline knows it (each build records whom its user follows; kept right like the
+    /// timeline: a follow or unfollow here, or announced by the bus, forgets it); nullopt
+    /// when not cached.
     std::optional<bool> follows_in_memory(std::int64_t me, std::int64_t author) const;
     /// Cluster bus resync (messages may have been missed): every cache emptied.
     void forget_everything() const;
