@@ -241,6 +241,19 @@ def comment_reference(db, u, post_id, newest: bool):
     return rows[::-1] if newest else rows
 
 
+def delete_a_comment(client: Client, db, u, rng: random.Random) -> str | None:
+    """One of u's comments, chosen by `rng`, deleted through the API: its post's id (None
+    when u has no comment)."""
+    mine = [int(r[0]) for r in db.rows(f"SELECT id FROM comments WHERE user_id = {int(u.id)}")]
+    if not mine:
+        return None
+    victim = rng.choice(mine)
+    post_id = str(db.rows(f"SELECT post_id FROM comments WHERE id = {victim}")[0][0])
+    r = client.delete(f"/api/v1/comments/{victim}", token=u.token)
+    assert r.status == 204, r
+    return post_id
+
+
 @pytest.mark.parametrize("seed", [5, 6])
 def test_comment_lists_kept_in_memory_agree_with_the_reference_after_every_step(
         start_server, db_backend, seed):
@@ -275,12 +288,9 @@ def test_comment_lists_kept_in_memory_agree_with_the_reference_after_every_step(
             watched.append(target)
             client.create_comment(users[x], target, f"comment {step} by {x}")
         elif roll < 0.6:
-            mine = [int(r[0]) for r in db.rows(
-                f"SELECT id FROM comments WHERE user_id = {int(users[x].id)}")]
-            if mine:
-                victim = rng.choice(mine)
-                watched.append(str(db.rows(f"SELECT post_id FROM comments WHERE id = {victim}")[0][0]))
-                assert client.delete(f"/api/v1/comments/{victim}", token=users[x].token).status == 204
+            post_id = delete_a_comment(client, db, users[x], rng)
+            if post_id:
+                watched.append(post_id)
         elif roll < 0.65 and watched:
             target = rng.choice(watched)  # a commented post goes, with its list
             author = db.rows(f"SELECT user_id FROM posts WHERE id = {int(target)}")
@@ -406,14 +416,9 @@ def test_two_replicas_on_one_postgresql_agree_with_the_reference_after_every_ste
                     via.create_comment(users[x], target, f"comment {step}")
             elif roll < 0.92:
                 # One of x's comments deleted (its post's list and count go down everywhere).
-                mine = [int(r[0]) for r in db.rows(
-                    f"SELECT id FROM comments WHERE user_id = {int(users[x].id)}")]
-                if mine:
-                    victim = rng.choice(mine)
-                    watched.append(str(db.rows(
-                        f"SELECT post_id FROM comments WHERE id = {victim}")[0][0]))
-                    r = via.delete(f"/api/v1/comments/{victim}", token=users[x].token)
-                    assert r.status == 204, r
+                post_id = delete_a_comment(via, db, users[x], rng)
+                if post_id:
+                    watched.append(post_id)
             else:
                 old = users[x].token
                 assert via.delete("/api/v1/sessions/current", token=old).status in (200, 204)
