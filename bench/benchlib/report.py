@@ -269,6 +269,15 @@ def notes_md(r: dict) -> list[str]:
                    "on a free port, measured in the same run with the same wrk settings: what "
                    "an HTTP/1.1 server can answer on these cores ([bench/benchlib/nginx.py]"
                    "(../bench/benchlib/nginx.py)).")
+    for x in r["scenarios"]:
+        if x.get("stall"):
+            slow = x.get("serve_slow_requests")
+            seen = ("serve itself timed " + " and ".join(
+                f"{v} request(s) {k.replace('_', ' ')}" for k, v in slow.items())
+                if slow is not None else "serve's histogram was not read")
+            out.append("")
+            out.append(f"Stall in \"{x['name']}\": {x['stall']}; {seen} "
+                       "([bench/benchlib/wrk.py](../bench/benchlib/wrk.py), `stall_seen`).")
     borrowed = [x for x in r["scenarios"] if x.get("borrowed_cursors")]
     if borrowed:
         fp = r.get("feed_pages", {})
