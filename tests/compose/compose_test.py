@@ -406,6 +406,34 @@ def upstreams(lines: list[str]) -> set[str]:
     return {upstream_field(ln).split(", ")[-1] for ln in lines if upstream_field(ln) != "-"}
 
 
+def replica_views(token: str, marker: str) -> str:
+    """What each running API replica answers itself (not through nginx) for the token's
+    feed: how many posts holding `marker` it shows, and its feed cache's metrics. Logged
+    when a check through nginx finds a feed wrong, to tell which replica is."""
+    lines = []
+    for name in service_containers("serve"):
+        ips = podman("inspect", "--format",
+                     "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name,
+                     check_rc=False).stdout.split()
+        if not ips:
+            lines.append(f"{name}: not running")
+            continue
+        direct = Api(f"http://{ips[0]}:8080")
+        try:
+            status, feed = direct.call("GET", "/api/v1/feed?limit=100", token=token,
+                                       expect=(200,))
+            items = (feed or {}).get("items", [])
+            lines.append(f"{name} ({ips[0]}): feed {status}, {len(items)} posts, "
+                         f"{sum(1 for p in items if marker in p.get('content', ''))} with "
+                         f"{marker!r}")
+            with urllib.request.urlopen(direct.base + "/metrics", timeout=5) as r:
+                lines += [f"  {ln}" for ln in r.read().decode().splitlines()
+                          if ln.startswith(("bsocial_feed_cache", "bsocial_feed_warm"))]
+        except Exception as e:  # noqa: BLE001 - a diagnostic
+            lines.append(f"{name} ({ips[0]}): {e!r}")
+    return "\n".join(lines)
+
+
 def register(api: Api, first: str, last: str, username: str, password: str) -> str:
     api.call("POST", "/api/v1/users", {
         "first_name": first, "last_name": last, "username": username,
@@ -574,6 +602,7 @@ def journey(api: Api) -> None:
         _, feed = api.call("GET", "/api/v1/feed?limit=100", token=ada)
         seen = sum(1 for i in range(20) if f"after the kill {i}" in json.dumps(feed))
         if seen != 20:
+            log(replica_views(ada, "after the kill"))
             raise RuntimeError(f"{seen} of the 20 posts written after the kill are in the feed")
         after = nginx_access_log()[lines_before:]
         failovers = [ln for ln in after if ", " in upstream_field(ln)]

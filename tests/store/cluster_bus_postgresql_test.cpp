@@ -2,6 +2,8 @@
 // tests/store/test_cluster_bus_postgresql.py (ctest `cluster_bus_postgresql`), which starts
 // the server and sets BSOCIAL_TEST_PG_URL; never discovered as unit tests (no server there).
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -111,6 +113,46 @@ TEST(ClusterBusPostgres, MessagesSentTogetherArriveWholeAndInOrder) {
     const auto got = in_b.snapshot();
     ASSERT_EQ(got.size(), base + sent.size());
     for (std::size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(got[base + i], "b:" + sent[i]) << i;
+}
+
+// How many connections named `application_name` the server has (pg_stat_activity).
+int connections_named(const std::string& application_name) {
+    PGconn* c = PQconnectdb(pg_url());
+    if (PQstatus(c) != CONNECTION_OK) {
+        PQfinish(c);
+        return -1;
+    }
+    const char* params[1] = {application_name.c_str()};
+    PGresult* r = PQexecParams(
+        c, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", 1, nullptr,
+        params, nullptr, nullptr, 0);
+    const int n = PQresultStatus(r) == PGRES_TUPLES_OK ? std::atoi(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+TEST(ClusterBusPostgres, TheSendingConnectionIsMadeBeforeTheFirstMessage) {
+    if (!pg_url()) GTEST_FAIL() << "BSOCIAL_TEST_PG_URL not set";
+    // A replica's first message (a follow, say) must not wait for a connection's setup:
+    // hundreds of ms on a loaded machine, in which a replica that dies loses the message and
+    // the others keep a stale cache (the compose test's killed replica met it). Nothing is
+    // published here: the sender must be there anyway, as soon as the bus listens.
+    const std::string channel = "bus_eager_" + std::to_string(::getpid());
+    cluster_bus bus(pg_url(), channel);
+    inbox in;
+    bus.on_resync([&] { const std::lock_guard l(in.mutex); ++in.resyncs; });
+    bus.start();
+    int senders = 0;
+    for (int i = 0; i < 100 && senders != 1; ++i) {
+        std::this_thread::sleep_for(20ms);
+        senders = connections_named("bsocial bus_sender " + channel);
+    }
+    EXPECT_EQ(senders, 1);
+    EXPECT_EQ(connections_named("bsocial listen " + channel), 1);
+    const std::lock_guard l(in.mutex);
+    EXPECT_EQ(in.resyncs, 1);  // listening
+    EXPECT_TRUE(in.got.empty());
 }
 
 }  // namespace

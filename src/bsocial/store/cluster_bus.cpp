@@ -173,6 +173,11 @@ void cluster_bus::run_pg() {
             }
             for (const auto& f : resync_) f();
         }
+        // The sending connection is made before anything is published, not by the first
+        // message: a change committed is announced within a round trip, not after a
+        // connection's setup (hundreds of ms on a loaded machine), a window in which a
+        // replica that dies would take its messages with it.
+        if (!sender) sender = pg_connect(url_, channel_, "bus_sender");
         pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {listener.socket(), POLLIN, 0}};
         if (::poll(fds, 2, -1) < 0) continue;
         if (fds[0].revents) drain_eventfd(wake_fd_);
@@ -180,7 +185,6 @@ void cluster_bus::run_pg() {
 
         for (auto& m : take_outgoing()) unsent.push_back(std::move(m));
         if (!unsent.empty()) {
-            if (!sender) sender = pg_connect(url_, channel_, "bus_sender");
             std::size_t sent = 0;
             while (sender && sent < unsent.size()) {
                 const std::size_t n = std::min(max_messages_per_send, unsent.size() - sent);

@@ -14,6 +14,12 @@
 // PostgreSQL folds identical messages (same topic and payload) within one transaction into
 // the first: a publisher of idempotent messages (a forget, a drop) loses nothing by it.
 //
+// On PostgreSQL the bus holds two connections, both made as it starts: one LISTENs, one
+// sends (made before any message, so the first one does not wait for a connection's setup:
+// a replica killed in that window took its messages with it, and the others' caches stayed
+// stale). A process that dies between a commit and the send of its message still loses
+// that message for everyone: the window is the bus thread's wake-up and one round trip.
+//
 // Lifecycle (core/worker_thread.hpp): construct -> subscribe()/on_resync() -> start() ->
 // stop(). Handlers run on the bus's own thread, one at a time: keep them short (drop an
 // entry, post work to an io_context). publish() from any thread.

@@ -6,9 +6,11 @@
 namespace bsocial::store {
 
 pg_conn* pg_connect(const std::string& url, const std::string& channel, const char* what) {
-    // The URL expanded as "dbname", plus a bound on the connect: the caller's thread waits.
-    const char* keys[] = {"dbname", "connect_timeout", nullptr};
-    const char* values[] = {url.c_str(), "5", nullptr};
+    // The URL expanded as "dbname", plus a bound on the connect (the caller's thread waits)
+    // and a name that tells these connections apart in pg_stat_activity.
+    const std::string name = "bsocial " + std::string(what) + " " + channel;
+    const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
+    const char* values[] = {url.c_str(), "5", name.c_str(), nullptr};
     pg_conn* conn = PQconnectdbParams(keys, values, 1);
     if (PQstatus(conn) == CONNECTION_OK) return conn;
     spdlog::warn("module=store event={}_connect_failed channel={} error=\"{}\"", what, channel,

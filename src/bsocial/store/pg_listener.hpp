@@ -10,8 +10,9 @@ struct pg_conn;
 
 namespace bsocial::store {
 
-/// A libpq connection to `url` (postgresql://...), connect bounded to 5 s; null (and logged
-/// as "<what>_connect_failed") when it failed. The caller PQfinish()es it.
+/// A libpq connection to `url` (postgresql://...), connect bounded to 5 s, named
+/// "bsocial <what> <channel>" in pg_stat_activity; null (and logged as
+/// "<what>_connect_failed") when it failed. The caller PQfinish()es it.
 pg_conn* pg_connect(const std::string& url, const std::string& channel, const char* what);
 /// "<verb> <channel>" with the channel quoted as an identifier (LISTEN, NOTIFY).
 std::string pg_channel_sql(pg_conn* conn, const char* verb, const std::string& channel);
