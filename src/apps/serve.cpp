@@ -282,8 +282,8 @@ int run_serve(const serve_settings& s) {
     api::ops_extras ops_extras;
     // Each module renders its own metrics (core/prometheus.hpp); the order is the page's.
     ops_extras.metrics = [&relay, &fanout, &hasher, &timeline_cache, &comment_cache,
-                          &session_cache, &checkpointer, &notifications, &live, &warmer] {
-        return fanout.metrics() + (checkpointer ? checkpointer->metrics() : "") +
+                          &session_cache, &checkpointer, &notifications, &live, &warmer, &bus] {
+        return fanout.metrics() + bus.metrics() + (checkpointer ? checkpointer->metrics() : "") +
                (timeline_cache ? timeline_cache->metrics() : "") +
                (comment_cache ? comment_cache->metrics() : "") + warmer.metrics() +
                (session_cache ? session_cache->metrics() : "") + hasher.metrics() +

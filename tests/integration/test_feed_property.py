@@ -515,6 +515,58 @@ def test_a_comment_list_kept_in_memory_follows_the_other_replica(start_server, d
         b.stop()
 
 
+def test_a_replica_killed_before_its_message_left_leaves_no_cache_stale(start_server,
+                                                                         db_backend, tmp_path):
+    """A replica that dies between a commit and its bus message takes the message with it
+    (store/cluster_bus.hpp). Here a follow is written straight into the database, as replica
+    A would have committed it before being killed, and A is then killed (-9): replica B,
+    whose cached timeline of the follower knows nothing of it, sees A's bus gone without its
+    goodbye and forgets its caches, so its feed shows the followee's post within seconds
+    (not never). An orderly stop of A (SIGTERM, its goodbye sent) empties nothing on B."""
+    if db_backend.kind != "postgresql":
+        pytest.skip("several replicas share PostgreSQL only (one serve per SQLite file)")
+    import time
+
+    from bsocial_testkit.server import ServerProcess
+
+    a = start_server(env={})
+    b = ServerProcess(workdir=tmp_path / "replica-b", db_url=a.db_url,
+                      env_overrides={**a.env_overrides}, jwt_secret=a.jwt_secret,
+                      secrets=a.secrets, name="serve-b").start()
+    try:
+        cb = Client(b)
+        fan, author = cb.new_user(), cb.new_user()
+        post = cb.create_post(author, "seen once the killed replica is noticed")
+
+        def in_fans_feed_on_b() -> bool:
+            r = cb.get("/api/v1/feed?limit=10", token=fan.token)
+            assert r.status == 200, r
+            return any(p["id"] == post["id"] for p in r.json["items"])
+
+        assert not in_fans_feed_on_b()  # B keeps the fan's timeline: nobody followed
+        peer_check = 1.0  # cluster_bus::peer_check_interval
+        time.sleep(2 * peer_check)  # B has looked at its peers with A among them
+        a.db.execute_admin("", "INSERT INTO follows (follower_id, followee_id, created_at) "
+                               f"VALUES ({int(fan.id)}, {int(author.id)}, {int(time.time() * 1000)})")
+        time.sleep(2 * peer_check)
+        assert not in_fans_feed_on_b(), "B heard of a follow no replica announced"
+        assert metric(cb, "bsocial_bus_peers_lost_total") == 0
+        a.kill9()
+        started = time.monotonic()
+        wait_until(in_fans_feed_on_b, timeout=6, interval=0.05,
+                   what="B forgetting its caches after A's bus went without its goodbye")
+        print(f"B right {1000 * (time.monotonic() - started):.0f} ms after A's kill")
+        assert metric(cb, "bsocial_bus_peers_lost_total") == 1
+
+        a.start()  # again, then stopped in order: its goodbye keeps B's caches
+        time.sleep(2 * peer_check)
+        a.stop()
+        time.sleep(3 * peer_check)
+        assert metric(cb, "bsocial_bus_peers_lost_total") == 1
+    finally:
+        b.stop()
+
+
 def test_a_new_post_is_kept_in_memory_by_the_replica_that_created_it(start_server, db_backend):
     """On PostgreSQL the replica that creates a post keeps its row in the posts in memory
     right after the commit (docs/feed.md, "The fan-out's rows and the mixed workload"): a

@@ -155,4 +155,86 @@ TEST(ClusterBusPostgres, TheSendingConnectionIsMadeBeforeTheFirstMessage) {
     EXPECT_TRUE(in.got.empty());
 }
 
+// Runs `sql` on a connection of its own; the first column of the first row ("" if none).
+std::string query_value(const std::string& sql) {
+    PGconn* c = PQconnectdb(pg_url());
+    std::string out;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult* r = PQexec(c, sql.c_str());
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
+        PQclear(r);
+    }
+    PQfinish(c);
+    return out;
+}
+
+int resyncs_of(inbox& in) {
+    const std::lock_guard l(in.mutex);
+    return in.resyncs;
+}
+
+// Waits up to `limit` for `f()`.
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit) {
+    for (const auto end = std::chrono::steady_clock::now() + limit;
+         std::chrono::steady_clock::now() < end; std::this_thread::sleep_for(20ms))
+        if (f()) return true;
+    return f();
+}
+
+TEST(ClusterBusPostgres, ABusGoneWithoutItsGoodbyeMakesTheOthersLookAgain) {
+    if (!pg_url()) GTEST_FAIL() << "BSOCIAL_TEST_PG_URL not set";
+    // A replica killed between a commit and the send of its message takes that message with
+    // it: the others cannot know what they missed, so they forget their caches (on_resync)
+    // once they see its LISTEN connection gone. Here a's is ended under it, as a kill -9 of
+    // its process would (a reconnects; b only sees a listener gone without a goodbye).
+    const std::string channel = "bus_gone_" + std::to_string(::getpid());
+    cluster_bus a(pg_url(), channel), b(pg_url(), channel);
+    inbox in_a, in_b;
+    a.on_resync([&] { const std::lock_guard l(in_a.mutex); ++in_a.resyncs; });
+    b.subscribe("ping", in_b.handler("b"));
+    b.on_resync([&] { const std::lock_guard l(in_b.mutex); ++in_b.resyncs; });
+    // a first, alone: the one listener of the channel is a's.
+    a.start();
+    ASSERT_TRUE(eventually([&] { return resyncs_of(in_a) == 1; }, 10s));
+    const std::string listeners_sql =
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'bsocial listen " + channel + "'";
+    const std::string a_listener = query_value(listeners_sql);
+    ASSERT_FALSE(a_listener.empty());
+    b.start();
+    for (int i = 0; i < 100 && !in_b.wait_for(1, 50ms); ++i) a.publish("ping", "");
+    ASSERT_TRUE(in_b.wait_for(1));
+    // b has looked at its peers at least once with a there (one look per second).
+    std::this_thread::sleep_for(cluster_bus::peer_check_interval * 2);
+    ASSERT_EQ(resyncs_of(in_b), 1);  // its first connect
+    ASSERT_EQ(query_value("SELECT pg_terminate_backend(" + a_listener + ")"), "t");
+    EXPECT_TRUE(eventually([&] { return resyncs_of(in_b) == 2; }, 4s))
+        << "b did not look again after a's bus went";
+    EXPECT_EQ(b.peers_lost(), 1u);
+    std::this_thread::sleep_for(cluster_bus::peer_check_interval * 2);
+    EXPECT_EQ(resyncs_of(in_b), 2);  // once: a's new listener is a peer like any other
+}
+
+TEST(ClusterBusPostgres, ABusThatStopsSendsWhatIsQueuedAndSaysGoodbye) {
+    if (!pg_url()) GTEST_FAIL() << "BSOCIAL_TEST_PG_URL not set";
+    // An orderly stop (a rolling restart) costs the others nothing: its last messages are
+    // sent, then its goodbye, so they keep their caches.
+    const std::string channel = "bus_bye_" + std::to_string(::getpid());
+    cluster_bus a(pg_url(), channel), b(pg_url(), channel);
+    inbox in_b;
+    b.subscribe("ping", in_b.handler("b"));
+    b.subscribe("cache.drop", in_b.handler("b"));
+    b.on_resync([&] { const std::lock_guard l(in_b.mutex); ++in_b.resyncs; });
+    const auto base = start_both(a, b, in_b);
+    ASSERT_GT(base, 0u);
+    std::this_thread::sleep_for(cluster_bus::peer_check_interval * 2);
+    for (int i = 0; i < 50; ++i) a.publish("cache.drop", "last " + std::to_string(i));
+    a.stop();
+    ASSERT_TRUE(in_b.wait_for(base + 50)) << "messages queued at the stop were not sent";
+    EXPECT_EQ(in_b.snapshot().back(), "b:last 49");
+    std::this_thread::sleep_for(cluster_bus::peer_check_interval * 3);
+    EXPECT_EQ(resyncs_of(in_b), 1);  // its first connect only
+    EXPECT_EQ(b.peers_lost(), 0u);
+}
+
 }  // namespace

@@ -17,7 +17,7 @@ def test_cluster_bus_on_postgresql():
                              capture_output=True, text=True, timeout=120)
         print(run.stdout[-4000:], run.stderr[-2000:])
         assert run.returncode == 0
-        assert "[  PASSED  ] 4 tests" in run.stdout
+        assert "[  PASSED  ] 6 tests" in run.stdout
         assert "SKIPPED" not in run.stdout
     finally:
         backend.close()

@@ -7,16 +7,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <cstdint>
 #include <span>
 #include <stdexcept>
 
+#include "bsocial/core/prometheus.hpp"
 #include "bsocial/store/pg_listener.hpp"
 
 namespace bsocial::store {
 namespace {
 constexpr std::chrono::seconds reconnect_pause{1};
+/// How long a bus found gone is given for its goodbye to arrive before the caches go.
+constexpr std::chrono::milliseconds goodbye_wait{200};
 
 void drain_eventfd(int fd) {
     std::uint64_t n = 0;
@@ -134,6 +139,13 @@ std::vector<std::string> cluster_bus::take_outgoing() {
 void cluster_bus::dispatch(std::string_view message) {
     const auto nl = message.find('\n');
     if (nl == std::string_view::npos) return;  // not ours: someone NOTIFYed the channel by hand
+    if (message.substr(0, nl) == leaving_topic) {
+        int pid = 0;
+        const auto payload = message.substr(nl + 1);
+        if (std::from_chars(payload.data(), payload.data() + payload.size(), pid).ec == std::errc{})
+            leaving_.insert(pid);
+        return;
+    }
     const auto it = handlers_.find(message.substr(0, nl));
     {
         const std::lock_guard lock(mutex_);
@@ -151,6 +163,79 @@ void cluster_bus::dispatch(std::string_view message) {
     }
 }
 
+std::size_t cluster_bus::peers_lost() const {
+    const std::lock_guard lock(mutex_);
+    return peers_lost_;
+}
+
+std::string cluster_bus::metrics() const {
+    return prometheus_metric("bsocial_bus_messages_delivered_total", "counter",
+                             "Cluster bus messages delivered to this process's handlers.",
+                             static_cast<double>(delivered())) +
+           prometheus_metric("bsocial_bus_peers_lost_total", "counter",
+                             "Other processes' cluster buses found gone without their goodbye "
+                             "(their last messages may be lost: every cache here was emptied).",
+                             static_cast<double>(peers_lost()));
+}
+
+void cluster_bus::resync() {
+    for (const auto& f : resync_) f();
+}
+
+bool cluster_bus::check_peers(PGconn* sender, pg_listener& listener) {
+    const int own_pid = listener.backend_pid();
+    const std::string name = "bsocial listen " + channel_;
+    const std::string own = std::to_string(own_pid);
+    const char* params[2] = {name.c_str(), own.c_str()};
+    PGresult* r = PQexecParams(sender,
+                               "SELECT pid FROM pg_stat_activity"
+                               " WHERE datname = current_database() AND application_name = $1"
+                               " AND pid <> CAST($2 AS INTEGER)",
+                               2, nullptr, params, nullptr, nullptr, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return false;
+    }
+    std::set<int> now;
+    for (int i = 0; i < PQntuples(r); ++i) now.insert(std::atoi(PQgetvalue(r, i, 0)));
+    PQclear(r);
+    std::vector<int> gone;
+    for (const int pid : peers_)
+        if (!now.contains(pid)) gone.push_back(pid);
+    const auto said_goodbye = [&](int pid) { return leaving_.contains(pid); };
+    if (!std::all_of(gone.begin(), gone.end(), said_goodbye)) {
+        // A goodbye may still be on its way (sent before its bus's LISTEN closed, delivered
+        // to ours a moment later): read what arrives for a little while first.
+        std::vector<std::string> payloads;
+        for (const auto until = std::chrono::steady_clock::now() + goodbye_wait;
+             std::chrono::steady_clock::now() < until;) {
+            pollfd fd{listener.socket(), POLLIN, 0};
+            ::poll(&fd, 1, 20);
+            payloads.clear();
+            if (!listener.drain(payloads)) break;
+            for (const auto& p : payloads) dispatch(p);
+            if (std::all_of(gone.begin(), gone.end(), said_goodbye)) break;
+        }
+    }
+    std::erase_if(gone, [&](int pid) { return leaving_.erase(pid) > 0; });
+    std::erase_if(leaving_, [&](int pid) { return !now.contains(pid); });  // gone before we looked
+    const bool first = !peers_known_;
+    peers_ = std::move(now);
+    peers_known_ = true;
+    if (first || gone.empty()) return true;
+    {
+        const std::lock_guard lock(mutex_);
+        ++peers_lost_;
+    }
+    // Its last messages may never have been sent: look again at everything, as after a
+    // reconnect of our own.
+    spdlog::warn("module=store event=bus_peer_gone channel={} pid={} peers_left={} "
+                 "action=resync",
+                 channel_, gone.front(), peers_.size());
+    resync();
+    return true;
+}
+
 void cluster_bus::run_local() {
     while (!worker_.stopping()) {
         pollfd fd{wake_fd_, POLLIN, 0};
@@ -165,21 +250,26 @@ void cluster_bus::run_pg() {
     PGconn* sender = nullptr;
     std::vector<std::string> unsent;  // taken from the queue, not yet accepted by the server
     std::vector<std::string> payloads;
+    auto next_peer_check = std::chrono::steady_clock::now();
     while (!worker_.stopping()) {
         if (!listener.connected()) {
             if (!listener.connect()) {
                 worker_.sleep_for(reconnect_pause);
                 continue;
             }
-            for (const auto& f : resync_) f();
+            peers_known_ = false;  // this resync covers whatever went before
+            resync();
         }
         // The sending connection is made before anything is published, not by the first
         // message: a change committed is announced within a round trip, not after a
         // connection's setup (hundreds of ms on a loaded machine), a window in which a
         // replica that dies would take its messages with it.
         if (!sender) sender = pg_connect(url_, channel_, "bus_sender");
+        const auto until_check = std::chrono::duration_cast<std::chrono::milliseconds>(
+            next_peer_check - std::chrono::steady_clock::now());
         pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {listener.socket(), POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) continue;
+        if (::poll(fds, 2, static_cast<int>(std::max<std::int64_t>(until_check.count(), 0))) < 0)
+            continue;
         if (fds[0].revents) drain_eventfd(wake_fd_);
         if (worker_.stopping()) break;
 
@@ -204,8 +294,29 @@ void cluster_bus::run_pg() {
 
         payloads.clear();
         const bool still_connected = listener.drain(payloads);
-        for (const auto& p : payloads) dispatch(p);
-        if (!still_connected) worker_.sleep_for(reconnect_pause);
+        for (const auto& p : payloads) dispatch(p);  // goodbyes included, before the look
+        if (!still_connected) {
+            worker_.sleep_for(reconnect_pause);
+            continue;
+        }
+        if (std::chrono::steady_clock::now() >= next_peer_check) {
+            next_peer_check = std::chrono::steady_clock::now() + peer_check_interval;
+            if (sender && !check_peers(sender, listener)) {
+                PQfinish(sender);
+                sender = nullptr;
+            }
+        }
+    }
+    // Stopping (after the server's last request): what is still queued goes out, then the
+    // goodbye, in that order on one connection, so the others know they missed nothing.
+    for (auto& m : take_outgoing()) unsent.push_back(std::move(m));
+    if (sender && listener.connected())
+        unsent.push_back(std::string(leaving_topic) + "\n" +
+                         std::to_string(listener.backend_pid()));
+    for (std::size_t sent = 0; sender && sent < unsent.size();) {
+        const std::size_t n = std::min(max_messages_per_send, unsent.size() - sent);
+        if (!send(sender, channel_, std::span<const std::string>(unsent).subspan(sent, n))) break;
+        sent += n;
     }
     if (sender) PQfinish(sender);
 }

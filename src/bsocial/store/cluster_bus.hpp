@@ -18,23 +18,34 @@
 // sends (made before any message, so the first one does not wait for a connection's setup:
 // a replica killed in that window took its messages with it, and the others' caches stayed
 // stale). A process that dies between a commit and the send of its message still loses
-// that message for everyone: the window is the bus thread's wake-up and one round trip.
+// that message for everyone (the window is the bus thread's wake-up and one round trip),
+// so every bus watches the others: each second it lists the LISTEN connections of its
+// channel in its database (pg_stat_activity, application_name "bsocial listen <channel>"),
+// and when one
+// has gone without saying goodbye, it runs every `on_resync` callback, as after its own
+// reconnect. A bus that stops says goodbye ("bus.leaving", after its last message), so a
+// replica's orderly stop or restart costs the others nothing. PostgreSQL sees a killed
+// process's connections close at once; a machine that vanished, when TCP gives up on it.
 //
 // Lifecycle (core/worker_thread.hpp): construct -> subscribe()/on_resync() -> start() ->
 // stop(). Handlers run on the bus's own thread, one at a time: keep them short (drop an
 // entry, post work to an io_context). publish() from any thread.
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "bsocial/core/worker_thread.hpp"
+
+struct pg_conn;
 
 namespace bsocial::store {
 
@@ -68,6 +79,17 @@ class cluster_bus {
     bool cross_process() const noexcept { return !url_.empty(); }
     /// Messages delivered to this process's handlers so far (tests, metrics).
     std::size_t delivered() const;
+    /// Times another process's bus was found gone without its goodbye (its last messages
+    /// may be lost: every on_resync callback ran).
+    std::size_t peers_lost() const;
+    /// Its /metrics lines: messages delivered, other buses found gone.
+    std::string metrics() const;
+
+    /// How often the other processes' buses are looked for.
+    static constexpr std::chrono::milliseconds peer_check_interval{1000};
+    /// The topic of a stopping bus's goodbye (payload: its LISTEN backend's pid). Handled
+    /// by the bus itself.
+    static constexpr const char* leaving_topic = "bus.leaving";
 
   private:
     void run_local();
@@ -75,6 +97,10 @@ class cluster_bus {
     void wake() const;
     std::vector<std::string> take_outgoing();
     void dispatch(std::string_view message);
+    void resync();
+    /// Lists the other buses' LISTEN connections on `sender`; resyncs when one went
+    /// without its goodbye. False when the query failed (the connection is suspect).
+    bool check_peers(pg_conn* sender, class pg_listener& listener);
 
     std::string url_;
     std::string channel_;
@@ -83,6 +109,11 @@ class cluster_bus {
     mutable std::mutex mutex_;
     std::deque<std::string> outgoing_;  ///< "topic\npayload", guarded by mutex_
     std::size_t delivered_ = 0;          ///< guarded by mutex_
+    std::size_t peers_lost_ = 0;         ///< guarded by mutex_
+    // The bus thread's own:
+    std::set<int> peers_;                ///< other buses' LISTEN pids, at the last look
+    bool peers_known_ = false;           ///< peers_ read since the last (re)connect
+    std::set<int> leaving_;              ///< pids that said goodbye
     int wake_fd_ = -1;                   ///< eventfd: a publish, or stop
     worker_thread worker_;
 };

@@ -60,6 +60,8 @@ bool pg_listener::connect() {
 
 int pg_listener::socket() const noexcept { return conn_ ? PQsocket(conn_) : -1; }
 
+int pg_listener::backend_pid() const noexcept { return conn_ ? PQbackendPID(conn_) : 0; }
+
 bool pg_listener::drain(std::vector<std::string>& payloads) {
     if (!conn_) return false;
     if (!PQconsumeInput(conn_) || PQstatus(conn_) != CONNECTION_OK) {

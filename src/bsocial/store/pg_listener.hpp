@@ -30,6 +30,8 @@ class pg_listener {
     bool connected() const noexcept { return conn_ != nullptr; }
     /// The socket to wait on; -1 when not connected.
     int socket() const noexcept;
+    /// The server process serving this LISTEN (pg_stat_activity's pid); 0 when not connected.
+    int backend_pid() const noexcept;
     /// Reads what arrived and appends each notification's payload. False when the
     /// connection was lost: it is closed, connect() again.
     bool drain(std::vector<std::string>& payloads);
