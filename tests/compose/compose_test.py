@@ -599,8 +599,20 @@ def journey(api: Api) -> None:
             api.call("POST", f"/api/v1/posts/{post_id}/comments", {"content": f"still here {i}"},
                      token=ada, expect=(201,))
             writes += 2
-        _, feed = api.call("GET", "/api/v1/feed?limit=100", token=ada)
-        seen = sum(1 for i in range(20) if f"after the kill {i}" in json.dumps(feed))
+        # The survivor wrote them itself: its answer is exact at once, unless the killed
+        # replica took a message with it (committed, not yet sent); then the survivor
+        # forgets its caches once it sees the killed one's bus gone, within ~1 s
+        # (store/cluster_bus.hpp). Waited for, 3 s at most, and logged.
+        started = time.monotonic()
+        while True:
+            _, feed = api.call("GET", "/api/v1/feed?limit=100", token=ada)
+            seen = sum(1 for i in range(20) if f"after the kill {i}" in json.dumps(feed))
+            if seen == 20 or time.monotonic() - started > 3:
+                break
+            time.sleep(0.05)
+        if seen == 20 and time.monotonic() - started > 0.05:
+            log(f"the 20 posts in the survivor's feed {time.monotonic() - started:.2f} s after "
+                "the last write (a message lost with the killed replica)")
         if seen != 20:
             log(replica_views(ada, "after the kill"))
             raise RuntimeError(f"{seen} of the 20 posts written after the kill are in the feed")
