@@ -75,6 +75,19 @@ bool send(PGconn* conn, const std::string& channel, std::span<const std::string>
                      PQerrorMessage(conn));
     return ok;
 }
+
+/// Sends `messages` in order, max_messages_per_send per statement, until one fails.
+/// Returns how many were sent (all of them, or the first ones).
+std::size_t send_in_batches(PGconn* conn, const std::string& channel,
+                            std::span<const std::string> messages) {
+    std::size_t sent = 0;
+    while (sent < messages.size()) {
+        const std::size_t n = std::min(max_messages_per_send, messages.size() - sent);
+        if (!send(conn, channel, messages.subspan(sent, n))) break;
+        sent += n;
+    }
+    return sent;
+}
 }  // namespace
 
 cluster_bus::cluster_bus(std::string pg_url, std::string channel)
@@ -184,7 +197,7 @@ void cluster_bus::resync() {
 
 bool cluster_bus::check_peers(PGconn* sender, pg_listener& listener) {
     const int own_pid = listener.backend_pid();
-    const std::string name = "bsocial listen " + channel_;
+    const std::string name = pg_application_name("listen", channel_);
     const std::string own = std::to_string(own_pid);
     const char* params[2] = {name.c_str(), own.c_str()};
     PGresult* r = PQexecParams(sender,
@@ -275,15 +288,10 @@ void cluster_bus::run_pg() {
 
         for (auto& m : take_outgoing()) unsent.push_back(std::move(m));
         if (!unsent.empty()) {
-            std::size_t sent = 0;
-            while (sender && sent < unsent.size()) {
-                const std::size_t n = std::min(max_messages_per_send, unsent.size() - sent);
-                if (send(sender, channel_, std::span<const std::string>(unsent).subspan(sent, n))) {
-                    sent += n;
-                } else {
-                    PQfinish(sender);
-                    sender = nullptr;
-                }
+            const std::size_t sent = sender ? send_in_batches(sender, channel_, unsent) : 0;
+            if (sender && sent < unsent.size()) {
+                PQfinish(sender);
+                sender = nullptr;
             }
             unsent.erase(unsent.begin(), unsent.begin() + static_cast<std::ptrdiff_t>(sent));
             if (!unsent.empty()) {
@@ -313,12 +321,10 @@ void cluster_bus::run_pg() {
     if (sender && listener.connected())
         unsent.push_back(std::string(leaving_topic) + "\n" +
                          std::to_string(listener.backend_pid()));
-    for (std::size_t sent = 0; sender && sent < unsent.size();) {
-        const std::size_t n = std::min(max_messages_per_send, unsent.size() - sent);
-        if (!send(sender, channel_, std::span<const std::string>(unsent).subspan(sent, n))) break;
-        sent += n;
+    if (sender) {
+        send_in_batches(sender, channel_, unsent);
+        PQfinish(sender);
     }
-    if (sender) PQfinish(sender);
 }
 
 }  // namespace bsocial::store

@@ -21,9 +21,8 @@
 // that message for everyone (the window is the bus thread's wake-up and one round trip),
 // so every bus watches the others: each second it lists the LISTEN connections of its
 // channel in its database (pg_stat_activity, application_name "bsocial listen <channel>"),
-// and when one
-// has gone without saying goodbye, it runs every `on_resync` callback, as after its own
-// reconnect. A bus that stops says goodbye ("bus.leaving", after its last message), so a
+// and when one has gone without saying goodbye, it runs every `on_resync` callback, as
+// after its own reconnect. A bus that stops says goodbye ("bus.leaving", after its last message), so a
 // replica's orderly stop or restart costs the others nothing. PostgreSQL sees a killed
 // process's connections close at once; a machine that vanished, when TCP gives up on it.
 //
@@ -48,6 +47,8 @@
 struct pg_conn;
 
 namespace bsocial::store {
+
+class pg_listener;
 
 class cluster_bus {
   public:
@@ -100,7 +101,7 @@ class cluster_bus {
     void resync();
     /// Lists the other buses' LISTEN connections on `sender`; resyncs when one went
     /// without its goodbye. False when the query failed (the connection is suspect).
-    bool check_peers(pg_conn* sender, class pg_listener& listener);
+    bool check_peers(pg_conn* sender, pg_listener& listener);
 
     std::string url_;
     std::string channel_;

@@ -5,10 +5,14 @@
 
 namespace bsocial::store {
 
+std::string pg_application_name(const char* what, const std::string& channel) {
+    return "bsocial " + std::string(what) + " " + channel;
+}
+
 pg_conn* pg_connect(const std::string& url, const std::string& channel, const char* what) {
     // The URL expanded as "dbname", plus a bound on the connect (the caller's thread waits)
     // and a name that tells these connections apart in pg_stat_activity.
-    const std::string name = "bsocial " + std::string(what) + " " + channel;
+    const std::string name = pg_application_name(what, channel);
     const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
     const char* values[] = {url.c_str(), "5", name.c_str(), nullptr};
     pg_conn* conn = PQconnectdbParams(keys, values, 1);

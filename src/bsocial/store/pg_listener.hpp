@@ -10,8 +10,11 @@ struct pg_conn;
 
 namespace bsocial::store {
 
+/// "bsocial <what> <channel>": the application_name of pg_connect()'s connections, which
+/// tells them apart in pg_stat_activity (the cluster bus finds its peers' LISTENs by it).
+std::string pg_application_name(const char* what, const std::string& channel);
 /// A libpq connection to `url` (postgresql://...), connect bounded to 5 s, named
-/// "bsocial <what> <channel>" in pg_stat_activity; null (and logged as
+/// pg_application_name(what, channel); null (and logged as
 /// "<what>_connect_failed") when it failed. The caller PQfinish()es it.
 pg_conn* pg_connect(const std::string& url, const std::string& channel, const char* what);
 /// "<verb> <channel>" with the channel quoted as an identifier (LISTEN, NOTIFY).
